@@ -1,0 +1,27 @@
+// Every diagnostic code, one table. Tests match on codes, so wording can improve freely.
+
+export const codes = {
+  E0001: 'unreadable file',
+  E0002: 'invalid command-line argument',
+  E0101: 'unexpected character',
+  E0102: 'unterminated string',
+  E0110: 'syntax error',
+  E0201: 'unknown name',
+  E0202: 'unknown layer or block',
+  E0203: 'wrong arguments',
+  E0204: 'wrong argument type',
+  E0205: 'recursive block',
+  E0206: 'duplicate definition',
+  E0207: 'misplaced statement',
+  E0208: 'no model',
+  E0209: 'invalid train section',
+  E0210: 'invalid expression',
+  E0211: 'value out of range',
+  E0301: 'wrong input rank',
+  E0302: 'kernel larger than input',
+  E0303: 'shape mismatch',
+  E0304: 'empty tensor',
+  E0305: 'channels not divisible by groups',
+} as const;
+
+export type DiagCode = keyof typeof codes;

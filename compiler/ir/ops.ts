@@ -1,0 +1,62 @@
+// The single list of graph ops and their attributes. Adding an op here makes the type checker list
+// every stage table (shape rules, reference ops, gradients, kernels) that lacks it.
+
+export type Pair = readonly [number, number];
+
+export interface OpAttrs {
+  /** The model input; `shape` excludes the batch dimension ([C, H, W] or [F]). */
+  input: { readonly shape: readonly number[] };
+  conv2d: {
+    readonly outChannels: number;
+    readonly kernel: Pair;
+    readonly stride: Pair;
+    readonly padding: Pair;
+    readonly dilation: Pair;
+    readonly groups: number;
+    readonly bias: boolean;
+  };
+  linear: { readonly outFeatures: number; readonly bias: boolean };
+  maxpool2d: { readonly kernel: Pair; readonly stride: Pair; readonly padding: Pair };
+  /** PyTorch's default count_include_pad = true: padded zeros count in the average. */
+  avgpool2d: { readonly kernel: Pair; readonly stride: Pair; readonly padding: Pair };
+  adaptive_avgpool2d: { readonly output: Pair };
+  batchnorm: { readonly eps: number; readonly momentum: number };
+  dropout: { readonly p: number };
+  flatten: Record<string, never>;
+  relu: Record<string, never>;
+  sigmoid: Record<string, never>;
+  tanh: Record<string, never>;
+  identity: Record<string, never>;
+  leaky_relu: { readonly slope: number };
+  /** Elementwise sum of two tensors of the same shape (the residual `+`). */
+  add: Record<string, never>;
+  /** Concatenation along channels (dim 1). */
+  concat: Record<string, never>;
+}
+
+export type OpKind = keyof OpAttrs;
+
+export const opKinds: readonly OpKind[] = [
+  'input', 'conv2d', 'linear', 'maxpool2d', 'avgpool2d', 'adaptive_avgpool2d', 'batchnorm', 'dropout',
+  'flatten', 'relu', 'sigmoid', 'tanh', 'identity', 'leaky_relu', 'add', 'concat',
+];
+
+/** What `cnnc summary` calls each op (PyTorch's module class names, as d2l's layer_summary prints). */
+export const opDisplayNames: { readonly [K in OpKind]: string } = {
+  input: 'Input',
+  conv2d: 'Conv2d',
+  linear: 'Linear',
+  maxpool2d: 'MaxPool2d',
+  avgpool2d: 'AvgPool2d',
+  adaptive_avgpool2d: 'AdaptiveAvgPool2d',
+  batchnorm: 'BatchNorm',
+  dropout: 'Dropout',
+  flatten: 'Flatten',
+  relu: 'ReLU',
+  sigmoid: 'Sigmoid',
+  tanh: 'Tanh',
+  identity: 'Identity',
+  leaky_relu: 'LeakyReLU',
+  add: 'Add',
+  concat: 'Concat',
+};
