@@ -1,0 +1,31 @@
+// What codegen hands the runtime: one WGSL module per kernel, with its bindings and dispatch size.
+
+export type ScalarType = 'f32' | 'i32' | 'u32';
+
+export interface BindingSpec {
+  /** The WGSL variable name; also the key the runtime binds buffers by. */
+  readonly name: string;
+  readonly access: 'read' | 'read_write';
+  readonly type: ScalarType;
+  /** Element count of the buffer (storage bindings are flat arrays). */
+  readonly elements: number;
+}
+
+export interface KernelModule {
+  /** Deterministic name from the fused ops, e.g. `k07_conv2d_bias_relu`. */
+  readonly name: string;
+  readonly wgsl: string;
+  /** In @binding order (group 0). */
+  readonly bindings: readonly BindingSpec[];
+  readonly workgroupSize: readonly [number, number, number];
+  readonly dispatch: readonly [number, number, number];
+}
+
+/** Where a kernel comes from, for its header comment: the .cnn layers and the IR ops it implements. */
+export interface KernelOrigin {
+  readonly phase: 'forward' | 'backward' | 'update' | 'loss';
+  /** One entry per layer: `lenet.cnn:4:3  conv(16, kernel = 5)`. */
+  readonly sources: readonly string[];
+  /** IR ops fused into the kernel: `conv2d#5`, `relu#6`. */
+  readonly ops: readonly string[];
+}

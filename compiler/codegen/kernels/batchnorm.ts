@@ -1,0 +1,132 @@
+// Batch normalization kernels (PyTorch BatchNorm2d on [N, C, H, W], BatchNorm1d on [N, F]):
+// training forward with the running-statistics update, its backward, and the eval forward.
+import type { OpAttrs } from '../../ir/ops.ts';
+import type { KernelModule, KernelOrigin } from '../kernel.ts';
+import { WgslWriter, f32Lit, wgsl } from '../writer.ts';
+import { type KernelFrame, input, kernelModule, output, perItemKernel, reductionThreads, workgroupSumFn } from './reduce.ts';
+
+export interface BatchnormSpec {
+  readonly name: string;
+  readonly origin: KernelOrigin;
+  /** [N, C, H, W] or [N, F]; statistics are per channel (dim 1) over every other dim. */
+  readonly input: readonly number[];
+  readonly attrs: OpAttrs['batchnorm'];
+}
+
+interface Layout {
+  readonly elements: number;
+  readonly channels: number;
+  /** H * W, or 1 for [N, F]. */
+  readonly spatial: number;
+  /** Values per channel: N * H * W (or N). */
+  readonly count: number;
+}
+
+function layout(spec: BatchnormSpec): Layout {
+  if (spec.input.length !== 2 && spec.input.length !== 4) {
+    throw new Error(`kernel ${spec.name}: batchnorm wants [N, C, H, W] or [N, F], got [${spec.input.join(', ')}]`);
+  }
+  const [n = 0, c = 0, h = 1, w = 1] = spec.input;
+  return { elements: n * c * h * w, channels: c, spatial: h * w, count: n * h * w };
+}
+
+/**
+ * Shape consts and `at(c, e)`: the flat index of the e-th value of channel c, e over [N, H*W]. One
+ * workgroup owns a channel and strides e by its size, so neighbouring lanes read neighbouring words.
+ */
+function channelDecls(l: Layout, threads: number): string {
+  return wgsl`
+    const C: u32 = ${l.channels}u;
+    const HW: u32 = ${l.spatial}u;
+    const M: u32 = ${l.count}u;
+    const T: u32 = ${threads}u;
+
+    fn at(c: u32, e: u32) -> u32 {
+      return ((e / HW) * C + c) * HW + e % HW;
+    }
+  `;
+}
+
+/** `for (var e = lid; e < M; e += T) { body }` over this workgroup's channel. */
+function channelLoop(w: WgslWriter, body: string): void {
+  w.block('for (var e = lid; e < M; e += T)', () => w.line('let a = at(c, e);').chunk(body));
+}
+
+/** A workgroup per channel: the loops and tree sums of both training kernels. */
+function perChannelKernel(spec: BatchnormSpec, frame: KernelFrame, sumType: 'f32' | 'vec2f', build: (w: WgslWriter) => void): KernelModule {
+  const l = layout(spec);
+  const threads = reductionThreads(l.count);
+  const main = new WgslWriter();
+  // `group` is uniform, so this early exit keeps the tree sums' barriers in uniform control flow.
+  main.line('let c = group;').block('if (c >= C)', () => main.line('return;'));
+  build(main);
+  const decls = channelDecls(l, threads) + '\n\n' + workgroupSumFn(spec.name, 'channel_sum', sumType, threads);
+  return kernelModule(frame, { threads, groups: l.channels, decls, main: main.toString() });
+}
+
+/**
+ * Training forward. Bindings: x, gamma, beta | y, save_mean, save_invstd, running_mean, running_var.
+ * Two passes (mean, then the sum of squared deviations) keep the variance accurate when |mean| >> std.
+ * PyTorch: normalize with the biased variance, blend the UNBIASED one into running_var, and
+ * running = (1 - momentum) * running + momentum * batch.
+ */
+export function batchnormTrainForward(spec: BatchnormSpec): KernelModule {
+  const l = layout(spec);
+  if (l.count < 2) throw new Error(`kernel ${spec.name}: training batch norm needs more than 1 value per channel, got ${l.count}`);
+  const { eps, momentum } = spec.attrs;
+  const bindings = [
+    input('x', l.elements), input('gamma', l.channels), input('beta', l.channels),
+    output('y', l.elements), output('save_mean', l.channels), output('save_invstd', l.channels),
+    output('running_mean', l.channels), output('running_var', l.channels),
+  ];
+  return perChannelKernel(spec, { name: spec.name, origin: spec.origin, bindings }, 'f32', (w) => {
+    w.line('var part = 0.0;');
+    channelLoop(w, 'part += x[a];');
+    w.line('let mean = channel_sum(part, lid) / f32(M);').line('var dev = 0.0;');
+    channelLoop(w, 'let d = x[a] - mean;\ndev += d * d;');
+    w.line('let var_biased = channel_sum(dev, lid) / f32(M);');
+    w.line(`let invstd = inverseSqrt(var_biased + ${f32Lit(eps)});`).line('let scale = gamma[c] * invstd;');
+    channelLoop(w, 'y[a] = (x[a] - mean) * scale + beta[c];');
+    w.block('if (lid == 0u)', () => w.chunk(wgsl`
+      save_mean[c] = mean;
+      save_invstd[c] = invstd;
+      running_mean[c] = ${f32Lit(1 - momentum)} * running_mean[c] + ${f32Lit(momentum)} * mean;
+      running_var[c] = ${f32Lit(1 - momentum)} * running_var[c] + ${f32Lit(momentum)} * var_biased * ${f32Lit(l.count / (l.count - 1))};
+    `));
+  });
+}
+
+/**
+ * Training backward, through the batch statistics, from the saved mean and invstd. Bindings:
+ * x, dy, gamma, save_mean, save_invstd | dx, dgamma, dbeta. With xhat = (x - mean) * invstd:
+ * dbeta = sum dy, dgamma = sum dy * xhat, dx = gamma * invstd / M * (M * dy - dbeta - xhat * dgamma).
+ */
+export function batchnormTrainBackward(spec: BatchnormSpec): KernelModule {
+  const l = layout(spec);
+  const bindings = [
+    input('x', l.elements), input('dy', l.elements), input('gamma', l.channels),
+    input('save_mean', l.channels), input('save_invstd', l.channels),
+    output('dx', l.elements), output('dgamma', l.channels), output('dbeta', l.channels),
+  ];
+  return perChannelKernel(spec, { name: spec.name, origin: spec.origin, bindings }, 'vec2f', (w) => {
+    w.line('let mean = save_mean[c];').line('let invstd = save_invstd[c];').line('var part = vec2f(0.0);');
+    channelLoop(w, 'let g = dy[a];\npart += vec2f(g, g * (x[a] - mean) * invstd);');
+    w.line('let sums = channel_sum(part, lid);').line('let k = gamma[c] * invstd / f32(M);');
+    channelLoop(w, 'dx[a] = k * (f32(M) * dy[a] - sums.x - (x[a] - mean) * invstd * sums.y);');
+    w.block('if (lid == 0u)', () => w.line('dbeta[c] = sums.x;').line('dgamma[c] = sums.y;'));
+  });
+}
+
+/** Eval forward, a fixed per-channel affine map. Bindings: x, gamma, beta, running_mean, running_var | y. */
+export function batchnormEval(spec: BatchnormSpec): KernelModule {
+  const l = layout(spec);
+  const bindings = [
+    input('x', l.elements), input('gamma', l.channels), input('beta', l.channels),
+    input('running_mean', l.channels), input('running_var', l.channels), output('y', l.elements),
+  ];
+  return perItemKernel({ name: spec.name, origin: spec.origin, bindings }, l.elements, '', wgsl`
+    let c = (i / ${l.spatial}u) % ${l.channels}u;
+    let invstd = inverseSqrt(running_var[c] + ${f32Lit(spec.attrs.eps)});
+    y[i] = (x[i] - running_mean[c]) * (gamma[c] * invstd) + beta[c];
+  `);
+}

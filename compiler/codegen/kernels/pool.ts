@@ -1,0 +1,189 @@
+// Max and average 2-D pooling over NCHW, forward and backward (PyTorch MaxPool2d, AvgPool2d with
+// ceil_mode = false and count_include_pad = true), and the window machinery adaptive pooling reuses.
+import type { OpAttrs } from '../../ir/ops.ts';
+import type { KernelModule, KernelOrigin } from '../kernel.ts';
+import { WgslWriter, wgsl } from '../writer.ts';
+import { input, output, perItemKernel } from './reduce.ts';
+
+/**
+ * How one spatial axis maps outputs to input windows, as WGSL function bodies over i32:
+ * `window` (sees `o`) returns Win(lo, hi, extent): the input range [lo, hi) the window reads,
+ * clipped to the input, and the axis's factor of the average divisor; `cover` (sees `i`) returns
+ * the inclusive range vec2i(first, last) of outputs whose window reads input `i` (may be empty).
+ */
+export interface PoolAxis {
+  readonly size: number;
+  readonly out: number;
+  readonly window: string;
+  readonly cover: string;
+}
+
+export interface PoolGeometry {
+  /** [N, C, H, W]. */
+  readonly input: readonly [number, number, number, number];
+  readonly rows: PoolAxis;
+  readonly cols: PoolAxis;
+}
+
+export type PoolKind = 'max' | 'avg';
+
+export interface Pool2dSpec {
+  readonly name: string;
+  readonly origin: KernelOrigin;
+  /** [N, C, H, W]. */
+  readonly input: readonly [number, number, number, number];
+  readonly attrs: OpAttrs['maxpool2d'] | OpAttrs['avgpool2d'];
+}
+
+/**
+ * A strided, padded window axis. PyTorch: out = floor((size + 2p - k) / s) + 1, and the avg divisor
+ * factor is min(start + k, size + p) - start taken BEFORE clipping, so padded zeros count.
+ */
+function stridedAxis(kernel: string, size: number, k: number, s: number, p: number): PoolAxis {
+  if (k < 1 || s < 1 || p < 0) throw new Error(`kernel ${kernel}: bad window (kernel ${k}, stride ${s}, padding ${p})`);
+  // PyTorch rejects padding above half the kernel, which guarantees every window reads the input.
+  if (p > k / 2) throw new Error(`kernel ${kernel}: padding ${p} exceeds half of kernel size ${k}`);
+  const out = Math.floor((size + 2 * p - k) / s) + 1;
+  if (out < 1) throw new Error(`kernel ${kernel}: window ${k} (stride ${s}, padding ${p}) does not fit size ${size}`);
+  return {
+    size,
+    out,
+    window: wgsl`
+      let start = o * ${s} - ${p};
+      let end = min(start + ${k}, ${size + p});
+      return Win(max(start, 0), min(end, ${size}), end - start);
+    `,
+    // Window o reads i when o*s - p <= i < o*s - p + k: o in [ceil((i + p - k + 1) / s), floor((i + p) / s)].
+    cover: wgsl`
+      let a = i + ${p - k + 1};
+      let first = select(0, (a + ${s - 1}) / ${s}, a > 0);
+      return vec2i(first, min((i + ${p}) / ${s}, ${out - 1}));
+    `,
+  };
+}
+
+export function stridedGeometry(spec: Pool2dSpec): PoolGeometry {
+  const [, , h, w] = spec.input;
+  const { kernel, stride, padding } = spec.attrs;
+  return {
+    input: spec.input,
+    rows: stridedAxis(spec.name, h, kernel[0], stride[0], padding[0]),
+    cols: stridedAxis(spec.name, w, kernel[1], stride[1], padding[1]),
+  };
+}
+
+/** [N, C, OH, OW] of a pooling op. */
+export function poolOutputShape(g: PoolGeometry): [number, number, number, number] {
+  return [g.input[0], g.input[1], g.rows.out, g.cols.out];
+}
+
+/** The geometry as WGSL: shape consts and the per-axis window/cover functions. */
+function geometryDecls(g: PoolGeometry): string {
+  const w = new WgslWriter();
+  w.chunk(wgsl`
+    const H: i32 = ${g.rows.size};
+    const W: i32 = ${g.cols.size};
+    const OH: i32 = ${g.rows.out};
+    const OW: i32 = ${g.cols.out};
+
+    struct Win { lo: i32, hi: i32, extent: i32 }
+  `);
+  for (const [axis, a] of [['h', g.rows], ['w', g.cols]] as const) {
+    w.line().block(`fn window_${axis}(o: i32) -> Win`, () => w.chunk(a.window));
+    w.line().block(`fn cover_${axis}(i: i32) -> vec2i`, () => w.chunk(a.cover));
+  }
+  return w.toString();
+}
+
+/** The flat index `i` as (plane base, row, column) over a [planes, rows, cols] grid. */
+function splitIndex(base: string, planeStride: number, rows: number, cols: number, r: string, c: string): string {
+  return wgsl`
+    let ${c} = i32(i % ${cols}u);
+    let ${r} = i32((i / ${cols}u) % ${rows}u);
+    let ${base} = (i / ${rows * cols}u) * ${planeStride}u;
+  `;
+}
+
+const scan: Record<PoolKind, { init: string; tap: string; store: string }> = {
+  // Padding acts as -inf, so only real taps compete; starting from the first tap with a strict `>`
+  // keeps the FIRST maximum in row-major scan order, as PyTorch's CPU kernel does.
+  max: {
+    init: 'var best = x[base + u32(r.lo * W + q.lo)];\nvar arg = r.lo * W + q.lo;',
+    tap: 'if (v > best) {\n  best = v;\n  arg = t;\n}',
+    store: 'y[i] = best;\nargmax[i] = arg;',
+  },
+  // Padded zeros add nothing to the sum but count in the divisor (count_include_pad = true).
+  avg: {
+    init: 'var sum = 0.0;',
+    tap: 'sum += v;',
+    store: 'y[i] = sum / f32(r.extent * q.extent);',
+  },
+};
+
+/** One invocation per output: scans its window; max also stores the argmax (h * W + w in the plane). */
+export function poolForward(name: string, origin: KernelOrigin, kind: PoolKind, g: PoolGeometry): KernelModule {
+  const [n, c, h, w] = g.input;
+  const outCount = n * c * g.rows.out * g.cols.out;
+  const bindings = [input('x', n * c * h * w), output('y', outCount)];
+  if (kind === 'max') bindings.push(output('argmax', outCount, 'i32'));
+  const s = scan[kind];
+  const main = new WgslWriter()
+    .chunk(splitIndex('base', h * w, g.rows.out, g.cols.out, 'oy', 'ox'))
+    .line('let r = window_h(oy);')
+    .line('let q = window_w(ox);')
+    .chunk(s.init);
+  main.block('for (var yy = r.lo; yy < r.hi; yy++)', () =>
+    main.block('for (var xx = q.lo; xx < q.hi; xx++)', () => {
+      main.line('let t = yy * W + xx;').line('let v = x[base + u32(t)];').chunk(s.tap);
+    }));
+  main.chunk(s.store);
+  return perItemKernel({ name, origin, bindings }, outCount, geometryDecls(g), main.toString());
+}
+
+/**
+ * One invocation per INPUT element, gathering from the outputs whose windows read it, so no two
+ * invocations write the same dx (race-free, no atomics). Max: the whole dy of each output whose
+ * stored argmax is this element; avg: dy / divisor of every covering window.
+ */
+export function poolBackward(name: string, origin: KernelOrigin, kind: PoolKind, g: PoolGeometry): KernelModule {
+  const [n, c, h, w] = g.input;
+  const inCount = n * c * h * w;
+  const outCount = n * c * g.rows.out * g.cols.out;
+  const bindings = kind === 'max'
+    ? [input('argmax', outCount, 'i32'), input('dy', outCount), output('dx', inCount)]
+    : [input('dy', outCount), output('dx', inCount)];
+  const take = kind === 'max'
+    ? 'if (argmax[o] == iy * W + ix) {\n  g += dy[o];\n}'
+    : 'g += dy[o] / f32(window_h(oy).extent * window_w(ox).extent);';
+  const main = new WgslWriter()
+    .chunk(splitIndex('base', g.rows.out * g.cols.out, h, w, 'iy', 'ix'))
+    .line('let rows = cover_h(iy);')
+    .line('let cols = cover_w(ix);')
+    .line('var g = 0.0;');
+  main.block('for (var oy = rows.x; oy <= rows.y; oy++)', () =>
+    main.block('for (var ox = cols.x; ox <= cols.y; ox++)', () => {
+      main.line('let o = base + u32(oy * OW + ox);').chunk(take);
+    }));
+  main.line('dx[i] = g;');
+  return perItemKernel({ name, origin, bindings }, inCount, geometryDecls(g), main.toString());
+}
+
+/** Bindings: x | y, argmax (i32, plane-local index h * W + w of each output's maximum). */
+export function maxpool2dForward(spec: Pool2dSpec): KernelModule {
+  return poolForward(spec.name, spec.origin, 'max', stridedGeometry(spec));
+}
+
+/** Bindings: argmax (from the forward), dy | dx. */
+export function maxpool2dBackward(spec: Pool2dSpec): KernelModule {
+  return poolBackward(spec.name, spec.origin, 'max', stridedGeometry(spec));
+}
+
+/** Bindings: x | y. */
+export function avgpool2dForward(spec: Pool2dSpec): KernelModule {
+  return poolForward(spec.name, spec.origin, 'avg', stridedGeometry(spec));
+}
+
+/** Bindings: dy | dx. */
+export function avgpool2dBackward(spec: Pool2dSpec): KernelModule {
+  return poolBackward(spec.name, spec.origin, 'avg', stridedGeometry(spec));
+}

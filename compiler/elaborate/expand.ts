@@ -1,0 +1,386 @@
+// Elaboration: instantiates a model and the blocks it calls, runs repeat/for/if on parameters, and
+// builds the (still lazy, shape-free) IR graph. Parameter paths are assigned here, PyTorch style.
+import type { DiagnosticBag, Note, Span } from '../diagnostics/diagnostic.ts';
+import type { DiagCode } from '../diagnostics/codes.ts';
+import { nearest } from '../diagnostics/suggest.ts';
+import type { BlockDef, Body, Expr, Pattern, Pipeline, Program, Stage, Stmt } from '../syntax/ast.ts';
+import type { CallSite, ElaboratedGraph, Node, NodeId } from '../ir/graph.ts';
+import type { OpAttrs, OpKind } from '../ir/ops.ts';
+import { bindArgs, type ArgValue } from './args.ts';
+import { convertArg, layers, type LayerArgs } from './layers.ts';
+import { evalBuiltin, builtinFunctions } from './builtins.ts';
+import { Scope } from './scope.ts';
+import { bool, num, seq, show, typeName, equal, type Value } from './values.ts';
+
+/** Raised after a diagnostic is recorded: elaboration of the model stops at its first error. */
+class Abort extends Error {}
+
+/** One block instance being expanded: where its layers are numbered and how it was reached. */
+interface Frame {
+  readonly prefix: string;
+  readonly counter: { next: number };
+  readonly callers: readonly CallSite[];
+  readonly isModel: boolean;
+}
+
+const MAX_NODES = 200_000;
+const MAX_LOOP = 10_000;
+
+export interface ElaborateOptions {
+  /** Which model to elaborate; default: the last model in the file. */
+  readonly model?: string;
+}
+
+export function elaborate(program: Program, diags: DiagnosticBag, options: ElaborateOptions = {}): ElaboratedGraph | null {
+  const defs = collectDefs(program, diags);
+  if (diags.hasErrors) return null;
+  const models = [...defs.values()].filter((d) => d.kind === 'model');
+  const model = options.model === undefined ? models.at(-1) : defs.get(options.model);
+  if (!model || model.kind !== 'model') {
+    const names = models.map((m) => m.name.name);
+    const what = options.model === undefined ? 'this file defines no model' : `no model named \`${options.model}\``;
+    diags.error('E0208', `${what}${names.length ? ` (models: ${names.join(', ')})` : ''}`, program.span,
+      options.model === undefined ? { help: 'add `model Name { input [C, H, W] ... }`' } : {});
+    return null;
+  }
+  try {
+    return new Elaborator(defs, diags).model(model);
+  } catch (e) {
+    if (e instanceof Abort) return null;
+    throw e;
+  }
+}
+
+function collectDefs(program: Program, diags: DiagnosticBag): Map<string, BlockDef> {
+  const defs = new Map<string, BlockDef>();
+  for (const d of program.defs) {
+    const name = d.name.name;
+    const prev = defs.get(name);
+    if (layers.has(name) || builtinFunctions.has(name)) {
+      diags.error('E0206', `\`${name}\` is a built-in ${layers.has(name) ? 'layer' : 'function'} and cannot be redefined`, d.name.span);
+    } else if (prev) {
+      diags.error('E0206', `\`${name}\` is defined twice`, d.name.span, { notes: [{ message: 'first defined here', span: prev.name.span }] });
+    } else {
+      defs.set(name, d);
+    }
+  }
+  return defs;
+}
+
+class Elaborator {
+  private readonly nodes: Node[] = [];
+  private readonly globals = new Scope(null);
+  private readonly defs: ReadonlyMap<string, BlockDef>;
+  private readonly diags: DiagnosticBag;
+
+  constructor(defs: ReadonlyMap<string, BlockDef>, diags: DiagnosticBag) {
+    this.defs = defs;
+    this.diags = diags;
+  }
+
+  model(def: BlockDef): ElaboratedGraph {
+    const scope = new Scope(this.globals);
+    for (const p of def.params) {
+      if (!p.default) this.fail('E0203', `model parameter \`${p.name.name}\` needs a default value`, p.span);
+      scope.set(p.name.name, this.expr(p.default, this.globals, null, null));
+    }
+    const frame: Frame = { prefix: '', counter: { next: 0 }, callers: [], isModel: true };
+    const out = this.body(def.body, scope, frame, null);
+    if (out === null || !this.nodes.some((n) => n.op === 'input')) {
+      this.fail('E0207', `model \`${def.name.name}\` has no \`input [C, H, W]\` statement`, def.name.span);
+    }
+    return { model: def.name.name, nodes: this.nodes, output: out };
+  }
+
+  // ---- errors ----
+
+  private fail(code: DiagCode, message: string, span: Span, extra: { notes?: readonly Note[]; help?: string } = {}, frame?: Frame | null): never {
+    const chain = (frame?.callers ?? []).slice().reverse().map((c) => ({ message: `in block \`${c.block}\` called here`, span: c.span }));
+    this.diags.error(code, message, span, { ...extra, notes: [...(extra.notes ?? []), ...chain] });
+    throw new Abort();
+  }
+
+  // ---- graph building ----
+
+  private add<K extends OpKind>(op: K, attrs: OpAttrs[K], inputs: readonly NodeId[], span: Span, path: string, frame: Frame): NodeId {
+    if (this.nodes.length >= MAX_NODES) this.fail('E0211', `the model grows past ${MAX_NODES} layers`, span, {}, frame);
+    const id = this.nodes.length;
+    this.nodes.push({ id, op, attrs, inputs, span, path, callers: frame.callers } as Node);
+    return id;
+  }
+
+  // ---- statements ----
+
+  private body(body: Body, scope: Scope, frame: Frame, current: NodeId | null): NodeId | null {
+    let cur = current;
+    for (const s of body.stmts) cur = this.stmt(s, scope, frame, cur);
+    return cur;
+  }
+
+  private stmt(s: Stmt, scope: Scope, frame: Frame, cur: NodeId | null): NodeId | null {
+    switch (s.kind) {
+      case 'input': {
+        if (!frame.isModel) this.fail('E0207', '`input` is only allowed in a model, not in a block', s.span, {}, frame);
+        if (this.nodes.some((n) => n.op === 'input')) this.fail('E0207', 'a model has one `input` statement', s.span, {}, frame);
+        const dims = s.dims.map((d) => this.positiveInt(this.expr(d, scope, frame, cur), 'input dimension', d.span, frame));
+        if (dims.length !== 1 && dims.length !== 3) this.fail('E0203', `\`input\` takes [C, H, W] or [F], got ${dims.length} dimensions`, s.span, {}, frame);
+        const id = this.add('input', { shape: dims }, [], s.span, '', frame);
+        scope.set('x', { kind: 'tensor', node: id });
+        return id;
+      }
+      case 'assign': {
+        const v = this.pipeline(s.value, scope, frame, cur);
+        scope.set(s.name.name, v);
+        return v.kind === 'tensor' ? v.node : cur;
+      }
+      case 'pipeline': {
+        const v = this.pipeline(s.pipeline, scope, frame, cur);
+        if (v.kind !== 'tensor') this.fail('E0210', `this statement computes ${typeName(v)} ${show(v)} and does nothing with it`, s.span, { help: 'bind it to a name: `name = ...`' }, frame);
+        return v.node;
+      }
+      case 'repeat': {
+        const n = this.count(this.expr(s.count, scope, frame, cur), s.count.span, frame);
+        for (let i = 0; i < n; i++) {
+          const inner = new Scope(scope);
+          if (s.index) inner.set(s.index.name, num(i));
+          cur = this.body(s.body, inner, frame, cur);
+        }
+        return cur;
+      }
+      case 'for': {
+        const it = this.expr(s.iterable, scope, frame, cur);
+        if (it.kind !== 'seq') this.fail('E0204', `\`for\` needs a tuple or list to loop over, got ${typeName(it)}`, s.iterable.span, {}, frame);
+        this.count(num(it.items.length), s.iterable.span, frame);
+        for (const item of it.items) {
+          const inner = new Scope(scope);
+          this.destructure(s.pattern, item, inner, frame);
+          cur = this.body(s.body, inner, frame, cur);
+        }
+        return cur;
+      }
+      case 'if': {
+        const branch = this.cond(s.cond, scope, frame, cur) ? s.then : s.else;
+        return branch ? this.body(branch, new Scope(scope), frame, cur) : cur;
+      }
+    }
+  }
+
+  private destructure(p: Pattern, v: Value, scope: Scope, frame: Frame): void {
+    if (p.kind === 'bind') {
+      scope.set(p.name.name, v);
+      return;
+    }
+    if (v.kind !== 'seq' || v.items.length !== p.items.length) {
+      this.fail('E0204', `cannot unpack ${typeName(v)} ${show(v)} into ${p.items.length} names`, p.span, {}, frame);
+    }
+    p.items.forEach((q, i) => this.destructure(q, v.items[i]!, scope, frame));
+  }
+
+  // ---- pipelines and layer calls ----
+
+  private pipeline(p: Pipeline, scope: Scope, frame: Frame, cur: NodeId | null): Value {
+    let acc: Value | null = null;
+    for (const st of p.stages) {
+      const input = acc === null ? cur : acc.kind === 'tensor' ? acc.node : null;
+      acc = this.stage(st, scope, frame, input, acc === null);
+    }
+    return acc!;
+  }
+
+  private stage(st: Stage, scope: Scope, frame: Frame, input: NodeId | null, first: boolean): Value {
+    const e = st.expr;
+    const layerName = this.calleeName(e, scope);
+    if (layerName !== null) {
+      const args = e.kind === 'call' ? this.args(e.args, scope, frame, input) : [];
+      return { kind: 'tensor', node: this.call(layerName, args, st, input, frame) };
+    }
+    if (st.label) this.fail('E0210', '`as` names a layer, and this is not a layer call', st.label.span, {}, frame);
+    if (e.kind === 'if') {
+      const branch = this.cond(e.cond, scope, frame, input) ? e.then : e.else;
+      const out = branch ? this.body(branch, new Scope(scope), frame, input) : input;
+      if (out === null) this.fail('E0207', 'this `if` has no tensor to work on', e.span, {}, frame);
+      return { kind: 'tensor', node: out };
+    }
+    const v = this.expr(e, scope, frame, input);
+    if (!first) this.fail('E0210', `expected a layer here, found ${typeName(v)}`, e.span, { help: 'only the first stage of a pipeline may be a tensor or value' }, frame);
+    return v;
+  }
+
+  /** The layer or block a stage calls, or null when the stage is an ordinary expression. */
+  private calleeName(e: Expr, scope: Scope): string | null {
+    const name = e.kind === 'name' ? e.name : e.kind === 'call' && e.callee.kind === 'name' ? e.callee.name : null;
+    if (name === null || scope.lookup(name) !== undefined) return null;
+    return layers.has(name) || this.defs.has(name) ? name : e.kind === 'call' && !builtinFunctions.has(name) ? name : null;
+  }
+
+  private args(args: readonly { name: { name: string } | null; value: Expr; span: Span }[], scope: Scope, frame: Frame, cur: NodeId | null): ArgValue[] {
+    return args.map((a) => ({ name: a.name?.name ?? null, value: this.expr(a.value, scope, frame, cur), span: a.span }));
+  }
+
+  private call(name: string, args: readonly ArgValue[], st: Stage, current: NodeId | null, frame: Frame): NodeId {
+    const span = st.span;
+    let lead = 0;
+    while (lead < args.length && args[lead]!.name === null && args[lead]!.value.kind === 'tensor') lead++;
+    const tensorArgs = args.slice(0, lead).map((a) => (a.value as { node: NodeId }).node);
+    const rest = args.slice(lead);
+    const inputs = tensorArgs.length > 0 ? tensorArgs : current === null ? [] : [current];
+    if (inputs.length === 0) {
+      this.fail('E0207', `\`${name}\` has no input: put \`input [C, H, W]\` before the first layer`, span, {}, frame);
+    }
+    // A label still uses up its index, so labelling one layer never renames its siblings.
+    const position = frame.counter.next++;
+    const index = st.label?.name ?? String(position);
+    const path = frame.prefix + index;
+    const layer = layers.get(name);
+    if (layer) {
+      if (layer.inputs === 1 && inputs.length > 1) this.fail('E0203', `\`${name}\` takes one tensor input, got ${inputs.length}`, span, {}, frame);
+      const { op, attrs } = layer.build(this.layerArgs(name, rest, span, frame));
+      return this.add(op, attrs, inputs, span, path, frame);
+    }
+    const def = this.defs.get(name);
+    if (!def) {
+      const near = nearest(name, [...layers.keys(), ...this.defs.keys()]);
+      this.fail('E0202', `unknown layer or block \`${name}\``, span, near ? { help: `did you mean \`${near}\`?` } : {}, frame);
+    }
+    if (def.kind === 'model') this.fail('E0202', `\`${name}\` is a model; only blocks can be used as layers`, span, { help: `declare it with \`block ${name}(...)\`` }, frame);
+    if (inputs.length > 1) this.fail('E0203', `block \`${name}\` takes one tensor input, got ${inputs.length}`, span, {}, frame);
+    const active = frame.callers.find((c) => c.block === name);
+    if (active) {
+      this.fail('E0205', `block \`${name}\` calls itself`, span, { help: 'blocks are expanded at compile time, so recursion would never end; use `repeat` instead' }, frame);
+    }
+    const bound = bindArgs(name, def.params.map((p) => ({ name: p.name.name, required: p.default === null })), rest);
+    if (!bound.ok) this.fail('E0203', bound.message, bound.span ?? span, bound.help !== undefined ? { help: bound.help } : {}, frame);
+    const inner = new Scope(this.globals);
+    for (const p of def.params) {
+      const a = bound.bound.get(p.name.name);
+      inner.set(p.name.name, a ? a.value : this.expr(p.default!, this.globals, null, null));
+    }
+    inner.set('x', { kind: 'tensor', node: inputs[0]! });
+    const innerFrame: Frame = { prefix: `${path}.`, counter: { next: 0 }, callers: [...frame.callers, { block: name, span }], isModel: false };
+    return this.body(def.body, inner, innerFrame, inputs[0]!)!;
+  }
+
+  private layerArgs(name: string, args: readonly ArgValue[], span: Span, frame: Frame): LayerArgs {
+    const layer = layers.get(name)!;
+    const bound = bindArgs(name, layer.params.map((p) => ({ name: p.name, required: p.default === undefined })), args);
+    if (!bound.ok) this.fail('E0203', bound.message, bound.span ?? span, { help: bound.help ?? `usage: ${layer.doc}` }, frame);
+    const out = new Map<string, LayerArgs extends ReadonlyMap<string, infer V> ? V : never>();
+    for (const sig of layer.params) {
+      const a = bound.bound.get(sig.name);
+      if (!a) {
+        out.set(sig.name, sig.default === null ? null : sig.type === 'pair' ? [sig.default as number, sig.default as number] : sig.default!);
+        continue;
+      }
+      if (a.value.kind === 'tensor') this.fail('E0204', `\`${name}\` takes its tensor input first, before other arguments`, a.span, {}, frame);
+      const c = convertArg(name, sig, a.value);
+      if (!c.ok) this.fail('E0204', c.message, a.span, { help: `usage: ${layer.doc}` }, frame);
+      out.set(sig.name, c.value);
+    }
+    return out;
+  }
+
+  // ---- expressions ----
+
+  private cond(e: Expr, scope: Scope, frame: Frame, cur: NodeId | null): boolean {
+    const v = this.expr(e, scope, frame, cur);
+    if (v.kind !== 'bool') this.fail('E0204', `a condition must be true or false, got ${typeName(v)} ${show(v)}`, e.span, {}, frame);
+    return v.value;
+  }
+
+  private count(v: Value, span: Span, frame: Frame): number {
+    if (v.kind !== 'num' || !Number.isInteger(v.value) || v.value < 0) this.fail('E0204', `a repeat count must be an integer >= 0, got ${typeName(v)} ${show(v)}`, span, {}, frame);
+    if (v.value > MAX_LOOP) this.fail('E0211', `a loop of ${v.value} iterations is more than the limit of ${MAX_LOOP}`, span, {}, frame);
+    return v.value;
+  }
+
+  private positiveInt(v: Value, what: string, span: Span, frame: Frame): number {
+    if (v.kind !== 'num' || !Number.isInteger(v.value) || v.value < 1) this.fail('E0204', `${what} must be an integer >= 1, got ${typeName(v)} ${show(v)}`, span, {}, frame);
+    return v.value;
+  }
+
+  private expr(e: Expr, scope: Scope, frame: Frame | null, cur: NodeId | null): Value {
+    const fr = frame ?? { prefix: '', counter: { next: 0 }, callers: [], isModel: false };
+    switch (e.kind) {
+      case 'num': return num(e.value);
+      case 'str': return { kind: 'str', value: e.value };
+      case 'bool': return bool(e.value);
+      case 'tuple':
+      case 'list': return seq(e.items.map((i) => this.expr(i, scope, frame, cur)));
+      case 'name': {
+        const v = scope.lookup(e.name);
+        if (v !== undefined) return v;
+        if (layers.has(e.name) || this.defs.has(e.name)) return { kind: 'ref', name: e.name };
+        const near = nearest(e.name, [...scope.names(), ...layers.keys(), ...this.defs.keys()]);
+        return this.fail('E0201', `unknown name \`${e.name}\``, e.span, near ? { help: `did you mean \`${near}\`?` } : {}, frame);
+      }
+      case 'unary': {
+        const v = this.expr(e.operand, scope, frame, cur);
+        if (e.op === '-' && v.kind === 'num') return num(-v.value);
+        if (e.op === 'not' && v.kind === 'bool') return bool(!v.value);
+        return this.fail('E0204', `\`${e.op}\` does not apply to ${typeName(v)}`, e.span, {}, frame);
+      }
+      case 'binary': return this.binary(e, scope, fr, cur);
+      case 'ternary': return this.cond(e.cond, scope, fr, cur) ? this.expr(e.then, scope, frame, cur) : this.expr(e.else, scope, frame, cur);
+      case 'index': {
+        const t = this.expr(e.target, scope, frame, cur);
+        const i = this.expr(e.index, scope, frame, cur);
+        if (t.kind !== 'seq') return this.fail('E0204', `cannot index ${typeName(t)}`, e.target.span, {}, frame);
+        if (i.kind !== 'num' || !Number.isInteger(i.value)) return this.fail('E0204', `an index must be an integer, got ${typeName(i)}`, e.index.span, {}, frame);
+        const item = t.items[i.value < 0 ? t.items.length + i.value : i.value];
+        if (!item) return this.fail('E0211', `index ${i.value} is out of range for ${show(t)} (length ${t.items.length})`, e.span, {}, frame);
+        return item;
+      }
+      case 'call': {
+        const name = e.callee.kind === 'name' ? e.callee.name : null;
+        if (name === null || !builtinFunctions.has(name) || scope.lookup(name) !== undefined) {
+          return this.fail('E0210', name && (layers.has(name) || this.defs.has(name))
+            ? `layer \`${name}\` can only be used as a pipeline stage, not inside an expression`
+            : `\`${name ?? 'this expression'}\` is not a function`, e.span, {}, frame);
+        }
+        const args = e.args.map((a) => {
+          if (a.name) this.fail('E0203', `\`${name}\` takes no keyword arguments`, a.span, {}, frame);
+          return this.expr(a.value, scope, frame, cur);
+        });
+        const r = evalBuiltin(name, args);
+        return r.ok ? r.value : this.fail('E0204', r.message, e.span, {}, frame);
+      }
+      case 'if': return this.fail('E0210', '`if { } else { }` as a value must be a pipeline stage; use `cond ? a : b` for numbers', e.span, {}, frame);
+    }
+  }
+
+  private binary(e: Extract<Expr, { kind: 'binary' }>, scope: Scope, frame: Frame, cur: NodeId | null): Value {
+    if (e.op === 'and' || e.op === 'or') {
+      const l = this.cond(e.left, scope, frame, cur);
+      if (e.op === 'and' ? !l : l) return bool(l);
+      return bool(this.cond(e.right, scope, frame, cur));
+    }
+    const a = this.expr(e.left, scope, frame, cur);
+    const b = this.expr(e.right, scope, frame, cur);
+    if (e.op === '==') return bool(equal(a, b));
+    if (e.op === '!=') return bool(!equal(a, b));
+    if (e.op === '+' && a.kind === 'tensor' && b.kind === 'tensor') {
+      return { kind: 'tensor', node: this.add('add', {}, [a.node, b.node], e.span, frame.prefix.replace(/\.$/, ''), frame) };
+    }
+    if (e.op === '+' && a.kind === 'seq' && b.kind === 'seq') return seq([...a.items, ...b.items]);
+    if (a.kind !== 'num' || b.kind !== 'num') {
+      const help = a.kind === 'tensor' || b.kind === 'tensor' ? { help: 'tensors support only `+` (residual add) with another tensor' } : {};
+      return this.fail('E0204', `\`${e.op}\` does not apply to ${typeName(a)} and ${typeName(b)}`, e.span, help, frame);
+    }
+    const x = a.value;
+    const y = b.value;
+    switch (e.op) {
+      case '+': return num(x + y);
+      case '-': return num(x - y);
+      case '*': return num(x * y);
+      case '/':
+      case '//':
+      case '%':
+        if (y === 0) return this.fail('E0211', 'division by zero', e.span, {}, frame);
+        return num(e.op === '/' ? x / y : e.op === '//' ? Math.floor(x / y) : x - y * Math.floor(x / y));
+      case '<': return bool(x < y);
+      case '<=': return bool(x <= y);
+      case '>': return bool(x > y);
+      case '>=': return bool(x >= y);
+    }
+  }
+}

@@ -1,0 +1,316 @@
+// The .cnn grammar (docs/language.md) as a chevrotain CST parser. Rule names are part of the
+// contract with messages.ts (they say what was being parsed) and to-ast.ts (they key the CST).
+import { CstParser } from 'chevrotain';
+import type { IParserErrorMessageProvider } from 'chevrotain';
+import * as T from './tokens.ts';
+
+export class CnnParser extends CstParser {
+  constructor(errorMessageProvider: IParserErrorMessageProvider) {
+    super([...T.parserTokens], { recoveryEnabled: true, nodeLocationTracking: 'onlyOffset', errorMessageProvider });
+    this.performSelfAnalysis();
+  }
+
+  file = this.RULE('file', () => {
+    this.MANY(() => this.OR([
+      { ALT: () => this.SUBRULE(this.definition) },
+      { ALT: () => this.SUBRULE(this.trainSection) },
+    ]));
+  });
+
+  definition = this.RULE('definition', () => {
+    this.OR([{ ALT: () => this.CONSUME(T.Model) }, { ALT: () => this.CONSUME(T.Block) }]);
+    this.CONSUME(T.Identifier);
+    this.OPTION(() => this.SUBRULE(this.params));
+    this.SUBRULE(this.defBody);
+  });
+
+  params = this.RULE('params', () => {
+    this.CONSUME(T.LParen);
+    this.OPTION(() => {
+      this.SUBRULE(this.param);
+      this.MANY(() => {
+        this.CONSUME(T.Comma);
+        this.SUBRULE2(this.param);
+      });
+      this.OPTION2(() => this.CONSUME2(T.Comma));
+    });
+    this.CONSUME(T.RParen);
+  });
+
+  param = this.RULE('param', () => {
+    this.CONSUME(T.Identifier);
+    this.OPTION(() => {
+      this.CONSUME(T.Assign);
+      this.SUBRULE(this.expression);
+    });
+  });
+
+  trainSection = this.RULE('trainSection', () => {
+    this.CONSUME(T.Train);
+    this.CONSUME(T.LCurly);
+    this.MANY(() => this.OR([
+      { ALT: () => this.SUBRULE(this.trainEntry) },
+      { ALT: () => this.CONSUME(T.Newline) },
+    ]));
+    this.CONSUME(T.RCurly);
+  });
+
+  trainEntry = this.RULE('trainEntry', () => {
+    this.CONSUME(T.Identifier);
+    this.SUBRULE(this.expression);
+  });
+
+  // One body rule per owner, so that an error inside names what it is the body of.
+  defBody = this.RULE('defBody', () => this.bodyContents());
+  repeatBody = this.RULE('repeatBody', () => this.bodyContents());
+  forBody = this.RULE('forBody', () => this.bodyContents());
+  ifBody = this.RULE('ifBody', () => this.bodyContents());
+  elseBody = this.RULE('elseBody', () => this.bodyContents());
+
+  // Statements are separated by newlines; the lexer has already dropped the ones after '{'
+  // and before '}', so a body on one line needs none.
+  private bodyContents(): void {
+    this.CONSUME(T.LCurly);
+    this.OPTION(() => this.SUBRULE(this.statement));
+    this.MANY(() => {
+      this.CONSUME(T.Newline);
+      this.SUBRULE2(this.statement);
+    });
+    this.CONSUME(T.RCurly);
+  }
+
+  // An `if` statement parses as a pipeline of one `if` stage; to-ast.ts tells them apart.
+  statement = this.RULE('statement', () => this.OR([
+    { ALT: () => this.SUBRULE(this.inputStmt) },
+    { ALT: () => this.SUBRULE(this.assignStmt) },
+    { ALT: () => this.SUBRULE(this.repeatStmt) },
+    { ALT: () => this.SUBRULE(this.forStmt) },
+    { ALT: () => this.SUBRULE(this.pipeline) },
+  ]));
+
+  inputStmt = this.RULE('inputStmt', () => {
+    this.CONSUME(T.Input);
+    this.CONSUME(T.LBracket);
+    this.SUBRULE(this.expression);
+    this.MANY(() => {
+      this.CONSUME(T.Comma);
+      this.SUBRULE2(this.expression);
+    });
+    this.CONSUME(T.RBracket);
+  });
+
+  assignStmt = this.RULE('assignStmt', () => {
+    this.CONSUME(T.Identifier);
+    this.CONSUME(T.Assign);
+    this.SUBRULE(this.pipeline);
+  });
+
+  repeatStmt = this.RULE('repeatStmt', () => {
+    this.CONSUME(T.Repeat);
+    this.OPTION(() => {
+      this.CONSUME(T.Identifier);
+      this.CONSUME(T.In);
+    });
+    this.SUBRULE(this.expression);
+    this.SUBRULE(this.repeatBody);
+  });
+
+  forStmt = this.RULE('forStmt', () => {
+    this.CONSUME(T.For);
+    this.SUBRULE(this.pattern);
+    this.CONSUME(T.In);
+    this.SUBRULE(this.expression);
+    this.SUBRULE(this.forBody);
+  });
+
+  pattern = this.RULE('pattern', () => this.OR([
+    { ALT: () => this.CONSUME(T.Identifier) },
+    {
+      ALT: () => {
+        this.CONSUME(T.LParen);
+        this.SUBRULE(this.pattern);
+        this.MANY(() => {
+          this.CONSUME(T.Comma);
+          this.SUBRULE2(this.pattern);
+        });
+        this.CONSUME(T.RParen);
+      },
+    },
+  ]));
+
+  // `a -> b` and `a b` both chain. Expressions never juxtapose, so a stage ends exactly where
+  // its expression cannot continue: `conv(6) sigmoid` is two stages, `a - b` one.
+  pipeline = this.RULE('pipeline', () => {
+    this.SUBRULE(this.stage);
+    this.MANY(() => {
+      this.OPTION(() => this.CONSUME(T.Arrow));
+      this.SUBRULE2(this.stage);
+    });
+  });
+
+  stage = this.RULE('stage', () => {
+    this.SUBRULE(this.expression);
+    this.OPTION(() => {
+      this.CONSUME(T.As);
+      this.CONSUME(T.Identifier);
+    });
+  });
+
+  expression = this.RULE('expression', () => {
+    this.SUBRULE(this.orExpr);
+    this.OPTION(() => {
+      this.CONSUME(T.Question);
+      this.SUBRULE(this.expression);
+      this.CONSUME(T.Colon);
+      this.SUBRULE2(this.expression);
+    });
+  });
+
+  orExpr = this.RULE('orExpr', () => {
+    this.SUBRULE(this.andExpr);
+    this.MANY(() => {
+      this.CONSUME(T.Or);
+      this.SUBRULE2(this.andExpr);
+    });
+  });
+
+  andExpr = this.RULE('andExpr', () => {
+    this.SUBRULE(this.notExpr);
+    this.MANY(() => {
+      this.CONSUME(T.And);
+      this.SUBRULE2(this.notExpr);
+    });
+  });
+
+  notExpr = this.RULE('notExpr', () => this.OR([
+    {
+      ALT: () => {
+        this.CONSUME(T.Not);
+        this.SUBRULE(this.notExpr);
+      },
+    },
+    { ALT: () => this.SUBRULE(this.comparison) },
+  ]));
+
+  // Comparisons do not chain: `a < b < c` is an error rather than a surprise.
+  comparison = this.RULE('comparison', () => {
+    this.SUBRULE(this.additive);
+    this.OPTION(() => {
+      this.CONSUME(T.CompareOp);
+      this.SUBRULE2(this.additive);
+    });
+  });
+
+  additive = this.RULE('additive', () => {
+    this.SUBRULE(this.multiplicative);
+    this.MANY(() => {
+      this.CONSUME(T.AddOp);
+      this.SUBRULE2(this.multiplicative);
+    });
+  });
+
+  multiplicative = this.RULE('multiplicative', () => {
+    this.SUBRULE(this.unary);
+    this.MANY(() => {
+      this.CONSUME(T.MulOp);
+      this.SUBRULE2(this.unary);
+    });
+  });
+
+  unary = this.RULE('unary', () => this.OR([
+    {
+      ALT: () => {
+        this.CONSUME(T.Minus);
+        this.SUBRULE(this.unary);
+      },
+    },
+    { ALT: () => this.SUBRULE(this.postfix) },
+  ]));
+
+  postfix = this.RULE('postfix', () => {
+    this.SUBRULE(this.primary);
+    this.MANY(() => this.SUBRULE(this.suffix));
+  });
+
+  // Index and call share one rule so the CST keeps them in source order.
+  suffix = this.RULE('suffix', () => this.OR([
+    {
+      ALT: () => {
+        this.CONSUME(T.LBracket);
+        this.SUBRULE(this.expression);
+        this.CONSUME(T.RBracket);
+      },
+    },
+    {
+      ALT: () => {
+        this.CONSUME(T.LParen);
+        this.OPTION(() => {
+          this.SUBRULE(this.arg);
+          this.MANY(() => {
+            this.CONSUME(T.Comma);
+            this.SUBRULE2(this.arg);
+          });
+          this.OPTION2(() => this.CONSUME2(T.Comma));
+        });
+        this.CONSUME(T.RParen);
+      },
+    },
+  ]));
+
+  arg = this.RULE('arg', () => {
+    this.OPTION(() => {
+      this.CONSUME(T.Identifier);
+      this.CONSUME(T.Assign);
+    });
+    this.SUBRULE(this.expression);
+  });
+
+  primary = this.RULE('primary', () => this.OR([
+    { ALT: () => this.CONSUME(T.NumberLit) },
+    { ALT: () => this.CONSUME(T.StringLit) },
+    { ALT: () => this.CONSUME(T.True) },
+    { ALT: () => this.CONSUME(T.False) },
+    { ALT: () => this.CONSUME(T.Identifier) },
+    { ALT: () => this.SUBRULE(this.parenthesized) },
+    { ALT: () => this.SUBRULE(this.listExpr) },
+    { ALT: () => this.SUBRULE(this.ifExpr) },
+  ]));
+
+  // `(a)` groups, `(a, b)` and `(a,)` are tuples.
+  parenthesized = this.RULE('parenthesized', () => {
+    this.CONSUME(T.LParen);
+    this.SUBRULE(this.expression);
+    this.MANY(() => {
+      this.CONSUME(T.Comma);
+      this.SUBRULE2(this.expression);
+    });
+    this.OPTION(() => this.CONSUME2(T.Comma));
+    this.CONSUME(T.RParen);
+  });
+
+  listExpr = this.RULE('listExpr', () => {
+    this.CONSUME(T.LBracket);
+    this.OPTION(() => {
+      this.SUBRULE(this.expression);
+      this.MANY(() => {
+        this.CONSUME(T.Comma);
+        this.SUBRULE2(this.expression);
+      });
+      this.OPTION2(() => this.CONSUME2(T.Comma));
+    });
+    this.CONSUME(T.RBracket);
+  });
+
+  ifExpr = this.RULE('ifExpr', () => {
+    this.CONSUME(T.If);
+    this.SUBRULE(this.expression);
+    this.SUBRULE(this.ifBody);
+    this.OPTION(() => {
+      this.CONSUME(T.Else);
+      this.OR([
+        { ALT: () => this.SUBRULE(this.elseBody) },
+        { ALT: () => this.SUBRULE(this.ifExpr) },
+      ]);
+    });
+  });
+}

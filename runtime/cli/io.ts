@@ -1,0 +1,38 @@
+// Shared CLI plumbing: reading a .cnn file, running the front end, reporting diagnostics.
+import { readFileSync } from 'node:fs';
+import { analyze, type FrontendOptions, type FrontendResult } from '../../compiler/index.ts';
+import { renderDiagnostics } from '../../compiler/diagnostics/render.ts';
+
+/** A user error the CLI reports as one line (plus optional detail) and exit code 1. */
+export class UsageError extends Error {}
+
+export interface Output {
+  out(text: string): void;
+  err(text: string): void;
+}
+
+export function readSource(path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'it is a directory' : code === 'EACCES' ? 'permission denied' : String((e as Error).message);
+    throw new UsageError(`cannot read ${path}: ${why}`);
+  }
+}
+
+/** Runs the front end; on errors prints them and returns null (the caller exits 1). */
+export function frontend(path: string, options: FrontendOptions, io: Output): FrontendResult | null {
+  const result = analyze(path, readSource(path), options);
+  if (result.diagnostics.all.length > 0) io.err(renderDiagnostics(result.diagnostics.all) + '\n');
+  return result.diagnostics.hasErrors ? null : result;
+}
+
+/** `--input N,C,H,W` (or N,F): the batch and the per-sample shape. */
+export function parseInputFlag(text: string): { batch: number; inputShape: number[] } {
+  const dims = text.split(/[,x ]+/).filter((s) => s !== '').map(Number);
+  if ((dims.length !== 4 && dims.length !== 2) || !dims.every((d) => Number.isInteger(d) && d >= 1)) {
+    throw new UsageError(`--input expects N,C,H,W or N,F with positive integers, got '${text}'`);
+  }
+  return { batch: dims[0]!, inputShape: dims.slice(1) };
+}

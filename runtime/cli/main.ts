@@ -1,0 +1,64 @@
+// cnnc's command line: argument parsing, dispatch to one module per command, exit codes
+// (0 ok, 1 user error, 2 internal compiler error). Never prints a stack trace for user input.
+import { parseArgs } from 'node:util';
+import { InternalCompilerError } from '../../compiler/diagnostics/diagnostic.ts';
+import { UsageError, type Output } from './io.ts';
+import { checkCommand, summaryCommand } from './summary.ts';
+
+const usage = `usage: cnnc <command> FILE [options]
+
+commands:
+  check FILE                 parse and check a model
+  summary FILE               print every layer's output shape, parameters and FLOPs
+
+options:
+  --model NAME               the model to use when the file defines several (default: the last)
+  --input N,C,H,W            override the model's input shape and set the batch (default batch 1)
+  --expand                   summary: one row per layer instead of one per top-level block
+  --json                     summary: machine-readable output
+  -h, --help                 this text
+`;
+
+const stdio: Output = { out: (t) => process.stdout.write(t), err: (t) => process.stderr.write(t) };
+
+export async function main(argv: readonly string[], io: Output = stdio): Promise<number> {
+  try {
+    const { values, positionals } = parseArgs({
+      args: [...argv],
+      allowPositionals: true,
+      strict: true,
+      options: {
+        model: { type: 'string' },
+        input: { type: 'string' },
+        expand: { type: 'boolean' },
+        json: { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    });
+    const [command, file, ...extra] = positionals;
+    if (values.help || command === undefined || command === 'help') {
+      io.out(usage);
+      return command === undefined && !values.help ? 1 : 0;
+    }
+    const commands: Record<string, (file: string) => number | Promise<number>> = {
+      check: (f) => checkCommand(f, values, io),
+      summary: (f) => summaryCommand(f, values, io),
+    };
+    const run = commands[command];
+    if (!run) throw new UsageError(`unknown command '${command}' (commands: ${Object.keys(commands).join(', ')})`);
+    if (file === undefined) throw new UsageError(`'${command}' needs a .cnn FILE`);
+    if (extra.length > 0) throw new UsageError(`unexpected argument '${extra[0]}'`);
+    return await run(file);
+  } catch (e) {
+    if (e instanceof UsageError || (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+      io.err(`cnnc: ${(e as Error).message}\n`);
+      return 1;
+    }
+    if (e instanceof InternalCompilerError) {
+      io.err(`cnnc: ${e.message}\nThis is a bug in cnnc, not in your model; please report it with the .cnn file.\n`);
+      return 2;
+    }
+    io.err(`cnnc: internal error: ${(e as Error).stack ?? String(e)}\nThis is a bug in cnnc; please report it with the .cnn file.\n`);
+    return 2;
+  }
+}

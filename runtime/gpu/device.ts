@@ -1,0 +1,54 @@
+// The WebGPU device on dawn.node: adapter choice, the adapter's limits, friendly failures.
+import { create, globals } from 'webgpu';
+
+export class GpuUnavailableError extends Error {}
+
+export interface Gpu {
+  readonly device: GPUDevice;
+  readonly adapterName: string;
+  readonly limits: GPUSupportedLimits;
+  dispose(): void;
+}
+
+// dawn.node crash to avoid: the object returned by create() must outlive the device, or later
+// dispatches segfault once it is garbage-collected. Kept here for the process's lifetime.
+let navigatorGpu: GPU | null = null;
+
+const limitNames = [
+  'maxStorageBuffersPerShaderStage',
+  'maxComputeWorkgroupStorageSize',
+  'maxComputeInvocationsPerWorkgroup',
+  'maxComputeWorkgroupSizeX',
+  'maxComputeWorkgroupSizeY',
+  'maxComputeWorkgroupSizeZ',
+  'maxComputeWorkgroupsPerDimension',
+  'maxStorageBufferBindingSize',
+  'maxBufferSize',
+  'maxBindGroups',
+] as const;
+
+export async function openGpu(): Promise<Gpu> {
+  if (process.env['XDG_RUNTIME_DIR'] === undefined) process.env['XDG_RUNTIME_DIR'] = '/tmp';
+  if (navigatorGpu === null) {
+    Object.assign(globalThis, globals);
+    navigatorGpu = create([]);
+  }
+  const adapter = await navigatorGpu.requestAdapter({ powerPreference: 'high-performance' });
+  if (!adapter) {
+    throw new GpuUnavailableError(
+      'no WebGPU adapter found: cnnc needs a Vulkan driver. On Debian bookworm run `npm run setup` ' +
+        '(it installs libvulkan1 and Mesa >= 24 lavapipe from bookworm-backports), or install your GPU\'s Vulkan driver.',
+    );
+  }
+  const requiredLimits: Record<string, number> = {};
+  for (const name of limitNames) requiredLimits[name] = adapter.limits[name];
+  const device = await adapter.requestDevice({ requiredLimits });
+  const info = adapter.info;
+  const adapterName = [info.vendor, info.architecture, info.device, info.description].filter((s) => s).join(' ') || 'unknown adapter';
+  return {
+    device,
+    adapterName,
+    limits: device.limits,
+    dispose: () => device.destroy(),
+  };
+}

@@ -1,0 +1,93 @@
+// Runs `cnnc` as a user would (a child process through bin/cnnc.js) and checks output and exit codes.
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+
+const root = join(import.meta.dirname, '..', '..');
+const tmp = mkdtempSync(join(tmpdir(), 'cnnc-cli-'));
+
+function cnnc(...args: string[]): { code: number; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [join(root, 'bin', 'cnnc.js'), ...args], { cwd: root, encoding: 'utf8' });
+  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+}
+
+function file(name: string, text: string): string {
+  const p = join(tmp, name);
+  writeFileSync(p, text);
+  return p;
+}
+
+describe('cnnc summary', () => {
+  it('prints LeNet as d2l does, with totals', () => {
+    const r = cnnc('summary', 'dsl-examples/lenet.cnn');
+    expect(r.code).toBe(0);
+    expect(r.stderr).toBe('');
+    const shapes = r.stdout.split('\n').filter((l) => /^\d+ /.test(l)).map((l) => l.split(/\s{2,}/)[2]);
+    expect(shapes).toEqual([
+      '[1, 6, 28, 28]', '[1, 6, 28, 28]', '[1, 6, 14, 14]', '[1, 16, 10, 10]', '[1, 16, 10, 10]', '[1, 16, 5, 5]',
+      '[1, 400]', '[1, 120]', '[1, 120]', '[1, 84]', '[1, 84]', '[1, 10]',
+    ]);
+    expect(r.stdout).toContain('total params: 61,706');
+  });
+
+  it('--json gives the documented fields', () => {
+    const r = cnnc('summary', 'dsl-examples/lenet.cnn', '--json', '--input', '2,1,28,28');
+    expect(r.code).toBe(0);
+    const j = JSON.parse(r.stdout) as { input: number[]; layers: { name: string; op: string; outputShape: number[]; params: number }[]; totalParams: number };
+    expect(j.input).toEqual([2, 1, 28, 28]);
+    expect(j.layers[0]).toMatchObject({ name: '0', op: 'Conv2d', outputShape: [2, 6, 28, 28], params: 156 });
+    expect(j.layers.at(-1)!.outputShape).toEqual([2, 10]);
+    expect(j.totalParams).toBe(61706);
+  });
+
+  it('collapses blocks by default and expands them with --expand', () => {
+    const collapsed = JSON.parse(cnnc('summary', 'dsl-examples/vgg.cnn', '--json').stdout) as { layers: { op: string; outputShape: number[] }[] };
+    expect(collapsed.layers.slice(0, 5).map((l) => [l.op, l.outputShape.join('x')])).toEqual([
+      ['vgg_block', '1x64x112x112'], ['vgg_block', '1x128x56x56'], ['vgg_block', '1x256x28x28'], ['vgg_block', '1x512x14x14'], ['vgg_block', '1x512x7x7'],
+    ]);
+    const expanded = JSON.parse(cnnc('summary', 'dsl-examples/vgg.cnn', '--json', '--expand').stdout) as { layers: { name: string }[] };
+    expect(expanded.layers[0]!.name).toBe('0.0');
+    expect(expanded.layers.length).toBeGreaterThan(collapsed.layers.length);
+  });
+});
+
+describe('cnnc errors', () => {
+  it('reports a user error with file:line:col, the source line and a caret, exit 1, no stack trace', () => {
+    const p = file('bad.cnn', 'model M {\n  input [1, 4, 4]\n  conv(2, kernel = 7)\n}\n');
+    const r = cnnc('check', p);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`${p}:3:3: error[E0302]`);
+    expect(r.stderr).toContain('3 |   conv(2, kernel = 7)');
+    expect(r.stderr).toContain('  |   ^^^^^^^^^^^^^^^^^^^');
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it('check passes a good file', () => {
+    const r = cnnc('check', 'dsl-examples/lenet.cnn');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/ok/);
+  });
+
+  it.each([
+    [['summary', 'no/such/file.cnn'], 'cnnc: cannot read no/such/file.cnn: no such file'],
+    [['summary', 'dsl-examples'], 'cnnc: cannot read dsl-examples: it is a directory'],
+    [['frobnicate', 'x.cnn'], "cnnc: unknown command 'frobnicate'"],
+    [['summary'], "cnnc: 'summary' needs a .cnn FILE"],
+    [['summary', 'dsl-examples/lenet.cnn', '--input', '1,2,3'], 'cnnc: --input expects N,C,H,W or N,F'],
+    [['summary', 'dsl-examples/lenet.cnn', '--bogus'], "cnnc: Unknown option '--bogus'"],
+    [['summary', 'dsl-examples/lenet.cnn', '--model', 'Nope'], 'no model named `Nope`'],
+  ])('cnnc %j fails clearly', (args, message) => {
+    const r = cnnc(...args);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(message);
+    expect(r.stderr.trim().split('\n').length).toBeLessThan(8);
+  });
+
+  it('--help prints usage and exits 0', () => {
+    const r = cnnc('--help');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('usage: cnnc');
+  });
+});

@@ -1,0 +1,28 @@
+// Runs every tests/diagnostics/cases/*.cnn file: each `# expect-error@+N CODE` comment says an error
+// with CODE is reported N lines below it (`@+0`: on the same line). Reported and expected sets must match.
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { analyze } from '../../compiler/index.ts';
+
+const dir = join(import.meta.dirname, 'cases');
+const files = readdirSync(dir).filter((f) => f.endsWith('.cnn')).sort();
+
+function expected(text: string): string[] {
+  const out: string[] = [];
+  text.split('\n').forEach((line, i) => {
+    for (const m of line.matchAll(/expect-error@\+(\d+) (E\d{4})/g)) out.push(`${m[2]}@${i + 1 + Number(m[1])}`);
+  });
+  return out.sort();
+}
+
+describe('diagnostic cases', () => {
+  it('has cases', () => expect(files.length).toBeGreaterThan(5));
+  it.each(files)('%s', (f) => {
+    const text = readFileSync(join(dir, f), 'utf8');
+    const want = expected(text);
+    expect(want.length, 'a case file must expect at least one error').toBeGreaterThan(0);
+    const got = analyze(f, text).diagnostics.all.map((d) => `${d.code}@${d.span!.file.position(d.span!.start).line}`).sort();
+    expect(got).toEqual(want);
+  });
+});

@@ -1,0 +1,183 @@
+// Pooling and batch-norm kernels on the GPU against the float64 reference (runtime/reference/ops.ts).
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Pair } from '../../compiler/ir/ops.ts';
+import {
+  avgpool2dBackward, avgpool2dForward, maxpool2dBackward, maxpool2dForward, poolOutputShape, stridedGeometry,
+} from '../../compiler/codegen/kernels/pool.ts';
+import { adaptiveAvgpool2dBackward, adaptiveAvgpool2dForward } from '../../compiler/codegen/kernels/adaptive-pool.ts';
+import { batchnormEval, batchnormTrainBackward, batchnormTrainForward } from '../../compiler/codegen/kernels/batchnorm.ts';
+import { openGpu, type Gpu } from '../../runtime/gpu/device.ts';
+import { type HostArray, pipelineFor, runKernels } from '../../runtime/gpu/run-kernel.ts';
+import type { KernelModule, KernelOrigin } from '../../compiler/codegen/kernel.ts';
+import * as ref from '../../runtime/reference/ops.ts';
+import { type Tensor, tensor } from '../../runtime/reference/tensor.ts';
+import { expectAllclose } from '../helpers/allclose.ts';
+import { createRng, randn } from '../helpers/random.ts';
+
+const tol = { rtol: 1e-4, atol: 1e-5 };
+const origin: KernelOrigin = { phase: 'forward', sources: [], ops: ['test#0'] };
+
+let gpu: Gpu;
+beforeAll(async () => {
+  gpu = await openGpu();
+});
+afterAll(() => gpu.dispose());
+
+/**
+ * runKernels after compiling the pipelines one by one: on dawn.node + lavapipe, concurrent
+ * createComputePipelineAsync calls stall ~0.4 s where sequential ones take ~25 ms each.
+ */
+async function run(kernels: readonly KernelModule[], inputs: Record<string, HostArray>, outputs: readonly string[]): Promise<Record<string, HostArray>> {
+  for (const k of kernels) await pipelineFor(gpu, k);
+  return runKernels(gpu, kernels, inputs, outputs);
+}
+
+/** A seeded normal tensor rounded to f32, so the reference sees exactly what the GPU sees. */
+function randomF32(seed: number, shape: readonly number[], round = false): Tensor {
+  const t = randn(createRng(seed), shape);
+  return tensor(shape, Float32Array.from(t.data, (v) => (round ? Math.round(v * 2) : v)));
+}
+
+const f32 = (t: Tensor): Float32Array => Float32Array.from(t.data);
+type Shape4 = [number, number, number, number];
+const pool = (input: Shape4, kernel: Pair, stride: Pair, padding: Pair) =>
+  ({ name: 'k_pool', origin, input, attrs: { kernel, stride, padding } }) as const;
+
+describe('pooling: d2l seeds on the GPU (exact)', () => {
+  const x9 = Float32Array.from({ length: 9 }, (_, i) => i);
+  const x16 = Float32Array.from({ length: 16 }, (_, i) => i);
+  const pooled = async (spec: ReturnType<typeof pool>, x: Float32Array, kind: 'max' | 'avg') => {
+    const k = kind === 'max' ? maxpool2dForward(spec) : avgpool2dForward(spec);
+    return Array.from((await run([k], { x }, ['y']))['y']!);
+  };
+
+  it('2x2 max and avg pooling of [[0..8]]', async () => {
+    expect(await pooled(pool([1, 1, 3, 3], [2, 2], [1, 1], [0, 0]), x9, 'max')).toEqual([4, 5, 7, 8]);
+    expect(await pooled(pool([1, 1, 3, 3], [2, 2], [1, 1], [0, 0]), x9, 'avg')).toEqual([2, 3, 5, 6]);
+  });
+
+  it('arange(16) as 1x1x4x4: maxpool(3), maxpool(3, padding 1, stride 2), maxpool((2,3), stride (2,3), padding (0,1))', async () => {
+    expect(await pooled(pool([1, 1, 4, 4], [3, 3], [3, 3], [0, 0]), x16, 'max')).toEqual([10]);
+    expect(await pooled(pool([1, 1, 4, 4], [3, 3], [2, 2], [1, 1]), x16, 'max')).toEqual([5, 7, 13, 15]);
+    expect(await pooled(pool([1, 1, 4, 4], [2, 3], [2, 3], [0, 1]), x16, 'max')).toEqual([5, 7, 13, 15]);
+  });
+
+  it('second channel X + 1 pools per channel', async () => {
+    const x = Float32Array.from({ length: 32 }, (_, i) => (i < 16 ? i : i - 15));
+    expect(await pooled(pool([1, 2, 4, 4], [3, 3], [2, 2], [1, 1]), x, 'max')).toEqual([5, 7, 13, 15, 6, 8, 14, 16]);
+  });
+});
+
+const poolConfigs: { input: Shape4; kernel: Pair; stride: Pair; padding: Pair; ties: boolean }[] = [
+  { input: [2, 3, 8, 8], kernel: [2, 2], stride: [2, 2], padding: [0, 0], ties: false },
+  { input: [2, 3, 7, 9], kernel: [3, 3], stride: [2, 2], padding: [1, 1], ties: false },
+  { input: [1, 2, 6, 10], kernel: [2, 3], stride: [2, 3], padding: [0, 1], ties: false },
+  { input: [2, 2, 7, 6], kernel: [3, 2], stride: [1, 3], padding: [1, 0], ties: true },
+  { input: [1, 3, 9, 9], kernel: [3, 3], stride: [3, 2], padding: [1, 1], ties: true },
+];
+
+describe.each(poolConfigs)('pool2d $input k$kernel s$stride p$padding ties=$ties (float64 reference, rtol 1e-4 atol 1e-5)', (c) => {
+  const spec = pool(c.input, c.kernel, c.stride, c.padding);
+  const attrs = spec.attrs;
+  // Rounded inputs make ties common: the kernels must pick PyTorch's first maximum in scan order.
+  const x = randomF32(1, c.input, c.ties);
+  const dy = randomF32(2, poolOutputShape(stridedGeometry(spec)));
+
+  it('max pool forward and backward (gradient to the stored argmax)', async () => {
+    const out = await run([maxpool2dForward(spec), maxpool2dBackward(spec)], { x: f32(x), dy: f32(dy) }, ['y', 'dx']);
+    expectAllclose(out['y']!, ref.maxpool2d(x, attrs).data, tol, 'y');
+    expectAllclose(out['dx']!, ref.maxpool2dBackward(x, dy, attrs).data, tol, 'dx');
+  });
+
+  it('avg pool forward and backward (count_include_pad)', async () => {
+    const out = await run([avgpool2dForward(spec), avgpool2dBackward(spec)], { x: f32(x), dy: f32(dy) }, ['y', 'dx']);
+    expectAllclose(out['y']!, ref.avgpool2d(x, attrs).data, tol, 'y');
+    expectAllclose(out['dx']!, ref.avgpool2dBackward(x, dy, attrs).data, tol, 'dx');
+  });
+});
+
+const adaptiveConfigs: { input: Shape4; output: Pair }[] = [
+  { input: [2, 3, 7, 9], output: [3, 4] },
+  { input: [2, 4, 5, 5], output: [1, 1] },
+  { input: [1, 2, 6, 6], output: [4, 4] },
+  { input: [1, 2, 3, 2], output: [5, 3] },
+];
+
+describe.each(adaptiveConfigs)('adaptive avg pool $input -> $output (float64 reference, rtol 1e-4 atol 1e-5)', ({ input, output }) => {
+  it('forward and backward', async () => {
+    const spec = { name: 'k_adaptive', origin, input, attrs: { output } };
+    const x = randomF32(3, input);
+    const dy = randomF32(4, [input[0], input[1], ...output]);
+    const out = await run([adaptiveAvgpool2dForward(spec), adaptiveAvgpool2dBackward(spec)], { x: f32(x), dy: f32(dy) }, ['y', 'dx']);
+    expectAllclose(out['y']!, ref.adaptiveAvgpool2d(x, output).data, tol, 'y');
+    expectAllclose(out['dx']!, ref.adaptiveAvgpool2dBackward(x, dy, output).data, tol, 'dx');
+  });
+});
+
+const bnConfigs: { input: number[] }[] = [{ input: [4, 3, 5, 6] }, { input: [8, 5] }, { input: [128, 2, 24, 24] }];
+
+describe.each(bnConfigs)('batchnorm $input (float64 reference, rtol 1e-4 atol 1e-5)', ({ input }) => {
+  const attrs = { eps: 1e-5, momentum: 0.1 };
+  const spec = { name: 'k_bn', origin, input, attrs };
+  const c = input[1]!;
+  const count = input.reduce((a, b) => a * b, 1) / c;
+  const gamma = randomF32(5, [c]);
+  const beta = randomF32(6, [c]);
+
+  it('two training steps: outputs, saved stats, gradients, running stats', async () => {
+    let runMean = tensor([c], new Float32Array(c));
+    let runVar = tensor([c], new Float32Array(c).fill(1));
+    for (const step of [0, 1]) {
+      // An offset mean checks the two-pass variance when |mean| >> std.
+      const x = tensor(input, Float32Array.from(randomF32(10 + step, input).data, (v) => 3 + 2 * v));
+      const dy = randomF32(20 + step, input);
+      const out = await run(
+        [batchnormTrainForward(spec), batchnormTrainBackward({ ...spec, name: 'k_bn_grad' })],
+        { x: f32(x), dy: f32(dy), gamma: f32(gamma), beta: f32(beta), running_mean: f32(runMean), running_var: f32(runVar) },
+        ['y', 'save_mean', 'save_invstd', 'running_mean', 'running_var', 'dx', 'dgamma', 'dbeta'],
+      );
+      const fwd = ref.batchnormTrain(x, gamma, beta, attrs.eps);
+      expectAllclose(out['y']!, fwd.y.data, tol, `y step ${step}`);
+      expectAllclose(out['save_mean']!, fwd.mean.data, tol, 'save_mean');
+      expectAllclose(out['save_invstd']!, fwd.invstd.data, tol, 'save_invstd');
+      const bwd = ref.batchnormTrainBackward(x, gamma, dy, attrs.eps);
+      expectAllclose(out['dx']!, bwd.dx.data, tol, `dx step ${step}`);
+      expectAllclose(out['dgamma']!, bwd.dgamma.data, tol, 'dgamma');
+      expectAllclose(out['dbeta']!, bwd.dbeta.data, tol, 'dbeta');
+      const next = ref.updateRunningStats(runMean, runVar, fwd.mean, fwd.varBiased, count, attrs.momentum);
+      expectAllclose(out['running_mean']!, next.runMean.data, tol, `running_mean after step ${step}`);
+      expectAllclose(out['running_var']!, next.runVar.data, tol, `running_var after step ${step}`);
+      runMean = tensor([c], out['running_mean']!);
+      runVar = tensor([c], out['running_var']!);
+    }
+  });
+
+  it('eval forward with running stats', async () => {
+    const x = randomF32(30, input);
+    const runMean = randomF32(31, [c]);
+    const runVar = tensor([c], Float32Array.from(randomF32(32, [c]).data, (v) => 0.5 + v * v));
+    const out = await run(
+      [batchnormEval({ ...spec, name: 'k_bn_eval' })],
+      { x: f32(x), gamma: f32(gamma), beta: f32(beta), running_mean: f32(runMean), running_var: f32(runVar) },
+      ['y'],
+    );
+    expectAllclose(out['y']!, ref.batchnormEval(x, gamma, beta, runMean, runVar, attrs.eps).data, tol, 'y');
+  });
+});
+
+describe('limits and validation', () => {
+  it('folds more than 65,535 workgroups into y', () => {
+    const k = maxpool2dForward(pool([64, 64, 64, 64], [2, 2], [2, 2], [0, 0]));
+    expect(k.dispatch[1]).toBeGreaterThan(1);
+    expect(k.dispatch[0]).toBeLessThanOrEqual(65535);
+    expect(k.wgsl.startsWith('// kernel  k_pool   (forward)')).toBe(true);
+  });
+
+  it('names the kernel when padding exceeds half the window', () => {
+    expect(() => maxpool2dForward(pool([1, 1, 4, 4], [2, 2], [2, 2], [2, 2]))).toThrow(/k_pool.*padding 2 exceeds half/);
+  });
+
+  it('rejects training batch norm with one value per channel', () => {
+    expect(() => batchnormTrainForward({ name: 'k_bn1', origin, input: [1, 4], attrs: { eps: 1e-5, momentum: 0.1 } })).toThrow(/k_bn1/);
+  });
+});

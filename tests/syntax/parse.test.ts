@@ -1,0 +1,209 @@
+import { describe, it, expect } from 'vitest';
+import { SourceFile } from '../../compiler/diagnostics/source.ts';
+import { parse } from '../../compiler/syntax/index.ts';
+import { printBody, printExpr, printProgram } from '../../compiler/syntax/print.ts';
+import type { Program } from '../../compiler/syntax/ast.ts';
+
+function parseOk(text: string): Program {
+  const { program, diagnostics } = parse(new SourceFile('test.cnn', text));
+  expect(diagnostics.map((d) => d.message)).toEqual([]);
+  return program;
+}
+
+/** The statements of a one-model file whose body is `src`, printed. */
+function stmts(src: string): string {
+  const body = parseOk(`model M {\n${src}\n}\n`).defs[0]?.body;
+  return body === undefined ? '<none>' : printBody(body).slice(1, -1);
+}
+
+/** A single expression, parsed as the right side of an assignment. */
+function expr(src: string): string {
+  const stmt = parseOk(`model M {\n  e = ${src}\n}\n`).defs[0]?.body.stmts[0];
+  if (stmt?.kind !== 'assign' || stmt.value.stages.length !== 1) return '<not one stage>';
+  return printExpr(stmt.value.stages[0]!.expr);
+}
+
+/** `line:col code message` for each diagnostic. */
+function errors(text: string): string[] {
+  const file = new SourceFile('test.cnn', text);
+  return parse(file).diagnostics.map((d) => {
+    const at = d.span === undefined ? { line: 0, col: 0 } : file.position(d.span.start);
+    return `${at.line}:${at.col} ${d.code} ${d.message}`;
+  });
+}
+
+describe('expressions', () => {
+  it.each([
+    ['3', '3'],
+    ['0.5', '0.5'],
+    ['1e-5', '0.00001'],
+    ['3e2', '300'],
+    ['"fashion_mnist"', '"fashion_mnist"'],
+    ['"a\\"b\\\\c"', '"a\\"b\\\\c"'],
+    ['true', 'true'],
+    ['false', 'false'],
+    ['num_classes', 'num_classes'],
+    ['(a)', 'a'],
+    ['(a, b)', '(tuple a b)'],
+    ['(a,)', '(tuple a)'],
+    ['((2, 64), (2, 128))', '(tuple (tuple 2 64) (tuple 2 128))'],
+    ['[]', '[]'],
+    ['[1, 28, 28]', '[1 28 28]'],
+    ['[1, 2,]', '[1 2]'],
+    ['-x', '(- x)'],
+    ['--x', '(- (- x))'],
+    ['not a', '(not a)'],
+    ['a + b * c', '(+ a (* b c))'],
+    ['(a + b) * c', '(* (+ a b) c)'],
+    ['a - b - c', '(- (- a b) c)'],
+    ['a * b / c // d % e', '(% (// (/ (* a b) c) d) e)'],
+    ['-a * b', '(* (- a) b)'],
+    ['a - -b', '(- a (- b))'],
+    ['a == b', '(== a b)'],
+    ['a != b', '(!= a b)'],
+    ['a < b + 1', '(< a (+ b 1))'],
+    ['a <= b', '(<= a b)'],
+    ['a > b', '(> a b)'],
+    ['a >= b', '(>= a b)'],
+    ['not a == b', '(not (== a b))'],
+    ['a and b or c and d', '(or (and a b) (and c d))'],
+    ['not a and not b', '(and (not a) (not b))'],
+    ['a or b or c', '(or (or a b) c)'],
+    ['c ? a : b', '(? c a b)'],
+    ['c ? a : d ? e : f', '(? c a (? d e f))'],
+    ['x > 0 or y ? 1 + 2 : 3', '(? (or (> x 0) y) (+ 1 2) 3)'],
+    ['c2[0]', '(index c2 0)'],
+    ['arch[i][1]', '(index (index arch i) 1)'],
+    ['f()', '(call f)'],
+    ['conv(6, kernel = 5, padding = 2)', '(call conv 6 kernel=5 padding=2)'],
+    ['f(a,)', '(call f a)'],
+    ['f(x)(y)[0]', '(index (call (call f x) y) 0)'],
+    ['resnet_stage(n, c, first_block = i == 0)', '(call resnet_stage n c first_block=(== i 0))'],
+    ['f(k = c ? 1 : 2)', '(call f k=(? c 1 2))'],
+    ['-f(x)[0]', '(- (index (call f x) 0))'],
+    ['len(arch) - 1', '(- (call len arch) 1)'],
+    ['if a { b }', '(if a {(-> b)})'],
+    ['if a { b } else { c }', '(if a {(-> b)} else {(-> c)})'],
+    ['if a { b } else if c { d } else { e }', '(if a {(-> b)} else {(if c {(-> d)} else {(-> e)})})'],
+    ['if use_1x1conv { x -> conv(c, kernel = 1) } else { x }', '(if use_1x1conv {(-> x (call conv c kernel=1))} else {(-> x)})'],
+  ])('%s', (src, want) => {
+    expect(expr(src)).toBe(want);
+  });
+});
+
+describe('statements', () => {
+  it.each([
+    ['input [1, 28, 28]', '(input 1 28 28)'],
+    ['input [784]', '(input 784)'],
+    ['flatten', '(-> flatten)'],
+    ['conv(6, kernel = 5) sigmoid', '(-> (call conv 6 kernel=5) sigmoid)'],
+    ['conv(6) -> sigmoid', '(-> (call conv 6) sigmoid)'],
+    ['a - b', '(-> (- a b))'],
+    ['a -b', '(-> (- a b))'],
+    ['relu(y + shortcut)', '(-> (call relu (+ y shortcut)))'],
+    ['conv(c, kernel = 3) as conv1 -> batchnorm as bn1 relu', '(-> (as (call conv c kernel=3) conv1) (as batchnorm bn1) relu)'],
+    ['c = out_channels * 2', '(= c (-> (* out_channels 2)))'],
+    ['y = x -> conv(6) relu', '(= y (-> x (call conv 6) relu))'],
+    ['repeat n { conv(c, kernel = 3) relu }', '(repeat n {(-> (call conv c kernel=3) relu)})'],
+    ['repeat j in n { linear(j) }', '(repeat j in n {(-> (call linear j))})'],
+    ['repeat 2 {}', '(repeat 2 {})'],
+    ['for c in [64, 128] { conv(c) }', '(for c in [64 128] {(-> (call conv c))})'],
+    ['for (i, (n, c)) in enumerate(arch) { s(n, c) }', '(for (i (n c)) in (call enumerate arch) {(-> (call s n c))})'],
+    ['for (i) in range(3) { relu }', '(for i in (call range 3) {(-> relu)})'],
+    ['if a { relu }', '(if a {(-> relu)})'],
+    ['if a { relu } else { sigmoid }', '(if a {(-> relu)} else {(-> sigmoid)})'],
+    ['if a { relu } else if b { tanh } else { sigmoid }', '(if a {(-> relu)} else {(if b {(-> tanh)} else {(-> sigmoid)})})'],
+    ['if a { x } else { y } -> relu', '(-> (if a {(-> x)} else {(-> y)}) relu)'],
+    ['if a { x } as branch', '(-> (as (if a {(-> x)}) branch))'],
+    ['repeat 2 { repeat 3 { relu } }', '(repeat 2 {(repeat 3 {(-> relu)})})'],
+    ['repeat 2 {\n  conv(3)\n  relu\n}', '(repeat 2 {(-> (call conv 3)); (-> relu)})'],
+  ])('%s', (src, want) => {
+    expect(stmts(src)).toBe(want);
+  });
+});
+
+describe('newlines', () => {
+  it.each([
+    ['-> at the end of a line', 'y = x ->\n  relu', '(= y (-> x relu))'],
+    ['-> at the start of a line', 'y = x\n  -> relu\n  -> sigmoid', '(= y (-> x relu sigmoid))'],
+    ['= at the end of a line', 'y =\n  x relu', '(= y (-> x relu))'],
+    ['a binary operator at the end of a line', 'c = a +\n  b', '(= c (-> (+ a b)))'],
+    ['and at the end of a line', 'c = a and\n  b', '(= c (-> (and a b)))'],
+    ['ternary over lines', 'c = a ?\n  b :\n  d', '(= c (-> (? a b d)))'],
+    ['arguments over several lines', 'conv(6,\n  kernel = 5,\n  padding = 2,\n)', '(-> (call conv 6 kernel=5 padding=2))'],
+    ['a list over lines', 'input [\n  1,\n  28, 28\n]', '(input 1 28 28)'],
+    ['else on the next line', 'if a { b }\nelse { c }', '(if a {(-> b)} else {(-> c)})'],
+    ['else if on the next lines', 'if a { b }\nelse if c { d }\nelse { e }', '(if a {(-> b)} else {(if c {(-> d)} else {(-> e)})})'],
+    ['a newline ends a pipeline', 'conv(6)\nrelu', '(-> (call conv 6)); (-> relu)'],
+    ['a newline ends an if', 'if a { b }\nrelu', '(if a {(-> b)}); (-> relu)'],
+    ['blank and comment lines', 'relu\n\n# comment\n\n  # another\nsigmoid # trailing', '(-> relu); (-> sigmoid)'],
+    ['a body over lines', 'repeat n {\n\n  conv(3)\n\n}\nrelu', '(repeat n {(-> (call conv 3))}); (-> relu)'],
+    ['if expression over lines', 's = if a {\n  x -> conv(1)\n} else {\n  x\n}', '(= s (-> (if a {(-> x (call conv 1))} else {(-> x)})))'],
+    ['braces inside parentheses', 'f(if a {\n  b\n  c\n})', '(-> (call f (if a {(-> b); (-> c)})))'],
+    ['CRLF line ends', 'conv(6)\r\nrelu\r\n', '(-> (call conv 6)); (-> relu)'],
+  ])('%s', (_name, src, want) => {
+    expect(stmts(src)).toBe(want);
+  });
+
+  it('// is floor division, even at the end of a line', () => {
+    expect(stmts('c = a //\n  2')).toBe('(= c (-> (// a 2)))');
+  });
+});
+
+describe('definitions and train', () => {
+  it.each([
+    ['model M {}', '(model M () {})'],
+    ['block B() { relu }', '(block B () {(-> relu)})'],
+    ['block B(a, b = 2, c = (1, 2),) {\n}', '(block B (a b=2 c=(tuple 1 2)) {})'],
+    ['model A {}\nblock B {}\n\n\nmodel C {}', '(model A () {})\n(block B () {})\n(model C () {})'],
+    ['train {}', '(train)'],
+    ['train { data fashion_mnist(resize = 96)  batch 128  epochs 10 }',
+      '(train data=(call fashion_mnist resize=96) batch=128 epochs=10)'],
+    ['train {\n  data "path/to/idx"\n\n  batch 256  epochs 10  optimizer sgd(lr = 0.1)  init xavier_uniform\n  seed 0\n}',
+      '(train data="path/to/idx" batch=256 epochs=10 optimizer=(call sgd lr=0.1) init=xavier_uniform seed=0)'],
+    ['train { lr 1e-3 }\nmodel M {}', '(train lr=0.001)\n(model M () {})'],
+  ])('%s', (src, want) => {
+    expect(printProgram(parseOk(src))).toBe(want);
+  });
+});
+
+describe('spans', () => {
+  const text = 'model LeNet(n = 10) {\n  conv(6, kernel = 5) as c1 sigmoid\n}\n';
+  const program = parseOk(text);
+  const slice = (s: { start: number; end: number }): string => text.slice(s.start, s.end);
+  const def = program.defs[0]!;
+  const stmt = def.body.stmts[0]!;
+
+  it('covers definitions, bodies and names', () => {
+    expect(slice(def.span)).toBe(text.trimEnd());
+    expect(slice(def.name.span)).toBe('LeNet');
+    expect(slice(def.params[0]!.span)).toBe('n = 10');
+    expect(slice(def.body.span)).toBe(text.slice(text.indexOf('{')).trimEnd());
+    expect(program.span).toEqual({ file: program.span.file, start: 0, end: text.length });
+  });
+
+  it('covers stages, calls, arguments and labels', () => {
+    expect(stmt.kind).toBe('pipeline');
+    if (stmt.kind !== 'pipeline') return;
+    expect(slice(stmt.span)).toBe('conv(6, kernel = 5) as c1 sigmoid');
+    const [first, second] = stmt.pipeline.stages;
+    expect(slice(first!.span)).toBe('conv(6, kernel = 5) as c1');
+    expect(slice(first!.expr.span)).toBe('conv(6, kernel = 5)');
+    expect(slice(first!.label!.span)).toBe('c1');
+    expect(slice(second!.span)).toBe('sigmoid');
+    const call = first!.expr;
+    if (call.kind !== 'call') throw new Error('expected a call');
+    expect(slice(call.args[1]!.span)).toBe('kernel = 5');
+    expect(slice(call.args[1]!.name!.span)).toBe('kernel');
+  });
+
+  it('covers binary expressions and parentheses', () => {
+    const text2 = 'model M {\n  e = (a + b) * c\n}';
+    const s = parseOk(text2).defs[0]!.body.stmts[0]!;
+    if (s.kind !== 'assign') throw new Error('expected an assignment');
+    const e = s.value.stages[0]!.expr;
+    expect(text2.slice(e.span.start, e.span.end)).toBe('(a + b) * c');
+    if (e.kind !== 'binary') throw new Error('expected a binary expression');
+    expect(text2.slice(e.left.span.start, e.left.span.end)).toBe('(a + b)');
+  });
+});
