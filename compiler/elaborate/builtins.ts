@@ -1,4 +1,4 @@
-// Built-in functions on parameter values: enumerate, range, len, min, max.
+// Built-in functions on parameter values: enumerate, range, len, min, max, int, round.
 import { num, seq, typeName, type Value } from './values.ts';
 
 type Result = { ok: true; value: Value } | { ok: false; message: string };
@@ -14,6 +14,12 @@ const numbers = (name: string, args: readonly Value[]): number[] | string => {
   return out;
 };
 
+function unaryNumber(name: string, args: readonly Value[], f: (x: number) => number): Result {
+  const [x] = args;
+  if (args.length !== 1 || x?.kind !== 'num') return { ok: false, message: `\`${name}\` takes one number` };
+  return { ok: true, value: num(f(x.value)) };
+}
+
 const table: Record<string, (args: readonly Value[]) => Result> = {
   enumerate: (args) => {
     const [s] = args;
@@ -27,6 +33,12 @@ const table: Record<string, (args: readonly Value[]) => Result> = {
     const [start, end] = ns.length === 1 ? [0, ns[0]!] : [ns[0]!, ns[1]!];
     return { ok: true, value: seq(Array.from({ length: Math.max(0, end - start) }, (_, i) => num(start + i))) };
   },
+  // Python's int() truncates toward zero; round() rounds half to even (d2l: int(round(c * bot_mul))).
+  int: (args) => unaryNumber('int', args, Math.trunc),
+  round: (args) => unaryNumber('round', args, (x) => {
+    const r = Math.round(x);
+    return Math.abs(x % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r;
+  }),
   len: (args) => {
     const [s] = args;
     if (args.length !== 1 || s?.kind !== 'seq') return { ok: false, message: '`len` takes one tuple or list' };

@@ -111,6 +111,8 @@ class Elaborator {
 
   // ---- statements ----
 
+  // Loop and `if` bodies share their block's scope, as Python's do: d2l reassigns in loops
+  // (`X = torch.cat((X, Y), dim=1)`, `num_channels += ...`) and reads the result afterwards.
   private body(body: Body, scope: Scope, frame: Frame, current: NodeId | null): NodeId | null {
     let cur = current;
     for (const s of body.stmts) cur = this.stmt(s, scope, frame, cur);
@@ -141,9 +143,8 @@ class Elaborator {
       case 'repeat': {
         const n = this.count(this.expr(s.count, scope, frame, cur), s.count.span, frame);
         for (let i = 0; i < n; i++) {
-          const inner = new Scope(scope);
-          if (s.index) inner.set(s.index.name, num(i));
-          cur = this.body(s.body, inner, frame, cur);
+          if (s.index) scope.set(s.index.name, num(i));
+          cur = this.body(s.body, scope, frame, cur);
         }
         return cur;
       }
@@ -152,15 +153,14 @@ class Elaborator {
         if (it.kind !== 'seq') this.fail('E0204', `\`for\` needs a tuple or list to loop over, got ${typeName(it)}`, s.iterable.span, {}, frame);
         this.count(num(it.items.length), s.iterable.span, frame);
         for (const item of it.items) {
-          const inner = new Scope(scope);
-          this.destructure(s.pattern, item, inner, frame);
-          cur = this.body(s.body, inner, frame, cur);
+          this.destructure(s.pattern, item, scope, frame);
+          cur = this.body(s.body, scope, frame, cur);
         }
         return cur;
       }
       case 'if': {
         const branch = this.cond(s.cond, scope, frame, cur) ? s.then : s.else;
-        return branch ? this.body(branch, new Scope(scope), frame, cur) : cur;
+        return branch ? this.body(branch, scope, frame, cur) : cur;
       }
     }
   }
@@ -197,7 +197,7 @@ class Elaborator {
     if (st.label) this.fail('E0210', '`as` names a layer, and this is not a layer call', st.label.span, {}, frame);
     if (e.kind === 'if') {
       const branch = this.cond(e.cond, scope, frame, input) ? e.then : e.else;
-      const out = branch ? this.body(branch, new Scope(scope), frame, input) : input;
+      const out = branch ? this.body(branch, scope, frame, input) : input;
       if (out === null) this.fail('E0207', 'this `if` has no tensor to work on', e.span, {}, frame);
       return { kind: 'tensor', node: out };
     }

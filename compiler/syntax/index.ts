@@ -20,7 +20,8 @@ export function parse(file: SourceFile): { program: Program; diagnostics: readon
   const bag = new DiagnosticBag();
   for (const d of lexed.diagnostics) bag.add(d);
   messages.reset(lexed.tokens);
-  parser.input = lexed.tokens;
+  // A copy: chevrotain pads the vector it is given with end-of-file tokens.
+  parser.input = [...lexed.tokens];
   const cst = parser.file();
   const linesWithErrors = new Set<number>();
   for (const e of parser.errors) {

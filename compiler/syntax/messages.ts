@@ -41,6 +41,7 @@ const noun: ReadonlyMap<TokenType, string> = new Map([
 ]);
 
 const topLevel = "'model', 'block' or 'train'";
+const topLevelKeywords: ReadonlySet<TokenType> = new Set([T.Model, T.Block, T.Train]);
 
 // What a rule's alternatives have in common, for "no alternative matched" errors.
 const expectedByRule: Readonly<Record<string, string>> = {
@@ -103,9 +104,10 @@ export class SyntaxMessages implements IParserErrorMessageProvider {
     return def === undefined ? owner : `${owner} in ${def}`;
   }
 
-  // Hints for two likely slips: a C-style comment, and a chained comparison.
+  // Hints for likely slips: a C-style comment, a chained comparison, an unclosed body.
   private withHint(message: string, actual: IToken): string {
     const prev = this.before(actual)?.tokenType;
+    if (topLevelKeywords.has(actual.tokenType)) return `${message} (is a '}' missing before it?)`;
     if (tokenMatcher(actual, T.FloorDiv) && (prev === T.LCurly || prev === T.Newline)) return `${message} (comments start with '#')`;
     if (tokenMatcher(actual, T.CompareOp)) return `${message} (comparisons do not chain: write \`a < b and b < c\`)`;
     return message;

@@ -1,13 +1,19 @@
 // The .cnn grammar (docs/language.md) as a chevrotain CST parser. Rule names are part of the
 // contract with messages.ts (they say what was being parsed) and to-ast.ts (they key the CST).
 import { CstParser } from 'chevrotain';
-import type { IParserErrorMessageProvider } from 'chevrotain';
+import type { IParserErrorMessageProvider, TokenType } from 'chevrotain';
 import * as T from './tokens.ts';
 
 export class CnnParser extends CstParser {
   constructor(errorMessageProvider: IParserErrorMessageProvider) {
     super([...T.parserTokens], { recoveryEnabled: true, nodeLocationTracking: 'onlyOffset', errorMessageProvider });
     this.performSelfAnalysis();
+  }
+
+  // Recovery may invent a missing closer, but an invented opener makes the real closer further
+  // on match it, so the enclosing body then reports a second, spurious missing '}'.
+  override canTokenTypeBeInsertedInRecovery(tokType: TokenType): boolean {
+    return tokType !== T.LCurly && tokType !== T.LParen && tokType !== T.LBracket;
   }
 
   file = this.RULE('file', () => {

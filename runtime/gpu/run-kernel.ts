@@ -67,7 +67,10 @@ export async function runKernels(
       buffers.set(b.name, { buf, type: b.type, elements: b.elements });
     }
   }
-  const pipelines = await Promise.all(kernels.map((k) => pipelineFor(gpu, k)));
+  // One at a time: on dawn.node + lavapipe, concurrent createComputePipelineAsync calls stall
+  // (~0.4 s each) where sequential ones take ~25 ms.
+  const pipelines: GPUComputePipeline[] = [];
+  for (const k of kernels) pipelines.push(await pipelineFor(gpu, k));
   device.pushErrorScope('validation');
   const enc = device.createCommandEncoder();
   const pass = enc.beginComputePass();

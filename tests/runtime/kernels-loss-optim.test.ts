@@ -7,7 +7,7 @@ import { accumulateKernel, ITEM_THREADS, MAX_GROUPS_PER_DIM } from '../../compil
 import { dropoutBackward, dropoutForward } from '../../compiler/codegen/kernels/dropout.ts';
 import { type AdamSpec, type ParamRange, type SgdSpec, adamStep, adamwStep, sgdStep } from '../../compiler/codegen/kernels/optimizer.ts';
 import { openGpu, type Gpu } from '../../runtime/gpu/device.ts';
-import { type HostArray, pipelineFor, runKernels } from '../../runtime/gpu/run-kernel.ts';
+import { type HostArray, runKernels } from '../../runtime/gpu/run-kernel.ts';
 import { dropoutMask } from '../../runtime/gpu/rng.ts';
 import * as ref from '../../runtime/reference/ops.ts';
 import { type Tensor, tensor } from '../../runtime/reference/tensor.ts';
@@ -27,10 +27,7 @@ afterAll(() => gpu.dispose());
  * runKernels after compiling the pipelines one by one: on dawn.node + lavapipe, concurrent
  * createComputePipelineAsync calls stall ~0.4 s where sequential ones take ~25 ms each.
  */
-async function run(kernels: readonly KernelModule[], inputs: Record<string, HostArray>, outputs: readonly string[]): Promise<Record<string, HostArray>> {
-  for (const k of kernels) await pipelineFor(gpu, k);
-  return runKernels(gpu, kernels, inputs, outputs);
-}
+const run = (kernels: readonly KernelModule[], inputs: Record<string, HostArray>, outputs: readonly string[]) => runKernels(gpu, kernels, inputs, outputs);
 
 /** A seeded normal tensor rounded to f32 and scaled, so the reference sees exactly what the GPU sees. */
 function randomF32(seed: number, shape: readonly number[], scale = 1): Tensor {

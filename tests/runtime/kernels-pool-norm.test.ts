@@ -7,7 +7,7 @@ import {
 import { adaptiveAvgpool2dBackward, adaptiveAvgpool2dForward } from '../../compiler/codegen/kernels/adaptive-pool.ts';
 import { batchnormEval, batchnormTrainBackward, batchnormTrainForward } from '../../compiler/codegen/kernels/batchnorm.ts';
 import { openGpu, type Gpu } from '../../runtime/gpu/device.ts';
-import { type HostArray, pipelineFor, runKernels } from '../../runtime/gpu/run-kernel.ts';
+import { type HostArray, runKernels } from '../../runtime/gpu/run-kernel.ts';
 import type { KernelModule, KernelOrigin } from '../../compiler/codegen/kernel.ts';
 import * as ref from '../../runtime/reference/ops.ts';
 import { type Tensor, tensor } from '../../runtime/reference/tensor.ts';
@@ -27,10 +27,7 @@ afterAll(() => gpu.dispose());
  * runKernels after compiling the pipelines one by one: on dawn.node + lavapipe, concurrent
  * createComputePipelineAsync calls stall ~0.4 s where sequential ones take ~25 ms each.
  */
-async function run(kernels: readonly KernelModule[], inputs: Record<string, HostArray>, outputs: readonly string[]): Promise<Record<string, HostArray>> {
-  for (const k of kernels) await pipelineFor(gpu, k);
-  return runKernels(gpu, kernels, inputs, outputs);
-}
+const run = (kernels: readonly KernelModule[], inputs: Record<string, HostArray>, outputs: readonly string[]) => runKernels(gpu, kernels, inputs, outputs);
 
 /** A seeded normal tensor rounded to f32, so the reference sees exactly what the GPU sees. */
 function randomF32(seed: number, shape: readonly number[], round = false): Tensor {

@@ -207,3 +207,238 @@ describe('spans', () => {
     expect(text2.slice(e.left.span.start, e.left.span.end)).toBe('(a + b)');
   });
 });
+
+/** Each definition as its header followed by its statements, one string each. */
+function outline(program: Program): string[][] {
+  return program.defs.map((d) => [
+    `${d.kind} ${d.name.name}(${d.params.map((p) => (p.default === null ? p.name.name : `${p.name.name}=${printExpr(p.default)}`)).join(' ')})`,
+    ...d.body.stmts.map((s) => printBody({ stmts: [s], span: s.span }).slice(1, -1)),
+  ]);
+}
+
+function trainLines(program: Program): string[] {
+  return printProgram({ ...program, defs: [] }).split('\n');
+}
+
+describe('d2l programs', () => {
+  it('LeNet (docs/language.md)', () => {
+    const program = parseOk(`# d2l 7.6: LeNet
+model LeNet(num_classes = 10) {
+  input [1, 28, 28]
+  conv(6, kernel = 5, padding = 2) sigmoid
+  avgpool(2, stride = 2)
+  conv(16, kernel = 5) sigmoid
+  avgpool(2, stride = 2)
+  flatten
+  linear(120) sigmoid
+  linear(84) sigmoid
+  linear(num_classes)
+}
+
+train {
+  data fashion_mnist
+  batch 256  epochs 10  optimizer sgd(lr = 0.1)  init xavier_uniform
+}
+`);
+    expect(outline(program)).toEqual([[
+      'model LeNet(num_classes=10)',
+      '(input 1 28 28)',
+      '(-> (call conv 6 kernel=5 padding=2) sigmoid)',
+      '(-> (call avgpool 2 stride=2))',
+      '(-> (call conv 16 kernel=5) sigmoid)',
+      '(-> (call avgpool 2 stride=2))',
+      '(-> flatten)',
+      '(-> (call linear 120) sigmoid)',
+      '(-> (call linear 84) sigmoid)',
+      '(-> (call linear num_classes))',
+    ]]);
+    expect(trainLines(program)).toEqual(['(train data=fashion_mnist batch=256 epochs=10 optimizer=(call sgd lr=0.1) init=xavier_uniform)']);
+  });
+
+  it('vgg_block and VGG', () => {
+    const program = parseOk(`# d2l 8.2: VGG
+block vgg_block(num_convs, out_channels) {
+  repeat num_convs { conv(out_channels, kernel = 3, padding = 1) relu }
+  maxpool(2, stride = 2)
+}
+
+model VGG(arch = ((1, 64), (1, 128), (2, 256), (2, 512), (2, 512)), num_classes = 10) {
+  input [1, 224, 224]
+  for (num_convs, out_channels) in arch {
+    vgg_block(num_convs, out_channels)
+  }
+  flatten
+  linear(4096) relu dropout(0.5)
+  linear(4096) relu dropout(0.5)
+  linear(num_classes)
+}
+`);
+    expect(outline(program)).toEqual([
+      [
+        'block vgg_block(num_convs out_channels)',
+        '(repeat num_convs {(-> (call conv out_channels kernel=3 padding=1) relu)})',
+        '(-> (call maxpool 2 stride=2))',
+      ],
+      [
+        'model VGG(arch=(tuple (tuple 1 64) (tuple 1 128) (tuple 2 256) (tuple 2 512) (tuple 2 512)) num_classes=10)',
+        '(input 1 224 224)',
+        '(for (num_convs out_channels) in arch {(-> (call vgg_block num_convs out_channels))})',
+        '(-> flatten)',
+        '(-> (call linear 4096) relu (call dropout 0.5))',
+        '(-> (call linear 4096) relu (call dropout 0.5))',
+        '(-> (call linear num_classes))',
+      ],
+    ]);
+  });
+
+  it('Residual, ResNet-18, Inception and a train section', () => {
+    const program = parseOk(`# d2l 8.6
+block Residual(num_channels, use_1x1conv = false, strides = 1) {
+  y = x -> conv(num_channels, kernel = 3, padding = 1, stride = strides) as conv1 -> batchnorm as bn1 -> relu
+        -> conv(num_channels, kernel = 3, padding = 1) as conv2 -> batchnorm as bn2
+  shortcut = if use_1x1conv { x -> conv(num_channels, kernel = 1, stride = strides) as conv3 } else { x }
+  relu(y + shortcut)
+}
+block resnet_stage(num_residuals, num_channels, first_block = false) {
+  repeat i in num_residuals {
+    if i == 0 and not first_block { Residual(num_channels, use_1x1conv = true, strides = 2) }
+    else { Residual(num_channels) }
+  }
+}
+model ResNet18(arch = ((2, 64), (2, 128), (2, 256), (2, 512)), num_classes = 10) {
+  input [1, 96, 96]
+  conv(64, kernel = 7, stride = 2, padding = 3) batchnorm relu maxpool(3, stride = 2, padding = 1)
+  for (i, (n, c)) in enumerate(arch) { resnet_stage(n, c, first_block = i == 0) }
+  adaptive_avgpool(1, 1) flatten linear(num_classes)
+}
+block Inception(c1, c2, c3, c4) {
+  b1 = x -> conv(c1, kernel = 1) relu
+  b2 = x -> conv(c2[0], kernel = 1) relu conv(c2[1], kernel = 3, padding = 1) relu
+  b3 = x -> conv(c3[0], kernel = 1) relu
+         -> conv(c3[1], kernel = 5, padding = 2) relu
+  b4 = x -> maxpool(3, stride = 1, padding = 1) -> conv(c4, kernel = 1) relu
+  concat(b1, b2, b3, b4)
+}
+train {
+  data fashion_mnist(resize = 96)
+  batch 128  epochs 10  optimizer sgd(lr = 0.01)  init xavier_uniform
+}
+`);
+    expect(outline(program)).toEqual([
+      [
+        'block Residual(num_channels use_1x1conv=false strides=1)',
+        '(= y (-> x (as (call conv num_channels kernel=3 padding=1 stride=strides) conv1) (as batchnorm bn1) relu'
+          + ' (as (call conv num_channels kernel=3 padding=1) conv2) (as batchnorm bn2)))',
+        '(= shortcut (-> (if use_1x1conv {(-> x (as (call conv num_channels kernel=1 stride=strides) conv3))} else {(-> x)})))',
+        '(-> (call relu (+ y shortcut)))',
+      ],
+      [
+        'block resnet_stage(num_residuals num_channels first_block=false)',
+        '(repeat i in num_residuals {(if (and (== i 0) (not first_block)) {(-> (call Residual num_channels use_1x1conv=true strides=2))}'
+          + ' else {(-> (call Residual num_channels))})})',
+      ],
+      [
+        'model ResNet18(arch=(tuple (tuple 2 64) (tuple 2 128) (tuple 2 256) (tuple 2 512)) num_classes=10)',
+        '(input 1 96 96)',
+        '(-> (call conv 64 kernel=7 stride=2 padding=3) batchnorm relu (call maxpool 3 stride=2 padding=1))',
+        '(for (i (n c)) in (call enumerate arch) {(-> (call resnet_stage n c first_block=(== i 0)))})',
+        '(-> (call adaptive_avgpool 1 1) flatten (call linear num_classes))',
+      ],
+      [
+        'block Inception(c1 c2 c3 c4)',
+        '(= b1 (-> x (call conv c1 kernel=1) relu))',
+        '(= b2 (-> x (call conv (index c2 0) kernel=1) relu (call conv (index c2 1) kernel=3 padding=1) relu))',
+        '(= b3 (-> x (call conv (index c3 0) kernel=1) relu (call conv (index c3 1) kernel=5 padding=2) relu))',
+        '(= b4 (-> x (call maxpool 3 stride=1 padding=1) (call conv c4 kernel=1) relu))',
+        '(-> (call concat b1 b2 b3 b4))',
+      ],
+    ]);
+    expect(trainLines(program)).toEqual([
+      '(train data=(call fashion_mnist resize=96) batch=128 epochs=10 optimizer=(call sgd lr=0.01) init=xavier_uniform)',
+    ]);
+  });
+});
+
+describe('errors', () => {
+  it.each([
+    ['an unclosed argument list', 'model M {\n  conv(6 relu\n}',
+      ["2:10 E0110 expected ')' to close the argument list, found 'relu'"]],
+    ['a missing argument value', 'model M {\n  conv(6, kernel = ) relu\n}',
+      ["2:20 E0110 expected an expression, found ')'"]],
+    ['a missing } at end of file', 'block vgg_block(n, c) {\n  repeat n { conv(c, kernel = 3) relu }\n  maxpool(2, stride = 2)\n',
+      ["3:25 E0110 unexpected end of file: expected '}' to close the body of block `vgg_block`"]],
+    ['a missing } of a nested body at end of file', 'block b {\n  repeat 2 {\n    relu\n',
+      ["3:9 E0110 unexpected end of file: expected '}' to close the `repeat` body in block `b`"]],
+    ['a missing } before the next definition', 'block b {\n  repeat 2 {\n    relu\n}\nmodel M {}\n',
+      ["5:1 E0110 expected a statement, found 'model' (is a '}' missing before it?)"]],
+    ['a stray }', 'model M {\n  relu\n}\n}\nblock B {}',
+      ["4:1 E0110 expected 'model', 'block' or 'train', found '}'"]],
+    ['a statement at top level', 'relu\nmodel M {}', ["1:1 E0110 expected 'model', 'block' or 'train', found 'relu'"]],
+    ['junk after a statement', 'model M {\n  conv(6) ) relu\n}', ["2:11 E0110 expected a new line or '}' after the statement, found ')'"]],
+    ['junk at the start of a body', 'model M { ) }', ["1:11 E0110 expected a statement or '}' to close the body of model `M`, found ')'"]],
+    ['a missing name', 'model {\n}', ["1:7 E0110 expected a name after 'model', found '{'"]],
+    ['a missing label', 'model M {\n  conv(6) as\n}', ["3:1 E0110 expected a name after 'as', found '}'"]],
+    ['an unclosed index', 'model M {\n  x = a[0\n}', ["3:1 E0110 expected ']' to close the index, found '}'"]],
+    ['an unclosed input shape', 'model M {\n  input [1, 28, 28\n  relu\n}', ["3:3 E0110 expected ']' to close the input shape, found 'relu'"]],
+    ['a missing in', 'model M {\n  for i x { relu }\n}', ["2:9 E0110 expected 'in' after the loop pattern, found 'x'"]],
+    ['a missing repeat body', 'model M {\n  repeat 3 relu\n}', ["2:12 E0110 expected '{' to open the `repeat` body in model `M`, found 'relu'"]],
+    ['a bad else', 'model M {\n  if a { b } else relu\n}', ["2:19 E0110 expected '{' or 'if' after 'else', found 'relu'"]],
+    ['an incomplete ternary', 'model M {\n  e = c ? a\n}', ["3:1 E0110 expected ':' in the conditional `c ? a : b`, found '}'"]],
+    ['a chained comparison', 'model M {\n  a < b < c\n}',
+      ["2:9 E0110 expected a new line or '}' after the statement, found '<' (comparisons do not chain: write `a < b and b < c`)"]],
+    ['a C-style comment', 'model M {\n  relu\n  // note\n}', ["3:3 E0110 expected a statement, found '//' (comments start with '#')"]],
+    ['a bad train entry', 'train { 5 }', ["1:9 E0110 expected a setting such as `epochs 10`, or '}' to close the train section, found '5'"]],
+    ['a train key without value', 'train { epochs }', ["1:16 E0110 expected an expression, found '}'"]],
+    ['a parameter without default after one with', 'block B(a = 1, b) { relu }',
+      ['1:16 E0110 parameter `b` needs a default value: it follows `a`, which has one']],
+    ['an unterminated string', 'train {\n  data "fashion\n  epochs 10\n}', ['2:8 E0102 unterminated string: missing closing \'"\' on this line']],
+    ['an unknown escape', 'train { data "a\\nb" }', ["1:16 E0101 unknown escape '\\n' in a string"]],
+    ['an unexpected character', 'model M {\n  y = x @ w\n}', ["2:9 E0101 unexpected character '@'"]],
+    ['single quotes', "train { data 'x' }", ["1:14 E0101 unexpected character '''", "1:16 E0101 unexpected character '''"]],
+  ])('%s', (_name, src, want) => {
+    expect(errors(src)).toEqual(want);
+  });
+
+  it('reports several syntax errors in one run', () => {
+    const src = [
+      'model M {',
+      '  input [1, 28, 28]',
+      '  conv(6, kernel = ) sigmoid',
+      '  x = = 3',
+      '  avgpool(2, stride 2)',
+      '  linear(10)',
+      '}',
+      'block B {',
+      '  relu(',
+      '}',
+      'model N {',
+      '  flatten',
+      '}',
+    ].join('\n');
+    expect(errors(src)).toEqual([
+      "3:20 E0110 expected an expression, found ')'",
+      "4:7 E0110 expected an expression, found '='",
+      "5:21 E0110 expected ')' to close the argument list, found '2'",
+      "10:1 E0110 expected ')' to close the argument list, found '}'",
+    ]);
+  });
+
+  it('keeps the rest of the file after an error', () => {
+    const { program } = parse(new SourceFile('t.cnn', 'model M {\n  conv(6, kernel = ) relu\n  linear(10)\n}\nmodel N { flatten }'));
+    expect(outline(program)).toEqual([
+      ['model M()', '(-> (call conv 6 kernel=) relu)', '(-> (call linear 10))'],
+      ['model N()', '(-> flatten)'],
+    ]);
+  });
+
+  it('never throws, whatever the input', () => {
+    const pieces = ['model', 'block', 'M', '(', ')', '{', '}', '[', ']', ',', '=', '->', 'if', 'else', 'repeat', 'for', 'in',
+      'as', 'train', 'x', '3', '"s', '+', '?', ':', 'not', '\n', '#', '@'];
+    let seed = 1;
+    const next = (): number => (seed = (seed * 1103515245 + 12345) % 2 ** 31);
+    for (let i = 0; i < 300; i++) {
+      const text = Array.from({ length: next() % 40 }, () => pieces[next() % pieces.length]).join(' ');
+      expect(() => parse(new SourceFile('fuzz.cnn', text))).not.toThrow();
+    }
+  });
+});

@@ -35,6 +35,15 @@ export interface Pool2dSpec {
   readonly attrs: OpAttrs['maxpool2d'] | OpAttrs['avgpool2d'];
 }
 
+/** `expr + n` and `expr / d` as WGSL, without `+ -1`, `+ 0` or `/ 1`. */
+function plus(expr: string, n: number): string {
+  return n === 0 ? expr : n > 0 ? `${expr} + ${n}` : `${expr} - ${-n}`;
+}
+
+function over(expr: string, d: number): string {
+  return d === 1 ? expr : `(${expr}) / ${d}`;
+}
+
 /**
  * A strided, padded window axis. PyTorch: out = floor((size + 2p - k) / s) + 1, and the avg divisor
  * factor is min(start + k, size + p) - start taken BEFORE clipping, so padded zeros count.
@@ -49,15 +58,15 @@ function stridedAxis(kernel: string, size: number, k: number, s: number, p: numb
     size,
     out,
     window: wgsl`
-      let start = o * ${s} - ${p};
+      let start = ${plus(s === 1 ? 'o' : `o * ${s}`, -p)};
       let end = min(start + ${k}, ${size + p});
       return Win(max(start, 0), min(end, ${size}), end - start);
     `,
     // Window o reads i when o*s - p <= i < o*s - p + k: o in [ceil((i + p - k + 1) / s), floor((i + p) / s)].
     cover: wgsl`
-      let a = i + ${p - k + 1};
-      let first = select(0, (a + ${s - 1}) / ${s}, a > 0);
-      return vec2i(first, min((i + ${p}) / ${s}, ${out - 1}));
+      let a = ${plus('i', p - k + 1)};
+      let first = select(0, ${over(plus('a', s - 1), s)}, a > 0);
+      return vec2i(first, min(${over(plus('i', p), s)}, ${out - 1}));
     `,
   };
 }
@@ -106,7 +115,8 @@ function splitIndex(base: string, planeStride: number, rows: number, cols: numbe
 
 const scan: Record<PoolKind, { init: string; tap: string; store: string }> = {
   // Padding acts as -inf, so only real taps compete; starting from the first tap with a strict `>`
-  // keeps the FIRST maximum in row-major scan order, as PyTorch's CPU kernel does.
+  // keeps the FIRST maximum in row-major scan order, as PyTorch's CPU kernel does. (PyTorch also
+  // lets a NaN win; WGSL may assume floats are never NaN, so that is not reproduced.)
   max: {
     init: 'var best = x[base + u32(r.lo * W + q.lo)];\nvar arg = r.lo * W + q.lo;',
     tap: 'if (v > best) {\n  best = v;\n  arg = t;\n}',

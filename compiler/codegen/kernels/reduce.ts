@@ -5,9 +5,10 @@ import { bindingDecls, kernelHeader } from '../header.ts';
 import type { BindingSpec, KernelModule, KernelOrigin, ScalarType } from '../kernel.ts';
 import { WgslWriter, wgsl } from '../writer.ts';
 
-/** WebGPU's default limits (design.md): workgroups per grid dimension, workgroup memory. */
+/** WebGPU's default limits (design.md): workgroups per grid dimension, workgroup memory, storage buffers. */
 export const MAX_GROUPS_PER_DIM = 65535;
 export const MAX_WORKGROUP_BYTES = 16384;
+export const MAX_STORAGE_BUFFERS = 8;
 
 /** Invocations per workgroup of the one-thread-per-item kernels. */
 export const ITEM_THREADS = 64;
@@ -61,6 +62,9 @@ export function foldGroups(kernel: string, groups: number): { dispatch: [number,
 
 /** Header comment, binding declarations, module-scope declarations, then `main`. */
 export function kernelModule(frame: KernelFrame, body: KernelBody): KernelModule {
+  if (frame.bindings.length > MAX_STORAGE_BUFFERS) {
+    throw new Error(`kernel ${frame.name}: ${frame.bindings.length} storage buffers exceed ${MAX_STORAGE_BUFFERS}`);
+  }
   const { dispatch, flat } = foldGroups(frame.name, body.groups);
   const workgroupSize = [body.threads, 1, 1] as const;
   const w = new WgslWriter();

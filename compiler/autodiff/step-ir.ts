@@ -1,0 +1,81 @@
+// The training-step IR: tensors (with the arena each lives in) and the ops of one forward pass,
+// one training step (forward, loss, backward, update) and one evaluation pass. Every op maps to a
+// kernel family in codegen; fusion rewrites these op lists.
+import type { Shape } from '../ir/graph.ts';
+import type { OpAttrs } from '../ir/ops.ts';
+import type { KernelOrigin, ScalarType } from '../codegen/kernel.ts';
+import type { LossKind, OptimizerConfig } from '../elaborate/train-config.ts';
+
+export type TensorId = number;
+
+/**
+ * Where a tensor's storage lives. `param`, `grad` and the optimizer states (`state1`, `state2`)
+ * share one layout, so one dispatch updates every parameter. `stats` holds batch norm's running
+ * statistics (saved in checkpoints, never trained); `work` holds activations and their gradients.
+ */
+export type Arena = 'param' | 'grad' | 'state1' | 'state2' | 'stats' | 'work' | 'io' | 'metric';
+
+export interface TensorInfo {
+  readonly id: TensorId;
+  /** Parameter names are state_dict keys; others describe the value (`act 3`, `grad 3`). */
+  readonly name: string;
+  readonly shape: Shape;
+  readonly type: ScalarType;
+  readonly arena: Arena;
+  /** A view (flatten, identity, eval-mode dropout) shares the storage of another tensor. */
+  readonly aliasOf: TensorId | null;
+}
+
+export type UnaryFn = 'relu' | 'sigmoid' | 'tanh' | 'leaky_relu';
+
+interface Base {
+  readonly origin: KernelOrigin;
+}
+
+export type StepOp = Base & (
+  | { readonly op: 'conv2d'; readonly x: TensorId; readonly w: TensorId; readonly b: TensorId | null; readonly y: TensorId; readonly attrs: OpAttrs['conv2d'] }
+  | { readonly op: 'conv2d_dx'; readonly dy: TensorId; readonly w: TensorId; readonly dx: TensorId; readonly attrs: OpAttrs['conv2d'] }
+  | { readonly op: 'conv2d_dw'; readonly x: TensorId; readonly dy: TensorId; readonly dw: TensorId; readonly db: TensorId | null; readonly attrs: OpAttrs['conv2d'] }
+  | { readonly op: 'linear'; readonly x: TensorId; readonly w: TensorId; readonly b: TensorId | null; readonly y: TensorId }
+  | { readonly op: 'linear_dx'; readonly dy: TensorId; readonly w: TensorId; readonly dx: TensorId }
+  | { readonly op: 'linear_dw'; readonly x: TensorId; readonly dy: TensorId; readonly dw: TensorId; readonly db: TensorId | null }
+  | { readonly op: 'unary'; readonly fn: UnaryFn; readonly slope: number; readonly x: TensorId; readonly y: TensorId }
+  | { readonly op: 'unary_grad'; readonly fn: UnaryFn; readonly slope: number; readonly x: TensorId; readonly dy: TensorId; readonly dx: TensorId }
+  | { readonly op: 'add'; readonly a: TensorId; readonly b: TensorId; readonly y: TensorId }
+  | { readonly op: 'pool'; readonly kind: 'max' | 'avg'; readonly x: TensorId; readonly y: TensorId; readonly argmax: TensorId | null; readonly attrs: OpAttrs['maxpool2d'] }
+  | { readonly op: 'pool_grad'; readonly kind: 'max' | 'avg'; readonly dy: TensorId; readonly argmax: TensorId | null; readonly dx: TensorId; readonly attrs: OpAttrs['maxpool2d'] }
+  | { readonly op: 'adaptive_pool'; readonly x: TensorId; readonly y: TensorId }
+  | { readonly op: 'adaptive_pool_grad'; readonly dy: TensorId; readonly dx: TensorId }
+  | { readonly op: 'bn_train'; readonly x: TensorId; readonly gamma: TensorId; readonly beta: TensorId; readonly y: TensorId; readonly mean: TensorId; readonly invstd: TensorId; readonly runMean: TensorId; readonly runVar: TensorId; readonly attrs: OpAttrs['batchnorm'] }
+  | { readonly op: 'bn_eval'; readonly x: TensorId; readonly gamma: TensorId; readonly beta: TensorId; readonly y: TensorId; readonly runMean: TensorId; readonly runVar: TensorId; readonly attrs: OpAttrs['batchnorm'] }
+  | { readonly op: 'bn_grad'; readonly x: TensorId; readonly gamma: TensorId; readonly dy: TensorId; readonly mean: TensorId; readonly invstd: TensorId; readonly dx: TensorId; readonly dgamma: TensorId; readonly dbeta: TensorId; readonly attrs: OpAttrs['batchnorm'] }
+  | { readonly op: 'dropout'; readonly x: TensorId; readonly y: TensorId; readonly p: number; readonly salt: number }
+  | { readonly op: 'dropout_grad'; readonly dy: TensorId; readonly dx: TensorId; readonly p: number; readonly salt: number }
+  | { readonly op: 'concat'; readonly xs: readonly TensorId[]; readonly y: TensorId }
+  | { readonly op: 'concat_grad'; readonly dy: TensorId; readonly dxs: readonly TensorId[] }
+  | { readonly op: 'loss'; readonly kind: LossKind; readonly yhat: TensorId; readonly target: TensorId; readonly loss: TensorId; readonly correct: TensorId | null; readonly dyhat: TensorId | null }
+  | { readonly op: 'update'; readonly optimizer: OptimizerConfig; readonly elements: number }
+);
+
+export type StepOpKind = StepOp['op'];
+
+export interface StepProgram {
+  readonly model: string;
+  readonly batch: number;
+  readonly tensors: readonly TensorInfo[];
+  /** The model input [N, ...] and the loss target: class indices (i32 [N]) or a tensor like the output. */
+  readonly input: TensorId;
+  readonly target: TensorId;
+  readonly output: TensorId;
+  /** Scalars: this batch's loss and correct-prediction count. */
+  readonly loss: TensorId;
+  readonly correct: TensorId | null;
+  /** Parameters and buffers in state_dict order, for checkpoints and get/set. */
+  readonly params: readonly TensorId[];
+  /** Evaluation-mode forward pass (batch norm uses running statistics, dropout is the identity). */
+  readonly forward: readonly StepOp[];
+  /** Evaluation: forward plus the loss (no gradient). */
+  readonly evaluate: readonly StepOp[];
+  /** One training step: forward in training mode, loss, backward, optimizer update. */
+  readonly train: readonly StepOp[];
+}
