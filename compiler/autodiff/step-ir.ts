@@ -54,7 +54,8 @@ export type StepOp = Base & (
   | { readonly op: 'concat'; readonly xs: readonly TensorId[]; readonly y: TensorId }
   | { readonly op: 'concat_grad'; readonly dy: TensorId; readonly dxs: readonly TensorId[] }
   | { readonly op: 'loss'; readonly kind: LossKind; readonly yhat: TensorId; readonly target: TensorId; readonly loss: TensorId; readonly correct: TensorId | null; readonly dyhat: TensorId | null }
-  | { readonly op: 'update'; readonly optimizer: OptimizerConfig; readonly elements: number }
+  /** Every learnable parameter at once, over the packed `param`/`grad`/`state*` arenas. */
+  | { readonly op: 'update'; readonly optimizer: OptimizerConfig }
 );
 
 export type StepOpKind = StepOp['op'];
@@ -70,8 +71,10 @@ export interface StepProgram {
   /** Scalars: this batch's loss and correct-prediction count. */
   readonly loss: TensorId;
   readonly correct: TensorId | null;
-  /** Parameters and buffers in state_dict order, for checkpoints and get/set. */
+  /** Parameters and running statistics in state_dict order, for checkpoints and get/set. */
   readonly params: readonly TensorId[];
+  /** Batch norm layers' paths: their `num_batches_tracked` is the number of training steps. */
+  readonly batchnorms: readonly string[];
   /** Evaluation-mode forward pass (batch norm uses running statistics, dropout is the identity). */
   readonly forward: readonly StepOp[];
   /** Evaluation: forward plus the loss (no gradient). */

@@ -10,7 +10,6 @@ import { SyntaxMessages } from './messages.ts';
 import { CnnParser } from './parser.ts';
 import { toAst } from './to-ast.ts';
 
-
 // Building the parser runs chevrotain's grammar analysis, so it is done once and reused.
 const messages = new SyntaxMessages();
 const parser = new CnnParser(messages);

@@ -28,7 +28,7 @@ function printIf(cond: Expr, then: Body, otherwise: Body | null): string {
   return `(if ${printExpr(cond)} ${printBody(then)}${otherwise === null ? '' : ` else ${printBody(otherwise)}`})`;
 }
 
-export function printPipeline(p: Pipeline): string {
+function printPipeline(p: Pipeline): string {
   const stages = p.stages.map((s) => (s.label === null ? printExpr(s.expr) : `(as ${printExpr(s.expr)} ${s.label.name})`));
   return `(->${stages.map((s) => ` ${s}`).join('')})`;
 }

@@ -2,6 +2,7 @@
 // parser (NaN offsets); every accessor here tolerates that and yields a placeholder, because
 // callers discard the AST of a file with syntax errors but the conversion must never throw.
 import type { CstElement, CstNode, IToken } from 'chevrotain';
+import { invariant } from '../diagnostics/diagnostic.ts';
 import type { Span } from '../diagnostics/diagnostic.ts';
 import type { SourceFile } from '../diagnostics/source.ts';
 import { Not } from './tokens.ts';
@@ -25,8 +26,8 @@ function tokens(n: CstNode, key: string): IToken[] {
   return (n.children[key] ?? []).filter((el): el is IToken => !isNode(el));
 }
 
-function token(n: CstNode, key: string, i = 0): IToken | undefined {
-  return tokens(n, key)[i];
+function token(n: CstNode, key: string): IToken | undefined {
+  return tokens(n, key)[0];
 }
 
 function join(a: Span, b: Span): Span {
@@ -35,12 +36,15 @@ function join(a: Span, b: Span): Span {
 
 const binaryOps: ReadonlySet<string> = new Set<BinaryOp>(['+', '-', '*', '/', '//', '%', '==', '!=', '<', '<=', '>', '>=', 'and', 'or']);
 
+// Operators are never invented by error recovery (they only occur in optional productions),
+// so any other image is a bug in the grammar, not in the input.
 function binaryOp(image: string): BinaryOp {
-  return binaryOps.has(image) ? (image as BinaryOp) : '+';
+  invariant(binaryOps.has(image), 'syntax', `unknown binary operator '${image}'`);
+  return image as BinaryOp;
 }
 
 /** The value of a string literal's source text, quotes included (the closing one may be missing). */
-export function unescapeString(image: string): string {
+function unescapeString(image: string): string {
   let out = '';
   for (let i = 1; i < image.length; i++) {
     const c = image[i]!;

@@ -67,6 +67,8 @@ export const Newline = createToken({ name: 'Newline', pattern: /\r?\n/, line_bre
 export const Whitespace = createToken({ name: 'Whitespace', pattern: /[ \t\r]+/, group: Lexer.SKIPPED });
 export const Comment = createToken({ name: 'Comment', pattern: /#[^\r\n]*/, group: Lexer.SKIPPED });
 
+// `input` must come before `in`: the first pattern that matches wins, and `longer_alt` only
+// prefers Identifier when it matches more text than the keyword did.
 export const keywords: readonly TokenType[] = [
   Model, Block, Input, Train, Repeat, For, In, If, Else, True, False, And, Or, Not, As,
 ];

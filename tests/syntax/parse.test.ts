@@ -1,7 +1,7 @@
 import { describe, it, expect } from 'vitest';
 import { SourceFile } from '../../compiler/diagnostics/source.ts';
 import { parse } from '../../compiler/syntax/index.ts';
-import { printBody, printExpr, printProgram } from '../../compiler/syntax/print.ts';
+import { printBody, printExpr, printProgram, printStmt } from '../../compiler/syntax/print.ts';
 import type { Program } from '../../compiler/syntax/ast.ts';
 
 function parseOk(text: string): Program {
@@ -43,6 +43,7 @@ describe('expressions', () => {
     ['true', 'true'],
     ['false', 'false'],
     ['num_classes', 'num_classes'],
+    ['inputs + iffy + in_c + notes + android + as_ + model2', '(+ (+ (+ (+ (+ (+ inputs iffy) in_c) notes) android) as_) model2)'],
     ['(a)', 'a'],
     ['(a, b)', '(tuple a b)'],
     ['(a,)', '(tuple a)'],
@@ -212,7 +213,7 @@ describe('spans', () => {
 function outline(program: Program): string[][] {
   return program.defs.map((d) => [
     `${d.kind} ${d.name.name}(${d.params.map((p) => (p.default === null ? p.name.name : `${p.name.name}=${printExpr(p.default)}`)).join(' ')})`,
-    ...d.body.stmts.map((s) => printBody({ stmts: [s], span: s.span }).slice(1, -1)),
+    ...d.body.stmts.map(printStmt),
   ]);
 }
 
@@ -394,6 +395,7 @@ describe('errors', () => {
     ['an unterminated string', 'train {\n  data "fashion\n  epochs 10\n}', ['2:8 E0102 unterminated string: missing closing \'"\' on this line']],
     ['an unknown escape', 'train { data "a\\nb" }', ["1:16 E0101 unknown escape '\\n' in a string"]],
     ['an unexpected character', 'model M {\n  y = x @ w\n}', ["2:9 E0101 unexpected character '@'"]],
+    ['a run of unexpected characters', 'model M {\n  y = x @$ w\n}', ["2:9 E0101 unexpected characters '@$'"]],
     ['single quotes', "train { data 'x' }", ["1:14 E0101 unexpected character '''", "1:16 E0101 unexpected character '''"]],
   ])('%s', (_name, src, want) => {
     expect(errors(src)).toEqual(want);

@@ -1,0 +1,144 @@
+// Scalar expressions: the body language of elementwise kernels and fused epilogues, its WGSL
+// printer, and the one definition of every activation's forward and vector-Jacobian product.
+import type { OpAttrs } from '../ir/ops.ts';
+import { f32Lit, wgsl } from './writer.ts';
+
+export type UnaryOp = 'neg' | 'exp' | 'log' | 'sqrt' | 'recip' | 'tanh' | 'sigmoid';
+export type BinaryOp = 'add' | 'sub' | 'mul' | 'div' | 'max' | 'min' | 'gt' | 'ge';
+
+export type ScalarExpr =
+  | { readonly kind: 'input'; readonly name: string }
+  | { readonly kind: 'const'; readonly value: number }
+  | { readonly kind: 'unary'; readonly op: UnaryOp; readonly x: ScalarExpr }
+  | { readonly kind: 'binary'; readonly op: BinaryOp; readonly a: ScalarExpr; readonly b: ScalarExpr }
+  /** `cond ? a : b`. */
+  | { readonly kind: 'select'; readonly cond: ScalarExpr; readonly a: ScalarExpr; readonly b: ScalarExpr };
+
+/** Builders take plain numbers for constants: `mul(dy, sub(1, t))`. */
+export type Operand = ScalarExpr | number;
+
+const wrap = (e: Operand): ScalarExpr => (typeof e === 'number' ? { kind: 'const', value: e } : e);
+const unary = (op: UnaryOp) => (x: Operand): ScalarExpr => ({ kind: 'unary', op, x: wrap(x) });
+const binary = (op: BinaryOp) => (a: Operand, b: Operand): ScalarExpr => ({ kind: 'binary', op, a: wrap(a), b: wrap(b) });
+
+export const input = (name: string): ScalarExpr => ({ kind: 'input', name });
+export const lit = (value: number): ScalarExpr => ({ kind: 'const', value });
+export const neg = unary('neg'), exp = unary('exp'), log = unary('log'), sqrt = unary('sqrt');
+export const recip = unary('recip'), tanh = unary('tanh'), sigmoid = unary('sigmoid');
+export const add = binary('add'), sub = binary('sub'), mul = binary('mul'), div = binary('div');
+export const max = binary('max'), min = binary('min'), gt = binary('gt'), ge = binary('ge');
+export const select = (cond: ScalarExpr, a: Operand, b: Operand): ScalarExpr => ({ kind: 'select', cond, a: wrap(a), b: wrap(b) });
+
+/** Comparisons are boolean; everything else is f32 (a boolean used as a number converts to 0 or 1). */
+export function exprType(e: ScalarExpr): 'f32' | 'bool' {
+  return e.kind === 'binary' && (e.op === 'gt' || e.op === 'ge') ? 'bool' : 'f32';
+}
+
+/** Names of the inputs an expression reads, in first-use order. */
+export function exprInputs(e: ScalarExpr, into: string[] = []): string[] {
+  switch (e.kind) {
+    case 'input': if (!into.includes(e.name)) into.push(e.name); break;
+    case 'const': break;
+    case 'unary': exprInputs(e.x, into); break;
+    case 'binary': exprInputs(e.a, into); exprInputs(e.b, into); break;
+    case 'select': exprInputs(e.cond, into); exprInputs(e.a, into); exprInputs(e.b, into); break;
+  }
+  return into;
+}
+
+export interface PrintOptions {
+  /** WGSL text for an input: a binding element, a local, an accumulator. */
+  readonly input: (name: string) => string;
+  /** 4 prints the expression over vec4<f32> lanes (constants splatted); default 1. */
+  readonly width?: 1 | 4;
+}
+
+// WGSL precedence levels used here: relational < additive < multiplicative < unary < primary.
+// A child is parenthesised when it binds looser than its slot requires; right operands need one
+// level more, so the printed text keeps the tree's evaluation order exactly (f32 is not associative).
+const REL = 0, ADD = 1, MUL = 2, UNARY = 3, PRIMARY = 4;
+const infix: Partial<Record<BinaryOp, [string, number]>> = { add: ['+', ADD], sub: ['-', ADD], mul: ['*', MUL], div: ['/', MUL], gt: ['>', REL], ge: ['>=', REL] };
+
+/** The expression as WGSL text; needs `exprHelpers` of it at module scope when it uses sigmoid. */
+export function printExpr(e: ScalarExpr, opts: PrintOptions): string {
+  const ty = opts.width === 4 ? 'vec4<f32>' : 'f32';
+  const go = (e: ScalarExpr, want: 'f32' | 'bool'): [string, number] => {
+    const have = exprType(e);
+    if (have !== want) {
+      const [t] = go(e, have);
+      return want === 'f32' ? [`${ty}(${t})`, PRIMARY] : [`${paren(t, REL, REL + 1)} != ${ty}(0.0)`, REL];
+    }
+    switch (e.kind) {
+      case 'input': return [opts.input(e.name), PRIMARY];
+      case 'const': return ty === 'f32' ? [f32Lit(e.value), e.value < 0 || Object.is(e.value, -0) ? UNARY : PRIMARY] : [`${ty}(${f32Lit(e.value)})`, PRIMARY];
+      case 'unary': {
+        if (e.op === 'neg') {
+          const x = sub1(e.x, UNARY);
+          return [`-${x.startsWith('-') ? `(${x})` : x}`, UNARY];
+        }
+        if (e.op === 'recip') return go({ kind: 'binary', op: 'div', a: lit(1), b: e.x }, 'f32');
+        // exp, log, sqrt and tanh are WGSL builtins of the same name; sigmoid is exprHelpers' function.
+        return [`${e.op === 'sigmoid' ? sigmoidFn(ty) : e.op}(${sub1(e.x, REL)})`, PRIMARY];
+      }
+      case 'binary': {
+        const op = infix[e.op];
+        if (!op) return [`${e.op}(${sub1(e.a, REL)}, ${sub1(e.b, REL)})`, PRIMARY];
+        const [sym, p] = op;
+        const side = p === REL ? ADD : p; // relational operands must be additive-level (no `a > b > c`)
+        return [`${sub1(e.a, side)} ${sym} ${sub1(e.b, side === p ? p + 1 : side)}`, p];
+      }
+      case 'select': return [`select(${sub1(e.b, REL)}, ${sub1(e.a, REL)}, ${paren(...go(e.cond, 'bool'), REL)})`, PRIMARY];
+    }
+  };
+  const sub1 = (e: ScalarExpr, min: number): string => paren(...go(e, 'f32'), min);
+  return go(e, 'f32')[0];
+}
+
+function paren(text: string, prec: number, min: number): string {
+  return prec < min ? `(${text})` : text;
+}
+
+const sigmoidFn = (ty: string): string => (ty === 'f32' ? 'sigmoid_f32' : 'sigmoid_v4');
+
+function usesSigmoid(e: ScalarExpr): boolean {
+  switch (e.kind) {
+    case 'input': case 'const': return false;
+    case 'unary': return e.op === 'sigmoid' || usesSigmoid(e.x);
+    case 'binary': return usesSigmoid(e.a) || usesSigmoid(e.b);
+    case 'select': return usesSigmoid(e.cond) || usesSigmoid(e.a) || usesSigmoid(e.b);
+  }
+}
+
+/**
+ * Module-scope helper functions the printed expressions call. sigmoid is 1 / (1 + e^-x) for x >= 0
+ * and e^x / (1 + e^x) below, both from e = exp(-|x|) <= 1, so no exp overflows for any finite x.
+ */
+export function exprHelpers(exprs: readonly ScalarExpr[], width: 1 | 4 = 1): string {
+  if (!exprs.some(usesSigmoid)) return '';
+  const t = width === 4 ? 'vec4<f32>' : 'f32';
+  return wgsl`
+    fn ${sigmoidFn(t)}(x: ${t}) -> ${t} {
+      let e = exp(-abs(x));
+      return select(e, ${t}(1.0), x >= ${t}(0.0)) / (1.0 + e);
+    }`;
+}
+
+type ActivationKind = 'relu' | 'sigmoid' | 'tanh' | 'identity' | 'leaky_relu';
+
+export interface Activation<A> {
+  readonly forward: (x: ScalarExpr, attrs: A) => ScalarExpr;
+  /** dL/dx from the activation's input x and the incoming gradient dy. */
+  readonly backward: (x: ScalarExpr, dy: ScalarExpr, attrs: A) => ScalarExpr;
+}
+
+/** PyTorch semantics: relu'(0) = 0 (threshold_backward), leaky_relu'(0) = slope (x > 0 ? dy : dy * slope). */
+export const activations: { readonly [K in ActivationKind]: Activation<OpAttrs[K]> } = {
+  relu: { forward: (x) => max(x, 0), backward: (x, dy) => select(gt(x, 0), dy, 0) },
+  sigmoid: { forward: (x) => sigmoid(x), backward: (x, dy) => mul(dy, mul(sigmoid(x), sub(1, sigmoid(x)))) },
+  tanh: { forward: (x) => tanh(x), backward: (x, dy) => mul(dy, sub(1, mul(tanh(x), tanh(x)))) },
+  identity: { forward: (x) => x, backward: (_x, dy) => dy },
+  leaky_relu: {
+    forward: (x, a) => select(gt(x, 0), x, mul(x, a.slope)),
+    backward: (x, dy, a) => select(gt(x, 0), dy, mul(dy, a.slope)),
+  },
+};

@@ -1,0 +1,157 @@
+// The register-tiled GEMM skeleton behind linear and the three convolutions (as implicit GEMMs):
+//   out[b][r, c] = sum over k < depth of P(b, r, k) * U(b, k, c),   b < batches (conv groups).
+// Families supply index mappings (how to load P and U, where to store), never loops or tiling.
+//
+// Why this shape (design.md 'Performance facts'): on lavapipe a load whose address differs per
+// invocation costs a loop over 8 lanes, while one whose address derives only from workgroup ids
+// and loop counters is uniform, a single scalar load. So each invocation owns `rowsPerLane` rows
+// (its P values are per-lane gathers: activations, im2col taps) and the whole workgroup shares
+// `cols` columns (U is uniform: weights), with rowsPerLane x cols accumulators in registers: `cols`
+// FMAs per per-lane load, no workgroup memory, no barriers. Measured on lavapipe at 512^3:
+// 5-8 GFLOP/s, against 4.9 for the best workgroup-memory tiling in design.md.
+import type { BindingSpec, KernelModule, KernelOrigin } from '../kernel.ts';
+import { buildModule, readBinding, writeBinding } from '../indexing.ts';
+import type { WgslWriter } from '../writer.ts';
+
+export interface GemmTile {
+  /** Rows per invocation, strided by `lanes` so neighbouring invocations read neighbouring rows. */
+  readonly rowsPerLane: number;
+  /** Columns per workgroup (uniform across it). */
+  readonly cols: number;
+  /** Invocations per workgroup. */
+  readonly lanes: number;
+}
+
+export interface GemmPlan {
+  readonly name: string;
+  readonly origin: KernelOrigin;
+  readonly inputs: readonly BindingSpec[];
+  readonly outputs: readonly BindingSpec[];
+  readonly rows: number;
+  readonly cols: number;
+  readonly depth: number;
+  readonly batches: number;
+  readonly tile: GemmTile;
+  /** Partitions of k across workgroups; above 1 the sums go through a scratch buffer and a second kernel. */
+  readonly splitK: number;
+  /** Module-scope WGSL (epilogue helpers). */
+  readonly decls?: string;
+  /** Per-lane setup of row i from `ri` (its row, clamped in range) and `batch`: locals suffixed i. */
+  readonly rowSetup: (i: number) => string;
+  /** Uniform locals from the reduction index `k`. */
+  readonly kSetup: string;
+  /** P at row i (`ri`, setup locals) and k. */
+  readonly laneLoad: (i: number) => string;
+  /** U at k and column j (`cj`, clamped in range; uniform). */
+  readonly uniformLoad: (j: number) => string;
+  /** Stores `value` at (`row`, `col`), both in range, and `batch`; may only write `outputs`. */
+  readonly store: (row: string, col: string, value: string) => string;
+}
+
+const ceilDiv = (a: number, b: number): number => Math.ceil(a / b);
+
+/** One kernel, or with splitK > 1 the partial-sum kernel followed by the reduction kernel. */
+export function gemmKernels(plan: GemmPlan): KernelModule[] {
+  const { rows, cols, depth, batches, splitK, tile } = plan;
+  const rb = ceilDiv(rows, tile.rowsPerLane * tile.lanes);
+  const cb = ceilDiv(cols, tile.cols);
+  const partial = writeBinding(`${plan.name}_partial`, batches * splitK * rows * cols);
+  const main = buildModule({
+    name: plan.name,
+    origin: plan.origin,
+    bindings: [...plan.inputs, ...(splitK > 1 ? [partial] : plan.outputs)],
+    lanes: tile.lanes,
+    groups: rb * cb * splitK * batches,
+    ...(plan.decls ? { decls: plan.decls } : {}),
+    main: (w) => {
+      // Workgroup order: row blocks fastest, so neighbours share their uniform columns (weights) in cache.
+      w.line(`let rb = group % ${rb}u;`);
+      w.line(`let cb = group / ${rb}u % ${cb}u;`);
+      w.line(`let split = group / ${rb * cb}u % ${splitK}u;`);
+      w.line(`let batch = group / ${rb * cb * splitK}u;`);
+      gemmBody(w, plan);
+      const target = splitK > 1 ? (r: string, c: string, v: string) => `${partial.name}[((batch * ${splitK}u + split) * ${rows}u + ${r}) * ${cols}u + ${c}] = ${v};` : plan.store;
+      storeTile(w, plan, target);
+    },
+  });
+  if (splitK === 1) return [main];
+  const total = batches * rows * cols;
+  const reduce = buildModule({
+    name: `${plan.name}_sum`,
+    origin: plan.origin,
+    bindings: [readBinding(partial.name, partial.elements), ...plan.outputs],
+    lanes: 64,
+    groups: ceilDiv(total, 64),
+    main: (w) => {
+      w.line(`let i = group * 64u + lid.x;`);
+      w.line(`if (i >= ${total}u) { return; }`);
+      w.line(`let col = i % ${cols}u;`);
+      w.line(`let row = i / ${cols}u % ${rows}u;`);
+      w.line(`let batch = i / ${rows * cols}u;`);
+      w.line('var sum = 0.0;');
+      w.line(`for (var s = 0u; s < ${splitK}u; s++) { sum += ${partial.name}[((batch * ${splitK}u + s) * ${rows}u + row) * ${cols}u + col]; }`);
+      w.line(plan.store('row', 'col', 'sum'));
+    },
+  });
+  return [main, reduce];
+}
+
+function gemmBody(w: WgslWriter, plan: GemmPlan): void {
+  const { rows, cols, depth, splitK, tile } = plan;
+  const tm = range(tile.rowsPerLane);
+  const tn = range(tile.cols);
+  for (const i of tm) {
+    w.line(`let row${i} = rb * ${tile.rowsPerLane * tile.lanes}u + ${i * tile.lanes}u + lid.x;`);
+    // Rows and columns past the edge load from the last valid one and are never stored, so the
+    // loop needs no bounds checks.
+    w.line(`let r${i} = min(row${i}, ${rows - 1}u);`);
+    w.chunk(plan.rowSetup(i));
+  }
+  for (const j of tn) w.line(`let col${j} = cb * ${tile.cols}u + ${j}u; let c${j} = min(col${j}, ${cols - 1}u);`);
+  for (const i of tm) w.line(tn.map((j) => `var acc${i}_${j} = 0.0;`).join(' '));
+  const chunk = ceilDiv(depth, splitK);
+  const [k0, k1] = splitK > 1 ? ['split * ' + chunk + 'u', `min(split * ${chunk}u + ${chunk}u, ${depth}u)`] : ['0u', `${depth}u`];
+  w.block(`for (var k = ${k0}; k < ${k1}; k++)`, () => {
+    w.chunk(plan.kSetup);
+    for (const i of tm) w.line(`let p${i} = ${plan.laneLoad(i)};`);
+    for (const j of tn) w.line(`let u${j} = ${plan.uniformLoad(j)};`);
+    for (const i of tm) w.line(tn.map((j) => `acc${i}_${j} += p${i} * u${j};`).join(' '));
+  });
+}
+
+function storeTile(w: WgslWriter, plan: GemmPlan, store: (row: string, col: string, value: string) => string): void {
+  const { rows, cols, tile } = plan;
+  for (const i of range(tile.rowsPerLane)) {
+    w.block(`if (row${i} < ${rows}u)`, () => {
+      for (const j of range(tile.cols)) {
+        const s = store(`row${i}`, `col${j}`, `acc${i}_${j}`);
+        w.line(cols % tile.cols === 0 ? s : `if (col${j} < ${cols}u) { ${s} }`);
+      }
+    });
+  }
+}
+
+const range = (n: number): number[] => Array.from({ length: n }, (_, i) => i);
+
+/**
+ * Default tiling for lavapipe: up to 32 uniform columns (balanced over the column blocks), up to
+ * 8 rows per lane and 32 lanes, shrunk for small problems so that at least `minGroups`
+ * workgroups exist to keep both cores busy. Overridable per kernel for speed work.
+ */
+export function chooseTile(rows: number, cols: number, batches: number, minGroups = 4): GemmTile {
+  const colsPerBlock = ceilDiv(cols, ceilDiv(cols, 32));
+  let rowsPerLane = Math.min(8, Math.max(1, ceilDiv(rows, 8)));
+  let lanes = Math.min(32, 8 * ceilDiv(ceilDiv(rows, rowsPerLane), 8));
+  const groups = (): number => ceilDiv(rows, rowsPerLane * lanes) * ceilDiv(cols, colsPerBlock) * batches;
+  while (groups() < minGroups && (rowsPerLane > 1 || lanes > 8)) {
+    if (rowsPerLane > 1) rowsPerLane = Math.ceil(rowsPerLane / 2);
+    else lanes -= 8;
+  }
+  return { rowsPerLane, cols: colsPerBlock, lanes };
+}
+
+/** k partitions for a reduction-heavy GEMM: enough workgroups for `minGroups`, each split >= 256 deep. */
+export function chooseSplitK(rows: number, cols: number, depth: number, batches: number, tile: GemmTile, minGroups = 16): number {
+  const groups = ceilDiv(rows, tile.rowsPerLane * tile.lanes) * ceilDiv(cols, tile.cols) * batches;
+  return Math.max(1, Math.min(ceilDiv(minGroups, groups), Math.floor(depth / 256)));
+}

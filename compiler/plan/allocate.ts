@@ -1,0 +1,50 @@
+// Pass: the static memory plan. Every tensor gets an arena and an element offset; views share
+// their base's storage. The `grad` and optimizer-state arenas mirror the `param` layout exactly, so
+// one optimizer dispatch walks all four in step. Offsets are 256-byte aligned, WebGPU's
+// minStorageBufferOffsetAlignment, so each tensor can be bound as its own sub-range.
+import { numel } from '../ir/graph.ts';
+import type { Arena, StepProgram, TensorId } from '../autodiff/step-ir.ts';
+
+export const ALIGN_ELEMENTS = 64;
+
+export interface Placement {
+  readonly arena: Arena;
+  /** In 4-byte elements from the arena's start. */
+  readonly offset: number;
+  readonly elements: number;
+}
+
+export interface MemoryPlan {
+  readonly placements: readonly Placement[];
+  /** Elements of each arena; `grad`, `state1`, `state2` equal `param`. */
+  readonly arenas: Readonly<Record<Arena, number>>;
+}
+
+const align = (n: number): number => Math.ceil(n / ALIGN_ELEMENTS) * ALIGN_ELEMENTS;
+
+export function planMemory(program: StepProgram): MemoryPlan {
+  const sizes: Record<Arena, number> = { param: 0, grad: 0, state1: 0, state2: 0, stats: 0, work: 0, io: 0, metric: 0 };
+  const placements: Placement[] = [];
+  const paramOffset = new Map<string, number>();
+  const place = (id: TensorId): Placement => {
+    const t = program.tensors[id]!;
+    const elements = Math.max(1, numel(t.shape));
+    if (t.aliasOf !== null) {
+      const base = placements[t.aliasOf]!;
+      return { ...base, elements };
+    }
+    if (t.arena === 'grad') {
+      const offset = paramOffset.get(t.name.replace(/\.grad$/, ''));
+      if (offset === undefined) throw new Error(`internal: gradient ${t.name} has no parameter`);
+      return { arena: 'grad', offset, elements };
+    }
+    const offset = sizes[t.arena];
+    sizes[t.arena] = align(offset + elements);
+    if (t.arena === 'param') paramOffset.set(t.name, offset);
+    return { arena: t.arena, offset, elements };
+  };
+  // Tensors are created in dependency order (views after their base), so one pass suffices.
+  for (const t of program.tensors) placements.push(place(t.id));
+  sizes.grad = sizes.state1 = sizes.state2 = sizes.param;
+  return { placements, arenas: sizes };
+}
