@@ -22,9 +22,17 @@ export function kernelHeader(
   ].join('\n');
 }
 
+/**
+ * One storage binding's declaration. Always `read_write`, whatever the kernel's `access` says:
+ * tensors are sub-ranges of a few arena buffers, and WebGPU tracks usage per buffer, so a kernel
+ * reading one range of an arena and writing another would mix read-only and writable usage of
+ * one buffer in a dispatch, which validation refuses. Writable usages may share a buffer.
+ */
+export function storageDecl(b: BindingSpec, index: number, element: string = b.type): string {
+  return `@group(0) @binding(${index}) var<storage, read_write> ${b.name}: array<${element}>;`;
+}
+
 /** WGSL declarations for a kernel's bindings, in order, group 0. */
 export function bindingDecls(bindings: readonly BindingSpec[]): string {
-  return bindings
-    .map((b, i) => `@group(0) @binding(${i}) var<storage, ${b.access}> ${b.name}: array<${b.type}>;`)
-    .join('\n');
+  return bindings.map((b, i) => storageDecl(b, i)).join('\n');
 }

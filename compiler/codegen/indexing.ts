@@ -1,7 +1,7 @@
 // Launch geometry shared by the kernel templates: 1-D workgroup runs folded into a 2-D grid past
 // the per-dimension limit, module assembly (header first) and the build-time WebGPU limit check,
 // so a plan that cannot run fails at compile time naming its kernel, not in the driver.
-import { bindingDecls, kernelHeader } from './header.ts';
+import { bindingDecls, kernelHeader, storageDecl } from './header.ts';
 import type { BindingSpec, KernelModule, KernelOrigin } from './kernel.ts';
 import { WgslWriter } from './writer.ts';
 
@@ -86,7 +86,7 @@ function vec4Decls(kernel: string, bindings: readonly BindingSpec[]): string {
   return bindings
     .map((b, i) => {
       if (b.type !== 'f32' || b.elements % 4 !== 0) throw new Error(`kernel ${kernel}: binding ${b.name} cannot be read as vec4<f32>`);
-      return `@group(0) @binding(${i}) var<storage, ${b.access}> ${b.name}: array<vec4<f32>>;`;
+      return storageDecl(b, i, 'vec4<f32>');
     })
     .join('\n');
 }

@@ -15,11 +15,13 @@ import { avgpool2dBackward, avgpool2dForward, maxpool2dBackward, maxpool2dForwar
 import { softmaxXentBackward, softmaxXentForward } from './kernels/softmax-xent.ts';
 import { lowerDense } from './lower-dense.ts';
 
-/** What fills one binding: a tensor, a raw range of an arena, or the per-step [seed, step] counters. */
+/** What fills one binding: a tensor, a raw range of an arena, the per-step [seed, step] counters, or scratch. */
 export type BindingRef =
   | { readonly kind: 'tensor'; readonly tensor: TensorId }
   | { readonly kind: 'range'; readonly arena: Arena; readonly offset: number; readonly elements: number }
-  | { readonly kind: 'step' };
+  | { readonly kind: 'step' }
+  /** Temporary storage used within one kernel sequence (split-K partial sums). */
+  | { readonly kind: 'scratch'; readonly elements: number };
 
 export interface KernelCall {
   readonly kernel: KernelModule;

@@ -22,6 +22,7 @@ export const codes = {
   E0303: 'shape mismatch',
   E0304: 'empty tensor',
   E0305: 'channels not divisible by groups',
+  E0401: 'exceeds a device limit',
 } as const;
 
 export type DiagCode = keyof typeof codes;

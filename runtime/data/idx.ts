@@ -50,15 +50,16 @@ function readHeader(file: IdxBytes, magic: number, rank: number): { dims: number
   const { bytes } = file;
   const what = magic === IMAGES_MAGIC ? 'an image file' : 'a label file';
   const start = 4 + 4 * rank;
-  if (bytes.length < start) {
-    throw new DataError(`${file.at(0)}: expected the ${start}-byte IDX header of ${what}, the file has ${bytes.length} bytes`);
-  }
+  const tooShort = (): DataError =>
+    new DataError(`${file.at(0)}: expected the ${start}-byte IDX header of ${what}, the file has ${bytes.length} bytes`);
+  if (bytes.length < 4) throw tooShort();
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const found = view.getUint32(0, false);
   if (found !== magic) {
     const other = found === IMAGES_MAGIC ? ', which is an image file' : found === LABELS_MAGIC ? ', which is a label file' : '';
     throw new DataError(`${file.at(0)}: bad magic ${hex(found)}${other} (expected ${hex(magic)} for ${what})`);
   }
+  if (bytes.length < start) throw tooShort();
   const dims = Array.from({ length: rank }, (_, i) => view.getUint32(4 + 4 * i, false));
   return { dims, start };
 }

@@ -73,28 +73,31 @@ export function toUnitInto(src: Uint8Array, srcOffset: number, n: number, dst: F
 /**
  * Resizes the inH x inW u8 image at src[srcOffset..] into the outH x outW float image at
  * dst[dstOffset..], scaled to [0, 1]. Separable: rows first into plan.scratch, then columns.
+ * The hot loops read only local typed arrays.
  */
 export function resizeInto(plan: ResizePlan, src: Uint8Array, srcOffset: number, dst: Float32Array, dstOffset: number): void {
-  const { inH, inW, outH, outW, rows, cols, scratch } = plan;
+  const { inH, inW, outH, outW, scratch } = plan;
+  const { start: colStart, size: colSize, taps: colTaps, weights: colWeights } = plan.cols;
+  const { start: rowStart, size: rowSize, taps: rowTaps, weights: rowWeights } = plan.rows;
   for (let y = 0; y < inH; y++) {
     const srcRow = srcOffset + y * inW;
     for (let x = 0; x < outW; x++) {
-      const lo = srcRow + cols.start[x]!;
-      const n = cols.size[x]!;
-      const w = x * cols.taps;
+      const lo = srcRow + colStart[x]!;
+      const n = colSize[x]!;
+      const w = x * colTaps;
       let acc = 0;
-      for (let k = 0; k < n; k++) acc += cols.weights[w + k]! * UNIT[src[lo + k]!]!;
+      for (let k = 0; k < n; k++) acc += colWeights[w + k]! * UNIT[src[lo + k]!]!;
       scratch[y * outW + x] = acc;
     }
   }
   for (let y = 0; y < outH; y++) {
-    const lo = rows.start[y]!;
-    const n = rows.size[y]!;
-    const w = y * rows.taps;
+    const lo = rowStart[y]! * outW;
+    const n = rowSize[y]!;
+    const w = y * rowTaps;
     const dstRow = dstOffset + y * outW;
     for (let x = 0; x < outW; x++) {
       let acc = 0;
-      for (let k = 0; k < n; k++) acc += rows.weights[w + k]! * scratch[(lo + k) * outW + x]!;
+      for (let k = 0; k < n; k++) acc += rowWeights[w + k]! * scratch[lo + k * outW + x]!;
       dst[dstRow + x] = acc;
     }
   }

@@ -7,14 +7,17 @@ export type HostArray = Float32Array | Int32Array | Uint32Array;
 
 const pipelineCache = new WeakMap<GPUDevice, Map<string, Promise<GPUComputePipeline>>>();
 
-/** Compiles (once per device and WGSL text) and reports WGSL errors with the kernel's name. */
+/** Compiles (once per device and kernel code) and reports WGSL errors with the kernel's name. */
 export function pipelineFor(gpu: Gpu, k: KernelModule): Promise<GPUComputePipeline> {
   let cache = pipelineCache.get(gpu.device);
   if (!cache) pipelineCache.set(gpu.device, (cache = new Map()));
-  let p = cache.get(k.wgsl);
+  // Keyed by the code without its header comment: kernels that differ only in name and source
+  // line (repeated layers, the forward shared by evaluation) share one pipeline.
+  const key = k.wgsl.replace(/^(\/\/.*\n)+/, '');
+  let p = cache.get(key);
   if (!p) {
     p = compile(gpu.device, k);
-    cache.set(k.wgsl, p);
+    cache.set(key, p);
   }
   return p;
 }

@@ -9,6 +9,7 @@
 // `cols` columns (U is uniform: weights), with rowsPerLane x cols accumulators in registers: `cols`
 // FMAs per per-lane load, no workgroup memory, no barriers. Measured on lavapipe at 512^3:
 // 5-8 GFLOP/s, against 4.9 for the best workgroup-memory tiling in design.md.
+import { type ScalarExpr, printExpr } from '../expr.ts';
 import type { BindingSpec, KernelModule, KernelOrigin } from '../kernel.ts';
 import { buildModule, readBinding, writeBinding } from '../indexing.ts';
 import type { WgslWriter } from '../writer.ts';
@@ -34,7 +35,9 @@ export interface GemmPlan {
   readonly tile: GemmTile;
   /** Partitions of k across workgroups; above 1 the sums go through a scratch buffer and a second kernel. */
   readonly splitK: number;
-  /** Module-scope WGSL (epilogue helpers). */
+  /** Module-scope constants, declared in every kernel of the plan (the reduction's store reads them too). */
+  readonly consts?: string;
+  /** Module-scope helper functions of the main kernel (loads, epilogue). */
   readonly decls?: string;
   /** Per-lane setup of row i from `ri` (its row, clamped in range) and `batch`: locals suffixed i. */
   readonly rowSetup: (i: number) => string;
@@ -62,13 +65,13 @@ export function gemmKernels(plan: GemmPlan): KernelModule[] {
     bindings: [...plan.inputs, ...(splitK > 1 ? [partial] : plan.outputs)],
     lanes: tile.lanes,
     groups: rb * cb * splitK * batches,
-    ...(plan.decls ? { decls: plan.decls } : {}),
+    decls: [plan.consts ?? '', plan.decls ?? ''].filter((d) => d).join('\n'),
     main: (w) => {
       // Workgroup order: row blocks fastest, so neighbours share their uniform columns (weights) in cache.
-      w.line(`let rb = group % ${rb}u;`);
-      w.line(`let cb = group / ${rb}u % ${cb}u;`);
-      w.line(`let split = group / ${rb * cb}u % ${splitK}u;`);
-      w.line(`let batch = group / ${rb * cb * splitK}u;`);
+      w.line(`let rb = ${digit('group', 1, rb)};`);
+      w.line(`let cb = ${digit('group', rb, cb)};`);
+      if (splitK > 1) w.line(`let split = ${digit('group', rb * cb, splitK)};`);
+      w.line(`let batch = ${digit('group', rb * cb * splitK, batches, true)};`);
       gemmBody(w, plan);
       const target = splitK > 1 ? (r: string, c: string, v: string) => `${partial.name}[((batch * ${splitK}u + split) * ${rows}u + ${r}) * ${cols}u + ${c}] = ${v};` : plan.store;
       storeTile(w, plan, target);
@@ -82,12 +85,13 @@ export function gemmKernels(plan: GemmPlan): KernelModule[] {
     bindings: [readBinding(partial.name, partial.elements), ...plan.outputs],
     lanes: 64,
     groups: ceilDiv(total, 64),
+    ...(plan.consts ? { decls: plan.consts } : {}),
     main: (w) => {
       w.line(`let i = group * 64u + lid.x;`);
       w.line(`if (i >= ${total}u) { return; }`);
-      w.line(`let col = i % ${cols}u;`);
-      w.line(`let row = i / ${cols}u % ${rows}u;`);
-      w.line(`let batch = i / ${rows * cols}u;`);
+      w.line(`let col = ${digit('i', 1, cols)};`);
+      w.line(`let row = ${digit('i', cols, rows)};`);
+      w.line(`let batch = ${digit('i', rows * cols, batches, true)};`);
       w.line('var sum = 0.0;');
       w.line(`for (var s = 0u; s < ${splitK}u; s++) { sum += ${partial.name}[((batch * ${splitK}u + s) * ${rows}u + row) * ${cols}u + col]; }`);
       w.line(plan.store('row', 'col', 'sum'));
@@ -101,18 +105,18 @@ function gemmBody(w: WgslWriter, plan: GemmPlan): void {
   const tm = range(tile.rowsPerLane);
   const tn = range(tile.cols);
   for (const i of tm) {
-    w.line(`let row${i} = rb * ${tile.rowsPerLane * tile.lanes}u + ${i * tile.lanes}u + lid.x;`);
+    w.line(`let row${i} = rb * ${tile.rowsPerLane * tile.lanes}u + ${i === 0 ? '' : `${i * tile.lanes}u + `}lid.x;`);
     // Rows and columns past the edge load from the last valid one and are never stored, so the
     // loop needs no bounds checks.
     w.line(`let r${i} = min(row${i}, ${rows - 1}u);`);
-    w.chunk(plan.rowSetup(i));
+    chunkIf(w, plan.rowSetup(i));
   }
   for (const j of tn) w.line(`let col${j} = cb * ${tile.cols}u + ${j}u; let c${j} = min(col${j}, ${cols - 1}u);`);
   for (const i of tm) w.line(tn.map((j) => `var acc${i}_${j} = 0.0;`).join(' '));
   const chunk = ceilDiv(depth, splitK);
-  const [k0, k1] = splitK > 1 ? ['split * ' + chunk + 'u', `min(split * ${chunk}u + ${chunk}u, ${depth}u)`] : ['0u', `${depth}u`];
+  const [k0, k1] = splitK > 1 ? [`split * ${chunk}u`, `min(split * ${chunk}u + ${chunk}u, ${depth}u)`] : ['0u', `${depth}u`];
   w.block(`for (var k = ${k0}; k < ${k1}; k++)`, () => {
-    w.chunk(plan.kSetup);
+    chunkIf(w, plan.kSetup);
     for (const i of tm) w.line(`let p${i} = ${plan.laneLoad(i)};`);
     for (const j of tn) w.line(`let u${j} = ${plan.uniformLoad(j)};`);
     for (const i of tm) w.line(tn.map((j) => `acc${i}_${j} += p${i} * u${j};`).join(' '));
@@ -129,6 +133,17 @@ function storeTile(w: WgslWriter, plan: GemmPlan, store: (row: string, col: stri
       }
     });
   }
+}
+
+/** Digit `index / stride % count` of a mixed-radix index, simplified for the common 1s. */
+function digit(index: string, stride: number, count: number, last = false): string {
+  if (count === 1) return '0u';
+  const q = stride === 1 ? index : `${index} / ${stride}u`;
+  return last ? q : `${q} % ${count}u`;
+}
+
+function chunkIf(w: WgslWriter, text: string): void {
+  if (text) w.chunk(text);
 }
 
 const range = (n: number): number[] => Array.from({ length: n }, (_, i) => i);
@@ -154,4 +169,15 @@ export function chooseTile(rows: number, cols: number, batches: number, minGroup
 export function chooseSplitK(rows: number, cols: number, depth: number, batches: number, tile: GemmTile, minGroups = 16): number {
   const groups = ceilDiv(rows, tile.rowsPerLane * tile.lanes) * ceilDiv(cols, tile.cols) * batches;
   return Math.max(1, Math.min(ceilDiv(minGroups, groups), Math.floor(depth / 256)));
+}
+
+/** `target = epilogue(value + bias)`: the fused output stage; the epilogue reads the sum as `input('x')`. */
+export function epilogueStore(target: string, value: string, bias: string | undefined, epilogue: ScalarExpr | undefined): string {
+  const pre = bias ? `${value} + ${bias}` : value;
+  if (!epilogue) return `${target} = ${pre};`;
+  const input = (name: string): string => {
+    if (name !== 'x') throw new Error(`epilogue reads input('${name}'); only input('x') (the output before activation) exists`);
+    return 'pre';
+  };
+  return `{ let pre = ${pre}; ${target} = ${printExpr(epilogue, { input })}; }`;
 }

@@ -1,0 +1,99 @@
+// Convolution forward as an implicit GEMM (PyTorch Conv2d: cross-correlation, zero padding, stride,
+// dilation, groups; NCHW input, OIHW weight): per group, rows = output pixels (n, oy, ox) of
+// N*OH*OW, columns = that group's O/g output channels, k = (c, ky, kx) of (C/g)*KH*KW.
+// Also the convolution geometry and the zero-padded input tap shared with the weight gradient.
+import type { OpAttrs } from '../../ir/ops.ts';
+import { type ScalarExpr, exprHelpers } from '../expr.ts';
+import { readBinding, writeBinding } from '../indexing.ts';
+import type { KernelModule, KernelOrigin } from '../kernel.ts';
+import { type GemmTile, chooseTile, epilogueStore, gemmKernels } from './matmul-core.ts';
+import { wgsl } from '../writer.ts';
+
+export interface ConvSpec {
+  readonly name: string;
+  readonly origin: KernelOrigin;
+  /** The input's shape [N, C, H, W]. */
+  readonly input: readonly [number, number, number, number];
+  readonly attrs: OpAttrs['conv2d'];
+  readonly tile?: GemmTile;
+}
+
+export interface Conv2dSpec extends ConvSpec {
+  /** Applied to each output as `input('x')` (after the bias): a fused activation. */
+  readonly epilogue?: ScalarExpr;
+  /** Binding names, defaulting to x, w, b, y. */
+  readonly names?: Partial<Record<'x' | 'w' | 'b' | 'y', string>>;
+}
+
+export interface ConvGeometry {
+  readonly n: number; readonly c: number; readonly h: number; readonly w: number;
+  readonly o: number; readonly oh: number; readonly ow: number;
+  readonly kh: number; readonly kw: number; readonly groups: number;
+  /** Input and output channels per group. */
+  readonly cg: number; readonly og: number;
+}
+
+/** Shapes of a conv, checked; PyTorch: OH = floor((H + 2p - d(k - 1) - 1) / s) + 1. */
+export function convGeometry(s: ConvSpec): ConvGeometry {
+  const [n, c, h, w] = s.input;
+  const a = s.attrs;
+  const out = (i: 0 | 1, size: number) => Math.floor((size + 2 * a.padding[i] - a.dilation[i] * (a.kernel[i] - 1) - 1) / a.stride[i]) + 1;
+  const g = { n, c, h, w, o: a.outChannels, oh: out(0, h), ow: out(1, w), kh: a.kernel[0], kw: a.kernel[1], groups: a.groups, cg: c / a.groups, og: a.outChannels / a.groups };
+  if (!Number.isInteger(g.cg) || !Number.isInteger(g.og)) throw new Error(`kernel ${s.name}: ${c} in / ${g.o} out channels do not split into ${a.groups} groups`);
+  if (g.oh < 1 || g.ow < 1) throw new Error(`kernel ${s.name}: a ${a.kernel.join('x')} window does not fit a ${h}x${w} input`);
+  return g;
+}
+
+/** The geometry as WGSL module constants, so kernel bodies read like the formulas they implement. */
+export function convConsts(s: ConvSpec, g: ConvGeometry): string {
+  const a = s.attrs;
+  return wgsl`
+    const C = ${g.c}u; const H = ${g.h}u; const W = ${g.w}u;
+    const O = ${g.o}u; const OH = ${g.oh}u; const OW = ${g.ow}u;
+    const CG = ${g.cg}u; const OG = ${g.og}u; const KH = ${g.kh}u; const KW = ${g.kw}u;
+    const SH = ${a.stride[0]}u; const SW = ${a.stride[1]}u; const DH = ${a.dilation[0]}u; const DW = ${a.dilation[1]}u;
+    const PH = ${a.padding[0]}i; const PW = ${a.padding[1]}i;`;
+}
+
+/**
+ * `tap(base, iy, ix)`: x[base + iy * W + ix] for a tap inside the image, 0 in the zero padding.
+ * Negative iy, ix wrap to huge u32s, so one unsigned compare per axis checks both edges.
+ */
+export function tapHelper(x: string): string {
+  return wgsl`
+    fn tap(base: u32, iy: i32, ix: i32) -> f32 {
+      let inside = u32(iy) < H && u32(ix) < W;
+      return select(0.0, ${x}[select(0u, base + u32(iy) * W + u32(ix), inside)], inside);
+    }`;
+}
+
+export function conv2dKernel(s: Conv2dSpec): KernelModule {
+  const g = convGeometry(s);
+  const [x, w, b, y] = [s.names?.x ?? 'x', s.names?.w ?? 'w', s.names?.b ?? 'b', s.names?.y ?? 'y'];
+  const rows = g.n * g.oh * g.ow;
+  const [main] = gemmKernels({
+    name: s.name,
+    origin: s.origin,
+    inputs: [readBinding(x, g.n * g.c * g.h * g.w), readBinding(w, g.o * g.cg * g.kh * g.kw), ...(s.attrs.bias ? [readBinding(b, g.o)] : [])],
+    outputs: [writeBinding(y, g.n * g.o * g.oh * g.ow)],
+    rows,
+    cols: g.og,
+    depth: g.cg * g.kh * g.kw,
+    batches: g.groups,
+    tile: s.tile ?? chooseTile(rows, g.og, g.groups),
+    splitK: 1,
+    consts: convConsts(s, g),
+    decls: [tapHelper(x), s.epilogue ? exprHelpers([s.epilogue]) : ''].filter((d) => d).join('\n'),
+    // Row r = (n, oy, ox): the image's group channels start at xb; the window's top-left is (iy, ix).
+    rowSetup: (i) => wgsl`
+      let xb${i} = (r${i} / (OH * OW) * C + batch * CG) * H * W;
+      let iy${i} = i32(r${i} / OW % OH * SH) - PH; let ix${i} = i32(r${i} % OW * SW) - PW;`,
+    kSetup: 'let ci = k / (KH * KW); let ky = i32(k / KW % KH * DH); let kx = i32(k % KW * DW);',
+    laneLoad: (i) => `tap(xb${i} + ci * H * W, iy${i} + ky, ix${i} + kx)`,
+    // OIHW: w[o, ci, ky, kx] sits at o * CG * KH * KW + k.
+    uniformLoad: (j) => `${w}[(batch * OG + c${j}) * CG * KH * KW + k]`,
+    store: (row, col, v) =>
+      epilogueStore(`${y}[(${row} / (OH * OW) * O + batch * OG + ${col}) * OH * OW + ${row} % (OH * OW)]`, v, s.attrs.bias ? `${b}[batch * OG + ${col}]` : undefined, s.epilogue),
+  });
+  return main as KernelModule;
+}

@@ -1,0 +1,105 @@
+// Matmul C[M, N] = op(A)[M, K] * op(B)[K, N] on row-major buffers, and the three linear kernels
+// built from it (PyTorch Linear, weight [out, in]): y = x W^T + b, dx = dy W, dW = dy^T x with
+// db = column sums of dy.
+import { type ScalarExpr, exprHelpers } from '../expr.ts';
+import { readBinding, writeBinding } from '../indexing.ts';
+import type { KernelModule, KernelOrigin } from '../kernel.ts';
+import { type GemmTile, chooseTile, epilogueStore, gemmKernels } from './matmul-core.ts';
+
+export interface MatmulSpec {
+  readonly name: string;
+  readonly origin: KernelOrigin;
+  readonly m: number;
+  readonly n: number;
+  readonly k: number;
+  /** A is stored [K, M] and used transposed. */
+  readonly transA: boolean;
+  /** B is stored [N, K] and used transposed. */
+  readonly transB: boolean;
+  /** Binding names. */
+  readonly a: string;
+  readonly b: string;
+  readonly c: string;
+  /** Adds bias[n] (N elements) to every row before the epilogue. */
+  readonly bias?: string;
+  /** Applied to each output as `input('x')` (after the bias): a fused activation. */
+  readonly epilogue?: ScalarExpr;
+  /** Also writes rowSums[m] = sum over k of op(A)[m, k]: the bias gradient when op(A) = dy^T. */
+  readonly rowSums?: string;
+  readonly tile?: GemmTile;
+}
+
+export function matmulKernel(s: MatmulSpec): KernelModule {
+  // The row sums are one more column of B, all ones: computed by the same loop, one more FMA per A load.
+  const cols = s.n + (s.rowSums ? 1 : 0);
+  const tile = s.tile ?? chooseTile(s.m, cols, 1);
+  const bAt = (col: string): string => (s.transB ? `${s.b}[${col} * ${s.k}u + k]` : `${s.b}[k * ${s.n}u + ${col}]`);
+  const store = (row: string, col: string, v: string): string => {
+    const y = epilogueStore(`${s.c}[${row} * ${s.n}u + ${col}]`, v, s.bias ? `${s.bias}[${col}]` : undefined, s.epilogue);
+    return s.rowSums ? `if (${col} == ${s.n}u) { ${s.rowSums}[${row}] = ${v}; } else { ${y} }` : y;
+  };
+  const [main] = gemmKernels({
+    name: s.name,
+    origin: s.origin,
+    inputs: [readBinding(s.a, s.m * s.k), readBinding(s.b, s.k * s.n), ...(s.bias ? [readBinding(s.bias, s.n)] : [])],
+    outputs: [writeBinding(s.c, s.m * s.n), ...(s.rowSums ? [writeBinding(s.rowSums, s.m)] : [])],
+    rows: s.m,
+    cols,
+    depth: s.k,
+    batches: 1,
+    tile,
+    splitK: 1,
+    decls: s.epilogue ? exprHelpers([s.epilogue]) : '',
+    rowSetup: () => '',
+    kSetup: '',
+    laneLoad: (i) => (s.transA ? `${s.a}[k * ${s.m}u + r${i}]` : `${s.a}[r${i} * ${s.k}u + k]`),
+    uniformLoad: (j) => (s.rowSums ? `select(${bAt(`min(c${j}, ${s.n - 1}u)`)}, 1.0, c${j} == ${s.n}u)` : bAt(`c${j}`)),
+    store,
+  });
+  return main as KernelModule;
+}
+
+/** A linear layer: x [batch, in], w [out, in], b [out], y [batch, out]. */
+export interface LinearSpec {
+  readonly name: string;
+  readonly origin: KernelOrigin;
+  readonly batch: number;
+  readonly inFeatures: number;
+  readonly outFeatures: number;
+  readonly bias: boolean;
+  /** Forward only: fused activation over `input('x')`. */
+  readonly epilogue?: ScalarExpr;
+  /** Binding names, defaulting to x, w, b, y, dy, dx, dw, db. */
+  readonly names?: Partial<Record<'x' | 'w' | 'b' | 'y' | 'dy' | 'dx' | 'dw' | 'db', string>>;
+  readonly tile?: GemmTile;
+}
+
+const named = (s: LinearSpec, role: keyof NonNullable<LinearSpec['names']>): string => s.names?.[role] ?? role;
+const common = (s: LinearSpec) => ({ name: s.name, origin: s.origin, ...(s.tile ? { tile: s.tile } : {}) });
+
+/** y = x W^T (+ b), then the epilogue. */
+export function linearForward(s: LinearSpec): KernelModule {
+  return matmulKernel({
+    ...common(s), m: s.batch, n: s.outFeatures, k: s.inFeatures, transA: false, transB: true,
+    a: named(s, 'x'), b: named(s, 'w'), c: named(s, 'y'),
+    ...(s.bias ? { bias: named(s, 'b') } : {}),
+    ...(s.epilogue ? { epilogue: s.epilogue } : {}),
+  });
+}
+
+/** dx = dy W. */
+export function linearGradInput(s: LinearSpec): KernelModule {
+  return matmulKernel({
+    ...common(s), m: s.batch, n: s.inFeatures, k: s.outFeatures, transA: false, transB: false,
+    a: named(s, 'dy'), b: named(s, 'w'), c: named(s, 'dx'),
+  });
+}
+
+/** dW = dy^T x and, with a bias, db = sum over the batch of dy. */
+export function linearGradWeight(s: LinearSpec): KernelModule {
+  return matmulKernel({
+    ...common(s), m: s.outFeatures, n: s.inFeatures, k: s.batch, transA: true, transB: false,
+    a: named(s, 'dy'), b: named(s, 'x'), c: named(s, 'dw'),
+    ...(s.bias ? { rowSums: named(s, 'db') } : {}),
+  });
+}

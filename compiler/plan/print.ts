@@ -1,0 +1,19 @@
+// The memory plan as text (`cnnc compile --emit plan`): arena sizes and each tensor's placement.
+import type { StepProgram } from '../autodiff/step-ir.ts';
+import { formatShape } from '../ir/graph.ts';
+import type { MemoryPlan } from './allocate.ts';
+
+const bytes = (elements: number): string => {
+  const b = elements * 4;
+  return b >= 2 ** 20 ? `${(b / 2 ** 20).toFixed(2)} MiB` : b >= 1024 ? `${(b / 1024).toFixed(1)} KiB` : `${b} B`;
+};
+
+export function printPlan(program: StepProgram, plan: MemoryPlan): string {
+  const arenas = Object.entries(plan.arenas).map(([a, e]) => `  ${a.padEnd(7)} ${bytes(e).padStart(12)}`);
+  const total = Object.values(plan.arenas).reduce((s, e) => s + e, 0);
+  const rows = program.tensors.map((t, i) => {
+    const p = plan.placements[i]!;
+    return `  %${t.id} ${p.arena}+${p.offset * 4}  ${bytes(p.elements).padStart(10)}  ${formatShape(t.shape)}${t.aliasOf !== null ? ` (view of %${t.aliasOf})` : ''}  "${t.name}"`;
+  });
+  return ['arenas {', ...arenas, `  total   ${bytes(total).padStart(12)}`, '}', 'tensors {', ...rows, '}'].join('\n');
+}

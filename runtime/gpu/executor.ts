@@ -1,0 +1,127 @@
+// Runs lowered kernel calls over the memory plan: one GPU buffer per arena, pipelines and bind
+// groups made once up front, and each pass (forward, evaluate, train step) encoded into a single
+// command buffer with one submit. Nothing is read back unless asked.
+import type { Arena, StepProgram, TensorId } from '../../compiler/autodiff/step-ir.ts';
+import type { KernelCall } from '../../compiler/codegen/lower.ts';
+import type { MemoryPlan } from '../../compiler/plan/allocate.ts';
+import type { Gpu } from './device.ts';
+import { pipelineFor } from './run-kernel.ts';
+
+interface Encoded {
+  readonly pipeline: GPUComputePipeline;
+  readonly bindGroup: GPUBindGroup;
+  readonly dispatch: readonly [number, number, number];
+}
+
+export type PassName = 'forward' | 'evaluate' | 'train';
+
+export class Executor {
+  private readonly gpu: Gpu;
+  private readonly program: StepProgram;
+  private readonly plan: MemoryPlan;
+  private readonly arenas = new Map<Arena, GPUBuffer>();
+  private readonly stepParams: GPUBuffer;
+  /** Shared by every kernel that needs temporary storage: dispatches in a pass run in order. */
+  private scratch: GPUBuffer | null = null;
+  /** The first GPU error of a submitted pass; raised at the next readback (passes never wait). */
+  private failure: Promise<Error | null> = Promise.resolve(null);
+  private readonly passes = new Map<PassName, Encoded[]>();
+
+  private constructor(gpu: Gpu, program: StepProgram, plan: MemoryPlan) {
+    this.gpu = gpu;
+    this.program = program;
+    this.plan = plan;
+    const usage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
+    for (const [arena, elements] of Object.entries(plan.arenas) as [Arena, number][]) {
+      // Buffers start zeroed (WebGPU guarantees it): optimizer state and counters need no init.
+      this.arenas.set(arena, gpu.device.createBuffer({ size: Math.max(256, elements * 4), usage, label: `arena ${arena}` }));
+    }
+    this.stepParams = gpu.device.createBuffer({ size: 8, usage, label: 'step params' });
+  }
+
+  /** Compiles every pipeline (one at a time: lavapipe stalls on concurrent compiles) and bind group. */
+  static async create(gpu: Gpu, program: StepProgram, plan: MemoryPlan, calls: Readonly<Record<PassName, readonly KernelCall[]>>): Promise<Executor> {
+    const ex = new Executor(gpu, program, plan);
+    const scratch = Math.max(0, ...Object.values(calls).flatMap((cs) => cs.flatMap((c) => Object.values(c.args).map((a) => (a.kind === 'scratch' ? a.elements : 0)))));
+    if (scratch > 0) ex.scratch = gpu.device.createBuffer({ size: scratch * 4, usage: GPUBufferUsage.STORAGE, label: 'scratch' });
+    for (const name of ['forward', 'evaluate', 'train'] as const) {
+      const encoded: Encoded[] = [];
+      for (const call of calls[name]) encoded.push(await ex.encode(call));
+      ex.passes.set(name, encoded);
+    }
+    return ex;
+  }
+
+  private async encode(call: KernelCall): Promise<Encoded> {
+    const pipeline = await pipelineFor(this.gpu, call.kernel);
+    const entries: GPUBindGroupEntry[] = [];
+    call.kernel.bindings.forEach((b, i) => {
+      const ref = call.args[b.name];
+      if (!ref) throw new Error(`internal: kernel ${call.kernel.name} binding ${b.name} has no argument`);
+      if (ref.kind === 'step') {
+        entries.push({ binding: i, resource: { buffer: this.stepParams } });
+        return;
+      }
+      if (ref.kind === 'scratch') {
+        entries.push({ binding: i, resource: { buffer: this.scratch!, offset: 0, size: ref.elements * 4 } });
+        return;
+      }
+      const { arena, offset, elements } = ref.kind === 'range' ? ref : this.plan.placements[ref.tensor]!;
+      if (elements !== b.elements) throw new Error(`internal: kernel ${call.kernel.name} binding ${b.name} wants ${b.elements} elements, got ${elements}`);
+      entries.push({ binding: i, resource: { buffer: this.arenas.get(arena)!, offset: offset * 4, size: Math.max(4, elements * 4) } });
+    });
+    // Kernel families declare only bindings their WGSL uses: 'auto' layouts drop unused ones.
+    this.gpu.device.pushErrorScope('validation');
+    const bindGroup = this.gpu.device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries, label: call.kernel.name });
+    const err = await this.gpu.device.popErrorScope();
+    if (err) throw new Error(`internal: bind group for kernel ${call.kernel.name}: ${err.message}`);
+    return { pipeline, bindGroup, dispatch: call.kernel.dispatch };
+  }
+
+  /** Encodes and submits one pass; `step` feeds dropout masks and optimizer step counts. */
+  run(pass: PassName, seed: number, step: number): void {
+    const { device } = this.gpu;
+    device.queue.writeBuffer(this.stepParams, 0, new Uint32Array([seed >>> 0, step >>> 0]));
+    device.pushErrorScope('validation');
+    const enc = device.createCommandEncoder();
+    const cp = enc.beginComputePass();
+    for (const k of this.passes.get(pass)!) {
+      cp.setPipeline(k.pipeline);
+      cp.setBindGroup(0, k.bindGroup);
+      cp.dispatchWorkgroups(...k.dispatch);
+    }
+    cp.end();
+    device.queue.submit([enc.finish()]);
+    const previous = this.failure;
+    this.failure = device.popErrorScope().then(async (e) => (await previous) ?? (e ? new Error(`GPU error in the ${pass} pass: ${e.message}`) : null));
+  }
+
+  write(tensor: TensorId, data: Float32Array | Int32Array | Uint32Array): void {
+    const p = this.plan.placements[tensor]!;
+    if (data.length !== p.elements) throw new Error(`${this.program.tensors[tensor]!.name}: ${data.length} values given, ${p.elements} expected`);
+    this.gpu.device.queue.writeBuffer(this.arenas.get(p.arena)!, p.offset * 4, data.buffer, data.byteOffset, data.byteLength);
+  }
+
+  async read(tensor: TensorId): Promise<ArrayBuffer> {
+    const failure = await this.failure;
+    if (failure) throw failure;
+    const p = this.plan.placements[tensor]!;
+    const { device } = this.gpu;
+    const bytes = Math.max(4, p.elements * 4);
+    const staging = device.createBuffer({ size: bytes, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+    const enc = device.createCommandEncoder();
+    enc.copyBufferToBuffer(this.arenas.get(p.arena)!, p.offset * 4, staging, 0, bytes);
+    device.queue.submit([enc.finish()]);
+    await staging.mapAsync(GPUMapMode.READ);
+    const out = staging.getMappedRange().slice(0, p.elements * 4);
+    staging.unmap();
+    staging.destroy();
+    return out;
+  }
+
+  dispose(): void {
+    for (const b of this.arenas.values()) b.destroy();
+    this.stepParams.destroy();
+    this.scratch?.destroy();
+  }
+}

@@ -1,0 +1,178 @@
+// Conv forward/dgrad/wgrad and the matmul family on the GPU, against the float64 CPU reference.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { OpAttrs, Pair } from '../../compiler/ir/ops.ts';
+import type { KernelModule, KernelOrigin } from '../../compiler/codegen/kernel.ts';
+import { activations, input } from '../../compiler/codegen/expr.ts';
+import { conv2dKernel } from '../../compiler/codegen/kernels/conv2d.ts';
+import { conv2dGradInputKernel } from '../../compiler/codegen/kernels/conv2d-grad-input.ts';
+import { conv2dGradWeightKernels } from '../../compiler/codegen/kernels/conv2d-grad-weight.ts';
+import { linearForward, linearGradInput, linearGradWeight, matmulKernel } from '../../compiler/codegen/kernels/matmul.ts';
+import { openGpu, type Gpu } from '../../runtime/gpu/device.ts';
+import { runKernels } from '../../runtime/gpu/run-kernel.ts';
+import * as ref from '../../runtime/reference/ops.ts';
+import { type Tensor, tensor } from '../../runtime/reference/tensor.ts';
+import { expectAllclose } from '../helpers/allclose.ts';
+import { createRng, randn } from '../helpers/random.ts';
+
+let gpu: Gpu;
+beforeAll(async () => {
+  gpu = await openGpu();
+});
+afterAll(() => gpu.dispose());
+
+const origin: KernelOrigin = { phase: 'forward', sources: [], ops: ['test'] };
+const rng = createRng(20240611);
+/** Random f32-representable data, so the float64 reference sees exactly what the GPU sees. */
+const rand = (shape: readonly number[]): Tensor => tensor(shape, Float32Array.from(randn(rng, shape).data));
+const f32 = (t: Tensor): Float32Array => Float32Array.from(t.data);
+/** rtol 1e-4; atol 1e-5 grown with sqrt(K) for K-term f32 sums (rounding grows like sqrt(K)). */
+const tol = (k: number) => ({ rtol: 1e-4, atol: 1e-5 * Math.max(1, Math.sqrt(k)) });
+
+async function run(kernels: readonly KernelModule[], inputs: Record<string, Tensor>, outputs: readonly string[]) {
+  const host = Object.fromEntries(Object.entries(inputs).map(([k, t]) => [k, f32(t)]));
+  return runKernels(gpu, kernels, host, outputs);
+}
+
+interface ConvCase {
+  readonly input: readonly [number, number, number, number];
+  readonly out: number;
+  readonly kernel: Pair;
+  readonly stride?: Pair;
+  readonly padding?: Pair;
+  readonly dilation?: Pair;
+  readonly groups?: number;
+  readonly bias: boolean;
+}
+
+const convCases: readonly [string, ConvCase][] = [
+  ['1x1', { input: [2, 3, 5, 5], out: 4, kernel: [1, 1], bias: false }],
+  ['3x3 pad 1, bias', { input: [1, 3, 7, 6], out: 5, kernel: [3, 3], padding: [1, 1], bias: true }],
+  ['5x5, bias, batch 3', { input: [3, 2, 9, 9], out: 6, kernel: [5, 5], bias: true }],
+  ['asymmetric 1x2', { input: [1, 4, 6, 7], out: 3, kernel: [1, 2], bias: false }],
+  ['asymmetric 3x5 pad (1,2), bias', { input: [2, 3, 8, 10], out: 4, kernel: [3, 5], padding: [1, 2], bias: true }],
+  ['stride 2 pad 1, bias', { input: [2, 3, 9, 9], out: 5, kernel: [3, 3], stride: [2, 2], padding: [1, 1], bias: true }],
+  ['stride (3,4) pad (1,0)', { input: [1, 2, 11, 13], out: 3, kernel: [3, 3], stride: [3, 4], padding: [1, 0], bias: false }],
+  ['dilation 2 pad 2, bias', { input: [2, 3, 10, 10], out: 4, kernel: [3, 3], padding: [2, 2], dilation: [2, 2], bias: true }],
+  ['groups 2, bias', { input: [2, 4, 7, 7], out: 6, kernel: [3, 3], padding: [1, 1], groups: 2, bias: true }],
+  ['depthwise, bias, batch 3', { input: [3, 5, 6, 6], out: 5, kernel: [3, 3], padding: [1, 1], groups: 5, bias: true }],
+  ['groups 2 stride 2 dilation 2 asymmetric', { input: [1, 4, 12, 11], out: 4, kernel: [2, 3], stride: [2, 1], padding: [1, 2], dilation: [2, 2], groups: 2, bias: true }],
+  ['40 channels, edge tiles, batch 3', { input: [3, 8, 12, 12], out: 40, kernel: [3, 3], padding: [1, 1], bias: true }],
+];
+
+const convAttrs = (c: ConvCase): OpAttrs['conv2d'] => ({
+  outChannels: c.out,
+  kernel: c.kernel,
+  stride: c.stride ?? [1, 1],
+  padding: c.padding ?? [0, 0],
+  dilation: c.dilation ?? [1, 1],
+  groups: c.groups ?? 1,
+  bias: c.bias,
+});
+
+describe.each(convCases)('conv2d %s (float64 reference, rtol 1e-4, atol 1e-5 * sqrt(K))', (_label, c) => {
+  const attrs = convAttrs(c);
+  const [n, ch] = c.input;
+  const x = rand(c.input);
+  const w = rand([c.out, ch / attrs.groups, c.kernel[0], c.kernel[1]]);
+  const b = c.bias ? rand([c.out]) : null;
+  const y = ref.conv2d(x, w, b, attrs);
+  const dy = rand(y.shape);
+  const grads = ref.conv2dBackward(x, w, dy, attrs);
+  const spec = { name: 'k_conv', origin, input: c.input, attrs };
+
+  it('forward with the relu epilogue', async () => {
+    const k = conv2dKernel({ ...spec, epilogue: activations.relu.forward(input('x'), {}) });
+    const out = await run([k], { x, w, ...(b ? { b } : {}) }, ['y']);
+    expectAllclose(out['y']!, ref.relu(y).data, tol(w.data.length / c.out), 'y');
+  });
+
+  it('input gradient', async () => {
+    const out = await run([conv2dGradInputKernel(spec)], { dy, w }, ['dx']);
+    expectAllclose(out['dx']!, grads.dx.data, tol(c.out * c.kernel[0] * c.kernel[1]), 'dx');
+  });
+
+  it('weight and bias gradient', async () => {
+    const ks = conv2dGradWeightKernels(spec);
+    const out = await run(ks, { x, dy }, c.bias ? ['dw', 'db'] : ['dw']);
+    const k = n * (y.shape[2] ?? 0) * (y.shape[3] ?? 0);
+    expectAllclose(out['dw']!, grads.dw.data, tol(k), 'dw');
+    if (grads.db) expectAllclose(out['db']!, grads.db.data, tol(k), 'db');
+  });
+});
+
+describe('conv2d seeds', () => {
+  it('d2l corr2d: X = 0..8 (3x3), K = [[0, 1], [2, 3]] gives exactly [[19, 25], [37, 43]]', async () => {
+    const attrs = convAttrs({ input: [1, 1, 3, 3], out: 1, kernel: [2, 2], bias: false });
+    const k = conv2dKernel({ name: 'k_corr2d', origin, input: [1, 1, 3, 3], attrs });
+    const out = await runKernels(gpu, [k], { x: new Float32Array([0, 1, 2, 3, 4, 5, 6, 7, 8]), w: new Float32Array([0, 1, 2, 3]) }, ['y']);
+    expect(Array.from(out['y']!)).toEqual([19, 25, 37, 43]);
+  });
+
+  it('weight gradient split over k (3 partitions) matches the unsplit sum', async () => {
+    const c: ConvCase = { input: [2, 3, 16, 16], out: 8, kernel: [3, 3], padding: [1, 1], bias: true };
+    const attrs = convAttrs(c);
+    const x = rand(c.input);
+    const dy = rand([2, 8, 16, 16]);
+    const grads = ref.conv2dBackward(x, rand([8, 3, 3, 3]), dy, attrs);
+    const ks = conv2dGradWeightKernels({ name: 'k_wgrad', origin, input: c.input, attrs, splitK: 3 });
+    expect(ks.map((k) => k.name)).toEqual(['k_wgrad', 'k_wgrad_sum']);
+    const out = await run(ks, { x, dy }, ['dw', 'db']);
+    expectAllclose(out['dw']!, grads.dw.data, tol(512), 'dw');
+    expectAllclose(out['db']!, grads.db!.data, tol(512), 'db');
+  });
+});
+
+/** [rows, cols] -> [cols, rows]: how a transposed operand is stored. */
+function transpose(t: Tensor): Tensor {
+  const [r, c] = t.shape as [number, number];
+  return tensor([c, r], Array.from({ length: r * c }, (_, i) => t.data[(i % r) * c + Math.floor(i / r)]!));
+}
+
+describe.each([
+  [7, 13, 5],
+  [33, 40, 17],
+])('matmul %ix%ix%i (M x N x K) with transpose flags (float64 reference, rtol 1e-4, atol 1e-5)', (m, nn, k) => {
+  const a = rand([m, k]);
+  const b = rand([k, nn]);
+  const expected = ref.linear(a, transpose(b), null); // op(A) op(B) = linear(op(A), op(B)^T)
+  it.each([
+    [false, false],
+    [true, false],
+    [false, true],
+    [true, true],
+  ])('transA %s transB %s', async (transA, transB) => {
+    const kernel = matmulKernel({ name: 'k_matmul', origin, m, n: nn, k, transA, transB, a: 'a', b: 'b', c: 'c' });
+    const out = await run([kernel], { a: transA ? transpose(a) : a, b: transB ? transpose(b) : b }, ['c']);
+    expectAllclose(out['c']!, expected.data, tol(k), 'c');
+  });
+});
+
+describe.each([
+  [7, 5, 13, true],
+  [128, 400, 120, true],
+  [9, 31, 2, false],
+])('linear batch %i, %i -> %i features, bias %s (float64 reference, rtol 1e-4, atol 1e-5 * sqrt(K))', (batch, inF, outF, bias) => {
+  const x = rand([batch, inF]);
+  const w = rand([outF, inF]);
+  const b = bias ? rand([outF]) : null;
+  const dy = rand([batch, outF]);
+  const grads = ref.linearBackward(x, w, dy, bias);
+  const spec = { name: 'k_linear', origin, batch, inFeatures: inF, outFeatures: outF, bias };
+
+  it('forward with the sigmoid epilogue', async () => {
+    const k = linearForward({ ...spec, epilogue: activations.sigmoid.forward(input('x'), {}) });
+    const out = await run([k], { x, w, ...(b ? { b } : {}) }, ['y']);
+    expectAllclose(out['y']!, ref.sigmoid(ref.linear(x, w, b)).data, tol(inF), 'y');
+  });
+
+  it('input gradient', async () => {
+    const out = await run([linearGradInput(spec)], { dy, w }, ['dx']);
+    expectAllclose(out['dx']!, grads.dx.data, tol(outF), 'dx');
+  });
+
+  it('weight and bias gradient', async () => {
+    const out = await run([linearGradWeight(spec)], { dy, x }, bias ? ['dw', 'db'] : ['dw']);
+    expectAllclose(out['dw']!, grads.dw.data, tol(batch), 'dw');
+    if (grads.db) expectAllclose(out['db']!, grads.db.data, tol(batch), 'db');
+  });
+});
