@@ -12,8 +12,10 @@ import type { ElaboratedGraph, ShapedGraph } from './ir/graph.ts';
 export interface FrontendOptions {
   /** Which model of the file; default: the last one. */
   readonly model?: string;
-  /** Batch size of the shaped graph (default 1, as d2l's layer_summary). */
+  /** Batch size of the shaped graph (default 1, as d2l's layer_summary, or see `trainBatch`). */
   readonly batch?: number;
+  /** Without `batch`, use the train section's batch size (kernels are specialised to it). */
+  readonly trainBatch?: boolean;
   /** Replaces the model's `input [C, H, W]`. */
   readonly inputShape?: readonly number[];
 }
@@ -46,6 +48,7 @@ export function analyze(path: string, text: string, options: FrontendOptions = {
   if (!graph || diagnostics.hasErrors) return { ...none, program };
 
   // 4. shapes: every lazy dimension resolved; bad shapes reported at the layer that made them.
-  const shaped = inferShapes(graph, { batch: options.batch ?? 1, ...(options.inputShape ? { inputShape: options.inputShape } : {}) }, diagnostics);
+  const batch = options.batch ?? (options.trainBatch ? train.batch : 1);
+  const shaped = inferShapes(graph, { batch, ...(options.inputShape ? { inputShape: options.inputShape } : {}) }, diagnostics);
   return { file, diagnostics, program, graph, shaped, train: shaped ? train : null };
 }

@@ -37,7 +37,7 @@ export interface Compiled {
 
 /** Everything up to WGSL, without a device: what `cnnc compile` and `cnnc kernels` show. */
 export function compileToKernels(source: string, options: CompileOptions, limits: DeviceLimits): Compiled {
-  const front = analyze(options.path ?? 'model.cnn', source, options);
+  const front = analyze(options.path ?? 'model.cnn', source, { trainBatch: true, ...options });
   const fail = () => new CompileError(renderDiagnostics(front.diagnostics.all));
   if (!front.shaped || !front.train) throw fail();
   const recipe = front.train;

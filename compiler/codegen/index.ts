@@ -4,6 +4,7 @@ import type { DiagnosticBag } from '../diagnostics/diagnostic.ts';
 import type { StepOp, StepProgram } from '../autodiff/step-ir.ts';
 import type { MemoryPlan } from '../plan/allocate.ts';
 import { lowerOp, type KernelCall, type LowerContext } from './lower.ts';
+import { KernelLimitError } from './kernel.ts';
 
 export interface DeviceLimits {
   readonly maxStorageBufferBindingSize: number;
@@ -44,9 +45,15 @@ function checkCall(call: KernelCall, op: StepOp, limits: DeviceLimits, diags: Di
 export function lowerProgram(program: StepProgram, plan: MemoryPlan, limits: DeviceLimits, diags: DiagnosticBag): LoweredProgram {
   const ctx: LowerContext = { program, plan, maxBindingElements: Math.floor(limits.maxStorageBufferBindingSize / 4 / 64) * 64, counter: 0 };
   const lowerAll = (ops: readonly StepOp[]): KernelCall[] => ops.flatMap((op) => {
-    const calls = lowerOp(op, ctx);
-    for (const c of calls) checkCall(c, op, limits, diags);
-    return calls;
+    try {
+      const calls = lowerOp(op, ctx);
+      for (const c of calls) checkCall(c, op, limits, diags);
+      return calls;
+    } catch (e) {
+      if (!(e instanceof KernelLimitError)) throw e;
+      diags.error('E0401', `${e.message} (${op.origin.sources[0] ?? op.origin.ops.join(', ')})`, undefined, { help: 'use a smaller batch or input size' });
+      return [];
+    }
   });
   for (const [arena, elements] of Object.entries(plan.arenas)) {
     if (elements * 4 > limits.maxBufferSize) {

@@ -2,7 +2,7 @@
 // the per-dimension limit, module assembly (header first) and the build-time WebGPU limit check,
 // so a plan that cannot run fails at compile time naming its kernel, not in the driver.
 import { bindingDecls, kernelHeader, storageDecl } from './header.ts';
-import type { BindingSpec, KernelModule, KernelOrigin } from './kernel.ts';
+import { KernelLimitError, type BindingSpec, type KernelModule, type KernelOrigin } from './kernel.ts';
 import { WgslWriter } from './writer.ts';
 
 /** WebGPU's default limits (design.md 'WebGPU facts that bite'): what every adapter grants. */
@@ -10,7 +10,6 @@ export const LIMITS = {
   groupsPerDim: 65535,
   invocationsPerGroup: 256,
   storageBuffers: 8,
-  bindingBytes: 128 * 1024 * 1024,
 } as const;
 
 /**
@@ -30,13 +29,10 @@ export function foldGrid(kernel: string, groups: number): { dispatch: [number, n
 /** Throws, naming the kernel, when a module exceeds a default WebGPU limit. */
 export function checkLimits(k: KernelModule): KernelModule {
   const fail = (what: string): never => {
-    throw new Error(`kernel ${k.name}: ${what}`);
+    throw new KernelLimitError(`kernel ${k.name}: ${what}`);
   };
   if (k.bindings.length > LIMITS.storageBuffers) {
     fail(`${k.bindings.length} storage buffers, the limit is ${LIMITS.storageBuffers} per shader stage`);
-  }
-  for (const b of k.bindings) {
-    if (b.elements * 4 > LIMITS.bindingBytes) fail(`binding ${b.name} is ${b.elements * 4} bytes, the limit is ${LIMITS.bindingBytes}`);
   }
   if (k.dispatch.some((d) => d > LIMITS.groupsPerDim)) fail(`grid (${k.dispatch.join(', ')}) exceeds ${LIMITS.groupsPerDim} per dimension`);
   const lanes = k.workgroupSize[0] * k.workgroupSize[1] * k.workgroupSize[2];

@@ -29,3 +29,9 @@ export interface KernelOrigin {
   /** IR ops fused into the kernel: `conv2d#5`, `relu#6`. */
   readonly ops: readonly string[];
 }
+
+/**
+ * A kernel template cannot fit a WebGPU limit for its shape (workgroups, workgroup memory, storage
+ * buffers). Lowering turns it into a diagnostic naming the layer; any other Error is a cnnc bug.
+ */
+export class KernelLimitError extends Error {}

@@ -16,7 +16,7 @@ export interface Placement {
 
 export interface MemoryPlan {
   readonly placements: readonly Placement[];
-  /** Elements of each arena; `grad`, `state1`, `state2` equal `param`. */
+  /** Elements of each arena; `grad` equals `param`, and so do the optimizer's state arenas it uses. */
   readonly arenas: Readonly<Record<Arena, number>>;
 }
 
@@ -45,6 +45,11 @@ export function planMemory(program: StepProgram): MemoryPlan {
   };
   // Tensors are created in dependency order (views after their base), so one pass suffices.
   for (const t of program.tensors) placements.push(place(t.id));
-  sizes.grad = sizes.state1 = sizes.state2 = sizes.param;
+  // Optimizer state: SGD with momentum keeps one buffer per parameter, Adam(W) two, plain SGD none.
+  const update = program.train.find((op) => op.op === 'update');
+  const states = !update ? 0 : update.optimizer.kind !== 'sgd' ? 2 : update.optimizer.momentum > 0 ? 1 : 0;
+  sizes.grad = sizes.param;
+  sizes.state1 = states >= 1 ? sizes.param : 0;
+  sizes.state2 = states >= 2 ? sizes.param : 0;
   return { placements, arenas: sizes };
 }

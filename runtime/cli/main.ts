@@ -4,18 +4,26 @@ import { parseArgs } from 'node:util';
 import { InternalCompilerError } from '../../compiler/diagnostics/diagnostic.ts';
 import { UsageError, type Output } from './io.ts';
 import { checkCommand, summaryCommand } from './summary.ts';
+import { compileCommand, kernelsCommand } from './compile.ts';
 
 const usage = `usage: cnnc <command> FILE [options]
 
 commands:
   check FILE                 parse and check a model
   summary FILE               print every layer's output shape, parameters and FLOPs
+  compile FILE               lower to WGSL and show it: --emit ir|graph|wgsl|plan [--out DIR]
+  kernels FILE               print each WGSL kernel of the forward pass (--backward: of the
+                             whole training step) [--filter NAME]
 
 options:
   --model NAME               the model to use when the file defines several (default: the last)
   --input N,C,H,W            override the model's input shape and set the batch (default batch 1)
   --expand                   summary: one row per layer instead of one per top-level block
   --json                     summary: machine-readable output
+  --emit WHAT                compile: ir (graph + step program), graph (DOT), wgsl, plan
+  --out DIR                  compile: write files to DIR instead of printing
+  --backward                 kernels: the training step's kernels, not only the forward
+  --filter NAME              kernels: only kernels whose name contains NAME
   -h, --help                 this text
 `;
 
@@ -32,6 +40,10 @@ export async function main(argv: readonly string[], io: Output = stdio): Promise
         input: { type: 'string' },
         expand: { type: 'boolean' },
         json: { type: 'boolean' },
+        emit: { type: 'string' },
+        out: { type: 'string' },
+        backward: { type: 'boolean' },
+        filter: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -43,6 +55,8 @@ export async function main(argv: readonly string[], io: Output = stdio): Promise
     const commands: Record<string, (file: string) => number | Promise<number>> = {
       check: (f) => checkCommand(f, values, io),
       summary: (f) => summaryCommand(f, values, io),
+      compile: (f) => compileCommand(f, values, io),
+      kernels: (f) => kernelsCommand(f, values, io),
     };
     const run = commands[command];
     if (!run) throw new UsageError(`unknown command '${command}' (commands: ${Object.keys(commands).join(', ')})`);

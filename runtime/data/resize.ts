@@ -1,15 +1,15 @@
 // u8 images to float32 in [0, 1], optionally resized bilinearly: d2l's
 // `transforms.Compose([Resize(size), ToTensor()])` for Fashion-MNIST.
 //
-// ToTensor divides by 255. Resize is PyTorch's antialiased bilinear filter,
-// `F.interpolate(x, size, mode='bilinear', align_corners=False, antialias=True)`, which is what
-// torchvision's Resize runs on tensors (and approximates PIL's bilinear resize): a triangle filter
-// at half-pixel centres, widened by the scale factor when shrinking, taps outside the image dropped
-// and the rest renormalised. When enlarging (28 -> 96 or 224, all d2l does) it is exactly plain
-// bilinear interpolation with edge clamping, i.e. `antialias=False` too; when shrinking it averages
-// every covered pixel instead of sampling two. Two differences from d2l, both below 0.5/255:
-// torchvision resizes the PIL image and so rounds to u8 before ToTensor (we keep the float), and
-// PyTorch computes in float32 (we use float64 and round once at the end).
+// ToTensor divides by 255. The resize is PyTorch's antialiased bilinear filter,
+// `F.interpolate(x, size, mode='bilinear', align_corners=False, antialias=True)` (what
+// torchvision >= 0.17 Resize runs on tensors): a triangle filter at half-pixel centres, widened by
+// the scale factor when shrinking, taps outside the image dropped and the rest renormalised. When
+// enlarging (28 -> 96 or 224, all d2l does) that is exactly plain bilinear interpolation with edge
+// clamping, i.e. `antialias=False` gives the same; when shrinking it averages every covered pixel
+// instead of sampling two. d2l resizes the PIL image before ToTensor, so PIL's bilinear filter runs
+// there: the same triangle filter, but its result is rounded to u8 (we keep the float, a difference
+// below 0.5/255). PyTorch computes in float32; we use float64 and round once at the end.
 
 /** For one axis: output i reads input start[i] .. start[i] + size[i] - 1 with weights[i * taps + k]. */
 interface AxisTable {

@@ -12,19 +12,21 @@ import { invariant } from '../../compiler/diagnostics/diagnostic.ts';
 export class CheckpointError extends UsageError {}
 
 const DTYPES = {
-  F64: { bytes: 8, array: Float64Array },
-  I64: { bytes: 8, array: BigInt64Array },
   F32: { bytes: 4, array: Float32Array },
+  F64: { bytes: 8, array: Float64Array },
   I32: { bytes: 4, array: Int32Array },
+  I64: { bytes: 8, array: BigInt64Array },
 } as const;
 export type DType = keyof typeof DTYPES;
 /** Dtypes of the format that we recognise but do not read (no use in cnnc's float32 training). */
 const UNSUPPORTED = ['BOOL', 'U8', 'I8', 'U16', 'I16', 'F16', 'BF16', 'U32', 'U64', 'F8_E4M3', 'F8_E5M2'];
 
 /** A tensor as stored: shape [] is a scalar (PyTorch's num_batches_tracked is I64 []). */
-export type StoredTensor = {
-  [D in DType]: { readonly dtype: D; readonly shape: readonly number[]; readonly data: InstanceType<(typeof DTYPES)[D]['array']> };
-}[DType];
+export type StoredTensor =
+  | { readonly dtype: 'F32'; readonly shape: readonly number[]; readonly data: Float32Array }
+  | { readonly dtype: 'F64'; readonly shape: readonly number[]; readonly data: Float64Array }
+  | { readonly dtype: 'I32'; readonly shape: readonly number[]; readonly data: Int32Array }
+  | { readonly dtype: 'I64'; readonly shape: readonly number[]; readonly data: BigInt64Array };
 
 export interface Safetensors {
   readonly tensors: Map<string, StoredTensor>;

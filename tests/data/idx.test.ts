@@ -84,6 +84,15 @@ describe('readIdxImages / readIdxLabels', () => {
     );
   });
 
+  it('reports a file cut short at any byte, plain or gzipped, never a crash', () => {
+    for (const whole of [images, gzipSync(images)]) {
+      for (let length = 0; length < whole.length; length++) {
+        const d = dir({ cut: whole.subarray(0, length) });
+        failure(() => readIdxImages(join(d, 'cut')));
+      }
+    }
+  });
+
   it('reports a corrupt gzip stream and a missing file', () => {
     const gz = gzipSync(images);
     const d = dir({ 'cut.gz': gz.subarray(0, gz.length - 12) });

@@ -2,7 +2,7 @@
 // (header first), 1-D grids folded past the per-dimension workgroup limit, workgroup tree sums,
 // and the accumulate kernel that keeps running totals on the GPU so training never reads back.
 import { bindingDecls, kernelHeader } from '../header.ts';
-import type { BindingSpec, KernelModule, KernelOrigin, ScalarType } from '../kernel.ts';
+import { KernelLimitError, type BindingSpec, type KernelModule, type KernelOrigin, type ScalarType } from '../kernel.ts';
 import { WgslWriter, wgsl } from '../writer.ts';
 
 /** WebGPU's default limits (design.md): workgroups per grid dimension, workgroup memory, storage buffers. */
@@ -54,7 +54,7 @@ export function foldGroups(kernel: string, groups: number): { dispatch: [number,
   if (!Number.isInteger(groups) || groups < 1) throw new Error(`kernel ${kernel}: bad workgroup count ${groups}`);
   const gy = Math.ceil(groups / MAX_GROUPS_PER_DIM);
   if (gy > MAX_GROUPS_PER_DIM) {
-    throw new Error(`kernel ${kernel}: ${groups} workgroups exceed ${MAX_GROUPS_PER_DIM} x ${MAX_GROUPS_PER_DIM}`);
+    throw new KernelLimitError(`kernel ${kernel}: ${groups} workgroups exceed ${MAX_GROUPS_PER_DIM} x ${MAX_GROUPS_PER_DIM}`);
   }
   const gx = Math.ceil(groups / gy);
   return { dispatch: [gx, gy, 1], flat: gy === 1 ? 'wid.x' : `wid.x + wid.y * ${gx}u` };
@@ -63,7 +63,7 @@ export function foldGroups(kernel: string, groups: number): { dispatch: [number,
 /** Header comment, binding declarations, module-scope declarations, then `main`. */
 export function kernelModule(frame: KernelFrame, body: KernelBody): KernelModule {
   if (frame.bindings.length > MAX_STORAGE_BUFFERS) {
-    throw new Error(`kernel ${frame.name}: ${frame.bindings.length} storage buffers exceed ${MAX_STORAGE_BUFFERS}`);
+    throw new KernelLimitError(`kernel ${frame.name}: ${frame.bindings.length} storage buffers exceed ${MAX_STORAGE_BUFFERS}`);
   }
   const { dispatch, flat } = foldGroups(frame.name, body.groups);
   const workgroupSize = [body.threads, 1, 1] as const;
@@ -108,7 +108,7 @@ export function reductionThreads(items: number): number {
 export function workgroupSumFn(kernel: string, name: string, type: 'f32' | 'vec2f', threads: number): string {
   const bytes = threads * (type === 'f32' ? 4 : 8);
   if (bytes > MAX_WORKGROUP_BYTES) {
-    throw new Error(`kernel ${kernel}: ${bytes} bytes of workgroup memory exceed ${MAX_WORKGROUP_BYTES}`);
+    throw new KernelLimitError(`kernel ${kernel}: ${bytes} bytes of workgroup memory exceed ${MAX_WORKGROUP_BYTES}`);
   }
   if ((threads & (threads - 1)) !== 0) throw new Error(`kernel ${kernel}: tree sum needs a power-of-two workgroup, got ${threads}`);
   return wgsl`
