@@ -61,7 +61,7 @@ export async function compile(source: string, options: CompileOptions = {}): Pro
   try {
     const compiled = compileToKernels(source, options, gpu.limits);
     const executor = await Executor.create(gpu, compiled.program, compiled.plan, compiled.kernels);
-    const model = new Model(compiled, executor, options.gpu ? null : gpu);
+    const model = new Model({ source, options, gpu, ownsGpu: !options.gpu, steps: 0 }, compiled, executor);
     model.initialize();
     return model;
   } catch (e) {
@@ -70,19 +70,75 @@ export async function compile(source: string, options: CompileOptions = {}): Pro
   }
 }
 
+/** What every batch size of one model shares: its source, device and training-step count. */
+interface Shared {
+  readonly source: string;
+  readonly options: CompileOptions;
+  readonly gpu: Gpu;
+  readonly ownsGpu: boolean;
+  /** Training steps run so far: the optimizer's step count and batch norm's num_batches_tracked. */
+  steps: number;
+}
+
+export interface Metrics {
+  /** Sum of the batch losses since the last reset, and the number of batches behind it. */
+  readonly lossSum: number;
+  /** Correct predictions since the last reset (classification only). */
+  readonly correct: number | null;
+}
+
 export class Model {
   readonly compiled: Compiled;
+  private readonly shared: Shared;
   private readonly executor: Executor;
-  private readonly ownGpu: Gpu | null;
   private readonly byName: ReadonlyMap<string, TensorId>;
-  /** Training steps run so far: the optimizer's step count and batch norm's num_batches_tracked. */
-  steps = 0;
+  private readonly siblings = new Map<number, Promise<Model>>();
 
-  constructor(compiled: Compiled, executor: Executor, ownGpu: Gpu | null) {
+  constructor(shared: Shared, compiled: Compiled, executor: Executor) {
+    this.shared = shared;
     this.compiled = compiled;
     this.executor = executor;
-    this.ownGpu = ownGpu;
     this.byName = new Map(compiled.program.params.map((id) => [compiled.program.tensors[id]!.name, id]));
+  }
+
+  get steps(): number {
+    return this.shared.steps;
+  }
+
+  get batch(): number {
+    return this.compiled.program.batch;
+  }
+
+  /**
+   * The same model specialised to another batch size (kernels are compiled for static shapes),
+   * sharing its weights, optimizer state and step count: for a data set's last, partial batch.
+   */
+  withBatch(batch: number): Promise<Model> {
+    if (batch === this.batch) return Promise.resolve(this);
+    let sibling = this.siblings.get(batch);
+    if (!sibling) {
+      sibling = (async () => {
+        const compiled = compileToKernels(this.shared.source, { ...this.shared.options, batch }, this.shared.gpu.limits);
+        const executor = await Executor.create(this.shared.gpu, compiled.program, compiled.plan, compiled.kernels, this.executor);
+        return new Model(this.shared, compiled, executor);
+      })();
+      this.siblings.set(batch, sibling);
+    }
+    return sibling;
+  }
+
+  /** Zeroes the loss sum and correct count that training and evaluation accumulate on the GPU. */
+  resetMetrics(): void {
+    const p = this.compiled.program;
+    this.executor.write(p.lossSum, new Float32Array(1));
+    if (p.correct !== null) this.executor.write(p.correct, new Uint32Array(1));
+  }
+
+  async metrics(): Promise<Metrics> {
+    const p = this.compiled.program;
+    const lossSum = new Float32Array(await this.executor.read(p.lossSum))[0]!;
+    const correct = p.correct === null ? null : new Uint32Array(await this.executor.read(p.correct))[0]!;
+    return { lossSum, correct };
   }
 
   get paramNames(): string[] {
@@ -100,7 +156,7 @@ export class Model {
         this.executor.write(this.byName.get(p.name)!, initParam({ name: p.name, shape: p.shape, weightShape, role: p.role, layer: node.op }, this.compiled.train.init, random));
       }
     }
-    this.steps = 0;
+    this.shared.steps = 0;
   }
 
   private feed(x: Float32Array, target: Int32Array | Float32Array | null): void {
@@ -112,21 +168,26 @@ export class Model {
   /** Evaluation-mode forward pass on one batch; returns the output (logits). */
   async forward(x: Float32Array): Promise<Float32Array> {
     this.feed(x, null);
-    this.executor.run('forward', this.compiled.train.seed, this.steps);
+    this.executor.run('forward', this.compiled.train.seed, this.shared.steps);
     return new Float32Array(await this.executor.read(this.compiled.program.output));
   }
 
   /** One training step (forward, loss, backward, update), submitted without reading anything back. */
   trainStep(x: Float32Array, target: Int32Array | Float32Array): void {
     this.feed(x, target);
-    this.executor.run('train', this.compiled.train.seed, this.steps);
-    this.steps++;
+    this.executor.run('train', this.compiled.train.seed, this.shared.steps);
+    this.shared.steps++;
+  }
+
+  /** Evaluation-mode loss of one batch, added to the GPU's running totals; nothing is read back. */
+  evaluateStep(x: Float32Array, target: Int32Array | Float32Array): void {
+    this.feed(x, target);
+    this.executor.run('evaluate', this.compiled.train.seed, this.shared.steps);
   }
 
   /** Evaluation-mode loss on one batch. */
   async evaluate(x: Float32Array, target: Int32Array | Float32Array): Promise<number> {
-    this.feed(x, target);
-    this.executor.run('evaluate', this.compiled.train.seed, this.steps);
+    this.evaluateStep(x, target);
     return this.lastLoss();
   }
 
@@ -149,10 +210,11 @@ export class Model {
     return id;
   }
 
-  /** Frees GPU memory; the device too when the model opened it, so the process can exit. */
-  dispose(): void {
+  /** Frees GPU memory (siblings' too); the device as well when the model opened it, so the process can exit. */
+  async dispose(): Promise<void> {
+    for (const s of this.siblings.values()) (await s).executor.dispose();
     this.executor.dispose();
-    this.ownGpu?.dispose();
+    if (this.shared.ownsGpu) this.shared.gpu.dispose();
   }
 }
 

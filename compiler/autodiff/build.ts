@@ -38,6 +38,7 @@ export function buildStepProgram(graph: ShapedGraph, options: TrainOptions, diag
   }
   const target = classification ? table.add('labels', [graph.batch], 'io', 'i32') : table.add('target', outNode.shape, 'io');
   const loss = table.add('loss', [1], 'metric');
+  const lossSum = table.add('loss_sum', [1], 'metric');
   const correct = classification ? table.add('correct', [1], 'metric', 'u32') : null;
 
   const run = (mode: 'eval' | 'train'): { ops: StepOp[]; values: Map<NodeId, TensorId>; ctx: ForwardContext } => {
@@ -50,16 +51,18 @@ export function buildStepProgram(graph: ShapedGraph, options: TrainOptions, diag
     }
     return { ops, values, ctx };
   };
-  const lossOp = (yhat: TensorId, dyhat: TensorId | null): StepOp => ({
-    op: 'loss', kind: options.loss, yhat, target, loss, correct, dyhat, origin: { phase: 'loss', sources: [], ops: [options.loss] },
-  });
+  const lossOrigin = { phase: 'loss' as const, sources: [], ops: [options.loss] };
+  const lossOps = (yhat: TensorId, dyhat: TensorId | null): StepOp[] => [
+    { op: 'loss', kind: options.loss, yhat, target, loss, correct, dyhat, origin: lossOrigin },
+    { op: 'accumulate', source: loss, target: lossSum, origin: lossOrigin },
+  ];
 
   const forward = run('eval');
   const evalOut = forward.values.get(graph.output)!;
   const train = run('train');
   const trainOut = train.values.get(graph.output)!;
   const dOut = table.add(`grad ${graph.output}`, outNode.shape, 'work');
-  const trainOps = [...train.ops, lossOp(trainOut, dOut)];
+  const trainOps = [...train.ops, ...lossOps(trainOut, dOut)];
 
   // Reverse mode: each value's gradient contributions are summed (a value used twice, the residual
   // shortcut) before its producer's rule runs. Nodes that do not reach the loss get no gradient.
@@ -92,11 +95,12 @@ export function buildStepProgram(graph: ShapedGraph, options: TrainOptions, diag
     target,
     output: evalOut,
     loss,
+    lossSum,
     correct,
     params: order,
     batchnorms: graph.nodes.filter((n) => n.op === 'batchnorm').map((n) => n.path),
     forward: forward.ops,
-    evaluate: [...forward.ops, lossOp(evalOut, null)],
+    evaluate: [...forward.ops, ...lossOps(evalOut, null)],
     train: trainOps,
   };
 }

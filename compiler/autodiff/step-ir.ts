@@ -54,6 +54,8 @@ export type StepOp = Base & (
   | { readonly op: 'concat'; readonly xs: readonly TensorId[]; readonly y: TensorId }
   | { readonly op: 'concat_grad'; readonly dy: TensorId; readonly dxs: readonly TensorId[] }
   | { readonly op: 'loss'; readonly kind: LossKind; readonly yhat: TensorId; readonly target: TensorId; readonly loss: TensorId; readonly correct: TensorId | null; readonly dyhat: TensorId | null }
+  /** target += source: running totals (the epoch's loss sum) kept on the GPU between readbacks. */
+  | { readonly op: 'accumulate'; readonly source: TensorId; readonly target: TensorId }
   /** Every learnable parameter at once, over the packed `param`/`grad`/`state*` arenas. */
   | { readonly op: 'update'; readonly optimizer: OptimizerConfig }
 );
@@ -68,8 +70,9 @@ export interface StepProgram {
   readonly input: TensorId;
   readonly target: TensorId;
   readonly output: TensorId;
-  /** Scalars: this batch's loss and correct-prediction count. */
+  /** Scalars: this batch's loss; the sum of batch losses and the correct-prediction count since the runtime last zeroed them. */
   readonly loss: TensorId;
+  readonly lossSum: TensorId;
   readonly correct: TensorId | null;
   /** Parameters and running statistics in state_dict order, for checkpoints and get/set. */
   readonly params: readonly TensorId[];

@@ -64,33 +64,30 @@ export function printExpr(e: ScalarExpr, opts: PrintOptions): string {
   const ty = opts.width === 4 ? 'vec4<f32>' : 'f32';
   const go = (e: ScalarExpr, want: 'f32' | 'bool'): [string, number] => {
     const have = exprType(e);
-    if (have !== want) {
-      const [t] = go(e, have);
-      return want === 'f32' ? [`${ty}(${t})`, PRIMARY] : [`${paren(t, REL, REL + 1)} != ${ty}(0.0)`, REL];
-    }
+    if (have !== want) return want === 'f32' ? [`${ty}(${go(e, have)[0]})`, PRIMARY] : [`${operand(e, ADD)} != ${ty}(0.0)`, REL];
     switch (e.kind) {
       case 'input': return [opts.input(e.name), PRIMARY];
-      case 'const': return ty === 'f32' ? [f32Lit(e.value), e.value < 0 || Object.is(e.value, -0) ? UNARY : PRIMARY] : [`${ty}(${f32Lit(e.value)})`, PRIMARY];
+      case 'const': return ty === 'f32' ? [f32Lit(e.value), e.value < 0 ? UNARY : PRIMARY] : [`${ty}(${f32Lit(e.value)})`, PRIMARY];
       case 'unary': {
         if (e.op === 'neg') {
-          const x = sub1(e.x, UNARY);
+          const x = operand(e.x, UNARY);
           return [`-${x.startsWith('-') ? `(${x})` : x}`, UNARY];
         }
         if (e.op === 'recip') return go({ kind: 'binary', op: 'div', a: lit(1), b: e.x }, 'f32');
         // exp, log, sqrt and tanh are WGSL builtins of the same name; sigmoid is exprHelpers' function.
-        return [`${e.op === 'sigmoid' ? sigmoidFn(ty) : e.op}(${sub1(e.x, REL)})`, PRIMARY];
+        return [`${e.op === 'sigmoid' ? sigmoidFn(ty) : e.op}(${operand(e.x, REL)})`, PRIMARY];
       }
       case 'binary': {
         const op = infix[e.op];
-        if (!op) return [`${e.op}(${sub1(e.a, REL)}, ${sub1(e.b, REL)})`, PRIMARY];
+        if (!op) return [`${e.op}(${operand(e.a, REL)}, ${operand(e.b, REL)})`, PRIMARY];
         const [sym, p] = op;
         const side = p === REL ? ADD : p; // relational operands must be additive-level (no `a > b > c`)
-        return [`${sub1(e.a, side)} ${sym} ${sub1(e.b, side === p ? p + 1 : side)}`, p];
+        return [`${operand(e.a, side)} ${sym} ${operand(e.b, side === p ? p + 1 : side)}`, p];
       }
-      case 'select': return [`select(${sub1(e.b, REL)}, ${sub1(e.a, REL)}, ${paren(...go(e.cond, 'bool'), REL)})`, PRIMARY];
+      case 'select': return [`select(${operand(e.b, REL)}, ${operand(e.a, REL)}, ${go(e.cond, 'bool')[0]})`, PRIMARY];
     }
   };
-  const sub1 = (e: ScalarExpr, min: number): string => paren(...go(e, 'f32'), min);
+  const operand = (e: ScalarExpr, min: number): string => paren(...go(e, 'f32'), min);
   return go(e, 'f32')[0];
 }
 

@@ -13,6 +13,7 @@ import { mseBackward, mseForward } from './kernels/mse.ts';
 import { adamStep, adamwStep, sgdStep } from './kernels/optimizer.ts';
 import { avgpool2dBackward, avgpool2dForward, maxpool2dBackward, maxpool2dForward } from './kernels/pool.ts';
 import { softmaxXentBackward, softmaxXentForward } from './kernels/softmax-xent.ts';
+import { accumulateKernel } from './kernels/reduce.ts';
 import { lowerDense } from './lower-dense.ts';
 
 /** What fills one binding: a tensor, a raw range of an arena, the per-step [seed, step] counters, or scratch. */
@@ -114,6 +115,10 @@ export function lowerOp(op: StepOp, ctx: LowerContext): KernelCall[] {
     }
     case 'loss':
       return lowerLoss(op, ctx);
+    case 'accumulate': {
+      const spec = { name: kernelName(ctx, 'accumulate'), origin: o, source: 'value', target: 'total', elements: elements(ctx, op.source) };
+      return [{ kernel: accumulateKernel(spec), args: { value: t(op.source), total: t(op.target) } }];
+    }
     case 'update':
       return lowerUpdate(op, ctx);
     default:

@@ -19,9 +19,14 @@ export interface OptimizerConfig {
   readonly eps: number;
 }
 
+/** Where training data comes from; relative paths are relative to the .cnn file. */
+export type DataSource =
+  | { readonly kind: 'fashion_mnist' }
+  | { readonly kind: 'idx'; readonly dir: string }
+  | { readonly kind: 'npy'; readonly inputs: string; readonly targets: string };
+
 export interface TrainConfig {
-  /** `fashion_mnist` or a directory of IDX files. */
-  readonly data: string;
+  readonly data: DataSource;
   readonly resize: Pair | null;
   readonly batch: number;
   readonly epochs: number;
@@ -33,7 +38,7 @@ export interface TrainConfig {
 
 /** d2l's defaults where the section is silent; torch.optim's defaults for optimizer arguments. */
 export const defaultTrainConfig: TrainConfig = {
-  data: 'fashion_mnist',
+  data: { kind: 'fashion_mnist' },
   resize: null,
   batch: 256,
   epochs: 10,
@@ -131,6 +136,32 @@ function optimizer(e: Expr, base: OptimizerConfig): OptimizerConfig {
   return o;
 }
 
+const stringArg = (a: Arg): string => {
+  if (a.value.kind !== 'str') throw new BadEntry(`${a.name!.name} must be a path in quotes`, a.value.span);
+  return a.value.value;
+};
+
+/** `data fashion_mnist(resize = 96)`, `data "path/to/idx-dir"`, `data npy(inputs = "x.npy", targets = "y.npy")`. */
+function data(v: Expr, cfg: TrainConfig): TrainConfig {
+  if (v.kind === 'str') return { ...cfg, data: { kind: 'idx', dir: v.value } };
+  const c = callOf(v);
+  if (c.name === 'npy') {
+    const inputs = c.args.find((a) => a.name!.name === 'inputs');
+    const targets = c.args.find((a) => a.name!.name === 'targets');
+    const other = c.args.find((a) => a.name!.name !== 'inputs' && a.name!.name !== 'targets');
+    if (other) throw new BadEntry(`npy data has no argument \`${other.name!.name}\` (inputs, targets)`, other.span);
+    if (!inputs || !targets) throw new BadEntry('npy data needs `inputs = "x.npy"` and `targets = "y.npy"`', c.span);
+    return { ...cfg, data: { kind: 'npy', inputs: stringArg(inputs), targets: stringArg(targets) } };
+  }
+  if (c.name !== 'fashion_mnist') throw new BadEntry('data must be `fashion_mnist`, `npy(inputs = ..., targets = ...)` or an IDX directory path in quotes', v.span);
+  let out: TrainConfig = { ...cfg, data: { kind: 'fashion_mnist' } };
+  for (const a of c.args) {
+    if (a.name!.name !== 'resize') throw new BadEntry(`data has no argument \`${a.name!.name}\` (resize)`, a.span);
+    out = { ...out, resize: resize(a.value) };
+  }
+  return out;
+}
+
 const keys = ['data', 'resize', 'batch', 'epochs', 'optimizer', 'lr', 'init', 'loss', 'seed'] as const;
 
 /** The recipe of the file's train sections (later entries win); bad entries are reported and skipped. */
@@ -140,17 +171,7 @@ export function readTrainConfig(program: Program, diags: DiagnosticBag): TrainCo
     const v = entry.value;
     try {
       switch (entry.key.name) {
-        case 'data': {
-          const c = v.kind === 'str' ? null : callOf(v);
-          if (c === null) { cfg = { ...cfg, data: (v as { value: string }).value }; break; }
-          if (c.name !== 'fashion_mnist' && c.name !== 'mnist' && c.name !== 'idx') throw new BadEntry('data must be `fashion_mnist` or a directory path in quotes', v.span);
-          cfg = { ...cfg, data: c.name };
-          for (const a of c.args) {
-            if (a.name!.name !== 'resize') throw new BadEntry(`data has no argument \`${a.name!.name}\` (resize)`, a.span);
-            cfg = { ...cfg, resize: resize(a.value) };
-          }
-          break;
-        }
+        case 'data': cfg = data(v, cfg); break;
         case 'resize': cfg = { ...cfg, resize: resize(v) }; break;
         case 'batch': cfg = { ...cfg, batch: number(v, 'batch', 1, true) }; break;
         case 'epochs': cfg = { ...cfg, epochs: number(v, 'epochs', 1, true) }; break;

@@ -9,7 +9,8 @@ import { graphToDot } from '../../compiler/ir/dot.ts';
 import { printGraph } from '../../compiler/ir/print.ts';
 import { printPlan } from '../../compiler/plan/print.ts';
 import { CompileError, compileToKernels, type Compiled } from '../model.ts';
-import { parseInputFlag, readSource, UsageError, type Output } from './io.ts';
+import { parseInputFlag, readSource, type Output } from './io.ts';
+import { UserError } from '../errors.ts';
 
 export interface CompileFlags {
   readonly input?: string;
@@ -44,7 +45,7 @@ const emitters = {
 
 export function compileCommand(file: string, flags: CompileFlags, io: Output): number {
   const emit = flags.emit ?? 'ir';
-  if (!(emit in emitters)) throw new UsageError(`--emit must be one of ${Object.keys(emitters).join(', ')}, got '${emit}'`);
+  if (!(emit in emitters)) throw new UserError(`--emit must be one of ${Object.keys(emitters).join(', ')}, got '${emit}'`);
   const c = compiled(file, flags, io);
   if (!c) return 1;
   if (flags.out === undefined) {

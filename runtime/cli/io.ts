@@ -2,9 +2,8 @@
 import { readFileSync } from 'node:fs';
 import { analyze, type FrontendOptions, type FrontendResult } from '../../compiler/index.ts';
 import { renderDiagnostics } from '../../compiler/diagnostics/render.ts';
+import { UserError } from '../errors.ts';
 
-/** A user error the CLI reports as one line (plus optional detail) and exit code 1. */
-export class UsageError extends Error {}
 
 export interface Output {
   out(text: string): void;
@@ -17,7 +16,7 @@ export function readSource(path: string): string {
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'it is a directory' : code === 'EACCES' ? 'permission denied' : String((e as Error).message);
-    throw new UsageError(`cannot read ${path}: ${why}`);
+    throw new UserError(`cannot read ${path}: ${why}`);
   }
 }
 
@@ -32,7 +31,7 @@ export function frontend(path: string, options: FrontendOptions, io: Output): Fr
 export function parseInputFlag(text: string): { batch: number; inputShape: number[] } {
   const dims = text.split(/[,x ]+/).filter((s) => s !== '').map(Number);
   if ((dims.length !== 4 && dims.length !== 2) || !dims.every((d) => Number.isInteger(d) && d >= 1)) {
-    throw new UsageError(`--input expects N,C,H,W or N,F with positive integers, got '${text}'`);
+    throw new UserError(`--input expects N,C,H,W or N,F with positive integers, got '${text}'`);
   }
   return { batch: dims[0]!, inputShape: dims.slice(1) };
 }

@@ -2,9 +2,11 @@
 // (0 ok, 1 user error, 2 internal compiler error). Never prints a stack trace for user input.
 import { parseArgs } from 'node:util';
 import { InternalCompilerError } from '../../compiler/diagnostics/diagnostic.ts';
-import { UsageError, type Output } from './io.ts';
+import type { Output } from './io.ts';
+import { UserError } from '../errors.ts';
 import { checkCommand, summaryCommand } from './summary.ts';
 import { compileCommand, kernelsCommand } from './compile.ts';
+import { trainCommand } from './train.ts';
 
 const usage = `usage: cnnc <command> FILE [options]
 
@@ -14,6 +16,7 @@ commands:
   compile FILE               lower to WGSL and show it: --emit ir|graph|wgsl|plan [--out DIR]
   kernels FILE               print each WGSL kernel of the forward pass (--backward: of the
                              whole training step) [--filter NAME]
+  train FILE                 train on the data of the train section (default Fashion-MNIST)
 
 options:
   --model NAME               the model to use when the file defines several (default: the last)
@@ -24,6 +27,12 @@ options:
   --out DIR                  compile: write files to DIR instead of printing
   --backward                 kernels: the training step's kernels, not only the forward
   --filter NAME              kernels: only kernels whose name contains NAME
+  train options (each overrides the train section):
+  --epochs N  --batch-size N  --lr X  --optimizer sgd|adam|adamw  --momentum X
+  --weight-decay X  --seed N  --steps K (stop after K steps)  --no-shuffle
+  --data DIR (an IDX folder)  --resize H[,W]  --json-log FILE (one JSON object per epoch)
+  --save FILE (safetensors, PyTorch state_dict names; written every epoch)  --init FILE
+
   -h, --help                 this text
 `;
 
@@ -44,6 +53,20 @@ export async function main(argv: readonly string[], io: Output = stdio): Promise
         out: { type: 'string' },
         backward: { type: 'boolean' },
         filter: { type: 'string' },
+        epochs: { type: 'string' },
+        'batch-size': { type: 'string' },
+        lr: { type: 'string' },
+        optimizer: { type: 'string' },
+        momentum: { type: 'string' },
+        'weight-decay': { type: 'string' },
+        seed: { type: 'string' },
+        steps: { type: 'string' },
+        'no-shuffle': { type: 'boolean' },
+        data: { type: 'string' },
+        resize: { type: 'string' },
+        'json-log': { type: 'string' },
+        save: { type: 'string' },
+        init: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -57,14 +80,15 @@ export async function main(argv: readonly string[], io: Output = stdio): Promise
       summary: (f) => summaryCommand(f, values, io),
       compile: (f) => compileCommand(f, values, io),
       kernels: (f) => kernelsCommand(f, values, io),
+      train: (f) => trainCommand(f, values, io, io === stdio && process.stderr.isTTY === true),
     };
     const run = commands[command];
-    if (!run) throw new UsageError(`unknown command '${command}' (commands: ${Object.keys(commands).join(', ')})`);
-    if (file === undefined) throw new UsageError(`'${command}' needs a .cnn FILE`);
-    if (extra.length > 0) throw new UsageError(`unexpected argument '${extra[0]}'`);
+    if (!run) throw new UserError(`unknown command '${command}' (commands: ${Object.keys(commands).join(', ')})`);
+    if (file === undefined) throw new UserError(`'${command}' needs a .cnn FILE`);
+    if (extra.length > 0) throw new UserError(`unexpected argument '${extra[0]}'`);
     return await run(file);
   } catch (e) {
-    if (e instanceof UsageError || (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+    if (e instanceof UserError || (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
       io.err(`cnnc: ${(e as Error).message}\n`);
       return 1;
     }

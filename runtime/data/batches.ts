@@ -74,6 +74,7 @@ export function* epochBatches(ds: Dataset, options: BatchOptions): Generator<Bat
   if (!Number.isInteger(h) || !Number.isInteger(w) || h < 1 || w < 1) throw new DataError(`resize must be two positive integers, got [${h}, ${w}]`);
   const inPixels = ds.height * ds.width;
   const outPixels = h * w;
+  // At the dataset size the filter is the identity: ToTensor alone.
   const plan = h === ds.height && w === ds.width ? null : planResize(ds.height, ds.width, h, w);
   const order = epochOrder(ds.count, shuffle, seed, epoch);
   const images = new Float32Array(batchSize * outPixels);

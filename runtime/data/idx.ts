@@ -3,10 +3,10 @@
 // values in row-major order. The distributed files are gzipped; either form is accepted.
 import { readFileSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
-import { UsageError } from '../cli/io.ts';
+import { UserError } from '../errors.ts';
 
-/** A problem with a data file; a UsageError so the CLI prints its one-line message and exits 1. */
-export class DataError extends UsageError {}
+/** A problem with a data file; a UserError so the CLI prints its one-line message and exits 1. */
+export class DataError extends UserError {}
 
 export const IMAGES_MAGIC = 0x00000803;
 export const LABELS_MAGIC = 0x00000801;

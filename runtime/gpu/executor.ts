@@ -15,6 +15,9 @@ interface Encoded {
 
 export type PassName = 'forward' | 'evaluate' | 'train';
 
+/** What two executors of one model at different batch sizes share: weights, their state, running totals. */
+const sharedArenas: readonly Arena[] = ['param', 'grad', 'state1', 'state2', 'stats', 'metric'];
+
 export class Executor {
   private readonly gpu: Gpu;
   private readonly program: StepProgram;
@@ -27,12 +30,21 @@ export class Executor {
   private failure: Promise<Error | null> = Promise.resolve(null);
   private readonly passes = new Map<PassName, Encoded[]>();
 
-  private constructor(gpu: Gpu, program: StepProgram, plan: MemoryPlan) {
+  /** Arenas borrowed from another executor (not destroyed by this one). */
+  private readonly borrowed = new Set<Arena>();
+
+  private constructor(gpu: Gpu, program: StepProgram, plan: MemoryPlan, share: Executor | null) {
     this.gpu = gpu;
     this.program = program;
     this.plan = plan;
     const usage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
     for (const [arena, elements] of Object.entries(plan.arenas) as [Arena, number][]) {
+      if (share && sharedArenas.includes(arena)) {
+        if (share.plan.arenas[arena] !== elements) throw new Error(`internal: shared arena ${arena} differs in size`);
+        this.arenas.set(arena, share.arenas.get(arena)!);
+        this.borrowed.add(arena);
+        continue;
+      }
       // Buffers start zeroed (WebGPU guarantees it): optimizer state and counters need no init.
       this.arenas.set(arena, gpu.device.createBuffer({ size: Math.max(256, elements * 4), usage, label: `arena ${arena}` }));
     }
@@ -40,8 +52,9 @@ export class Executor {
   }
 
   /** Compiles every pipeline (one at a time: lavapipe stalls on concurrent compiles) and bind group. */
-  static async create(gpu: Gpu, program: StepProgram, plan: MemoryPlan, calls: Readonly<Record<PassName, readonly KernelCall[]>>): Promise<Executor> {
-    const ex = new Executor(gpu, program, plan);
+  /** `share`: another executor of the same model (another batch size) whose weights this one uses. */
+  static async create(gpu: Gpu, program: StepProgram, plan: MemoryPlan, calls: Readonly<Record<PassName, readonly KernelCall[]>>, share: Executor | null = null): Promise<Executor> {
+    const ex = new Executor(gpu, program, plan, share);
     const scratch = Math.max(0, ...Object.values(calls).flatMap((cs) => cs.flatMap((c) => Object.values(c.args).map((a) => (a.kind === 'scratch' ? a.elements : 0)))));
     if (scratch > 0) ex.scratch = gpu.device.createBuffer({ size: scratch * 4, usage: GPUBufferUsage.STORAGE, label: 'scratch' });
     for (const name of ['forward', 'evaluate', 'train'] as const) {
@@ -120,7 +133,7 @@ export class Executor {
   }
 
   dispose(): void {
-    for (const b of this.arenas.values()) b.destroy();
+    for (const [arena, b] of this.arenas) if (!this.borrowed.has(arena)) b.destroy();
     this.stepParams.destroy();
     this.scratch?.destroy();
   }

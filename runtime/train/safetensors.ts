@@ -5,11 +5,11 @@
 // data by decreasing dtype, which keeps every tensor aligned to its element size; we do the same.
 // The reference reader demands that the tensors tile the data exactly (no overlap, no hole, no
 // trailing bytes), and so does decodeSafetensors, so whatever we accept PyTorch's loader accepts.
-import { UsageError } from '../cli/io.ts';
+import { UserError } from '../errors.ts';
 import { invariant } from '../../compiler/diagnostics/diagnostic.ts';
 
-/** A malformed or mismatching checkpoint; a UsageError so the CLI prints one line and exits 1. */
-export class CheckpointError extends UsageError {}
+/** A malformed or mismatching checkpoint; a UserError so the CLI prints one line and exits 1. */
+export class CheckpointError extends UserError {}
 
 const DTYPES = {
   F32: { bytes: 4, array: Float32Array },

@@ -1,17 +1,11 @@
 // Runs `cnnc` as a user would (a child process through bin/cnnc.js) and checks output and exit codes.
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { cnnc, root } from '../helpers/cli.ts';
 
-const root = join(import.meta.dirname, '..', '..');
 const tmp = mkdtempSync(join(tmpdir(), 'cnnc-cli-'));
-
-function cnnc(...args: string[]): { code: number; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [join(root, 'bin', 'cnnc.js'), ...args], { cwd: root, encoding: 'utf8' });
-  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
-}
 
 function file(name: string, text: string): string {
   const p = join(tmp, name);

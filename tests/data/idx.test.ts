@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
-import { UsageError } from '../../runtime/cli/io.ts';
+import { UserError } from '../../runtime/errors.ts';
 import { DEFAULT_DATA_DIR, loadDataset } from '../../runtime/data/dataset.ts';
 import { DataError, IMAGES_MAGIC, LABELS_MAGIC, readIdxImages, readIdxLabels } from '../../runtime/data/idx.ts';
 
@@ -105,8 +105,8 @@ describe('readIdxImages / readIdxLabels', () => {
     expect(failure(() => readIdxLabels(join(d, 'l'), 10)).message).toBe(`${join(d, 'l')} @ byte 9: label 10 of sample 1 is not a class 0..9`);
   });
 
-  it('is a UsageError, so the CLI prints one line and exits 1', () => {
-    expect(new DataError('x')).toBeInstanceOf(UsageError);
+  it('is a UserError, so the CLI prints one line and exits 1', () => {
+    expect(new DataError('x')).toBeInstanceOf(UserError);
   });
 });
 

@@ -2,22 +2,25 @@
 //   out[b][r, c] = sum over k < depth of P(b, r, k) * U(b, k, c),   b < batches (conv groups).
 // Families supply index mappings (how to load P and U, where to store), never loops or tiling.
 //
-// Why this shape (design.md 'Performance facts'): on lavapipe a load whose address differs per
-// invocation costs a loop over 8 lanes, while one whose address derives only from workgroup ids
-// and loop counters is uniform, a single scalar load. So each invocation owns `rowsPerLane` rows
-// (its P values are per-lane gathers: activations, im2col taps) and the whole workgroup shares
-// `cols` columns (U is uniform: weights), with rowsPerLane x cols accumulators in registers: `cols`
-// FMAs per per-lane load, no workgroup memory, no barriers. Measured on lavapipe at 512^3:
-// 5-8 GFLOP/s, against 4.9 for the best workgroup-memory tiling in design.md.
+// Shape: each invocation owns `rowsPerLane` rows (strided by `lanes`, so neighbouring invocations
+// read neighbouring rows) and the whole workgroup shares `cols` columns, whose U loads have the
+// same address in every invocation (weights: broadcast on GPUs). Each k step does
+// rowsPerLane + cols loads for rowsPerLane * cols FMAs into registers; no workgroup memory and no
+// barriers (each one is a coroutine switch on lavapipe, design.md).
+// Measured on lavapipe (Mesa 25, 2 cores): inside a loop every storage load, uniform or not, is
+// compiled to 8 masked per-lane loads, costing ~1 ns per lane at run time and ~20-50 ms of LLVM
+// compile time per load or store site. So the tile is a compromise between FMAs per load (speed)
+// and load + store sites (the kernel's first-dispatch compile): 4 x 8 gives ~5 GFLOP/s at 512^3
+// and compiles in ~0.4-0.8 s; 8 x 30 compiled for 20-35 s.
 import { type ScalarExpr, printExpr } from '../expr.ts';
 import type { BindingSpec, KernelModule, KernelOrigin } from '../kernel.ts';
 import { buildModule, readBinding, writeBinding } from '../indexing.ts';
 import type { WgslWriter } from '../writer.ts';
 
 export interface GemmTile {
-  /** Rows per invocation, strided by `lanes` so neighbouring invocations read neighbouring rows. */
+  /** Rows per invocation. */
   readonly rowsPerLane: number;
-  /** Columns per workgroup (uniform across it). */
+  /** Columns per workgroup. */
   readonly cols: number;
   /** Invocations per workgroup. */
   readonly lanes: number;
@@ -45,20 +48,25 @@ export interface GemmPlan {
   readonly kSetup: string;
   /** P at row i (`ri`, setup locals) and k. */
   readonly laneLoad: (i: number) => string;
-  /** U at k and column j (`cj`, clamped in range; uniform). */
+  /** U at k and column j (`cj`, clamped in range). */
   readonly uniformLoad: (j: number) => string;
+  /** A per-column value added to every sum, loaded once per column (`cj`); not with splitK > 1. */
+  readonly bias?: (j: number) => string;
   /** Stores `value` at (`row`, `col`), both in range, and `batch`; may only write `outputs`. */
   readonly store: (row: string, col: string, value: string) => string;
 }
 
 const ceilDiv = (a: number, b: number): number => Math.ceil(a / b);
+const range = (n: number): number[] => Array.from({ length: n }, (_, i) => i);
 
-/** One kernel, or with splitK > 1 the partial-sum kernel followed by the reduction kernel. */
+/** One kernel, or with splitK > 1 the partial-sum kernel followed by the `_sum` reduction kernel. */
 export function gemmKernels(plan: GemmPlan): KernelModule[] {
-  const { rows, cols, depth, batches, splitK, tile } = plan;
+  const { rows, cols, batches, splitK, tile } = plan;
+  if (splitK > 1 && plan.bias) throw new Error(`kernel ${plan.name}: a split-k GEMM cannot add a bias`);
   const rb = ceilDiv(rows, tile.rowsPerLane * tile.lanes);
   const cb = ceilDiv(cols, tile.cols);
   const partial = writeBinding(`${plan.name}_partial`, batches * splitK * rows * cols);
+  const partialAt = (split: string, row: string, col: string) => `${partial.name}[((batch * ${splitK}u + ${split}) * ${rows}u + ${row}) * ${cols}u + ${col}]`;
   const main = buildModule({
     name: plan.name,
     origin: plan.origin,
@@ -67,14 +75,13 @@ export function gemmKernels(plan: GemmPlan): KernelModule[] {
     groups: rb * cb * splitK * batches,
     decls: [plan.consts ?? '', plan.decls ?? ''].filter((d) => d).join('\n'),
     main: (w) => {
-      // Workgroup order: row blocks fastest, so neighbours share their uniform columns (weights) in cache.
+      // Workgroup order: row blocks fastest, so neighbours share their columns (weights) in cache.
       w.line(`let rb = ${digit('group', 1, rb)};`);
       w.line(`let cb = ${digit('group', rb, cb)};`);
       if (splitK > 1) w.line(`let split = ${digit('group', rb * cb, splitK)};`);
       w.line(`let batch = ${digit('group', rb * cb * splitK, batches, true)};`);
-      gemmBody(w, plan);
-      const target = splitK > 1 ? (r: string, c: string, v: string) => `${partial.name}[((batch * ${splitK}u + split) * ${rows}u + ${r}) * ${cols}u + ${c}] = ${v};` : plan.store;
-      storeTile(w, plan, target);
+      gemmLoop(w, plan);
+      storeTile(w, plan, splitK > 1 ? (r, c, v) => `${partialAt('split', r, c)} = ${v};` : plan.store);
     },
   });
   if (splitK === 1) return [main];
@@ -87,20 +94,20 @@ export function gemmKernels(plan: GemmPlan): KernelModule[] {
     groups: ceilDiv(total, 64),
     ...(plan.consts ? { decls: plan.consts } : {}),
     main: (w) => {
-      w.line(`let i = group * 64u + lid.x;`);
+      w.line('let i = group * 64u + lid.x;');
       w.line(`if (i >= ${total}u) { return; }`);
       w.line(`let col = ${digit('i', 1, cols)};`);
       w.line(`let row = ${digit('i', cols, rows)};`);
       w.line(`let batch = ${digit('i', rows * cols, batches, true)};`);
       w.line('var sum = 0.0;');
-      w.line(`for (var s = 0u; s < ${splitK}u; s++) { sum += ${partial.name}[((batch * ${splitK}u + s) * ${rows}u + row) * ${cols}u + col]; }`);
+      w.line(`for (var s = 0u; s < ${splitK}u; s++) { sum += ${partialAt('s', 'row', 'col')}; }`);
       w.line(plan.store('row', 'col', 'sum'));
     },
   });
   return [main, reduce];
 }
 
-function gemmBody(w: WgslWriter, plan: GemmPlan): void {
+function gemmLoop(w: WgslWriter, plan: GemmPlan): void {
   const { rows, cols, depth, splitK, tile } = plan;
   const tm = range(tile.rowsPerLane);
   const tn = range(tile.cols);
@@ -124,11 +131,13 @@ function gemmBody(w: WgslWriter, plan: GemmPlan): void {
 }
 
 function storeTile(w: WgslWriter, plan: GemmPlan, store: (row: string, col: string, value: string) => string): void {
-  const { rows, cols, tile } = plan;
+  const { rows, cols, tile, bias } = plan;
+  // Loaded once per column here: a load between the stores cannot be merged across them.
+  if (bias) for (const j of range(tile.cols)) w.line(`let bias${j} = ${bias(j)};`);
   for (const i of range(tile.rowsPerLane)) {
     w.block(`if (row${i} < ${rows}u)`, () => {
       for (const j of range(tile.cols)) {
-        const s = store(`row${i}`, `col${j}`, `acc${i}_${j}`);
+        const s = store(`row${i}`, `col${j}`, bias ? `acc${i}_${j} + bias${j}` : `acc${i}_${j}`);
         w.line(cols % tile.cols === 0 ? s : `if (col${j} < ${cols}u) { ${s} }`);
       }
     });
@@ -146,16 +155,14 @@ function chunkIf(w: WgslWriter, text: string): void {
   if (text) w.chunk(text);
 }
 
-const range = (n: number): number[] => Array.from({ length: n }, (_, i) => i);
-
 /**
- * Default tiling for lavapipe: up to 32 uniform columns (balanced over the column blocks), up to
- * 8 rows per lane and 32 lanes, shrunk for small problems so that at least `minGroups`
- * workgroups exist to keep both cores busy. Overridable per kernel for speed work.
+ * Default tiling for lavapipe (see the top comment): up to 8 columns per workgroup (balanced
+ * over the column blocks), up to 4 rows per lane and 32 lanes, shrunk for small problems until
+ * at least `minGroups` workgroups keep both cores busy. Overridable per kernel for speed work.
  */
 export function chooseTile(rows: number, cols: number, batches: number, minGroups = 4): GemmTile {
-  const colsPerBlock = ceilDiv(cols, ceilDiv(cols, 32));
-  let rowsPerLane = Math.min(8, Math.max(1, ceilDiv(rows, 8)));
+  const colsPerBlock = ceilDiv(cols, ceilDiv(cols, 8));
+  let rowsPerLane = Math.min(4, Math.max(1, ceilDiv(rows, 8)));
   let lanes = Math.min(32, 8 * ceilDiv(ceilDiv(rows, rowsPerLane), 8));
   const groups = (): number => ceilDiv(rows, rowsPerLane * lanes) * ceilDiv(cols, colsPerBlock) * batches;
   while (groups() < minGroups && (rowsPerLane > 1 || lanes > 8)) {
@@ -171,13 +178,12 @@ export function chooseSplitK(rows: number, cols: number, depth: number, batches:
   return Math.max(1, Math.min(ceilDiv(minGroups, groups), Math.floor(depth / 256)));
 }
 
-/** `target = epilogue(value + bias)`: the fused output stage; the epilogue reads the sum as `input('x')`. */
-export function epilogueStore(target: string, value: string, bias: string | undefined, epilogue: ScalarExpr | undefined): string {
-  const pre = bias ? `${value} + ${bias}` : value;
-  if (!epilogue) return `${target} = ${pre};`;
+/** `target = epilogue(value)`: the fused output stage; the epilogue reads the value as `input('x')`. */
+export function epilogueStore(target: string, value: string, epilogue: ScalarExpr | undefined): string {
+  if (!epilogue) return `${target} = ${value};`;
   const input = (name: string): string => {
     if (name !== 'x') throw new Error(`epilogue reads input('${name}'); only input('x') (the output before activation) exists`);
     return 'pre';
   };
-  return `{ let pre = ${pre}; ${target} = ${printExpr(epilogue, { input })}; }`;
+  return `{ let pre = ${value}; ${target} = ${printExpr(epilogue, { input })}; }`;
 }

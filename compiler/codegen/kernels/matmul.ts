@@ -34,8 +34,9 @@ export function matmulKernel(s: MatmulSpec): KernelModule {
   const cols = s.n + (s.rowSums ? 1 : 0);
   const tile = s.tile ?? chooseTile(s.m, cols, 1);
   const bAt = (col: string): string => (s.transB ? `${s.b}[${col} * ${s.k}u + k]` : `${s.b}[k * ${s.n}u + ${col}]`);
+  if (s.bias && s.rowSums) throw new Error(`kernel ${s.name}: a matmul with row sums takes no bias`);
   const store = (row: string, col: string, v: string): string => {
-    const y = epilogueStore(`${s.c}[${row} * ${s.n}u + ${col}]`, v, s.bias ? `${s.bias}[${col}]` : undefined, s.epilogue);
+    const y = epilogueStore(`${s.c}[${row} * ${s.n}u + ${col}]`, v, s.epilogue);
     return s.rowSums ? `if (${col} == ${s.n}u) { ${s.rowSums}[${row}] = ${v}; } else { ${y} }` : y;
   };
   const [main] = gemmKernels({
@@ -54,6 +55,7 @@ export function matmulKernel(s: MatmulSpec): KernelModule {
     kSetup: '',
     laneLoad: (i) => (s.transA ? `${s.a}[k * ${s.m}u + r${i}]` : `${s.a}[r${i} * ${s.k}u + k]`),
     uniformLoad: (j) => (s.rowSums ? `select(${bAt(`min(c${j}, ${s.n - 1}u)`)}, 1.0, c${j} == ${s.n}u)` : bAt(`c${j}`)),
+    ...(s.bias ? { bias: (j: number) => `${s.bias}[c${j}]` } : {}),
     store,
   });
   return main as KernelModule;

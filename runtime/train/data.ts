@@ -1,0 +1,95 @@
+// Training data behind one interface: IDX image sets (Fashion-MNIST, MNIST) with labels, or .npy
+// input/target arrays. Paths in the train section are relative to the .cnn file.
+import { dirname, isAbsolute, resolve } from 'node:path';
+import type { DataSource } from '../../compiler/elaborate/train-config.ts';
+import type { Pair } from '../../compiler/ir/ops.ts';
+import { epochBatches, epochOrder } from '../data/batches.ts';
+import { DEFAULT_DATA_DIR, loadDataset, type Split } from '../data/dataset.ts';
+import { DataError } from '../data/idx.ts';
+import { readNpy, NpyError } from '../data/npy.ts';
+
+export interface TrainBatch {
+  readonly x: Float32Array;
+  /** Class indices (i32) for classification, else a tensor like the model's output. */
+  readonly target: Int32Array | Float32Array;
+  readonly size: number;
+}
+
+export interface EpochOptions {
+  readonly batchSize: number;
+  readonly shuffle: boolean;
+  readonly seed: number;
+  readonly epoch: number;
+}
+
+export interface TrainData {
+  readonly count: number;
+  /** One sample's shape, e.g. [1, 28, 28]. */
+  readonly sampleShape: readonly number[];
+  readonly describe: string;
+  batches(o: EpochOptions): Iterable<TrainBatch>;
+}
+
+export interface DataRequest {
+  readonly source: DataSource;
+  /** `--data DIR` replaces an IDX source's directory. */
+  readonly dirOverride?: string;
+  /** The .cnn file, for relative paths. */
+  readonly modelPath: string;
+  readonly resize: Pair | null;
+  readonly numClasses: number;
+}
+
+function idx(dir: string, split: Split, resize: Pair | null, numClasses: number): TrainData {
+  const ds = loadDataset(dir, split, numClasses);
+  const [h, w] = resize ?? [ds.height, ds.width];
+  return {
+    count: ds.count,
+    sampleShape: [1, h, w],
+    describe: `${ds.source} (${split}, ${ds.count} images${resize ? `, resized to ${h}x${w}` : ''})`,
+    *batches(o) {
+      for (const b of epochBatches(ds, { ...o, resize })) yield { x: b.images, target: b.labels, size: b.size };
+    },
+  };
+}
+
+function npy(inputsPath: string, targetsPath: string, classification: boolean): TrainData {
+  const inputs = readNpy(inputsPath);
+  const targets = readNpy(targetsPath);
+  const n = inputs.shape[0] ?? 0;
+  if (inputs.shape.length < 2 || n < 1) throw new NpyError(`${inputsPath}: expected an array [N, ...] of N >= 1 samples, got shape (${inputs.shape.join(', ')})`);
+  if (targets.shape[0] !== n) throw new NpyError(`${targetsPath}: expected ${n} targets (one per input in ${inputsPath}), got shape (${targets.shape.join(', ')})`);
+  if (classification && targets.shape.length !== 1) throw new NpyError(`${targetsPath}: cross-entropy needs class indices of shape (${n},), got (${targets.shape.join(', ')})`);
+  const xSize = inputs.data.length / n;
+  const ySize = targets.data.length / n;
+  return {
+    count: n,
+    sampleShape: inputs.shape.slice(1),
+    describe: `${inputsPath} -> ${targetsPath} (${n} samples)`,
+    *batches(o) {
+      const order = epochOrder(n, o.shuffle, o.seed, o.epoch);
+      for (let start = 0; start < n; start += o.batchSize) {
+        const ids = order.subarray(start, Math.min(n, start + o.batchSize));
+        const x = new Float32Array(ids.length * xSize);
+        const target = classification ? new Int32Array(ids.length) : new Float32Array(ids.length * ySize);
+        ids.forEach((id, i) => {
+          x.set(inputs.data.subarray(id * xSize, (id + 1) * xSize), i * xSize);
+          target.set(targets.data.subarray(id * ySize, (id + 1) * ySize), i * ySize);
+        });
+        yield { x, target, size: ids.length };
+      }
+    },
+  };
+}
+
+/** The training split and, for IDX sources, the test split for validation (as d2l does). */
+export function openData(req: DataRequest, classification: boolean): { train: TrainData; val: TrainData | null } {
+  const rel = (p: string) => (isAbsolute(p) ? p : resolve(dirname(req.modelPath), p));
+  const s = req.source;
+  if (s.kind === 'npy' && req.dirOverride === undefined) {
+    return { train: npy(rel(s.inputs), rel(s.targets), classification), val: null };
+  }
+  if (!classification) throw new DataError('IDX image data sets give class labels: train with `loss cross_entropy`');
+  const dir = req.dirOverride ?? (s.kind === 'idx' ? rel(s.dir) : DEFAULT_DATA_DIR);
+  return { train: idx(dir, 'train', req.resize, req.numClasses), val: idx(dir, 'test', req.resize, req.numClasses) };
+}
