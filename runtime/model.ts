@@ -105,6 +105,11 @@ export class Model {
     return this.shared.steps;
   }
 
+  /** Resuming: the optimizer's step (Adam's bias correction, SGD's first-step buffer) and num_batches_tracked follow it. */
+  set steps(steps: number) {
+    this.shared.steps = steps;
+  }
+
   get batch(): number {
     return this.compiled.program.batch;
   }
@@ -202,6 +207,38 @@ export class Model {
 
   setParam(name: string, data: Float32Array): void {
     this.executor.write(this.param(name), data);
+  }
+
+  /**
+   * The optimizer's per-parameter state, named as torch.optim names it (`0.weight.momentum_buffer`;
+   * Adam(W)'s `exp_avg`, `exp_avg_sq`), with the parameter's shape; none for plain SGD.
+   */
+  optimizerState(): { name: string; shape: readonly number[] }[] {
+    return this.stateSlots().map(({ name, shape }) => ({ name, shape }));
+  }
+
+  async getOptimizerState(): Promise<Map<string, Float32Array>> {
+    const out = new Map<string, Float32Array>();
+    for (const s of this.stateSlots()) out.set(s.name, new Float32Array(await this.executor.readMirror(s.param, s.arena)));
+    return out;
+  }
+
+  /** Replaces the optimizer state; `state` holds every name optimizerState() lists. */
+  setOptimizerState(state: ReadonlyMap<string, Float32Array>): void {
+    for (const s of this.stateSlots()) {
+      const data = state.get(s.name);
+      if (!data) throw new Error(`no optimizer state ${s.name} given`);
+      this.executor.writeMirror(s.param, s.arena, data);
+    }
+  }
+
+  /** State arenas mirror the `param` layout; the plan sizes only those the optimizer uses. */
+  private stateSlots(): { name: string; shape: readonly number[]; param: TensorId; arena: 'state1' | 'state2' }[] {
+    const { program, plan, train } = this.compiled;
+    const slots = train.optimizer.kind === 'sgd' ? ['momentum_buffer'] : ['exp_avg', 'exp_avg_sq'];
+    const arenas = (['state1', 'state2'] as const).filter((a, i) => plan.arenas[a] > 0 && slots[i] !== undefined);
+    const learnable = program.params.map((id) => program.tensors[id]!).filter((t) => t.arena === 'param');
+    return arenas.flatMap((arena, i) => learnable.map((t) => ({ name: `${t.name}.${slots[i]!}`, shape: t.shape, param: t.id, arena })));
   }
 
   private param(name: string): TensorId {

@@ -120,7 +120,7 @@ export function exprHelpers(exprs: readonly ScalarExpr[], width: 1 | 4 = 1): str
     }`;
 }
 
-type ActivationKind = 'relu' | 'sigmoid' | 'tanh' | 'identity' | 'leaky_relu';
+export type ActivationKind = 'relu' | 'sigmoid' | 'tanh' | 'identity' | 'leaky_relu';
 
 export interface Activation<A> {
   readonly forward: (x: ScalarExpr, attrs: A) => ScalarExpr;

@@ -3,7 +3,7 @@
 // command buffer with one submit. Nothing is read back unless asked.
 import type { Arena, StepProgram, TensorId } from '../../compiler/autodiff/step-ir.ts';
 import type { KernelCall } from '../../compiler/codegen/lower.ts';
-import type { MemoryPlan } from '../../compiler/plan/allocate.ts';
+import type { MemoryPlan, Placement } from '../../compiler/plan/allocate.ts';
 import type { Gpu } from './device.ts';
 import { pipelineFor } from './run-kernel.ts';
 
@@ -115,10 +115,27 @@ export class Executor {
     this.gpu.device.queue.writeBuffer(this.arenas.get(p.arena)!, p.offset * 4, data.buffer, data.byteOffset, data.byteLength);
   }
 
-  async read(tensor: TensorId): Promise<ArrayBuffer> {
+  read(tensor: TensorId): Promise<ArrayBuffer> {
+    return this.readPlaced(this.plan.placements[tensor]!);
+  }
+
+  /**
+   * A parameter's slice of an arena laid out like `param` (the optimizer's state1, state2): the
+   * plan gives state no tensors of its own, it sits at the parameter's offset.
+   */
+  readMirror(param: TensorId, arena: 'state1' | 'state2'): Promise<ArrayBuffer> {
+    return this.readPlaced({ ...this.plan.placements[param]!, arena });
+  }
+
+  writeMirror(param: TensorId, arena: 'state1' | 'state2', data: Float32Array): void {
+    const p = this.plan.placements[param]!;
+    if (data.length !== p.elements) throw new Error(`${this.program.tensors[param]!.name} ${arena}: ${data.length} values given, ${p.elements} expected`);
+    this.gpu.device.queue.writeBuffer(this.arenas.get(arena)!, p.offset * 4, data.buffer, data.byteOffset, data.byteLength);
+  }
+
+  private async readPlaced(p: Placement): Promise<ArrayBuffer> {
     const failure = await this.failure;
     if (failure) throw failure;
-    const p = this.plan.placements[tensor]!;
     const { device } = this.gpu;
     const bytes = Math.max(4, p.elements * 4);
     const staging = device.createBuffer({ size: bytes, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });

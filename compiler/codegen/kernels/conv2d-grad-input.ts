@@ -6,7 +6,7 @@ import { readBinding, writeBinding } from '../indexing.ts';
 import type { KernelModule } from '../kernel.ts';
 import { wgsl } from '../writer.ts';
 import { type ConvSpec, convConsts, convGeometry } from './conv2d.ts';
-import { chooseTile, gemmKernels } from './matmul-core.ts';
+import { chooseTile, gemmKernel } from './matmul-core.ts';
 
 export interface Conv2dGradInputSpec extends ConvSpec {
   /** Binding names, defaulting to dy, w, dx. */
@@ -26,7 +26,7 @@ export function conv2dGradInputKernel(s: Conv2dGradInputSpec): KernelModule {
       let hit = oy < OH && ox < OW && oy * SH == u32(ty) && ox * SW == u32(tx);
       return select(0.0, ${dy}[select(0u, base + oy * OW + ox, hit)], hit);
     }`;
-  const [main] = gemmKernels({
+  return gemmKernel({
     name: s.name,
     origin: s.origin,
     inputs: [readBinding(dy, g.n * g.o * g.oh * g.ow), readBinding(w, g.o * g.cg * g.kh * g.kw)],
@@ -36,7 +36,6 @@ export function conv2dGradInputKernel(s: Conv2dGradInputSpec): KernelModule {
     depth: g.og * g.kh * g.kw,
     batches: g.groups,
     tile: s.tile ?? chooseTile(rows, g.cg, g.groups),
-    splitK: 1,
     consts: convConsts(s, g),
     decls: gradHelper,
     // Row r = (n, y, x): the image's group channels of dy start at gb; (py, px) is the padded position.
@@ -48,5 +47,4 @@ export function conv2dGradInputKernel(s: Conv2dGradInputSpec): KernelModule {
     uniformLoad: (j) => `${w}[((batch * OG + oc) * CG + c${j}) * KH * KW + ky * KW + kx]`,
     store: (row, col, v) => `${dx}[(${row} / (H * W) * C + batch * CG + ${col}) * H * W + ${row} % (H * W)] = ${v};`,
   });
-  return main as KernelModule;
 }

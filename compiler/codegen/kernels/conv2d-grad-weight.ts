@@ -24,7 +24,8 @@ export function conv2dGradWeightKernels(s: Conv2dGradWeightSpec): KernelModule[]
   const taps = g.cg * g.kh * g.kw;
   const rows = taps + (s.attrs.bias ? 1 : 0);
   const depth = g.n * g.oh * g.ow;
-  const tile = s.tile ?? chooseTile(rows, g.og, g.groups);
+  // Full-size register tiles: the split over k, not smaller tiles, supplies the workgroups.
+  const tile = s.tile ?? chooseTile(rows, g.og, g.groups, 1);
   const ones = (i: number, load: string): string => (s.attrs.bias ? `select(${load}, 1.0, r${i} == ${taps}u)` : load);
   const dwAt = (row: string, col: string) => `${dw}[(batch * OG + ${col}) * CG * KH * KW + ${row}]`;
   return gemmKernels({

@@ -6,7 +6,7 @@ import type { OpAttrs } from '../../ir/ops.ts';
 import { type ScalarExpr, exprHelpers } from '../expr.ts';
 import { readBinding, writeBinding } from '../indexing.ts';
 import type { KernelModule, KernelOrigin } from '../kernel.ts';
-import { type GemmTile, chooseTile, epilogueStore, gemmKernels } from './matmul-core.ts';
+import { type GemmTile, chooseTile, epilogueStore, gemmKernel } from './matmul-core.ts';
 import { wgsl } from '../writer.ts';
 
 export interface ConvSpec {
@@ -71,7 +71,7 @@ export function conv2dKernel(s: Conv2dSpec): KernelModule {
   const g = convGeometry(s);
   const [x, w, b, y] = [s.names?.x ?? 'x', s.names?.w ?? 'w', s.names?.b ?? 'b', s.names?.y ?? 'y'];
   const rows = g.n * g.oh * g.ow;
-  const [main] = gemmKernels({
+  return gemmKernel({
     name: s.name,
     origin: s.origin,
     inputs: [readBinding(x, g.n * g.c * g.h * g.w), readBinding(w, g.o * g.cg * g.kh * g.kw), ...(s.attrs.bias ? [readBinding(b, g.o)] : [])],
@@ -81,7 +81,6 @@ export function conv2dKernel(s: Conv2dSpec): KernelModule {
     depth: g.cg * g.kh * g.kw,
     batches: g.groups,
     tile: s.tile ?? chooseTile(rows, g.og, g.groups),
-    splitK: 1,
     consts: convConsts(s, g),
     decls: [tapHelper(x), s.epilogue ? exprHelpers([s.epilogue]) : ''].filter((d) => d).join('\n'),
     // Row r = (n, oy, ox): the image's group channels start at xb; the window's top-left is (iy, ix).
@@ -95,5 +94,4 @@ export function conv2dKernel(s: Conv2dSpec): KernelModule {
     ...(s.attrs.bias ? { bias: (j: number) => `${b}[batch * OG + c${j}]` } : {}),
     store: (row, col, v) => epilogueStore(`${y}[(${row} / (OH * OW) * O + batch * OG + ${col}) * OH * OW + ${row} % (OH * OW)]`, v, s.epilogue),
   });
-  return main as KernelModule;
 }

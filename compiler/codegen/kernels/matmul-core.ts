@@ -59,6 +59,11 @@ export interface GemmPlan {
 const ceilDiv = (a: number, b: number): number => Math.ceil(a / b);
 const range = (n: number): number[] => Array.from({ length: n }, (_, i) => i);
 
+/** The single kernel of an unsplit GEMM. */
+export function gemmKernel(plan: Omit<GemmPlan, 'splitK'>): KernelModule {
+  return gemmKernels({ ...plan, splitK: 1 })[0]!;
+}
+
 /** One kernel, or with splitK > 1 the partial-sum kernel followed by the `_sum` reduction kernel. */
 export function gemmKernels(plan: GemmPlan): KernelModule[] {
   const { rows, cols, batches, splitK, tile } = plan;
@@ -157,12 +162,13 @@ function chunkIf(w: WgslWriter, text: string): void {
 
 /**
  * Default tiling for lavapipe (see the top comment): up to 8 columns per workgroup (balanced
- * over the column blocks), up to 4 rows per lane and 32 lanes, shrunk for small problems until
- * at least `minGroups` workgroups keep both cores busy. Overridable per kernel for speed work.
+ * over the column blocks), then rows per lane up to 12 loads per k step (4 x 8, 6 x 6, 8 x 1 for
+ * depthwise), 32 lanes; shrunk for small problems until at least `minGroups` workgroups keep both
+ * cores busy. Overridable per kernel for speed work.
  */
 export function chooseTile(rows: number, cols: number, batches: number, minGroups = 4): GemmTile {
   const colsPerBlock = ceilDiv(cols, ceilDiv(cols, 8));
-  let rowsPerLane = Math.min(4, Math.max(1, ceilDiv(rows, 8)));
+  let rowsPerLane = Math.min(8, 12 - colsPerBlock, Math.max(1, ceilDiv(rows, 8)));
   let lanes = Math.min(32, 8 * ceilDiv(ceilDiv(rows, rowsPerLane), 8));
   const groups = (): number => ceilDiv(rows, rowsPerLane * lanes) * ceilDiv(cols, colsPerBlock) * batches;
   while (groups() < minGroups && (rowsPerLane > 1 || lanes > 8)) {

@@ -4,7 +4,7 @@
 import { type ScalarExpr, exprHelpers } from '../expr.ts';
 import { readBinding, writeBinding } from '../indexing.ts';
 import type { KernelModule, KernelOrigin } from '../kernel.ts';
-import { type GemmTile, chooseTile, epilogueStore, gemmKernels } from './matmul-core.ts';
+import { type GemmTile, chooseTile, epilogueStore, gemmKernel } from './matmul-core.ts';
 
 export interface MatmulSpec {
   readonly name: string;
@@ -39,7 +39,7 @@ export function matmulKernel(s: MatmulSpec): KernelModule {
     const y = epilogueStore(`${s.c}[${row} * ${s.n}u + ${col}]`, v, s.epilogue);
     return s.rowSums ? `if (${col} == ${s.n}u) { ${s.rowSums}[${row}] = ${v}; } else { ${y} }` : y;
   };
-  const [main] = gemmKernels({
+  return gemmKernel({
     name: s.name,
     origin: s.origin,
     inputs: [readBinding(s.a, s.m * s.k), readBinding(s.b, s.k * s.n), ...(s.bias ? [readBinding(s.bias, s.n)] : [])],
@@ -49,7 +49,6 @@ export function matmulKernel(s: MatmulSpec): KernelModule {
     depth: s.k,
     batches: 1,
     tile,
-    splitK: 1,
     decls: s.epilogue ? exprHelpers([s.epilogue]) : '',
     rowSetup: () => '',
     kSetup: '',
@@ -58,7 +57,6 @@ export function matmulKernel(s: MatmulSpec): KernelModule {
     ...(s.bias ? { bias: (j: number) => `${s.bias}[c${j}]` } : {}),
     store,
   });
-  return main as KernelModule;
 }
 
 /** A linear layer: x [batch, in], w [out, in], b [out], y [batch, out]. */
