@@ -20,7 +20,7 @@ export function foldGrid(kernel: string, groups: number): { dispatch: [number, n
   if (!Number.isInteger(groups) || groups < 1) throw new Error(`kernel ${kernel}: bad workgroup count ${groups}`);
   const gy = Math.ceil(groups / LIMITS.groupsPerDim);
   if (gy > LIMITS.groupsPerDim) {
-    throw new Error(`kernel ${kernel}: ${groups} workgroups exceed ${LIMITS.groupsPerDim} x ${LIMITS.groupsPerDim}`);
+    throw new KernelLimitError(`kernel ${kernel}: ${groups} workgroups exceed ${LIMITS.groupsPerDim} x ${LIMITS.groupsPerDim}`);
   }
   const gx = Math.ceil(groups / gy);
   return { dispatch: [gx, gy, 1], flat: gy === 1 ? 'wid.x' : `wid.x + wid.y * ${gx}u` };

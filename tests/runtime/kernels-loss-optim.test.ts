@@ -3,7 +3,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { KernelModule, KernelOrigin } from '../../compiler/codegen/kernel.ts';
 import { softmaxXentBackward, softmaxXentForward } from '../../compiler/codegen/kernels/softmax-xent.ts';
 import { mseBackward, mseForward } from '../../compiler/codegen/kernels/mse.ts';
-import { accumulateKernel, ITEM_THREADS, MAX_GROUPS_PER_DIM } from '../../compiler/codegen/kernels/reduce.ts';
+import { accumulateKernel, ITEM_THREADS } from '../../compiler/codegen/kernels/reduce.ts';
+import { LIMITS } from '../../compiler/codegen/indexing.ts';
 import { dropoutBackward, dropoutForward } from '../../compiler/codegen/kernels/dropout.ts';
 import { type AdamSpec, type ParamRange, type SgdSpec, adamStep, adamwStep, sgdStep } from '../../compiler/codegen/kernels/optimizer.ts';
 import { openGpu, type Gpu } from '../../runtime/gpu/device.ts';
@@ -87,7 +88,7 @@ describe('accumulate (exact)', () => {
   });
 
   it('covers every element when the grid folds past 65,535 workgroups', async () => {
-    const elements = MAX_GROUPS_PER_DIM * ITEM_THREADS + 100;
+    const elements = LIMITS.groupsPerDim * ITEM_THREADS + 100;
     const k = accumulateKernel({ name: 'k_acc_big', origin, source: 'x', target: 'acc', elements });
     expect(k.dispatch[1]).toBe(2);
     const out = await run([k], { x: new Float32Array(elements).fill(1) }, ['acc']);

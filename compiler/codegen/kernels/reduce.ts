@@ -1,14 +1,13 @@
 // Plumbing shared by the pooling, normalization, loss and optimizer kernels: module assembly
-// (header first), 1-D grids folded past the per-dimension workgroup limit, workgroup tree sums,
+// (header first; grids and limits from indexing.ts), workgroup tree sums,
 // and the accumulate kernel that keeps running totals on the GPU so training never reads back.
 import { bindingDecls, kernelHeader } from '../header.ts';
+import { checkLimits, foldGrid } from '../indexing.ts';
 import { KernelLimitError, type BindingSpec, type KernelModule, type KernelOrigin, type ScalarType } from '../kernel.ts';
 import { WgslWriter, wgsl } from '../writer.ts';
 
-/** WebGPU's default limits (design.md): workgroups per grid dimension, workgroup memory, storage buffers. */
-export const MAX_GROUPS_PER_DIM = 65535;
+/** WebGPU's default workgroup memory (design.md); the other limits are checked in indexing.ts. */
 export const MAX_WORKGROUP_BYTES = 16384;
-export const MAX_STORAGE_BUFFERS = 8;
 
 /** Invocations per workgroup of the one-thread-per-item kernels. */
 export const ITEM_THREADS = 64;
@@ -46,26 +45,9 @@ export interface KernelBody {
   readonly main: string;
 }
 
-/**
- * A 1-D run of `groups` workgroups as a WebGPU grid: (groups, 1, 1) when it fits, else folded
- * into (gx, gy, 1) with gx * gy >= groups, so kernels must ignore flat indices past `groups`.
- */
-export function foldGroups(kernel: string, groups: number): { dispatch: [number, number, number]; flat: string } {
-  if (!Number.isInteger(groups) || groups < 1) throw new Error(`kernel ${kernel}: bad workgroup count ${groups}`);
-  const gy = Math.ceil(groups / MAX_GROUPS_PER_DIM);
-  if (gy > MAX_GROUPS_PER_DIM) {
-    throw new KernelLimitError(`kernel ${kernel}: ${groups} workgroups exceed ${MAX_GROUPS_PER_DIM} x ${MAX_GROUPS_PER_DIM}`);
-  }
-  const gx = Math.ceil(groups / gy);
-  return { dispatch: [gx, gy, 1], flat: gy === 1 ? 'wid.x' : `wid.x + wid.y * ${gx}u` };
-}
-
 /** Header comment, binding declarations, module-scope declarations, then `main`. */
 export function kernelModule(frame: KernelFrame, body: KernelBody): KernelModule {
-  if (frame.bindings.length > MAX_STORAGE_BUFFERS) {
-    throw new KernelLimitError(`kernel ${frame.name}: ${frame.bindings.length} storage buffers exceed ${MAX_STORAGE_BUFFERS}`);
-  }
-  const { dispatch, flat } = foldGroups(frame.name, body.groups);
+  const { dispatch, flat } = foldGrid(frame.name, body.groups);
   const workgroupSize = [body.threads, 1, 1] as const;
   const w = new WgslWriter();
   w.chunk(kernelHeader(frame.name, frame.origin, frame.bindings, dispatch, workgroupSize));
@@ -76,7 +58,7 @@ export function kernelModule(frame: KernelFrame, body: KernelBody): KernelModule
     w.line(`let group = ${flat};`);
     w.chunk(body.main);
   });
-  return { name: frame.name, wgsl: w.toString(), bindings: frame.bindings, workgroupSize, dispatch };
+  return checkLimits({ name: frame.name, wgsl: w.toString(), bindings: frame.bindings, workgroupSize, dispatch });
 }
 
 /** One invocation per item: `main` sees `i` (u32), the item's index, for i < count only. */

@@ -1,0 +1,217 @@
+// Training curves as d2l's ProgressBoard draws them: train_loss, val_loss and val_acc against the
+// epoch on one pair of axes, matplotlib's first three colours and line styles. Written as SVG and
+// as PNG (rasterised here: Bresenham lines and a 3x5 bitmap font for tick labels, the axis label
+// and the legend; deflate from node:zlib), so a run is watchable without any plotting package.
+import { renameSync, rmSync, writeFileSync } from 'node:fs';
+import { deflateSync } from 'node:zlib';
+import { UserError } from '../errors.ts';
+
+export interface CurvePoint {
+  readonly epoch: number;
+  readonly trainLoss: number;
+  readonly valLoss: number | null;
+  readonly valAcc: number | null;
+}
+
+const W = 640;
+const H = 400;
+const BOX = { left: 60, right: W - 20, top: 20, bottom: H - 50 };
+type Rgb = readonly [number, number, number];
+
+interface Series {
+  readonly label: string;
+  readonly color: Rgb;
+  /** On/off lengths in pixels (SVG stroke-dasharray); [] is solid. */
+  readonly dash: readonly number[];
+  /** Pixel coordinates. */
+  readonly points: readonly (readonly [number, number])[];
+}
+
+interface Layout {
+  readonly series: readonly Series[];
+  /** Tick positions in pixels with their labels. */
+  readonly xTicks: readonly { at: number; label: string }[];
+  readonly yTicks: readonly { at: number; label: string }[];
+}
+
+/** A 1, 2 or 5 times a power of ten giving about five intervals over span. */
+function niceStep(span: number): number {
+  const raw = span / 5;
+  const mag = 10 ** Math.floor(Math.log10(raw));
+  return [1, 2, 5, 10].map((m) => m * mag).find((s) => s >= raw)!;
+}
+
+function ticks(max: number, step: number, toPixel: (v: number) => number): { at: number; label: string }[] {
+  const decimals = Math.max(0, -Math.floor(Math.log10(step)));
+  const n = Math.round(max / step);
+  return Array.from({ length: n + 1 }, (_, i) => ({ at: toPixel(i * step), label: (i * step).toFixed(decimals) }));
+}
+
+function layout(history: readonly CurvePoint[]): Layout {
+  const xStep = Math.max(1, niceStep(Math.max(1, ...history.map((p) => p.epoch))));
+  const xMax = Math.ceil(Math.max(1, ...history.map((p) => p.epoch)) / xStep) * xStep;
+  const values = history.flatMap((p) => [p.trainLoss, p.valLoss ?? 0, p.valAcc ?? 0]).filter(Number.isFinite);
+  const yStep = niceStep(Math.max(1e-6, ...values));
+  const yMax = Math.ceil(Math.max(1e-6, ...values) / yStep) * yStep;
+  const sx = (x: number): number => BOX.left + (x / xMax) * (BOX.right - BOX.left);
+  const sy = (y: number): number => BOX.bottom - (y / yMax) * (BOX.bottom - BOX.top);
+  const curve = (label: string, color: Rgb, dash: number[], pick: (p: CurvePoint) => number | null): Series[] => {
+    const points = history.flatMap((p) => { const v = pick(p); return v === null || !Number.isFinite(v) ? [] : [[sx(p.epoch), sy(v)] as const]; });
+    return points.length > 0 ? [{ label, color, dash, points }] : [];
+  };
+  return {
+    series: [
+      ...curve('train_loss', [0x1f, 0x77, 0xb4], [], (p) => p.trainLoss),
+      ...curve('val_loss', [0xff, 0x7f, 0x0e], [8, 5], (p) => p.valLoss),
+      ...curve('val_acc', [0x2c, 0xa0, 0x2c], [8, 4, 2, 4], (p) => p.valAcc),
+    ],
+    xTicks: ticks(xMax, xStep, sx),
+    yTicks: ticks(yMax, yStep, sy),
+  };
+}
+
+const legendAt = (i: number): [number, number] => [BOX.right - 130, BOX.top + 14 + i * 18];
+const hex = (c: Rgb): string => `#${c.map((v) => v.toString(16).padStart(2, '0')).join('')}`;
+const r1 = (v: number): string => v.toFixed(1);
+
+export function renderSvg(history: readonly CurvePoint[]): string {
+  const { series, xTicks, yTicks } = layout(history);
+  const { left, right, top, bottom } = BOX;
+  const out = [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="12">`,
+    `<rect width="${W}" height="${H}" fill="white"/>`,
+    `<path d="M${left} ${top}V${bottom}H${right}" fill="none" stroke="black"/>`,
+    ...xTicks.map((t) => `<line x1="${r1(t.at)}" y1="${bottom}" x2="${r1(t.at)}" y2="${bottom + 5}" stroke="black"/><text x="${r1(t.at)}" y="${bottom + 18}" text-anchor="middle">${t.label}</text>`),
+    ...yTicks.map((t) => `<line x1="${left - 5}" y1="${r1(t.at)}" x2="${left}" y2="${r1(t.at)}" stroke="black"/><text x="${left - 8}" y="${r1(t.at + 4)}" text-anchor="end">${t.label}</text>`),
+    `<text x="${(left + right) / 2}" y="${H - 12}" text-anchor="middle">epoch</text>`,
+  ];
+  series.forEach((s, i) => {
+    const dash = s.dash.length > 0 ? ` stroke-dasharray="${s.dash.join(' ')}"` : '';
+    const [lx, ly] = legendAt(i);
+    out.push(
+      `<polyline class="${s.label}" points="${s.points.map(([x, y]) => `${r1(x)},${r1(y)}`).join(' ')}" fill="none" stroke="${hex(s.color)}" stroke-width="2"${dash}/>`,
+      ...(s.points.length === 1 ? [`<circle cx="${r1(s.points[0]![0])}" cy="${r1(s.points[0]![1])}" r="2.5" fill="${hex(s.color)}"/>`] : []),
+      `<line x1="${lx}" y1="${ly}" x2="${lx + 24}" y2="${ly}" stroke="${hex(s.color)}" stroke-width="2"${dash}/><text x="${lx + 30}" y="${ly + 4}">${s.label}</text>`,
+    );
+  });
+  return out.join('\n') + '\n</svg>\n';
+}
+
+/** 3x5 glyphs, one octal digit per row (4 = left pixel), for the characters the plot writes. */
+const FONT: Record<string, string> = {
+  0: '75557', 1: '26227', 2: '71747', 3: '71717', 4: '55711', 5: '74717', 6: '74757', 7: '71111', 8: '75757', 9: '75717',
+  '.': '00002', '-': '00700', _: '00007', a: '03553', c: '03443', e: '03743', h: '44755', i: '20222', l: '62227',
+  n: '06555', o: '02552', p: '06564', r: '05644', s: '03616', t: '27223', v: '05552',
+};
+const SCALE = 2;
+
+class Raster {
+  readonly rgba = new Uint8Array(W * H * 4).fill(255);
+
+  dot(x: number, y: number, c: Rgb, size: number): void {
+    for (let dy = 0; dy < size; dy++) for (let dx = 0; dx < size; dx++) {
+      const px = Math.round(x) + dx;
+      const py = Math.round(y) + dy;
+      if (px >= 0 && px < W && py >= 0 && py < H) this.rgba.set(c, (py * W + px) * 4);
+    }
+  }
+
+  /** Bresenham from (x0, y0) to (x1, y1); `walked` carries the dash phase along a polyline. */
+  line(x0: number, y0: number, x1: number, y1: number, c: Rgb, dash: readonly number[], size: number, walked = 0): number {
+    let [x, y] = [Math.round(x0), Math.round(y0)];
+    const [tx, ty] = [Math.round(x1), Math.round(y1)];
+    const [dx, dy] = [Math.abs(tx - x), -Math.abs(ty - y)];
+    const [stepX, stepY] = [x < tx ? 1 : -1, y < ty ? 1 : -1];
+    const period = dash.reduce((a, b) => a + b, 0);
+    for (let err = dx + dy; ; walked++) {
+      let phase = period > 0 ? walked % period : 0;
+      const on = dash.findIndex((d) => (phase -= d) < 0);
+      if (on < 0 || on % 2 === 0) this.dot(x, y, c, size);
+      if (x === tx && y === ty) return walked;
+      const e2 = 2 * err;
+      if (e2 >= dy) { err += dy; x += stepX; }
+      if (e2 <= dx) { err += dx; y += stepY; }
+    }
+  }
+
+  /** Text with its left edge at x (right edge for align 'end', centre for 'middle'), its middle at y. */
+  text(s: string, x: number, y: number, align: 'start' | 'middle' | 'end' = 'start'): void {
+    const width = s.length * 4 * SCALE - SCALE;
+    const x0 = align === 'start' ? x : align === 'end' ? x - width : x - width / 2;
+    [...s].forEach((ch, k) => (FONT[ch] ?? '00000').split('').forEach((row, r) => {
+      for (let bit = 0; bit < 3; bit++) if ((Number(row) >> (2 - bit)) & 1) this.dot(x0 + (k * 4 + bit) * SCALE, y + (r - 2.5) * SCALE, [0, 0, 0], SCALE);
+    }));
+  }
+}
+
+const CRC_TABLE = Array.from({ length: 256 }, (_, n) => {
+  let c = n;
+  for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+  return c >>> 0;
+});
+
+function crc32(bytes: Uint8Array): number {
+  let c = 0xffffffff;
+  for (const b of bytes) c = CRC_TABLE[(c ^ b) & 0xff]! ^ (c >>> 8);
+  return (c ^ 0xffffffff) >>> 0;
+}
+
+/** One PNG chunk: length, type, data, CRC of type and data (PNG spec section 5.3). */
+function chunk(type: string, data: Uint8Array): Buffer {
+  const body = Buffer.concat([Buffer.from(type, 'ascii'), data]);
+  const out = Buffer.alloc(body.length + 8);
+  out.writeUInt32BE(data.length, 0);
+  body.copy(out, 4);
+  out.writeUInt32BE(crc32(body), body.length + 4);
+  return out;
+}
+
+/** 8-bit RGBA, no interlace, filter type 0 (None) on every scanline. */
+export function encodePng(width: number, height: number, rgba: Uint8Array): Buffer {
+  const raw = Buffer.alloc(height * (1 + width * 4));
+  for (let y = 0; y < height; y++) raw.set(rgba.subarray(y * width * 4, (y + 1) * width * 4), y * (1 + width * 4) + 1);
+  const ihdr = Buffer.alloc(13);
+  ihdr.writeUInt32BE(width, 0);
+  ihdr.writeUInt32BE(height, 4);
+  ihdr.set([8, 6, 0, 0, 0], 8);
+  const signature = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+  return Buffer.concat([signature, chunk('IHDR', ihdr), chunk('IDAT', deflateSync(raw)), chunk('IEND', new Uint8Array(0))]);
+}
+
+export function renderPng(history: readonly CurvePoint[]): Buffer {
+  const { series, xTicks, yTicks } = layout(history);
+  const { left, right, top, bottom } = BOX;
+  const img = new Raster();
+  const black: Rgb = [0, 0, 0];
+  img.line(left, top, left, bottom, black, [], 1);
+  img.line(left, bottom, right, bottom, black, [], 1);
+  for (const t of xTicks) { img.line(t.at, bottom, t.at, bottom + 5, black, [], 1); img.text(t.label, t.at, bottom + 15, 'middle'); }
+  for (const t of yTicks) { img.line(left - 5, t.at, left, t.at, black, [], 1); img.text(t.label, left - 8, t.at, 'end'); }
+  img.text('epoch', (left + right) / 2, H - 16, 'middle');
+  series.forEach((s, i) => {
+    let walked = 0;
+    for (let k = 1; k < s.points.length; k++) walked = img.line(...s.points[k - 1]!, ...s.points[k]!, s.color, s.dash, 2, walked);
+    if (s.points.length === 1) img.dot(s.points[0]![0] - 1, s.points[0]![1] - 1, s.color, 3);
+    const [lx, ly] = legendAt(i);
+    img.line(lx, ly, lx + 24, ly, s.color, s.dash, 2);
+    img.text(s.label, lx + 30, ly);
+  });
+  return encodePng(W, H, img.rgba);
+}
+
+/** The PNG beside an SVG: `curves.svg` -> `curves.png`. */
+export const pngPath = (svg: string): string => `${svg.replace(/\.svg$/i, '')}.png`;
+
+/** Writes the SVG and the PNG, each to a temporary file renamed over the target, so a viewer never sees half a plot. */
+export function writePlot(svgPath: string, history: readonly CurvePoint[]): void {
+  for (const [path, data] of [[svgPath, renderSvg(history)], [pngPath(svgPath), renderPng(history)]] as const) {
+    const tmp = `${path}.tmp-${process.pid}`;
+    try {
+      writeFileSync(tmp, data);
+      renameSync(tmp, path);
+    } catch (e) {
+      rmSync(tmp, { force: true });
+      throw new UserError(`cannot write ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    }
+  }
+}

@@ -1,0 +1,97 @@
+// Stopping and resuming training (`--save W` then `--resume W`). W stays a plain state_dict, so
+// PyTorch's load_state_dict takes it as it is; what else a run needs to continue as if it had never
+// stopped goes to a sibling file: the optimizer state named as torch.optim names it per parameter
+// (`0.weight.momentum_buffer`, `0.weight.exp_avg`, `0.weight.exp_avg_sq`), and in its metadata the
+// step count, the epoch, the settings that shape the run (optimizer, seed, batch) and the curves.
+import { existsSync } from 'node:fs';
+import type { OptimizerConfig, OptimizerKind } from '../../compiler/elaborate/train-config.ts';
+import type { Model } from '../model.ts';
+import { CheckpointError, expectTensors, readCheckpoint, writeCheckpoint, type Checkpoint, type StoredTensor } from './checkpoint.ts';
+import type { TrainData } from './data.ts';
+import type { CurvePoint } from './plot.ts';
+import { floatTensor, loadWeights, saveWeights } from './state-dict.ts';
+
+export interface SavedRun {
+  readonly model: string;
+  /** Epochs and training steps done. */
+  readonly epoch: number;
+  readonly steps: number;
+  readonly seed: number;
+  readonly batch: number;
+  readonly optimizer: Pick<OptimizerConfig, 'kind' | 'lr' | 'momentum' | 'weightDecay'>;
+  readonly history: readonly CurvePoint[];
+  /** The optimizer file, applied once the model is compiled. */
+  readonly state: Checkpoint;
+}
+
+/** `w.safetensors` -> `w.optim.safetensors`. */
+export function optimPath(weights: string): string {
+  return `${weights.replace(/\.safetensors$/, '')}.optim.safetensors`;
+}
+
+export async function saveRun(model: Model, path: string, run: Pick<SavedRun, 'epoch' | 'seed' | 'batch' | 'history'>): Promise<void> {
+  const o = model.compiled.train.optimizer;
+  const shapes = new Map(model.optimizerState().map((s) => [s.name, s.shape]));
+  const tensors = new Map<string, StoredTensor>();
+  for (const [name, data] of await model.getOptimizerState()) tensors.set(name, { dtype: 'F32', shape: shapes.get(name)!, data });
+  writeCheckpoint(optimPath(path), tensors, {
+    format: 'cnnc-optimizer', model: model.compiled.graph.model, steps: String(model.steps), epoch: String(run.epoch),
+    optimizer: o.kind, lr: String(o.lr), momentum: String(o.momentum), weight_decay: String(o.weightDecay),
+    seed: String(run.seed), batch: String(run.batch), history: JSON.stringify(run.history),
+  });
+  await saveWeights(model, path, { epoch: String(run.epoch) });
+}
+
+/** Reads the run saved beside weights `path`; its settings become the resumed run's defaults. */
+export function readRun(path: string): SavedRun {
+  const file = optimPath(path);
+  if (!existsSync(path)) throw new CheckpointError(`cannot resume from ${path}: no such file`);
+  if (!existsSync(file)) throw new CheckpointError(`cannot resume from ${path}: ${file}, the optimizer state that --save writes beside it, does not exist`);
+  const state = readCheckpoint(file);
+  const m = state.metadata;
+  const bad = (key: string, what: string): CheckpointError =>
+    new CheckpointError(`${file}: metadata ${key} is ${m[key] === undefined ? 'missing' : `'${m[key]}'`}, expected ${what} (was it written by cnnc train --save?)`);
+  const number = (key: string, integer: boolean): number => {
+    const v = Number(m[key]);
+    if (m[key] === undefined || m[key] === '' || !Number.isFinite(v) || v < 0 || (integer && !Number.isSafeInteger(v))) throw bad(key, integer ? 'a count' : 'a number >= 0');
+    return v;
+  };
+  const kind = m.optimizer;
+  if (kind !== 'sgd' && kind !== 'adam' && kind !== 'adamw') throw bad('optimizer', 'sgd, adam or adamw');
+  if (m.model === undefined) throw bad('model', 'a model name');
+  let history: unknown;
+  try {
+    history = JSON.parse(m.history ?? '');
+  } catch {
+    throw bad('history', 'a JSON list of epochs');
+  }
+  if (!Array.isArray(history) || !history.every((p) => typeof (p as CurvePoint).epoch === 'number' && typeof (p as CurvePoint).trainLoss === 'number')) throw bad('history', 'a JSON list of epochs');
+  return {
+    model: m.model, epoch: number('epoch', true), steps: number('steps', true), seed: number('seed', true), batch: number('batch', true),
+    optimizer: { kind: kind as OptimizerKind, lr: number('lr', false), momentum: number('momentum', false), weightDecay: number('weight_decay', false) },
+    history: history as CurvePoint[], state,
+  };
+}
+
+/** Loads the weights, optimizer state and step count of a saved run into a model compiled for it. */
+export function applyRun(model: Model, path: string, run: SavedRun): void {
+  const { path: file } = run.state;
+  const name = model.compiled.graph.model;
+  if (run.model !== name) throw new CheckpointError(`${file}: holds the training state of model ${run.model}, not ${name}`);
+  const kind = model.compiled.train.optimizer.kind;
+  if (run.optimizer.kind !== kind) throw new CheckpointError(`${file}: holds ${run.optimizer.kind} state, this run trains with ${kind} (resume without --optimizer)`);
+  const meta = loadWeights(model, path);
+  if (meta.steps !== String(run.steps)) throw new CheckpointError(`${path} (step ${meta.steps ?? 'unknown'}) and ${file} (step ${run.steps}) were not saved together`);
+  const expected = model.optimizerState();
+  expectTensors(run.state, expected);
+  model.setOptimizerState(new Map(expected.map((s) => [s.name, floatTensor(run.state, s.name)])));
+  model.steps = run.steps;
+}
+
+/**
+ * The data as seen from the epoch after `done`: the trainer numbers this run's epochs from 1, and
+ * the shuffle order of each must be that of the same epoch of the uninterrupted run.
+ */
+export function afterEpoch(data: TrainData, done: number): TrainData {
+  return { ...data, batches: (o) => data.batches({ ...o, epoch: o.epoch + done }) };
+}
