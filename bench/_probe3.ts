@@ -2,7 +2,7 @@ import fs from 'node:fs'; import os from 'node:os'; import path from 'node:path'
 import { openGpu } from '../runtime/gpu/device.ts';
 import { benchCnnc } from './cnnc.ts';
 import { workloads } from './workloads.ts';
-process.env.MESA_SHADER_CACHE_DISABLE = 'true';
+
 const gpu = await openGpu();
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cnnc-bench-'));
 const quick = process.argv[2] === 'q';

@@ -9,7 +9,9 @@ export interface StepTiming {
   readonly stepMs: number;
   /** Milliseconds per step of every round, in order. */
   readonly roundsMs: readonly number[];
-  /** Loss of the first warm-up steps (same weights and batch in every framework: they must agree). */
+  /** Milliseconds of each warm-up step with its readback: the first holds lazy compiles and allocation. */
+  readonly warmupMs: readonly number[];
+  /** Loss of each warm-up step (same weights and batch in every framework: they must agree). */
   readonly losses: readonly number[];
 }
 
@@ -28,10 +30,13 @@ export const median = (xs: readonly number[]): number => {
 
 export async function measure(trainer: Trainer, w: Workload): Promise<StepTiming> {
   const losses: number[] = [];
+  const warmupMs: number[] = [];
   for (let i = 0; i < w.warmup; i++) {
+    const t0 = performance.now();
     await trainer.step();
     // A readback per warm-up step: it records the loss and keeps compile stalls out of round 1.
     losses.push(await trainer.loss());
+    warmupMs.push(performance.now() - t0);
   }
   const roundsMs: number[] = [];
   for (let r = 0; r < w.rounds; r++) {
@@ -41,5 +46,5 @@ export async function measure(trainer: Trainer, w: Workload): Promise<StepTiming
     roundsMs.push((performance.now() - t0) / w.stepsPerRound);
     if (!Number.isFinite(last)) throw new Error(`loss became ${last} in timed round ${r + 1}`);
   }
-  return { stepMs: median(roundsMs), roundsMs, losses };
+  return { stepMs: median(roundsMs), roundsMs, warmupMs, losses };
 }

@@ -5,6 +5,7 @@ import { buildStepProgram } from '../compiler/autodiff/build.ts';
 import type { StepProgram, TensorId } from '../compiler/autodiff/step-ir.ts';
 import { lowerProgram, type DeviceLimits, type LoweredProgram } from '../compiler/codegen/index.ts';
 import { renderDiagnostics } from '../compiler/diagnostics/render.ts';
+import type { Diagnostic } from '../compiler/diagnostics/diagnostic.ts';
 import { type InitKind, type LossKind, type OptimizerConfig, type TrainConfig } from '../compiler/elaborate/train-config.ts';
 import type { ShapedGraph } from '../compiler/ir/graph.ts';
 import { planMemory, type MemoryPlan } from '../compiler/plan/allocate.ts';
@@ -28,6 +29,8 @@ export interface CompileOptions extends FrontendOptions {
 export class CompileError extends Error {}
 
 export interface Compiled {
+  /** Warnings (device limits, when compiled only to be shown). */
+  readonly warnings: readonly Diagnostic[];
   readonly graph: ShapedGraph;
   readonly train: TrainConfig;
   readonly program: StepProgram;
@@ -35,8 +38,11 @@ export interface Compiled {
   readonly kernels: LoweredProgram;
 }
 
-/** Everything up to WGSL, without a device: what `cnnc compile` and `cnnc kernels` show. */
-export function compileToKernels(source: string, options: CompileOptions, limits: DeviceLimits): Compiled {
+/**
+ * Everything up to WGSL, without a device. Limit violations are errors, or warnings when
+ * `limitSeverity` says the kernels are only shown (`cnnc compile`, `cnnc kernels`).
+ */
+export function compileToKernels(source: string, options: CompileOptions, limits: DeviceLimits, limitSeverity: 'error' | 'warning' = 'error'): Compiled {
   const front = analyze(options.path ?? 'model.cnn', source, { trainBatch: true, ...options });
   const fail = () => new CompileError(renderDiagnostics(front.diagnostics.all));
   if (!front.shaped || !front.train) throw fail();
@@ -51,9 +57,9 @@ export function compileToKernels(source: string, options: CompileOptions, limits
   const program = buildStepProgram(front.shaped, { loss: train.loss, optimizer: train.optimizer }, front.diagnostics);
   if (!program) throw fail();
   const plan = planMemory(program);
-  const kernels = lowerProgram(program, plan, limits, front.diagnostics);
+  const kernels = lowerProgram(program, plan, limits, front.diagnostics, limitSeverity);
   if (front.diagnostics.hasErrors) throw fail();
-  return { graph: front.shaped, train, program, plan, kernels };
+  return { warnings: front.diagnostics.all.filter((d) => d.severity === 'warning'), graph: front.shaped, train, program, plan, kernels };
 }
 
 export async function compile(source: string, options: CompileOptions = {}): Promise<Model> {

@@ -1,19 +1,14 @@
 // Stable text form of a step program: its tensors and the ops of each pass (`cnnc compile --emit ir`).
 import { formatShape } from '../ir/graph.ts';
-import type { StepOp, StepProgram, TensorId } from './step-ir.ts';
+import { tensorFields, type StepOp, type StepProgram, type TensorId } from './step-ir.ts';
 
 function opLine(op: StepOp, name: (id: TensorId) => string): string {
-  const fields = Object.entries(op)
-    .filter(([k]) => k !== 'op' && k !== 'origin' && k !== 'attrs' && k !== 'optimizer')
-    .map(([k, v]) => {
-      if (v === null) return null;
-      if (Array.isArray(v)) return `${k}=[${v.map((x) => name(x as TensorId)).join(', ')}]`;
-      if (typeof v === 'number' && !['slope', 'p', 'salt'].includes(k)) return `${k}=${name(v)}`;
-      return `${k}=${String(v)}`;
-    })
-    .filter((f) => f !== null);
+  const fields = tensorFields(op)
+    .filter(([, v]) => v !== null)
+    .map(([k, v]) => `${k}=${typeof v === 'number' ? name(v) : `[${v!.map(name).join(', ')}]`}`);
+  const extra = op.op === 'unary' || op.op === 'unary_grad' ? [`fn=${op.fn}`] : op.op === 'pool' || op.op === 'pool_grad' || op.op === 'loss' ? [`kind=${op.kind}`] : op.op === 'update' ? [`optimizer=${op.optimizer.kind}`] : [];
   const where = op.origin.sources[0] ? `   # ${op.origin.sources[0].split('  ')[0]}` : '';
-  return `${op.op}(${fields.join(', ')})${where}`;
+  return `${op.op}(${[...extra, ...fields].join(', ')})${where}`;
 }
 
 export function printStepProgram(p: StepProgram): string {

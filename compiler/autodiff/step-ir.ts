@@ -85,3 +85,11 @@ export interface StepProgram {
   /** One training step: forward in training mode, loss, backward, optimizer update. */
   readonly train: readonly StepOp[];
 }
+
+/** Op fields that hold numbers but are not tensor ids. */
+const scalarFields: ReadonlySet<string> = new Set(['slope', 'p', 'salt']);
+
+/** The tensor-valued fields of an op (names as in the op, null when absent) in declaration order. */
+export function tensorFields(op: StepOp): [string, TensorId | readonly TensorId[] | null][] {
+  return Object.entries(op).filter(([k, v]) => !scalarFields.has(k) && (typeof v === 'number' || v === null || Array.isArray(v))) as [string, TensorId | readonly TensorId[] | null][];
+}

@@ -32,8 +32,12 @@ export class DiagnosticBag {
   }
 
   error(code: DiagCode, message: string, span?: Span, extra: { notes?: readonly Note[]; help?: string } = {}): void {
+    this.report('error', code, message, span, extra);
+  }
+
+  report(severity: Diagnostic['severity'], code: DiagCode, message: string, span?: Span, extra: { notes?: readonly Note[]; help?: string } = {}): void {
     this.items.push({
-      severity: 'error',
+      severity,
       code,
       message,
       ...(span ? { span } : {}),

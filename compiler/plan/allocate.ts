@@ -1,9 +1,10 @@
 // Pass: the static memory plan. Every tensor gets an arena and an element offset; views share
-// their base's storage. The `grad` and optimizer-state arenas mirror the `param` layout exactly, so
+// their base's storage, and `work` tensors whose lifetimes do not overlap share memory. The `grad` and optimizer-state arenas mirror the `param` layout exactly, so
 // one optimizer dispatch walks all four in step. Offsets are 256-byte aligned, WebGPU's
 // minStorageBufferOffsetAlignment, so each tensor can be bound as its own sub-range.
 import { numel } from '../ir/graph.ts';
 import type { Arena, StepProgram, TensorId } from '../autodiff/step-ir.ts';
+import { liveIntervals, type Interval } from './liveness.ts';
 
 export const ALIGN_ELEMENTS = 64;
 
@@ -18,6 +19,41 @@ export interface MemoryPlan {
   readonly placements: readonly Placement[];
   /** Elements of each arena; `grad` equals `param`, and so do the optimizer's state arenas it uses. */
   readonly arenas: Readonly<Record<Arena, number>>;
+  /** Elements the `work` arena would need without reuse (every tensor its own slot). */
+  readonly unplannedWork: number;
+}
+
+interface Slot {
+  readonly offset: number;
+  readonly size: number;
+  readonly live: Interval;
+}
+
+/**
+ * Offsets for `work` tensors: each goes at the lowest offset that no tensor live at the same time
+ * occupies (first fit over the intervals, largest first among equal starts). Intervals are
+ * inclusive, so a kernel's output never overlaps its inputs. Tensors no op touches get their own slot.
+ */
+function reuse(sizes: ReadonlyMap<TensorId, number>, live: ReadonlyMap<TensorId, Interval>): { offsets: Map<TensorId, number>; total: number } {
+  const always: Interval = { first: -Infinity, last: Infinity };
+  const order = [...sizes.keys()].sort((a, b) => ((live.get(a) ?? always).first - (live.get(b) ?? always).first) || sizes.get(b)! - sizes.get(a)!);
+  const placed: Slot[] = [];
+  const offsets = new Map<TensorId, number>();
+  let total = 0;
+  for (const id of order) {
+    const size = sizes.get(id)!;
+    const iv = live.get(id) ?? always;
+    const busy = placed.filter((p) => p.live.first <= iv.last && iv.first <= p.live.last).sort((a, b) => a.offset - b.offset);
+    let offset = 0;
+    for (const p of busy) {
+      if (offset + size <= p.offset) break;
+      offset = Math.max(offset, p.offset + p.size);
+    }
+    placed.push({ offset, size, live: iv });
+    offsets.set(id, offset);
+    total = Math.max(total, offset + size);
+  }
+  return { offsets, total };
 }
 
 const align = (n: number): number => Math.ceil(n / ALIGN_ELEMENTS) * ALIGN_ELEMENTS;
@@ -26,9 +62,13 @@ export function planMemory(program: StepProgram): MemoryPlan {
   const sizes: Record<Arena, number> = { param: 0, grad: 0, state1: 0, state2: 0, stats: 0, work: 0, io: 0, metric: 0 };
   const placements: Placement[] = [];
   const paramOffset = new Map<string, number>();
+  const workSizes = new Map<TensorId, number>();
+  for (const t of program.tensors) if (t.arena === 'work' && t.aliasOf === null) workSizes.set(t.id, align(Math.max(1, numel(t.shape))));
+  const work = reuse(workSizes, liveIntervals(program));
   const place = (id: TensorId): Placement => {
     const t = program.tensors[id]!;
     const elements = Math.max(1, numel(t.shape));
+    if (t.arena === 'work' && t.aliasOf === null) return { arena: 'work', offset: work.offsets.get(id)!, elements };
     if (t.aliasOf !== null) {
       const base = placements[t.aliasOf]!;
       return { ...base, elements };
@@ -48,8 +88,9 @@ export function planMemory(program: StepProgram): MemoryPlan {
   // Optimizer state: SGD with momentum keeps one buffer per parameter, Adam(W) two, plain SGD none.
   const update = program.train.find((op) => op.op === 'update');
   const states = !update ? 0 : update.optimizer.kind !== 'sgd' ? 2 : update.optimizer.momentum > 0 ? 1 : 0;
+  sizes.work = work.total;
   sizes.grad = sizes.param;
   sizes.state1 = states >= 1 ? sizes.param : 0;
   sizes.state2 = states >= 2 ? sizes.param : 0;
-  return { placements, arenas: sizes };
+  return { placements, arenas: sizes, unplannedWork: [...workSizes.values()].reduce((a, b) => a + b, 0) };
 }

@@ -15,5 +15,10 @@ export function printPlan(program: StepProgram, plan: MemoryPlan): string {
     const p = plan.placements[i]!;
     return `  %${t.id} ${p.arena}+${p.offset * 4}  ${bytes(p.elements).padStart(10)}  ${formatShape(t.shape)}${t.aliasOf !== null ? ` (view of %${t.aliasOf})` : ''}  "${t.name}"`;
   });
-  return ['arenas {', ...arenas, `  total   ${bytes(total).padStart(12)}`, '}', 'tensors {', ...rows, '}'].join('\n');
+  const unplanned = total - plan.arenas.work + plan.unplannedWork;
+  return [
+    'arenas {', ...arenas, `  total   ${bytes(total).padStart(12)}`, '}',
+    `peak ${bytes(total)} planned, against ${bytes(unplanned)} with every activation and gradient in its own buffer (work ${bytes(plan.unplannedWork)} -> ${bytes(plan.arenas.work)})`,
+    'tensors {', ...rows, '}',
+  ].join('\n');
 }

@@ -9,6 +9,7 @@ import { graphToDot } from '../../compiler/ir/dot.ts';
 import { printGraph } from '../../compiler/ir/print.ts';
 import { printPlan } from '../../compiler/plan/print.ts';
 import { CompileError, compileToKernels, type Compiled } from '../model.ts';
+import { renderDiagnostics } from '../../compiler/diagnostics/render.ts';
 import { parseInputFlag, readSource, type Output } from './io.ts';
 import { UserError } from '../errors.ts';
 
@@ -21,14 +22,16 @@ export interface CompileFlags {
   readonly filter?: string;
 }
 
-/** Compiles for WebGPU's default limits, which every adapter supports. */
+/** Compiles for WebGPU's default limits, which every adapter supports, warning where a model exceeds them. */
 function compiled(file: string, flags: CompileFlags, io: Output): Compiled | null {
   try {
-    return compileToKernels(readSource(file), {
+    const c = compileToKernels(readSource(file), {
       path: file,
       ...(flags.model !== undefined ? { model: flags.model } : {}),
       ...(flags.input !== undefined ? parseInputFlag(flags.input) : {}),
-    }, defaultLimits);
+    }, defaultLimits, 'warning');
+    if (c.warnings.length > 0) io.err(renderDiagnostics(c.warnings) + '\n');
+    return c;
   } catch (e) {
     if (!(e instanceof CompileError)) throw e;
     io.err(e.message + '\n');

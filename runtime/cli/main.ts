@@ -7,6 +7,8 @@ import { UserError } from '../errors.ts';
 import { checkCommand, summaryCommand } from './summary.ts';
 import { compileCommand, kernelsCommand } from './compile.ts';
 import { trainCommand } from './train.ts';
+import { evalCommand } from './eval.ts';
+import { predictCommand } from './predict.ts';
 
 const usage = `usage: cnnc <command> FILE [options]
 
@@ -17,12 +19,16 @@ commands:
   kernels FILE               print each WGSL kernel of the forward pass (--backward: of the
                              whole training step) [--filter NAME]
   train FILE                 train on the data of the train section (default Fashion-MNIST)
+  eval FILE --weights W      loss and accuracy of saved weights on the test split (npy data:
+                             on the npy arrays) [--data DIR] [--batch-size N] [--resize H[,W]]
+  predict FILE --weights W   classify --images IDX_FILE [--count N] or --npy X.npy ([N, C, H, W]):
+                             class, probability and top 3 per sample
 
 options:
   --model NAME               the model to use when the file defines several (default: the last)
   --input N,C,H,W            override the model's input shape and set the batch (default batch 1)
   --expand                   summary: one row per layer instead of one per top-level block
-  --json                     summary: machine-readable output
+  --json                     summary, eval, predict: machine-readable output
   --emit WHAT                compile: ir (graph + step program), graph (DOT), wgsl, plan
   --out DIR                  compile: write files to DIR instead of printing
   --backward                 kernels: the training step's kernels, not only the forward
@@ -31,7 +37,9 @@ options:
   --epochs N  --batch-size N  --lr X  --optimizer sgd|adam|adamw  --momentum X
   --weight-decay X  --seed N  --steps K (stop after K steps)  --no-shuffle
   --data DIR (an IDX folder)  --resize H[,W]  --json-log FILE (one JSON object per epoch)
-  --save FILE (safetensors, PyTorch state_dict names; written every epoch)  --init FILE
+  --save FILE (safetensors, PyTorch state_dict names; written every epoch, with the optimizer
+  state beside it in FILE.optim.safetensors)  --init FILE  --resume FILE (continue a --save run)
+  --plot FILE.svg (curves as SVG and FILE.png, redrawn every epoch)
 
   -h, --help                 this text
 `;
@@ -67,6 +75,12 @@ export async function main(argv: readonly string[], io: Output = stdio): Promise
         'json-log': { type: 'string' },
         save: { type: 'string' },
         init: { type: 'string' },
+        resume: { type: 'string' },
+        plot: { type: 'string' },
+        weights: { type: 'string' },
+        images: { type: 'string' },
+        npy: { type: 'string' },
+        count: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -81,6 +95,8 @@ export async function main(argv: readonly string[], io: Output = stdio): Promise
       compile: (f) => compileCommand(f, values, io),
       kernels: (f) => kernelsCommand(f, values, io),
       train: (f) => trainCommand(f, values, io, io === stdio && process.stderr.isTTY === true),
+      eval: (f) => evalCommand(f, values, io),
+      predict: (f) => predictCommand(f, values, io),
     };
     const run = commands[command];
     if (!run) throw new UserError(`unknown command '${command}' (commands: ${Object.keys(commands).join(', ')})`);

@@ -1,7 +1,9 @@
 // The WebGPU device on dawn.node: adapter choice, the adapter's limits, friendly failures.
 import { create, globals } from 'webgpu';
+import { UserError } from '../errors.ts';
 
-export class GpuUnavailableError extends Error {}
+/** No WebGPU adapter: a set-up problem the user can fix, reported without a stack trace. */
+export class GpuUnavailableError extends UserError {}
 
 export interface Gpu {
   readonly device: GPUDevice;

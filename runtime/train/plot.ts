@@ -100,7 +100,7 @@ export function renderSvg(history: readonly CurvePoint[]): string {
 /** 3x5 glyphs, one octal digit per row (4 = left pixel), for the characters the plot writes. */
 const FONT: Record<string, string> = {
   0: '75557', 1: '26227', 2: '71747', 3: '71717', 4: '55711', 5: '74717', 6: '74757', 7: '71111', 8: '75757', 9: '75717',
-  '.': '00002', '-': '00700', _: '00007', a: '03553', c: '03443', e: '03743', h: '44755', i: '20222', l: '62227',
+  '.': '00002', '-': '00700', _: '00007', a: '07357', c: '03443', e: '03743', h: '44755', i: '20222', l: '62227',
   n: '06555', o: '02552', p: '06564', r: '05644', s: '03616', t: '27223', v: '05552',
 };
 const SCALE = 2;

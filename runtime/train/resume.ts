@@ -5,14 +5,14 @@
 // step count, the epoch, the settings that shape the run (optimizer, seed, batch) and the curves.
 import { existsSync } from 'node:fs';
 import type { OptimizerConfig, OptimizerKind } from '../../compiler/elaborate/train-config.ts';
+import type { ShapedGraph } from '../../compiler/ir/graph.ts';
 import type { Model } from '../model.ts';
 import { CheckpointError, expectTensors, readCheckpoint, writeCheckpoint, type Checkpoint, type StoredTensor } from './checkpoint.ts';
 import type { TrainData } from './data.ts';
 import type { CurvePoint } from './plot.ts';
-import { floatTensor, loadWeights, saveWeights } from './state-dict.ts';
+import { floatTensor, readWeights, saveWeights, setWeights } from './state-dict.ts';
 
 export interface SavedRun {
-  readonly model: string;
   /** Epochs and training steps done. */
   readonly epoch: number;
   readonly steps: number;
@@ -20,7 +20,8 @@ export interface SavedRun {
   readonly batch: number;
   readonly optimizer: Pick<OptimizerConfig, 'kind' | 'lr' | 'momentum' | 'weightDecay'>;
   readonly history: readonly CurvePoint[];
-  /** The optimizer file, applied once the model is compiled. */
+  /** The weights and the optimizer file, applied once the model is compiled. */
+  readonly weights: Checkpoint;
   readonly state: Checkpoint;
 }
 
@@ -42,8 +43,14 @@ export async function saveRun(model: Model, path: string, run: Pick<SavedRun, 'e
   await saveWeights(model, path, { epoch: String(run.epoch) });
 }
 
-/** Reads the run saved beside weights `path`; its settings become the resumed run's defaults. */
-export function readRun(path: string): SavedRun {
+const isPoint = (p: unknown): p is CurvePoint =>
+  typeof p === 'object' && p !== null && typeof (p as CurvePoint).epoch === 'number' && typeof (p as CurvePoint).trainLoss === 'number';
+
+/**
+ * Reads the run saved as weights `path` and the optimizer file beside it, checked against the model's
+ * graph before anything is compiled; its settings become the resumed run's defaults.
+ */
+export function readRun(path: string, graph: ShapedGraph): SavedRun {
   const file = optimPath(path);
   if (!existsSync(path)) throw new CheckpointError(`cannot resume from ${path}: no such file`);
   if (!existsSync(file)) throw new CheckpointError(`cannot resume from ${path}: ${file}, the optimizer state that --save writes beside it, does not exist`);
@@ -59,29 +66,29 @@ export function readRun(path: string): SavedRun {
   const kind = m.optimizer;
   if (kind !== 'sgd' && kind !== 'adam' && kind !== 'adamw') throw bad('optimizer', 'sgd, adam or adamw');
   if (m.model === undefined) throw bad('model', 'a model name');
-  let history: unknown;
+  if (m.model !== graph.model) throw new CheckpointError(`${file}: holds the training state of model ${m.model}, not ${graph.model}`);
+  const weights = readWeights(graph, path);
+  if (weights.metadata.steps !== m.steps) throw new CheckpointError(`${path} (step ${weights.metadata.steps ?? 'unknown'}) and ${file} (step ${m.steps}) were not saved together`);
+  let history: unknown = null;
   try {
     history = JSON.parse(m.history ?? '');
   } catch {
-    throw bad('history', 'a JSON list of epochs');
+    // reported below
   }
-  if (!Array.isArray(history) || !history.every((p) => typeof (p as CurvePoint).epoch === 'number' && typeof (p as CurvePoint).trainLoss === 'number')) throw bad('history', 'a JSON list of epochs');
+  if (!Array.isArray(history) || !history.every(isPoint)) throw bad('history', 'a JSON list of epochs');
   return {
-    model: m.model, epoch: number('epoch', true), steps: number('steps', true), seed: number('seed', true), batch: number('batch', true),
+    epoch: number('epoch', true), steps: number('steps', true), seed: number('seed', true), batch: number('batch', true),
     optimizer: { kind: kind as OptimizerKind, lr: number('lr', false), momentum: number('momentum', false), weightDecay: number('weight_decay', false) },
-    history: history as CurvePoint[], state,
+    history, weights, state,
   };
 }
 
 /** Loads the weights, optimizer state and step count of a saved run into a model compiled for it. */
-export function applyRun(model: Model, path: string, run: SavedRun): void {
+export function applyRun(model: Model, run: SavedRun): void {
   const { path: file } = run.state;
-  const name = model.compiled.graph.model;
-  if (run.model !== name) throw new CheckpointError(`${file}: holds the training state of model ${run.model}, not ${name}`);
   const kind = model.compiled.train.optimizer.kind;
   if (run.optimizer.kind !== kind) throw new CheckpointError(`${file}: holds ${run.optimizer.kind} state, this run trains with ${kind} (resume without --optimizer)`);
-  const meta = loadWeights(model, path);
-  if (meta.steps !== String(run.steps)) throw new CheckpointError(`${path} (step ${meta.steps ?? 'unknown'}) and ${file} (step ${run.steps}) were not saved together`);
+  setWeights(model, run.weights);
   const expected = model.optimizerState();
   expectTensors(run.state, expected);
   model.setOptimizerState(new Map(expected.map((s) => [s.name, floatTensor(run.state, s.name)])));

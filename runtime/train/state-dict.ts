@@ -1,16 +1,17 @@
 // A model's weights as a PyTorch state_dict (names, layouts, dtypes: float32 tensors, int64
 // num_batches_tracked), to save as safetensors and to load back, from cnnc or from PyTorch.
+import type { ShapedGraph } from '../../compiler/ir/graph.ts';
 import type { Model } from '../model.ts';
 import { CheckpointError, expectTensors, readCheckpoint, writeCheckpoint, type Checkpoint, type StoredTensor } from './checkpoint.ts';
 
 /** Every parameter and buffer in state_dict order. */
-function entries(model: Model): { name: string; shape: readonly number[]; tracked: boolean }[] {
-  return model.compiled.graph.nodes.flatMap((n) => n.params.map((p) => ({ name: p.name, shape: p.shape, tracked: p.role === 'num_batches_tracked' })));
+function entries(graph: ShapedGraph): { name: string; shape: readonly number[]; tracked: boolean }[] {
+  return graph.nodes.flatMap((n) => n.params.map((p) => ({ name: p.name, shape: p.shape, tracked: p.role === 'num_batches_tracked' })));
 }
 
 export async function stateDict(model: Model): Promise<Map<string, StoredTensor>> {
   const out = new Map<string, StoredTensor>();
-  for (const e of entries(model)) {
+  for (const e of entries(model.compiled.graph)) {
     out.set(e.name, e.tracked
       ? { dtype: 'I64', shape: [], data: BigInt64Array.of(BigInt(model.steps)) }
       : { dtype: 'F32', shape: e.shape, data: await model.getParam(e.name) });
@@ -30,13 +31,26 @@ export function floatTensor(ckpt: Checkpoint, name: string): Float32Array {
 }
 
 /**
- * Loads weights (and running statistics) saved by cnnc or by PyTorch; every name and shape must
- * match. Returns the file's metadata (cnnc records the model, steps and epoch there).
+ * Reads weights (and running statistics) saved by cnnc or by PyTorch for a model's graph (the front
+ * end's will do, so a wrong file is refused before compiling): every name, shape and dtype must fit.
+ * cnnc's files record the model, steps and epoch in the metadata.
  */
-export function loadWeights(model: Model, path: string): Readonly<Record<string, string>> {
+export function readWeights(graph: ShapedGraph, path: string): Checkpoint {
   const ckpt = readCheckpoint(path);
-  const expected = entries(model);
-  expectTensors(ckpt, expected);
-  for (const e of expected) if (!e.tracked) model.setParam(e.name, floatTensor(ckpt, e.name));
-  return ckpt.metadata;
+  const expected = entries(graph);
+  try {
+    expectTensors(ckpt, expected);
+  } catch (e) {
+    // A file of another cnnc model differs in every tensor: its name says more than the list.
+    const other = ckpt.metadata.model;
+    if (other !== undefined && other !== graph.model) throw new CheckpointError(`${path} holds weights of model ${other}, not ${graph.model}`);
+    throw e;
+  }
+  for (const e of expected) if (!e.tracked) floatTensor(ckpt, e.name);
+  return ckpt;
+}
+
+/** Copies weights read by readWeights for the same graph into the model. */
+export function setWeights(model: Model, ckpt: Checkpoint): void {
+  for (const e of entries(model.compiled.graph)) if (!e.tracked) model.setParam(e.name, floatTensor(ckpt, e.name));
 }

@@ -1,0 +1,38 @@
+// `cnnc eval FILE --weights W`: the loss and accuracy of saved weights on held-out data, computed as
+// training validates after every epoch: the test split of an IDX data set (d2l validates on it), or
+// the npy arrays themselves for npy data, which has no split.
+import { validate } from '../train/trainer.ts';
+import { readWeights, setWeights } from '../train/state-dict.ts';
+import { compileModel, modelOption, num, openModelData, required, type ModelFlags } from './flags.ts';
+import { frontend, type Output } from './io.ts';
+
+export interface EvalFlags extends ModelFlags {
+  readonly weights?: string;
+  readonly json?: boolean;
+}
+
+export async function evalCommand(file: string, flags: EvalFlags, io: Output): Promise<number> {
+  const weights = required(flags.weights, '--weights FILE', 'eval');
+  const front = frontend(file, modelOption(flags), io);
+  if (!front) return 1;
+  const data = openModelData(file, front, flags);
+  const split = data.val ?? data.train;
+  // No larger than the data: a batch with nothing to fill it would only cost a second compile.
+  const batch = Math.min(split.count, num(flags, 'batch-size', { integer: true, min: 1 }) ?? front.train!.batch);
+  const ckpt = readWeights(front.shaped!, weights);
+  const model = await compileModel(file, front, { batch, ...modelOption(flags) }, io);
+  if (!model) return 1;
+  try {
+    setWeights(model, ckpt);
+    const { loss, acc } = await validate(model, split, batch);
+    const name = front.shaped!.model;
+    if (flags.json) {
+      io.out(JSON.stringify({ model: name, weights, data: split.describe, samples: split.count, loss, acc }) + '\n');
+    } else {
+      io.out(`${name} with ${weights} on ${split.describe}\n  val_loss ${loss.toFixed(4)}${acc === null ? '' : `  val_acc ${acc.toFixed(4)}`}\n`);
+    }
+    return 0;
+  } finally {
+    await model.dispose();
+  }
+}

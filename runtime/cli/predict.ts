@@ -1,0 +1,94 @@
+// `cnnc predict FILE --weights W (--images IDX | --npy X.npy)`: classifies samples with saved weights
+// and prints each one's class, its probability (softmax of the logits, on the host) and the top 3,
+// named as d2l names Fashion-MNIST's classes when the model is a 10-class Fashion-MNIST model.
+import { formatShape } from '../../compiler/ir/graph.ts';
+import { epochBatches } from '../data/batches.ts';
+import { DataError, readIdxImages } from '../data/idx.ts';
+import { NpyError, readNpy } from '../data/npy.ts';
+import { UserError } from '../errors.ts';
+import { readWeights, setWeights } from '../train/state-dict.ts';
+import { compileModel, modelOption, num, required, resizeFlag, sampleShape, type ModelFlags } from './flags.ts';
+import { frontend, type Output } from './io.ts';
+
+export interface PredictFlags extends ModelFlags {
+  readonly weights?: string;
+  readonly images?: string;
+  readonly npy?: string;
+  readonly count?: string;
+  readonly json?: boolean;
+}
+
+/** d2l's `get_fashion_mnist_labels`, in label order. */
+const FASHION_MNIST = ['T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Shirt', 'Sneaker', 'Bag', 'Ankle boot'];
+
+/** The first `count` (default all) samples as the model's input batch. */
+function readSamples(flags: PredictFlags, want: readonly number[], resize: readonly [number, number] | null): { x: Float32Array; count: number } {
+  if ((flags.images === undefined) === (flags.npy === undefined)) throw new UserError("'predict' needs one of --images IDX_FILE and --npy X.npy");
+  const limit = num(flags, 'count', { integer: true, min: 1 });
+  const take = (have: number, path: string): number => {
+    if (limit !== undefined && limit > have) throw new UserError(`--count ${limit}: ${path} has ${have} samples`);
+    return limit ?? have;
+  };
+  if (flags.npy !== undefined) {
+    const a = readNpy(flags.npy);
+    if (a.shape.length !== want.length + 1 || formatShape(a.shape.slice(1)) !== formatShape(want) || a.shape[0] === 0) {
+      throw new NpyError(`${flags.npy}: shape (${a.shape.join(', ')}), the model expects (N, ${want.join(', ')}) with N >= 1`);
+    }
+    const count = take(a.shape[0]!, flags.npy);
+    return { x: Float32Array.from(a.data.subarray(0, (a.data.length / a.shape[0]!) * count)), count };
+  }
+  const path = flags.images!;
+  const img = readIdxImages(path);
+  const [h, w] = resize ?? [img.height, img.width];
+  if (formatShape([1, h, w]) !== formatShape(want)) {
+    throw new DataError(`${path}: images of ${h}x${w}${resize ? ' (resized)' : ''}, the model expects ${formatShape(want)}` + (want.length === 3 ? ` (--resize ${want[1]},${want[2]})` : ''));
+  }
+  const count = take(img.count, path);
+  // The training pipeline's scaling and resize, one batch of every sample; labels are not read.
+  const ds = { images: img.pixels, labels: new Uint8Array(count), count, height: img.height, width: img.width, source: path };
+  const [batch] = epochBatches(ds, { batchSize: count, shuffle: false, seed: 0, epoch: 0, resize });
+  return { x: batch!.images, count };
+}
+
+/** Softmax probabilities (max-shifted, float64) of one sample's logits, best first. */
+function ranked(logits: Float32Array): { cls: number; p: number }[] {
+  const max = Math.max(...logits);
+  const e = Array.from(logits, (v) => Math.exp(v - max));
+  const sum = e.reduce((a, b) => a + b, 0);
+  return e.map((v, cls) => ({ cls, p: v / sum })).sort((a, b) => b.p - a.p || a.cls - b.cls);
+}
+
+export async function predictCommand(file: string, flags: PredictFlags, io: Output): Promise<number> {
+  const weights = required(flags.weights, '--weights FILE', 'predict');
+  const front = frontend(file, modelOption(flags), io);
+  if (!front) return 1;
+  const recipe = front.train!;
+  const out = front.shaped!.nodes[front.shaped!.output]!.shape;
+  if (recipe.loss !== 'cross_entropy' || out.length !== 2) throw new UserError(`predict needs a classifier: ${front.shaped!.model} is trained with loss ${recipe.loss} and outputs ${formatShape(out.slice(1))} per sample`);
+  const classes = out[1]!;
+  const names = classes === 10 && recipe.data.kind === 'fashion_mnist' ? FASHION_MNIST : null;
+  const { x, count } = readSamples(flags, sampleShape(front), resizeFlag(flags.resize) ?? recipe.resize);
+  const batch = Math.min(count, num(flags, 'batch-size', { integer: true, min: 1 }) ?? recipe.batch);
+  const ckpt = readWeights(front.shaped!, weights);
+  const model = await compileModel(file, front, { batch, ...modelOption(flags) }, io);
+  if (!model) return 1;
+  try {
+    setWeights(model, ckpt);
+    const per = x.length / count;
+    const label = (cls: number): string => names?.[cls] ?? String(cls);
+    const rows: { index: number; class: number; name: string | null; probability: number; top: { class: number; name: string | null; probability: number }[] }[] = [];
+    for (let first = 0; first < count; first += batch) {
+      const size = Math.min(batch, count - first);
+      const logits = await (await model.withBatch(size)).forward(x.subarray(first * per, (first + size) * per));
+      for (let i = 0; i < size; i++) {
+        const top = ranked(logits.subarray(i * classes, (i + 1) * classes)).slice(0, 3).map(({ cls, p }) => ({ class: cls, name: names?.[cls] ?? null, probability: p }));
+        rows.push({ index: first + i, ...top[0]!, top });
+      }
+    }
+    if (flags.json) io.out(JSON.stringify(rows) + '\n');
+    else for (const r of rows) io.out(`${r.index}  ${label(r.class)}  ${r.probability.toFixed(4)}  top-3: ${r.top.map((t) => `${label(t.class)} ${t.probability.toFixed(4)}`).join(', ')}\n`);
+    return 0;
+  } finally {
+    await model.dispose();
+  }
+}

@@ -1,0 +1,73 @@
+// `cnnc compile` and `cnnc kernels` as a user runs them: every --emit form, files under --out,
+// kernel headers that name the .cnn line, and the backward/filter options.
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { cnnc } from '../helpers/cli.ts';
+
+const lenet = 'dsl-examples/lenet.cnn';
+
+describe('cnnc compile', () => {
+  it('--emit ir prints the graph and the step program with forward and train passes', () => {
+    const r = cnnc('compile', lenet, '--emit', 'ir');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^graph LeNet \{\n {2}%0 = input\(\) shape=\(1, 28, 28\) : \[128, 1, 28, 28\]/);
+    expect(r.stdout).toContain('step program LeNet (batch 128)');
+    expect(r.stdout).toMatch(/train \{[\s\S]*conv2d_dw\([\s\S]*update\(/);
+  });
+
+  it('--emit graph prints DOT with every layer and edge, warning about WebGPU default limits', () => {
+    const r = cnnc('compile', 'dsl-examples/resnet18.cnn', '--emit', 'graph');
+    expect(r.code).toBe(0);
+    // Batch 128 at 96x96 without activation reuse needs 2.2 GiB of activations.
+    expect(r.stderr).toMatch(/^warning\[E0401\]: the work arena needs \d+\.\d MiB; this device allows 256\.0 MiB/m);
+    expect(r.stdout).toMatch(/^digraph "ResNet18" \{/);
+    expect(r.stdout).toContain('label="b2.0.conv1 conv2d\\n[128, 64, 24, 24]"');
+    expect(r.stdout.match(/ -> /g)!.length).toBeGreaterThan(60);
+  });
+
+  it('--emit plan prints arenas and placements', () => {
+    const r = cnnc('compile', lenet, '--emit', 'plan');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/arenas \{\n {2}param +242\.5 KiB/);
+    expect(r.stdout).toContain('"0.weight"');
+  });
+
+  it('--emit wgsl --out DIR writes one file per kernel, each with its header', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cnnc-wgsl-'));
+    const r = cnnc('compile', lenet, '--emit', 'wgsl', '--out', dir);
+    expect(r.code).toBe(0);
+    const files = readdirSync(dir).filter((f) => f.endsWith('.wgsl'));
+    expect(r.stdout).toBe(`wrote ${files.length} kernels to ${dir}\n`);
+    expect(files.length).toBeGreaterThan(20);
+    for (const f of files) expect(readFileSync(join(dir, f), 'utf8')).toMatch(/^\/\/ kernel {2}k\d+_\w+ +\((forward|backward|loss|update)\)\n/);
+  });
+
+  it('rejects an unknown --emit', () => {
+    const r = cnnc('compile', lenet, '--emit', 'asm');
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain("--emit must be one of ir, graph, plan, wgsl, got 'asm'");
+  });
+});
+
+describe('cnnc kernels', () => {
+  it('prints forward kernels whose headers name the .cnn source line and fused ops', () => {
+    const r = cnnc('kernels', lenet, '--filter', 'conv2d');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/\/\/ kernel {2}k00_conv2d_bias {3}\(forward\)\n\/\/ source {2}dsl-examples\/lenet\.cnn:\d+:3 {2}conv\(6, kernel = 5, padding = 2\)\n\/\/ fuses {3}conv2d#1\n\/\/ binds {3}@0 x\[100352\] r/);
+    expect(r.stdout).not.toContain('(backward)');
+  });
+
+  it('--backward adds the gradient and update kernels', () => {
+    const r = cnnc('kernels', lenet, '--backward');
+    expect(r.code).toBe(0);
+    for (const k of ['conv2d_grad_input', 'conv2d_grad_weight', 'linear_grad_weight', 'sigmoid_grad', 'softmax_xent_grad', 'sgd']) expect(r.stdout).toContain(k);
+  });
+
+  it('--filter with no match lists the kernels', () => {
+    const r = cnnc('kernels', lenet, '--filter', 'nothing');
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/no kernel matches 'nothing' \(kernels: k00_conv2d_bias, /);
+  });
+});
