@@ -223,9 +223,9 @@ export class Model {
     return this.stateSlots().map(({ name, shape }) => ({ name, shape }));
   }
 
-  async getOptimizerState(): Promise<Map<string, Float32Array>> {
-    const out = new Map<string, Float32Array>();
-    for (const s of this.stateSlots()) out.set(s.name, new Float32Array(await this.executor.readMirror(s.param, s.arena)));
+  async getOptimizerState(): Promise<{ name: string; shape: readonly number[]; data: Float32Array }[]> {
+    const out = [];
+    for (const { name, shape, param, arena } of this.stateSlots()) out.push({ name, shape, data: new Float32Array(await this.executor.readMirror(param, arena)) });
     return out;
   }
 
@@ -242,9 +242,11 @@ export class Model {
   private stateSlots(): { name: string; shape: readonly number[]; param: TensorId; arena: 'state1' | 'state2' }[] {
     const { program, plan, train } = this.compiled;
     const slots = train.optimizer.kind === 'sgd' ? ['momentum_buffer'] : ['exp_avg', 'exp_avg_sq'];
-    const arenas = (['state1', 'state2'] as const).filter((a, i) => plan.arenas[a] > 0 && slots[i] !== undefined);
     const learnable = program.params.map((id) => program.tensors[id]!).filter((t) => t.arena === 'param');
-    return arenas.flatMap((arena, i) => learnable.map((t) => ({ name: `${t.name}.${slots[i]!}`, shape: t.shape, param: t.id, arena })));
+    return slots.flatMap((slot, i) => {
+      const arena = i === 0 ? 'state1' : 'state2';
+      return plan.arenas[arena] === 0 ? [] : learnable.map((t) => ({ name: `${t.name}.${slot}`, shape: t.shape, param: t.id, arena }));
+    });
   }
 
   private param(name: string): TensorId {

@@ -48,6 +48,7 @@ export async function trainCommand(file: string, flags: TrainFlags, io: Output, 
   const epochs = num(flags, 'epochs', { integer: true, min: 1 }) ?? recipe.epochs;
   const seed = num(flags, 'seed', { integer: true }) ?? saved?.seed ?? recipe.seed;
   const maxSteps = num(flags, 'steps', { integer: true, min: 1 }) ?? null;
+  const shuffle = flags['no-shuffle'] ? false : saved?.shuffle ?? true;
   const done = saved?.epoch ?? 0;
   if (done >= epochs) throw new UserError(`${flags.resume} has trained ${done} epochs already; --epochs counts them too, so ask for more than ${done}`);
   const data = openModelData(file, front, flags);
@@ -68,14 +69,14 @@ export async function trainCommand(file: string, flags: TrainFlags, io: Output, 
     const history: CurvePoint[] = [...(saved?.history ?? [])];
     // The trainer numbers this run's epochs from 1; shift them to count the saved run's too.
     const rest = saved ? { ...data, train: afterEpoch(data.train, done) } : data;
-    await train(model, rest, { epochs: epochs - done, batchSize: batch, shuffle: !flags['no-shuffle'], seed, maxSteps }, {
+    await train(model, rest, { epochs: epochs - done, batchSize: batch, shuffle, seed, maxSteps }, {
       ...(tty ? { onProgress: (p: Progress) => io.err(`\r${progressLine({ ...p, epoch: p.epoch + done }, epochs)}\x1b[K`) } : {}),
       onEpoch: async (report) => {
         const r = { ...report, epoch: report.epoch + done };
         history.push({ epoch: r.epoch, trainLoss: r.trainLoss, valLoss: r.valLoss, valAcc: r.valAcc });
         if (tty) io.err('\r\x1b[K');
         io.out(epochLine(r, epochs) + '\n');
-        if (flags.save !== undefined) await saveRun(model, flags.save, { epoch: r.epoch, seed, batch, history });
+        if (flags.save !== undefined) await saveRun(model, flags.save, { epoch: r.epoch, seed, batch, shuffle, history });
         if (flags['json-log'] !== undefined) appendFileSync(flags['json-log'], JSON.stringify(r) + '\n');
         if (flags.plot !== undefined) writePlot(flags.plot, history);
       },

@@ -2,7 +2,8 @@
 // PyTorch's load_state_dict takes it as it is; what else a run needs to continue as if it had never
 // stopped goes to a sibling file: the optimizer state named as torch.optim names it per parameter
 // (`0.weight.momentum_buffer`, `0.weight.exp_avg`, `0.weight.exp_avg_sq`), and in its metadata the
-// step count, the epoch, the settings that shape the run (optimizer, seed, batch) and the curves.
+// step count, the epoch, the settings that shape the run (optimizer, seed, batch, shuffle) and the
+// curves so far.
 import { existsSync } from 'node:fs';
 import type { OptimizerConfig, OptimizerKind } from '../../compiler/elaborate/train-config.ts';
 import type { ShapedGraph } from '../../compiler/ir/graph.ts';
@@ -18,6 +19,7 @@ export interface SavedRun {
   readonly steps: number;
   readonly seed: number;
   readonly batch: number;
+  readonly shuffle: boolean;
   readonly optimizer: Pick<OptimizerConfig, 'kind' | 'lr' | 'momentum' | 'weightDecay'>;
   readonly history: readonly CurvePoint[];
   /** The weights and the optimizer file, applied once the model is compiled. */
@@ -30,15 +32,14 @@ export function optimPath(weights: string): string {
   return `${weights.replace(/\.safetensors$/, '')}.optim.safetensors`;
 }
 
-export async function saveRun(model: Model, path: string, run: Pick<SavedRun, 'epoch' | 'seed' | 'batch' | 'history'>): Promise<void> {
+export async function saveRun(model: Model, path: string, run: Pick<SavedRun, 'epoch' | 'seed' | 'batch' | 'shuffle' | 'history'>): Promise<void> {
   const o = model.compiled.train.optimizer;
-  const shapes = new Map(model.optimizerState().map((s) => [s.name, s.shape]));
   const tensors = new Map<string, StoredTensor>();
-  for (const [name, data] of await model.getOptimizerState()) tensors.set(name, { dtype: 'F32', shape: shapes.get(name)!, data });
+  for (const { name, shape, data } of await model.getOptimizerState()) tensors.set(name, { dtype: 'F32', shape, data });
   writeCheckpoint(optimPath(path), tensors, {
     format: 'cnnc-optimizer', model: model.compiled.graph.model, steps: String(model.steps), epoch: String(run.epoch),
     optimizer: o.kind, lr: String(o.lr), momentum: String(o.momentum), weight_decay: String(o.weightDecay),
-    seed: String(run.seed), batch: String(run.batch), history: JSON.stringify(run.history),
+    seed: String(run.seed), batch: String(run.batch), shuffle: String(run.shuffle), history: JSON.stringify(run.history),
   });
   await saveWeights(model, path, { epoch: String(run.epoch) });
 }
@@ -63,12 +64,14 @@ export function readRun(path: string, graph: ShapedGraph): SavedRun {
     if (m[key] === undefined || m[key] === '' || !Number.isFinite(v) || v < 0 || (integer && !Number.isSafeInteger(v))) throw bad(key, integer ? 'a count' : 'a number >= 0');
     return v;
   };
-  const kind = m.optimizer;
-  if (kind !== 'sgd' && kind !== 'adam' && kind !== 'adamw') throw bad('optimizer', 'sgd, adam or adamw');
   if (m.model === undefined) throw bad('model', 'a model name');
   if (m.model !== graph.model) throw new CheckpointError(`${file}: holds the training state of model ${m.model}, not ${graph.model}`);
-  const weights = readWeights(graph, path);
-  if (weights.metadata.steps !== m.steps) throw new CheckpointError(`${path} (step ${weights.metadata.steps ?? 'unknown'}) and ${file} (step ${m.steps}) were not saved together`);
+  const kind = m.optimizer;
+  if (kind !== 'sgd' && kind !== 'adam' && kind !== 'adamw') throw bad('optimizer', 'sgd, adam or adamw');
+  const steps = number('steps', true);
+  const optimizer = { kind: kind as OptimizerKind, lr: number('lr', false), momentum: number('momentum', false), weightDecay: number('weight_decay', false) };
+  if (m.shuffle !== 'true' && m.shuffle !== 'false') throw bad('shuffle', 'true or false');
+  const run = { epoch: number('epoch', true), steps, seed: number('seed', true), batch: number('batch', true), shuffle: m.shuffle === 'true', optimizer };
   let history: unknown = null;
   try {
     history = JSON.parse(m.history ?? '');
@@ -76,11 +79,9 @@ export function readRun(path: string, graph: ShapedGraph): SavedRun {
     // reported below
   }
   if (!Array.isArray(history) || !history.every(isPoint)) throw bad('history', 'a JSON list of epochs');
-  return {
-    epoch: number('epoch', true), steps: number('steps', true), seed: number('seed', true), batch: number('batch', true),
-    optimizer: { kind: kind as OptimizerKind, lr: number('lr', false), momentum: number('momentum', false), weightDecay: number('weight_decay', false) },
-    history, weights, state,
-  };
+  const weights = readWeights(graph, path);
+  if (weights.metadata.steps !== String(steps)) throw new CheckpointError(`${path} (step ${weights.metadata.steps ?? 'unknown'}) and ${file} (step ${steps}) were not saved together`);
+  return { ...run, history, weights, state };
 }
 
 /** Loads the weights, optimizer state and step count of a saved run into a model compiled for it. */

@@ -1,0 +1,117 @@
+// `cnnc train --save` then `--resume`: training stopped after 3 epochs and resumed for 3 more must
+// be the uninterrupted 6-epoch run, step for step (same losses, same final weights and optimizer
+// state), for SGD with momentum and for Adam, whose state would otherwise restart from zero; and
+// on shuffled multi-batch data, the resumed epochs must see the uninterrupted run's sample order.
+// The --plot curves of the resumed run cover every epoch.
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { cnnc } from '../helpers/cli.ts';
+import { readCheckpoint, writeCheckpoint } from '../../runtime/train/checkpoint.ts';
+
+const tmp = mkdtempSync(join(tmpdir(), 'cnnc-resume-'));
+const at = (name: string): string => join(tmp, name);
+
+function train(model: string, ...args: string[]): string {
+  const r = cnnc('train', model, ...args);
+  expect(r.stderr).toBe('');
+  expect(r.code).toBe(0);
+  return r.stdout;
+}
+
+const losses = (log: string): number[] => readFileSync(log, 'utf8').trim().split('\n').map((l) => (JSON.parse(l) as { trainLoss: number }).trainLoss);
+
+function expectSameTensors(a: string, b: string): void {
+  const [x, y] = [readCheckpoint(a).tensors, readCheckpoint(b).tensors];
+  expect([...x.keys()].sort()).toEqual([...y.keys()].sort());
+  for (const [name, t] of x) {
+    const u = y.get(name)!;
+    expect(u.shape).toEqual(t.shape);
+    Array.from(t.data as Float32Array).forEach((v, i) => expect(Math.abs(v - (u.data as Float32Array)[i]!), `${name}[${i}]`).toBeLessThanOrEqual(1e-6));
+  }
+}
+
+/** Trains `epochs` straight and `half` + resume; returns the runs' file stems and a copy of the stopped run. */
+function stopAndResume(model: string, id: string, epochs: number, half: number, flags: string[]): { full: string; part: string; stopped: string } {
+  const [full, part, stopped] = [at(`${id}-full`), at(`${id}-part`), at(`${id}-stopped`)];
+  train(model, '--epochs', String(epochs), ...flags, '--save', `${full}.safetensors`, '--json-log', `${full}.jsonl`);
+  train(model, '--epochs', String(half), ...flags, '--save', `${part}.safetensors`, '--json-log', `${part}.jsonl`);
+  for (const ext of ['.safetensors', '.optim.safetensors']) copyFileSync(part + ext, stopped + ext);
+  // The saved run's settings (optimizer, seed, batch) are the defaults of the resumed one.
+  const out = train(model, '--epochs', String(epochs), '--resume', `${part}.safetensors`, '--save', `${part}.safetensors`, '--json-log', `${part}.jsonl`, '--plot', `${part}.svg`);
+  expect(out).toContain(`resuming from ${part}.safetensors after epoch ${half}`);
+  expect(out).toContain(`epoch ${half + 1}/${epochs}`);
+  // The curves drawn after resuming start at epoch 1: the saved run keeps its history.
+  const curve = /<polyline class="train_loss" points="([^"]*)"/.exec(readFileSync(`${part}.svg`, 'utf8'))!;
+  expect(curve[1]!.split(' ')).toHaveLength(epochs);
+  expect(existsSync(`${part}.png`)).toBe(true);
+  return { full, part, stopped };
+}
+
+describe('cnnc train --resume', () => {
+  it.each([
+    ['sgd with momentum', ['--optimizer', 'sgd', '--momentum', '0.9'], ['0.weight.momentum_buffer']],
+    ['adam', ['--optimizer', 'adam'], ['0.weight.exp_avg', '0.weight.exp_avg_sq']],
+  ])('%s: 3 epochs + 3 resumed equal 6 straight', (_, flags, state) => {
+    const { full, part, stopped } = stopAndResume('dsl-examples/corr2d.cnn', flags[1]!, 6, 3, flags);
+    expect(losses(`${part}.jsonl`)).toEqual(losses(`${full}.jsonl`));
+    expectSameTensors(`${part}.safetensors`, `${full}.safetensors`);
+    expectSameTensors(`${part}.optim.safetensors`, `${full}.optim.safetensors`);
+    const optim = readCheckpoint(`${full}.optim.safetensors`);
+    expect([...optim.tensors.keys()].sort()).toEqual(state);
+    expect(optim.metadata).toMatchObject({ steps: '6', epoch: '6', optimizer: flags[1], seed: '0' });
+    // The weights file stays a plain state_dict: nothing but the model's tensors.
+    expect([...readCheckpoint(`${full}.safetensors`).tensors.keys()]).toEqual(['0.weight']);
+    // Control: the stopped run's weights alone, without its optimizer state, do not continue it.
+    const log = at(`${flags[1]}-control.jsonl`);
+    train('dsl-examples/corr2d.cnn', '--epochs', '3', ...flags, '--init', `${stopped}.safetensors`, '--json-log', log);
+    expect(losses(log)).not.toEqual(losses(`${full}.jsonl`).slice(3));
+  });
+
+  it('continues with the shuffle order of the uninterrupted run', () => {
+    // Six samples in batches of 2: three steps per epoch whose order the shuffle decides.
+    const npy = (name: string, shape: number[], data: Float32Array): void => {
+      let header = `{'descr': '<f4', 'fortran_order': False, 'shape': (${shape.join(', ')}), }`;
+      header = header.padEnd(Math.ceil((header.length + 11) / 64) * 64 - 11) + '\n';
+      const head = Buffer.concat([Buffer.from([0x93]), Buffer.from('NUMPY'), Buffer.from([1, 0, header.length, 0]), Buffer.from(header, 'latin1')]);
+      writeFileSync(at(name), Buffer.concat([head, Buffer.from(data.buffer)]));
+    };
+    npy('x.npy', [6, 1, 6, 8], Float32Array.from({ length: 288 }, (_, i) => Math.sin(i * 0.7)));
+    npy('y.npy', [6, 1, 6, 7], Float32Array.from({ length: 252 }, (_, i) => Math.cos(i * 0.3)));
+    const model = at('shuffled.cnn');
+    writeFileSync(model, 'model Edges {\n  input [1, 6, 8]\n  conv(1, kernel = (1, 2))\n}\n' +
+      'train {\n  data npy(inputs = "x.npy", targets = "y.npy")\n  loss mse_mean\n  optimizer sgd(lr = 0.1, momentum = 0.5)\n  batch 2  seed 7\n}\n');
+    const { full, part, stopped } = stopAndResume(model, 'shuffled', 4, 2, []);
+    expect(losses(`${part}.jsonl`)).toEqual(losses(`${full}.jsonl`));
+    expectSameTensors(`${part}.safetensors`, `${full}.safetensors`);
+    // Control: another seed's order for the resumed epochs gives another run.
+    const log = at('reseeded.jsonl');
+    writeFileSync(log, '');
+    train(model, '--epochs', '4', '--resume', `${stopped}.safetensors`, '--seed', '8', '--json-log', log);
+    expect(losses(log)).not.toEqual(losses(`${full}.jsonl`).slice(2));
+  });
+});
+
+describe('cnnc train --resume refuses', () => {
+  const weights = at('w.safetensors');
+  writeCheckpoint(weights, new Map([['0.weight', { dtype: 'F32', shape: [1, 1, 1, 2], data: Float32Array.of(0.5, -0.5) }]]), { model: 'Corr2d', steps: '3' });
+  const meta = { model: 'Corr2d', steps: '3', epoch: '3', optimizer: 'sgd', lr: '0.03', momentum: '0.9', weight_decay: '0', seed: '0', batch: '1', shuffle: 'true', history: '[]' };
+
+  it.each([
+    ['a missing optimizer file', {}, null, 'the optimizer state that --save writes beside it, does not exist'],
+    ['another model', { ...meta, model: 'LeNet' }, [], 'holds the training state of model LeNet, not Corr2d'],
+    ['a malformed step count', { ...meta, steps: 'three' }, [], "metadata steps is 'three', expected a count"],
+    ['weights from another step', { ...meta, steps: '4' }, [], 'were not saved together'],
+    ['a wrong state shape', meta, [2], 'tensor 0.weight.momentum_buffer has shape [2], the model expects [1, 1, 1, 2]'],
+  ])('%s', (name, metadata, shape, message) => {
+    const stem = at(name.replace(/ /g, '-'));
+    copyFileSync(weights, `${stem}.safetensors`);
+    if (shape) writeCheckpoint(`${stem}.optim.safetensors`, new Map([['0.weight.momentum_buffer', { dtype: 'F32', shape, data: new Float32Array(shape.reduce((a, b) => a * b, 1)) }]]), metadata);
+    const r = cnnc('train', 'dsl-examples/corr2d.cnn', '--epochs', '6', '--resume', `${stem}.safetensors`);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(message);
+    expect(r.stderr).toContain(stem);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+  });
+});
