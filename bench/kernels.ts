@@ -1,25 +1,35 @@
-// Throughput of the GEMM-shaped kernels on this machine's WebGPU adapter: conv forward, input and
-// weight gradients on a LeNet-like and a ResNet-like layer, and a 512^3 matmul. Prints GFLOP/s
-// (2 flops per multiply-add) from the best of a few timed runs, and the first run's time, which
-// is dominated by the driver's shader compile (set MESA_SHADER_CACHE_DISABLE=true to see it
-// uncached on lavapipe).
-//   npx tsx bench/kernels.ts [rowsPerLane cols lanes]   (optional tile override for every kernel)
+// Throughput of cnnc's GEMM-shaped kernels on this machine's WebGPU adapter (conv forward, input
+// and weight gradients on a LeNet and a ResNet layer, a 512^3 matmul) against the best plain tiled
+// matmul the same driver reaches (bench/reference-matmul.ts). GFLOP/s count 2 flops per
+// multiply-add of the direct algorithm, from the best of a few timed runs; the first run holds the
+// driver's shader compile.
 import type { KernelModule, KernelOrigin } from '../compiler/codegen/kernel.ts';
 import type { OpAttrs } from '../compiler/ir/ops.ts';
 import { conv2dKernel, convGeometry } from '../compiler/codegen/kernels/conv2d.ts';
 import { conv2dGradInputKernel } from '../compiler/codegen/kernels/conv2d-grad-input.ts';
 import { conv2dGradWeightKernels } from '../compiler/codegen/kernels/conv2d-grad-weight.ts';
-import type { GemmTile } from '../compiler/codegen/kernels/matmul-core.ts';
 import { matmulKernel } from '../compiler/codegen/kernels/matmul.ts';
-import { openGpu, type Gpu } from '../runtime/gpu/device.ts';
-import { pipelineFor } from '../runtime/gpu/run-kernel.ts';
+import type { Gpu } from '../runtime/gpu/device.ts';
+import { pipelineFor, runKernels } from '../runtime/gpu/run-kernel.ts';
+import { REF_TILES, referenceMatmul } from './reference-matmul.ts';
+
+export interface KernelRow {
+  readonly label: string;
+  readonly gflops: number;
+  readonly bestMs: number;
+  readonly firstMs: number;
+}
+
+export interface KernelReport {
+  readonly rows: readonly KernelRow[];
+  /** The best reference tiled matmul of the sweep. */
+  readonly reference: KernelRow;
+}
 
 const origin: KernelOrigin = { phase: 'forward', sources: [], ops: ['bench'] };
-const [tm, tn, lanes] = process.argv.slice(2).map(Number);
-const tile: { tile?: GemmTile } = tm && tn && lanes ? { tile: { rowsPerLane: tm, cols: tn, lanes } } : {};
 
-/** Runs `kernels` (in order, one submit) on random buffers: first-run and best-of-5 milliseconds. */
-async function time(gpu: Gpu, kernels: readonly KernelModule[]): Promise<{ first: number; best: number }> {
+/** Runs `kernels` (in order, one submit) on random buffers: first-run and best-of-`repeats` milliseconds. */
+async function time(gpu: Gpu, kernels: readonly KernelModule[], repeats: number): Promise<{ first: number; best: number }> {
   const { device } = gpu;
   const buffers = new Map<string, GPUBuffer>();
   for (const b of kernels.flatMap((k) => k.bindings)) {
@@ -29,15 +39,20 @@ async function time(gpu: Gpu, kernels: readonly KernelModule[]): Promise<{ first
     buffers.set(b.name, buf);
   }
   const t0 = performance.now();
-  const pipelines = await Promise.all(kernels.map((k) => pipelineFor(gpu, k)));
+  const pipelines: GPUComputePipeline[] = [];
+  for (const k of kernels) pipelines.push(await pipelineFor(gpu, k));
+  const bindGroups = kernels.map((k, i) =>
+    device.createBindGroup({
+      layout: pipelines[i]!.getBindGroupLayout(0),
+      entries: k.bindings.map((b, j) => ({ binding: j, resource: { buffer: buffers.get(b.name)! } })),
+    }),
+  );
   const run = async (): Promise<void> => {
     const enc = device.createCommandEncoder();
     const pass = enc.beginComputePass();
     kernels.forEach((k, i) => {
-      const pipeline = pipelines[i]!;
-      pass.setPipeline(pipeline);
-      const entries = k.bindings.map((b, j) => ({ binding: j, resource: { buffer: buffers.get(b.name)! } }));
-      pass.setBindGroup(0, device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries }));
+      pass.setPipeline(pipelines[i]!);
+      pass.setBindGroup(0, bindGroups[i]!);
       pass.dispatchWorkgroups(...k.dispatch);
     });
     pass.end();
@@ -47,7 +62,7 @@ async function time(gpu: Gpu, kernels: readonly KernelModule[]): Promise<{ first
   await run();
   const first = performance.now() - t0;
   let best = Infinity;
-  for (let i = 0; i < 5; i++) {
+  for (let i = 0; i < repeats; i++) {
     const t = performance.now();
     await run();
     best = Math.min(best, performance.now() - t);
@@ -56,29 +71,52 @@ async function time(gpu: Gpu, kernels: readonly KernelModule[]): Promise<{ first
   return { first, best };
 }
 
+/** A wrong kernel would make a meaningless yardstick: check a few entries of C against the CPU. */
+async function checkReference(gpu: Gpu, k: KernelModule, n: number): Promise<void> {
+  const a = Float32Array.from({ length: n * n }, () => Math.random() - 0.5);
+  const b = Float32Array.from({ length: n * n }, () => Math.random() - 0.5);
+  const { c } = await runKernels(gpu, [k], { a, b }, ['c']);
+  for (let s = 0; s < 16; s++) {
+    const i = Math.floor(Math.random() * n);
+    const j = Math.floor(Math.random() * n);
+    let want = 0;
+    for (let t = 0; t < n; t++) want += a[i * n + t]! * b[t * n + j]!;
+    if (Math.abs(c![i * n + j]! - want) > 1e-3 * (1 + Math.abs(want))) throw new Error(`${k.name}: C[${i}, ${j}] = ${c![i * n + j]}, expected ${want}`);
+  }
+}
+
 const conv = (o: number, k: number, pad: number): OpAttrs['conv2d'] =>
   ({ outChannels: o, kernel: [k, k], stride: [1, 1], padding: [pad, pad], dilation: [1, 1], groups: 1, bias: true });
 
 const convCases = [
-  { label: 'LeNet conv2  [64, 6, 14, 14] -> 16, 5x5', input: [64, 6, 14, 14] as const, attrs: conv(16, 5, 0) },
-  { label: 'ResNet conv  [16, 64, 24, 24] -> 64, 3x3 pad 1', input: [16, 64, 24, 24] as const, attrs: conv(64, 3, 1) },
+  { label: 'LeNet conv2 [128, 6, 14, 14] -> 16, 5x5', input: [128, 6, 14, 14] as const, attrs: conv(16, 5, 0) },
+  { label: 'ResNet b3 conv [32, 128, 12, 12] -> 128, 3x3 pad 1', input: [32, 128, 12, 12] as const, attrs: conv(128, 3, 1) },
 ];
 
-const gpu = await openGpu();
-console.log(`adapter: ${gpu.adapterName}${tile.tile ? `, tile ${tm}x${tn} lanes ${lanes}` : ''}`);
-const report = async (label: string, flops: number, kernels: readonly KernelModule[]): Promise<void> => {
-  const { first, best } = await time(gpu, kernels);
-  const name = `${label}`.padEnd(62);
-  console.log(`${name} ${(flops / best / 1e6).toFixed(2).padStart(6)} GFLOP/s  (${best.toFixed(1)} ms; first run ${first.toFixed(0)} ms)`);
-};
-for (const c of convCases) {
-  const spec = { name: 'bench', origin, input: c.input, attrs: c.attrs, ...tile };
-  const g = convGeometry(spec);
-  const flops = 2 * g.n * g.o * g.oh * g.ow * g.cg * g.kh * g.kw;
-  await report(`${c.label}  forward`, flops, [conv2dKernel({ ...spec, name: 'bench_fwd' })]);
-  await report(`${c.label}  dgrad`, flops, [conv2dGradInputKernel({ ...spec, name: 'bench_dgrad' })]);
-  await report(`${c.label}  wgrad+db`, flops, conv2dGradWeightKernels({ ...spec, name: 'bench_wgrad' }));
+export async function kernelThroughput(gpu: Gpu, quick: boolean): Promise<KernelReport> {
+  const repeats = quick ? 2 : 5;
+  const measureRow = async (label: string, flops: number, kernels: readonly KernelModule[]): Promise<KernelRow> => {
+    const { first, best } = await time(gpu, kernels, repeats);
+    return { label, gflops: flops / best / 1e6, bestMs: best, firstMs: first };
+  };
+  const rows: KernelRow[] = [];
+  for (const c of convCases) {
+    const spec = { name: 'bench', origin, input: c.input, attrs: c.attrs };
+    const g = convGeometry(spec);
+    const flops = 2 * g.n * g.o * g.oh * g.ow * g.cg * g.kh * g.kw;
+    rows.push(await measureRow(`${c.label} forward`, flops, [conv2dKernel({ ...spec, name: 'bench_fwd' })]));
+    rows.push(await measureRow(`${c.label} input grad`, flops, [conv2dGradInputKernel({ ...spec, name: 'bench_dgrad' })]));
+    rows.push(await measureRow(`${c.label} weight grad`, flops, conv2dGradWeightKernels({ ...spec, name: 'bench_wgrad' })));
+  }
+  const n = 512;
+  const mmFlops = 2 * n * n * n;
+  rows.push(await measureRow(`cnnc matmul ${n}^3`, mmFlops, [matmulKernel({ name: 'bench_mm', origin, m: n, n, k: n, transA: false, transB: false, a: 'a', b: 'b', c: 'c' })]));
+  let reference: KernelRow | undefined;
+  for (const t of quick ? REF_TILES.slice(0, 2) : REF_TILES) {
+    const k = referenceMatmul(n, n, n, t);
+    await checkReference(gpu, k, n);
+    const row = await measureRow(`reference ${k.name.replace('reference_matmul_', 'tiled matmul ')} ${n}^3`, mmFlops, [k]);
+    if (!reference || row.gflops > reference.gflops) reference = row;
+  }
+  return { rows, reference: reference! };
 }
-const n = 512;
-await report(`matmul ${n}^3`, 2 * n * n * n, [matmulKernel({ name: 'bench_mm', origin, m: n, n, k: n, transA: false, transB: false, a: 'a', b: 'b', c: 'c', ...tile })]);
-gpu.dispose();
