@@ -13,7 +13,8 @@ export interface CnncRun extends StepTiming {
   readonly compileMs: number;
 }
 
-export async function benchCnnc(gpu: Gpu, w: Workload, dir: string): Promise<{ run: CnncRun; job: PeerJob }> {
+/** `fuse: false` measures the same step with every op a kernel of its own (`--no-fuse`). */
+export async function benchCnnc(gpu: Gpu, w: Workload, dir: string, fuse = true): Promise<{ run: CnncRun; job: PeerJob }> {
   const t0 = performance.now();
   const model = await compile(fs.readFileSync(w.file, 'utf8'), {
     path: w.file,
@@ -22,6 +23,7 @@ export async function benchCnnc(gpu: Gpu, w: Workload, dir: string): Promise<{ r
     inputShape: [1, w.size, w.size],
     optimizer: { kind: 'sgd', lr: w.lr, momentum: 0, weightDecay: 0 },
     loss: 'cross_entropy',
+    fuse,
   });
   const compileMs = performance.now() - t0;
   try {

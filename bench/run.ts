@@ -20,6 +20,7 @@ const PEERS: readonly PeerName[] = ['tfjs-webgpu', 'pytorch-cpu'];
 interface TrainResult {
   readonly workload: Workload;
   readonly cnnc: CnncRun;
+  readonly cnncUnfused: CnncRun;
   readonly peers: Record<string, PeerOutcome & { lossesAgree?: boolean }>;
 }
 
@@ -39,8 +40,12 @@ async function train(): Promise<TrainResult[]> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cnnc-bench-'));
   for (const w of workloads(quick)) {
     const gpu = await openGpu();
-    const { run, job } = await benchCnnc(gpu, w, dir).finally(() => gpu.dispose());
-    console.log(`${w.name}: cnnc ${fmt(run.stepMs)} ms/step`);
+    const measured = await (async () => {
+      const fused = await benchCnnc(gpu, w, dir);
+      return { ...fused, unfused: (await benchCnnc(gpu, w, dir, false)).run };
+    })().finally(() => gpu.dispose());
+    const { run, job, unfused } = measured;
+    console.log(`${w.name}: cnnc ${fmt(run.stepMs)} ms/step (${fmt(unfused.stepMs)} with --no-fuse)`);
     const peers: TrainResult['peers'] = {};
     for (const peer of PEERS) {
       const limit = (w.name === 'lenet' ? 5 : quick ? 5 : 30) * 60_000;
@@ -48,19 +53,20 @@ async function train(): Promise<TrainResult[]> {
       peers[peer] = outcome.ok ? { ...outcome, lossesAgree: agree(run.losses, outcome.timing.losses) } : outcome;
       console.log(`${w.name}: ${peer} ${outcome.ok ? `${fmt(outcome.timing.stepMs)} ms/step` : `no result (${outcome.reason})`}`);
     }
-    results.push({ workload: w, cnnc: run, peers });
+    results.push({ workload: w, cnnc: run, cnncUnfused: unfused, peers });
   }
   fs.rmSync(dir, { recursive: true, force: true });
   return results;
 }
 
 function printTrain(results: readonly TrainResult[]): void {
-  const rows = results.flatMap(({ workload: w, cnnc, peers }) => {
+  const rows = results.flatMap(({ workload: w, cnnc, cnncUnfused, peers }) => {
     const epochs = (ms: number) => (w.name === 'lenet' ? fmt((ms * Math.ceil(FASHION_MNIST_TRAIN / w.batch)) / 1000) : '-');
     const row = (who: string, ms: number, agreeNote: string) =>
       [`${w.name} b${w.batch} ${w.size}x${w.size}`, who, fmt(ms), epochs(ms), fmt(ms / cnnc.stepMs, 2), agreeNote];
     return [
       row('cnnc', cnnc.stepMs, `${cnnc.kernels} kernels`),
+      row('cnnc --no-fuse', cnncUnfused.stepMs, `${cnncUnfused.kernels} kernels${agree(cnnc.losses, cnncUnfused.losses) ? ', losses agree' : ', LOSSES DIFFER'}`),
       ...Object.entries(peers).map(([name, p]) =>
         p.ok ? row(name, p.timing.stepMs, p.lossesAgree ? 'losses agree' : `LOSSES DIFFER: ${p.timing.losses.map((l) => l.toFixed(5)).join(', ')} vs ${cnnc.losses.map((l) => l.toFixed(5)).join(', ')}`)
           : [`${w.name} b${w.batch} ${w.size}x${w.size}`, name, '-', '-', '-', p.reason.slice(0, 100)]),

@@ -8,6 +8,7 @@ import { renderDiagnostics } from '../compiler/diagnostics/render.ts';
 import type { Diagnostic } from '../compiler/diagnostics/diagnostic.ts';
 import { type InitKind, type LossKind, type OptimizerConfig, type TrainConfig } from '../compiler/elaborate/train-config.ts';
 import type { ShapedGraph } from '../compiler/ir/graph.ts';
+import { fuse, type FusionDecision } from '../compiler/fusion/fuse.ts';
 import { planMemory, type MemoryPlan } from '../compiler/plan/allocate.ts';
 import { openGpu, type Gpu } from './gpu/device.ts';
 import { Executor } from './gpu/executor.ts';
@@ -23,6 +24,8 @@ export interface CompileOptions extends FrontendOptions {
   readonly seed?: number;
   /** An open device to use (and not dispose); default: a new one, disposed with the model. */
   readonly gpu?: Gpu;
+  /** Fuse activations and their gradients into neighbouring kernels (default true; `--no-fuse`). */
+  readonly fuse?: boolean;
 }
 
 /** A model that failed to compile: `message` holds the rendered diagnostics. */
@@ -33,7 +36,10 @@ export interface Compiled {
   readonly warnings: readonly Diagnostic[];
   readonly graph: ShapedGraph;
   readonly train: TrainConfig;
+  /** The step program after fusion (when on). */
   readonly program: StepProgram;
+  /** Every fusion candidate and what became of it (null with fusion off). */
+  readonly fusion: readonly FusionDecision[] | null;
   readonly plan: MemoryPlan;
   readonly kernels: LoweredProgram;
 }
@@ -54,12 +60,13 @@ export function compileToKernels(source: string, options: CompileOptions, limits
     seed: options.seed ?? recipe.seed,
     optimizer: { ...recipe.optimizer, ...options.optimizer },
   };
-  const program = buildStepProgram(front.shaped, { loss: train.loss, optimizer: train.optimizer }, front.diagnostics);
-  if (!program) throw fail();
+  const unfused = buildStepProgram(front.shaped, { loss: train.loss, optimizer: train.optimizer }, front.diagnostics);
+  if (!unfused) throw fail();
+  const { program, decisions } = options.fuse === false ? { program: unfused, decisions: null } : fuse(unfused);
   const plan = planMemory(program);
   const kernels = lowerProgram(program, plan, limits, front.diagnostics, limitSeverity);
   if (front.diagnostics.hasErrors) throw fail();
-  return { warnings: front.diagnostics.all.filter((d) => d.severity === 'warning'), graph: front.shaped, train, program, plan, kernels };
+  return { warnings: front.diagnostics.all.filter((d) => d.severity === 'warning'), graph: front.shaped, train, program, fusion: decisions, plan, kernels };
 }
 
 export async function compile(source: string, options: CompileOptions = {}): Promise<Model> {

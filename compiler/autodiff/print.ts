@@ -6,7 +6,9 @@ function opLine(op: StepOp, name: (id: TensorId) => string): string {
   const fields = tensorFields(op)
     .filter(([, v]) => v !== null)
     .map(([k, v]) => `${k}=${typeof v === 'number' ? name(v) : `[${v!.map(name).join(', ')}]`}`);
-  const extra = op.op === 'unary' || op.op === 'unary_grad' ? [`fn=${op.fn}`] : op.op === 'pool' || op.op === 'pool_grad' || op.op === 'loss' ? [`kind=${op.kind}`] : op.op === 'update' ? [`optimizer=${op.optimizer.kind}`] : [];
+  const extra = op.op === 'unary' ? [`fn=${op.fn}`] : op.op === 'unary_grad' ? [`fn=${op.fn}`, `from=${op.from}`] : op.op === 'pool' || op.op === 'pool_grad' || op.op === 'loss' ? [`kind=${op.kind}`] : op.op === 'update' ? [`optimizer=${op.optimizer.kind}`] : [];
+  if ('act' in op && op.act) extra.push(`act=${op.act.fn}`);
+  if ('actGrad' in op && op.actGrad) extra.push(`actGrad=${op.actGrad.fn}(from ${op.actGrad.from})`);
   const where = op.origin.sources[0] ? `   # ${op.origin.sources[0].split('  ')[0]}` : '';
   return `${op.op}(${[...extra, ...fields].join(', ')})${where}`;
 }

@@ -58,7 +58,7 @@ export function backwardOp(
     case 'tanh':
     case 'leaky_relu': {
       const slope = node.op === 'leaky_relu' ? node.attrs.slope : 0;
-      return one((dx) => ({ op: 'unary_grad', fn: node.op as 'relu', slope, x, dy, dx, origin }));
+      return one((dx) => ({ op: 'unary_grad', fn: node.op as 'relu', slope, from: 'input', x, dy, dx, origin }));
     }
     case 'maxpool2d':
       return one((dx) => ({ op: 'pool_grad', kind: 'max', dy, argmax: saved('argmax'), dx, attrs: node.attrs, origin }));

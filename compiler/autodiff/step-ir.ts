@@ -28,26 +28,51 @@ export interface TensorInfo {
 
 export type UnaryFn = 'relu' | 'sigmoid' | 'tanh' | 'leaky_relu';
 
+/** An activation applied to an op's result before it is stored: a fused epilogue. */
+export interface FusedAct {
+  readonly fn: UnaryFn;
+  readonly slope: number;
+}
+
+/**
+ * An activation's gradient applied to an op's result before it is stored: the op computes the
+ * gradient of the activation's output and stores that of its input. `x` is the tensor the
+ * derivative is evaluated at: the activation's input, or its output where `from` says so.
+ */
+export interface FusedActGrad extends FusedAct {
+  readonly x: TensorId;
+  readonly from: 'input' | 'output';
+}
+
+interface Fusable {
+  readonly act?: FusedAct;
+}
+
+interface GradFusable {
+  readonly actGrad?: FusedActGrad;
+}
+
 interface Base {
   readonly origin: KernelOrigin;
 }
 
 export type StepOp = Base & (
-  | { readonly op: 'conv2d'; readonly x: TensorId; readonly w: TensorId; readonly b: TensorId | null; readonly y: TensorId; readonly attrs: OpAttrs['conv2d'] }
-  | { readonly op: 'conv2d_dx'; readonly dy: TensorId; readonly w: TensorId; readonly dx: TensorId; readonly attrs: OpAttrs['conv2d'] }
+  | Fusable & { readonly op: 'conv2d'; readonly x: TensorId; readonly w: TensorId; readonly b: TensorId | null; readonly y: TensorId; readonly attrs: OpAttrs['conv2d'] }
+  | GradFusable & { readonly op: 'conv2d_dx'; readonly dy: TensorId; readonly w: TensorId; readonly dx: TensorId; readonly attrs: OpAttrs['conv2d'] }
   | { readonly op: 'conv2d_dw'; readonly x: TensorId; readonly dy: TensorId; readonly dw: TensorId; readonly db: TensorId | null; readonly attrs: OpAttrs['conv2d'] }
-  | { readonly op: 'linear'; readonly x: TensorId; readonly w: TensorId; readonly b: TensorId | null; readonly y: TensorId }
-  | { readonly op: 'linear_dx'; readonly dy: TensorId; readonly w: TensorId; readonly dx: TensorId }
+  | Fusable & { readonly op: 'linear'; readonly x: TensorId; readonly w: TensorId; readonly b: TensorId | null; readonly y: TensorId }
+  | GradFusable & { readonly op: 'linear_dx'; readonly dy: TensorId; readonly w: TensorId; readonly dx: TensorId }
   | { readonly op: 'linear_dw'; readonly x: TensorId; readonly dy: TensorId; readonly dw: TensorId; readonly db: TensorId | null }
   | { readonly op: 'unary'; readonly fn: UnaryFn; readonly slope: number; readonly x: TensorId; readonly y: TensorId }
-  | { readonly op: 'unary_grad'; readonly fn: UnaryFn; readonly slope: number; readonly x: TensorId; readonly dy: TensorId; readonly dx: TensorId }
-  | { readonly op: 'add'; readonly a: TensorId; readonly b: TensorId; readonly y: TensorId }
+  /** `x` is the activation's input, or its output where `from` says so (after its forward was fused). */
+  | { readonly op: 'unary_grad'; readonly fn: UnaryFn; readonly slope: number; readonly from: 'input' | 'output'; readonly x: TensorId; readonly dy: TensorId; readonly dx: TensorId }
+  | Fusable & GradFusable & { readonly op: 'add'; readonly a: TensorId; readonly b: TensorId; readonly y: TensorId }
   | { readonly op: 'pool'; readonly kind: 'max' | 'avg'; readonly x: TensorId; readonly y: TensorId; readonly argmax: TensorId | null; readonly attrs: OpAttrs['maxpool2d'] }
-  | { readonly op: 'pool_grad'; readonly kind: 'max' | 'avg'; readonly dy: TensorId; readonly argmax: TensorId | null; readonly dx: TensorId; readonly attrs: OpAttrs['maxpool2d'] }
+  | GradFusable & { readonly op: 'pool_grad'; readonly kind: 'max' | 'avg'; readonly dy: TensorId; readonly argmax: TensorId | null; readonly dx: TensorId; readonly attrs: OpAttrs['maxpool2d'] }
   | { readonly op: 'adaptive_pool'; readonly x: TensorId; readonly y: TensorId }
   | { readonly op: 'adaptive_pool_grad'; readonly dy: TensorId; readonly dx: TensorId }
-  | { readonly op: 'bn_train'; readonly x: TensorId; readonly gamma: TensorId; readonly beta: TensorId; readonly y: TensorId; readonly mean: TensorId; readonly invstd: TensorId; readonly runMean: TensorId; readonly runVar: TensorId; readonly attrs: OpAttrs['batchnorm'] }
-  | { readonly op: 'bn_eval'; readonly x: TensorId; readonly gamma: TensorId; readonly beta: TensorId; readonly y: TensorId; readonly runMean: TensorId; readonly runVar: TensorId; readonly attrs: OpAttrs['batchnorm'] }
+  | Fusable & { readonly op: 'bn_train'; readonly x: TensorId; readonly gamma: TensorId; readonly beta: TensorId; readonly y: TensorId; readonly mean: TensorId; readonly invstd: TensorId; readonly runMean: TensorId; readonly runVar: TensorId; readonly attrs: OpAttrs['batchnorm'] }
+  | Fusable & { readonly op: 'bn_eval'; readonly x: TensorId; readonly gamma: TensorId; readonly beta: TensorId; readonly y: TensorId; readonly runMean: TensorId; readonly runVar: TensorId; readonly attrs: OpAttrs['batchnorm'] }
   | { readonly op: 'bn_grad'; readonly x: TensorId; readonly gamma: TensorId; readonly dy: TensorId; readonly mean: TensorId; readonly invstd: TensorId; readonly dx: TensorId; readonly dgamma: TensorId; readonly dbeta: TensorId; readonly attrs: OpAttrs['batchnorm'] }
   | { readonly op: 'dropout'; readonly x: TensorId; readonly y: TensorId; readonly p: number; readonly salt: number }
   | { readonly op: 'dropout_grad'; readonly dy: TensorId; readonly dx: TensorId; readonly p: number; readonly salt: number }
@@ -91,5 +116,7 @@ const scalarFields: ReadonlySet<string> = new Set(['slope', 'p', 'salt']);
 
 /** The tensor-valued fields of an op (names as in the op, null when absent) in declaration order. */
 export function tensorFields(op: StepOp): [string, TensorId | readonly TensorId[] | null][] {
-  return Object.entries(op).filter(([k, v]) => !scalarFields.has(k) && (typeof v === 'number' || v === null || Array.isArray(v))) as [string, TensorId | readonly TensorId[] | null][];
+  const fields = Object.entries(op).filter(([k, v]) => !scalarFields.has(k) && (typeof v === 'number' || v === null || Array.isArray(v))) as [string, TensorId | readonly TensorId[] | null][];
+  if ('actGrad' in op && op.actGrad) fields.push(['actGrad.x', op.actGrad.x]);
+  return fields;
 }

@@ -46,6 +46,17 @@ export function exprInputs(e: ScalarExpr, into: string[] = []): string[] {
   return into;
 }
 
+/** `e` with every `input(name)` replaced by `by`: composes an epilogue onto an elementwise body. */
+export function substitute(e: ScalarExpr, name: string, by: ScalarExpr): ScalarExpr {
+  switch (e.kind) {
+    case 'input': return e.name === name ? by : e;
+    case 'const': return e;
+    case 'unary': return { ...e, x: substitute(e.x, name, by) };
+    case 'binary': return { ...e, a: substitute(e.a, name, by), b: substitute(e.b, name, by) };
+    case 'select': return { ...e, cond: substitute(e.cond, name, by), a: substitute(e.a, name, by), b: substitute(e.b, name, by) };
+  }
+}
+
 export interface PrintOptions {
   /** WGSL text for an input: a binding element, a local, an accumulator. */
   readonly input: (name: string) => string;
@@ -126,16 +137,34 @@ export interface Activation<A> {
   readonly forward: (x: ScalarExpr, attrs: A) => ScalarExpr;
   /** dL/dx from the activation's input x and the incoming gradient dy. */
   readonly backward: (x: ScalarExpr, dy: ScalarExpr, attrs: A) => ScalarExpr;
+  /**
+   * dL/dx from the activation's output y instead, as PyTorch computes relu, sigmoid and tanh
+   * gradients: what lets fusion drop the input. Exact for leaky_relu only with slope >= 0 (see
+   * `gradFromOutputExact`).
+   */
+  readonly backwardFromOutput: (y: ScalarExpr, dy: ScalarExpr, attrs: A) => ScalarExpr;
 }
+
+/** Whether an activation's gradient follows from its output alone: a negative slope folds x < 0 onto y > 0. */
+export const gradFromOutputExact = (fn: ActivationKind, slope: number): boolean => fn !== 'leaky_relu' || slope >= 0;
 
 /** PyTorch semantics: relu'(0) = 0 (threshold_backward), leaky_relu'(0) = slope (x > 0 ? dy : dy * slope). */
 export const activations: { readonly [K in ActivationKind]: Activation<OpAttrs[K]> } = {
-  relu: { forward: (x) => max(x, 0), backward: (x, dy) => select(gt(x, 0), dy, 0) },
-  sigmoid: { forward: (x) => sigmoid(x), backward: (x, dy) => mul(dy, mul(sigmoid(x), sub(1, sigmoid(x)))) },
-  tanh: { forward: (x) => tanh(x), backward: (x, dy) => mul(dy, sub(1, mul(tanh(x), tanh(x)))) },
-  identity: { forward: (x) => x, backward: (_x, dy) => dy },
+  relu: { forward: (x) => max(x, 0), backward: (x, dy) => select(gt(x, 0), dy, 0), backwardFromOutput: (y, dy) => select(gt(y, 0), dy, 0) },
+  sigmoid: {
+    forward: (x) => sigmoid(x),
+    backward: (x, dy) => mul(dy, mul(sigmoid(x), sub(1, sigmoid(x)))),
+    backwardFromOutput: (y, dy) => mul(dy, mul(y, sub(1, y))),
+  },
+  tanh: {
+    forward: (x) => tanh(x),
+    backward: (x, dy) => mul(dy, sub(1, mul(tanh(x), tanh(x)))),
+    backwardFromOutput: (y, dy) => mul(dy, sub(1, mul(y, y))),
+  },
+  identity: { forward: (x) => x, backward: (_x, dy) => dy, backwardFromOutput: (_y, dy) => dy },
   leaky_relu: {
     forward: (x, a) => select(gt(x, 0), x, mul(x, a.slope)),
     backward: (x, dy, a) => select(gt(x, 0), dy, mul(dy, a.slope)),
+    backwardFromOutput: (y, dy, a) => select(gt(y, 0), dy, mul(dy, a.slope)),
   },
 };

@@ -2,15 +2,14 @@
 // (activations, add, concat) to their kernel templates.
 import type { StepOp, TensorId } from '../autodiff/step-ir.ts';
 import { numel } from '../ir/graph.ts';
-import { activations, input } from './expr.ts';
-import { add } from './expr.ts';
+import { activations, add, input, substitute } from './expr.ts';
 import { concatKernel } from './kernels/concat.ts';
 import { conv2dKernel } from './kernels/conv2d.ts';
 import { conv2dGradInputKernel } from './kernels/conv2d-grad-input.ts';
 import { conv2dGradWeightKernels } from './kernels/conv2d-grad-weight.ts';
 import { elementwiseKernel } from './kernels/elementwise.ts';
 import { linearForward, linearGradInput, linearGradWeight } from './kernels/matmul.ts';
-import { kernelName, t, type BindingRef, type KernelCall, type LowerContext } from './lower.ts';
+import { fused, kernelName, t, type BindingRef, type KernelCall, type LowerContext } from './lower.ts';
 
 type DenseOp = Extract<StepOp, { op: 'conv2d' | 'conv2d_dx' | 'conv2d_dw' | 'linear' | 'linear_dx' | 'linear_dw' | 'unary' | 'unary_grad' | 'add' | 'concat' | 'concat_grad' }>;
 
@@ -29,13 +28,15 @@ export function lowerDense(op: DenseOp, ctx: LowerContext): KernelCall[] {
   switch (op.op) {
     case 'conv2d': {
       const [n, c, h, w] = shapeOf(ctx, op.x) as [number, number, number, number];
-      const spec = { name: kernelName(ctx, op.b === null ? 'conv2d' : 'conv2d_bias'), origin, input: [n, c, h, w] as const, attrs: op.attrs };
+      const f = fused(op);
+      const spec = { name: kernelName(ctx, `${op.b === null ? 'conv2d' : 'conv2d_bias'}${f.suffix}`), origin, input: [n, c, h, w] as const, attrs: op.attrs, ...f.spec };
       return one(conv2dKernel(spec), { x: t(op.x), w: t(op.w), ...(op.b === null ? {} : { b: t(op.b) }), y: t(op.y) });
     }
     case 'conv2d_dx': {
       const [n, c, h, w] = shapeOf(ctx, op.dx) as [number, number, number, number];
-      const spec = { name: kernelName(ctx, 'conv2d_grad_input'), origin, input: [n, c, h, w] as const, attrs: op.attrs };
-      return one(conv2dGradInputKernel(spec), { dy: t(op.dy), w: t(op.w), dx: t(op.dx) });
+      const f = fused(op);
+      const spec = { name: kernelName(ctx, `conv2d_grad_input${f.suffix}`), origin, input: [n, c, h, w] as const, attrs: op.attrs, ...f.spec };
+      return one(conv2dGradInputKernel(spec), { dy: t(op.dy), w: t(op.w), dx: t(op.dx), ...f.args });
     }
     case 'conv2d_dw': {
       const [n, c, h, w] = shapeOf(ctx, op.x) as [number, number, number, number];
@@ -51,9 +52,10 @@ export function lowerDense(op: DenseOp, ctx: LowerContext): KernelCall[] {
       const outFeatures = shapeOf(ctx, op.op === 'linear_dw' ? op.dw : op.w)[0]!;
       const what = op.op === 'linear' ? 'linear' : op.op === 'linear_dx' ? 'linear_grad_input' : 'linear_grad_weight';
       const bias = op.op === 'linear' ? op.b !== null : op.op === 'linear_dw' ? op.db !== null : false;
-      const spec = { name: kernelName(ctx, what), origin, batch, inFeatures, outFeatures, bias };
+      const f = op.op === 'linear_dw' ? fused({}) : fused(op);
+      const spec = { name: kernelName(ctx, `${what}${f.suffix}`), origin, batch, inFeatures, outFeatures, bias, ...f.spec };
       if (op.op === 'linear') return one(linearForward(spec), { x: t(op.x), w: t(op.w), ...(op.b === null ? {} : { b: t(op.b) }), y: t(op.y) });
-      if (op.op === 'linear_dx') return one(linearGradInput(spec), { dy: t(op.dy), w: t(op.w), dx: t(op.dx) });
+      if (op.op === 'linear_dx') return one(linearGradInput(spec), { dy: t(op.dy), w: t(op.w), dx: t(op.dx), ...f.args });
       return one(linearGradWeight(spec), { dy: t(op.dy), x: t(op.x), dw: t(op.dw), ...(op.db === null ? {} : { db: t(op.db) }) });
     }
     case 'unary':
@@ -66,13 +68,18 @@ export function lowerDense(op: DenseOp, ctx: LowerContext): KernelCall[] {
         const body = f.forward(input('x'), attrs);
         return one(elementwiseKernel({ name: kernelName(ctx, op.fn), origin, inputs: ['x'], output: 'y', count, body }), { x: t(op.x), y: t(op.y) });
       }
-      const body = f.backward(input('x'), input('dy'), attrs);
+      const body = op.from === 'input' ? f.backward(input('x'), input('dy'), attrs) : f.backwardFromOutput(input('x'), input('dy'), attrs);
       return one(elementwiseKernel({ name: kernelName(ctx, `${op.fn}_grad`), origin, inputs: ['x', 'dy'], output: 'dx', count, body }), { x: t(op.x), dy: t(op.dy), dx: t(op.dx) });
     }
     case 'add': {
       // The same tensor twice (y + y) binds one buffer to two read bindings, which WebGPU allows.
+      // A fused epilogue becomes part of the body: its value is the sum, its reads more inputs.
       const count = numel(shapeOf(ctx, op.y));
-      return one(elementwiseKernel({ name: kernelName(ctx, 'add'), origin, inputs: ['a', 'b'], output: 'y', count, body: add(input('a'), input('b')) }), { a: t(op.a), b: t(op.b), y: t(op.y) });
+      const f = fused(op);
+      const sum = add(input('a'), input('b'));
+      const body = f.spec.epilogue ? substitute(f.spec.epilogue.expr, 'x', sum) : sum;
+      const inputs = ['a', 'b', ...(f.spec.epilogue?.reads ?? [])];
+      return one(elementwiseKernel({ name: kernelName(ctx, `add${f.suffix}`), origin, inputs, output: 'y', count, body }), { a: t(op.a), b: t(op.b), y: t(op.y), ...f.args });
     }
     case 'concat':
     case 'concat_grad': {

@@ -1,10 +1,11 @@
 // Pass: step ops -> kernel calls. Each op becomes one or more kernel modules from the families in
 // kernels/, plus which tensor (or arena range) fills each of their named bindings.
-import type { StepOp, StepProgram, TensorId } from '../autodiff/step-ir.ts';
+import type { FusedAct, FusedActGrad, StepOp, StepProgram, TensorId } from '../autodiff/step-ir.ts';
 import type { Arena } from '../autodiff/step-ir.ts';
 import { assertNever } from '../diagnostics/diagnostic.ts';
 import { numel } from '../ir/graph.ts';
 import type { MemoryPlan } from '../plan/allocate.ts';
+import { ACT_BINDING, activationEpilogue, activationGradEpilogue, type Epilogue } from './epilogue.ts';
 import type { KernelModule, KernelOrigin } from './kernel.ts';
 import { adaptiveAvgpool2dBackward, adaptiveAvgpool2dForward } from './kernels/adaptive-pool.ts';
 import { batchnormEval, batchnormTrainBackward, batchnormTrainForward } from './kernels/batchnorm.ts';
@@ -46,6 +47,19 @@ export function kernelName(ctx: LowerContext, what: string): string {
   return `k${String(ctx.counter++).padStart(2, '0')}_${what}`;
 }
 
+/** A fused op's epilogue (as a spec field, absent when nothing is fused), its extra bindings, and its kernel-name suffix. */
+export interface Fused {
+  readonly spec: { epilogue?: Epilogue };
+  readonly args: Record<string, BindingRef>;
+  readonly suffix: string;
+}
+
+export function fused(op: { readonly act?: FusedAct; readonly actGrad?: FusedActGrad }): Fused {
+  if (op.act) return { spec: { epilogue: activationEpilogue(op.act) }, args: {}, suffix: `_${op.act.fn}` };
+  if (op.actGrad) return { spec: { epilogue: activationGradEpilogue(op.actGrad) }, args: { [ACT_BINDING]: t(op.actGrad.x) }, suffix: `_${op.actGrad.fn}_grad` };
+  return { spec: {}, args: {}, suffix: '' };
+}
+
 const shape4 = (ctx: LowerContext, id: TensorId): [number, number, number, number] => {
   const s = ctx.program.tensors[id]!.shape;
   return [s[0]!, s[1]!, s[2]!, s[3]!];
@@ -74,10 +88,11 @@ export function lowerOp(op: StepOp, ctx: LowerContext): KernelCall[] {
         : [{ kernel: avgpool2dForward(spec), args: { x: t(op.x), y: t(op.y) } }];
     }
     case 'pool_grad': {
-      const spec = { name: kernelName(ctx, `${op.kind}pool2d_grad`), origin: o, input: shape4(ctx, op.dx), attrs: op.attrs };
+      const f = fused(op);
+      const spec = { name: kernelName(ctx, `${op.kind}pool2d_grad${f.suffix}`), origin: o, input: shape4(ctx, op.dx), attrs: op.attrs, ...f.spec };
       return op.kind === 'max'
-        ? [{ kernel: maxpool2dBackward(spec), args: { argmax: t(op.argmax!), dy: t(op.dy), dx: t(op.dx) } }]
-        : [{ kernel: avgpool2dBackward(spec), args: { dy: t(op.dy), dx: t(op.dx) } }];
+        ? [{ kernel: maxpool2dBackward(spec), args: { argmax: t(op.argmax!), dy: t(op.dy), dx: t(op.dx), ...f.args } }]
+        : [{ kernel: avgpool2dBackward(spec), args: { dy: t(op.dy), dx: t(op.dx), ...f.args } }];
     }
     case 'adaptive_pool':
     case 'adaptive_pool_grad': {
@@ -89,14 +104,16 @@ export function lowerOp(op: StepOp, ctx: LowerContext): KernelCall[] {
         : [{ kernel: adaptiveAvgpool2dBackward(spec), args: { dy: t(op.dy), dx: t(op.dx) } }];
     }
     case 'bn_train': {
-      const spec = { name: kernelName(ctx, 'batchnorm_train'), origin: o, input: ctx.program.tensors[op.x]!.shape, attrs: op.attrs };
+      const f = fused(op);
+      const spec = { name: kernelName(ctx, `batchnorm_train${f.suffix}`), origin: o, input: ctx.program.tensors[op.x]!.shape, attrs: op.attrs, ...f.spec };
       return [{ kernel: batchnormTrainForward(spec), args: {
         x: t(op.x), gamma: t(op.gamma), beta: t(op.beta), y: t(op.y), save_mean: t(op.mean), save_invstd: t(op.invstd),
         running_mean: t(op.runMean), running_var: t(op.runVar),
       } }];
     }
     case 'bn_eval': {
-      const spec = { name: kernelName(ctx, 'batchnorm_eval'), origin: o, input: ctx.program.tensors[op.x]!.shape, attrs: op.attrs };
+      const f = fused(op);
+      const spec = { name: kernelName(ctx, `batchnorm_eval${f.suffix}`), origin: o, input: ctx.program.tensors[op.x]!.shape, attrs: op.attrs, ...f.spec };
       return [{ kernel: batchnormEval(spec), args: { x: t(op.x), gamma: t(op.gamma), beta: t(op.beta), y: t(op.y), running_mean: t(op.runMean), running_var: t(op.runVar) } }];
     }
     case 'bn_grad': {

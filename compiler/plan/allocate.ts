@@ -32,17 +32,16 @@ interface Slot {
 /**
  * Offsets for `work` tensors: each goes at the lowest offset that no tensor live at the same time
  * occupies (first fit over the intervals, largest first among equal starts). Intervals are
- * inclusive, so a kernel's output never overlaps its inputs. Tensors no op touches get their own slot.
+ * inclusive, so a kernel's output never overlaps its inputs.
  */
 function reuse(sizes: ReadonlyMap<TensorId, number>, live: ReadonlyMap<TensorId, Interval>): { offsets: Map<TensorId, number>; total: number } {
-  const always: Interval = { first: -Infinity, last: Infinity };
-  const order = [...sizes.keys()].sort((a, b) => ((live.get(a) ?? always).first - (live.get(b) ?? always).first) || sizes.get(b)! - sizes.get(a)!);
+  const order = [...sizes.keys()].sort((a, b) => (live.get(a)!.first - live.get(b)!.first) || sizes.get(b)! - sizes.get(a)!);
   const placed: Slot[] = [];
   const offsets = new Map<TensorId, number>();
   let total = 0;
   for (const id of order) {
     const size = sizes.get(id)!;
-    const iv = live.get(id) ?? always;
+    const iv = live.get(id)!;
     const busy = placed.filter((p) => p.live.first <= iv.last && iv.first <= p.live.last).sort((a, b) => a.offset - b.offset);
     let offset = 0;
     for (const p of busy) {
@@ -62,13 +61,15 @@ export function planMemory(program: StepProgram): MemoryPlan {
   const sizes: Record<Arena, number> = { param: 0, grad: 0, state1: 0, state2: 0, stats: 0, work: 0, io: 0, metric: 0 };
   const placements: Placement[] = [];
   const paramOffset = new Map<string, number>();
+  // Work tensors no op touches (fused away: a pre-activation stored by no kernel) get no memory.
+  const live = liveIntervals(program);
   const workSizes = new Map<TensorId, number>();
-  for (const t of program.tensors) if (t.arena === 'work' && t.aliasOf === null) workSizes.set(t.id, align(Math.max(1, numel(t.shape))));
-  const work = reuse(workSizes, liveIntervals(program));
+  for (const t of program.tensors) if (t.arena === 'work' && t.aliasOf === null && live.has(t.id)) workSizes.set(t.id, align(Math.max(1, numel(t.shape))));
+  const work = reuse(workSizes, live);
   const place = (id: TensorId): Placement => {
     const t = program.tensors[id]!;
     const elements = Math.max(1, numel(t.shape));
-    if (t.arena === 'work' && t.aliasOf === null) return { arena: 'work', offset: work.offsets.get(id)!, elements };
+    if (t.arena === 'work' && t.aliasOf === null) return work.offsets.has(id) ? { arena: 'work', offset: work.offsets.get(id)!, elements } : { arena: 'work', offset: 0, elements: 0 };
     if (t.aliasOf !== null) {
       const base = placements[t.aliasOf]!;
       return { ...base, elements };

@@ -1,4 +1,4 @@
-// `cnnc compile FILE --emit ir|graph|wgsl|plan [--out DIR]` and
+// `cnnc compile FILE --emit ir|graph|wgsl|plan|fusion [--out DIR]` and
 // `cnnc kernels FILE [--backward] [--filter NAME]`: what the compiler made, for people to read.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -7,9 +7,11 @@ import { defaultLimits } from '../../compiler/codegen/index.ts';
 import type { KernelCall } from '../../compiler/codegen/lower.ts';
 import { graphToDot } from '../../compiler/ir/dot.ts';
 import { printGraph } from '../../compiler/ir/print.ts';
+import { printFusion } from '../../compiler/fusion/print.ts';
 import { printPlan } from '../../compiler/plan/print.ts';
 import { CompileError, compileToKernels, type Compiled } from '../model.ts';
 import { renderDiagnostics } from '../../compiler/diagnostics/render.ts';
+import { modelOption } from './flags.ts';
 import { parseInputFlag, readSource, type Output } from './io.ts';
 import { UserError } from '../errors.ts';
 
@@ -20,6 +22,7 @@ export interface CompileFlags {
   readonly out?: string;
   readonly backward?: boolean;
   readonly filter?: string;
+  readonly 'no-fuse'?: boolean;
 }
 
 /** Compiles for WebGPU's default limits, which every adapter supports, warning where a model exceeds them. */
@@ -27,7 +30,7 @@ function compiled(file: string, flags: CompileFlags, io: Output): Compiled | nul
   try {
     const c = compileToKernels(readSource(file), {
       path: file,
-      ...(flags.model !== undefined ? { model: flags.model } : {}),
+      ...modelOption(flags),
       ...(flags.input !== undefined ? parseInputFlag(flags.input) : {}),
     }, defaultLimits, 'warning');
     if (c.warnings.length > 0) io.err(renderDiagnostics(c.warnings) + '\n');
@@ -43,6 +46,7 @@ const emitters = {
   ir: (c: Compiled) => `${printGraph(c.graph)}\n\n${printStepProgram(c.program)}\n`,
   graph: (c: Compiled) => `${graphToDot(c.graph)}\n`,
   plan: (c: Compiled) => `${printPlan(c.program, c.plan)}\n`,
+  fusion: (c: Compiled) => printFusion(c.fusion),
   wgsl: (c: Compiled) => c.kernels.train.map((k) => k.kernel.wgsl).join('\n'),
 } as const;
 
@@ -61,7 +65,7 @@ export function compileCommand(file: string, flags: CompileFlags, io: Output): n
     for (const k of kernels) writeFileSync(join(flags.out, `${k.kernel.name}.wgsl`), k.kernel.wgsl);
     io.out(`wrote ${kernels.length} kernels to ${flags.out}\n`);
   } else {
-    const path = join(flags.out, `${c.graph.model}.${emit === 'graph' ? 'dot' : emit === 'plan' ? 'plan.txt' : 'ir.txt'}`);
+    const path = join(flags.out, `${c.graph.model}.${emit === 'graph' ? 'dot' : emit === 'plan' ? 'plan.txt' : emit === 'fusion' ? 'fusion.txt' : 'ir.txt'}`);
     writeFileSync(path, emitters[emit as keyof typeof emitters](c));
     io.out(`wrote ${path}\n`);
   }

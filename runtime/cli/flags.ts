@@ -14,10 +14,12 @@ export interface ModelFlags {
   readonly 'batch-size'?: string;
   readonly data?: string;
   readonly resize?: string;
+  readonly 'no-fuse'?: boolean;
 }
 
-export function modelOption(flags: ModelFlags): { model?: string } {
-  return flags.model !== undefined ? { model: flags.model } : {};
+/** Which model of the file, and whether to fuse (`--no-fuse` compiles every op to its own kernel). */
+export function modelOption(flags: Pick<ModelFlags, 'model' | 'no-fuse'>): { model?: string; fuse?: boolean } {
+  return { ...(flags.model !== undefined ? { model: flags.model } : {}), ...(flags['no-fuse'] ? { fuse: false } : {}) };
 }
 
 /** A numeric flag, or undefined when absent. */

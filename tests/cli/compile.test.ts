@@ -44,10 +44,25 @@ describe('cnnc compile', () => {
     for (const f of files) expect(readFileSync(join(dir, f), 'utf8')).toMatch(/^\/\/ kernel {2}k\d+_\w+ +\((forward|backward|loss|update)\)\n/);
   });
 
+  it('--emit fusion lists each decision with its reason; --no-fuse says fusion is off', () => {
+    const r = cnnc('compile', lenet, '--emit', 'fusion');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^forward pass: 4 of 4 candidates fused \{\n {2}fused {5}unary\(sigmoid\) \[sigmoid#2 at dsl-examples\/lenet\.cnn:\d+:\d+\] {2}into {2}conv2d \[conv2d#1 at /);
+    expect(r.stdout).toMatch(/^train pass: 8 of 8 candidates fused \{$/m);
+    expect(r.stdout).toMatch(/fused {5}unary_grad\(sigmoid\) .* into {2}pool_grad .*\n {12}%\d+ \[128, 6, 28, 28\] \(2352\.0 KiB\) is read only by the activation gradient: never stored/);
+    const off = cnnc('compile', lenet, '--emit', 'fusion', '--no-fuse');
+    expect(off.stdout).toBe('fusion is off (--no-fuse): every op is a kernel of its own\n');
+  });
+
+  it('--emit plan is smaller fused than with --no-fuse', () => {
+    const peak = (out: string) => Number(/^peak ([\d.]+) MiB planned/m.exec(out)![1]);
+    expect(peak(cnnc('compile', lenet, '--emit', 'plan').stdout)).toBeLessThan(peak(cnnc('compile', lenet, '--emit', 'plan', '--no-fuse').stdout));
+  });
+
   it('rejects an unknown --emit', () => {
     const r = cnnc('compile', lenet, '--emit', 'asm');
     expect(r.code).toBe(1);
-    expect(r.stderr).toContain("--emit must be one of ir, graph, plan, wgsl, got 'asm'");
+    expect(r.stderr).toContain("--emit must be one of ir, graph, plan, fusion, wgsl, got 'asm'");
   });
 });
 
@@ -55,19 +70,28 @@ describe('cnnc kernels', () => {
   it('prints forward kernels whose headers name the .cnn source line and fused ops', () => {
     const r = cnnc('kernels', lenet, '--filter', 'conv2d');
     expect(r.code).toBe(0);
-    expect(r.stdout).toMatch(/\/\/ kernel {2}k00_conv2d_bias {3}\(forward\)\n\/\/ source {2}dsl-examples\/lenet\.cnn:\d+:3 {2}conv\(6, kernel = 5, padding = 2\)\n\/\/ fuses {3}conv2d#1\n\/\/ binds {3}@0 x\[100352\] r/);
+    expect(r.stdout).toMatch(/\/\/ kernel {2}k00_conv2d_bias_sigmoid {3}\(forward\)\n\/\/ source {2}dsl-examples\/lenet\.cnn:\d+:3 {2}conv\(6, kernel = 5, padding = 2\)\n\/\/ {9}dsl-examples\/lenet\.cnn:\d+:\d+ {2}sigmoid\n\/\/ fuses {3}conv2d#1, sigmoid#2\n\/\/ binds {3}@0 x\[100352\] r/);
     expect(r.stdout).not.toContain('(backward)');
   });
 
   it('--backward adds the gradient and update kernels', () => {
     const r = cnnc('kernels', lenet, '--backward');
     expect(r.code).toBe(0);
-    for (const k of ['conv2d_grad_input', 'conv2d_grad_weight', 'linear_grad_weight', 'sigmoid_grad', 'softmax_xent_grad', 'sgd']) expect(r.stdout).toContain(k);
+    for (const k of ['conv2d_grad_input', 'conv2d_grad_weight', 'linear_grad_weight', 'avgpool2d_grad_sigmoid_grad', 'softmax_xent_grad', 'sgd']) expect(r.stdout).toContain(k);
+  });
+
+  it('--no-fuse gives every activation and activation gradient a kernel of its own', () => {
+    const names = (out: string) => [...out.matchAll(/^\/\/ kernel {2}(k\d+_\w+)/gm)].map((m) => m[1]!);
+    const fused = names(cnnc('kernels', lenet, '--backward').stdout);
+    const plain = names(cnnc('kernels', lenet, '--backward', '--no-fuse').stdout);
+    expect(plain.length - fused.length).toBe(8);
+    expect(plain.filter((k) => /_sigmoid(_grad)?$/.test(k))).toHaveLength(8);
+    expect(fused.filter((k) => /^k\d+_sigmoid/.test(k))).toHaveLength(0);
   });
 
   it('--filter with no match lists the kernels', () => {
     const r = cnnc('kernels', lenet, '--filter', 'nothing');
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/no kernel matches 'nothing' \(kernels: k00_conv2d_bias, /);
+    expect(r.stderr).toMatch(/no kernel matches 'nothing' \(kernels: k00_conv2d_bias_sigmoid, /);
   });
 });

@@ -10,7 +10,7 @@ it('conv2d 3x3 pad 1 + bias + relu WGSL is stable', async () => {
     origin: { phase: 'forward', sources: ['lenet.cnn:4:3  conv(8, kernel = 3, padding = 1) relu'], ops: ['conv2d#5', 'relu#6'] },
     input: [2, 3, 16, 16],
     attrs: { outChannels: 8, kernel: [3, 3], stride: [1, 1], padding: [1, 1], dilation: [1, 1], groups: 1, bias: true },
-    epilogue: activations.relu.forward(input('x'), {}),
+    epilogue: { expr: activations.relu.forward(input('x'), {}), reads: [] },
   });
   await expect(k.wgsl).toMatchFileSnapshot('__golden__/conv2d_3x3.wgsl');
 });

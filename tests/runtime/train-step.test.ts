@@ -79,17 +79,35 @@ async function params(model: Model): Promise<Params> {
 
 const roundF32 = (t: Tensor): Tensor => tensor(t.shape, Float32Array.from(t.data));
 
-describe.each([
+const cases = [
   ['LeNet (conv, sigmoid, avgpool, linear; cross-entropy)', lenet, 4],
   ['two Residual blocks (batch norm, 1x1 shortcut, identity shortcut, fan-in)', residual, 3],
   ['branches (concat, pools with padding, dilation, groups, dropout, batchnorm1d)', branches, 5],
   ['d2l 7.2 corr2d (no bias; summed squared error)', corr2d, 1],
-])('%s', (_name, source, batch) => {
+] as const;
+
+// Fused (activations and their gradients in neighbouring kernels' epilogues) and unfused (every
+// op its own kernel) must both match the same float64 reference.
+describe.each(cases.flatMap(([name, source, batch]) => [true, false].map((fuse) => [`${name}, ${fuse ? 'fused' : 'unfused'}`, source, batch, fuse] as const)))('%s', (name, source, batch, fuse) => {
   let model: Model;
   beforeAll(async () => {
-    model = await compile(source, { gpu, batch, seed: 7, optimizer: { kind: 'sgd', lr, momentum: 0, weightDecay: 0 } });
+    model = await compile(source, { gpu, batch, seed: 7, fuse, optimizer: { kind: 'sgd', lr, momentum: 0, weightDecay: 0 } });
   });
   afterAll(() => model.dispose());
+
+  it(fuse ? 'fuses every activation of the training step into a neighbouring kernel' : 'keeps every activation a kernel of its own', () => {
+    const train = model.compiled.program.train;
+    const activations = train.filter((op) => op.op === 'unary').length;
+    if (!fuse) {
+      expect(model.compiled.fusion).toBeNull();
+      expect(activations).toBe(model.compiled.graph.nodes.filter((n) => ['relu', 'sigmoid', 'tanh', 'leaky_relu'].includes(n.op)).length);
+      return;
+    }
+    // Each of these models has an op with an epilogue before every activation.
+    expect(activations).toBe(0);
+    expect(model.compiled.fusion!.filter((d) => d.pass === 'train' && d.op.startsWith('unary(')).every((d) => d.fused)).toBe(true);
+    if (name.startsWith('LeNet')) expect(train.filter((op) => op.op === 'unary_grad')).toHaveLength(0);
+  });
 
   it('evaluation forward and one SGD step match the float64 interpreter (rtol 1e-3, atol 1e-5)', async () => {
     const g = model.compiled.graph;

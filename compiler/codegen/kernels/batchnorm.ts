@@ -1,6 +1,7 @@
 // Batch normalization kernels (PyTorch BatchNorm2d on [N, C, H, W], BatchNorm1d on [N, F]):
 // training forward with the running-statistics update, its backward, and the eval forward.
 import type { OpAttrs } from '../../ir/ops.ts';
+import { type Epilogue, epilogueDecls, epilogueStore } from '../epilogue.ts';
 import type { KernelModule, KernelOrigin } from '../kernel.ts';
 import { WgslWriter, f32Lit, wgsl } from '../writer.ts';
 import { type KernelFrame, input, kernelModule, output, perItemKernel, reductionThreads, workgroupSumFn } from './reduce.ts';
@@ -11,6 +12,8 @@ export interface BatchnormSpec {
   /** [N, C, H, W] or [N, F]; statistics are per channel (dim 1) over every other dim. */
   readonly input: readonly number[];
   readonly attrs: OpAttrs['batchnorm'];
+  /** Forward only: applied to each y before it is stored (a fused activation; no reads). */
+  readonly epilogue?: Epilogue;
 }
 
 interface Layout {
@@ -60,7 +63,7 @@ function perChannelKernel(spec: BatchnormSpec, frame: KernelFrame, sumType: 'f32
   // `group` is uniform, so this early exit keeps the tree sums' barriers in uniform control flow.
   main.line('let c = group;').block('if (c >= C)', () => main.line('return;'));
   build(main);
-  const decls = channelDecls(l, threads) + '\n\n' + workgroupSumFn(spec.name, 'channel_sum', sumType, threads);
+  const decls = [channelDecls(l, threads), workgroupSumFn(spec.name, 'channel_sum', sumType, threads), epilogueDecls(spec.epilogue)].filter((d) => d).join('\n\n');
   return kernelModule(frame, { threads, groups: l.channels, decls, main: main.toString() });
 }
 
@@ -86,7 +89,7 @@ export function batchnormTrainForward(spec: BatchnormSpec): KernelModule {
     channelLoop(w, 'let d = x[a] - mean;\ndev += d * d;');
     w.line('let var_biased = channel_sum(dev, lid) / f32(M);');
     w.line(`let invstd = inverseSqrt(var_biased + ${f32Lit(eps)});`).line('let scale = gamma[c] * invstd;');
-    channelLoop(w, 'y[a] = (x[a] - mean) * scale + beta[c];');
+    channelLoop(w, epilogueStore('y', 'a', '(x[a] - mean) * scale + beta[c]', spec.epilogue));
     w.block('if (lid == 0u)', () => w.chunk(wgsl`
       save_mean[c] = mean;
       save_invstd[c] = invstd;
@@ -124,9 +127,9 @@ export function batchnormEval(spec: BatchnormSpec): KernelModule {
     input('x', l.elements), input('gamma', l.channels), input('beta', l.channels),
     input('running_mean', l.channels), input('running_var', l.channels), output('y', l.elements),
   ];
-  return perItemKernel({ name: spec.name, origin: spec.origin, bindings }, l.elements, '', wgsl`
+  return perItemKernel({ name: spec.name, origin: spec.origin, bindings }, l.elements, epilogueDecls(spec.epilogue), wgsl`
     let c = (i / ${l.spatial}u) % ${l.channels}u;
     let invstd = inverseSqrt(running_var[c] + ${f32Lit(spec.attrs.eps)});
-    y[i] = (x[i] - running_mean[c]) * (gamma[c] * invstd) + beta[c];
+    ${epilogueStore('y', 'i', '(x[i] - running_mean[c]) * (gamma[c] * invstd) + beta[c]', spec.epilogue)}
   `);
 }

@@ -2,6 +2,7 @@
 // of N*H*W, columns = that group's C/g input channels, k = (o, ky, kx) of (O/g)*KH*KW, and
 //   dx[n, c, y, x] = sum of dy[n, o, oy, ox] * w[o, c, ky, kx] over the taps with
 //   y + PH = oy * SH + ky * DH and x + PW = ox * SW + kx * DW (the forward's index map, inverted).
+import { type Epilogue, epilogueBindings, epilogueDecls, epilogueStore } from '../epilogue.ts';
 import { readBinding, writeBinding } from '../indexing.ts';
 import type { KernelModule } from '../kernel.ts';
 import { wgsl } from '../writer.ts';
@@ -11,6 +12,8 @@ import { chooseTile, gemmKernel } from './matmul-core.ts';
 export interface Conv2dGradInputSpec extends ConvSpec {
   /** Binding names, defaulting to dy, w, dx. */
   readonly names?: Partial<Record<'dy' | 'w' | 'dx', string>>;
+  /** Applied to each dx before it is stored: a fused activation gradient. */
+  readonly epilogue?: Epilogue;
 }
 
 export function conv2dGradInputKernel(s: Conv2dGradInputSpec): KernelModule {
@@ -30,14 +33,14 @@ export function conv2dGradInputKernel(s: Conv2dGradInputSpec): KernelModule {
     name: s.name,
     origin: s.origin,
     inputs: [readBinding(dy, g.n * g.o * g.oh * g.ow), readBinding(w, g.o * g.cg * g.kh * g.kw)],
-    outputs: [writeBinding(dx, g.n * g.c * g.h * g.w)],
+    outputs: [writeBinding(dx, g.n * g.c * g.h * g.w), ...epilogueBindings(s.epilogue, g.n * g.c * g.h * g.w)],
     rows,
     cols: g.cg,
     depth: g.og * g.kh * g.kw,
     batches: g.groups,
     tile: s.tile ?? chooseTile(rows, g.cg, g.groups),
     consts: convConsts(s, g),
-    decls: gradHelper,
+    decls: [gradHelper, epilogueDecls(s.epilogue)].filter((d) => d).join('\n'),
     // Row r = (n, y, x): the image's group channels of dy start at gb; (py, px) is the padded position.
     rowSetup: (i) => wgsl`
       let gb${i} = (r${i} / (H * W) * O + batch * OG) * OH * OW;
@@ -45,6 +48,6 @@ export function conv2dGradInputKernel(s: Conv2dGradInputSpec): KernelModule {
     kSetup: 'let oc = k / (KH * KW); let ky = k / KW % KH; let kx = k % KW;',
     laneLoad: (i) => `grad(gb${i} + oc * OH * OW, py${i} - i32(ky * DH), px${i} - i32(kx * DW))`,
     uniformLoad: (j) => `${w}[((batch * OG + oc) * CG + c${j}) * KH * KW + ky * KW + kx]`,
-    store: (row, col, v) => `${dx}[(${row} / (H * W) * C + batch * CG + ${col}) * H * W + ${row} % (H * W)] = ${v};`,
+    store: (row, col, v) => epilogueStore(dx, `(${row} / (H * W) * C + batch * CG + ${col}) * H * W + ${row} % (H * W)`, v, s.epilogue),
   });
 }

@@ -3,10 +3,10 @@
 // N*OH*OW, columns = that group's O/g output channels, k = (c, ky, kx) of (C/g)*KH*KW.
 // Also the convolution geometry and the zero-padded input tap shared with the weight gradient.
 import type { OpAttrs } from '../../ir/ops.ts';
-import { type ScalarExpr, exprHelpers } from '../expr.ts';
+import { type Epilogue, epilogueBindings, epilogueDecls, epilogueStore } from '../epilogue.ts';
 import { readBinding, writeBinding } from '../indexing.ts';
 import type { KernelModule, KernelOrigin } from '../kernel.ts';
-import { type GemmTile, chooseTile, epilogueStore, gemmKernel } from './matmul-core.ts';
+import { type GemmTile, chooseTile, gemmKernel } from './matmul-core.ts';
 import { wgsl } from '../writer.ts';
 
 export interface ConvSpec {
@@ -19,8 +19,8 @@ export interface ConvSpec {
 }
 
 export interface Conv2dSpec extends ConvSpec {
-  /** Applied to each output as `input('x')` (after the bias): a fused activation. */
-  readonly epilogue?: ScalarExpr;
+  /** Applied to each output (after the bias): a fused activation. */
+  readonly epilogue?: Epilogue;
   /** Binding names, defaulting to x, w, b, y. */
   readonly names?: Partial<Record<'x' | 'w' | 'b' | 'y', string>>;
 }
@@ -75,14 +75,14 @@ export function conv2dKernel(s: Conv2dSpec): KernelModule {
     name: s.name,
     origin: s.origin,
     inputs: [readBinding(x, g.n * g.c * g.h * g.w), readBinding(w, g.o * g.cg * g.kh * g.kw), ...(s.attrs.bias ? [readBinding(b, g.o)] : [])],
-    outputs: [writeBinding(y, g.n * g.o * g.oh * g.ow)],
+    outputs: [writeBinding(y, g.n * g.o * g.oh * g.ow), ...epilogueBindings(s.epilogue, g.n * g.o * g.oh * g.ow)],
     rows,
     cols: g.og,
     depth: g.cg * g.kh * g.kw,
     batches: g.groups,
     tile: s.tile ?? chooseTile(rows, g.og, g.groups),
     consts: convConsts(s, g),
-    decls: [tapHelper(x), s.epilogue ? exprHelpers([s.epilogue]) : ''].filter((d) => d).join('\n'),
+    decls: [tapHelper(x), epilogueDecls(s.epilogue)].filter((d) => d).join('\n'),
     // Row r = (n, oy, ox): the image's group channels start at xb; the window's top-left is (iy, ix).
     rowSetup: (i) => wgsl`
       let xb${i} = (r${i} / (OH * OW) * C + batch * CG) * H * W;
@@ -92,6 +92,6 @@ export function conv2dKernel(s: Conv2dSpec): KernelModule {
     // OIHW: w[o, ci, ky, kx] sits at o * CG * KH * KW + k.
     uniformLoad: (j) => `${w}[(batch * OG + c${j}) * CG * KH * KW + k]`,
     ...(s.attrs.bias ? { bias: (j: number) => `${b}[batch * OG + c${j}]` } : {}),
-    store: (row, col, v) => epilogueStore(`${y}[(${row} / (OH * OW) * O + batch * OG + ${col}) * OH * OW + ${row} % (OH * OW)]`, v, s.epilogue),
+    store: (row, col, v) => epilogueStore(y, `(${row} / (OH * OW) * O + batch * OG + ${col}) * OH * OW + ${row} % (OH * OW)`, v, s.epilogue),
   });
 }

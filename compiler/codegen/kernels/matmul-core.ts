@@ -12,7 +12,6 @@
 // compile time per load or store site. So the tile is a compromise between FMAs per load (speed)
 // and load + store sites (the kernel's first-dispatch compile): 4 x 8 gives ~5 GFLOP/s at 512^3
 // and compiles in ~0.4-0.8 s; 8 x 30 compiled for 20-35 s.
-import { type ScalarExpr, printExpr } from '../expr.ts';
 import type { BindingSpec, KernelModule, KernelOrigin } from '../kernel.ts';
 import { buildModule, readBinding, writeBinding } from '../indexing.ts';
 import type { WgslWriter } from '../writer.ts';
@@ -182,14 +181,4 @@ export function chooseTile(rows: number, cols: number, batches: number, minGroup
 export function chooseSplitK(rows: number, cols: number, depth: number, batches: number, tile: GemmTile, minGroups = 16): number {
   const groups = ceilDiv(rows, tile.rowsPerLane * tile.lanes) * ceilDiv(cols, tile.cols) * batches;
   return Math.max(1, Math.min(ceilDiv(minGroups, groups), Math.floor(depth / 256)));
-}
-
-/** `target = epilogue(value)`: the fused output stage; the epilogue reads the value as `input('x')`. */
-export function epilogueStore(target: string, value: string, epilogue: ScalarExpr | undefined): string {
-  if (!epilogue) return `${target} = ${value};`;
-  const input = (name: string): string => {
-    if (name !== 'x') throw new Error(`epilogue reads input('${name}'); only input('x') (the output before activation) exists`);
-    return 'pre';
-  };
-  return `{ let pre = ${value}; ${target} = ${printExpr(epilogue, { input })}; }`;
 }

@@ -1,10 +1,10 @@
 // Matmul C[M, N] = op(A)[M, K] * op(B)[K, N] on row-major buffers, and the three linear kernels
 // built from it (PyTorch Linear, weight [out, in]): y = x W^T + b, dx = dy W, dW = dy^T x with
 // db = column sums of dy.
-import { type ScalarExpr, exprHelpers } from '../expr.ts';
+import { type Epilogue, epilogueBindings, epilogueDecls, epilogueStore } from '../epilogue.ts';
 import { readBinding, writeBinding } from '../indexing.ts';
 import type { KernelModule, KernelOrigin } from '../kernel.ts';
-import { type GemmTile, chooseTile, epilogueStore, gemmKernel } from './matmul-core.ts';
+import { type GemmTile, chooseTile, gemmKernel } from './matmul-core.ts';
 
 export interface MatmulSpec {
   readonly name: string;
@@ -22,8 +22,8 @@ export interface MatmulSpec {
   readonly c: string;
   /** Adds bias[n] (N elements) to every row before the epilogue. */
   readonly bias?: string;
-  /** Applied to each output as `input('x')` (after the bias): a fused activation. */
-  readonly epilogue?: ScalarExpr;
+  /** Applied to each output (after the bias): a fused activation or activation gradient. */
+  readonly epilogue?: Epilogue;
   /** Also writes rowSums[m] = sum over k of op(A)[m, k]: the bias gradient when op(A) = dy^T. */
   readonly rowSums?: string;
   readonly tile?: GemmTile;
@@ -36,20 +36,20 @@ export function matmulKernel(s: MatmulSpec): KernelModule {
   const bAt = (col: string): string => (s.transB ? `${s.b}[${col} * ${s.k}u + k]` : `${s.b}[k * ${s.n}u + ${col}]`);
   if (s.bias && s.rowSums) throw new Error(`kernel ${s.name}: a matmul with row sums takes no bias`);
   const store = (row: string, col: string, v: string): string => {
-    const y = epilogueStore(`${s.c}[${row} * ${s.n}u + ${col}]`, v, s.epilogue);
+    const y = epilogueStore(s.c, `${row} * ${s.n}u + ${col}`, v, s.epilogue);
     return s.rowSums ? `if (${col} == ${s.n}u) { ${s.rowSums}[${row}] = ${v}; } else { ${y} }` : y;
   };
   return gemmKernel({
     name: s.name,
     origin: s.origin,
     inputs: [readBinding(s.a, s.m * s.k), readBinding(s.b, s.k * s.n), ...(s.bias ? [readBinding(s.bias, s.n)] : [])],
-    outputs: [writeBinding(s.c, s.m * s.n), ...(s.rowSums ? [writeBinding(s.rowSums, s.m)] : [])],
+    outputs: [writeBinding(s.c, s.m * s.n), ...(s.rowSums ? [writeBinding(s.rowSums, s.m)] : []), ...epilogueBindings(s.epilogue, s.m * s.n)],
     rows: s.m,
     cols,
     depth: s.k,
     batches: 1,
     tile,
-    decls: s.epilogue ? exprHelpers([s.epilogue]) : '',
+    decls: epilogueDecls(s.epilogue),
     rowSetup: () => '',
     kSetup: '',
     laneLoad: (i) => (s.transA ? `${s.a}[k * ${s.m}u + r${i}]` : `${s.a}[r${i} * ${s.k}u + k]`),
@@ -67,8 +67,8 @@ export interface LinearSpec {
   readonly inFeatures: number;
   readonly outFeatures: number;
   readonly bias: boolean;
-  /** Forward only: fused activation over `input('x')`. */
-  readonly epilogue?: ScalarExpr;
+  /** Forward: a fused activation; input gradient: a fused activation gradient. */
+  readonly epilogue?: Epilogue;
   /** Binding names, defaulting to x, w, b, y, dy, dx, dw, db. */
   readonly names?: Partial<Record<'x' | 'w' | 'b' | 'y' | 'dy' | 'dx' | 'dw' | 'db', string>>;
   readonly tile?: GemmTile;
@@ -92,6 +92,7 @@ export function linearGradInput(s: LinearSpec): KernelModule {
   return matmulKernel({
     ...common(s), m: s.batch, n: s.inFeatures, k: s.outFeatures, transA: false, transB: false,
     a: named(s, 'dy'), b: named(s, 'w'), c: named(s, 'dx'),
+    ...(s.epilogue ? { epilogue: s.epilogue } : {}),
   });
 }
 

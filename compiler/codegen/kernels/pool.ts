@@ -1,6 +1,7 @@
 // Max and average 2-D pooling over NCHW, forward and backward (PyTorch MaxPool2d, AvgPool2d with
 // ceil_mode = false and count_include_pad = true), and the window machinery adaptive pooling reuses.
 import type { OpAttrs } from '../../ir/ops.ts';
+import { type Epilogue, epilogueBindings, epilogueDecls, epilogueStore } from '../epilogue.ts';
 import type { KernelModule, KernelOrigin } from '../kernel.ts';
 import { WgslWriter, wgsl } from '../writer.ts';
 import { input, output, perItemKernel } from './reduce.ts';
@@ -33,6 +34,8 @@ export interface Pool2dSpec {
   /** [N, C, H, W]. */
   readonly input: readonly [number, number, number, number];
   readonly attrs: OpAttrs['maxpool2d'] | OpAttrs['avgpool2d'];
+  /** Backward only: applied to each dx before it is stored (a fused activation gradient). */
+  readonly epilogue?: Epilogue;
 }
 
 /** `expr + n` and `expr / d` as WGSL, without `+ -1`, `+ 0` or `/ 1`. */
@@ -155,13 +158,13 @@ export function poolForward(name: string, origin: KernelOrigin, kind: PoolKind, 
  * invocations write the same dx (race-free, no atomics). Max: the whole dy of each output whose
  * stored argmax is this element; avg: dy / divisor of every covering window.
  */
-export function poolBackward(name: string, origin: KernelOrigin, kind: PoolKind, g: PoolGeometry): KernelModule {
+export function poolBackward(name: string, origin: KernelOrigin, kind: PoolKind, g: PoolGeometry, epilogue?: Epilogue): KernelModule {
   const [n, c, h, w] = g.input;
   const inCount = n * c * h * w;
   const outCount = n * c * g.rows.out * g.cols.out;
   const bindings = kind === 'max'
-    ? [input('argmax', outCount, 'i32'), input('dy', outCount), output('dx', inCount)]
-    : [input('dy', outCount), output('dx', inCount)];
+    ? [input('argmax', outCount, 'i32'), input('dy', outCount), output('dx', inCount), ...epilogueBindings(epilogue, inCount)]
+    : [input('dy', outCount), output('dx', inCount), ...epilogueBindings(epilogue, inCount)];
   const take = kind === 'max'
     ? 'if (argmax[o] == iy * W + ix) {\n  g += dy[o];\n}'
     : 'g += dy[o] / f32(window_h(oy).extent * window_w(ox).extent);';
@@ -174,8 +177,8 @@ export function poolBackward(name: string, origin: KernelOrigin, kind: PoolKind,
     main.block('for (var ox = cols.x; ox <= cols.y; ox++)', () => {
       main.line('let o = base + u32(oy * OW + ox);').chunk(take);
     }));
-  main.line('dx[i] = g;');
-  return perItemKernel({ name, origin, bindings }, inCount, geometryDecls(g), main.toString());
+  main.line(epilogueStore('dx', 'i', 'g', epilogue));
+  return perItemKernel({ name, origin, bindings }, inCount, [geometryDecls(g), epilogueDecls(epilogue)].filter((d) => d).join('\n'), main.toString());
 }
 
 /** Bindings: x | y, argmax (i32, plane-local index h * W + w of each output's maximum). */
@@ -185,7 +188,7 @@ export function maxpool2dForward(spec: Pool2dSpec): KernelModule {
 
 /** Bindings: argmax (from the forward), dy | dx. */
 export function maxpool2dBackward(spec: Pool2dSpec): KernelModule {
-  return poolBackward(spec.name, spec.origin, 'max', stridedGeometry(spec));
+  return poolBackward(spec.name, spec.origin, 'max', stridedGeometry(spec), spec.epilogue);
 }
 
 /** Bindings: x | y. */
@@ -195,5 +198,5 @@ export function avgpool2dForward(spec: Pool2dSpec): KernelModule {
 
 /** Bindings: dy | dx. */
 export function avgpool2dBackward(spec: Pool2dSpec): KernelModule {
-  return poolBackward(spec.name, spec.origin, 'avg', stridedGeometry(spec));
+  return poolBackward(spec.name, spec.origin, 'avg', stridedGeometry(spec), spec.epilogue);
 }
