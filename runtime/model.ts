@@ -197,6 +197,17 @@ export class Model {
     this.shared.steps++;
   }
 
+  /**
+   * One real training step (the weights are updated) with each kernel timed on the GPU: the
+   * kernel names and milliseconds, in dispatch order. Needs the timestamp-query feature.
+   */
+  async profileTrainStep(x: Float32Array, target: Int32Array | Float32Array): Promise<{ kernel: string; ms: number }[]> {
+    this.feed(x, target);
+    const ns = await this.executor.profile('train', this.compiled.train.seed, this.shared.steps);
+    this.shared.steps++;
+    return this.compiled.kernels.train.map((call, i) => ({ kernel: call.kernel.name, ms: ns[i]! / 1e6 }));
+  }
+
   /** Evaluation-mode loss of one batch, added to the GPU's running totals; nothing is read back. */
   evaluateStep(x: Float32Array, target: Int32Array | Float32Array): void {
     this.feed(x, target);

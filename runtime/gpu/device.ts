@@ -9,6 +9,8 @@ export interface Gpu {
   readonly device: GPUDevice;
   readonly adapterName: string;
   readonly limits: GPUSupportedLimits;
+  /** The device can time passes (timestamp-query): what `Model.profileTrainStep` needs. */
+  readonly timestamps: boolean;
   dispose(): void;
 }
 
@@ -44,13 +46,15 @@ export async function openGpu(): Promise<Gpu> {
   }
   const requiredLimits: Record<string, number> = {};
   for (const name of limitNames) requiredLimits[name] = adapter.limits[name];
-  const device = await adapter.requestDevice({ requiredLimits });
+  const timestamps = adapter.features.has('timestamp-query');
+  const device = await adapter.requestDevice({ requiredLimits, requiredFeatures: timestamps ? ['timestamp-query'] : [] });
   const info = adapter.info;
   const adapterName = [info.vendor, info.architecture, info.device, info.description].filter((s) => s).join(' ') || 'unknown adapter';
   return {
     device,
     adapterName,
     limits: device.limits,
+    timestamps,
     dispose: () => device.destroy(),
   };
 }

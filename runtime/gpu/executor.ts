@@ -109,6 +109,37 @@ export class Executor {
     this.failure = device.popErrorScope().then(async (e) => (await previous) ?? (e ? new Error(`GPU error in the ${pass} pass: ${e.message}`) : null));
   }
 
+  /**
+   * Runs one pass with every dispatch in a compute pass of its own, timed by timestamp queries:
+   * GPU nanoseconds per kernel, in order. Slower than `run` (a pass per dispatch), for profiling.
+   */
+  async profile(pass: PassName, seed: number, step: number): Promise<number[]> {
+    const { device } = this.gpu;
+    if (!this.gpu.timestamps) throw new Error('this adapter has no timestamp-query feature: kernels cannot be timed');
+    const kernels = this.passes.get(pass)!;
+    const querySet = device.createQuerySet({ type: 'timestamp', count: 2 * kernels.length });
+    const resolved = device.createBuffer({ size: 16 * kernels.length, usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC });
+    const readback = device.createBuffer({ size: 16 * kernels.length, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+    device.queue.writeBuffer(this.stepParams, 0, new Uint32Array([seed >>> 0, step >>> 0]));
+    const enc = device.createCommandEncoder();
+    kernels.forEach((k, i) => {
+      const cp = enc.beginComputePass({ timestampWrites: { querySet, beginningOfPassWriteIndex: 2 * i, endOfPassWriteIndex: 2 * i + 1 } });
+      cp.setPipeline(k.pipeline);
+      cp.setBindGroup(0, k.bindGroup);
+      cp.dispatchWorkgroups(...k.dispatch);
+      cp.end();
+    });
+    enc.resolveQuerySet(querySet, 0, 2 * kernels.length, resolved, 0);
+    enc.copyBufferToBuffer(resolved, 0, readback, 0, 16 * kernels.length);
+    device.queue.submit([enc.finish()]);
+    await readback.mapAsync(GPUMapMode.READ);
+    const t = new BigUint64Array(readback.getMappedRange().slice(0));
+    readback.destroy();
+    resolved.destroy();
+    querySet.destroy();
+    return kernels.map((_, i) => Number(t[2 * i + 1]! - t[2 * i]!));
+  }
+
   write(tensor: TensorId, data: Float32Array | Int32Array | Uint32Array): void {
     const p = this.plan.placements[tensor]!;
     if (data.length !== p.elements) throw new Error(`${this.program.tensors[tensor]!.name}: ${data.length} values given, ${p.elements} expected`);
