@@ -7,6 +7,7 @@ function opLine(op: StepOp, name: (id: TensorId) => string): string {
     .filter(([, v]) => v !== null)
     .map(([k, v]) => `${k}=${typeof v === 'number' ? name(v) : `[${v!.map(name).join(', ')}]`}`);
   const extra = op.op === 'unary' ? [`fn=${op.fn}`] : op.op === 'unary_grad' ? [`fn=${op.fn}`, `from=${op.from}`] : op.op === 'pool' || op.op === 'pool_grad' || op.op === 'loss' ? [`kind=${op.kind}`] : op.op === 'update' ? [`optimizer=${op.optimizer.kind}`] : [];
+  if ('bn' in op && op.bn) extra.push('bn=eval');
   if ('act' in op && op.act) extra.push(`act=${op.act.fn}`);
   if ('actGrad' in op && op.actGrad) extra.push(`actGrad=${op.actGrad.fn}(from ${op.actGrad.from})`);
   const where = op.origin.sources[0] ? `   # ${op.origin.sources[0].split('  ')[0]}` : '';

@@ -44,8 +44,21 @@ export interface FusedActGrad extends FusedAct {
   readonly from: 'input' | 'output';
 }
 
+/** Evaluation-mode batch norm folded into the op that produces its input: a per-channel affine map. */
+export interface FusedBatchnorm {
+  readonly gamma: TensorId;
+  readonly beta: TensorId;
+  readonly runMean: TensorId;
+  readonly runVar: TensorId;
+  readonly eps: number;
+}
+
 interface Fusable {
   readonly act?: FusedAct;
+}
+
+interface BatchnormFusable extends Fusable {
+  readonly bn?: FusedBatchnorm;
 }
 
 interface GradFusable {
@@ -57,10 +70,10 @@ interface Base {
 }
 
 export type StepOp = Base & (
-  | Fusable & { readonly op: 'conv2d'; readonly x: TensorId; readonly w: TensorId; readonly b: TensorId | null; readonly y: TensorId; readonly attrs: OpAttrs['conv2d'] }
+  | BatchnormFusable & { readonly op: 'conv2d'; readonly x: TensorId; readonly w: TensorId; readonly b: TensorId | null; readonly y: TensorId; readonly attrs: OpAttrs['conv2d'] }
   | GradFusable & { readonly op: 'conv2d_dx'; readonly dy: TensorId; readonly w: TensorId; readonly dx: TensorId; readonly attrs: OpAttrs['conv2d'] }
   | { readonly op: 'conv2d_dw'; readonly x: TensorId; readonly dy: TensorId; readonly dw: TensorId; readonly db: TensorId | null; readonly attrs: OpAttrs['conv2d'] }
-  | Fusable & { readonly op: 'linear'; readonly x: TensorId; readonly w: TensorId; readonly b: TensorId | null; readonly y: TensorId }
+  | BatchnormFusable & { readonly op: 'linear'; readonly x: TensorId; readonly w: TensorId; readonly b: TensorId | null; readonly y: TensorId }
   | GradFusable & { readonly op: 'linear_dx'; readonly dy: TensorId; readonly w: TensorId; readonly dx: TensorId }
   | { readonly op: 'linear_dw'; readonly x: TensorId; readonly dy: TensorId; readonly dw: TensorId; readonly db: TensorId | null }
   | { readonly op: 'unary'; readonly fn: UnaryFn; readonly slope: number; readonly x: TensorId; readonly y: TensorId }
@@ -118,5 +131,6 @@ const scalarFields: ReadonlySet<string> = new Set(['slope', 'p', 'salt']);
 export function tensorFields(op: StepOp): [string, TensorId | readonly TensorId[] | null][] {
   const fields = Object.entries(op).filter(([k, v]) => !scalarFields.has(k) && (typeof v === 'number' || v === null || Array.isArray(v))) as [string, TensorId | readonly TensorId[] | null][];
   if ('actGrad' in op && op.actGrad) fields.push(['actGrad.x', op.actGrad.x]);
+  if ('bn' in op && op.bn) fields.push(['bn.gamma', op.bn.gamma], ['bn.beta', op.bn.beta], ['bn.runMean', op.bn.runMean], ['bn.runVar', op.bn.runVar]);
   return fields;
 }

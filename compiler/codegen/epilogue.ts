@@ -1,8 +1,8 @@
 // The fused output stage of a kernel: what happens to each computed value between the arithmetic
-// and the store. Fusion puts activations here (forward) and activation gradients (backward), so
-// the value never makes a round trip through memory as a tensor of its own.
-import type { FusedAct, FusedActGrad } from '../autodiff/step-ir.ts';
-import { activations, exprHelpers, input, printExpr, type ScalarExpr } from './expr.ts';
+// and the store. Fusion puts evaluation-mode batch norm and activations here (forward) and
+// activation gradients (backward), so no intermediate makes a round trip through memory.
+import type { FusedAct, FusedActGrad, FusedBatchnorm } from '../autodiff/step-ir.ts';
+import { activations, add, exprHelpers, input, mul, printExpr, recip, sqrt, sub, substitute, type ScalarExpr } from './expr.ts';
 import { readBinding } from './indexing.ts';
 import type { BindingSpec } from './kernel.ts';
 
@@ -11,16 +11,28 @@ export interface Epilogue {
   readonly expr: ScalarExpr;
   /** Bindings read at the output's own index (a saved activation, for its gradient). */
   readonly reads: readonly string[];
+  /** Bindings read at the output's channel (batch norm's statistics and affine parameters). */
+  readonly channelReads: readonly string[];
 }
 
 /** The binding name under which an activation-gradient epilogue reads its activation tensor. */
 export const ACT_BINDING = 'act';
+/** Binding names of a folded batch norm's per-channel tensors. */
+export const BN_BINDINGS = { gamma: 'bn_gamma', beta: 'bn_beta', runMean: 'bn_mean', runVar: 'bn_var' } as const;
 
 // One attrs object serves every activation: only leaky_relu reads `slope`.
 const activation = (fn: FusedAct['fn']) => activations[fn] as (typeof activations)['leaky_relu'];
 
-export function activationEpilogue(act: FusedAct): Epilogue {
-  return { expr: activation(act.fn).forward(input('x'), { slope: act.slope }), reads: [] };
+/** What a forward op stores: batch norm's affine map with running statistics, then the activation. */
+export function forwardEpilogue(bn: FusedBatchnorm | undefined, act: FusedAct | undefined): Epilogue | undefined {
+  if (!bn && !act) return undefined;
+  const b = BN_BINDINGS;
+  // As the bn_eval kernel: (x - running_mean) * (gamma / sqrt(running_var + eps)) + beta.
+  const normalized = bn
+    ? add(mul(sub(input('x'), input(b.runMean)), mul(input(b.gamma), recip(sqrt(add(input(b.runVar), bn.eps))))), input(b.beta))
+    : input('x');
+  const expr = act ? substitute(activation(act.fn).forward(input('x'), { slope: act.slope }), 'x', normalized) : normalized;
+  return { expr, reads: [], channelReads: bn ? [b.gamma, b.beta, b.runMean, b.runVar] : [] };
 }
 
 /** The computed value is dL/d(activation output); stored is dL/d(activation input). */
@@ -28,12 +40,16 @@ export function activationGradEpilogue(g: Omit<FusedActGrad, 'x'>): Epilogue {
   const f = activation(g.fn);
   const at = input(ACT_BINDING);
   const attrs = { slope: g.slope };
-  return { expr: g.from === 'output' ? f.backwardFromOutput(at, input('x'), attrs) : f.backward(at, input('x'), attrs), reads: [ACT_BINDING] };
+  return {
+    expr: g.from === 'output' ? f.backwardFromOutput(at, input('x'), attrs) : f.backward(at, input('x'), attrs),
+    reads: [ACT_BINDING],
+    channelReads: [],
+  };
 }
 
-/** Read bindings of the epilogue's tensors, each the size of the output. */
-export function epilogueBindings(e: Epilogue | undefined, outputElements: number): BindingSpec[] {
-  return (e?.reads ?? []).map((name) => readBinding(name, outputElements));
+/** Read bindings of the epilogue's tensors: the output's size, or one value per channel. */
+export function epilogueBindings(e: Epilogue | undefined, outputElements: number, channels: number): BindingSpec[] {
+  return [...(e?.reads ?? []).map((name) => readBinding(name, outputElements)), ...(e?.channelReads ?? []).map((name) => readBinding(name, channels))];
 }
 
 /** Module-scope helpers the epilogue's expression calls (sigmoid). */
@@ -41,11 +57,16 @@ export function epilogueDecls(e: Epilogue | undefined): string {
   return e ? exprHelpers([e.expr]) : '';
 }
 
-/** `binding[index] = epilogue(value);` */
-export function epilogueStore(binding: string, index: string, value: string, e: Epilogue | undefined): string {
+/**
+ * `binding[index] = epilogue(value);` The index is computed once when the epilogue reads other
+ * tensors at it; `channel` is the output's channel, needed only by channel reads.
+ */
+export function epilogueStore(binding: string, index: string, value: string, e: Epilogue | undefined, channel?: string): string {
   if (!e) return `${binding}[${index}] = ${value};`;
-  const text = printExpr(e.expr, { input: (name) => (name === 'x' ? 'pre' : e.reads.includes(name) ? `${name}[at]` : fail(name)) });
-  // The index is computed once when the epilogue reads other tensors at it.
+  if (e.channelReads.length > 0 && channel === undefined) throw new Error(`epilogue of ${binding} reads per-channel values, but the kernel gave no channel`);
+  const text = printExpr(e.expr, {
+    input: (name) => (name === 'x' ? 'pre' : e.reads.includes(name) ? `${name}[at]` : e.channelReads.includes(name) ? `${name}[${channel}]` : fail(name)),
+  });
   return e.reads.length === 0
     ? `{ let pre = ${value}; ${binding}[${index}] = ${text}; }`
     : `{ let at = ${index}; let pre = ${value}; ${binding}[at] = ${text}; }`;

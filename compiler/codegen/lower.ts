@@ -1,11 +1,11 @@
 // Pass: step ops -> kernel calls. Each op becomes one or more kernel modules from the families in
 // kernels/, plus which tensor (or arena range) fills each of their named bindings.
-import type { FusedAct, FusedActGrad, StepOp, StepProgram, TensorId } from '../autodiff/step-ir.ts';
+import type { FusedAct, FusedActGrad, FusedBatchnorm, StepOp, StepProgram, TensorId } from '../autodiff/step-ir.ts';
 import type { Arena } from '../autodiff/step-ir.ts';
 import { assertNever } from '../diagnostics/diagnostic.ts';
 import { numel } from '../ir/graph.ts';
 import type { MemoryPlan } from '../plan/allocate.ts';
-import { ACT_BINDING, activationEpilogue, activationGradEpilogue, type Epilogue } from './epilogue.ts';
+import { ACT_BINDING, BN_BINDINGS, activationGradEpilogue, forwardEpilogue, type Epilogue } from './epilogue.ts';
 import type { KernelModule, KernelOrigin } from './kernel.ts';
 import { adaptiveAvgpool2dBackward, adaptiveAvgpool2dForward } from './kernels/adaptive-pool.ts';
 import { batchnormEval, batchnormTrainBackward, batchnormTrainForward } from './kernels/batchnorm.ts';
@@ -54,8 +54,12 @@ export interface Fused {
   readonly suffix: string;
 }
 
-export function fused(op: { readonly act?: FusedAct; readonly actGrad?: FusedActGrad }): Fused {
-  if (op.act) return { spec: { epilogue: activationEpilogue(op.act) }, args: {}, suffix: `_${op.act.fn}` };
+export function fused(op: { readonly act?: FusedAct; readonly actGrad?: FusedActGrad; readonly bn?: FusedBatchnorm }): Fused {
+  const forward = forwardEpilogue(op.bn, op.act);
+  if (forward) {
+    const bn = op.bn ? Object.fromEntries(Object.entries(BN_BINDINGS).map(([field, name]) => [name, t(op.bn![field as keyof typeof BN_BINDINGS])])) : {};
+    return { spec: { epilogue: forward }, args: bn, suffix: `${op.bn ? '_batchnorm' : ''}${op.act ? `_${op.act.fn}` : ''}` };
+  }
   if (op.actGrad) return { spec: { epilogue: activationGradEpilogue(op.actGrad) }, args: { [ACT_BINDING]: t(op.actGrad.x) }, suffix: `_${op.actGrad.fn}_grad` };
   return { spec: {}, args: {}, suffix: '' };
 }

@@ -1,4 +1,6 @@
-// Pass: fusion, on the step program. Two rewrites, in every pass (forward, evaluate, train):
+// Pass: fusion, on the step program. Three rewrites, in every pass (forward, evaluate, train):
+//  - evaluation-mode batch norm folds into the conv or linear layer before it (a per-channel
+//    affine map in the epilogue, from the running statistics as they are when the pass runs);
 //  - an activation moves into the epilogue of the op that produces its input (conv, linear,
 //    residual add, batch norm), so the pre-activation tensor is never stored; its gradient then
 //    reads the activation's output, as PyTorch's relu, sigmoid and tanh gradients do;
@@ -49,7 +51,7 @@ export function fuse(program: StepProgram): Fusion {
   const out = {} as Record<PassName, StepOp[]>;
   for (const [pass, ops] of Object.entries(passes) as [PassName, readonly StepOp[]][]) {
     const ctx = { program, pass, decisions };
-    out[pass] = fuseActivationGrads(fuseActivations([...ops], ctx), ctx);
+    out[pass] = fuseActivationGrads(fuseActivations(foldBatchnorms([...ops], ctx), ctx), ctx);
   }
   return { program: { ...program, ...out }, decisions };
 }
@@ -92,6 +94,33 @@ const tensorText = (ctx: Ctx, id: TensorId): string => {
   const t = ctx.program.tensors[id]!;
   return `%${id} ${formatShape(t.shape)} (${((numel(t.shape) * 4) / 1024).toFixed(1)} KiB)`;
 };
+
+function foldBatchnorms(ops: (StepOp | null)[], ctx: Ctx): (StepOp | null)[] {
+  for (let b = 0; b < ops.length; b++) {
+    const bn = ops[b];
+    if (bn?.op !== 'bn_eval') continue;
+    const record = (fused: boolean, into: StepOp | null, why: string) =>
+      ctx.decisions.push({ pass: ctx.pass, fused, into: into ? describe(into) : null, op: describe(bn), why });
+    const t = bn.x;
+    const p = producer(ops, t, (op) => (op.op === 'conv2d' || op.op === 'linear' ? 'y' : undefined));
+    const host = p >= 0 ? ops[p]! : null;
+    if (!host || (host.op !== 'conv2d' && host.op !== 'linear')) {
+      record(false, null, `its input %${t} comes from ${writerOf(ops, t)}; batch norm folds only into conv and linear`);
+      continue;
+    }
+    if (host.act || host.bn) { record(false, host, 'the producer already has an epilogue'); continue; }
+    const others = (uses(ops, ctx.program).get(t) ?? []).filter((i) => i !== p && i !== b);
+    if (ctx.program.tensors[t]!.aliasOf !== null || others.length > 0 || t === ctx.program.output) {
+      record(false, host, `%${t} is also read by ${others.map((i) => ops[i]!.op).join(', ') || 'the runtime'}, so it must be stored`);
+      continue;
+    }
+    const folded = { gamma: bn.gamma, beta: bn.beta, runMean: bn.runMean, runVar: bn.runVar, eps: bn.attrs.eps };
+    ops[p] = { ...host, y: bn.y, bn: folded, ...(bn.act ? { act: bn.act } : {}), origin: merge(host.origin, bn.origin) };
+    ops[b] = null;
+    record(true, host, `${tensorText(ctx, t)} is read only by the batch norm: the running statistics' affine map runs in the epilogue`);
+  }
+  return ops;
+}
 
 function fuseActivations(ops: (StepOp | null)[], ctx: Ctx): (StepOp | null)[] {
   for (let u = 0; u < ops.length; u++) {

@@ -1,7 +1,7 @@
 // Golden text of one generated conv kernel: a 3x3, pad 1, bias + fused relu forward conv. Review
 // a diff here like a code change; update with `npx vitest run tests/codegen -u`.
 import { expect, it } from 'vitest';
-import { activations, input } from '../../compiler/codegen/expr.ts';
+import { forwardEpilogue } from '../../compiler/codegen/epilogue.ts';
 import { conv2dKernel } from '../../compiler/codegen/kernels/conv2d.ts';
 
 it('conv2d 3x3 pad 1 + bias + relu WGSL is stable', async () => {
@@ -10,7 +10,7 @@ it('conv2d 3x3 pad 1 + bias + relu WGSL is stable', async () => {
     origin: { phase: 'forward', sources: ['lenet.cnn:4:3  conv(8, kernel = 3, padding = 1) relu'], ops: ['conv2d#5', 'relu#6'] },
     input: [2, 3, 16, 16],
     attrs: { outChannels: 8, kernel: [3, 3], stride: [1, 1], padding: [1, 1], dilation: [1, 1], groups: 1, bias: true },
-    epilogue: { expr: activations.relu.forward(input('x'), {}), reads: [] },
+    epilogue: forwardEpilogue(undefined, { fn: 'relu', slope: 0 })!,
   });
   await expect(k.wgsl).toMatchFileSnapshot('__golden__/conv2d_3x3.wgsl');
 });

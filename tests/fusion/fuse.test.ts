@@ -42,6 +42,18 @@ describe('fusion', () => {
     expect(conv1).toMatch(/\/\/ fuses +conv2d#1, sigmoid#2/);
   });
 
+  it('folds evaluation-mode batch norm (and the activation after it) into the conv or linear before it', () => {
+    const c = build(example('batchnorm-lenet.cnn'));
+    for (const pass of ['forward', 'evaluate'] as const) {
+      expect(c.program[pass].filter((op) => op.op === 'bn_eval' || op.op === 'unary')).toHaveLength(0);
+      expect(c.program[pass].filter((op) => (op.op === 'conv2d' || op.op === 'linear') && op.bn && op.act?.fn === 'sigmoid')).toHaveLength(4);
+    }
+    // Training normalises with the batch's statistics: batch norm stays a kernel, the sigmoid joins it.
+    expect(c.program.train.filter((op) => op.op === 'bn_train' && op.act?.fn === 'sigmoid')).toHaveLength(4);
+    const k = c.kernels.evaluate.find((call) => call.kernel.name.endsWith('conv2d_bias_batchnorm_sigmoid'))!.kernel;
+    expect(k.bindings.map((b) => b.name)).toEqual(['x', 'w', 'b', 'y', 'bn_gamma', 'bn_beta', 'bn_mean', 'bn_var']);
+  });
+
   it('keeps a pre-activation that something else reads', () => {
     const c = build(`model M {
   input [2, 6, 6]

@@ -2,7 +2,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { OpAttrs, Pair } from '../../compiler/ir/ops.ts';
 import type { KernelModule, KernelOrigin } from '../../compiler/codegen/kernel.ts';
-import { activations, input } from '../../compiler/codegen/expr.ts';
+import { forwardEpilogue } from '../../compiler/codegen/epilogue.ts';
 import { conv2dKernel } from '../../compiler/codegen/kernels/conv2d.ts';
 import { conv2dGradInputKernel } from '../../compiler/codegen/kernels/conv2d-grad-input.ts';
 import { conv2dGradWeightKernels } from '../../compiler/codegen/kernels/conv2d-grad-weight.ts';
@@ -81,7 +81,7 @@ describe.each(convCases)('conv2d %s (float64 reference, rtol 1e-4, atol 1e-5 * s
   const spec = { name: 'k_conv', origin, input: c.input, attrs };
 
   it('forward with the relu epilogue', async () => {
-    const k = conv2dKernel({ ...spec, epilogue: { expr: activations.relu.forward(input('x'), {}), reads: [] } });
+    const k = conv2dKernel({ ...spec, epilogue: forwardEpilogue(undefined, { fn: 'relu', slope: 0 })! });
     const out = await run([k], { x, w, ...(b ? { b } : {}) }, ['y']);
     expectAllclose(out['y']!, ref.relu(y).data, tol(w.data.length / c.out), 'y');
   });
@@ -160,7 +160,7 @@ describe.each([
   const spec = { name: 'k_linear', origin, batch, inFeatures: inF, outFeatures: outF, bias };
 
   it('forward with the sigmoid epilogue', async () => {
-    const k = linearForward({ ...spec, epilogue: { expr: activations.sigmoid.forward(input('x'), {}), reads: [] } });
+    const k = linearForward({ ...spec, epilogue: forwardEpilogue(undefined, { fn: 'sigmoid', slope: 0 })! });
     const out = await run([k], { x, w, ...(b ? { b } : {}) }, ['y']);
     expectAllclose(out['y']!, ref.sigmoid(ref.linear(x, w, b)).data, tol(inF), 'y');
   });

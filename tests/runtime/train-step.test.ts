@@ -118,6 +118,15 @@ describe.each(cases.flatMap(([name, source, batch]) => [true, false].map((fuse) 
     const classification = model.compiled.train.loss === 'cross_entropy';
     const labels = Int32Array.from({ length: batch }, (_, i) => (i * 7 + 3) % out[1]!);
     const target = classification ? labels : roundF32(randn(rng, out));
+    // Batch norm starts as the identity (mean 0, var 1, weight 1, bias 0), which would hide a wrong
+    // folded affine map in the evaluation forward: give its statistics and parameters real values.
+    for (const node of g.nodes.filter((n) => n.op === 'batchnorm')) {
+      for (const p of node.params) {
+        if (p.role === 'num_batches_tracked') continue;
+        const values = randn(rng, p.shape).data;
+        model.setParam(p.name, Float32Array.from(values, (v) => (p.role === 'running_var' ? 0.5 + v * v : p.role === 'weight' ? 1 + 0.3 * v : 0.3 * v)));
+      }
+    }
     const p0 = await params(model);
 
     const y = await model.forward(Float32Array.from(x.data));

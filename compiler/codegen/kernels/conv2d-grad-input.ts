@@ -33,7 +33,7 @@ export function conv2dGradInputKernel(s: Conv2dGradInputSpec): KernelModule {
     name: s.name,
     origin: s.origin,
     inputs: [readBinding(dy, g.n * g.o * g.oh * g.ow), readBinding(w, g.o * g.cg * g.kh * g.kw)],
-    outputs: [writeBinding(dx, g.n * g.c * g.h * g.w), ...epilogueBindings(s.epilogue, g.n * g.c * g.h * g.w)],
+    outputs: [writeBinding(dx, g.n * g.c * g.h * g.w), ...epilogueBindings(s.epilogue, g.n * g.c * g.h * g.w, g.c)],
     rows,
     cols: g.cg,
     depth: g.og * g.kh * g.kw,
@@ -48,6 +48,6 @@ export function conv2dGradInputKernel(s: Conv2dGradInputSpec): KernelModule {
     kSetup: 'let oc = k / (KH * KW); let ky = k / KW % KH; let kx = k % KW;',
     laneLoad: (i) => `grad(gb${i} + oc * OH * OW, py${i} - i32(ky * DH), px${i} - i32(kx * DW))`,
     uniformLoad: (j) => `${w}[((batch * OG + oc) * CG + c${j}) * KH * KW + ky * KW + kx]`,
-    store: (row, col, v) => epilogueStore(dx, `(${row} / (H * W) * C + batch * CG + ${col}) * H * W + ${row} % (H * W)`, v, s.epilogue),
+    store: (row, col, v) => epilogueStore(dx, `(${row} / (H * W) * C + batch * CG + ${col}) * H * W + ${row} % (H * W)`, v, s.epilogue, `batch * CG + ${col}`),
   });
 }

@@ -19,7 +19,7 @@ export interface ConvSpec {
 }
 
 export interface Conv2dSpec extends ConvSpec {
-  /** Applied to each output (after the bias): a fused activation. */
+  /** Applied to each output (after the bias): folded batch norm, a fused activation. */
   readonly epilogue?: Epilogue;
   /** Binding names, defaulting to x, w, b, y. */
   readonly names?: Partial<Record<'x' | 'w' | 'b' | 'y', string>>;
@@ -75,7 +75,7 @@ export function conv2dKernel(s: Conv2dSpec): KernelModule {
     name: s.name,
     origin: s.origin,
     inputs: [readBinding(x, g.n * g.c * g.h * g.w), readBinding(w, g.o * g.cg * g.kh * g.kw), ...(s.attrs.bias ? [readBinding(b, g.o)] : [])],
-    outputs: [writeBinding(y, g.n * g.o * g.oh * g.ow), ...epilogueBindings(s.epilogue, g.n * g.o * g.oh * g.ow)],
+    outputs: [writeBinding(y, g.n * g.o * g.oh * g.ow), ...epilogueBindings(s.epilogue, g.n * g.o * g.oh * g.ow, g.o)],
     rows,
     cols: g.og,
     depth: g.cg * g.kh * g.kw,
@@ -92,6 +92,6 @@ export function conv2dKernel(s: Conv2dSpec): KernelModule {
     // OIHW: w[o, ci, ky, kx] sits at o * CG * KH * KW + k.
     uniformLoad: (j) => `${w}[(batch * OG + c${j}) * CG * KH * KW + k]`,
     ...(s.attrs.bias ? { bias: (j: number) => `${b}[batch * OG + c${j}]` } : {}),
-    store: (row, col, v) => epilogueStore(y, `(${row} / (OH * OW) * O + batch * OG + ${col}) * OH * OW + ${row} % (OH * OW)`, v, s.epilogue),
+    store: (row, col, v) => epilogueStore(y, `(${row} / (OH * OW) * O + batch * OG + ${col}) * OH * OW + ${row} % (OH * OW)`, v, s.epilogue, `batch * OG + ${col}`),
   });
 }

@@ -36,14 +36,14 @@ export function matmulKernel(s: MatmulSpec): KernelModule {
   const bAt = (col: string): string => (s.transB ? `${s.b}[${col} * ${s.k}u + k]` : `${s.b}[k * ${s.n}u + ${col}]`);
   if (s.bias && s.rowSums) throw new Error(`kernel ${s.name}: a matmul with row sums takes no bias`);
   const store = (row: string, col: string, v: string): string => {
-    const y = epilogueStore(s.c, `${row} * ${s.n}u + ${col}`, v, s.epilogue);
+    const y = epilogueStore(s.c, `${row} * ${s.n}u + ${col}`, v, s.epilogue, col);
     return s.rowSums ? `if (${col} == ${s.n}u) { ${s.rowSums}[${row}] = ${v}; } else { ${y} }` : y;
   };
   return gemmKernel({
     name: s.name,
     origin: s.origin,
     inputs: [readBinding(s.a, s.m * s.k), readBinding(s.b, s.k * s.n), ...(s.bias ? [readBinding(s.bias, s.n)] : [])],
-    outputs: [writeBinding(s.c, s.m * s.n), ...(s.rowSums ? [writeBinding(s.rowSums, s.m)] : []), ...epilogueBindings(s.epilogue, s.m * s.n)],
+    outputs: [writeBinding(s.c, s.m * s.n), ...(s.rowSums ? [writeBinding(s.rowSums, s.m)] : []), ...epilogueBindings(s.epilogue, s.m * s.n, s.n)],
     rows: s.m,
     cols,
     depth: s.k,

@@ -163,8 +163,8 @@ export function poolBackward(name: string, origin: KernelOrigin, kind: PoolKind,
   const inCount = n * c * h * w;
   const outCount = n * c * g.rows.out * g.cols.out;
   const bindings = kind === 'max'
-    ? [input('argmax', outCount, 'i32'), input('dy', outCount), output('dx', inCount), ...epilogueBindings(epilogue, inCount)]
-    : [input('dy', outCount), output('dx', inCount), ...epilogueBindings(epilogue, inCount)];
+    ? [input('argmax', outCount, 'i32'), input('dy', outCount), output('dx', inCount), ...epilogueBindings(epilogue, inCount, c)]
+    : [input('dy', outCount), output('dx', inCount), ...epilogueBindings(epilogue, inCount, c)];
   const take = kind === 'max'
     ? 'if (argmax[o] == iy * W + ix) {\n  g += dy[o];\n}'
     : 'g += dy[o] / f32(window_h(oy).extent * window_w(ox).extent);';
