@@ -32,7 +32,7 @@ export interface Fusion {
 /** Ops whose output store can apply an activation. */
 const ACT_HOSTS = new Set(['conv2d', 'linear', 'add', 'bn_train', 'bn_eval']);
 /** Ops whose output store can apply an activation gradient, and the field holding that output. */
-const GRAD_HOSTS: Readonly<Record<string, 'dx' | 'y'>> = { conv2d_dx: 'dx', linear_dx: 'dx', pool_grad: 'dx', add: 'y' };
+const GRAD_HOSTS: Readonly<Partial<Record<string, 'dx' | 'y'>>> = { conv2d_dx: 'dx', linear_dx: 'dx', pool_grad: 'dx', add: 'y' };
 
 const describe = (op: StepOp): string => {
   const what = op.op === 'unary' || op.op === 'unary_grad' ? `${op.op}(${op.fn})` : op.op;
@@ -51,7 +51,9 @@ export function fuse(program: StepProgram): Fusion {
   const out = {} as Record<PassName, StepOp[]>;
   for (const [pass, ops] of Object.entries(passes) as [PassName, readonly StepOp[]][]) {
     const ctx = { program, pass, decisions };
-    out[pass] = fuseActivationGrads(fuseActivations(foldBatchnorms([...ops], ctx), ctx), ctx);
+    // Batch norm first: the activation after it then finds the conv or linear that absorbed it.
+    const fused = apply(apply(apply([...ops], ctx, foldBatchnorm), ctx, fuseActivation), ctx, fuseActivationGrad);
+    out[pass] = fused.filter((op): op is StepOp => op !== null);
   }
   return { program: { ...program, ...out }, decisions };
 }
@@ -80,7 +82,7 @@ function uses(ops: readonly (StepOp | null)[], program: StepProgram): Map<Tensor
 }
 
 /** The op writing `id` as its main output (`y` or `dx`), and that field's name. */
-function producer(ops: readonly (StepOp | null)[], id: TensorId, field: (op: StepOp) => string | undefined): number {
+function producer(ops: readonly (StepOp | null)[], id: TensorId, field: (op: StepOp) => 'y' | 'dx' | undefined): number {
   return ops.findIndex((op) => op !== null && field(op) !== undefined && (op as unknown as Record<string, unknown>)[field(op)!] === id);
 }
 
@@ -95,90 +97,93 @@ const tensorText = (ctx: Ctx, id: TensorId): string => {
   return `%${id} ${formatShape(t.shape)} (${((numel(t.shape) * 4) / 1024).toFixed(1)} KiB)`;
 };
 
-function foldBatchnorms(ops: (StepOp | null)[], ctx: Ctx): (StepOp | null)[] {
-  for (let b = 0; b < ops.length; b++) {
-    const bn = ops[b];
-    if (bn?.op !== 'bn_eval') continue;
+/**
+ * One rewrite: ops that `matches` are absorbed into the epilogue of the op (the host) that writes
+ * the intermediate tensor `via(op)` to its `hostField`, when nothing else reads it.
+ */
+interface Rule<O extends StepOp> {
+  readonly matches: (op: StepOp | null) => op is O;
+  readonly via: (op: O) => TensorId;
+  /** The host's output field holding the intermediate, when `host` can absorb this rule's ops. */
+  readonly hostField: (host: StepOp) => 'y' | 'dx' | undefined;
+  /** Why an op from any other producer cannot be absorbed. */
+  readonly noHost: string;
+  /** The host already has an epilogue this rule cannot combine with. */
+  readonly busy: (host: StepOp) => boolean;
+  /** Ops besides `op` that may read the intermediate because `rewrite` updates them too, or why not to fuse. */
+  readonly companions: (ops: readonly (StepOp | null)[], op: O) => { readonly indices: readonly number[]; readonly refuse?: string };
+  /** The host with `op` in its epilogue; companions are rewritten in place. */
+  readonly rewrite: (host: StepOp, op: O, ops: (StepOp | null)[], companions: readonly number[]) => StepOp;
+  readonly fusedWhy: (companions: number) => string;
+}
+
+function apply<O extends StepOp>(ops: (StepOp | null)[], ctx: Ctx, rule: Rule<O>): (StepOp | null)[] {
+  for (let i = 0; i < ops.length; i++) {
+    const op = ops[i]!;
+    if (!rule.matches(op)) continue;
     const record = (fused: boolean, into: StepOp | null, why: string) =>
-      ctx.decisions.push({ pass: ctx.pass, fused, into: into ? describe(into) : null, op: describe(bn), why });
-    const t = bn.x;
-    const p = producer(ops, t, (op) => (op.op === 'conv2d' || op.op === 'linear' ? 'y' : undefined));
+      ctx.decisions.push({ pass: ctx.pass, fused, into: into ? describe(into) : null, op: describe(op), why });
+    const t = rule.via(op);
+    const p = producer(ops, t, rule.hostField);
     const host = p >= 0 ? ops[p]! : null;
-    if (!host || (host.op !== 'conv2d' && host.op !== 'linear')) {
-      record(false, null, `its input %${t} comes from ${writerOf(ops, t)}; batch norm folds only into conv and linear`);
-      continue;
-    }
-    if (host.act || host.bn) { record(false, host, 'the producer already has an epilogue'); continue; }
-    const others = (uses(ops, ctx.program).get(t) ?? []).filter((i) => i !== p && i !== b);
+    if (!host) { record(false, null, `%${t} comes from ${writerOf(ops, t)}, ${rule.noHost}`); continue; }
+    if (rule.busy(host)) { record(false, host, 'the producer already has an epilogue'); continue; }
+    const { indices, refuse } = rule.companions(ops, op);
+    const others = (uses(ops, ctx.program).get(t) ?? []).filter((j) => j !== p && j !== i && !indices.includes(j));
     if (ctx.program.tensors[t]!.aliasOf !== null || others.length > 0 || t === ctx.program.output) {
-      record(false, host, `%${t} is also read by ${others.map((i) => ops[i]!.op).join(', ') || 'the runtime'}, so it must be stored`);
+      record(false, host, `%${t} is also read by ${others.map((j) => ops[j]!.op).join(', ') || 'the runtime'}, so it must be stored`);
       continue;
     }
-    const folded = { gamma: bn.gamma, beta: bn.beta, runMean: bn.runMean, runVar: bn.runVar, eps: bn.attrs.eps };
-    ops[p] = { ...host, y: bn.y, bn: folded, ...(bn.act ? { act: bn.act } : {}), origin: merge(host.origin, bn.origin) };
-    ops[b] = null;
-    record(true, host, `${tensorText(ctx, t)} is read only by the batch norm: the running statistics' affine map runs in the epilogue`);
+    if (refuse) { record(false, host, refuse); continue; }
+    ops[p] = { ...rule.rewrite(host, op, ops, indices), origin: merge(host.origin, op.origin) } as StepOp;
+    ops[i] = null;
+    record(true, host, `${tensorText(ctx, t)} ${rule.fusedWhy(indices.length)}`);
   }
   return ops;
 }
 
-function fuseActivations(ops: (StepOp | null)[], ctx: Ctx): (StepOp | null)[] {
-  for (let u = 0; u < ops.length; u++) {
-    const act = ops[u];
-    if (act?.op !== 'unary') continue;
-    const record = (fused: boolean, into: StepOp | null, why: string) =>
-      ctx.decisions.push({ pass: ctx.pass, fused, into: into ? describe(into) : null, op: describe(act), why });
-    const t = act.x;
-    const p = producer(ops, t, (op) => (ACT_HOSTS.has(op.op) ? 'y' : undefined));
-    const host = p >= 0 ? ops[p]! : null;
-    if (!host) {
-      record(false, null, `its input %${t} comes from ${writerOf(ops, t)}, which has no activation epilogue`);
-      continue;
-    }
-    if ('act' in host && host.act) { record(false, host, 'the producer already applies an activation'); continue; }
-    const grads = ops.flatMap((op, i) => (op?.op === 'unary_grad' && op.x === t && op.fn === act.fn && op.from === 'input' ? [i] : []));
-    const others = (uses(ops, ctx.program).get(t) ?? []).filter((i) => i !== p && i !== u && !grads.includes(i));
-    if (ctx.program.tensors[t]!.aliasOf !== null || others.length > 0 || t === ctx.program.output) {
-      const by = others.map((i) => ops[i]!.op);
-      record(false, host, `%${t} is also read by ${by.length ? by.join(', ') : 'the runtime'}, so it must be stored`);
-      continue;
-    }
-    if (grads.length > 0 && !gradFromOutputExact(act.fn, act.slope)) {
-      record(false, host, `leaky_relu with a negative slope needs its input for the gradient`);
-      continue;
-    }
-    const fusedAct: FusedAct = { fn: act.fn, slope: act.slope };
-    ops[p] = { ...host, y: act.y, act: fusedAct, origin: merge(host.origin, act.origin) } as StepOp;
-    ops[u] = null;
+const hasEpilogue = (op: StepOp): boolean => ('act' in op && op.act !== undefined) || ('actGrad' in op && op.actGrad !== undefined) || ('bn' in op && op.bn !== undefined);
+
+const foldBatchnorm: Rule<Extract<StepOp, { op: 'bn_eval' }>> = {
+  matches: (op): op is Extract<StepOp, { op: 'bn_eval' }> => op?.op === 'bn_eval',
+  via: (bn) => bn.x,
+  hostField: (host) => (host.op === 'conv2d' || host.op === 'linear' ? 'y' : undefined),
+  noHost: 'and batch norm folds only into conv and linear',
+  busy: hasEpilogue,
+  companions: () => ({ indices: [] }),
+  rewrite: (host, bn) => ({
+    ...host, y: bn.y, bn: { gamma: bn.gamma, beta: bn.beta, runMean: bn.runMean, runVar: bn.runVar, eps: bn.attrs.eps }, ...(bn.act ? { act: bn.act } : {}),
+  }) as StepOp,
+  fusedWhy: () => "is read only by the batch norm: the running statistics' affine map runs in the epilogue",
+};
+
+const fuseActivation: Rule<Extract<StepOp, { op: 'unary' }>> = {
+  matches: (op): op is Extract<StepOp, { op: 'unary' }> => op?.op === 'unary',
+  via: (act) => act.x,
+  hostField: (host) => (ACT_HOSTS.has(host.op) ? 'y' : undefined),
+  noHost: 'which has no activation epilogue',
+  busy: (host) => 'act' in host && host.act !== undefined,
+  // The activation's own gradient reads its input: it is rewritten to read the output instead.
+  companions: (ops, act) => {
+    const indices = ops.flatMap((op, i) => (op?.op === 'unary_grad' && op.x === act.x && op.fn === act.fn && op.from === 'input' ? [i] : []));
+    const exact = indices.length === 0 || gradFromOutputExact(act.fn, act.slope);
+    return exact ? { indices } : { indices, refuse: 'leaky_relu with a negative slope needs its input for the gradient' };
+  },
+  rewrite: (host, act, ops, grads) => {
     for (const g of grads) ops[g] = { ...(ops[g] as Extract<StepOp, { op: 'unary_grad' }>), from: 'output', x: act.y };
-    record(true, host, `${tensorText(ctx, t)} is read only by the activation${grads.length ? ' and its gradient, which now reads the activation output' : ''}: never stored`);
-  }
-  return ops;
-}
+    const fused: FusedAct = { fn: act.fn, slope: act.slope };
+    return { ...host, y: act.y, act: fused } as StepOp;
+  },
+  fusedWhy: (grads) => `is read only by the activation${grads ? ' and its gradient, which now reads the activation output' : ''}: never stored`,
+};
 
-function fuseActivationGrads(ops: (StepOp | null)[], ctx: Ctx): StepOp[] {
-  for (let g = 0; g < ops.length; g++) {
-    const grad = ops[g];
-    if (grad?.op !== 'unary_grad') continue;
-    const record = (fused: boolean, into: StepOp | null, why: string) =>
-      ctx.decisions.push({ pass: ctx.pass, fused, into: into ? describe(into) : null, op: describe(grad), why });
-    const d = grad.dy;
-    const p = producer(ops, d, (op) => GRAD_HOSTS[op.op]);
-    const host = p >= 0 ? ops[p]! : null;
-    if (!host) {
-      record(false, null, `its incoming gradient %${d} comes from ${writerOf(ops, d)}, which has no gradient epilogue`);
-      continue;
-    }
-    if (('actGrad' in host && host.actGrad) || ('act' in host && host.act)) { record(false, host, 'the producer already has an epilogue'); continue; }
-    const others = (uses(ops, ctx.program).get(d) ?? []).filter((i) => i !== p && i !== g);
-    if (ctx.program.tensors[d]!.aliasOf !== null || others.length > 0) {
-      record(false, host, `%${d} is also read by ${others.map((i) => ops[i]!.op).join(', ') || 'a view'}, so it must be stored`);
-      continue;
-    }
-    const field = GRAD_HOSTS[host.op]!;
-    ops[p] = { ...host, [field]: grad.dx, actGrad: { fn: grad.fn, slope: grad.slope, from: grad.from, x: grad.x }, origin: merge(host.origin, grad.origin) } as StepOp;
-    ops[g] = null;
-    record(true, host, `${tensorText(ctx, d)} is read only by the activation gradient: never stored`);
-  }
-  return ops.filter((op): op is StepOp => op !== null);
-}
+const fuseActivationGrad: Rule<Extract<StepOp, { op: 'unary_grad' }>> = {
+  matches: (op): op is Extract<StepOp, { op: 'unary_grad' }> => op?.op === 'unary_grad',
+  via: (grad) => grad.dy,
+  hostField: (host) => GRAD_HOSTS[host.op],
+  noHost: 'which has no gradient epilogue',
+  busy: hasEpilogue,
+  companions: () => ({ indices: [] }),
+  rewrite: (host, grad) => ({ ...host, [GRAD_HOSTS[host.op]!]: grad.dx, actGrad: { fn: grad.fn, slope: grad.slope, from: grad.from, x: grad.x } }) as StepOp,
+  fusedWhy: () => 'is read only by the activation gradient: never stored',
+};
