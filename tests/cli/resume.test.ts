@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { cnnc } from '../helpers/cli.ts';
+import { writeNpy } from '../helpers/npy.ts';
 import { readCheckpoint, writeCheckpoint } from '../../runtime/train/checkpoint.ts';
 
 const tmp = mkdtempSync(join(tmpdir(), 'cnnc-resume-'));
@@ -71,12 +72,7 @@ describe('cnnc train --resume', () => {
 
   it('continues with the shuffle order of the uninterrupted run', () => {
     // Six samples in batches of 2: three steps per epoch whose order the shuffle decides.
-    const npy = (name: string, shape: number[], data: Float32Array): void => {
-      let header = `{'descr': '<f4', 'fortran_order': False, 'shape': (${shape.join(', ')}), }`;
-      header = header.padEnd(Math.ceil((header.length + 11) / 64) * 64 - 11) + '\n';
-      const head = Buffer.concat([Buffer.from([0x93]), Buffer.from('NUMPY'), Buffer.from([1, 0, header.length, 0]), Buffer.from(header, 'latin1')]);
-      writeFileSync(at(name), Buffer.concat([head, Buffer.from(data.buffer)]));
-    };
+    const npy = (name: string, shape: number[], data: Float32Array): void => writeNpy(at(name), shape, data);
     npy('x.npy', [6, 1, 6, 8], Float32Array.from({ length: 288 }, (_, i) => Math.sin(i * 0.7)));
     npy('y.npy', [6, 1, 6, 7], Float32Array.from({ length: 252 }, (_, i) => Math.cos(i * 0.3)));
     const model = at('shuffled.cnn');
