@@ -225,6 +225,11 @@ export class Model {
     return new Float32Array(await this.executor.read(this.compiled.program.loss))[0]!;
   }
 
+  /** The losses of training steps `from` to `to - 1` (0-based), or null when they are too far back to be kept. */
+  stepLosses(from: number, to: number): Promise<Float32Array | null> {
+    return this.executor.stepLosses(from, to);
+  }
+
   async getParam(name: string): Promise<Float32Array> {
     return new Float32Array(await this.executor.read(this.param(name)));
   }

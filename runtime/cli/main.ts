@@ -15,7 +15,7 @@ const usage = `usage: cnnc <command> FILE [options]
 commands:
   check FILE                 parse and check a model
   summary FILE               print every layer's output shape, parameters and FLOPs
-  compile FILE               lower to WGSL and show it: --emit ir|graph|wgsl|plan [--out DIR]
+  compile FILE               lower to WGSL and show it: --emit ir|graph|wgsl|plan|fusion [--out DIR]
   kernels FILE               print each WGSL kernel of the forward pass (--backward: of the
                              whole training step) [--filter NAME]
   train FILE                 train on the data of the train section (default Fashion-MNIST)
@@ -29,13 +29,16 @@ options:
   --input N,C,H,W            override the model's input shape and set the batch (default batch 1)
   --expand                   summary: one row per layer instead of one per top-level block
   --json                     summary, eval, predict: machine-readable output
-  --emit WHAT                compile: ir (graph + step program), graph (DOT), wgsl, plan
+  --emit WHAT                compile: ir (graph + step program), graph (DOT), wgsl, plan,
+                             fusion (each fusion decision and why)
+  --no-fuse                  compile, kernels, train, eval, predict: every op its own kernel
   --out DIR                  compile: write files to DIR instead of printing
   --backward                 kernels: the training step's kernels, not only the forward
   --filter NAME              kernels: only kernels whose name contains NAME
   train options (each overrides the train section):
   --epochs N  --batch-size N  --lr X  --optimizer sgd|adam|adamw  --momentum X
   --weight-decay X  --seed N  --steps K (stop after K steps)  --no-shuffle
+  --val-limit N (validate on the first N test images only; default all)
   --data DIR (an IDX folder)  --resize H[,W]  --json-log FILE (one JSON object per epoch)
   --save FILE.safetensors (PyTorch state_dict names; written every epoch, with the optimizer
   state beside it in FILE.optim.safetensors)  --init FILE  --resume FILE (continue a --save run)
@@ -61,6 +64,7 @@ export async function main(argv: readonly string[], io: Output = stdio): Promise
         out: { type: 'string' },
         backward: { type: 'boolean' },
         filter: { type: 'string' },
+        'no-fuse': { type: 'boolean' },
         epochs: { type: 'string' },
         'batch-size': { type: 'string' },
         lr: { type: 'string' },
@@ -69,6 +73,7 @@ export async function main(argv: readonly string[], io: Output = stdio): Promise
         'weight-decay': { type: 'string' },
         seed: { type: 'string' },
         steps: { type: 'string' },
+        'val-limit': { type: 'string' },
         'no-shuffle': { type: 'boolean' },
         data: { type: 'string' },
         resize: { type: 'string' },

@@ -18,6 +18,7 @@ export interface TrainFlags extends ModelFlags {
   readonly 'weight-decay'?: string;
   readonly seed?: string;
   readonly steps?: string;
+  readonly 'val-limit'?: string;
   readonly 'no-shuffle'?: boolean;
   readonly 'json-log'?: string;
   readonly save?: string;
@@ -34,7 +35,8 @@ function progressLine(p: Progress, epochs: number): string {
 }
 
 function epochLine(r: EpochReport, epochs: number): string {
-  const val = r.valLoss === null ? '' : `  val_loss ${r.valLoss.toFixed(4)}${r.valAcc === null ? '' : `  val_acc ${r.valAcc.toFixed(4)}`}`;
+  const limited = r.valSamples !== undefined ? ` (first ${r.valSamples} of ${r.valTotal} val samples)` : '';
+  const val = r.valLoss === null ? '' : `  val_loss ${r.valLoss.toFixed(4)}${r.valAcc === null ? '' : `  val_acc ${r.valAcc.toFixed(4)}`}${limited}`;
   return `epoch ${r.epoch}/${epochs}  train_loss ${r.trainLoss.toFixed(4)}${val}  ${r.seconds.toFixed(1)}s  ${r.samplesPerSec.toFixed(0)} samples/s`;
 }
 
@@ -48,10 +50,12 @@ export async function trainCommand(file: string, flags: TrainFlags, io: Output, 
   const epochs = num(flags, 'epochs', { integer: true, min: 1 }) ?? recipe.epochs;
   const seed = num(flags, 'seed', { integer: true }) ?? saved?.seed ?? recipe.seed;
   const maxSteps = num(flags, 'steps', { integer: true, min: 1 }) ?? null;
+  const valLimit = num(flags, 'val-limit', { integer: true, min: 1 }) ?? null;
   const shuffle = flags['no-shuffle'] ? false : saved?.shuffle ?? true;
   const done = saved?.epoch ?? 0;
   if (done >= epochs) throw new UserError(`${flags.resume} has trained ${done} epochs already; --epochs counts them too, so ask for more than ${done}`);
   const data = openModelData(file, front, flags);
+  if (valLimit !== null && !data.val) throw new UserError('--val-limit: this data has no validation split (npy data is not validated)');
   const init = flags.init !== undefined ? readWeights(front.shaped!, flags.init) : null;
 
   const model = await compileModel(file, front, { batch, seed, optimizer: { ...saved?.optimizer, ...optimizerFlags(flags) }, ...modelOption(flags) }, io);
@@ -62,6 +66,7 @@ export async function trainCommand(file: string, flags: TrainFlags, io: Output, 
     const opt = model.compiled.train.optimizer;
     io.out(`training ${front.shaped!.model} on ${data.train.describe}\n` +
       `  batch ${batch}, ${epochs} epochs${maxSteps !== null ? ` (at most ${maxSteps} steps)` : ''}, ${opt.kind} lr ${opt.lr}${opt.momentum ? ` momentum ${opt.momentum}` : ''}${opt.weightDecay ? ` weight_decay ${opt.weightDecay}` : ''}, loss ${model.compiled.train.loss}, init ${flags.init ?? model.compiled.train.init}, seed ${seed}\n` +
+      (valLimit !== null && valLimit < data.val!.count ? `  validating on the first ${valLimit} of ${data.val!.count} val samples only (--val-limit)\n` : '') +
       (saved ? `  resuming from ${flags.resume} after epoch ${done} (step ${saved.steps})\n` : '') +
       `  ${model.compiled.kernels.train.length} kernels per step\n`);
     // A resumed run continues its log; a fresh one starts it.
@@ -69,7 +74,7 @@ export async function trainCommand(file: string, flags: TrainFlags, io: Output, 
     const history: CurvePoint[] = [...(saved?.history ?? [])];
     // The trainer numbers this run's epochs from 1; shift them to count the saved run's too.
     const rest = saved ? { ...data, train: afterEpoch(data.train, done) } : data;
-    await train(model, rest, { epochs: epochs - done, batchSize: batch, shuffle, seed, maxSteps }, {
+    await train(model, rest, { epochs: epochs - done, batchSize: batch, shuffle, seed, maxSteps, valLimit, epochsBefore: done }, {
       ...(tty ? { onProgress: (p: Progress) => io.err(`\r${progressLine({ ...p, epoch: p.epoch + done }, epochs)}\x1b[K`) } : {}),
       onEpoch: async (report) => {
         const r = { ...report, epoch: report.epoch + done };

@@ -15,6 +15,9 @@ interface Encoded {
 
 export type PassName = 'forward' | 'evaluate' | 'train';
 
+/** Training steps whose losses stay readable after the fact (a ring of one f32 per step). */
+export const LOSS_HISTORY = 65536;
+
 /** What two executors of one model at different batch sizes share: weights, their state, running totals. */
 const sharedArenas: readonly Arena[] = ['param', 'grad', 'state1', 'state2', 'stats', 'metric'];
 
@@ -24,6 +27,8 @@ export class Executor {
   private readonly plan: MemoryPlan;
   private readonly arenas = new Map<Arena, GPUBuffer>();
   private readonly stepParams: GPUBuffer;
+  /** Slot `step % LOSS_HISTORY` holds that training step's loss: finds the step a NaN appeared at. */
+  private readonly lossHistory: GPUBuffer;
   /** Shared by every kernel that needs temporary storage: dispatches in a pass run in order. */
   private scratch: GPUBuffer | null = null;
   /** The first GPU error of a submitted pass; raised at the next readback (passes never wait). */
@@ -49,6 +54,7 @@ export class Executor {
       this.arenas.set(arena, gpu.device.createBuffer({ size: Math.max(256, elements * 4), usage, label: `arena ${arena}` }));
     }
     this.stepParams = gpu.device.createBuffer({ size: 8, usage, label: 'step params' });
+    this.lossHistory = share?.lossHistory ?? gpu.device.createBuffer({ size: LOSS_HISTORY * 4, usage, label: 'loss history' });
   }
 
   /** Compiles every pipeline (one at a time: lavapipe stalls on concurrent compiles) and bind group. */
@@ -104,6 +110,10 @@ export class Executor {
       cp.dispatchWorkgroups(...k.dispatch);
     }
     cp.end();
+    if (pass === 'train') {
+      const loss = this.plan.placements[this.program.loss]!;
+      enc.copyBufferToBuffer(this.arenas.get(loss.arena)!, loss.offset * 4, this.lossHistory, (step % LOSS_HISTORY) * 4, 4);
+    }
     device.queue.submit([enc.finish()]);
     const previous = this.failure;
     this.failure = device.popErrorScope().then(async (e) => (await previous) ?? (e ? new Error(`GPU error in the ${pass} pass: ${e.message}`) : null));
@@ -164,17 +174,28 @@ export class Executor {
     this.gpu.device.queue.writeBuffer(this.arenas.get(arena)!, p.offset * 4, data.buffer, data.byteOffset, data.byteLength);
   }
 
+  /** The losses of training steps `from` to `to - 1` (0-based), or null when the ring no longer holds them all. */
+  async stepLosses(from: number, to: number): Promise<Float32Array | null> {
+    if (to - from > LOSS_HISTORY || to <= from) return to <= from ? new Float32Array(0) : null;
+    const ring = new Float32Array(await this.readBuffer(this.lossHistory, 0, LOSS_HISTORY * 4));
+    return Float32Array.from({ length: to - from }, (_, i) => ring[(from + i) % LOSS_HISTORY]!);
+  }
+
   private async readPlaced(p: Placement): Promise<ArrayBuffer> {
+    // Copies are at least 4 bytes; an empty tensor reads back as 0 bytes.
+    return (await this.readBuffer(this.arenas.get(p.arena)!, p.offset * 4, Math.max(4, p.elements * 4))).slice(0, p.elements * 4);
+  }
+
+  private async readBuffer(buffer: GPUBuffer, offset: number, bytes: number): Promise<ArrayBuffer> {
     const failure = await this.failure;
     if (failure) throw failure;
     const { device } = this.gpu;
-    const bytes = Math.max(4, p.elements * 4);
     const staging = device.createBuffer({ size: bytes, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
     const enc = device.createCommandEncoder();
-    enc.copyBufferToBuffer(this.arenas.get(p.arena)!, p.offset * 4, staging, 0, bytes);
+    enc.copyBufferToBuffer(buffer, offset, staging, 0, bytes);
     device.queue.submit([enc.finish()]);
     await staging.mapAsync(GPUMapMode.READ);
-    const out = staging.getMappedRange().slice(0, p.elements * 4);
+    const out = staging.getMappedRange().slice(0);
     staging.unmap();
     staging.destroy();
     return out;
@@ -183,6 +204,7 @@ export class Executor {
   dispose(): void {
     for (const [arena, b] of this.arenas) if (!this.borrowed.has(arena)) b.destroy();
     this.stepParams.destroy();
+    if (!this.borrowed.has('metric')) this.lossHistory.destroy();
     this.scratch?.destroy();
   }
 }

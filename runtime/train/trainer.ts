@@ -11,6 +11,10 @@ export interface TrainRecipe {
   readonly seed: number;
   /** Stop after this many training steps in all (`--steps K`). */
   readonly maxSteps: number | null;
+  /** Validate on the first this many samples of the validation split only (`--val-limit N`); null: all. */
+  readonly valLimit?: number | null;
+  /** Epochs a resumed run did before this one: a divergence is reported in the whole run's numbering. */
+  readonly epochsBefore?: number;
 }
 
 export interface EpochReport {
@@ -21,6 +25,9 @@ export interface EpochReport {
   readonly trainLoss: number;
   readonly valLoss: number | null;
   readonly valAcc: number | null;
+  /** Present when validation used only the first valSamples of the split's valTotal samples (`--val-limit`). */
+  readonly valSamples?: number;
+  readonly valTotal?: number;
   /** Training time of the epoch (validation excluded) and its throughput. */
   readonly seconds: number;
   readonly samplesPerSec: number;
@@ -59,7 +66,12 @@ export async function train(model: Model, data: { train: TrainData; val: TrainDa
       const { lossSum } = await model.metrics();
       const running = lossSum / done;
       if (!Number.isFinite(running)) {
-        throw new DivergedError(`the loss became ${Number.isNaN(running) ? 'NaN' : 'infinite'} in epoch ${epoch}, between steps ${checked + 1} and ${model.steps}; training stopped (lower the learning rate?)`);
+        // Every step's loss is kept on the GPU since the last check: name the first bad one.
+        const losses = await model.stepLosses(checked, model.steps);
+        const bad = losses ? losses.findIndex((l) => !Number.isFinite(l)) : -1;
+        const value = bad >= 0 ? losses![bad]! : running;
+        const where = bad >= 0 ? `at step ${checked + bad + 1}` : `between steps ${checked + 1} and ${model.steps}`;
+        throw new DivergedError(`the loss became ${Number.isNaN(value) ? 'NaN' : 'infinite'} in epoch ${epoch + (recipe.epochsBefore ?? 0)} ${where} (steps count from 1 over the run); training stopped (lower the learning rate?)`);
       }
       checked = model.steps;
       return running;
@@ -81,9 +93,11 @@ export async function train(model: Model, data: { train: TrainData; val: TrainDa
     if (done === 0) break;
     const trainLoss = await check();
     const seconds = (performance.now() - start) / 1000;
-    const val = data.val ? await validate(model, data.val, recipe.batchSize) : null;
+    const val = data.val ? await validate(model, data.val, recipe.batchSize, recipe.valLimit ?? null) : null;
+    const limited = val !== null && val.samples < data.val!.count;
     const report: EpochReport = {
-      epoch, steps: model.steps, trainLoss, valLoss: val?.loss ?? null, valAcc: val?.acc ?? null, seconds, samplesPerSec: seen / seconds,
+      epoch, steps: model.steps, trainLoss, valLoss: val?.loss ?? null, valAcc: val?.acc ?? null,
+      ...(limited ? { valSamples: val.samples, valTotal: data.val!.count } : {}), seconds, samplesPerSec: seen / seconds,
     };
     reports.push(report);
     await hooks.onEpoch?.(report);
@@ -92,14 +106,24 @@ export async function train(model: Model, data: { train: TrainData; val: TrainDa
   return reports;
 }
 
-/** Evaluation-mode loss and accuracy over a whole split, accumulated on the GPU. */
-export async function validate(model: Model, data: TrainData, batchSize: number): Promise<{ loss: number; acc: number | null }> {
+/**
+ * Evaluation-mode loss and accuracy over a split, accumulated on the GPU: over all of it, or over its
+ * first `limit` samples in order (the last batch cut short). `samples` says how many were used.
+ */
+export async function validate(model: Model, data: TrainData, batchSize: number, limit: number | null = null): Promise<{ loss: number; acc: number | null; samples: number }> {
   model.resetMetrics();
+  const total = limit === null ? data.count : Math.min(limit, data.count);
   let n = 0;
+  let used = 0;
   for (const b of data.batches({ batchSize, shuffle: false, seed: 0, epoch: 0 })) {
-    (await model.withBatch(b.size)).evaluateStep(b.x, b.target);
+    if (used >= total) break;
+    const size = Math.min(b.size, total - used);
+    const x = size === b.size ? b.x : b.x.subarray(0, (b.x.length / b.size) * size);
+    const target = size === b.size ? b.target : b.target.subarray(0, (b.target.length / b.size) * size);
+    (await model.withBatch(size)).evaluateStep(x, target);
+    used += size;
     n++;
   }
   const { lossSum, correct } = await model.metrics();
-  return { loss: lossSum / n, acc: correct === null ? null : correct / data.count };
+  return { loss: lossSum / n, acc: correct === null ? null : correct / used, samples: used };
 }
