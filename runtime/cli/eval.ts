@@ -3,8 +3,8 @@
 // the npy arrays themselves for npy data, which has no split.
 import { validate } from '../train/trainer.ts';
 import { readWeights, setWeights } from '../train/state-dict.ts';
-import { compileModel, modelOption, num, openModelData, required, type ModelFlags } from './flags.ts';
-import { frontend, type Output } from './io.ts';
+import { compileModel, type ModelFlags, modelFrontend, modelOption, num, openModelData, required } from './flags.ts';
+import type { Output } from './io.ts';
 
 export interface EvalFlags extends ModelFlags {
   readonly weights?: string;
@@ -13,7 +13,7 @@ export interface EvalFlags extends ModelFlags {
 
 export async function evalCommand(file: string, flags: EvalFlags, io: Output): Promise<number> {
   const weights = required(flags.weights, '--weights FILE', 'eval');
-  const front = frontend(file, modelOption(flags), io);
+  const front = modelFrontend(file, flags, io);
   if (!front) return 1;
   const data = openModelData(file, front, flags);
   const split = data.val ?? data.train;

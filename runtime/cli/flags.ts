@@ -6,7 +6,7 @@ import { formatShape } from '../../compiler/ir/graph.ts';
 import { compile, CompileError, type CompileOptions, type Model } from '../model.ts';
 import { UserError } from '../errors.ts';
 import { openData, type TrainData } from '../train/data.ts';
-import type { Output } from './io.ts';
+import { frontend, type Output } from './io.ts';
 
 /** Flags that pick the model, its batch and its data. */
 export interface ModelFlags {
@@ -61,6 +61,22 @@ export function optimizerFlags(flags: { optimizer?: string; lr?: string; momentu
   };
 }
 
+/**
+ * The front end for train, eval and predict. `--resize H[,W]` sets the image size of the data AND
+ * of the model (its `input [C, H, W]` keeps C): d2l trains one model at several resolutions, and
+ * lazy layers infer everything after the input.
+ */
+export function modelFrontend(file: string, flags: ModelFlags, io: Output): FrontendResult | null {
+  const size = resizeFlag(flags.resize);
+  if (!size) return frontend(file, modelOption(flags), io);
+  // A silent first analysis finds the model's channels; the second, at the new size, reports.
+  const probe = frontend(file, modelOption(flags), { out: () => {}, err: () => {} });
+  const shape = probe ? sampleShape(probe) : null;
+  // Not an image model: the data check names the mismatch.
+  const input = shape?.length === 3 ? { inputShape: [shape[0]!, ...size] } : {};
+  return frontend(file, { ...modelOption(flags), ...input }, io);
+}
+
 /** The model's per-sample input shape, e.g. [1, 28, 28]. */
 export function sampleShape(front: FrontendResult): readonly number[] {
   return front.shaped!.nodes[0]!.shape.slice(1);
@@ -86,7 +102,8 @@ export function openModelData(file: string, front: FrontendResult, flags: ModelF
 /** Compiles the model for the GPU; on diagnostics prints them and returns null (the caller exits 1). */
 export async function compileModel(file: string, front: FrontendResult, options: CompileOptions, io: Output): Promise<Model | null> {
   try {
-    return await compile(front.file.text, { path: file, ...options });
+    // The shape the front end checked (the model's input, or --resize's).
+    return await compile(front.file.text, { path: file, inputShape: sampleShape(front), ...options });
   } catch (e) {
     if (!(e instanceof CompileError)) throw e;
     io.err(e.message + '\n');

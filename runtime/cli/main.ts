@@ -39,7 +39,7 @@ options:
   --epochs N  --batch-size N  --lr X  --optimizer sgd|adam|adamw  --momentum X
   --weight-decay X  --seed N  --steps K (stop after K steps)  --no-shuffle
   --val-limit N (validate on the first N test images only; default all)
-  --data DIR (an IDX folder)  --resize H[,W]  --json-log FILE (one JSON object per epoch)
+  --data DIR (an IDX folder)  --resize H[,W] (data and model input)  --json-log FILE (one JSON per epoch)
   --save FILE.safetensors (PyTorch state_dict names; written every epoch, with the optimizer
   state beside it in FILE.optim.safetensors)  --init FILE  --resume FILE (continue a --save run)
   --plot FILE.svg (curves as SVG and FILE.png, redrawn every epoch)

@@ -7,8 +7,8 @@ import { DataError, readIdxImages } from '../data/idx.ts';
 import { NpyError, readNpy } from '../data/npy.ts';
 import { UserError } from '../errors.ts';
 import { readWeights, setWeights } from '../train/state-dict.ts';
-import { compileModel, modelOption, num, required, resizeFlag, sampleShape, type ModelFlags } from './flags.ts';
-import { frontend, type Output } from './io.ts';
+import { compileModel, type ModelFlags, modelFrontend, modelOption, num, required, resizeFlag, sampleShape } from './flags.ts';
+import type { Output } from './io.ts';
 
 export interface PredictFlags extends ModelFlags {
   readonly weights?: string;
@@ -60,7 +60,7 @@ function ranked(logits: Float32Array): { cls: number; p: number }[] {
 
 export async function predictCommand(file: string, flags: PredictFlags, io: Output): Promise<number> {
   const weights = required(flags.weights, '--weights FILE', 'predict');
-  const front = frontend(file, modelOption(flags), io);
+  const front = modelFrontend(file, flags, io);
   if (!front) return 1;
   const recipe = front.train!;
   const out = front.shaped!.nodes[front.shaped!.output]!.shape;

@@ -7,8 +7,8 @@ import { writePlot, type CurvePoint } from '../train/plot.ts';
 import { afterEpoch, applyRun, optimPath, readRun, saveRun } from '../train/resume.ts';
 import { readWeights, setWeights } from '../train/state-dict.ts';
 import { train, type EpochReport, type Progress } from '../train/trainer.ts';
-import { compileModel, modelOption, num, openModelData, optimizerFlags, type ModelFlags } from './flags.ts';
-import { frontend, type Output } from './io.ts';
+import { compileModel, type ModelFlags, modelFrontend, modelOption, num, openModelData, optimizerFlags } from './flags.ts';
+import type { Output } from './io.ts';
 
 export interface TrainFlags extends ModelFlags {
   readonly epochs?: string;
@@ -42,7 +42,7 @@ function epochLine(r: EpochReport, epochs: number): string {
 
 export async function trainCommand(file: string, flags: TrainFlags, io: Output, tty: boolean): Promise<number> {
   if (flags.resume !== undefined && flags.init !== undefined) throw new UserError('--resume and --init both give start weights: use one');
-  const front = frontend(file, modelOption(flags), io);
+  const front = modelFrontend(file, flags, io);
   if (!front) return 1;
   const recipe = front.train!;
   const saved = flags.resume !== undefined ? readRun(flags.resume, front.shaped!) : null;
@@ -65,7 +65,7 @@ export async function trainCommand(file: string, flags: TrainFlags, io: Output, 
     if (saved) applyRun(model, saved);
     const opt = model.compiled.train.optimizer;
     io.out(`training ${front.shaped!.model} on ${data.train.describe}\n` +
-      `  batch ${batch}, ${epochs} epochs${maxSteps !== null ? ` (at most ${maxSteps} steps)` : ''}, ${opt.kind} lr ${opt.lr}${opt.momentum ? ` momentum ${opt.momentum}` : ''}${opt.weightDecay ? ` weight_decay ${opt.weightDecay}` : ''}, loss ${model.compiled.train.loss}, init ${flags.init ?? model.compiled.train.init}, seed ${seed}\n` +
+      `  batch ${batch}, ${epochs} epochs${maxSteps !== null ? ` (at most ${maxSteps} step${maxSteps === 1 ? '' : 's'})` : ''}, ${opt.kind} lr ${opt.lr}${opt.momentum ? ` momentum ${opt.momentum}` : ''}${opt.weightDecay ? ` weight_decay ${opt.weightDecay}` : ''}, loss ${model.compiled.train.loss}, init ${flags.init ?? model.compiled.train.init}, seed ${seed}\n` +
       (valLimit !== null && valLimit < data.val!.count ? `  validating on the first ${valLimit} of ${data.val!.count} val samples only (--val-limit)\n` : '') +
       (saved ? `  resuming from ${flags.resume} after epoch ${done} (step ${saved.steps})\n` : '') +
       `  ${model.compiled.kernels.train.length} kernels per step\n`);

@@ -8,6 +8,7 @@ import { gzipSync } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
 import { cnnc } from '../helpers/cli.ts';
 import { IMAGES_MAGIC, LABELS_MAGIC } from '../../runtime/data/idx.ts';
+import { readCheckpoint } from '../../runtime/train/checkpoint.ts';
 
 const tmp = mkdtempSync(join(tmpdir(), 'cnnc-val-limit-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -99,5 +100,18 @@ describe('cnnc train --val-limit', () => {
     const r = cnnc('train', 'dsl-examples/corr2d.cnn', '--val-limit', '5');
     expect(r.code).toBe(1);
     expect(r.stderr).toBe('cnnc: --val-limit: this data has no validation split (npy data is not validated)\n');
+  });
+});
+
+describe('cnnc train --resize', () => {
+  it('resizes the data and the model: lazy layers infer their shapes at the new size', () => {
+    const data = folder('resize', 16, 8);
+    const save = join(tmp, 'resized.safetensors');
+    const r = cnnc('train', model, '--data', data, '--resize', '6', '--steps', '2', '--save', save);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('resized to 6x6');
+    // linear(10) after flatten sees 1 x 6 x 6 inputs, not the 4 x 4 of `input [1, 4, 4]`.
+    expect(readCheckpoint(save).tensors.get('1.weight')!.shape).toEqual([10, 36]);
   });
 });
