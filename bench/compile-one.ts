@@ -8,14 +8,16 @@ import { openGpu } from '../runtime/gpu/device.ts';
 import { compile } from '../runtime/model.ts';
 
 const file = process.argv[2]!;
-const batch = process.argv[3] ? { batch: Number(process.argv[3]) } : {};
 const source = fs.readFileSync(file, 'utf8');
+let batch: { batch?: number } = process.argv[3] ? { batch: Number(process.argv[3]) } : {};
+// The seeds' shape demos end without a classifier: their training step uses summed squared error.
+let loss: { loss?: 'mse_sum' } = {};
 
 async function once(): Promise<{ ms: number; kernels: number; batch: number; input: readonly number[]; peakBytes: number; unplannedBytes: number }> {
   const gpu = await openGpu();
   try {
     const t0 = performance.now();
-    const model = await compile(source, { path: file, gpu, trainBatch: true, ...batch });
+    const model = await compile(source, { path: file, gpu, trainBatch: true, ...batch, ...loss });
     const ms = performance.now() - t0;
     const { plan, kernels, graph } = model.compiled;
     const total = Object.values(plan.arenas).reduce((s, e) => s + e, 0);
@@ -34,10 +36,25 @@ async function once(): Promise<{ ms: number; kernels: number; batch: number; inp
   }
 }
 
+// What the recipe asks may not fit this device (AlexNet, NiN, VGG at batch 128 x 224 on lavapipe's
+// binding size): such a model is timed at batch 8, and the row says so.
+async function fitting(): ReturnType<typeof once> {
+  for (;;) {
+    try {
+      return await once();
+    } catch (e) {
+      const text = e instanceof Error ? e.message : String(e);
+      if (text.includes('E0301') && !loss.loss) loss = { loss: 'mse_sum' };
+      else if (text.includes('E0401') && batch.batch === undefined) batch = { batch: 8 };
+      else throw e;
+    }
+  }
+}
+
 try {
-  const first = await once();
+  const first = await fitting();
   const second = await once();
-  console.log(JSON.stringify({ ...first, secondMs: second.ms }));
+  console.log(JSON.stringify({ ...first, secondMs: second.ms, ...loss }));
 } catch (e) {
   // Models over a device limit (VGG-11's bindings on lavapipe) are reported, not fatal.
   console.log(JSON.stringify({ error: (e instanceof Error ? e.message : String(e)).split('\n')[0] }));

@@ -79,7 +79,7 @@ function printTrain(results: readonly TrainResult[]): void {
 interface CompileRow {
   readonly file: string;
   readonly batch?: number;
-  readonly cold?: { ms: number; kernels: number; batch: number; input: readonly number[]; peakBytes: number; unplannedBytes: number };
+  readonly cold?: { ms: number; kernels: number; batch: number; input: readonly number[]; peakBytes: number; unplannedBytes: number; loss?: string };
   readonly warmMs?: number;
   readonly error?: string;
 }
@@ -111,8 +111,8 @@ function printCompile(rows: readonly CompileRow[]): void {
   console.log('\nCompile (source to ready pipelines; cold = driver shader cache off) and the memory plan');
   console.log(table(['example', 'batch x input', 'kernels', 'cold ms', 'warm ms', 'peak MiB', 'unplanned MiB'],
     rows.map((r) => r.cold
-      ? [r.file, `${r.cold.batch} x ${r.cold.input.join('x')}`, String(r.cold.kernels), fmt(r.cold.ms, 0), r.warmMs ? fmt(r.warmMs, 0) : '-', mib(r.cold.peakBytes), mib(r.cold.unplannedBytes)]
-      : [r.file, '-', '-', '-', '-', '-', (r.error ?? '').slice(0, 90)])));
+      ? [r.file, `${r.cold.batch} x ${r.cold.input.join('x')}${r.cold.loss ? ' (mse)' : ''}`, String(r.cold.kernels), fmt(r.cold.ms, 0), r.warmMs ? fmt(r.warmMs, 0) : '-', mib(r.cold.peakBytes), mib(r.cold.unplannedBytes)]
+      : [r.file, '-', '-', '-', '-', '-', (r.error ?? '').slice(0, 60)])));
 }
 
 function printKernels(k: KernelReport): void {
@@ -160,6 +160,10 @@ const verdicts = targets(trainRes, kernelRes, compileRes);
 console.log(`\nTargets\n${verdicts.map((v) => `  ${v}`).join('\n')}`);
 
 const out = path.join('bench', quick ? 'results.quick.json' : 'results.json');
-fs.writeFileSync(out, `${JSON.stringify({ date: new Date().toISOString(), quick, machine, train: trainRes, kernels: kernelRes, compile: compileRes, targets: verdicts }, null, 1)}\n`);
+// With --only, the sections not run keep their numbers from the last run.
+const previous = onlyAt >= 0 && fs.existsSync(out) ? (JSON.parse(fs.readFileSync(out, 'utf8')) as Record<string, unknown>) : {};
+const fresh = { ...(sections.has('train') ? { train: trainRes } : {}), ...(sections.has('kernels') ? { kernels: kernelRes } : {}), ...(sections.has('compile') ? { compile: compileRes } : {}) };
+const merged = { ...previous, ...fresh, date: new Date().toISOString(), quick, machine, sectionsRun: [...sections] };
+fs.writeFileSync(out, `${JSON.stringify({ ...merged, targets: targets((merged.train ?? []) as TrainResult[], (merged.kernels ?? null) as KernelReport | null, (merged.compile ?? []) as CompileRow[]) }, null, 1)}\n`);
 console.log(`\nwrote ${out}`);
 process.exit(0);
