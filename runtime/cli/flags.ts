@@ -1,12 +1,12 @@
 // What train, eval and predict share: parsing their flags, opening the data a model is trained and
 // evaluated on, and compiling the model, so the three commands agree on every flag's meaning.
-import type { FrontendResult } from '../../compiler/index.ts';
+import { analyze, type FrontendResult } from '../../compiler/index.ts';
 import type { OptimizerConfig, OptimizerKind } from '../../compiler/elaborate/train-config.ts';
 import { formatShape } from '../../compiler/ir/graph.ts';
 import { compile, CompileError, type CompileOptions, type Model } from '../model.ts';
 import { UserError } from '../errors.ts';
 import { openData, type TrainData } from '../train/data.ts';
-import { frontend, type Output } from './io.ts';
+import { frontend, readSource, type Output } from './io.ts';
 
 /** Flags that pick the model, its batch and its data. */
 export interface ModelFlags {
@@ -69,9 +69,11 @@ export function optimizerFlags(flags: { optimizer?: string; lr?: string; momentu
 export function modelFrontend(file: string, flags: ModelFlags, io: Output): FrontendResult | null {
   const size = resizeFlag(flags.resize);
   if (!size) return frontend(file, modelOption(flags), io);
-  // A silent first analysis finds the model's channels; the second, at the new size, reports.
-  const probe = frontend(file, modelOption(flags), { out: () => {}, err: () => {} });
-  const shape = probe ? sampleShape(probe) : null;
+  // A first analysis finds the declared input's channels (elaboration is enough: the model may
+  // only be valid at the new size); the second, at the new size, reports.
+  const probe = analyze(file, readSource(file), modelOption(flags)).graph;
+  const declared = probe?.nodes.find((n) => n.op === 'input')?.attrs as { shape: readonly number[] } | undefined;
+  const shape = declared?.shape ?? null;
   // Not an image model: the data check names the mismatch.
   const input = shape?.length === 3 ? { inputShape: [shape[0]!, ...size] } : {};
   return frontend(file, { ...modelOption(flags), ...input }, io);

@@ -114,4 +114,14 @@ describe('cnnc train --resize', () => {
     // linear(10) after flatten sees 1 x 6 x 6 inputs, not the 4 x 4 of `input [1, 4, 4]`.
     expect(readCheckpoint(save).tensors.get('1.weight')!.shape).toEqual([10, 36]);
   });
+
+  it('accepts a model that is only valid at the new size', () => {
+    const big = join(tmp, 'needs-6.cnn');
+    // A 5x5 kernel does not fit the declared 4x4 input; it does fit 6x6.
+    writeFileSync(big, readFileSync(model, 'utf8').replace('  flatten', '  conv(2, kernel = 5)\n  flatten'));
+    expect(cnnc('train', big, '--data', folder('resize-big', 8, 4), '--steps', '1').code).toBe(1);
+    const r = cnnc('train', big, '--data', join(tmp, 'resize-big'), '--resize', '6', '--steps', '1');
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+  });
 });
