@@ -19,6 +19,24 @@ export interface OptimizerConfig {
   readonly eps: number;
 }
 
+/** What the SGD update reads: the WGSL kernel and the float64 reference share it. */
+export interface SgdHyper {
+  readonly lr: number;
+  readonly momentum: number;
+  readonly dampening: number;
+  readonly weightDecay: number;
+  readonly nesterov: boolean;
+}
+
+/** What the Adam and AdamW updates read (betas as two numbers). */
+export interface AdamHyper {
+  readonly lr: number;
+  readonly beta1: number;
+  readonly beta2: number;
+  readonly eps: number;
+  readonly weightDecay: number;
+}
+
 /** Where training data comes from; relative paths are relative to the .cnn file. */
 export type DataSource =
   | { readonly kind: 'fashion_mnist' }

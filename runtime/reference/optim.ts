@@ -1,18 +1,13 @@
 // One optimizer step for one parameter tensor, pure (fresh tensors out), following the
 // single-tensor code paths of torch.optim.SGD / Adam / AdamW in PyTorch 1.13 operation by operation.
+import type { AdamHyper, SgdHyper } from '../../compiler/elaborate/train-config.ts';
 import { type Tensor, at, generate, map, tensor, zip } from './tensor.ts';
+
+export type { AdamHyper, SgdHyper };
 
 /** g + wd*p, the L2 term torch adds to the gradient (skipped entirely when wd is 0, as torch does). */
 function withL2(g: Tensor, p: Tensor, weightDecay: number): Tensor {
   return weightDecay === 0 ? g : zip(g, p, (gi, pi) => gi + weightDecay * pi, 'weight decay');
-}
-
-export interface SgdHyper {
-  readonly lr: number;
-  readonly momentum: number;
-  readonly dampening: number;
-  readonly weightDecay: number;
-  readonly nesterov: boolean;
 }
 
 export interface SgdState {
@@ -36,14 +31,6 @@ export function sgdStep(p: Tensor, g: Tensor, state: SgdState, h: SgdHyper): { p
     step = h.nesterov ? zip(d, buf, (di, bi) => di + bi * h.momentum, 'sgdStep') : buf;
   }
   return { p: zip(p, step, (pi, si) => pi - h.lr * si, 'sgdStep'), state: { momentumBuf } };
-}
-
-export interface AdamHyper {
-  readonly lr: number;
-  readonly beta1: number;
-  readonly beta2: number;
-  readonly eps: number;
-  readonly weightDecay: number;
 }
 
 export interface AdamState {

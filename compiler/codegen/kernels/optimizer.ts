@@ -1,6 +1,7 @@
 // Optimizer updates exactly as torch.optim (SGD, Adam, AdamW; single-tensor path, no amsgrad /
 // maximize), in place over a flat range of packed buffers: the runtime can lay every parameter
 // (and its gradient and state) out in one buffer each and update them all with one dispatch.
+import type { AdamHyper, SgdHyper } from '../../elaborate/train-config.ts';
 import type { KernelModule, KernelOrigin } from '../kernel.ts';
 import { f32Lit, wgsl } from '../writer.ts';
 import { input, output, perItemKernel, stepParams } from './reduce.ts';
@@ -10,22 +11,6 @@ export interface ParamRange {
   readonly bufferElements: number;
   readonly offset: number;
   readonly count: number;
-}
-
-export interface SgdHyper {
-  readonly lr: number;
-  readonly momentum: number;
-  readonly dampening: number;
-  readonly weightDecay: number;
-  readonly nesterov: boolean;
-}
-
-export interface AdamHyper {
-  readonly lr: number;
-  readonly beta1: number;
-  readonly beta2: number;
-  readonly eps: number;
-  readonly weightDecay: number;
 }
 
 export interface SgdSpec {
