@@ -1,5 +1,6 @@
 """d2l's models in PyTorch, as dsl-examples/*.cnn write them, for the PyTorch sides of the benchmark
-(bench/pytorch.py) and of the README's recipe table (bench/d2l_recipe.py). Input channels are spelled
+(bench/pytorch.py), of the README's recipe table (bench/d2l_recipe.py) and of the one-step
+training fixtures (tests/fixtures/gen/train_step.py). Input channels are spelled
 out (LazyConv2d would need a dry run); module names match cnnc's state_dict keys.
 """
 from torch import nn
@@ -34,12 +35,12 @@ def vgg_small(size):
 
 
 class Residual(nn.Module):
-    """d2l 8.6's Residual (as bench/pytorch.py and dsl-examples/resnet18.cnn)."""
+    """d2l 8.6's Residual (as dsl-examples/resnet18.cnn); `bias=False` drops conv1/conv2's bias."""
 
-    def __init__(self, in_channels, num_channels, use_1x1conv=False, strides=1):
+    def __init__(self, in_channels, num_channels, use_1x1conv=False, strides=1, bias=True):
         super().__init__()
-        self.conv1 = nn.Conv2d(in_channels, num_channels, kernel_size=3, padding=1, stride=strides)
-        self.conv2 = nn.Conv2d(num_channels, num_channels, kernel_size=3, padding=1)
+        self.conv1 = nn.Conv2d(in_channels, num_channels, kernel_size=3, padding=1, stride=strides, bias=bias)
+        self.conv2 = nn.Conv2d(num_channels, num_channels, kernel_size=3, padding=1, bias=bias)
         self.conv3 = nn.Conv2d(in_channels, num_channels, kernel_size=1, stride=strides) if use_1x1conv else None
         self.bn1 = nn.BatchNorm2d(num_channels)
         self.bn2 = nn.BatchNorm2d(num_channels)
