@@ -71,6 +71,9 @@ const poolConfigs: { input: Shape4; kernel: Pair; stride: Pair; padding: Pair; t
   { input: [1, 2, 6, 10], kernel: [2, 3], stride: [2, 3], padding: [0, 1], ties: false },
   { input: [2, 2, 7, 6], kernel: [3, 2], stride: [1, 3], padding: [1, 0], ties: true },
   { input: [1, 3, 9, 9], kernel: [3, 3], stride: [3, 2], padding: [1, 1], ties: true },
+  // Unpadded windows loop a fixed extent; rows that tile the input (k = s) take no backward loop,
+  // including the last row no window reads (7 = 3 * 2 + 1).
+  { input: [2, 2, 7, 9], kernel: [2, 3], stride: [2, 2], padding: [0, 0], ties: true },
 ];
 
 describe.each(poolConfigs)('pool2d $input k$kernel s$stride p$padding ties=$ties (float64 reference, rtol 1e-4 atol 1e-5)', (c) => {
@@ -98,6 +101,9 @@ const adaptiveConfigs: { input: Shape4; output: Pair }[] = [
   { input: [2, 4, 5, 5], output: [1, 1] },
   { input: [1, 2, 6, 6], output: [4, 4] },
   { input: [1, 2, 3, 2], output: [5, 3] },
+  // Equal bins on both axes, then on one (fixed-extent loops, loop-free backward).
+  { input: [2, 2, 8, 6], output: [4, 3] },
+  { input: [1, 2, 6, 7], output: [3, 2] },
 ];
 
 describe.each(adaptiveConfigs)('adaptive avg pool $input -> $output (float64 reference, rtol 1e-4 atol 1e-5)', ({ input, output }) => {

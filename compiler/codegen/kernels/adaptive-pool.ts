@@ -22,6 +22,8 @@ function adaptiveAxis(kernel: string, size: number, out: number): PoolAxis {
   return {
     size,
     out,
+    // Equal bins (global pooling among them) tile the input.
+    ...(size % out === 0 ? { extent: size / out, disjoint: true } : {}),
     window: wgsl`
       let start = (o * ${size}) / ${out};
       let end = ((o + 1) * ${size} + ${out - 1}) / ${out};

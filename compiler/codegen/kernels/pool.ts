@@ -17,6 +17,13 @@ export interface PoolAxis {
   readonly out: number;
   readonly window: string;
   readonly cover: string;
+  /**
+   * Every window's length, when none is clipped: its loop then has a trip count all lanes share.
+   * Lanes of a loop whose bounds differ per lane run masked on lavapipe, at several times the cost.
+   */
+  readonly extent?: number;
+  /** Windows do not overlap, so `cover` holds at most one output: the backward needs no loop. */
+  readonly disjoint?: boolean;
 }
 
 export interface PoolGeometry {
@@ -60,6 +67,9 @@ function stridedAxis(kernel: string, size: number, k: number, s: number, p: numb
   return {
     size,
     out,
+    // Without padding (floor mode) every window lies inside the input.
+    ...(p === 0 ? { extent: k } : {}),
+    ...(p === 0 && k === s ? { disjoint: true } : {}),
     window: wgsl`
       let start = ${plus(s === 1 ? 'o' : `o * ${s}`, -p)};
       let end = min(start + ${k}, ${size + p});
@@ -145,8 +155,8 @@ export function poolForward(name: string, origin: KernelOrigin, kind: PoolKind, 
     .line('let r = window_h(oy);')
     .line('let q = window_w(ox);')
     .chunk(s.init);
-  main.block('for (var yy = r.lo; yy < r.hi; yy++)', () =>
-    main.block('for (var xx = q.lo; xx < q.hi; xx++)', () => {
+  windowLoop(main, 'yy', 'r', g.rows, () =>
+    windowLoop(main, 'xx', 'q', g.cols, () => {
       main.line('let t = yy * W + xx;').line('let v = x[base + u32(t)];').chunk(s.tap);
     }));
   main.chunk(s.store);
@@ -173,12 +183,36 @@ export function poolBackward(name: string, origin: KernelOrigin, kind: PoolKind,
     .line('let rows = cover_h(iy);')
     .line('let cols = cover_w(ix);')
     .line('var g = 0.0;');
-  main.block('for (var oy = rows.x; oy <= rows.y; oy++)', () =>
-    main.block('for (var ox = cols.x; ox <= cols.y; ox++)', () => {
+  coverLoop(main, 'oy', 'rows', g.rows, () =>
+    coverLoop(main, 'ox', 'cols', g.cols, () => {
       main.line('let o = base + u32(oy * OW + ox);').chunk(take);
     }));
   main.line(epilogueStore('dx', 'i', 'g', epilogue));
   return perItemKernel({ name, origin, bindings }, inCount, [geometryDecls(g), epilogueDecls(epilogue)].filter((d) => d).join('\n'), main.toString());
+}
+
+/** `v` over the window `win` (a Win) of one axis. */
+function windowLoop(w: WgslWriter, v: string, win: string, axis: PoolAxis, body: () => void): void {
+  if (axis.extent === undefined) {
+    w.block(`for (var ${v} = ${win}.lo; ${v} < ${win}.hi; ${v}++)`, body);
+    return;
+  }
+  w.block(`for (var d${v} = 0; d${v} < ${axis.extent}; d${v}++)`, () => {
+    w.line(`let ${v} = ${win}.lo + d${v};`);
+    body();
+  });
+}
+
+/** `v` over the outputs `range` (a vec2i, inclusive) whose windows cover one input. */
+function coverLoop(w: WgslWriter, v: string, range: string, axis: PoolAxis, body: () => void): void {
+  if (!axis.disjoint) {
+    w.block(`for (var ${v} = ${range}.x; ${v} <= ${range}.y; ${v}++)`, body);
+    return;
+  }
+  w.block(`if (${range}.x <= ${range}.y)`, () => {
+    w.line(`let ${v} = ${range}.x;`);
+    body();
+  });
 }
 
 /** Bindings: x | y, argmax (i32, plane-local index h * W + w of each output's maximum). */
