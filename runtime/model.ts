@@ -26,7 +26,12 @@ export interface CompileOptions extends FrontendOptions {
   readonly gpu?: Gpu;
   /** Fuse activations and their gradients into neighbouring kernels (default true; `--no-fuse`). */
   readonly fuse?: boolean;
+  /** Let GEMM kernels share loads through subgroups where the device has them (default true). */
+  readonly subgroups?: boolean;
 }
+
+/** The device's limits as this compilation may use them. */
+const limitsFor = (gpu: Gpu, options: CompileOptions): DeviceLimits => (options.subgroups === false ? { ...gpu.limits, subgroupMinSize: 0 } : gpu.limits);
 
 /** A model that failed to compile: `message` holds the rendered diagnostics. */
 export class CompileError extends Error {}
@@ -72,7 +77,7 @@ export function compileToKernels(source: string, options: CompileOptions, limits
 export async function compile(source: string, options: CompileOptions = {}): Promise<Model> {
   const gpu = options.gpu ?? (await openGpu());
   try {
-    const compiled = compileToKernels(source, options, gpu.limits);
+    const compiled = compileToKernels(source, options, limitsFor(gpu, options));
     const executor = await Executor.create(gpu, compiled.program, compiled.plan, compiled.kernels);
     const model = new Model({ source, options, gpu, ownsGpu: !options.gpu, steps: 0 }, compiled, executor);
     model.initialize();
@@ -136,7 +141,7 @@ export class Model {
     let sibling = this.siblings.get(batch);
     if (!sibling) {
       sibling = (async () => {
-        const compiled = compileToKernels(this.shared.source, { ...this.shared.options, batch }, this.shared.gpu.limits);
+        const compiled = compileToKernels(this.shared.source, { ...this.shared.options, batch }, limitsFor(this.shared.gpu, this.shared.options));
         const executor = await Executor.create(this.shared.gpu, compiled.program, compiled.plan, compiled.kernels, this.executor);
         return new Model(this.shared, compiled, executor);
       })();

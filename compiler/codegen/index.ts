@@ -10,6 +10,8 @@ export interface DeviceLimits {
   readonly maxStorageBufferBindingSize: number;
   readonly maxStorageBuffersPerShaderStage: number;
   readonly maxBufferSize: number;
+  /** The smallest subgroup size with the WGSL subgroups feature enabled; 0 without it. */
+  readonly subgroupMinSize: number;
 }
 
 /** WebGPU's default limits: what any adapter supports, used when compiling without a device. */
@@ -17,6 +19,7 @@ export const defaultLimits: DeviceLimits = {
   maxStorageBufferBindingSize: 128 * 1024 * 1024,
   maxStorageBuffersPerShaderStage: 8,
   maxBufferSize: 256 * 1024 * 1024,
+  subgroupMinSize: 0,
 };
 
 export interface LoweredProgram {
@@ -50,7 +53,9 @@ type Report = (code: 'E0401', message: string, span?: undefined, extra?: { help?
  */
 export function lowerProgram(program: StepProgram, plan: MemoryPlan, limits: DeviceLimits, diags: DiagnosticBag, severity: 'error' | 'warning' = 'error'): LoweredProgram {
   const report: Report = (code, message, span, extra) => diags.report(severity, code, message, span, extra);
-  const ctx: LowerContext = { program, plan, maxBindingElements: Math.floor(limits.maxStorageBufferBindingSize / 4 / 64) * 64, counter: 0 };
+  const ctx: LowerContext = {
+    program, plan, maxBindingElements: Math.floor(limits.maxStorageBufferBindingSize / 4 / 64) * 64, subgroups: limits.subgroupMinSize >= 8, counter: 0,
+  };
   const lowerAll = (ops: readonly StepOp[]): KernelCall[] => ops.flatMap((op) => {
     try {
       const calls = lowerOp(op, ctx);

@@ -56,6 +56,8 @@ export interface ModuleParts {
   readonly vec4?: boolean;
   /** Module-scope WGSL after the bindings: helper functions. */
   readonly decls?: string;
+  /** Enables WGSL subgroups; `main` also sees `sid`, the invocation's index in its subgroup. */
+  readonly subgroups?: boolean;
   /** Writes the body of `main`, which sees `group` (flat workgroup index, uniform) and `lid.x`. */
   readonly main: (w: WgslWriter) => void;
 }
@@ -66,10 +68,12 @@ export function buildModule(p: ModuleParts): KernelModule {
   const workgroupSize = [p.lanes, 1, 1] as const;
   const w = new WgslWriter();
   w.chunk(kernelHeader(p.name, p.origin, p.bindings, dispatch, workgroupSize)).line();
+  if (p.subgroups) w.line('enable subgroups;').line();
   w.chunk(p.vec4 ? vec4Decls(p.name, p.bindings) : bindingDecls(p.bindings)).line();
   if (p.decls) w.chunk(p.decls).line();
   w.line(`@compute @workgroup_size(${p.lanes})`);
-  w.block('fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: vec3u)', () => {
+  const sid = p.subgroups ? ', @builtin(subgroup_invocation_id) sid: u32' : '';
+  w.block(`fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: vec3u${sid})`, () => {
     w.line(`let group = ${flat};`);
     // A folded grid launches up to gx - 1 workgroups past the end; they leave at once.
     if (dispatch[0] * dispatch[1] > p.groups) w.line(`if (group >= ${p.groups}u) { return; }`);

@@ -29,18 +29,18 @@ export function lowerDense(op: DenseOp, ctx: LowerContext): KernelCall[] {
     case 'conv2d': {
       const [n, c, h, w] = shapeOf(ctx, op.x) as [number, number, number, number];
       const f = fused(op);
-      const spec = { name: kernelName(ctx, `${op.b === null ? 'conv2d' : 'conv2d_bias'}${f.suffix}`), origin, input: [n, c, h, w] as const, attrs: op.attrs, ...f.spec };
+      const spec = { name: kernelName(ctx, `${op.b === null ? 'conv2d' : 'conv2d_bias'}${f.suffix}`), origin, input: [n, c, h, w] as const, attrs: op.attrs, subgroups: ctx.subgroups, ...f.spec };
       return one(conv2dKernel(spec), { x: t(op.x), w: t(op.w), ...(op.b === null ? {} : { b: t(op.b) }), y: t(op.y), ...f.args });
     }
     case 'conv2d_dx': {
       const [n, c, h, w] = shapeOf(ctx, op.dx) as [number, number, number, number];
       const f = fused(op);
-      const spec = { name: kernelName(ctx, `conv2d_grad_input${f.suffix}`), origin, input: [n, c, h, w] as const, attrs: op.attrs, ...f.spec };
+      const spec = { name: kernelName(ctx, `conv2d_grad_input${f.suffix}`), origin, input: [n, c, h, w] as const, attrs: op.attrs, subgroups: ctx.subgroups, ...f.spec };
       return one(conv2dGradInputKernel(spec), { dy: t(op.dy), w: t(op.w), dx: t(op.dx), ...f.args });
     }
     case 'conv2d_dw': {
       const [n, c, h, w] = shapeOf(ctx, op.x) as [number, number, number, number];
-      const spec = { name: kernelName(ctx, 'conv2d_grad_weight'), origin, input: [n, c, h, w] as const, attrs: op.attrs };
+      const spec = { name: kernelName(ctx, 'conv2d_grad_weight'), origin, input: [n, c, h, w] as const, attrs: op.attrs, subgroups: ctx.subgroups };
       const args: Record<string, BindingRef> = { x: t(op.x), dy: t(op.dy), dw: t(op.dw), ...(op.db === null ? {} : { db: t(op.db) }) };
       return conv2dGradWeightKernels(spec).map((kernel) => ({ kernel, args: withScratch(kernel, args) }));
     }
@@ -53,7 +53,7 @@ export function lowerDense(op: DenseOp, ctx: LowerContext): KernelCall[] {
       const what = op.op === 'linear' ? 'linear' : op.op === 'linear_dx' ? 'linear_grad_input' : 'linear_grad_weight';
       const bias = op.op === 'linear' ? op.b !== null : op.op === 'linear_dw' ? op.db !== null : false;
       const f = op.op === 'linear_dw' ? fused({}) : fused(op);
-      const spec = { name: kernelName(ctx, `${what}${f.suffix}`), origin, batch, inFeatures, outFeatures, bias, ...f.spec };
+      const spec = { name: kernelName(ctx, `${what}${f.suffix}`), origin, batch, inFeatures, outFeatures, bias, subgroups: ctx.subgroups, ...f.spec };
       if (op.op === 'linear') return one(linearForward(spec), { x: t(op.x), w: t(op.w), ...(op.b === null ? {} : { b: t(op.b) }), y: t(op.y), ...f.args });
       if (op.op === 'linear_dx') return one(linearGradInput(spec), { dy: t(op.dy), w: t(op.w), dx: t(op.dx), ...f.args });
       return one(linearGradWeight(spec), { dy: t(op.dy), x: t(op.x), dw: t(op.dw), ...(op.db === null ? {} : { db: t(op.db) }) });

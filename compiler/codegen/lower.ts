@@ -36,6 +36,8 @@ export interface LowerContext {
   readonly plan: MemoryPlan;
   /** Largest storage binding in elements (the device's maxStorageBufferBindingSize / 4). */
   readonly maxBindingElements: number;
+  /** GEMM kernels may share loads across 8 subgroup lanes (GemmTile.shareU). */
+  readonly subgroups: boolean;
   /** Next kernel number, for deterministic names `k07_conv2d`. */
   counter: number;
 }

@@ -1,5 +1,6 @@
 // The WebGPU device on dawn.node: adapter choice, the adapter's limits, friendly failures.
 import { create, globals } from 'webgpu';
+import type { DeviceLimits } from '../../compiler/codegen/index.ts';
 import { UserError } from '../errors.ts';
 
 /** No WebGPU adapter: a set-up problem the user can fix, reported without a stack trace. */
@@ -8,7 +9,8 @@ export class GpuUnavailableError extends UserError {}
 export interface Gpu {
   readonly device: GPUDevice;
   readonly adapterName: string;
-  readonly limits: GPUSupportedLimits;
+  /** What compilation for this device may use. */
+  readonly limits: DeviceLimits;
   /** The device can time passes (timestamp-query): what `Model.profileTrainStep` needs. */
   readonly timestamps: boolean;
   dispose(): void;
@@ -47,13 +49,22 @@ export async function openGpu(): Promise<Gpu> {
   const requiredLimits: Record<string, number> = {};
   for (const name of limitNames) requiredLimits[name] = adapter.limits[name];
   const timestamps = adapter.features.has('timestamp-query');
-  const device = await adapter.requestDevice({ requiredLimits, requiredFeatures: timestamps ? ['timestamp-query'] : [] });
   const info = adapter.info;
+  // Subgroups narrower than 8 cannot hold the 8 k steps a shared GEMM load serves.
+  const subgroupMinSize = adapter.features.has('subgroups') ? info.subgroupMinSize ?? 0 : 0;
+  const subgroups = subgroupMinSize >= 8;
+  const requiredFeatures: GPUFeatureName[] = [...(timestamps ? ['timestamp-query' as const] : []), ...(subgroups ? ['subgroups' as const] : [])];
+  const device = await adapter.requestDevice({ requiredLimits, requiredFeatures });
   const adapterName = [info.vendor, info.architecture, info.device, info.description].filter((s) => s).join(' ') || 'unknown adapter';
   return {
     device,
     adapterName,
-    limits: device.limits,
+    limits: {
+      maxStorageBufferBindingSize: device.limits.maxStorageBufferBindingSize,
+      maxStorageBuffersPerShaderStage: device.limits.maxStorageBuffersPerShaderStage,
+      maxBufferSize: device.limits.maxBufferSize,
+      subgroupMinSize: subgroups ? subgroupMinSize : 0,
+    },
     timestamps,
     dispose: () => device.destroy(),
   };

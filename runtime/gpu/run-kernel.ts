@@ -31,11 +31,12 @@ async function compile(device: GPUDevice, k: KernelModule): Promise<GPUComputePi
     const msgs = errors.map((m) => `  ${k.name}.wgsl:${m.lineNum}:${m.linePos}: ${m.message}\n    ${lines[m.lineNum - 1] ?? ''}`);
     throw new Error(`WGSL compile error in kernel ${k.name}:\n${msgs.join('\n')}`);
   }
-  device.pushErrorScope('validation');
-  const pipeline = await device.createComputePipelineAsync({ layout: 'auto', compute: { module, entryPoint: 'main' }, label: k.name });
-  const err = await device.popErrorScope();
-  if (err) throw new Error(`pipeline creation failed for kernel ${k.name}: ${err.message}`);
-  return pipeline;
+  // The promise itself rejects on failure: no error scope, which concurrent creations would share.
+  try {
+    return await device.createComputePipelineAsync({ layout: 'auto', compute: { module, entryPoint: 'main' }, label: k.name });
+  } catch (e) {
+    throw new Error(`pipeline creation failed for kernel ${k.name}: ${e instanceof Error ? e.message : String(e)}`);
+  }
 }
 
 /**
@@ -70,10 +71,7 @@ export async function runKernels(
       buffers.set(b.name, { buf, type: b.type, elements: b.elements });
     }
   }
-  // One at a time: on dawn.node + lavapipe, concurrent createComputePipelineAsync calls stall
-  // (~0.4 s each) where sequential ones take ~25 ms.
-  const pipelines: GPUComputePipeline[] = [];
-  for (const k of kernels) pipelines.push(await pipelineFor(gpu, k));
+  const pipelines = await Promise.all(kernels.map((k) => pipelineFor(gpu, k)));
   device.pushErrorScope('validation');
   const enc = device.createCommandEncoder();
   const pass = enc.beginComputePass();

@@ -4,13 +4,18 @@ import { expect, it } from 'vitest';
 import { forwardEpilogue } from '../../compiler/codegen/epilogue.ts';
 import { conv2dKernel } from '../../compiler/codegen/kernels/conv2d.ts';
 
-it('conv2d 3x3 pad 1 + bias + relu WGSL is stable', async () => {
+// Plain loads (any device), and weight loads shared through subgroups (devices with subgroups of 8+).
+it.each([
+  ['conv2d_3x3.wgsl', false],
+  ['conv2d_3x3_shared.wgsl', true],
+])('conv2d 3x3 pad 1 + bias + relu WGSL is stable: %s', async (golden, subgroups) => {
   const k = conv2dKernel({
     name: 'k03_conv2d_bias_relu',
     origin: { phase: 'forward', sources: ['lenet.cnn:4:3  conv(8, kernel = 3, padding = 1) relu'], ops: ['conv2d#5', 'relu#6'] },
     input: [2, 3, 16, 16],
     attrs: { outChannels: 8, kernel: [3, 3], stride: [1, 1], padding: [1, 1], dilation: [1, 1], groups: 1, bias: true },
     epilogue: forwardEpilogue(undefined, { fn: 'relu', slope: 0 })!,
+    subgroups,
   });
-  await expect(k.wgsl).toMatchFileSnapshot('__golden__/conv2d_3x3.wgsl');
+  await expect(k.wgsl).toMatchFileSnapshot(`__golden__/${golden}`);
 });

@@ -28,6 +28,13 @@ const f32 = (t: Tensor): Float32Array => Float32Array.from(t.data);
 /** rtol 1e-4; atol 1e-5 grown with sqrt(K) for K-term f32 sums (rounding grows like sqrt(K)). */
 const tol = (k: number) => ({ rtol: 1e-4, atol: 1e-5 * Math.max(1, Math.sqrt(k)) });
 
+/**
+ * Every GEMM family twice: plain loads, and U loads shared across 8 subgroup lanes (the default
+ * where the adapter has subgroups; lavapipe has them, 8 wide).
+ */
+const loadModes = [['plain loads', false], ['shared loads', true]] as const;
+const withModes = <T extends readonly unknown[]>(cases: readonly T[]) => cases.flatMap((c) => loadModes.map(([mode, subgroups]) => [...c, mode, subgroups] as const));
+
 async function run(kernels: readonly KernelModule[], inputs: Record<string, Tensor>, outputs: readonly string[]) {
   const host = Object.fromEntries(Object.entries(inputs).map(([k, t]) => [k, f32(t)]));
   return runKernels(gpu, kernels, host, outputs);
@@ -69,7 +76,7 @@ const convAttrs = (c: ConvCase): OpAttrs['conv2d'] => ({
   bias: c.bias,
 });
 
-describe.each(convCases)('conv2d %s (float64 reference, rtol 1e-4, atol 1e-5 * sqrt(K))', (_label, c) => {
+describe.each(withModes(convCases))('conv2d %s, %s (float64 reference, rtol 1e-4, atol 1e-5 * sqrt(K))', (_label, c, _mode, subgroups) => {
   const attrs = convAttrs(c);
   const [n, ch] = c.input;
   const x = rand(c.input);
@@ -78,7 +85,7 @@ describe.each(convCases)('conv2d %s (float64 reference, rtol 1e-4, atol 1e-5 * s
   const y = ref.conv2d(x, w, b, attrs);
   const dy = rand(y.shape);
   const grads = ref.conv2dBackward(x, w, dy, attrs);
-  const spec = { name: 'k_conv', origin, input: c.input, attrs };
+  const spec = { name: 'k_conv', origin, input: c.input, attrs, subgroups };
 
   it('forward with the relu epilogue', async () => {
     const k = conv2dKernel({ ...spec, epilogue: forwardEpilogue(undefined, { fn: 'relu', slope: 0 })! });
@@ -108,13 +115,13 @@ describe('conv2d seeds', () => {
     expect(Array.from(out['y']!)).toEqual([19, 25, 37, 43]);
   });
 
-  it('weight gradient split over k (3 partitions) matches the unsplit sum', async () => {
+  it.each(loadModes)('weight gradient split over k (3 partitions) matches the unsplit sum, %s', async (_mode, subgroups) => {
     const c: ConvCase = { input: [2, 3, 16, 16], out: 8, kernel: [3, 3], padding: [1, 1], bias: true };
     const attrs = convAttrs(c);
     const x = rand(c.input);
     const dy = rand([2, 8, 16, 16]);
     const grads = ref.conv2dBackward(x, rand([8, 3, 3, 3]), dy, attrs);
-    const ks = conv2dGradWeightKernels({ name: 'k_wgrad', origin, input: c.input, attrs, splitK: 3 });
+    const ks = conv2dGradWeightKernels({ name: 'k_wgrad', origin, input: c.input, attrs, splitK: 3, subgroups });
     expect(ks.map((k) => k.name)).toEqual(['k_wgrad', 'k_wgrad_sum']);
     const out = await run(ks, { x, dy }, ['dw', 'db']);
     expectAllclose(out['dw']!, grads.dw.data, tol(512), 'dw');
@@ -128,10 +135,10 @@ function transpose(t: Tensor): Tensor {
   return tensor([c, r], Array.from({ length: r * c }, (_, i) => t.data[(i % r) * c + Math.floor(i / r)]!));
 }
 
-describe.each([
+describe.each(withModes([
   [7, 13, 5],
   [33, 40, 17],
-])('matmul %ix%ix%i (M x N x K) with transpose flags (float64 reference, rtol 1e-4, atol 1e-5)', (m, nn, k) => {
+] as const))('matmul %ix%ix%i (M x N x K), %s, with transpose flags (float64 reference, rtol 1e-4, atol 1e-5)', (m, nn, k, _mode, subgroups) => {
   const a = rand([m, k]);
   const b = rand([k, nn]);
   const expected = ref.linear(a, transpose(b), null); // op(A) op(B) = linear(op(A), op(B)^T)
@@ -141,23 +148,23 @@ describe.each([
     [false, true],
     [true, true],
   ])('transA %s transB %s', async (transA, transB) => {
-    const kernel = matmulKernel({ name: 'k_matmul', origin, m, n: nn, k, transA, transB, a: 'a', b: 'b', c: 'c' });
+    const kernel = matmulKernel({ name: 'k_matmul', origin, m, n: nn, k, transA, transB, a: 'a', b: 'b', c: 'c', subgroups });
     const out = await run([kernel], { a: transA ? transpose(a) : a, b: transB ? transpose(b) : b }, ['c']);
     expectAllclose(out['c']!, expected.data, tol(k), 'c');
   });
 });
 
-describe.each([
+describe.each(withModes([
   [7, 5, 13, true],
   [128, 400, 120, true],
   [9, 31, 2, false],
-])('linear batch %i, %i -> %i features, bias %s (float64 reference, rtol 1e-4, atol 1e-5 * sqrt(K))', (batch, inF, outF, bias) => {
+] as const))('linear batch %i, %i -> %i features, bias %s, %s (float64 reference, rtol 1e-4, atol 1e-5 * sqrt(K))', (batch, inF, outF, bias, _mode, subgroups) => {
   const x = rand([batch, inF]);
   const w = rand([outF, inF]);
   const b = bias ? rand([outF]) : null;
   const dy = rand([batch, outF]);
   const grads = ref.linearBackward(x, w, dy, bias);
-  const spec = { name: 'k_linear', origin, batch, inFeatures: inF, outFeatures: outF, bias };
+  const spec = { name: 'k_linear', origin, batch, inFeatures: inF, outFeatures: outF, bias, subgroups };
 
   it('forward with the sigmoid epilogue', async () => {
     const k = linearForward({ ...spec, epilogue: forwardEpilogue(undefined, { fn: 'sigmoid', slope: 0 })! });

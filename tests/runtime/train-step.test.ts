@@ -87,15 +87,23 @@ const cases = [
 ] as const;
 
 // Fused (activations and their gradients in neighbouring kernels' epilogues) and unfused (every
-// op its own kernel) must both match the same float64 reference.
-describe.each(cases.flatMap(([name, source, batch]) => [true, false].map((fuse) => [`${name}, ${fuse ? 'fused' : 'unfused'}`, source, batch, fuse] as const)))('%s', (name, source, batch, fuse) => {
+// op its own kernel), with GEMM loads shared through subgroups (where the adapter has them) and
+// without, must all match the same float64 reference.
+const variants = [
+  { fuse: true, subgroups: true, label: 'fused' },
+  { fuse: false, subgroups: true, label: 'unfused' },
+  { fuse: true, subgroups: false, label: 'fused, no subgroups' },
+] as const;
+describe.each(cases.flatMap(([name, source, batch]) => variants.map((v) => [`${name}, ${v.label}`, source, batch, v.fuse, v.subgroups] as const)))('%s', (name, source, batch, fuse, subgroups) => {
   let model: Model;
   beforeAll(async () => {
-    model = await compile(source, { gpu, batch, seed: 7, fuse, optimizer: { kind: 'sgd', lr, momentum: 0, weightDecay: 0 } });
+    model = await compile(source, { gpu, batch, seed: 7, fuse, subgroups, optimizer: { kind: 'sgd', lr, momentum: 0, weightDecay: 0 } });
   });
   afterAll(() => model.dispose());
 
   it(fuse ? 'fuses every activation of the training step into a neighbouring kernel' : 'keeps every activation a kernel of its own', () => {
+    const shared = model.compiled.kernels.train.some((c) => c.kernel.wgsl.includes('subgroupShuffle'));
+    expect(shared).toBe(subgroups && gpu.limits.subgroupMinSize >= 8);
     const train = model.compiled.program.train;
     const activations = train.filter((op) => op.op === 'unary').length;
     if (!fuse) {

@@ -38,7 +38,7 @@ export function conv2dGradInputKernel(s: Conv2dGradInputSpec): KernelModule {
     cols: g.cg,
     depth: g.og * g.kh * g.kw,
     batches: g.groups,
-    tile: s.tile ?? chooseTile(rows, g.cg, g.groups),
+    tile: s.tile ?? chooseTile(rows, g.cg, g.groups, { shareU: s.subgroups ?? false }),
     consts: convConsts(s, g),
     decls: [gradHelper, epilogueDecls(s.epilogue)].filter((d) => d).join('\n'),
     // Row r = (n, y, x): the image's group channels of dy start at gb; (py, px) is the padded position.

@@ -25,7 +25,7 @@ export function conv2dGradWeightKernels(s: Conv2dGradWeightSpec): KernelModule[]
   const rows = taps + (s.attrs.bias ? 1 : 0);
   const depth = g.n * g.oh * g.ow;
   // Full-size register tiles: the split over k, not smaller tiles, supplies the workgroups.
-  const tile = s.tile ?? chooseTile(rows, g.og, g.groups, 1);
+  const tile = s.tile ?? chooseTile(rows, g.og, g.groups, { minGroups: 1, shareU: s.subgroups ?? false });
   const ones = (i: number, load: string): string => (s.attrs.bias ? `select(${load}, 1.0, r${i} == ${taps}u)` : load);
   const dwAt = (row: string, col: string) => `${dw}[(batch * OG + ${col}) * CG * KH * KW + ${row}]`;
   return gemmKernels({

@@ -16,6 +16,8 @@ export interface ConvSpec {
   readonly input: readonly [number, number, number, number];
   readonly attrs: OpAttrs['conv2d'];
   readonly tile?: GemmTile;
+  /** The device has subgroups of 8 or more: the default tile shares its weight loads (GemmTile.shareU). */
+  readonly subgroups?: boolean;
 }
 
 export interface Conv2dSpec extends ConvSpec {
@@ -80,7 +82,7 @@ export function conv2dKernel(s: Conv2dSpec): KernelModule {
     cols: g.og,
     depth: g.cg * g.kh * g.kw,
     batches: g.groups,
-    tile: s.tile ?? chooseTile(rows, g.og, g.groups),
+    tile: s.tile ?? chooseTile(rows, g.og, g.groups, { shareU: s.subgroups ?? false }),
     consts: convConsts(s, g),
     decls: [tapHelper(x), epilogueDecls(s.epilogue)].filter((d) => d).join('\n'),
     // Row r = (n, oy, ox): the image's group channels start at xb; the window's top-left is (iy, ix).

@@ -23,6 +23,13 @@ export interface GemmTile {
   readonly cols: number;
   /** Invocations per workgroup. */
   readonly lanes: number;
+  /**
+   * Share U loads through subgroups (needs the WGSL subgroups feature with subgroups of at least
+   * 8): each of 8 lanes loads U for its own k, and the k loop takes the 8 values by shuffle.
+   * One load site then serves 8 k steps, which makes wide tiles pay on lavapipe: 8 x 16 reaches
+   * ~10 GFLOP/s on a 16384 x 16 x 256 GEMM where the best unshared tile reaches ~5-6.
+   */
+  readonly shareU?: boolean;
 }
 
 export interface GemmPlan {
@@ -76,6 +83,7 @@ export function gemmKernels(plan: GemmPlan): KernelModule[] {
     origin: plan.origin,
     bindings: [...plan.inputs, ...(splitK > 1 ? [partial] : plan.outputs)],
     lanes: tile.lanes,
+    subgroups: tile.shareU ?? false,
     groups: rb * cb * splitK * batches,
     decls: [plan.consts ?? '', plan.decls ?? ''].filter((d) => d).join('\n'),
     main: (w) => {
@@ -126,11 +134,32 @@ function gemmLoop(w: WgslWriter, plan: GemmPlan): void {
   for (const i of tm) w.line(tn.map((j) => `var acc${i}_${j} = 0.0;`).join(' '));
   const chunk = ceilDiv(depth, splitK);
   const [k0, k1] = splitK > 1 ? [`split * ${chunk}u`, `min(split * ${chunk}u + ${chunk}u, ${depth}u)`] : ['0u', `${depth}u`];
-  w.block(`for (var k = ${k0}; k < ${k1}; k++)`, () => {
+  // One k step: the lane loads, then `us` (the U values as u0, u1, ...), then the FMAs.
+  const step = (us: () => void): void => {
     chunkIf(w, plan.kSetup);
     for (const i of tm) w.line(`let p${i} = ${plan.laneLoad(i)};`);
-    for (const j of tn) w.line(`let u${j} = ${plan.uniformLoad(j)};`);
+    us();
     for (const i of tm) w.line(tn.map((j) => `acc${i}_${j} += p${i} * u${j};`).join(' '));
+  };
+  if (!tile.shareU) {
+    w.block(`for (var k = ${k0}; k < ${k1}; k++)`, () => step(() => {
+      for (const j of tn) w.line(`let u${j} = ${plan.uniformLoad(j)};`);
+    }));
+    return;
+  }
+  w.line(`let kEnd = ${k1};`);
+  w.block(`for (var kb = ${k0}; kb < kEnd; kb += 8u)`, () => {
+    // Lane sid % 8 loads U at k = kb + its lane (clamped: lanes past the end are never read);
+    // the inner loop's k shadows this one.
+    w.line('let k = min(kb + sid % 8u, kEnd - 1u);');
+    chunkIf(w, plan.kSetup);
+    for (const j of tn) w.line(`let shared${j} = ${plan.uniformLoad(j)};`);
+    w.block('for (var kk = 0u; kk < min(8u, kEnd - kb); kk++)', () => {
+      w.line('let k = kb + kk;');
+      step(() => {
+        for (const j of tn) w.line(`let u${j} = subgroupShuffle(shared${j}, kk);`);
+      });
+    });
   });
 }
 
@@ -162,18 +191,22 @@ function chunkIf(w: WgslWriter, text: string): void {
 /**
  * Default tiling for lavapipe (see the top comment): up to 8 columns per workgroup (balanced
  * over the column blocks), then rows per lane up to 12 loads per k step (4 x 8, 6 x 6, 8 x 1 for
- * depthwise) and up to 32 lanes (rowBlock); shrunk for small problems until at least `minGroups`
- * workgroups keep both cores busy. Overridable per kernel for speed work.
+ * depthwise) and up to 32 lanes (rowBlock). With shared U loads (shareU) columns cost a shuffle,
+ * not a load: up to 16 columns and 64 accumulators (4 x 16, 8 x 8); 8 x 16 runs ~5% faster but
+ * takes LLVM 2-3x longer to compile (ResNet-18: 5 s instead of ~2). Shrunk for small problems
+ * until at least `minGroups` workgroups keep both cores busy. Overridable per kernel.
  */
-export function chooseTile(rows: number, cols: number, batches: number, minGroups = 4): GemmTile {
-  const colsPerBlock = ceilDiv(cols, ceilDiv(cols, 8));
-  let { rowsPerLane, lanes } = rowBlock(rows, Math.min(8, 12 - colsPerBlock, Math.max(1, ceilDiv(rows, 8))));
+export function chooseTile(rows: number, cols: number, batches: number, opts: { minGroups?: number; shareU?: boolean } = {}): GemmTile {
+  const { minGroups = 4, shareU = false } = opts;
+  const colsPerBlock = ceilDiv(cols, ceilDiv(cols, shareU ? 16 : 8));
+  const maxRows = Math.min(8, shareU ? Math.floor(64 / colsPerBlock) : 12 - colsPerBlock, Math.max(1, ceilDiv(rows, 8)));
+  let { rowsPerLane, lanes } = rowBlock(rows, maxRows);
   const groups = (): number => ceilDiv(rows, rowsPerLane * lanes) * ceilDiv(cols, colsPerBlock) * batches;
   while (groups() < minGroups && (rowsPerLane > 1 || lanes > 8)) {
     if (rowsPerLane > 1) rowsPerLane = Math.ceil(rowsPerLane / 2);
     else lanes -= 8;
   }
-  return { rowsPerLane, cols: colsPerBlock, lanes };
+  return { rowsPerLane, cols: colsPerBlock, lanes, ...(shareU ? { shareU } : {}) };
 }
 
 /**

@@ -27,12 +27,14 @@ export interface MatmulSpec {
   /** Also writes rowSums[m] = sum over k of op(A)[m, k]: the bias gradient when op(A) = dy^T. */
   readonly rowSums?: string;
   readonly tile?: GemmTile;
+  /** The device has subgroups of 8 or more: the default tile shares its B loads (GemmTile.shareU). */
+  readonly subgroups?: boolean;
 }
 
 export function matmulKernel(s: MatmulSpec): KernelModule {
   // The row sums are one more column of B, all ones: computed by the same loop, one more FMA per A load.
   const cols = s.n + (s.rowSums ? 1 : 0);
-  const tile = s.tile ?? chooseTile(s.m, cols, 1);
+  const tile = s.tile ?? chooseTile(s.m, cols, 1, { shareU: s.subgroups ?? false });
   const bAt = (col: string): string => (s.transB ? `${s.b}[${col} * ${s.k}u + k]` : `${s.b}[k * ${s.n}u + ${col}]`);
   if (s.bias && s.rowSums) throw new Error(`kernel ${s.name}: a matmul with row sums takes no bias`);
   const store = (row: string, col: string, v: string): string => {
@@ -72,10 +74,11 @@ export interface LinearSpec {
   /** Binding names, defaulting to x, w, b, y, dy, dx, dw, db. */
   readonly names?: Partial<Record<'x' | 'w' | 'b' | 'y' | 'dy' | 'dx' | 'dw' | 'db', string>>;
   readonly tile?: GemmTile;
+  readonly subgroups?: boolean;
 }
 
 const named = (s: LinearSpec, role: keyof NonNullable<LinearSpec['names']>): string => s.names?.[role] ?? role;
-const common = (s: LinearSpec) => ({ name: s.name, origin: s.origin, ...(s.tile ? { tile: s.tile } : {}) });
+const common = (s: LinearSpec) => ({ name: s.name, origin: s.origin, ...(s.tile ? { tile: s.tile } : {}), subgroups: s.subgroups ?? false });
 
 /** y = x W^T (+ b), then the epilogue. */
 export function linearForward(s: LinearSpec): KernelModule {
