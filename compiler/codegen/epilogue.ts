@@ -59,17 +59,19 @@ export function epilogueDecls(e: Epilogue | undefined): string {
 
 /**
  * `binding[index] = epilogue(value);` The index is computed once when the epilogue reads other
- * tensors at it; `channel` is the output's channel, needed only by channel reads.
+ * tensors at it, and each tensor is loaded once into a local however often the expression uses
+ * it (sigmoid's gradient reads its activation twice; lavapipe does not merge the two loads:
+ * ~25% of an average-pool gradient kernel). `channel` is the output's channel, for channel reads.
  */
 export function epilogueStore(binding: string, index: string, value: string, e: Epilogue | undefined, channel?: string): string {
   if (!e) return `${binding}[${index}] = ${value};`;
   if (e.channelReads.length > 0 && channel === undefined) throw new Error(`epilogue of ${binding} reads per-channel values, but the kernel gave no channel`);
   const text = printExpr(e.expr, {
-    input: (name) => (name === 'x' ? 'pre' : e.reads.includes(name) ? `${name}[at]` : e.channelReads.includes(name) ? `${name}[${channel}]` : fail(name)),
+    input: (name) => (name === 'x' ? 'pre' : e.reads.includes(name) || e.channelReads.includes(name) ? `e_${name}` : fail(name)),
   });
-  return e.reads.length === 0
-    ? `{ let pre = ${value}; ${binding}[${index}] = ${text}; }`
-    : `{ let at = ${index}; let pre = ${value}; ${binding}[at] = ${text}; }`;
+  const loads = [...e.reads.map((name) => `let e_${name} = ${name}[at];`), ...e.channelReads.map((name) => `let e_${name} = ${name}[${channel}];`)];
+  const at = e.reads.length === 0 ? [] : [`let at = ${index};`];
+  return `{ ${[...at, `let pre = ${value};`, ...loads, `${binding}[${at.length ? 'at' : index}] = ${text};`].join(' ')} }`;
 }
 
 function fail(name: string): never {

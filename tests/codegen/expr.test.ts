@@ -1,10 +1,12 @@
 // The ScalarExpr printer: WGSL text that keeps the tree's evaluation order, types booleans, and
-// prints over vec4 lanes; plus the build-time limit checks of the kernel templates.
+// prints over vec4 lanes; the fused epilogue's store; plus the build-time limit checks of the
+// kernel templates.
 import { describe, expect, it } from 'vitest';
 import { KernelLimitError } from '../../compiler/codegen/kernel.ts';
 import {
   type ScalarExpr, activations, add, div, exprHelpers, exprInputs, ge, gt, input, max, mul, neg, printExpr, recip, select, sigmoid, sub,
 } from '../../compiler/codegen/expr.ts';
+import { activationGradEpilogue, epilogueStore, forwardEpilogue } from '../../compiler/codegen/epilogue.ts';
 import { concatKernel } from '../../compiler/codegen/kernels/concat.ts';
 import { foldGrid } from '../../compiler/codegen/indexing.ts';
 
@@ -62,5 +64,22 @@ describe('build-time limits', () => {
     const spec = { name: 'k09_concat', origin, direction: 'forward' as const, batch: 1, channels: parts.map(() => 1), spatial: 4, parts, whole: 'y' };
     expect(() => concatKernel(spec)).toThrow(KernelLimitError);
     expect(() => concatKernel(spec)).toThrow(/k09_concat: 9 storage buffers/);
+  });
+});
+
+describe('epilogueStore', () => {
+  it('loads each tensor the epilogue reads once, however often its expression uses it', () => {
+    // sigmoid's gradient from its output s is dy * s * (1 - s): `act` appears twice in the expression.
+    const e = activationGradEpilogue({ fn: 'sigmoid', slope: 0, from: 'output' });
+    const text = epilogueStore('dx', 'i', 'g', e);
+    expect(text.match(/act\[/g)).toHaveLength(1);
+    expect(text).toBe('{ let at = i; let pre = g; let e_act = act[at]; dx[at] = pre * (e_act * (1.0 - e_act)); }');
+  });
+
+  it('loads per-channel values at the given channel', () => {
+    const e = forwardEpilogue({ gamma: 0, beta: 1, runMean: 2, runVar: 3, eps: 1e-5 }, undefined)!;
+    const text = epilogueStore('y', 'r', 'v', e, 'c');
+    for (const name of ['bn_gamma', 'bn_beta', 'bn_mean', 'bn_var']) expect(text.match(new RegExp(`${name}\\[c\\]`, 'g'))).toHaveLength(1);
+    expect(text).toMatch(/^\{ let pre = v; .*y\[r\] = \(pre - e_bn_mean\) \* \(e_bn_gamma \* \(1\.0 \/ sqrt\(e_bn_var \+ 0\.00001\)\)\) \+ e_bn_beta; \}$/);
   });
 });
