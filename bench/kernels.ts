@@ -100,8 +100,10 @@ export async function kernelThroughput(gpu: Gpu, quick: boolean): Promise<Kernel
     return { label, gflops: flops / best / 1e6, bestMs: best, firstMs: first };
   };
   const rows: KernelRow[] = [];
+  // The kernels cnnc runs on this adapter: with shared loads where it has subgroups of 8+.
+  const subgroups = gpu.limits.subgroupMinSize >= 8;
   for (const c of convCases) {
-    const spec = { name: 'bench', origin, input: c.input, attrs: c.attrs };
+    const spec = { name: 'bench', origin, input: c.input, attrs: c.attrs, subgroups };
     const g = convGeometry(spec);
     const flops = 2 * g.n * g.o * g.oh * g.ow * g.cg * g.kh * g.kw;
     rows.push(await measureRow(`${c.label} forward`, flops, [conv2dKernel({ ...spec, name: 'bench_fwd' })]));
@@ -110,7 +112,7 @@ export async function kernelThroughput(gpu: Gpu, quick: boolean): Promise<Kernel
   }
   const n = 512;
   const mmFlops = 2 * n * n * n;
-  rows.push(await measureRow(`cnnc matmul ${n}^3`, mmFlops, [matmulKernel({ name: 'bench_mm', origin, m: n, n, k: n, transA: false, transB: false, a: 'a', b: 'b', c: 'c' })]));
+  rows.push(await measureRow(`cnnc matmul ${n}^3`, mmFlops, [matmulKernel({ name: 'bench_mm', origin, m: n, n, k: n, transA: false, transB: false, a: 'a', b: 'b', c: 'c', subgroups })]));
   let reference: KernelRow | undefined;
   for (const t of quick ? REF_TILES.slice(0, 2) : REF_TILES) {
     const k = referenceMatmul(n, n, n, t);

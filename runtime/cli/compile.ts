@@ -23,16 +23,21 @@ export interface CompileFlags {
   readonly backward?: boolean;
   readonly filter?: string;
   readonly 'no-fuse'?: boolean;
+  readonly subgroups?: boolean;
 }
 
-/** Compiles for WebGPU's default limits, which every adapter supports, warning where a model exceeds them. */
+/**
+ * Compiles for WebGPU's default limits, which every adapter supports, warning where a model
+ * exceeds them; with --subgroups for an adapter with subgroups of 8 or more lanes (lavapipe, most
+ * GPUs), whose GEMM kernels share loads (what `cnnc train` runs there).
+ */
 function compiled(file: string, flags: CompileFlags, io: Output): Compiled | null {
   try {
     const c = compileToKernels(readSource(file), {
       path: file,
       ...modelOption(flags),
       ...(flags.input !== undefined ? parseInputFlag(flags.input) : {}),
-    }, defaultLimits, 'warning');
+    }, flags.subgroups ? { ...defaultLimits, subgroupMinSize: 8 } : defaultLimits, 'warning');
     if (c.warnings.length > 0) io.err(renderDiagnostics(c.warnings) + '\n');
     return c;
   } catch (e) {

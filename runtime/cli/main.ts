@@ -32,6 +32,8 @@ options:
   --emit WHAT                compile: ir (graph + step program), graph (DOT), wgsl, plan,
                              fusion (each fusion decision and why)
   --no-fuse                  compile, kernels, train, eval, predict: every op its own kernel
+  --subgroups                compile, kernels: for a device with subgroups of 8+ lanes, whose
+                             GEMM kernels share loads (train uses them where the device has them)
   --out DIR                  compile: write files to DIR instead of printing
   --backward                 kernels: the training step's kernels, not only the forward
   --filter NAME              kernels: only kernels whose name contains NAME
@@ -65,6 +67,7 @@ export async function main(argv: readonly string[], io: Output = stdio): Promise
         backward: { type: 'boolean' },
         filter: { type: 'string' },
         'no-fuse': { type: 'boolean' },
+        subgroups: { type: 'boolean' },
         epochs: { type: 'string' },
         'batch-size': { type: 'string' },
         lr: { type: 'string' },

@@ -89,6 +89,19 @@ describe('cnnc kernels', () => {
     expect(fused.filter((k) => /^k\d+_sigmoid/.test(k))).toHaveLength(0);
   });
 
+  it('--subgroups shows the kernels a device with subgroups runs: GEMMs share their U loads', () => {
+    const shared = (out: string) => [...out.matchAll(/^\/\/ kernel {2}(k\d+_\w+)[^]*?(?=^\/\/ kernel|(?![^]))/gm)]
+      .filter((m) => m[0].includes('subgroupShuffle')).map((m) => m[1]!);
+    expect(shared(cnnc('kernels', lenet, '--backward').stdout)).toEqual([]);
+    const r = cnnc('kernels', lenet, '--backward', '--subgroups');
+    expect(r.stdout).toContain('enable subgroups;');
+    const gemms = shared(r.stdout);
+    for (const k of ['conv2d_bias_sigmoid', 'linear_sigmoid', 'conv2d_grad_input', 'conv2d_grad_weight', 'linear_grad_weight']) {
+      expect(gemms.some((name) => name.includes(k))).toBe(true);
+    }
+    expect(gemms.some((name) => /pool|sgd|softmax/.test(name))).toBe(false);
+  });
+
   it('--filter with no match lists the kernels', () => {
     const r = cnnc('kernels', lenet, '--filter', 'nothing');
     expect(r.code).toBe(1);
