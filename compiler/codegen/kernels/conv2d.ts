@@ -93,7 +93,7 @@ export function conv2dKernel(s: Conv2dSpec): KernelModule {
     laneLoad: (i) => `tap(xb${i} + ci * H * W, iy${i} + ky, ix${i} + kx)`,
     // OIHW: w[o, ci, ky, kx] sits at o * CG * KH * KW + k.
     uniformLoad: (j) => `${w}[(batch * OG + c${j}) * CG * KH * KW + k]`,
-    ...(s.attrs.bias ? { bias: (j: number) => `${b}[batch * OG + c${j}]` } : {}),
+    ...(s.attrs.bias ? { bias: (col: string) => `${b}[batch * OG + ${col}]` } : {}),
     store: (row, col, v) => epilogueStore(y, `(${row} / (OH * OW) * O + batch * OG + ${col}) * OH * OW + ${row} % (OH * OW)`, v, s.epilogue, `batch * OG + ${col}`),
   });
 }

@@ -12,6 +12,10 @@
 // compile time per load or store site. So the tile is a compromise between FMAs per load (speed)
 // and load + store sites (the kernel's first-dispatch compile): 4 x 8 gives ~5 GFLOP/s at 512^3
 // and compiles in ~0.4-0.8 s; 8 x 30 compiled for 20-35 s.
+// Where the adapter has subgroups (lavapipe's are 8 wide, one AVX2 vector), U loads are shared:
+// 8 lanes each load U for a different k and the k loop takes them by subgroupShuffle, so a U
+// column costs a shuffle per k step instead of a load, and wider tiles pay (GemmTile.shareU).
+// Unrolling the k loop, vec4 loads and uniform-buffer weights all measured no faster (2026-11-23).
 import type { BindingSpec, KernelModule, KernelOrigin } from '../kernel.ts';
 import { buildModule, readBinding, writeBinding } from '../indexing.ts';
 import type { WgslWriter } from '../writer.ts';
@@ -56,8 +60,8 @@ export interface GemmPlan {
   readonly laneLoad: (i: number) => string;
   /** U at k and column j (`cj`, clamped in range). */
   readonly uniformLoad: (j: number) => string;
-  /** A per-column value added to every sum, loaded once per column (`cj`); not with splitK > 1. */
-  readonly bias?: (j: number) => string;
+  /** A per-column value added to every sum, at column `col` (in range); not with splitK > 1. */
+  readonly bias?: (col: string) => string;
   /** Stores `value` at (`row`, `col`), both in range, and `batch`; may only write `outputs`. */
   readonly store: (row: string, col: string, value: string) => string;
 }
@@ -123,14 +127,13 @@ function gemmLoop(w: WgslWriter, plan: GemmPlan): void {
   const { rows, cols, depth, splitK, tile } = plan;
   const tm = range(tile.rowsPerLane);
   const tn = range(tile.cols);
+  // Rows and columns past the edge load from the last valid one and are never stored, so the
+  // loop needs no bounds checks.
   for (const i of tm) {
-    w.line(`let row${i} = rb * ${tile.rowsPerLane * tile.lanes}u + ${i === 0 ? '' : `${i * tile.lanes}u + `}lid.x;`);
-    // Rows and columns past the edge load from the last valid one and are never stored, so the
-    // loop needs no bounds checks.
-    w.line(`let r${i} = min(row${i}, ${rows - 1}u);`);
+    w.line(`let r${i} = min(rb * ${tile.rowsPerLane * tile.lanes}u + ${i === 0 ? '' : `${i * tile.lanes}u + `}lid.x, ${rows - 1}u);`);
     chunkIf(w, plan.rowSetup(i));
   }
-  for (const j of tn) w.line(`let col${j} = cb * ${tile.cols}u + ${j}u; let c${j} = min(col${j}, ${cols - 1}u);`);
+  for (const j of tn) w.line(`let c${j} = min(cb * ${tile.cols}u + ${j}u, ${cols - 1}u);`);
   for (const i of tm) w.line(tn.map((j) => `var acc${i}_${j} = 0.0;`).join(' '));
   const chunk = ceilDiv(depth, splitK);
   const [k0, k1] = splitK > 1 ? [`split * ${chunk}u`, `min(split * ${chunk}u + ${chunk}u, ${depth}u)`] : ['0u', `${depth}u`];
@@ -165,16 +168,22 @@ function gemmLoop(w: WgslWriter, plan: GemmPlan): void {
 
 function storeTile(w: WgslWriter, plan: GemmPlan, store: (row: string, col: string, value: string) => string): void {
   const { rows, cols, tile, bias } = plan;
-  // Loaded once per column here: a load between the stores cannot be merged across them.
-  if (bias) for (const j of range(tile.cols)) w.line(`let bias${j} = ${bias(j)};`);
-  for (const i of range(tile.rowsPerLane)) {
-    w.block(`if (row${i} < ${rows}u)`, () => {
-      for (const j of range(tile.cols)) {
-        const s = store(`row${i}`, `col${j}`, bias ? `acc${i}_${j} + bias${j}` : `acc${i}_${j}`);
-        w.line(cols % tile.cols === 0 ? s : `if (col${j} < ${cols}u) { ${s} }`);
-      }
+  const accs = range(tile.rowsPerLane).flatMap((i) => range(tile.cols).map((j) => `acc${i}_${j}`));
+  // One store site in a loop rather than one per accumulator: on lavapipe LLVM's compile time
+  // grows with store sites (a 4 x 16 tile's 64 unrolled stores were half its pipeline's creation
+  // time), while the loop costs little next to the k loop. Rows grow with i and columns with j,
+  // so the first one past the edge ends its loop.
+  w.line(`var tile = array<f32, ${accs.length}>(${accs.join(', ')});`);
+  w.block(`for (var i = 0u; i < ${tile.rowsPerLane}u; i++)`, () => {
+    w.line(`let row = rb * ${tile.rowsPerLane * tile.lanes}u + i * ${tile.lanes}u + lid.x;`);
+    w.line(`if (row >= ${rows}u) { break; }`);
+    w.block(`for (var j = 0u; j < ${tile.cols}u; j++)`, () => {
+      w.line(`let col = cb * ${tile.cols}u + j;`);
+      if (cols % tile.cols !== 0) w.line(`if (col >= ${cols}u) { break; }`);
+      const value = `tile[i * ${tile.cols}u + j]`;
+      w.line(store('row', 'col', bias ? `${value} + ${bias('col')}` : value));
     });
-  }
+  });
 }
 
 /** Digit `index / stride % count` of a mixed-radix index, simplified for the common 1s. */

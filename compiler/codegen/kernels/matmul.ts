@@ -56,7 +56,7 @@ export function matmulKernel(s: MatmulSpec): KernelModule {
     kSetup: '',
     laneLoad: (i) => (s.transA ? `${s.a}[k * ${s.m}u + r${i}]` : `${s.a}[r${i} * ${s.k}u + k]`),
     uniformLoad: (j) => (s.rowSums ? `select(${bAt(`min(c${j}, ${s.n - 1}u)`)}, 1.0, c${j} == ${s.n}u)` : bAt(`c${j}`)),
-    ...(s.bias ? { bias: (j: number) => `${s.bias}[c${j}]` } : {}),
+    ...(s.bias ? { bias: (col: string) => `${s.bias}[${col}]` } : {}),
     store,
   });
 }

@@ -25,30 +25,26 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: ve
   let rb = group % 4u;
   let cb = 0u;
   let batch = 0u;
-  let row0 = rb * 128u + lid.x;
-  let r0 = min(row0, 511u);
+  let r0 = min(rb * 128u + lid.x, 511u);
   let xb0 = (r0 / (OH * OW) * C + batch * CG) * H * W;
   let iy0 = i32(r0 / OW % OH * SH) - PH; let ix0 = i32(r0 % OW * SW) - PW;
-  let row1 = rb * 128u + 32u + lid.x;
-  let r1 = min(row1, 511u);
+  let r1 = min(rb * 128u + 32u + lid.x, 511u);
   let xb1 = (r1 / (OH * OW) * C + batch * CG) * H * W;
   let iy1 = i32(r1 / OW % OH * SH) - PH; let ix1 = i32(r1 % OW * SW) - PW;
-  let row2 = rb * 128u + 64u + lid.x;
-  let r2 = min(row2, 511u);
+  let r2 = min(rb * 128u + 64u + lid.x, 511u);
   let xb2 = (r2 / (OH * OW) * C + batch * CG) * H * W;
   let iy2 = i32(r2 / OW % OH * SH) - PH; let ix2 = i32(r2 % OW * SW) - PW;
-  let row3 = rb * 128u + 96u + lid.x;
-  let r3 = min(row3, 511u);
+  let r3 = min(rb * 128u + 96u + lid.x, 511u);
   let xb3 = (r3 / (OH * OW) * C + batch * CG) * H * W;
   let iy3 = i32(r3 / OW % OH * SH) - PH; let ix3 = i32(r3 % OW * SW) - PW;
-  let col0 = cb * 8u + 0u; let c0 = min(col0, 7u);
-  let col1 = cb * 8u + 1u; let c1 = min(col1, 7u);
-  let col2 = cb * 8u + 2u; let c2 = min(col2, 7u);
-  let col3 = cb * 8u + 3u; let c3 = min(col3, 7u);
-  let col4 = cb * 8u + 4u; let c4 = min(col4, 7u);
-  let col5 = cb * 8u + 5u; let c5 = min(col5, 7u);
-  let col6 = cb * 8u + 6u; let c6 = min(col6, 7u);
-  let col7 = cb * 8u + 7u; let c7 = min(col7, 7u);
+  let c0 = min(cb * 8u + 0u, 7u);
+  let c1 = min(cb * 8u + 1u, 7u);
+  let c2 = min(cb * 8u + 2u, 7u);
+  let c3 = min(cb * 8u + 3u, 7u);
+  let c4 = min(cb * 8u + 4u, 7u);
+  let c5 = min(cb * 8u + 5u, 7u);
+  let c6 = min(cb * 8u + 6u, 7u);
+  let c7 = min(cb * 8u + 7u, 7u);
   var acc0_0 = 0.0; var acc0_1 = 0.0; var acc0_2 = 0.0; var acc0_3 = 0.0; var acc0_4 = 0.0; var acc0_5 = 0.0; var acc0_6 = 0.0; var acc0_7 = 0.0;
   var acc1_0 = 0.0; var acc1_1 = 0.0; var acc1_2 = 0.0; var acc1_3 = 0.0; var acc1_4 = 0.0; var acc1_5 = 0.0; var acc1_6 = 0.0; var acc1_7 = 0.0;
   var acc2_0 = 0.0; var acc2_1 = 0.0; var acc2_2 = 0.0; var acc2_3 = 0.0; var acc2_4 = 0.0; var acc2_5 = 0.0; var acc2_6 = 0.0; var acc2_7 = 0.0;
@@ -72,52 +68,13 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: ve
     acc2_0 += p2 * u0; acc2_1 += p2 * u1; acc2_2 += p2 * u2; acc2_3 += p2 * u3; acc2_4 += p2 * u4; acc2_5 += p2 * u5; acc2_6 += p2 * u6; acc2_7 += p2 * u7;
     acc3_0 += p3 * u0; acc3_1 += p3 * u1; acc3_2 += p3 * u2; acc3_3 += p3 * u3; acc3_4 += p3 * u4; acc3_5 += p3 * u5; acc3_6 += p3 * u6; acc3_7 += p3 * u7;
   }
-  let bias0 = b[batch * OG + c0];
-  let bias1 = b[batch * OG + c1];
-  let bias2 = b[batch * OG + c2];
-  let bias3 = b[batch * OG + c3];
-  let bias4 = b[batch * OG + c4];
-  let bias5 = b[batch * OG + c5];
-  let bias6 = b[batch * OG + c6];
-  let bias7 = b[batch * OG + c7];
-  if (row0 < 512u) {
-    { let pre = acc0_0 + bias0; y[(row0 / (OH * OW) * O + batch * OG + col0) * OH * OW + row0 % (OH * OW)] = max(pre, 0.0); }
-    { let pre = acc0_1 + bias1; y[(row0 / (OH * OW) * O + batch * OG + col1) * OH * OW + row0 % (OH * OW)] = max(pre, 0.0); }
-    { let pre = acc0_2 + bias2; y[(row0 / (OH * OW) * O + batch * OG + col2) * OH * OW + row0 % (OH * OW)] = max(pre, 0.0); }
-    { let pre = acc0_3 + bias3; y[(row0 / (OH * OW) * O + batch * OG + col3) * OH * OW + row0 % (OH * OW)] = max(pre, 0.0); }
-    { let pre = acc0_4 + bias4; y[(row0 / (OH * OW) * O + batch * OG + col4) * OH * OW + row0 % (OH * OW)] = max(pre, 0.0); }
-    { let pre = acc0_5 + bias5; y[(row0 / (OH * OW) * O + batch * OG + col5) * OH * OW + row0 % (OH * OW)] = max(pre, 0.0); }
-    { let pre = acc0_6 + bias6; y[(row0 / (OH * OW) * O + batch * OG + col6) * OH * OW + row0 % (OH * OW)] = max(pre, 0.0); }
-    { let pre = acc0_7 + bias7; y[(row0 / (OH * OW) * O + batch * OG + col7) * OH * OW + row0 % (OH * OW)] = max(pre, 0.0); }
-  }
-  if (row1 < 512u) {
-    { let pre = acc1_0 + bias0; y[(row1 / (OH * OW) * O + batch * OG + col0) * OH * OW + row1 % (OH * OW)] = max(pre, 0.0); }
-    { let pre = acc1_1 + bias1; y[(row1 / (OH * OW) * O + batch * OG + col1) * OH * OW + row1 % (OH * OW)] = max(pre, 0.0); }
-    { let pre = acc1_2 + bias2; y[(row1 / (OH * OW) * O + batch * OG + col2) * OH * OW + row1 % (OH * OW)] = max(pre, 0.0); }
-    { let pre = acc1_3 + bias3; y[(row1 / (OH * OW) * O + batch * OG + col3) * OH * OW + row1 % (OH * OW)] = max(pre, 0.0); }
-    { let pre = acc1_4 + bias4; y[(row1 / (OH * OW) * O + batch * OG + col4) * OH * OW + row1 % (OH * OW)] = max(pre, 0.0); }
-    { let pre = acc1_5 + bias5; y[(row1 / (OH * OW) * O + batch * OG + col5) * OH * OW + row1 % (OH * OW)] = max(pre, 0.0); }
-    { let pre = acc1_6 + bias6; y[(row1 / (OH * OW) * O + batch * OG + col6) * OH * OW + row1 % (OH * OW)] = max(pre, 0.0); }
-    { let pre = acc1_7 + bias7; y[(row1 / (OH * OW) * O + batch * OG + col7) * OH * OW + row1 % (OH * OW)] = max(pre, 0.0); }
-  }
-  if (row2 < 512u) {
-    { let pre = acc2_0 + bias0; y[(row2 / (OH * OW) * O + batch * OG + col0) * OH * OW + row2 % (OH * OW)] = max(pre, 0.0); }
-    { let pre = acc2_1 + bias1; y[(row2 / (OH * OW) * O + batch * OG + col1) * OH * OW + row2 % (OH * OW)] = max(pre, 0.0); }
-    { let pre = acc2_2 + bias2; y[(row2 / (OH * OW) * O + batch * OG + col2) * OH * OW + row2 % (OH * OW)] = max(pre, 0.0); }
-    { let pre = acc2_3 + bias3; y[(row2 / (OH * OW) * O + batch * OG + col3) * OH * OW + row2 % (OH * OW)] = max(pre, 0.0); }
-    { let pre = acc2_4 + bias4; y[(row2 / (OH * OW) * O + batch * OG + col4) * OH * OW + row2 % (OH * OW)] = max(pre, 0.0); }
-    { let pre = acc2_5 + bias5; y[(row2 / (OH * OW) * O + batch * OG + col5) * OH * OW + row2 % (OH * OW)] = max(pre, 0.0); }
-    { let pre = acc2_6 + bias6; y[(row2 / (OH * OW) * O + batch * OG + col6) * OH * OW + row2 % (OH * OW)] = max(pre, 0.0); }
-    { let pre = acc2_7 + bias7; y[(row2 / (OH * OW) * O + batch * OG + col7) * OH * OW + row2 % (OH * OW)] = max(pre, 0.0); }
-  }
-  if (row3 < 512u) {
-    { let pre = acc3_0 + bias0; y[(row3 / (OH * OW) * O + batch * OG + col0) * OH * OW + row3 % (OH * OW)] = max(pre, 0.0); }
-    { let pre = acc3_1 + bias1; y[(row3 / (OH * OW) * O + batch * OG + col1) * OH * OW + row3 % (OH * OW)] = max(pre, 0.0); }
-    { let pre = acc3_2 + bias2; y[(row3 / (OH * OW) * O + batch * OG + col2) * OH * OW + row3 % (OH * OW)] = max(pre, 0.0); }
-    { let pre = acc3_3 + bias3; y[(row3 / (OH * OW) * O + batch * OG + col3) * OH * OW + row3 % (OH * OW)] = max(pre, 0.0); }
-    { let pre = acc3_4 + bias4; y[(row3 / (OH * OW) * O + batch * OG + col4) * OH * OW + row3 % (OH * OW)] = max(pre, 0.0); }
-    { let pre = acc3_5 + bias5; y[(row3 / (OH * OW) * O + batch * OG + col5) * OH * OW + row3 % (OH * OW)] = max(pre, 0.0); }
-    { let pre = acc3_6 + bias6; y[(row3 / (OH * OW) * O + batch * OG + col6) * OH * OW + row3 % (OH * OW)] = max(pre, 0.0); }
-    { let pre = acc3_7 + bias7; y[(row3 / (OH * OW) * O + batch * OG + col7) * OH * OW + row3 % (OH * OW)] = max(pre, 0.0); }
+  var tile = array<f32, 32>(acc0_0, acc0_1, acc0_2, acc0_3, acc0_4, acc0_5, acc0_6, acc0_7, acc1_0, acc1_1, acc1_2, acc1_3, acc1_4, acc1_5, acc1_6, acc1_7, acc2_0, acc2_1, acc2_2, acc2_3, acc2_4, acc2_5, acc2_6, acc2_7, acc3_0, acc3_1, acc3_2, acc3_3, acc3_4, acc3_5, acc3_6, acc3_7);
+  for (var i = 0u; i < 4u; i++) {
+    let row = rb * 128u + i * 32u + lid.x;
+    if (row >= 512u) { break; }
+    for (var j = 0u; j < 8u; j++) {
+      let col = cb * 8u + j;
+      { let pre = tile[i * 8u + j] + b[batch * OG + col]; y[(row / (OH * OW) * O + batch * OG + col) * OH * OW + row % (OH * OW)] = max(pre, 0.0); }
+    }
   }
 }
