@@ -4,7 +4,7 @@
 import { appendFileSync, writeFileSync } from 'node:fs';
 import { UserError } from '../errors.ts';
 import { writePlot, type CurvePoint } from '../train/plot.ts';
-import { afterEpoch, applyRun, optimPath, readRun, saveRun } from '../train/resume.ts';
+import { applyRun, optimPath, readRun, saveRun } from '../train/resume.ts';
 import { readWeights, setWeights } from '../train/state-dict.ts';
 import { train, type EpochReport, type Progress } from '../train/trainer.ts';
 import { compileModel, type ModelFlags, modelFrontend, modelOption, num, openModelData, optimizerFlags } from './flags.ts';
@@ -72,12 +72,9 @@ export async function trainCommand(file: string, flags: TrainFlags, io: Output, 
     // A resumed run continues its log; a fresh one starts it.
     if (flags['json-log'] !== undefined && !saved) writeFileSync(flags['json-log'], '');
     const history: CurvePoint[] = [...(saved?.history ?? [])];
-    // The trainer numbers this run's epochs from 1; shift them to count the saved run's too.
-    const rest = saved ? { ...data, train: afterEpoch(data.train, done) } : data;
-    await train(model, rest, { epochs: epochs - done, batchSize: batch, shuffle, seed, maxSteps, valLimit, epochsBefore: done }, {
-      ...(tty ? { onProgress: (p: Progress) => io.err(`\r${progressLine({ ...p, epoch: p.epoch + done }, epochs)}\x1b[K`) } : {}),
-      onEpoch: async (report) => {
-        const r = { ...report, epoch: report.epoch + done };
+    await train(model, data, { epochs, firstEpoch: done + 1, batchSize: batch, shuffle, seed, maxSteps, valLimit }, {
+      ...(tty ? { onProgress: (p: Progress) => io.err(`\r${progressLine(p, epochs)}\x1b[K`) } : {}),
+      onEpoch: async (r) => {
         history.push({ epoch: r.epoch, trainLoss: r.trainLoss, valLoss: r.valLoss, valAcc: r.valAcc });
         if (tty) io.err('\r\x1b[K');
         io.out(epochLine(r, epochs) + '\n');

@@ -9,7 +9,6 @@ import type { OptimizerConfig, OptimizerKind } from '../../compiler/elaborate/tr
 import type { ShapedGraph } from '../../compiler/ir/graph.ts';
 import type { Model } from '../model.ts';
 import { CheckpointError, expectTensors, readCheckpoint, writeCheckpoint, type Checkpoint, type StoredTensor } from './checkpoint.ts';
-import type { TrainData } from './data.ts';
 import type { CurvePoint } from './plot.ts';
 import { floatTensor, readWeights, saveWeights, setWeights } from './state-dict.ts';
 
@@ -94,12 +93,4 @@ export function applyRun(model: Model, run: SavedRun): void {
   expectTensors(run.state, expected);
   model.setOptimizerState(new Map(expected.map((s) => [s.name, floatTensor(run.state, s.name)])));
   model.steps = run.steps;
-}
-
-/**
- * The data as seen from the epoch after `done`: the trainer numbers this run's epochs from 1, and
- * the shuffle order of each must be that of the same epoch of the uninterrupted run.
- */
-export function afterEpoch(data: TrainData, done: number): TrainData {
-  return { ...data, batches: (o) => data.batches({ ...o, epoch: o.epoch + done }) };
 }

@@ -5,7 +5,13 @@ import { UserError } from '../errors.ts';
 import type { TrainData } from './data.ts';
 
 export interface TrainRecipe {
+  /** The last epoch to train (counting a resumed run's earlier epochs). */
   readonly epochs: number;
+  /**
+   * The epoch to start at (default 1). A resumed run continues its numbering, so each epoch's
+   * shuffle order, report and divergence message are those of the uninterrupted run.
+   */
+  readonly firstEpoch?: number;
   readonly batchSize: number;
   readonly shuffle: boolean;
   readonly seed: number;
@@ -13,8 +19,6 @@ export interface TrainRecipe {
   readonly maxSteps: number | null;
   /** Validate on the first this many samples of the validation split only (`--val-limit N`); null: all. */
   readonly valLimit?: number | null;
-  /** Epochs a resumed run did before this one: a divergence is reported in the whole run's numbering. */
-  readonly epochsBefore?: number;
 }
 
 export interface EpochReport {
@@ -55,7 +59,7 @@ const READBACK_MS = 1000;
 export async function train(model: Model, data: { train: TrainData; val: TrainData | null }, recipe: TrainRecipe, hooks: TrainHooks = {}): Promise<EpochReport[]> {
   const reports: EpochReport[] = [];
   const batches = Math.ceil(data.train.count / recipe.batchSize);
-  for (let epoch = 1; epoch <= recipe.epochs; epoch++) {
+  for (let epoch = recipe.firstEpoch ?? 1; epoch <= recipe.epochs; epoch++) {
     model.resetMetrics();
     const start = performance.now();
     let lastRead = start;
@@ -71,7 +75,7 @@ export async function train(model: Model, data: { train: TrainData; val: TrainDa
         const bad = losses ? losses.findIndex((l) => !Number.isFinite(l)) : -1;
         const value = bad >= 0 ? losses![bad]! : running;
         const where = bad >= 0 ? `at step ${checked + bad + 1}` : `between steps ${checked + 1} and ${model.steps}`;
-        throw new DivergedError(`the loss became ${Number.isNaN(value) ? 'NaN' : 'infinite'} in epoch ${epoch + (recipe.epochsBefore ?? 0)} ${where} (steps count from 1 over the run); training stopped (lower the learning rate?)`);
+        throw new DivergedError(`the loss became ${Number.isNaN(value) ? 'NaN' : 'infinite'} in epoch ${epoch} ${where} (steps count from 1 over the run); training stopped (lower the learning rate?)`);
       }
       checked = model.steps;
       return running;
