@@ -124,6 +124,10 @@ export interface StepProgram {
   readonly train: readonly StepOp[];
 }
 
+/** The program's passes, in schedule order (the memory plan's lifetimes follow it). */
+export const PASSES = ['forward', 'evaluate', 'train'] as const;
+export type PassName = (typeof PASSES)[number];
+
 /** Op fields that hold numbers but are not tensor ids. */
 const scalarFields: ReadonlySet<string> = new Set(['slope', 'p', 'salt']);
 
@@ -133,4 +137,9 @@ export function tensorFields(op: StepOp): [string, TensorId | readonly TensorId[
   if ('actGrad' in op && op.actGrad) fields.push(['actGrad.x', op.actGrad.x]);
   if ('bn' in op && op.bn) fields.push(['bn.gamma', op.bn.gamma], ['bn.beta', op.bn.beta], ['bn.runMean', op.bn.runMean], ['bn.runVar', op.bn.runVar]);
   return fields;
+}
+
+/** Every tensor id an op reads or writes (optimizer updates touch whole arenas, not tensors). */
+export function opTensors(op: StepOp): TensorId[] {
+  return tensorFields(op).flatMap(([, v]) => (v === null ? [] : typeof v === 'number' ? [v] : [...v]));
 }

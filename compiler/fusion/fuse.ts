@@ -8,12 +8,10 @@
 //    scales (conv and linear input gradients, pooling gradients, gradient sums).
 // A rewrite needs the intermediate tensor to have no other reader; every candidate, fused or not,
 // is recorded with the reason, for `cnnc compile --emit fusion`.
-import { tensorFields, type FusedAct, type StepOp, type StepProgram, type TensorId } from '../autodiff/step-ir.ts';
+import { PASSES, opTensors, type FusedAct, type PassName, type StepOp, type StepProgram, type TensorId } from '../autodiff/step-ir.ts';
 import { gradFromOutputExact } from '../codegen/expr.ts';
 import type { KernelOrigin } from '../codegen/kernel.ts';
 import { formatShape, numel } from '../ir/graph.ts';
-
-export type PassName = 'forward' | 'evaluate' | 'train';
 
 export interface FusionDecision {
   readonly pass: PassName;
@@ -47,12 +45,11 @@ const merge = (a: KernelOrigin, b: KernelOrigin): KernelOrigin => ({
 
 export function fuse(program: StepProgram): Fusion {
   const decisions: FusionDecision[] = [];
-  const passes = { forward: program.forward, evaluate: program.evaluate, train: program.train };
   const out = {} as Record<PassName, StepOp[]>;
-  for (const [pass, ops] of Object.entries(passes) as [PassName, readonly StepOp[]][]) {
+  for (const pass of PASSES) {
     const ctx = { program, pass, decisions };
     // Batch norm first: the activation after it then finds the conv or linear that absorbed it.
-    const fused = apply(apply(apply([...ops], ctx, foldBatchnorm), ctx, fuseActivation), ctx, fuseActivationGrad);
+    const fused = apply(apply(apply([...program[pass]], ctx, foldBatchnorm), ctx, fuseActivation), ctx, fuseActivationGrad);
     out[pass] = fused.filter((op): op is StepOp => op !== null);
   }
   return { program: { ...program, ...out }, decisions };
@@ -69,13 +66,11 @@ function uses(ops: readonly (StepOp | null)[], program: StepProgram): Map<Tensor
   const out = new Map<TensorId, number[]>();
   ops.forEach((op, i) => {
     if (!op) return;
-    for (const [, v] of tensorFields(op)) {
-      for (const id of v === null ? [] : typeof v === 'number' ? [v] : v) {
-        const base = program.tensors[id]!.aliasOf ?? id;
-        const list = out.get(base) ?? [];
-        if (!list.includes(i)) list.push(i);
-        out.set(base, list);
-      }
+    for (const id of opTensors(op)) {
+      const base = program.tensors[id]!.aliasOf ?? id;
+      const list = out.get(base) ?? [];
+      if (!list.includes(i)) list.push(i);
+      out.set(base, list);
     }
   });
   return out;
@@ -88,7 +83,7 @@ function producer(ops: readonly (StepOp | null)[], id: TensorId, field: (op: Ste
 
 /** The schedule is topological, so the first op touching a tensor is the one that writes it. */
 function writerOf(ops: readonly (StepOp | null)[], id: TensorId): string {
-  const op = ops.find((o) => o !== null && tensorFields(o).some(([, v]) => v === id || (Array.isArray(v) && v.includes(id))));
+  const op = ops.find((o) => o !== null && opTensors(o).includes(id));
   return op ? op.op : 'the pass input';
 }
 

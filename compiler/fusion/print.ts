@@ -1,12 +1,13 @@
 // The fusion decisions as text (`cnnc compile --emit fusion`): per pass, what went into which
 // kernel and why, and what stayed a kernel of its own and why.
-import type { FusionDecision, PassName } from './fuse.ts';
+import { PASSES } from '../autodiff/step-ir.ts';
+import type { FusionDecision } from './fuse.ts';
 
 /** `decisions` is null when fusion was turned off. */
 export function printFusion(decisions: readonly FusionDecision[] | null): string {
   if (!decisions) return 'fusion is off (--no-fuse): every op is a kernel of its own\n';
   const lines: string[] = [];
-  for (const pass of ['forward', 'evaluate', 'train'] as const satisfies readonly PassName[]) {
+  for (const pass of PASSES) {
     const own = decisions.filter((d) => d.pass === pass);
     const fused = own.filter((d) => d.fused).length;
     lines.push(`${pass} pass: ${fused} of ${own.length} candidates fused {`);

@@ -1,15 +1,10 @@
 // Tensor lifetimes over the schedule: the passes in the order they are listed (forward, evaluate,
 // train), each op one time step. A view's uses count as uses of its base tensor.
-import { tensorFields, type StepOp, type StepProgram, type TensorId } from '../autodiff/step-ir.ts';
+import { PASSES, opTensors, type StepProgram, type TensorId } from '../autodiff/step-ir.ts';
 
 export interface Interval {
   readonly first: number;
   readonly last: number;
-}
-
-/** Every tensor id an op reads or writes (optimizer updates touch whole arenas, not tensors). */
-export function opTensors(op: StepOp): TensorId[] {
-  return tensorFields(op).flatMap(([, v]) => (v === null ? [] : typeof v === 'number' ? [v] : [...v]));
 }
 
 /** Inclusive [first, last] op index of each base tensor; tensors no op touches are absent. */
@@ -17,8 +12,8 @@ export function liveIntervals(program: StepProgram): Map<TensorId, Interval> {
   const base = (id: TensorId): TensorId => program.tensors[id]!.aliasOf ?? id;
   const out = new Map<TensorId, Interval>();
   let time = 0;
-  for (const ops of [program.forward, program.evaluate, program.train]) {
-    for (const op of ops) {
+  for (const pass of PASSES) {
+    for (const op of program[pass]) {
       for (const id of opTensors(op)) {
         const b = base(id);
         const cur = out.get(b);

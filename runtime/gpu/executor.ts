@@ -1,7 +1,7 @@
 // Runs lowered kernel calls over the memory plan: one GPU buffer per arena, pipelines and bind
 // groups made once up front, and each pass (forward, evaluate, train step) encoded into a single
 // command buffer with one submit. Nothing is read back unless asked.
-import type { Arena, StepProgram, TensorId } from '../../compiler/autodiff/step-ir.ts';
+import { PASSES, type Arena, type PassName, type StepProgram, type TensorId } from '../../compiler/autodiff/step-ir.ts';
 import type { KernelCall } from '../../compiler/codegen/lower.ts';
 import type { MemoryPlan, Placement } from '../../compiler/plan/allocate.ts';
 import type { Gpu } from './device.ts';
@@ -12,8 +12,6 @@ interface Encoded {
   readonly bindGroup: GPUBindGroup;
   readonly dispatch: readonly [number, number, number];
 }
-
-export type PassName = 'forward' | 'evaluate' | 'train';
 
 /** Training steps whose losses stay readable after the fact (a ring of one f32 per step). */
 export const LOSS_HISTORY = 65536;
@@ -67,7 +65,7 @@ export class Executor {
     await Promise.all(Object.values(calls).flatMap((cs) => cs.map((c) => pipelineFor(gpu, c.kernel))));
     const scratch = Math.max(0, ...Object.values(calls).flatMap((cs) => cs.flatMap((c) => Object.values(c.args).map((a) => (a.kind === 'scratch' ? a.elements : 0)))));
     if (scratch > 0) ex.scratch = gpu.device.createBuffer({ size: scratch * 4, usage: GPUBufferUsage.STORAGE, label: 'scratch' });
-    for (const name of ['forward', 'evaluate', 'train'] as const) {
+    for (const name of PASSES) {
       const encoded: Encoded[] = [];
       for (const call of calls[name]) encoded.push(await ex.encode(call));
       ex.passes.set(name, encoded);
