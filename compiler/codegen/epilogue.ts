@@ -2,7 +2,7 @@
 // and the store. Fusion puts evaluation-mode batch norm and activations here (forward) and
 // activation gradients (backward), so no intermediate makes a round trip through memory.
 import type { FusedAct, FusedActGrad, FusedBatchnorm } from '../autodiff/step-ir.ts';
-import { activations, add, exprHelpers, input, mul, printExpr, recip, sqrt, sub, substitute, type ScalarExpr } from './expr.ts';
+import { activationForward, activationGrad, add, exprHelpers, input, mul, printExpr, recip, sqrt, sub, substitute, type ScalarExpr } from './expr.ts';
 import { readBinding } from './indexing.ts';
 import type { BindingSpec } from './kernel.ts';
 
@@ -20,9 +20,6 @@ export const ACT_BINDING = 'act';
 /** Binding names of a folded batch norm's per-channel tensors. */
 export const BN_BINDINGS = { gamma: 'bn_gamma', beta: 'bn_beta', runMean: 'bn_mean', runVar: 'bn_var' } as const;
 
-// One attrs object serves every activation: only leaky_relu reads `slope`.
-const activation = (fn: FusedAct['fn']) => activations[fn] as (typeof activations)['leaky_relu'];
-
 /** What a forward op stores: batch norm's affine map with running statistics, then the activation. */
 export function forwardEpilogue(bn: FusedBatchnorm | undefined, act: FusedAct | undefined): Epilogue | undefined {
   if (!bn && !act) return undefined;
@@ -31,17 +28,14 @@ export function forwardEpilogue(bn: FusedBatchnorm | undefined, act: FusedAct | 
   const normalized = bn
     ? add(mul(sub(input('x'), input(b.runMean)), mul(input(b.gamma), recip(sqrt(add(input(b.runVar), bn.eps))))), input(b.beta))
     : input('x');
-  const expr = act ? substitute(activation(act.fn).forward(input('x'), { slope: act.slope }), 'x', normalized) : normalized;
+  const expr = act ? substitute(activationForward(act.fn, act.slope, input('x')), 'x', normalized) : normalized;
   return { expr, reads: [], channelReads: bn ? [b.gamma, b.beta, b.runMean, b.runVar] : [] };
 }
 
 /** The computed value is dL/d(activation output); stored is dL/d(activation input). */
 export function activationGradEpilogue(g: Omit<FusedActGrad, 'x'>): Epilogue {
-  const f = activation(g.fn);
-  const at = input(ACT_BINDING);
-  const attrs = { slope: g.slope };
   return {
-    expr: g.from === 'output' ? f.backwardFromOutput(at, input('x'), attrs) : f.backward(at, input('x'), attrs),
+    expr: activationGrad(g.fn, g.slope, g.from, input(ACT_BINDING), input('x')),
     reads: [ACT_BINDING],
     channelReads: [],
   };

@@ -168,3 +168,17 @@ export const activations: { readonly [K in ActivationKind]: Activation<OpAttrs[K
     backwardFromOutput: (y, dy, a) => select(gt(y, 0), dy, mul(dy, a.slope)),
   },
 };
+
+// One attrs object serves every activation: only leaky_relu reads `slope`.
+const activation = (fn: ActivationKind) => activations[fn] as (typeof activations)['leaky_relu'];
+
+/** An activation of the step IR (its kind and slope) applied to `x`. */
+export function activationForward(fn: ActivationKind, slope: number, x: ScalarExpr): ScalarExpr {
+  return activation(fn).forward(x, { slope });
+}
+
+/** dL/dx of an activation from dy and `at`: its input, or its output where `from` says so. */
+export function activationGrad(fn: ActivationKind, slope: number, from: 'input' | 'output', at: ScalarExpr, dy: ScalarExpr): ScalarExpr {
+  const f = activation(fn);
+  return from === 'output' ? f.backwardFromOutput(at, dy, { slope }) : f.backward(at, dy, { slope });
+}

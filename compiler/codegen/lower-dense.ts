@@ -2,7 +2,7 @@
 // (activations, add, concat) to their kernel templates.
 import type { StepOp, TensorId } from '../autodiff/step-ir.ts';
 import { numel } from '../ir/graph.ts';
-import { activations, add, input, substitute } from './expr.ts';
+import { activationForward, activationGrad, add, input, substitute } from './expr.ts';
 import { concatKernel } from './kernels/concat.ts';
 import { conv2dKernel } from './kernels/conv2d.ts';
 import { conv2dGradInputKernel } from './kernels/conv2d-grad-input.ts';
@@ -60,15 +60,12 @@ export function lowerDense(op: DenseOp, ctx: LowerContext): KernelCall[] {
     }
     case 'unary':
     case 'unary_grad': {
-      // One attrs object serves every activation: only leaky_relu reads `slope`.
-      const f = activations[op.fn] as (typeof activations)['leaky_relu'];
-      const attrs = { slope: op.slope };
       const count = numel(shapeOf(ctx, op.x));
       if (op.op === 'unary') {
-        const body = f.forward(input('x'), attrs);
+        const body = activationForward(op.fn, op.slope, input('x'));
         return one(elementwiseKernel({ name: kernelName(ctx, op.fn), origin, inputs: ['x'], output: 'y', count, body }), { x: t(op.x), y: t(op.y) });
       }
-      const body = op.from === 'input' ? f.backward(input('x'), input('dy'), attrs) : f.backwardFromOutput(input('x'), input('dy'), attrs);
+      const body = activationGrad(op.fn, op.slope, op.from, input('x'), input('dy'));
       return one(elementwiseKernel({ name: kernelName(ctx, `${op.fn}_grad`), origin, inputs: ['x', 'dy'], output: 'dx', count, body }), { x: t(op.x), dy: t(op.dy), dx: t(op.dx) });
     }
     case 'add': {
