@@ -9,9 +9,9 @@ export class WgslWriter {
     return this;
   }
 
-  /** `head {`, the body indented one level, then `}`. */
+  /** `head {` (a bare `{` when head is empty), the body indented one level, then `}`. */
   block(head: string, body: () => void): this {
-    this.line(`${head} {`);
+    this.line(head === '' ? '{' : `${head} {`);
     this.depth++;
     body();
     this.depth--;

@@ -2,7 +2,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Pair } from '../../compiler/ir/ops.ts';
 import {
-  avgpool2dBackward, avgpool2dForward, maxpool2dBackward, maxpool2dForward, poolOutputShape, stridedGeometry,
+  avgpool2dBackward, avgpool2dForward, columnRun, maxpool2dBackward, maxpool2dForward, poolOutputShape, stridedGeometry,
 } from '../../compiler/codegen/kernels/pool.ts';
 import { adaptiveAvgpool2dBackward, adaptiveAvgpool2dForward } from '../../compiler/codegen/kernels/adaptive-pool.ts';
 import { batchnormEval, batchnormTrainBackward, batchnormTrainForward } from '../../compiler/codegen/kernels/batchnorm.ts';
@@ -74,7 +74,16 @@ const poolConfigs: { input: Shape4; kernel: Pair; stride: Pair; padding: Pair; t
   // Unpadded windows loop a fixed extent; rows that tile the input (k = s) take no backward loop,
   // including the last row no window reads (7 = 3 * 2 + 1).
   { input: [2, 2, 7, 9], kernel: [2, 3], stride: [2, 2], padding: [0, 0], ties: true },
+  // Column runs (columnRun): 28 -> 4 per invocation and 14 -> 7; 14 -> 7 and overlapping windows
+  // 7 -> 7; a prime width 11 -> 1 and its 6 outputs -> 6.
+  { input: [2, 3, 6, 28], kernel: [2, 2], stride: [2, 2], padding: [0, 0], ties: true },
+  { input: [1, 2, 5, 14], kernel: [3, 3], stride: [2, 2], padding: [1, 1], ties: true },
+  { input: [1, 2, 4, 11], kernel: [2, 3], stride: [2, 2], padding: [0, 1], ties: false },
 ];
+
+it('runs of neighbouring columns: 4 where it divides the row, else its largest divisor up to 8', () => {
+  expect([28, 12, 10, 14, 9, 7, 6, 11, 13, 1].map(columnRun)).toEqual([4, 4, 5, 7, 3, 7, 6, 1, 1, 1]);
+});
 
 describe.each(poolConfigs)('pool2d $input k$kernel s$stride p$padding ties=$ties (float64 reference, rtol 1e-4 atol 1e-5)', (c) => {
   const spec = pool(c.input, c.kernel, c.stride, c.padding);
@@ -170,7 +179,7 @@ describe.each(bnConfigs)('batchnorm $input (float64 reference, rtol 1e-4 atol 1e
 
 describe('limits and validation', () => {
   it('folds more than 65,535 workgroups into y', () => {
-    const k = maxpool2dForward(pool([64, 64, 64, 64], [2, 2], [2, 2], [0, 0]));
+    const k = maxpool2dForward(pool([64, 64, 128, 128], [2, 2], [2, 2], [0, 0]));
     expect(k.dispatch[1]).toBeGreaterThan(1);
     expect(k.dispatch[0]).toBeLessThanOrEqual(65535);
     expect(k.wgsl.startsWith('// kernel  k_pool   (forward)')).toBe(true);
