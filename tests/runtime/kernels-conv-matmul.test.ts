@@ -4,7 +4,7 @@ import type { OpAttrs, Pair } from '../../compiler/ir/ops.ts';
 import type { KernelModule, KernelOrigin } from '../../compiler/codegen/kernel.ts';
 import { forwardEpilogue } from '../../compiler/codegen/epilogue.ts';
 import { conv2dKernel } from '../../compiler/codegen/kernels/conv2d.ts';
-import { conv2dGradInputKernel } from '../../compiler/codegen/kernels/conv2d-grad-input.ts';
+import { conv2dGradInputKernel, dgradOrder } from '../../compiler/codegen/kernels/conv2d-grad-input.ts';
 import { conv2dGradWeightKernels } from '../../compiler/codegen/kernels/conv2d-grad-weight.ts';
 import { linearForward, linearGradInput, linearGradWeight, matmulKernel } from '../../compiler/codegen/kernels/matmul.ts';
 import { openGpu, type Gpu } from '../../runtime/gpu/device.ts';
@@ -105,6 +105,42 @@ describe.each(withModes(convCases))('conv2d %s, %s (float64 reference, rtol 1e-4
     expectAllclose(out['dw']!, grads.dw.data, tol(k), 'dw');
     if (grads.db) expectAllclose(out['db']!, grads.db.data, tol(k), 'db');
   });
+});
+
+/**
+ * Input gradients whose batch a row block divides (32 or more images, stride 1) take pixel-major
+ * rows that loop over only the taps landing inside dy; each case runs in both row orders.
+ */
+const pixelCases: readonly [string, ConvCase][] = [
+  ['5x5 valid (LeNet conv2: half the taps miss), batch 64', { input: [64, 6, 6, 7], out: 16, kernel: [5, 5], bias: false }],
+  ['3x3 pad 1, batch 32', { input: [32, 5, 5, 4], out: 12, kernel: [3, 3], padding: [1, 1], bias: false }],
+  ['asymmetric 3x5 pad (2,1) dilation (1,2), batch 32', { input: [32, 3, 6, 8], out: 4, kernel: [3, 5], padding: [2, 1], dilation: [1, 2], bias: false }],
+  ['groups 2, 20 channels, batch 48', { input: [48, 20, 4, 4], out: 6, kernel: [3, 3], padding: [1, 1], groups: 2, bias: false }],
+];
+
+describe.each(withModes(pixelCases))('conv2d input gradient %s, %s (float64 reference, rtol 1e-4, atol 1e-5 * sqrt(K))', (_label, c, _mode, subgroups) => {
+  const attrs = convAttrs(c);
+  const x = rand(c.input);
+  const w = rand([c.out, c.input[1] / attrs.groups, c.kernel[0], c.kernel[1]]);
+  const dy = rand(ref.conv2d(x, w, null, attrs).shape);
+  const dx = ref.conv2dBackward(x, w, dy, attrs).dx;
+  const spec = { name: 'k_dgrad', origin, input: c.input, attrs, subgroups };
+
+  it('chooses pixel-major rows', () => {
+    expect(dgradOrder(spec).order).toBe('pixel');
+  });
+
+  it.each(['pixel', 'image'] as const)('%s-major rows', async (order) => {
+    const out = await run([conv2dGradInputKernel({ ...spec, order })], { dy, w }, ['dx']);
+    expectAllclose(out['dx']!, dx.data, tol(c.out * c.kernel[0] * c.kernel[1]), 'dx');
+  });
+});
+
+it('input gradients with a stride, or a batch no row block divides, keep image-major rows', () => {
+  const spec = (input: ConvCase['input'], stride: Pair) => ({ name: 'k', origin, input, attrs: convAttrs({ input, out: 4, kernel: [3, 3], stride, bias: false }) });
+  expect(dgradOrder(spec([64, 3, 9, 9], [2, 2])).order).toBe('image');
+  expect(dgradOrder(spec([20, 3, 9, 9], [1, 1])).order).toBe('image');
+  expect(dgradOrder(spec([1, 3, 9, 9], [1, 1])).order).toBe('image');
 });
 
 describe('conv2d seeds', () => {

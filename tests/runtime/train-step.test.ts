@@ -54,6 +54,16 @@ model LeNet {
   linear(10)
 }`;
 
+// Batch 32 lets a row block divide the batch: the input gradients take pixel-major rows
+// (conv2d-grad-input.ts), conv2's with the relu gradient fused.
+const pixelRows = `
+model P {
+  input [2, 5, 5]
+  conv(4, kernel = 3, padding = 1) relu
+  conv(3, kernel = 3, padding = 2, dilation = 2) relu
+  flatten linear(3)
+}`;
+
 const corr2d = `
 model Corr2d {
   input [1, 6, 8]
@@ -83,6 +93,7 @@ const cases = [
   ['LeNet (conv, sigmoid, avgpool, linear; cross-entropy)', lenet, 4],
   ['two Residual blocks (batch norm, 1x1 shortcut, identity shortcut, fan-in)', residual, 3],
   ['branches (concat, pools with padding, dilation, groups, dropout, batchnorm1d)', branches, 5],
+  ['two stride-1 convs at batch 32 (pixel-major input gradients)', pixelRows, 32],
   ['d2l 7.2 corr2d (no bias; summed squared error)', corr2d, 1],
 ] as const;
 

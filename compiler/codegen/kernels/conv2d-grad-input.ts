@@ -1,46 +1,85 @@
-// Convolution input gradient (dgrad) as an implicit GEMM: per group, rows = input pixels (n, y, x)
-// of N*H*W, columns = that group's C/g input channels, k = (o, ky, kx) of (O/g)*KH*KW, and
+// Convolution input gradient (dgrad) as an implicit GEMM: per group, rows = input pixels,
+// columns = that group's C/g input channels, k = the (o, ky, kx) taps of (O/g)*KH*KW, and
 //   dx[n, c, y, x] = sum of dy[n, o, oy, ox] * w[o, c, ky, kx] over the taps with
 //   y + PH = oy * SH + ky * DH and x + PW = ox * SW + kx * DW (the forward's index map, inverted).
+// Two row orders:
+// - image-major (n, y, x), any stride: every tap is tried and those that miss dy (outside it, or off
+//   the stride grid) load 0;
+// - pixel-major (y, x, n), stride 1, where a row block divides the batch: a block is one pixel of
+//   several images, so the taps that land inside dy are the same for the whole block, and the k
+//   loop runs over just those (k ordered (ky, kx, o): one contiguous range per kernel row) with no
+//   bounds checks. For LeNet's second conv (14x14 from a 10x10 dy through 5x5 taps) half the taps
+//   miss; the kernel measured 1.6x faster on lavapipe.
 import { type Epilogue, epilogueBindings, epilogueDecls, epilogueStore } from '../epilogue.ts';
 import { readBinding, writeBinding } from '../indexing.ts';
 import type { KernelModule } from '../kernel.ts';
 import { wgsl } from '../writer.ts';
-import { type ConvSpec, convConsts, convGeometry } from './conv2d.ts';
-import { chooseTile, gemmKernel } from './matmul-core.ts';
+import { type ConvGeometry, type ConvSpec, convConsts, convGeometry } from './conv2d.ts';
+import { type GemmPlan, type GemmTile, chooseRunTile, chooseTile, gemmKernel } from './matmul-core.ts';
+
+export type DgradOrder = 'image' | 'pixel';
 
 export interface Conv2dGradInputSpec extends ConvSpec {
   /** Binding names, defaulting to dy, w, dx. */
   readonly names?: Partial<Record<'dy' | 'w' | 'dx', string>>;
   /** Applied to each dx before it is stored: a fused activation gradient. */
   readonly epilogue?: Epilogue;
+  /** Row order; by default pixel-major where it applies (dgradOrder). */
+  readonly order?: DgradOrder;
+}
+
+/** Pixel-major where the stride is 1 and a row block divides the batch, else image-major. */
+export function dgradOrder(s: ConvSpec): { order: DgradOrder; tile: GemmTile } {
+  const g = convGeometry(s);
+  const shareU = s.subgroups ?? false;
+  const pixel = s.attrs.stride.every((v) => v === 1) ? chooseRunTile(g.n, g.cg, { shareU }) : undefined;
+  return pixel ? { order: 'pixel', tile: pixel } : { order: 'image', tile: chooseTile(g.n * g.h * g.w, g.cg, g.groups, { shareU }) };
 }
 
 export function conv2dGradInputKernel(s: Conv2dGradInputSpec): KernelModule {
   const g = convGeometry(s);
-  const [dy, w, dx] = [s.names?.dy ?? 'dy', s.names?.w ?? 'w', s.names?.dx ?? 'dx'];
-  const rows = g.n * g.h * g.w;
-  // `grad(base, ty, tx)`: the dy element a tap at padded offset (ty, tx) came from. Only offsets
-  // on the stride grid inside the output were read by the forward; the rest contribute 0
-  // (negative offsets wrap to huge u32s and fail the range check).
-  const gradHelper = wgsl`
-    fn grad(base: u32, ty: i32, tx: i32) -> f32 {
-      let oy = u32(ty) / SH; let ox = u32(tx) / SW;
-      let hit = oy < OH && ox < OW && oy * SH == u32(ty) && ox * SW == u32(tx);
-      return select(0.0, ${dy}[select(0u, base + oy * OW + ox, hit)], hit);
-    }`;
+  const names = { dy: s.names?.dy ?? 'dy', w: s.names?.w ?? 'w', dx: s.names?.dx ?? 'dx' };
+  const chosen = dgradOrder(s);
+  const order = s.order ?? chosen.order;
+  const tile = s.tile ?? (order === chosen.order ? chosen.tile : chooseTile(g.n * g.h * g.w, g.cg, g.groups, { shareU: s.subgroups ?? false }));
+  const { decls, image, pixel, ...rows } = order === 'pixel' ? pixelMajor(g, tile, names) : imageMajor(names);
   return gemmKernel({
     name: s.name,
     origin: s.origin,
-    inputs: [readBinding(dy, g.n * g.o * g.oh * g.ow), readBinding(w, g.o * g.cg * g.kh * g.kw)],
-    outputs: [writeBinding(dx, g.n * g.c * g.h * g.w), ...epilogueBindings(s.epilogue, g.n * g.c * g.h * g.w, g.c)],
-    rows,
+    inputs: [readBinding(names.dy, g.n * g.o * g.oh * g.ow), readBinding(names.w, g.o * g.cg * g.kh * g.kw)],
+    outputs: [writeBinding(names.dx, g.n * g.c * g.h * g.w), ...epilogueBindings(s.epilogue, g.n * g.c * g.h * g.w, g.c)],
+    rows: g.n * g.h * g.w,
     cols: g.cg,
     depth: g.og * g.kh * g.kw,
     batches: g.groups,
-    tile: s.tile ?? chooseTile(rows, g.cg, g.groups, { shareU: s.subgroups ?? false }),
+    tile,
     consts: convConsts(s, g),
-    decls: [gradHelper, epilogueDecls(s.epilogue)].filter((d) => d).join('\n'),
+    decls: [decls, epilogueDecls(s.epilogue)].filter((d) => d).join('\n'),
+    ...rows,
+    store: (row, col, v) => epilogueStore(names.dx, `(${image(row)} * C + batch * CG + ${col}) * H * W + ${pixel(row)}`, v, s.epilogue, `batch * CG + ${col}`),
+  });
+}
+
+interface Names { readonly dy: string; readonly w: string; readonly dx: string }
+
+/** A row order: its GEMM mappings, and a row's image and pixel (y * W + x) for the store. */
+type RowOrder = Pick<GemmPlan, 'rowSetup' | 'kSetup' | 'laneLoad' | 'uniformLoad' | 'kRanges'> & {
+  readonly decls: string;
+  readonly image: (row: string) => string;
+  readonly pixel: (row: string) => string;
+};
+
+function imageMajor({ dy, w }: Names): RowOrder {
+  // `grad(base, ty, tx)`: the dy element a tap at padded offset (ty, tx) came from. Only offsets
+  // on the stride grid inside the output were read by the forward; the rest contribute 0
+  // (negative offsets wrap to huge u32s and fail the range check).
+  return {
+    decls: wgsl`
+      fn grad(base: u32, ty: i32, tx: i32) -> f32 {
+        let oy = u32(ty) / SH; let ox = u32(tx) / SW;
+        let hit = oy < OH && ox < OW && oy * SH == u32(ty) && ox * SW == u32(tx);
+        return select(0.0, ${dy}[select(0u, base + oy * OW + ox, hit)], hit);
+      }`,
     // Row r = (n, y, x): the image's group channels of dy start at gb; (py, px) is the padded position.
     rowSetup: (i) => wgsl`
       let gb${i} = (r${i} / (H * W) * O + batch * OG) * OH * OW;
@@ -48,6 +87,36 @@ export function conv2dGradInputKernel(s: Conv2dGradInputSpec): KernelModule {
     kSetup: 'let oc = k / (KH * KW); let ky = k / KW % KH; let kx = k % KW;',
     laneLoad: (i) => `grad(gb${i} + oc * OH * OW, py${i} - i32(ky * DH), px${i} - i32(kx * DW))`,
     uniformLoad: (j) => `${w}[((batch * OG + oc) * CG + c${j}) * KH * KW + ky * KW + kx]`,
-    store: (row, col, v) => epilogueStore(dx, `(${row} / (H * W) * C + batch * CG + ${col}) * H * W + ${row} % (H * W)`, v, s.epilogue, `batch * CG + ${col}`),
-  });
+    image: (row) => `${row} / (H * W)`,
+    pixel: (row) => `${row} % (H * W)`,
+  };
+}
+
+function pixelMajor(g: ConvGeometry, tile: GemmTile, { dy, w }: Names): RowOrder {
+  const block = tile.rowsPerLane * tile.lanes;
+  if (g.n % block !== 0) throw new Error(`pixel-major rows need row blocks that divide the batch (${g.n}), not ${block}`);
+  return {
+    decls: '',
+    // Row r = (y, x, n): the image's group channels of dy start at gb.
+    rowSetup: (i) => `let gb${i} = (r${i} % ${g.n}u * O + batch * OG) * OH * OW;`,
+    // With stride 1, tap ky reads dy row ty - ky * DH (ty = y + PH), inside dy for ky in
+    // [ceil((ty - OH + 1) / DH), floor(ty / DH)] within [0, KH); likewise kx. The pixel comes from
+    // the row block (rb), not a row, so that WGSL sees it uniform (subgroupShuffle needs that).
+    kRanges: {
+      setup: wgsl`
+        let pixel = ${g.n === block ? 'rb' : `rb / ${g.n / block}u`};
+        let ty = u32(i32(pixel / W) + PH); let tx = u32(i32(pixel % W) + PW);
+        let kyBegin = u32(max(0i, i32(ty) - i32(OH) + i32(DH))) / DH; let kyEnd = min(KH, ty / DH + 1u);
+        let kxBegin = u32(max(0i, i32(tx) - i32(OW) + i32(DW))) / DW; let kxEnd = min(KW, tx / DW + 1u);`,
+      outer: 'for (var ky = kyBegin; ky < kyEnd; ky++)',
+      begin: '(ky * KW + kxBegin) * OG',
+      end: '(ky * KW + kxEnd) * OG',
+    },
+    // k = (ky, kx, o); ky comes from the outer loop.
+    kSetup: 'let kx = k / OG % KW; let oc = k % OG; let at = (oc * OH + ty - ky * DH) * OW + tx - kx * DW;',
+    laneLoad: (i) => `${dy}[gb${i} + at]`,
+    uniformLoad: (j) => `${w}[((batch * OG + oc) * CG + c${j}) * KH * KW + ky * KW + kx]`,
+    image: (row) => `${row} % ${g.n}u`,
+    pixel: (row) => `${row} / ${g.n}u`,
+  };
 }

@@ -60,6 +60,14 @@ export interface GemmPlan {
   readonly laneLoad: (i: number) => string;
   /** U at k and column j (`cj`, clamped in range). */
   readonly uniformLoad: (j: number) => string;
+  /**
+   * Where a whole row block shares which k steps are zero (a convolution's input gradient at one
+   * pixel: only the kernel taps that land inside dy count), the k loop skips them: `setup` (after
+   * the row setup) computes locals from `rb`, `cb` and `batch` (uniform, as WGSL requires of loops
+   * around subgroup operations), `outer` opens a loop over ranges, and k runs
+   * over [begin, end) inside it instead of [0, depth). Not with splitK > 1.
+   */
+  readonly kRanges?: { readonly setup: string; readonly outer: string; readonly begin: string; readonly end: string };
   /** A per-column value added to every sum, at column `col` (in range); not with splitK > 1. */
   readonly bias?: (col: string) => string;
   /** Stores `value` at (`row`, `col`), both in range, and `batch`; may only write `outputs`. */
@@ -77,7 +85,7 @@ export function gemmKernel(plan: Omit<GemmPlan, 'splitK'>): KernelModule {
 /** One kernel, or with splitK > 1 the partial-sum kernel followed by the `_sum` reduction kernel. */
 export function gemmKernels(plan: GemmPlan): KernelModule[] {
   const { rows, cols, batches, splitK, tile } = plan;
-  if (splitK > 1 && plan.bias) throw new Error(`kernel ${plan.name}: a split-k GEMM cannot add a bias`);
+  if (splitK > 1 && (plan.bias || plan.kRanges)) throw new Error(`kernel ${plan.name}: a split-k GEMM cannot add a bias or skip k ranges`);
   const rb = ceilDiv(rows, tile.rowsPerLane * tile.lanes);
   const cb = ceilDiv(cols, tile.cols);
   const partial = writeBinding(`${plan.name}_partial`, batches * splitK * rows * cols);
@@ -137,6 +145,20 @@ function gemmLoop(w: WgslWriter, plan: GemmPlan): void {
   for (const i of tm) w.line(tn.map((j) => `var acc${i}_${j} = 0.0;`).join(' '));
   const chunk = ceilDiv(depth, splitK);
   const [k0, k1] = splitK > 1 ? [`split * ${chunk}u`, `min(split * ${chunk}u + ${chunk}u, ${depth}u)`] : ['0u', `${depth}u`];
+  if (plan.kRanges) {
+    const { setup, outer, begin, end } = plan.kRanges;
+    w.chunk(setup);
+    w.block(outer, () => kLoop(w, plan, begin, end));
+  } else {
+    kLoop(w, plan, k0, k1);
+  }
+}
+
+/** The k loop over [k0, k1) with its FMAs into the accumulators. */
+function kLoop(w: WgslWriter, plan: GemmPlan, k0: string, k1: string): void {
+  const { tile } = plan;
+  const tm = range(tile.rowsPerLane);
+  const tn = range(tile.cols);
   // One k step: the lane loads, then `us` (the U values as u0, u1, ...), then the FMAs.
   const step = (us: () => void): void => {
     chunkIf(w, plan.kSetup);
@@ -207,8 +229,7 @@ function chunkIf(w: WgslWriter, text: string): void {
  */
 export function chooseTile(rows: number, cols: number, batches: number, opts: { minGroups?: number; shareU?: boolean } = {}): GemmTile {
   const { minGroups = 4, shareU = false } = opts;
-  const colsPerBlock = ceilDiv(cols, ceilDiv(cols, shareU ? 16 : 8));
-  const maxRows = Math.min(8, shareU ? Math.floor(64 / colsPerBlock) : 12 - colsPerBlock, Math.max(1, ceilDiv(rows, 8)));
+  const { colsPerBlock, maxRows } = tileShape(rows, cols, shareU);
   let { rowsPerLane, lanes } = rowBlock(rows, maxRows);
   const groups = (): number => ceilDiv(rows, rowsPerLane * lanes) * ceilDiv(cols, colsPerBlock) * batches;
   while (groups() < minGroups && (rowsPerLane > 1 || lanes > 8)) {
@@ -216,6 +237,30 @@ export function chooseTile(rows: number, cols: number, batches: number, opts: { 
     else lanes -= 8;
   }
   return { rowsPerLane, cols: colsPerBlock, lanes, ...(shareU ? { shareU } : {}) };
+}
+
+/** Columns per workgroup and the most rows per lane for them (chooseTile). */
+function tileShape(rows: number, cols: number, shareU: boolean): { colsPerBlock: number; maxRows: number } {
+  const colsPerBlock = ceilDiv(cols, ceilDiv(cols, shareU ? 16 : 8));
+  const maxRows = Math.min(8, shareU ? Math.floor(64 / colsPerBlock) : 12 - colsPerBlock, Math.max(1, ceilDiv(rows, 8)));
+  return { colsPerBlock, maxRows };
+}
+
+/**
+ * chooseTile for a GEMM whose row blocks must each lie inside one run of `run` consecutive rows
+ * (so that what a block skips is uniform): the largest block of 32 or more rows (rows per lane up
+ * to chooseTile's, 8 to 32 lanes) that divides `run`; undefined where none does.
+ */
+export function chooseRunTile(run: number, cols: number, opts: { shareU?: boolean } = {}): GemmTile | undefined {
+  const { shareU = false } = opts;
+  const { colsPerBlock, maxRows } = tileShape(run, cols, shareU);
+  for (let rowsPerLane = maxRows; rowsPerLane >= 1; rowsPerLane--) {
+    for (const lanes of [32, 24, 16, 8]) {
+      const block = rowsPerLane * lanes;
+      if (block >= 32 && run % block === 0) return { rowsPerLane, cols: colsPerBlock, lanes, ...(shareU ? { shareU } : {}) };
+    }
+  }
+  return undefined;
 }
 
 /**
