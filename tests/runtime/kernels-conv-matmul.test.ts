@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { OpAttrs, Pair } from '../../compiler/ir/ops.ts';
 import type { KernelModule, KernelOrigin } from '../../compiler/codegen/kernel.ts';
 import { forwardEpilogue } from '../../compiler/codegen/epilogue.ts';
-import { conv2dKernel } from '../../compiler/codegen/kernels/conv2d.ts';
+import { conv2dKernel, rowRun } from '../../compiler/codegen/kernels/conv2d.ts';
 import { conv2dGradInputKernel, dgradOrder } from '../../compiler/codegen/kernels/conv2d-grad-input.ts';
 import { conv2dGradWeightKernels } from '../../compiler/codegen/kernels/conv2d-grad-weight.ts';
 import { linearForward, linearGradInput, linearGradWeight, matmulKernel } from '../../compiler/codegen/kernels/matmul.ts';
@@ -87,8 +87,11 @@ describe.each(withModes(convCases))('conv2d %s, %s (float64 reference, rtol 1e-4
   const grads = ref.conv2dBackward(x, w, dy, attrs);
   const spec = { name: 'k_conv', origin, input: c.input, attrs, subgroups };
 
-  it('forward with the relu epilogue', async () => {
-    const k = conv2dKernel({ ...spec, epilogue: forwardEpilogue(undefined, { fn: 'relu', slope: 0 })! });
+  // Row runs (a lane computes neighbouring pixels of an output row from one loaded segment) where
+  // the output width allows them, and plain rows.
+  it.each([['row runs', true], ['plain rows', false]] as const)('forward with the relu epilogue, %s', async (_rows, runs) => {
+    const k = conv2dKernel({ ...spec, runs, epilogue: forwardEpilogue(undefined, { fn: 'relu', slope: 0 })! });
+    expect(k.wgsl.includes('for (var g = 0u;')).toBe(runs && rowRun(spec, true) !== undefined);
     const out = await run([k], { x, w, ...(b ? { b } : {}) }, ['y']);
     expectAllclose(out['y']!, ref.relu(y).data, tol(w.data.length / c.out), 'y');
   });
@@ -134,6 +137,15 @@ describe.each(withModes(pixelCases))('conv2d input gradient %s, %s (float64 refe
     const out = await run([conv2dGradInputKernel({ ...spec, order })], { dy, w }, ['dx']);
     expectAllclose(out['dx']!, dx.data, tol(c.out * c.kernel[0] * c.kernel[1]), 'dx');
   });
+});
+
+it('forward convs take row runs where they save loads: LeNet 5x5, not 3x3 over 64 channels or 1x1', () => {
+  const spec = (input: ConvCase['input'], out: number, kernel: Pair, padding: Pair) =>
+    ({ name: 'k', origin, input, attrs: convAttrs({ input, out, kernel, padding, bias: true }), subgroups: true });
+  expect(rowRun(spec([128, 1, 28, 28], 6, [5, 5], [2, 2]))).toBe(7);
+  expect(rowRun(spec([128, 6, 14, 14], 16, [5, 5], [0, 0]))).toBe(5);
+  expect(rowRun(spec([32, 64, 24, 24], 64, [3, 3], [1, 1]))).toBeUndefined();
+  expect(rowRun(spec([32, 64, 24, 24], 64, [1, 1], [0, 0]))).toBeUndefined();
 });
 
 it('input gradients with a stride, or a batch no row block divides, keep image-major rows', () => {

@@ -15,7 +15,7 @@ import { readBinding, writeBinding } from '../indexing.ts';
 import type { KernelModule } from '../kernel.ts';
 import { wgsl } from '../writer.ts';
 import { type ConvGeometry, type ConvSpec, convConsts, convGeometry } from './conv2d.ts';
-import { type GemmPlan, type GemmTile, chooseRunTile, chooseTile, gemmKernel } from './matmul-core.ts';
+import { type GemmPlan, type GemmTile, chooseAlignedTile, chooseTile, gemmKernel } from './matmul-core.ts';
 
 export type DgradOrder = 'image' | 'pixel';
 
@@ -32,7 +32,7 @@ export interface Conv2dGradInputSpec extends ConvSpec {
 export function dgradOrder(s: ConvSpec): { order: DgradOrder; tile: GemmTile } {
   const g = convGeometry(s);
   const shareU = s.subgroups ?? false;
-  const pixel = s.attrs.stride.every((v) => v === 1) ? chooseRunTile(g.n, g.cg, { shareU }) : undefined;
+  const pixel = s.attrs.stride.every((v) => v === 1) ? chooseAlignedTile(g.n, g.cg, { shareU }) : undefined;
   return pixel ? { order: 'pixel', tile: pixel } : { order: 'image', tile: chooseTile(g.n * g.h * g.w, g.cg, g.groups, { shareU }) };
 }
 

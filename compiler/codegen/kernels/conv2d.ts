@@ -6,7 +6,7 @@ import type { OpAttrs } from '../../ir/ops.ts';
 import { type Epilogue, epilogueBindings, epilogueDecls, epilogueStore } from '../epilogue.ts';
 import { readBinding, writeBinding } from '../indexing.ts';
 import type { KernelModule, KernelOrigin } from '../kernel.ts';
-import { type GemmTile, chooseTile, gemmKernel } from './matmul-core.ts';
+import { type GemmTile, chooseRowRunTile, chooseTile, gemmKernel } from './matmul-core.ts';
 import { wgsl } from '../writer.ts';
 
 export interface ConvSpec {
@@ -23,6 +23,8 @@ export interface ConvSpec {
 export interface Conv2dSpec extends ConvSpec {
   /** Applied to each output (after the bias): folded batch norm, a fused activation. */
   readonly epilogue?: Epilogue;
+  /** Rows in runs along each output row (RowRuns); by default where rowRun expects fewer loads. */
+  readonly runs?: boolean;
   /** Binding names, defaulting to x, w, b, y. */
   readonly names?: Partial<Record<'x' | 'w' | 'b' | 'y', string>>;
 }
@@ -69,10 +71,37 @@ export function tapHelper(x: string): string {
     }`;
 }
 
+/**
+ * How many neighbouring output pixels of a row one lane computes in a run (RowRuns), or undefined
+ * for the plain GEMM. Per output pixel and kernel row, loads cost about KW + (U loads shared over 8
+ * steps) in the plain tile and (segment + U loads) / run in runs; runs are taken where they save a
+ * quarter: LeNet's 5x5 convs (6 and 16 columns) yes, 3x3 convs over 16 columns no, 1x1 never.
+ * The run divides the output width (so it never leaves a row), is 3 to 8, and holds at most 96
+ * accumulators. `force` takes runs wherever they are possible (tests).
+ */
+export function rowRun(s: ConvSpec, force?: boolean): number | undefined {
+  const g = convGeometry(s);
+  const shareU = s.subgroups ?? false;
+  if (force === false || g.kw < 2 || (shareU && g.kw > 8)) return undefined;
+  const plain = chooseTile(g.n * g.oh * g.ow, g.og, g.groups, { shareU });
+  const run = [8, 7, 6, 5, 4, 3].find((r) => g.ow % r === 0 && r * plain.cols <= 96);
+  if (run === undefined || force) return run;
+  const plainLoads = g.kw + (shareU ? (g.kw * plain.cols) / (8 * plain.rowsPerLane) : (g.kw * plain.cols) / plain.rowsPerLane);
+  const runLoads = (segment(s.attrs, g, run) + plain.cols * (shareU ? 1 : g.kw)) / run;
+  return runLoads * 1.25 <= plainLoads ? run : undefined;
+}
+
+/** Input values one run of `run` output pixels reads from a kernel row. */
+function segment(a: OpAttrs['conv2d'], g: ConvGeometry, run: number): number {
+  return a.stride[1] * (run - 1) + a.dilation[1] * (g.kw - 1) + 1;
+}
+
 export function conv2dKernel(s: Conv2dSpec): KernelModule {
   const g = convGeometry(s);
   const [x, w, b, y] = [s.names?.x ?? 'x', s.names?.w ?? 'w', s.names?.b ?? 'b', s.names?.y ?? 'y'];
   const rows = g.n * g.oh * g.ow;
+  const run = s.tile ? undefined : rowRun(s, s.runs);
+  const shareU = s.subgroups ?? false;
   return gemmKernel({
     name: s.name,
     origin: s.origin,
@@ -82,7 +111,7 @@ export function conv2dKernel(s: Conv2dSpec): KernelModule {
     cols: g.og,
     depth: g.cg * g.kh * g.kw,
     batches: g.groups,
-    tile: s.tile ?? chooseTile(rows, g.og, g.groups, { shareU: s.subgroups ?? false }),
+    tile: s.tile ?? (run ? chooseRowRunTile(rows, run, g.og, g.groups, { shareU }) : chooseTile(rows, g.og, g.groups, { shareU })),
     consts: convConsts(s, g),
     decls: [tapHelper(x), epilogueDecls(s.epilogue)].filter((d) => d).join('\n'),
     // Row r = (n, oy, ox): the image's group channels start at xb; the window's top-left is (iy, ix).
@@ -93,6 +122,18 @@ export function conv2dKernel(s: Conv2dSpec): KernelModule {
     laneLoad: (i) => `tap(xb${i} + ci * H * W, iy${i} + ky, ix${i} + kx)`,
     // OIHW: w[o, ci, ky, kx] sits at o * CG * KH * KW + k.
     uniformLoad: (j) => `${w}[(batch * OG + c${j}) * CG * KH * KW + k]`,
+    // Runs: group (ci, kernel row), step = kernel column; the run's first pixel is row 0's window.
+    ...(run ? {
+      runs: {
+        groups: g.cg * g.kh,
+        steps: g.kw,
+        groupSetup: 'let ci = g / KH; let ky = i32(g % KH * DH);',
+        segment: segment(s.attrs, g, run),
+        segmentLoad: (t: number) => `tap(xb0 + ci * H * W, iy0 + ky, ${t === 0 ? 'ix0' : `ix0 + ${t}`})`,
+        tapOf: (i: number, step: number) => s.attrs.stride[1] * i + s.attrs.dilation[1] * step,
+        uniformLoad: (j: number, step: string) => `${w}[(batch * OG + c${j}) * CG * KH * KW + g * KW + ${step}]`,
+      },
+    } : {}),
     ...(s.attrs.bias ? { bias: (col: string) => `${b}[batch * OG + ${col}]` } : {}),
     store: (row, col, v) => epilogueStore(y, `(${row} / (OH * OW) * O + batch * OG + ${col}) * OH * OW + ${row} % (OH * OW)`, v, s.epilogue, `batch * OG + ${col}`),
   });
