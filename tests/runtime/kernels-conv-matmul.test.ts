@@ -5,7 +5,7 @@ import type { KernelModule, KernelOrigin } from '../../compiler/codegen/kernel.t
 import { forwardEpilogue } from '../../compiler/codegen/epilogue.ts';
 import { conv2dKernel, rowRun } from '../../compiler/codegen/kernels/conv2d.ts';
 import { conv2dGradInputKernel, dgradOrder } from '../../compiler/codegen/kernels/conv2d-grad-input.ts';
-import { conv2dGradWeightKernels } from '../../compiler/codegen/kernels/conv2d-grad-weight.ts';
+import { conv2dGradWeightKernels, wgradRun } from '../../compiler/codegen/kernels/conv2d-grad-weight.ts';
 import { linearForward, linearGradInput, linearGradWeight, matmulKernel } from '../../compiler/codegen/kernels/matmul.ts';
 import { openGpu, type Gpu } from '../../runtime/gpu/device.ts';
 import { runKernels } from '../../runtime/gpu/run-kernel.ts';
@@ -101,8 +101,11 @@ describe.each(withModes(convCases))('conv2d %s, %s (float64 reference, rtol 1e-4
     expectAllclose(out['dx']!, grads.dx.data, tol(c.out * c.kernel[0] * c.kernel[1]), 'dx');
   });
 
-  it('weight and bias gradient', async () => {
-    const ks = conv2dGradWeightKernels(spec);
+  // Row runs (a lane owns a kernel row's taps and loads the input under a run of output pixels
+  // once) where the output width allows them, and plain rows; split over k or not as the shape says.
+  it.each([['row runs', true], ['plain rows', false]] as const)('weight and bias gradient, %s', async (_rows, runs) => {
+    const ks = conv2dGradWeightKernels({ ...spec, runs });
+    expect(ks[0]!.wgsl.includes('for (var g = ')).toBe(runs && wgradRun(spec, true) !== undefined);
     const out = await run(ks, { x, dy }, c.bias ? ['dw', 'db'] : ['dw']);
     const k = n * (y.shape[2] ?? 0) * (y.shape[3] ?? 0);
     expectAllclose(out['dw']!, grads.dw.data, tol(k), 'dw');
@@ -148,6 +151,14 @@ it('forward convs take row runs where they save loads: LeNet 5x5, not 3x3 over 6
   expect(rowRun(spec([32, 64, 24, 24], 64, [1, 1], [0, 0]))).toBeUndefined();
 });
 
+it('weight gradients take row runs where they save loads: LeNet 5x5, not 1x1', () => {
+  const spec = (input: ConvCase['input'], out: number, kernel: Pair, padding: Pair) =>
+    ({ name: 'k', origin, input, attrs: convAttrs({ input, out, kernel, padding, bias: true }), subgroups: true });
+  expect(wgradRun(spec([128, 1, 28, 28], 6, [5, 5], [2, 2]))).toBe(7);
+  expect(wgradRun(spec([128, 6, 14, 14], 16, [5, 5], [0, 0]))).toBe(5);
+  expect(wgradRun(spec([32, 64, 24, 24], 64, [1, 1], [0, 0]))).toBeUndefined();
+});
+
 it('input gradients with a stride, or a batch no row block divides, keep image-major rows', () => {
   const spec = (input: ConvCase['input'], stride: Pair) => ({ name: 'k', origin, input, attrs: convAttrs({ input, out: 4, kernel: [3, 3], stride, bias: false }) });
   expect(dgradOrder(spec([64, 3, 9, 9], [2, 2])).order).toBe('image');
@@ -163,13 +174,14 @@ describe('conv2d seeds', () => {
     expect(Array.from(out['y']!)).toEqual([19, 25, 37, 43]);
   });
 
-  it.each(loadModes)('weight gradient split over k (3 partitions) matches the unsplit sum, %s', async (_mode, subgroups) => {
+  it.each(withModes([['row runs', true], ['plain rows', false]] as const))('weight gradient split over k (3 partitions) matches the unsplit sum, %s, %s', async (_rows, runs, _mode, subgroups) => {
     const c: ConvCase = { input: [2, 3, 16, 16], out: 8, kernel: [3, 3], padding: [1, 1], bias: true };
     const attrs = convAttrs(c);
     const x = rand(c.input);
     const dy = rand([2, 8, 16, 16]);
     const grads = ref.conv2dBackward(x, rand([8, 3, 3, 3]), dy, attrs);
-    const ks = conv2dGradWeightKernels({ name: 'k_wgrad', origin, input: c.input, attrs, splitK: 3, subgroups });
+    const ks = conv2dGradWeightKernels({ name: 'k_wgrad', origin, input: c.input, attrs, splitK: 3, subgroups, runs });
+    expect(ks[0]!.wgsl.includes('for (var g = ')).toBe(runs);
     expect(ks.map((k) => k.name)).toEqual(['k_wgrad', 'k_wgrad_sum']);
     const out = await run(ks, { x, dy }, ['dw', 'db']);
     expectAllclose(out['dw']!, grads.dw.data, tol(512), 'dw');

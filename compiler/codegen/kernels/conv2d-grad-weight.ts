@@ -8,13 +8,38 @@ import { readBinding, writeBinding } from '../indexing.ts';
 import type { KernelModule } from '../kernel.ts';
 import { wgsl } from '../writer.ts';
 import { type ConvSpec, convConsts, convGeometry, tapHelper } from './conv2d.ts';
-import { chooseSplitK, chooseTile, gemmKernels } from './matmul-core.ts';
+import { chooseRowRunTile, chooseSplitK, chooseTile, gemmKernels } from './matmul-core.ts';
 
 export interface Conv2dGradWeightSpec extends ConvSpec {
   /** Binding names, defaulting to x, dy, dw, db (db only with attrs.bias). */
   readonly names?: Partial<Record<'x' | 'dy' | 'dw' | 'db', string>>;
   /** k partitions; chosen from the shape when omitted. */
   readonly splitK?: number;
+  /** Rows in runs (wgradRun); by default where wgradRun expects fewer loads. */
+  readonly runs?: boolean;
+}
+
+/**
+ * Rows in runs (RowRuns) for the weight gradient: a lane owns the KW taps of one kernel row, and k
+ * goes in groups of `steps` neighbouring output pixels of a row, so a lane loads the input
+ * segment under them once (steps * SW + (KW - 1) * DW values) instead of KW per pixel. `steps`
+ * divides the output width, 3 to 8; runs are taken where a load model (as rowRun's) says they
+ * save a quarter of the loads: LeNet's 5x5 convs yes, 1x1 never. `force` takes them wherever
+ * they are possible (tests).
+ */
+export function wgradRun(s: ConvSpec, force?: boolean): number | undefined {
+  const g = convGeometry(s);
+  const shareU = s.subgroups ?? false;
+  if (force === false || g.kw < 2 || g.kw > 8) return undefined;
+  const rows = g.cg * g.kh * g.kw + (s.attrs.bias ? 1 : 0);
+  const plain = chooseTile(rows, g.og, g.groups, { minGroups: 1, shareU });
+  if (g.kw * plain.cols > 96) return undefined;
+  const steps = [8, 7, 6, 5, 4, 3].find((t) => g.ow % t === 0);
+  if (steps === undefined || force) return steps;
+  // Loads per tap per output pixel.
+  const plainLoads = 1 + plain.cols / (plain.rowsPerLane * (shareU ? 8 : 1));
+  const runLoads = (s.attrs.stride[1] * (steps - 1) + s.attrs.dilation[1] * (g.kw - 1) + 1 + plain.cols * (shareU ? 1 : steps)) / (g.kw * steps);
+  return runLoads * 1.25 <= plainLoads ? steps : undefined;
 }
 
 /** The kernel, or with a split reduction the partial-sum kernel and then the `_sum` kernel. */
@@ -24,8 +49,10 @@ export function conv2dGradWeightKernels(s: Conv2dGradWeightSpec): KernelModule[]
   const taps = g.cg * g.kh * g.kw;
   const rows = taps + (s.attrs.bias ? 1 : 0);
   const depth = g.n * g.oh * g.ow;
+  const shareU = s.subgroups ?? false;
+  const steps = s.tile ? undefined : wgradRun(s, s.runs);
   // Full-size register tiles: the split over k, not smaller tiles, supplies the workgroups.
-  const tile = s.tile ?? chooseTile(rows, g.og, g.groups, { minGroups: 1, shareU: s.subgroups ?? false });
+  const tile = s.tile ?? (steps ? chooseRowRunTile(rows, g.kw, g.og, g.groups, { shareU, minGroups: 1 }) : chooseTile(rows, g.og, g.groups, { minGroups: 1, shareU }));
   const ones = (i: number, load: string): string => (s.attrs.bias ? `select(${load}, 1.0, r${i} == ${taps}u)` : load);
   const dwAt = (row: string, col: string) => `${dw}[(batch * OG + ${col}) * CG * KH * KW + ${row}]`;
   return gemmKernels({
@@ -48,6 +75,19 @@ export function conv2dGradWeightKernels(s: Conv2dGradWeightSpec): KernelModule[]
     kSetup: 'let n = k / (OH * OW); let p = k % (OH * OW); let oy = p / OW; let ox = p % OW;',
     laneLoad: (i) => ones(i, `tap(n * C * H * W + xc${i}, i32(oy * SH) + ky${i}, i32(ox * SW) + kx${i})`),
     uniformLoad: (j) => `${dy}[(n * O + batch * OG + c${j}) * OH * OW + p]`,
+    // Runs: a lane's rows are one kernel row's taps (r0 its first; the bias row starts a run of
+    // its own, as taps is a multiple of KW), a group is `steps` pixels of an output row from ox0.
+    ...(steps ? {
+      runs: {
+        groups: depth / steps,
+        steps,
+        groupSetup: `let n = g / (OH * ${g.ow / steps}u); let oy = g / ${g.ow / steps}u % OH; let ox0 = g % ${g.ow / steps}u * ${steps}u;`,
+        segment: s.attrs.stride[1] * (steps - 1) + s.attrs.dilation[1] * (g.kw - 1) + 1,
+        segmentLoad: (t: number) => ones(0, `tap(n * C * H * W + xc0, i32(oy * SH) + ky0, i32(ox0 * SW) + kx0${t === 0 ? '' : ` + ${t}`})`),
+        tapOf: (i: number, step: number) => s.attrs.dilation[1] * i + s.attrs.stride[1] * step,
+        uniformLoad: (j: number, step: string) => `${dy}[(n * O + batch * OG + c${j}) * OH * OW + oy * OW + ox0 + ${step}]`,
+      },
+    } : {}),
     store: (row, col, v) =>
       s.attrs.bias ? `if (${row} == ${taps}u) { ${db}[batch * OG + ${col}] = ${v}; } else { ${dwAt(row, col)} = ${v}; }` : `${dwAt(row, col)} = ${v};`,
   });

@@ -37,12 +37,14 @@ export interface GemmTile {
 }
 
 /**
- * Rows in runs: a lane's rows are consecutive and read overlapping windows of one input row (a
- * convolution's neighbouring output pixels), so what they read is loaded once per group. k splits
- * into `groups` groups of `steps` unrolled steps (input channel and kernel row; kernel column);
- * per group a lane loads the `segment` values its run reads, and row i reads value tapOf(i, s) at
- * step s. Loads, not FMAs, bound these kernels on lavapipe: LeNet's first conv (6 columns, 5 taps
- * a row) has 7 rows a lane load 11 values a kernel row instead of 35, and ran 2.6x faster.
+ * Rows in runs: a lane's rows are consecutive and, over a group of k steps, read overlapping
+ * windows of one input row, so what they read is loaded once per group. k splits into `groups`
+ * groups of `steps` unrolled steps; per group a lane loads the `segment` values its run reads, and
+ * row i reads value tapOf(i, s) at step s. Forward conv: rows = neighbouring output pixels, a
+ * group = (input channel, kernel row), steps = kernel columns. Weight gradient: rows = a kernel
+ * row's taps, a group = a run of output pixels of one row, steps = those pixels.
+ * Loads, not FMAs, bound these kernels on lavapipe: LeNet's first conv (6 columns, 5 taps a row)
+ * has 7 rows a lane load 11 values a kernel row instead of 35, and ran 2.6x faster.
  */
 export interface RowRuns {
   readonly groups: number;
@@ -109,7 +111,7 @@ export function gemmKernel(plan: Omit<GemmPlan, 'splitK'>): KernelModule {
 /** One kernel, or with splitK > 1 the partial-sum kernel followed by the `_sum` reduction kernel. */
 export function gemmKernels(plan: GemmPlan): KernelModule[] {
   const { rows, cols, batches, splitK, tile } = plan;
-  if (splitK > 1 && (plan.bias || plan.kRanges || plan.runs)) throw new Error(`kernel ${plan.name}: a split-k GEMM cannot add a bias, skip k ranges or run rows`);
+  if (splitK > 1 && (plan.bias || plan.kRanges)) throw new Error(`kernel ${plan.name}: a split-k GEMM cannot add a bias or skip k ranges`);
   if (plan.runs && plan.kRanges) throw new Error(`kernel ${plan.name}: row runs and k ranges do not combine`);
   if (plan.runs && tile.shareU && plan.runs.steps > 8) throw new Error(`kernel ${plan.name}: shared loads serve at most 8 steps of a run group, not ${plan.runs.steps}`);
   const rb = ceilDiv(rows, tile.rowsPerLane * tile.lanes);
@@ -169,12 +171,14 @@ function gemmLoop(w: WgslWriter, plan: GemmPlan): void {
   }
   for (const j of tn) w.line(`let c${j} = min(cb * ${tile.cols}u + ${j}u, ${cols - 1}u);`);
   for (const i of tm) w.line(tn.map((j) => `var acc${i}_${j} = 0.0;`).join(' '));
+  // With splitK > 1, workgroup `split` takes one chunk of k (of the run groups, with runs).
+  const span = plan.runs ? plan.runs.groups : depth;
+  const chunk = ceilDiv(span, splitK);
+  const [k0, k1] = splitK > 1 ? [`split * ${chunk}u`, `min(split * ${chunk}u + ${chunk}u, ${span}u)`] : ['0u', `${span}u`];
   if (plan.runs) {
-    runLoop(w, plan.runs, tile);
+    runLoop(w, plan.runs, tile, k0, k1);
     return;
   }
-  const chunk = ceilDiv(depth, splitK);
-  const [k0, k1] = splitK > 1 ? [`split * ${chunk}u`, `min(split * ${chunk}u + ${chunk}u, ${depth}u)`] : ['0u', `${depth}u`];
   if (plan.kRanges) {
     const { setup, outer, begin, end } = plan.kRanges;
     w.chunk(setup);
@@ -226,11 +230,11 @@ function rowOf(plan: GemmPlan, i: number | string): string {
   return `${first} + ${i === 0 ? '' : typeof i === 'number' ? `${i * lanes}u + ` : `${i} * ${lanes}u + `}lid.x`;
 }
 
-/** The k loop of row runs: per group, the segment's loads, then its steps unrolled. */
-function runLoop(w: WgslWriter, runs: RowRuns, tile: GemmTile): void {
+/** The k loop of row runs over groups [g0, g1): per group, the segment's loads, then its steps unrolled. */
+function runLoop(w: WgslWriter, runs: RowRuns, tile: GemmTile, g0: string, g1: string): void {
   const tm = range(tile.rowsPerLane);
   const tn = range(tile.cols);
-  w.block(`for (var g = 0u; g < ${runs.groups}u; g++)`, () => {
+  w.block(`for (var g = ${g0}; g < ${g1}; g++)`, () => {
     w.chunk(runs.groupSetup);
     // Lane sid % 8 loads U for its step (clamped: lanes past the last step are never read).
     if (tile.shareU) for (const j of tn) w.line(`let shared${j} = ${runs.uniformLoad(j, `min(sid % 8u, ${runs.steps - 1}u)`)};`);
@@ -319,13 +323,14 @@ export function chooseAlignedTile(period: number, cols: number, opts: { shareU?:
 
 /**
  * The tile of a GEMM with rows in runs of `run` (RowRuns): `run` rows a lane, columns as
- * chooseTile's (at most 96 accumulators), lanes as rowBlock's, fewer while under 4 workgroups.
+ * chooseTile's (callers keep run * columns within 96 accumulators), lanes as rowBlock's, fewer
+ * while under `minGroups` (4) workgroups.
  */
-export function chooseRowRunTile(rows: number, run: number, cols: number, batches: number, opts: { shareU?: boolean } = {}): GemmTile {
-  const { shareU = false } = opts;
+export function chooseRowRunTile(rows: number, run: number, cols: number, batches: number, opts: { shareU?: boolean; minGroups?: number } = {}): GemmTile {
+  const { shareU = false, minGroups = 4 } = opts;
   const { colsPerBlock } = tileShape(rows, cols, shareU);
   let lanes = lanesFor(rows, run);
-  while (ceilDiv(rows, run * lanes) * ceilDiv(cols, colsPerBlock) * batches < 4 && lanes > 8) lanes -= 8;
+  while (ceilDiv(rows, run * lanes) * ceilDiv(cols, colsPerBlock) * batches < minGroups && lanes > 8) lanes -= 8;
   return { rowsPerLane: run, cols: colsPerBlock, lanes, ...(shareU ? { shareU } : {}) };
 }
 
@@ -356,7 +361,10 @@ function lanesFor(rows: number, rowsPerLane: number): number {
   return best.lanes;
 }
 
-/** k partitions for a reduction-heavy GEMM: enough workgroups for `minGroups`, each split >= 256 deep. */
+/**
+ * k partitions for a reduction-heavy GEMM: enough workgroups for `minGroups`, each split >= 256
+ * k steps deep (`depth` counts k steps: with row runs, groups times steps).
+ */
 export function chooseSplitK(rows: number, cols: number, depth: number, batches: number, tile: GemmTile, minGroups = 16): number {
   const groups = ceilDiv(rows, tile.rowsPerLane * tile.lanes) * ceilDiv(cols, tile.cols) * batches;
   return Math.max(1, Math.min(ceilDiv(minGroups, groups), Math.floor(depth / 256)));
