@@ -4,7 +4,7 @@ import type { OpAttrs, Pair } from '../../compiler/ir/ops.ts';
 import type { KernelModule, KernelOrigin } from '../../compiler/codegen/kernel.ts';
 import { forwardEpilogue } from '../../compiler/codegen/epilogue.ts';
 import { conv2dKernel, rowRun } from '../../compiler/codegen/kernels/conv2d.ts';
-import { conv2dGradInputKernel, dgradOrder } from '../../compiler/codegen/kernels/conv2d-grad-input.ts';
+import { conv2dGradInputKernel, dgradOrder, dgradTile } from '../../compiler/codegen/kernels/conv2d-grad-input.ts';
 import { conv2dGradWeightKernels, wgradRun } from '../../compiler/codegen/kernels/conv2d-grad-weight.ts';
 import { linearForward, linearGradInput, linearGradWeight, matmulKernel } from '../../compiler/codegen/kernels/matmul.ts';
 import { openGpu, type Gpu } from '../../runtime/gpu/device.ts';
@@ -114,8 +114,9 @@ describe.each(withModes(convCases))('conv2d %s, %s (float64 reference, rtol 1e-4
 });
 
 /**
- * Input gradients whose batch a row block divides (32 or more images, stride 1) take pixel-major
- * rows that loop over only the taps landing inside dy; each case runs in both row orders.
+ * Input gradients at stride 1 with 32 or more images, where row blocks divide the batch (pixel-
+ * major rows: only the taps landing inside dy) and N * W (runs along x that skip kernel rows
+ * missing dy): each case runs in all three row orders.
  */
 const pixelCases: readonly [string, ConvCase][] = [
   ['5x5 valid (LeNet conv2: half the taps miss), batch 64', { input: [64, 6, 6, 7], out: 16, kernel: [5, 5], bias: false }],
@@ -132,11 +133,8 @@ describe.each(withModes(pixelCases))('conv2d input gradient %s, %s (float64 refe
   const dx = ref.conv2dBackward(x, w, dy, attrs).dx;
   const spec = { name: 'k_dgrad', origin, input: c.input, attrs, subgroups };
 
-  it('chooses pixel-major rows', () => {
-    expect(dgradOrder(spec).order).toBe('pixel');
-  });
-
-  it.each(['pixel', 'image'] as const)('%s-major rows', async (order) => {
+  it.each(['runs', 'pixel', 'image'] as const)('%s rows', async (order) => {
+    expect(dgradTile(spec, order)).toBeDefined();
     const out = await run([conv2dGradInputKernel({ ...spec, order })], { dy, w }, ['dx']);
     expectAllclose(out['dx']!, dx.data, tol(c.out * c.kernel[0] * c.kernel[1]), 'dx');
   });
@@ -157,6 +155,13 @@ it('weight gradients take row runs where they save loads: LeNet 5x5, not 1x1', (
   expect(wgradRun(spec([128, 1, 28, 28], 6, [5, 5], [2, 2]))).toBe(7);
   expect(wgradRun(spec([128, 6, 14, 14], 16, [5, 5], [0, 0]))).toBe(5);
   expect(wgradRun(spec([32, 64, 24, 24], 64, [1, 1], [0, 0]))).toBeUndefined();
+});
+
+it('input gradients take runs, pixel-major or image-major rows by their loads: LeNet runs, ResNet 3x3 pixel-major, strided image-major', () => {
+  const spec = (input: ConvCase['input'], out: number, kernel: Pair, padding: Pair) =>
+    ({ name: 'k', origin, input, attrs: convAttrs({ input, out, kernel, padding, bias: true }), subgroups: true });
+  expect(dgradOrder(spec([128, 6, 14, 14], 16, [5, 5], [0, 0])).order).toBe('runs');
+  expect(dgradOrder(spec([32, 64, 24, 24], 64, [3, 3], [1, 1])).order).toBe('pixel');
 });
 
 it('input gradients with a stride, or a batch no row block divides, keep image-major rows', () => {

@@ -54,12 +54,14 @@ model LeNet {
   linear(10)
 }`;
 
-// Batch 32 lets a row block divide the batch: the input gradients take pixel-major rows
-// (conv2d-grad-input.ts), conv2's with the relu gradient fused.
-const pixelRows = `
+// Batch 32 lets row blocks divide the batch and N * W: the input gradients take runs (the 5x5
+// conv's, as LeNet's) and pixel-major rows (the dilated conv's, with the relu gradient fused).
+const unitStride = `
 model P {
-  input [2, 5, 5]
-  conv(4, kernel = 3, padding = 1) relu
+  input [1, 16, 16]
+  conv(6, kernel = 5, padding = 2) relu
+  avgpool(2, stride = 2)
+  conv(16, kernel = 5, padding = 2) relu
   conv(3, kernel = 3, padding = 2, dilation = 2) relu
   flatten linear(3)
 }`;
@@ -93,7 +95,7 @@ const cases = [
   ['LeNet (conv, sigmoid, avgpool, linear; cross-entropy)', lenet, 4],
   ['two Residual blocks (batch norm, 1x1 shortcut, identity shortcut, fan-in)', residual, 3],
   ['branches (concat, pools with padding, dilation, groups, dropout, batchnorm1d)', branches, 5],
-  ['two stride-1 convs at batch 32 (pixel-major input gradients)', pixelRows, 32],
+  ['stride-1 convs at batch 32 (input gradients in runs and pixel-major rows)', unitStride, 32],
   ['d2l 7.2 corr2d (no bias; summed squared error)', corr2d, 1],
 ] as const;
 

@@ -72,9 +72,6 @@ export function conv2dGradWeightKernels(s: Conv2dGradWeightSpec): KernelModule[]
     rowSetup: (i) => wgsl`
       let xc${i} = (batch * CG + min(r${i} / (KH * KW), CG - 1u)) * H * W;
       let ky${i} = i32(r${i} / KW % KH * DH) - PH; let kx${i} = i32(r${i} % KW * DW) - PW;`,
-    kSetup: 'let n = k / (OH * OW); let p = k % (OH * OW); let oy = p / OW; let ox = p % OW;',
-    laneLoad: (i) => ones(i, `tap(n * C * H * W + xc${i}, i32(oy * SH) + ky${i}, i32(ox * SW) + kx${i})`),
-    uniformLoad: (j) => `${dy}[(n * O + batch * OG + c${j}) * OH * OW + p]`,
     // Runs: a lane's rows are one kernel row's taps (r0 its first; the bias row starts a run of
     // its own, as taps is a multiple of KW), a group is `steps` pixels of an output row from ox0.
     ...(steps ? {
@@ -87,7 +84,11 @@ export function conv2dGradWeightKernels(s: Conv2dGradWeightSpec): KernelModule[]
         tapOf: (i: number, step: number) => s.attrs.dilation[1] * i + s.attrs.stride[1] * step,
         uniformLoad: (j: number, step: string) => `${dy}[(n * O + batch * OG + c${j}) * OH * OW + oy * OW + ox0 + ${step}]`,
       },
-    } : {}),
+    } : {
+      kSetup: 'let n = k / (OH * OW); let p = k % (OH * OW); let oy = p / OW; let ox = p % OW;',
+      laneLoad: (i) => ones(i, `tap(n * C * H * W + xc${i}, i32(oy * SH) + ky${i}, i32(ox * SW) + kx${i})`),
+      uniformLoad: (j) => `${dy}[(n * O + batch * OG + c${j}) * OH * OW + p]`,
+    }),
     store: (row, col, v) =>
       s.attrs.bias ? `if (${row} == ${taps}u) { ${db}[batch * OG + ${col}] = ${v}; } else { ${dwAt(row, col)} = ${v}; }` : `${dwAt(row, col)} = ${v};`,
   });

@@ -118,10 +118,6 @@ export function conv2dKernel(s: Conv2dSpec): KernelModule {
     rowSetup: (i) => wgsl`
       let xb${i} = (r${i} / (OH * OW) * C + batch * CG) * H * W;
       let iy${i} = i32(r${i} / OW % OH * SH) - PH; let ix${i} = i32(r${i} % OW * SW) - PW;`,
-    kSetup: 'let ci = k / (KH * KW); let ky = i32(k / KW % KH * DH); let kx = i32(k % KW * DW);',
-    laneLoad: (i) => `tap(xb${i} + ci * H * W, iy${i} + ky, ix${i} + kx)`,
-    // OIHW: w[o, ci, ky, kx] sits at o * CG * KH * KW + k.
-    uniformLoad: (j) => `${w}[(batch * OG + c${j}) * CG * KH * KW + k]`,
     // Runs: group (ci, kernel row), step = kernel column; the run's first pixel is row 0's window.
     ...(run ? {
       runs: {
@@ -133,7 +129,12 @@ export function conv2dKernel(s: Conv2dSpec): KernelModule {
         tapOf: (i: number, step: number) => s.attrs.stride[1] * i + s.attrs.dilation[1] * step,
         uniformLoad: (j: number, step: string) => `${w}[(batch * OG + c${j}) * CG * KH * KW + g * KW + ${step}]`,
       },
-    } : {}),
+    } : {
+      kSetup: 'let ci = k / (KH * KW); let ky = i32(k / KW % KH * DH); let kx = i32(k % KW * DW);',
+      laneLoad: (i) => `tap(xb${i} + ci * H * W, iy${i} + ky, ix${i} + kx)`,
+      // OIHW: w[o, ci, ky, kx] sits at o * CG * KH * KW + k.
+      uniformLoad: (j) => `${w}[(batch * OG + c${j}) * CG * KH * KW + k]`,
+    }),
     ...(s.attrs.bias ? { bias: (col: string) => `${b}[batch * OG + ${col}]` } : {}),
     store: (row, col, v) => epilogueStore(y, `(${row} / (OH * OW) * O + batch * OG + ${col}) * OH * OW + ${row} % (OH * OW)`, v, s.epilogue, `batch * OG + ${col}`),
   });

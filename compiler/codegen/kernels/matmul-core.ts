@@ -60,7 +60,7 @@ export interface RowRuns {
   readonly uniformLoad: (j: number, step: string) => string;
 }
 
-export interface GemmPlan {
+export interface GemmFrame {
   readonly name: string;
   readonly origin: KernelOrigin;
   readonly inputs: readonly BindingSpec[];
@@ -78,33 +78,46 @@ export interface GemmPlan {
   readonly decls?: string;
   /** Per-lane setup of row i from `ri` (its row, clamped in range) and `batch`: locals suffixed i. */
   readonly rowSetup: (i: number) => string;
-  /** Uniform locals from the reduction index `k`. */
-  readonly kSetup: string;
-  /** P at row i (`ri`, setup locals) and k. */
-  readonly laneLoad: (i: number) => string;
-  /** U at k and column j (`cj`, clamped in range). */
-  readonly uniformLoad: (j: number) => string;
   /**
    * Where a whole row block shares which k steps are zero (a convolution's input gradient at one
    * pixel: only the kernel taps that land inside dy count), the k loop skips them: `setup` (after
    * the row setup) computes locals from `rb`, `cb` and `batch` (uniform, as WGSL requires of loops
-   * around subgroup operations), `outer` opens a loop over ranges, and k runs
-   * over [begin, end) inside it instead of [0, depth). Not with splitK > 1.
+   * around subgroup operations), `outer` opens a loop over ranges, and k (with runs: the group)
+   * runs over [begin, end) inside it instead of [0, depth). Not with splitK > 1.
    */
   readonly kRanges?: { readonly setup: string; readonly outer: string; readonly begin: string; readonly end: string };
-  /** Rows in runs (RowRuns): replaces kSetup, laneLoad and uniformLoad, and only row 0 is set up. */
-  readonly runs?: RowRuns;
   /** A per-column value added to every sum, at column `col` (in range); not with splitK > 1. */
   readonly bias?: (col: string) => string;
   /** Stores `value` at (`row`, `col`), both in range, and `batch`; may only write `outputs`. */
   readonly store: (row: string, col: string, value: string) => string;
 }
 
+/** k steps that load P per row and U per column at each k. */
+export interface KSteps {
+  /** Uniform locals from the reduction index `k`. */
+  readonly kSetup: string;
+  /** P at row i (`ri`, setup locals) and k. */
+  readonly laneLoad: (i: number) => string;
+  /** U at k and column j (`cj`, clamped in range). */
+  readonly uniformLoad: (j: number) => string;
+  readonly runs?: undefined;
+}
+
+/** k steps in row runs (RowRuns): only row 0 is set up. */
+export interface RunSteps {
+  readonly runs: RowRuns;
+  readonly kSetup?: undefined;
+  readonly laneLoad?: undefined;
+  readonly uniformLoad?: undefined;
+}
+
+export type GemmPlan = GemmFrame & (KSteps | RunSteps);
+
 const ceilDiv = (a: number, b: number): number => Math.ceil(a / b);
 const range = (n: number): number[] => Array.from({ length: n }, (_, i) => i);
 
 /** The single kernel of an unsplit GEMM. */
-export function gemmKernel(plan: Omit<GemmPlan, 'splitK'>): KernelModule {
+export function gemmKernel(plan: Omit<GemmFrame, 'splitK'> & (KSteps | RunSteps)): KernelModule {
   return gemmKernels({ ...plan, splitK: 1 })[0]!;
 }
 
@@ -112,7 +125,6 @@ export function gemmKernel(plan: Omit<GemmPlan, 'splitK'>): KernelModule {
 export function gemmKernels(plan: GemmPlan): KernelModule[] {
   const { rows, cols, batches, splitK, tile } = plan;
   if (splitK > 1 && (plan.bias || plan.kRanges)) throw new Error(`kernel ${plan.name}: a split-k GEMM cannot add a bias or skip k ranges`);
-  if (plan.runs && plan.kRanges) throw new Error(`kernel ${plan.name}: row runs and k ranges do not combine`);
   if (plan.runs && tile.shareU && plan.runs.steps > 8) throw new Error(`kernel ${plan.name}: shared loads serve at most 8 steps of a run group, not ${plan.runs.steps}`);
   const rb = ceilDiv(rows, tile.rowsPerLane * tile.lanes);
   const cb = ceilDiv(cols, tile.cols);
@@ -175,21 +187,18 @@ function gemmLoop(w: WgslWriter, plan: GemmPlan): void {
   const span = plan.runs ? plan.runs.groups : depth;
   const chunk = ceilDiv(span, splitK);
   const [k0, k1] = splitK > 1 ? [`split * ${chunk}u`, `min(split * ${chunk}u + ${chunk}u, ${span}u)`] : ['0u', `${span}u`];
-  if (plan.runs) {
-    runLoop(w, plan.runs, tile, k0, k1);
-    return;
-  }
+  const loop = (from: string, to: string): void => (plan.runs ? runLoop(w, plan.runs, tile, from, to) : kLoop(w, plan, from, to));
   if (plan.kRanges) {
     const { setup, outer, begin, end } = plan.kRanges;
     w.chunk(setup);
-    w.block(outer, () => kLoop(w, plan, begin, end));
+    w.block(outer, () => loop(begin, end));
   } else {
-    kLoop(w, plan, k0, k1);
+    loop(k0, k1);
   }
 }
 
 /** The k loop over [k0, k1) with its FMAs into the accumulators. */
-function kLoop(w: WgslWriter, plan: GemmPlan, k0: string, k1: string): void {
+function kLoop(w: WgslWriter, plan: GemmFrame & KSteps, k0: string, k1: string): void {
   const { tile } = plan;
   const tm = range(tile.rowsPerLane);
   const tn = range(tile.cols);
@@ -307,12 +316,13 @@ function tileShape(rows: number, cols: number, shareU: boolean): { colsPerBlock:
 /**
  * chooseTile for a GEMM whose row blocks must each lie inside one period of `period` rows (so
  * that what a block skips is uniform): the largest block of 32 or more rows (rows per lane up to
- * chooseTile's, 8 to 32 lanes) that divides `period`; undefined where none does.
+ * chooseTile's, or exactly `rowsPerLane`; 8 to 32 lanes) that divides `period`; undefined where
+ * none does.
  */
-export function chooseAlignedTile(period: number, cols: number, opts: { shareU?: boolean } = {}): GemmTile | undefined {
+export function chooseAlignedTile(period: number, cols: number, opts: { shareU?: boolean; rowsPerLane?: number } = {}): GemmTile | undefined {
   const { shareU = false } = opts;
   const { colsPerBlock, maxRows } = tileShape(period, cols, shareU);
-  for (let rowsPerLane = maxRows; rowsPerLane >= 1; rowsPerLane--) {
+  for (let rowsPerLane = opts.rowsPerLane ?? maxRows; rowsPerLane >= (opts.rowsPerLane ?? 1); rowsPerLane--) {
     for (const lanes of [32, 24, 16, 8]) {
       const block = rowsPerLane * lanes;
       if (block >= 32 && period % block === 0) return { rowsPerLane, cols: colsPerBlock, lanes, ...(shareU ? { shareU } : {}) };
