@@ -50,7 +50,7 @@ function update(spec: SgdSpec | AdamSpec, readsStep: boolean, state: readonly st
     let p = param[j];
     var g = grad[j];
   ` + '\n' + body;
-  return perItemKernel({ name: spec.name, origin: spec.origin, bindings }, r.count, '', main);
+  return perItemKernel({ name: spec.name, origin: spec.origin, bindings }, r.count, '', main, 4);
 }
 
 /**

@@ -61,19 +61,27 @@ export function kernelModule(frame: KernelFrame, body: KernelBody): KernelModule
   return checkLimits({ name: frame.name, wgsl: w.toString(), bindings: frame.bindings, workgroupSize, dispatch });
 }
 
-/** One invocation per item: `main` sees `i` (u32), the item's index, for i < count only. */
-export function perItemKernel(frame: KernelFrame, count: number, decls: string, main: string): KernelModule {
-  return kernelModule(frame, {
-    threads: ITEM_THREADS,
-    groups: Math.ceil(count / ITEM_THREADS),
-    decls,
-    main: wgsl`
+/**
+ * One invocation per item, or per `run` neighbouring items: `main` sees `i` (u32), the item's
+ * index, for i < count only, and must not `return` when run > 1. On lavapipe an invocation's fixed
+ * cost is several times a load's: 4 items an invocation made SGD over LeNet's 61,706 parameters
+ * ~2x faster.
+ */
+export function perItemKernel(frame: KernelFrame, count: number, decls: string, main: string, run = 1): KernelModule {
+  const w = new WgslWriter();
+  if (run === 1) {
+    w.chunk(wgsl`
       let i = group * ${ITEM_THREADS}u + lid;
       if (i >= ${count}u) {
         return;
-      }
-    ` + '\n' + main,
-  });
+      }`).chunk(main);
+  } else {
+    w.line(`let first = (group * ${ITEM_THREADS}u + lid) * ${run}u;`);
+    for (let j = 0; j < run; j++) {
+      w.block('', () => w.line(`let i = first${j === 0 ? '' : ` + ${j}u`};`).block(`if (i < ${count}u)`, () => w.chunk(main)));
+    }
+  }
+  return kernelModule(frame, { threads: ITEM_THREADS, groups: Math.ceil(count / (ITEM_THREADS * run)), decls, main: w.toString() });
 }
 
 /** Workgroup size for a loop over `items` per workgroup: a power of two from 32 to 256. */
