@@ -140,28 +140,25 @@ describe.each(withModes(pixelCases))('conv2d input gradient %s, %s (float64 refe
   });
 });
 
-it('forward convs take row runs where they save loads: LeNet 5x5, not 3x3 over 64 channels or 1x1', () => {
+describe('kernel shapes chosen by load models (shared loads)', () => {
   const spec = (input: ConvCase['input'], out: number, kernel: Pair, padding: Pair) =>
     ({ name: 'k', origin, input, attrs: convAttrs({ input, out, kernel, padding, bias: true }), subgroups: true });
-  expect(rowRun(spec([128, 1, 28, 28], 6, [5, 5], [2, 2]))).toBe(7);
-  expect(rowRun(spec([128, 6, 14, 14], 16, [5, 5], [0, 0]))).toBe(5);
-  expect(rowRun(spec([32, 64, 24, 24], 64, [3, 3], [1, 1]))).toBeUndefined();
-  expect(rowRun(spec([32, 64, 24, 24], 64, [1, 1], [0, 0]))).toBeUndefined();
-});
+  const lenet1 = spec([128, 1, 28, 28], 6, [5, 5], [2, 2]);
+  const lenet2 = spec([128, 6, 14, 14], 16, [5, 5], [0, 0]);
+  const resnet3x3 = spec([32, 64, 24, 24], 64, [3, 3], [1, 1]);
+  const resnet1x1 = spec([32, 64, 24, 24], 64, [1, 1], [0, 0]);
 
-it('weight gradients take row runs where they save loads: LeNet 5x5, not 1x1', () => {
-  const spec = (input: ConvCase['input'], out: number, kernel: Pair, padding: Pair) =>
-    ({ name: 'k', origin, input, attrs: convAttrs({ input, out, kernel, padding, bias: true }), subgroups: true });
-  expect(wgradRun(spec([128, 1, 28, 28], 6, [5, 5], [2, 2]))).toBe(7);
-  expect(wgradRun(spec([128, 6, 14, 14], 16, [5, 5], [0, 0]))).toBe(5);
-  expect(wgradRun(spec([32, 64, 24, 24], 64, [1, 1], [0, 0]))).toBeUndefined();
-});
+  it('forward convs take row runs for LeNet 5x5, not for 3x3 over 64 channels or 1x1', () => {
+    expect([lenet1, lenet2, resnet3x3, resnet1x1].map((c) => rowRun(c))).toEqual([7, 5, undefined, undefined]);
+  });
 
-it('input gradients take runs, pixel-major or image-major rows by their loads: LeNet runs, ResNet 3x3 pixel-major, strided image-major', () => {
-  const spec = (input: ConvCase['input'], out: number, kernel: Pair, padding: Pair) =>
-    ({ name: 'k', origin, input, attrs: convAttrs({ input, out, kernel, padding, bias: true }), subgroups: true });
-  expect(dgradOrder(spec([128, 6, 14, 14], 16, [5, 5], [0, 0])).order).toBe('runs');
-  expect(dgradOrder(spec([32, 64, 24, 24], 64, [3, 3], [1, 1])).order).toBe('pixel');
+  it('weight gradients take row runs for LeNet 5x5, not for 1x1', () => {
+    expect([lenet1, lenet2, resnet1x1].map((c) => wgradRun(c))).toEqual([7, 5, undefined]);
+  });
+
+  it('input gradients take runs for LeNet conv2, pixel-major rows for ResNet 3x3', () => {
+    expect([lenet2, resnet3x3].map((c) => dgradOrder(c).order)).toEqual(['runs', 'pixel']);
+  });
 });
 
 it('input gradients with a stride, or a batch no row block divides, keep image-major rows', () => {

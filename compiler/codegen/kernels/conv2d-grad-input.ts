@@ -18,7 +18,7 @@ import { type Epilogue, epilogueBindings, epilogueDecls, epilogueStore } from '.
 import { readBinding, writeBinding } from '../indexing.ts';
 import type { KernelModule } from '../kernel.ts';
 import { wgsl } from '../writer.ts';
-import { type ConvGeometry, type ConvSpec, convConsts, convGeometry } from './conv2d.ts';
+import { type ConvGeometry, type ConvSpec, convConsts, convGeometry, rowSpan, runLength } from './conv2d.ts';
 import { type GemmFrame, type GemmTile, type KSteps, type RunSteps, chooseAlignedTile, chooseTile, gemmKernel } from './matmul-core.ts';
 
 export type DgradOrder = 'image' | 'pixel' | 'runs';
@@ -42,7 +42,7 @@ export function dgradTile(s: ConvSpec, order: DgradOrder): GemmTile | undefined 
   if (order === 'pixel') return chooseAlignedTile(g.n, g.cg, { shareU });
   if (shareU && g.kw > 8) return undefined;
   const cols = chooseTile(g.n * g.h * g.w, g.cg, g.groups, { shareU }).cols;
-  const run = [8, 7, 6, 5, 4, 3].find((r) => g.w % r === 0 && r * cols <= 96);
+  const run = runLength(g.w, Math.floor(96 / cols));
   return run === undefined ? undefined : chooseAlignedTile(g.n * g.w, g.cg, { shareU, rowsPerLane: run });
 }
 
@@ -59,7 +59,7 @@ export function dgradOrder(s: ConvSpec): { order: DgradOrder; tile: GemmTile } {
   const vy = meanTaps(g.h, g.oh, g.kh, a.padding[0], a.dilation[0]);
   const vx = meanTaps(g.w, g.ow, g.kw, a.padding[1], a.dilation[1]);
   const pixelLoads = pixel ? vy * vx * (1 + pixel.cols / (pixel.rowsPerLane * (shareU ? 8 : 1))) : Infinity;
-  const runLoads = runs ? (vy * (runSegment(a, g, runs.rowsPerLane) + runs.cols * (shareU ? 1 : g.kw))) / runs.rowsPerLane : Infinity;
+  const runLoads = runs ? (vy * (rowSpan(a, g, runs.rowsPerLane) + runs.cols * (shareU ? 1 : g.kw))) / runs.rowsPerLane : Infinity;
   if (runs && runLoads * 1.25 <= pixelLoads) return { order: 'runs', tile: runs };
   if (pixel) return { order: 'pixel', tile: pixel };
   return { order: 'image', tile: dgradTile(s, 'image')! };
@@ -70,11 +70,6 @@ function meanTaps(size: number, out: number, k: number, pad: number, dil: number
   let sum = 0;
   for (let y = 0; y < size; y++) for (let t = 0; t < k; t++) sum += y + pad - t * dil >= 0 && y + pad - t * dil < out ? 1 : 0;
   return sum / size;
-}
-
-/** dy values under a run of `run` pixels of a row, over the KW taps. */
-function runSegment(a: ConvSpec['attrs'], g: ConvGeometry, run: number): number {
-  return run + (g.kw - 1) * a.dilation[1];
 }
 
 export function conv2dGradInputKernel(s: Conv2dGradInputSpec): KernelModule {
@@ -193,7 +188,7 @@ function rowRuns(s: ConvSpec, g: ConvGeometry, tile: GemmTile, { dy, w }: Names)
       groups: g.og,
       steps: g.kw,
       groupSetup: 'let dyRow = gb0 + (g * OH + ty - ky * DH) * OW;',
-      segment: runSegment(s.attrs, g, tile.rowsPerLane),
+      segment: rowSpan(s.attrs, g, tile.rowsPerLane),
       segmentLoad: (t: number) => `dyAt(dyRow, sx0${t === 0 ? '' : ` + ${t}`})`,
       tapOf: (i: number, step: number) => i + (g.kw - 1 - step) * s.attrs.dilation[1],
       uniformLoad: (j: number, step: string) => `${w}[((batch * OG + g) * CG + c${j}) * KH * KW + ky * KW + ${step}]`,

@@ -7,7 +7,7 @@
 import { readBinding, writeBinding } from '../indexing.ts';
 import type { KernelModule } from '../kernel.ts';
 import { wgsl } from '../writer.ts';
-import { type ConvSpec, convConsts, convGeometry, tapHelper } from './conv2d.ts';
+import { type ConvSpec, convConsts, convGeometry, rowSpan, runLength, tapHelper } from './conv2d.ts';
 import { chooseRowRunTile, chooseSplitK, chooseTile, gemmKernels } from './matmul-core.ts';
 
 export interface Conv2dGradWeightSpec extends ConvSpec {
@@ -34,11 +34,11 @@ export function wgradRun(s: ConvSpec, force?: boolean): number | undefined {
   const rows = g.cg * g.kh * g.kw + (s.attrs.bias ? 1 : 0);
   const plain = chooseTile(rows, g.og, g.groups, { minGroups: 1, shareU });
   if (g.kw * plain.cols > 96) return undefined;
-  const steps = [8, 7, 6, 5, 4, 3].find((t) => g.ow % t === 0);
+  const steps = runLength(g.ow);
   if (steps === undefined || force) return steps;
   // Loads per tap per output pixel.
   const plainLoads = 1 + plain.cols / (plain.rowsPerLane * (shareU ? 8 : 1));
-  const runLoads = (s.attrs.stride[1] * (steps - 1) + s.attrs.dilation[1] * (g.kw - 1) + 1 + plain.cols * (shareU ? 1 : steps)) / (g.kw * steps);
+  const runLoads = (rowSpan(s.attrs, g, steps) + plain.cols * (shareU ? 1 : steps)) / (g.kw * steps);
   return runLoads * 1.25 <= plainLoads ? steps : undefined;
 }
 
@@ -79,7 +79,7 @@ export function conv2dGradWeightKernels(s: Conv2dGradWeightSpec): KernelModule[]
         groups: depth / steps,
         steps,
         groupSetup: `let n = g / (OH * ${g.ow / steps}u); let oy = g / ${g.ow / steps}u % OH; let ox0 = g % ${g.ow / steps}u * ${steps}u;`,
-        segment: s.attrs.stride[1] * (steps - 1) + s.attrs.dilation[1] * (g.kw - 1) + 1,
+        segment: rowSpan(s.attrs, g, steps),
         segmentLoad: (t: number) => ones(0, `tap(n * C * H * W + xc0, i32(oy * SH) + ky0, i32(ox0 * SW) + kx0${t === 0 ? '' : ` + ${t}`})`),
         tapOf: (i: number, step: number) => s.attrs.dilation[1] * i + s.attrs.stride[1] * step,
         uniformLoad: (j: number, step: string) => `${dy}[(n * O + batch * OG + c${j}) * OH * OW + oy * OW + ox0 + ${step}]`,

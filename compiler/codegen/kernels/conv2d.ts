@@ -84,16 +84,22 @@ export function rowRun(s: ConvSpec, force?: boolean): number | undefined {
   const shareU = s.subgroups ?? false;
   if (force === false || g.kw < 2 || (shareU && g.kw > 8)) return undefined;
   const plain = chooseTile(g.n * g.oh * g.ow, g.og, g.groups, { shareU });
-  const run = [8, 7, 6, 5, 4, 3].find((r) => g.ow % r === 0 && r * plain.cols <= 96);
+  const run = runLength(g.ow, Math.floor(96 / plain.cols));
   if (run === undefined || force) return run;
   const plainLoads = g.kw + (shareU ? (g.kw * plain.cols) / (8 * plain.rowsPerLane) : (g.kw * plain.cols) / plain.rowsPerLane);
-  const runLoads = (segment(s.attrs, g, run) + plain.cols * (shareU ? 1 : g.kw)) / run;
+  const runLoads = (rowSpan(s.attrs, g, run) + plain.cols * (shareU ? 1 : g.kw)) / run;
   return runLoads * 1.25 <= plainLoads ? run : undefined;
 }
 
-/** Input values one run of `run` output pixels reads from a kernel row. */
-function segment(a: OpAttrs['conv2d'], g: ConvGeometry, run: number): number {
-  return a.stride[1] * (run - 1) + a.dilation[1] * (g.kw - 1) + 1;
+/** The longest run (3 to `longest`, at most 8) that divides a row of `width`, so no run leaves its row. */
+export function runLength(width: number, longest = 8): number | undefined {
+  for (let r = Math.min(8, longest); r >= 3; r--) if (width % r === 0) return r;
+  return undefined;
+}
+
+/** Input columns that `count` neighbouring output pixels read through one kernel row. */
+export function rowSpan(a: OpAttrs['conv2d'], g: ConvGeometry, count: number): number {
+  return a.stride[1] * (count - 1) + a.dilation[1] * (g.kw - 1) + 1;
 }
 
 export function conv2dKernel(s: Conv2dSpec): KernelModule {
@@ -124,7 +130,7 @@ export function conv2dKernel(s: Conv2dSpec): KernelModule {
         groups: g.cg * g.kh,
         steps: g.kw,
         groupSetup: 'let ci = g / KH; let ky = i32(g % KH * DH);',
-        segment: segment(s.attrs, g, run),
+        segment: rowSpan(s.attrs, g, run),
         segmentLoad: (t: number) => `tap(xb0 + ci * H * W, iy0 + ky, ${t === 0 ? 'ix0' : `ix0 + ${t}`})`,
         tapOf: (i: number, step: number) => s.attrs.stride[1] * i + s.attrs.dilation[1] * step,
         uniformLoad: (j: number, step: string) => `${w}[(batch * OG + c${j}) * CG * KH * KW + g * KW + ${step}]`,
