@@ -23,7 +23,7 @@ function adaptiveAxis(kernel: string, size: number, out: number): PoolAxis {
     size,
     out,
     // Equal bins (global pooling among them) tile the input.
-    ...(size % out === 0 ? { extent: size / out, disjoint: true } : {}),
+    ...(size % out === 0 ? { extent: size / out, disjoint: size / out } : {}),
     window: wgsl`
       let start = (o * ${size}) / ${out};
       let end = ((o + 1) * ${size} + ${out - 1}) / ${out};

@@ -22,8 +22,11 @@ export interface PoolAxis {
    * Lanes of a loop whose bounds differ per lane run masked on lavapipe, at several times the cost.
    */
   readonly extent?: number;
-  /** Windows do not overlap, so `cover` holds at most one output: the backward needs no loop. */
-  readonly disjoint?: boolean;
+  /**
+   * Windows tile the axis, each this wide (k = s, no padding; equal adaptive bins): `cover` holds
+   * at most one output, so the backward needs no loop, and neighbouring inputs share it.
+   */
+  readonly disjoint?: number;
 }
 
 export interface PoolGeometry {
@@ -44,6 +47,8 @@ export interface Pool2dSpec {
   /** Backward only: applied to each dx before it is stored (a fused activation gradient). */
   readonly epilogue?: Epilogue;
 }
+
+const range = (n: number): number[] => Array.from({ length: n }, (_, i) => i);
 
 /** `expr + n` and `expr / d` as WGSL, without `+ -1`, `+ 0` or `/ 1`. */
 function plus(expr: string, n: number): string {
@@ -69,7 +74,7 @@ function stridedAxis(kernel: string, size: number, k: number, s: number, p: numb
     out,
     // Without padding (floor mode) every window lies inside the input.
     ...(p === 0 ? { extent: k } : {}),
-    ...(p === 0 && k === s ? { disjoint: true } : {}),
+    ...(p === 0 && k === s ? { disjoint: k } : {}),
     window: wgsl`
       let start = ${plus(s === 1 ? 'o' : `o * ${s}`, -p)};
       let end = min(start + ${k}, ${size + p});
@@ -122,6 +127,9 @@ function geometryDecls(g: PoolGeometry): string {
   }
   return w.toString();
 }
+
+/** Element j of the run starting at `i0`. */
+const runItem = (j: number): string => (j === 0 ? 'i0' : `i0 + ${j}u`);
 
 /**
  * Run `i` of `run` neighbouring elements of a [planes, rows, cols] grid (run divides cols) as its
@@ -181,7 +189,7 @@ export function poolForward(name: string, origin: KernelOrigin, kind: PoolKind, 
     .line('let r = window_h(oy);');
   for (let j = 0; j < run; j++) {
     main.block('', () => {
-      main.line(`let i = ${j === 0 ? 'i0' : `i0 + ${j}u`};`).line(`let q = window_w(${plus('ox0', j)});`).chunk(s.init);
+      main.line(`let i = ${runItem(j)};`).line(`let q = window_w(${plus('ox0', j)});`).chunk(s.init);
       windowLoop(main, 'yy', 'r', g.rows, () =>
         windowLoop(main, 'xx', 'q', g.cols, () => {
           main.line('let t = yy * W + xx;').line('let v = x[base + u32(t)];').chunk(s.tap);
@@ -205,22 +213,39 @@ export function poolBackward(name: string, origin: KernelOrigin, kind: PoolKind,
   const bindings = kind === 'max'
     ? [input('argmax', outCount, 'i32'), input('dy', outCount), output('dx', inCount), ...epilogueBindings(epilogue, inCount, c)]
     : [input('dy', outCount), output('dx', inCount), ...epilogueBindings(epilogue, inCount, c)];
-  const take = kind === 'max'
-    ? 'if (argmax[o] == iy * W + ix) {\n  g += dy[o];\n}'
-    : `g += dy[o] / f32(${divisor('h', 'oy', g.rows)} * ${divisor('w', 'ox', g.cols)});`;
+  const scale = `f32(${divisor('h', 'oy', g.rows)} * ${divisor('w', 'ox', g.cols)})`;
+  // Max: the whole dy of an output whose argmax is this input; avg: dy / the window's divisor.
+  const take = (g: string, ix: string, d: string): string => (kind === 'max' ? `if (argmax[o] == iy * W + ${ix}) {\n  ${g} += ${d};\n}` : `${g} += ${d} / ${scale};`);
   const run = columnRun(w);
   const main = new WgslWriter()
     .chunk(splitRun(run, 'base', g.rows.out * g.cols.out, h, w, 'iy', 'ix0'))
     .line('let rows = cover_h(iy);');
-  for (let j = 0; j < run; j++) {
-    main.block('', () => {
-      main.line(`let i = ${j === 0 ? 'i0' : `i0 + ${j}u`};`).line(`let ix = ${plus('ix0', j)};`).line('let cols = cover_w(ix);').line('var g = 0.0;');
-      coverLoop(main, 'oy', 'rows', g.rows, () =>
-        coverLoop(main, 'ox', 'cols', g.cols, () => {
-          main.line('let o = base + u32(oy * OW + ox);').chunk(take);
-        }));
-      main.line(epilogueStore('dx', 'i', 'g', epilogue));
-    });
+  const tile = g.cols.disjoint !== undefined && run % g.cols.disjoint === 0 ? g.cols.disjoint : 0;
+  if (tile > 0) {
+    // Tiling windows: the run's columns go `tile` at a time to one output, whose dy (and argmax)
+    // load once. The tile divides the run, which divides W, so every column has its window.
+    for (let u = 0; u < run / tile; u++) {
+      const cols = range(tile).map((t) => u * tile + t);
+      main.block('', () => {
+        main.line(`let ox = ix0 / ${tile}${u === 0 ? '' : ` + ${u}`};`).line(cols.map((j) => `var g${j} = 0.0;`).join(' '));
+        coverLoop(main, 'oy', 'rows', g.rows, () => {
+          main.line('let o = base + u32(oy * OW + ox);').line('let d = dy[o];');
+          for (const j of cols) main.chunk(take(`g${j}`, plus('ix0', j), 'd'));
+        });
+        for (const j of cols) main.line(epilogueStore('dx', runItem(j), `g${j}`, epilogue));
+      });
+    }
+  } else {
+    for (let j = 0; j < run; j++) {
+      main.block('', () => {
+        main.line(`let i = ${runItem(j)};`).line(`let ix = ${plus('ix0', j)};`).line('let cols = cover_w(ix);').line('var g = 0.0;');
+        coverLoop(main, 'oy', 'rows', g.rows, () =>
+          coverLoop(main, 'ox', 'cols', g.cols, () => {
+            main.line('let o = base + u32(oy * OW + ox);').chunk(take('g', 'ix', 'dy[o]'));
+          }));
+        main.line(epilogueStore('dx', 'i', 'g', epilogue));
+      });
+    }
   }
   return perItemKernel({ name, origin, bindings }, inCount / run, [geometryDecls(g), epilogueDecls(epilogue)].filter((d) => d).join('\n'), main.toString());
 }
