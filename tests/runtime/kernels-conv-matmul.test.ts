@@ -148,16 +148,18 @@ describe('kernel shapes chosen by load models (shared loads)', () => {
   const resnet3x3 = spec([32, 64, 24, 24], 64, [3, 3], [1, 1]);
   const resnet1x1 = spec([32, 64, 24, 24], 64, [1, 1], [0, 0]);
 
-  it('forward convs take row runs for LeNet 5x5, not for 3x3 over 64 channels or 1x1', () => {
-    expect([lenet1, lenet2, resnet3x3, resnet1x1].map((c) => rowRun(c))).toEqual([7, 5, undefined, undefined]);
+  it('forward convs take row runs wherever a run divides the output width, never for 1x1', () => {
+    expect([lenet1, lenet2, resnet3x3, resnet1x1].map((c) => rowRun(c))).toEqual([7, 5, 6, undefined]);
   });
 
   it('weight gradients take row runs for LeNet 5x5, not for 1x1', () => {
     expect([lenet1, lenet2, resnet1x1].map((c) => wgradRun(c))).toEqual([7, 5, undefined]);
   });
 
-  it('input gradients take runs for LeNet conv2, pixel-major rows for ResNet 3x3', () => {
-    expect([lenet2, resnet3x3].map((c) => dgradOrder(c).order)).toEqual(['runs', 'pixel']);
+  it('input gradients take runs where they apply, else pixel-major rows where many taps miss dy, else image-major', () => {
+    const prime5x5 = spec([64, 6, 11, 11], 16, [5, 5], [0, 0]);
+    const prime3x3 = spec([32, 64, 13, 13], 64, [3, 3], [1, 1]);
+    expect([lenet2, resnet3x3, prime5x5, prime3x3].map((c) => dgradOrder(c).order)).toEqual(['runs', 'runs', 'pixel', 'image']);
   });
 });
 
