@@ -13,25 +13,32 @@ export interface CnncRun extends StepTiming {
   readonly compileMs: number;
 }
 
-/** `fuse: false` measures the same step with every op a kernel of its own (`--no-fuse`). */
-export async function benchCnnc(gpu: Gpu, w: Workload, dir: string, fuse = true): Promise<{ run: CnncRun; job: PeerJob }> {
-  const t0 = performance.now();
-  const model = await compile(fs.readFileSync(w.file, 'utf8'), {
-    path: w.file,
-    gpu,
-    batch: w.batch,
-    inputShape: [1, w.size, w.size],
-    optimizer: { kind: 'sgd', lr: w.lr, momentum: 0, weightDecay: 0 },
-    loss: 'cross_entropy',
-    fuse,
-  });
-  const compileMs = performance.now() - t0;
+/**
+ * The workload's step fused and with every op a kernel of its own (`--no-fuse`), both compiled
+ * from the same seed (the same weights) and timed in alternating rounds.
+ */
+export async function benchCnnc(gpu: Gpu, w: Workload, dir: string): Promise<{ fused: CnncRun; unfused: CnncRun; job: PeerJob }> {
+  const build = async (fuse: boolean) => {
+    const t0 = performance.now();
+    const model = await compile(fs.readFileSync(w.file, 'utf8'), {
+      path: w.file,
+      gpu,
+      batch: w.batch,
+      inputShape: [1, w.size, w.size],
+      optimizer: { kind: 'sgd', lr: w.lr, momentum: 0, weightDecay: 0 },
+      loss: 'cross_entropy',
+      fuse,
+    });
+    return { model, compileMs: performance.now() - t0 };
+  };
+  const variants = [await build(true), await build(false)];
   try {
     const { x, y } = makeBatch(w);
-    const job = await writeJob(dir, w, model, { x, y });
-    const timing = await measure({ step: () => model.trainStep(x, y), loss: () => model.lastLoss() }, w);
-    return { run: { ...timing, kernels: model.compiled.kernels.train.length, compileMs }, job };
+    const job = await writeJob(dir, w, variants[0]!.model, { x, y });
+    const timings = await measure(variants.map(({ model }) => ({ step: () => model.trainStep(x, y), loss: () => model.lastLoss() })), w);
+    const [fused, unfused] = variants.map(({ model, compileMs }, i) => ({ ...timings[i]!, kernels: model.compiled.kernels.train.length, compileMs }));
+    return { fused: fused!, unfused: unfused!, job };
   } finally {
-    await model.dispose();
+    for (const { model } of variants) await model.dispose();
   }
 }

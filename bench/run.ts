@@ -40,11 +40,7 @@ async function train(): Promise<TrainResult[]> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cnnc-bench-'));
   for (const w of workloads(quick)) {
     const gpu = await openGpu();
-    const measured = await (async () => {
-      const fused = await benchCnnc(gpu, w, dir);
-      return { ...fused, unfused: (await benchCnnc(gpu, w, dir, false)).run };
-    })().finally(() => gpu.dispose());
-    const { run, job, unfused } = measured;
+    const { fused: run, unfused, job } = await benchCnnc(gpu, w, dir).finally(() => gpu.dispose());
     console.log(`${w.name}: cnnc ${fmt(run.stepMs)} ms/step (${fmt(unfused.stepMs)} with --no-fuse)`);
     const peers: TrainResult['peers'] = {};
     for (const peer of PEERS) {

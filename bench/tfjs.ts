@@ -36,7 +36,7 @@ const model = (w.name === 'lenet' ? lenet : resnet18)(tf, weights);
 const optimizer = tf.train.sgd(w.lr);
 let last: TF.Scalar | null = null;
 
-const result = await measure({
+const [result] = await measure([{
   step: () => {
     // A fresh upload each step, as a data loader would give (cnnc writes its input every step too).
     // [N, 1, H, W] and [N, H, W, 1] are the same bytes.
@@ -48,7 +48,7 @@ const result = await measure({
     y.dispose();
   },
   loss: async () => (await last!.data())[0]!,
-}, w);
+}], w);
 
 // numTensors stays flat over the steps when nothing leaks: a check on the port, reported.
 console.log(JSON.stringify({ ...result, version: tf.version.tfjs, numTensors: tf.memory().numTensors }));
