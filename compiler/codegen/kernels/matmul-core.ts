@@ -3,7 +3,8 @@
 // Families supply index mappings (how to load P and U, where to store), never loops or tiling.
 //
 // Shape: each invocation owns `rowsPerLane` rows (strided by `lanes`, so neighbouring invocations
-// read neighbouring rows) and the whole workgroup shares `cols` columns, whose U loads have the
+// read neighbouring rows; consecutive in row runs, RowRuns below, so that a lane's rows share what
+// they load) and the whole workgroup shares `cols` columns, whose U loads have the
 // same address in every invocation (weights: broadcast on GPUs). Each k step does
 // rowsPerLane + cols loads for rowsPerLane * cols FMAs into registers; no workgroup memory and no
 // barriers (each one is a coroutine switch on lavapipe, design.md).
