@@ -1,11 +1,13 @@
 // The timing protocol shared by cnnc and tfjs (bench/torch.py repeats it in Python): warm-up
 // steps, then rounds of steps that end in one loss readback. GPU frameworks queue work and return
 // at once, so only a readback tells when the steps are done; reading back every step would time
-// the round trip too, so a round's time is divided by its steps and the median round is reported.
+// the round trip too, so a round's time is divided by its steps. The best round is reported: on a
+// shared machine a round is only ever slowed by others (this one's lavapipe rounds jumped between
+// ~49 and ~97 ms for the same LeNet step within one run), and every framework is reported alike.
 import type { Workload } from './workloads.ts';
 
 export interface StepTiming {
-  /** Median over rounds of the milliseconds per step. */
+  /** The best round's milliseconds per step. */
   readonly stepMs: number;
   /** Milliseconds per step of every round, in order. */
   readonly roundsMs: readonly number[];
@@ -21,12 +23,6 @@ export interface Trainer {
   /** Waits for the queued steps and returns the last step's loss. */
   loss(): Promise<number>;
 }
-
-export const median = (xs: readonly number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = s.length >> 1;
-  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
-};
 
 /**
  * Times one trainer, or several in alternating rounds (the first of a round alternates too), so
@@ -56,5 +52,5 @@ export async function measure(trainers: readonly Trainer[], w: Workload): Promis
       if (!Number.isFinite(last)) throw new Error(`loss became ${last} in timed round ${r + 1}`);
     }
   }
-  return runs.map((run) => ({ stepMs: median(run.roundsMs), ...run }));
+  return runs.map((run) => ({ stepMs: Math.min(...run.roundsMs), ...run }));
 }

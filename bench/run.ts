@@ -68,7 +68,7 @@ function printTrain(results: readonly TrainResult[]): void {
           : [`${w.name} b${w.batch} ${w.size}x${w.size}`, name, '-', '-', '-', p.reason.slice(0, 100)]),
     ];
   });
-  console.log(`\nTraining steps (SGD, cross-entropy; median of rounds; epoch = ${Math.ceil(FASHION_MNIST_TRAIN / 128)} steps of 128)`);
+  console.log(`\nTraining steps (SGD, cross-entropy; best of rounds; epoch = ${Math.ceil(FASHION_MNIST_TRAIN / 128)} steps of 128)`);
   console.log(table(['workload', 'framework', 'ms/step', 's/epoch', 'x cnnc time', 'check'], rows));
 }
 
