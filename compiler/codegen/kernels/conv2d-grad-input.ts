@@ -19,7 +19,7 @@ import { readBinding, writeBinding } from '../indexing.ts';
 import type { KernelModule } from '../kernel.ts';
 import { wgsl } from '../writer.ts';
 import { type ConvGeometry, type ConvSpec, convConsts, convGeometry, rowSpan, runLength } from './conv2d.ts';
-import { type GemmFrame, type GemmTile, type KSteps, type RunSteps, chooseAlignedTile, chooseTile, gemmKernel } from './matmul-core.ts';
+import { type GemmFrame, type GemmTile, type KSteps, type RunSteps, chooseAlignedTile, chooseTile, gemmKernel, tileColumns } from './matmul-core.ts';
 
 export type DgradOrder = 'image' | 'pixel' | 'runs';
 
@@ -41,8 +41,7 @@ export function dgradTile(s: ConvSpec, order: DgradOrder): GemmTile | undefined 
   if (!unitStride) return undefined;
   if (order === 'pixel') return chooseAlignedTile(g.n, g.cg, { shareU });
   if (shareU && g.kw > 8) return undefined;
-  const cols = chooseTile(g.n * g.h * g.w, g.cg, g.groups, { shareU }).cols;
-  const run = runLength(g.w, Math.floor(96 / cols));
+  const run = runLength(g.w, Math.floor(96 / tileColumns(g.cg, shareU)));
   return run === undefined ? undefined : chooseAlignedTile(g.n * g.w, g.cg, { shareU, rowsPerLane: run });
 }
 

@@ -6,7 +6,7 @@ import type { OpAttrs } from '../../ir/ops.ts';
 import { type Epilogue, epilogueBindings, epilogueDecls, epilogueStore } from '../epilogue.ts';
 import { readBinding, writeBinding } from '../indexing.ts';
 import type { KernelModule, KernelOrigin } from '../kernel.ts';
-import { type GemmTile, chooseRowRunTile, chooseTile, gemmKernel } from './matmul-core.ts';
+import { type GemmTile, chooseRowRunTile, chooseTile, gemmKernel, tileColumns } from './matmul-core.ts';
 import { wgsl } from '../writer.ts';
 
 export interface ConvSpec {
@@ -84,8 +84,7 @@ export function rowRun(s: ConvSpec, enabled = true): number | undefined {
   const g = convGeometry(s);
   const shareU = s.subgroups ?? false;
   if (!enabled || g.kw < 2 || (shareU && g.kw > 8)) return undefined;
-  const plain = chooseTile(g.n * g.oh * g.ow, g.og, g.groups, { shareU });
-  return runLength(g.ow, Math.floor(96 / plain.cols));
+  return runLength(g.ow, Math.floor(96 / tileColumns(g.og, shareU)));
 }
 
 /** The longest run (3 to `longest`, at most 8) that divides a row of `width`, so no run leaves its row. */

@@ -115,6 +115,8 @@ export interface RunSteps {
 export type GemmPlan = GemmFrame & (KSteps | RunSteps);
 
 const ceilDiv = (a: number, b: number): number => Math.ceil(a / b);
+/** Invocations per workgroup the tile choosers try, most first. */
+const LANE_COUNTS = [32, 24, 16, 8] as const;
 const range = (n: number): number[] => Array.from({ length: n }, (_, i) => i);
 
 /** The single kernel of an unsplit GEMM. */
@@ -307,9 +309,14 @@ export function chooseTile(rows: number, cols: number, batches: number, opts: { 
   return { rowsPerLane, cols: colsPerBlock, lanes, ...(shareU ? { shareU } : {}) };
 }
 
+/** Columns per workgroup: up to 16 with shared U loads, else 8, balanced over the column blocks. */
+export function tileColumns(cols: number, shareU: boolean): number {
+  return ceilDiv(cols, ceilDiv(cols, shareU ? 16 : 8));
+}
+
 /** Columns per workgroup and the most rows per lane for them (chooseTile). */
 function tileShape(rows: number, cols: number, shareU: boolean): { colsPerBlock: number; maxRows: number } {
-  const colsPerBlock = ceilDiv(cols, ceilDiv(cols, shareU ? 16 : 8));
+  const colsPerBlock = tileColumns(cols, shareU);
   const maxRows = Math.min(8, shareU ? Math.floor(64 / colsPerBlock) : 12 - colsPerBlock, Math.max(1, ceilDiv(rows, 8)));
   return { colsPerBlock, maxRows };
 }
@@ -324,7 +331,7 @@ export function chooseAlignedTile(period: number, cols: number, opts: { shareU?:
   const { shareU = false } = opts;
   const { colsPerBlock, maxRows } = tileShape(period, cols, shareU);
   for (let rowsPerLane = opts.rowsPerLane ?? maxRows; rowsPerLane >= (opts.rowsPerLane ?? 1); rowsPerLane--) {
-    for (const lanes of [32, 24, 16, 8]) {
+    for (const lanes of LANE_COUNTS) {
       const block = rowsPerLane * lanes;
       if (block >= 32 && period % block === 0) return { rowsPerLane, cols: colsPerBlock, lanes, ...(shareU ? { shareU } : {}) };
     }
@@ -339,7 +346,7 @@ export function chooseAlignedTile(period: number, cols: number, opts: { shareU?:
  */
 export function chooseRowRunTile(rows: number, run: number, cols: number, batches: number, opts: { shareU?: boolean; minGroups?: number } = {}): GemmTile {
   const { shareU = false, minGroups = 4 } = opts;
-  const { colsPerBlock } = tileShape(rows, cols, shareU);
+  const colsPerBlock = tileColumns(cols, shareU);
   let lanes = lanesFor(rows, run);
   while (ceilDiv(rows, run * lanes) * ceilDiv(cols, colsPerBlock) * batches < minGroups && lanes > 8) lanes -= 8;
   return { rowsPerLane: run, cols: colsPerBlock, lanes, ...(shareU ? { shareU } : {}) };
@@ -364,7 +371,7 @@ function rowBlock(rows: number, maxRowsPerLane: number): { rowsPerLane: number; 
 /** The most lanes (32, 24, 16, 8) whose row block pads at most an eighth, else the least padding. */
 function lanesFor(rows: number, rowsPerLane: number): number {
   let best = { lanes: 32, padded: Infinity };
-  for (const lanes of [32, 24, 16, 8]) {
+  for (const lanes of LANE_COUNTS) {
     const padded = ceilDiv(rows, rowsPerLane * lanes) * rowsPerLane * lanes;
     if (padded * 8 <= rows * 9) return lanes;
     if (padded < best.padded) best = { lanes, padded };

@@ -69,12 +69,13 @@ function stridedAxis(kernel: string, size: number, k: number, s: number, p: numb
   if (p > k / 2) throw new Error(`kernel ${kernel}: padding ${p} exceeds half of kernel size ${k}`);
   const out = Math.floor((size + 2 * p - k) / s) + 1;
   if (out < 1) throw new Error(`kernel ${kernel}: window ${k} (stride ${s}, padding ${p}) does not fit size ${size}`);
+  const tiling = p === 0 && k === s;
   return {
     size,
     out,
     // Without padding (floor mode) every window lies inside the input.
     ...(p === 0 ? { extent: k } : {}),
-    ...(p === 0 && k === s ? { disjoint: k } : {}),
+    ...(tiling ? { disjoint: k } : {}),
     window: wgsl`
       let start = ${plus(s === 1 ? 'o' : `o * ${s}`, -p)};
       let end = min(start + ${k}, ${size + p});
@@ -82,7 +83,7 @@ function stridedAxis(kernel: string, size: number, k: number, s: number, p: numb
     `,
     // Window o reads i when o*s - p <= i < o*s - p + k: o in [ceil((i + p - k + 1) / s), floor((i + p) / s)];
     // tiling windows reduce that to o = i / s (none past the last window), unsigned since i >= 0.
-    cover: p === 0 && k === s
+    cover: tiling
       ? wgsl`
         let o = i32(u32(i) / ${s}u);
         return vec2i(o, min(o, ${out - 1}));
@@ -215,7 +216,7 @@ export function poolBackward(name: string, origin: KernelOrigin, kind: PoolKind,
     : [input('dy', outCount), output('dx', inCount), ...epilogueBindings(epilogue, inCount, c)];
   const scale = `f32(${divisor('h', 'oy', g.rows)} * ${divisor('w', 'ox', g.cols)})`;
   // Max: the whole dy of an output whose argmax is this input; avg: dy / the window's divisor.
-  const take = (g: string, ix: string, d: string): string => (kind === 'max' ? `if (argmax[o] == iy * W + ${ix}) {\n  ${g} += ${d};\n}` : `${g} += ${d} / ${scale};`);
+  const take = (sum: string, ix: string, d: string): string => (kind === 'max' ? `if (argmax[o] == iy * W + ${ix}) {\n  ${sum} += ${d};\n}` : `${sum} += ${d} / ${scale};`);
   const run = columnRun(w);
   const main = new WgslWriter()
     .chunk(splitRun(run, 'base', g.rows.out * g.cols.out, h, w, 'iy', 'ix0'))
@@ -269,7 +270,7 @@ function windowLoop(w: WgslWriter, v: string, win: string, axis: PoolAxis, body:
 
 /** `v` over the outputs `range` (a vec2i, inclusive) whose windows cover one input. */
 function coverLoop(w: WgslWriter, v: string, range: string, axis: PoolAxis, body: () => void): void {
-  if (!axis.disjoint) {
+  if (axis.disjoint === undefined) {
     w.block(`for (var ${v} = ${range}.x; ${v} <= ${range}.y; ${v}++)`, body);
     return;
   }
