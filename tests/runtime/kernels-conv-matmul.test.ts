@@ -64,6 +64,8 @@ const convCases: readonly [string, ConvCase][] = [
   ['depthwise, bias, batch 3', { input: [3, 5, 6, 6], out: 5, kernel: [3, 3], padding: [1, 1], groups: 5, bias: true }],
   ['groups 2 stride 2 dilation 2 asymmetric', { input: [1, 4, 12, 11], out: 4, kernel: [2, 3], stride: [2, 1], padding: [1, 2], dilation: [2, 2], groups: 2, bias: true }],
   ['40 channels, edge tiles, batch 3', { input: [3, 8, 12, 12], out: 40, kernel: [3, 3], padding: [1, 1], bias: true }],
+  // 11 steps a run group: more (column, step) pairs than a shared load's 8 lanes, ending mid-load.
+  ['wide 3x11 pad (1,0), bias', { input: [2, 3, 7, 26], out: 5, kernel: [3, 11], padding: [1, 0], bias: true }],
 ];
 
 const convAttrs = (c: ConvCase): OpAttrs['conv2d'] => ({
@@ -152,8 +154,8 @@ describe('kernel shapes chosen by load models (shared loads)', () => {
     expect([lenet1, lenet2, resnet3x3, resnet1x1].map((c) => rowRun(c))).toEqual([7, 5, 6, undefined]);
   });
 
-  it('weight gradients take row runs for LeNet 5x5, not for 1x1', () => {
-    expect([lenet1, lenet2, resnet1x1].map((c) => wgradRun(c))).toEqual([7, 5, undefined]);
+  it('weight gradients take row runs for 5x5 and 3x3 (their shared loads packed), not for 1x1', () => {
+    expect([lenet1, lenet2, resnet3x3, resnet1x1].map((c) => wgradRun(c))).toEqual([7, 5, 8, undefined]);
   });
 
   it('input gradients take runs where they apply, else pixel-major rows where many taps miss dy, else image-major', () => {

@@ -40,7 +40,6 @@ export function dgradTile(s: ConvSpec, order: DgradOrder): GemmTile | undefined 
   if (order === 'image') return chooseTile(g.n * g.h * g.w, g.cg, g.groups, { shareU });
   if (!unitStride) return undefined;
   if (order === 'pixel') return chooseAlignedTile(g.n, g.cg, { shareU });
-  if (shareU && g.kw > 8) return undefined;
   const run = runLength(g.w, Math.floor(96 / tileColumns(g.cg, shareU)));
   return run === undefined ? undefined : chooseAlignedTile(g.n * g.w, g.cg, { shareU, rowsPerLane: run });
 }
@@ -190,7 +189,7 @@ function rowRuns(s: ConvSpec, g: ConvGeometry, tile: GemmTile, { dy, w }: Names)
       segment: rowSpan(s.attrs, g, tile.rowsPerLane),
       segmentLoad: (t: number) => `dyAt(dyRow, sx0${t === 0 ? '' : ` + ${t}`})`,
       tapOf: (i: number, step: number) => i + (g.kw - 1 - step) * s.attrs.dilation[1],
-      uniformLoad: (j: number, step: string) => `${w}[((batch * OG + g) * CG + c${j}) * KH * KW + ky * KW + ${step}]`,
+      uniformLoad: (col: string, step: string) => `${w}[((batch * OG + g) * CG + ${col}) * KH * KW + ky * KW + ${step}]`,
     },
     image: (row) => `${row} / W % ${g.n}u`,
     pixel: (row) => `${row} / ${plane}u * W + ${row} % W`,

@@ -24,8 +24,9 @@ export interface Conv2dGradWeightSpec extends ConvSpec {
  * goes in groups of `steps` neighbouring output pixels of a row, so a lane loads the input
  * segment under them once (steps * SW + (KW - 1) * DW values) instead of KW per pixel. `steps`
  * divides the output width, 3 to 8; runs are taken where a count of loads per tap and pixel says
- * they save a quarter: LeNet's 5x5 convs yes, 1x1 never (on ResNet's 3x3 convs runs and plain
- * measured about even). `force` true takes them wherever possible, false never (tests).
+ * they save a quarter: LeNet's 5x5 and, since shared U loads are packed (sharedRunLoads), ResNet's
+ * 3x3 convs yes (paired A/B on lavapipe: 0.77-0.90x the plain kernel's time), 1x1 never. `force`
+ * true takes them wherever possible, false never (tests).
  */
 export function wgradRun(s: ConvSpec, force?: boolean): number | undefined {
   const g = convGeometry(s);
@@ -38,7 +39,7 @@ export function wgradRun(s: ConvSpec, force?: boolean): number | undefined {
   if (steps === undefined || force) return steps;
   // Loads per tap per output pixel.
   const plainLoads = 1 + plain.cols / (plain.rowsPerLane * (shareU ? 8 : 1));
-  const runLoads = (rowSpan(s.attrs, g, steps) + plain.cols * (shareU ? 1 : steps)) / (g.kw * steps);
+  const runLoads = (rowSpan(s.attrs, g, steps) + (shareU ? Math.ceil((plain.cols * steps) / 8) : plain.cols * steps)) / (g.kw * steps);
   return runLoads * 1.25 <= plainLoads ? steps : undefined;
 }
 
@@ -82,7 +83,7 @@ export function conv2dGradWeightKernels(s: Conv2dGradWeightSpec): KernelModule[]
         segment: rowSpan(s.attrs, g, steps),
         segmentLoad: (t: number) => ones(0, `tap(n * C * H * W + xc0, i32(oy * SH) + ky0, i32(ox0 * SW) + kx0${t === 0 ? '' : ` + ${t}`})`),
         tapOf: (i: number, step: number) => s.attrs.dilation[1] * i + s.attrs.stride[1] * step,
-        uniformLoad: (j: number, step: string) => `${dy}[(n * O + batch * OG + c${j}) * OH * OW + oy * OW + ox0 + ${step}]`,
+        uniformLoad: (col: string, step: string) => `${dy}[(n * O + batch * OG + ${col}) * OH * OW + oy * OW + ox0 + ${step}]`,
       },
     } : {
       kSetup: 'let n = k / (OH * OW); let p = k % (OH * OW); let oy = p / OW; let ox = p % OW;',

@@ -83,7 +83,7 @@ export function tapHelper(x: string): string {
 export function rowRun(s: ConvSpec, enabled = true): number | undefined {
   const g = convGeometry(s);
   const shareU = s.subgroups ?? false;
-  if (!enabled || g.kw < 2 || (shareU && g.kw > 8)) return undefined;
+  if (!enabled || g.kw < 2) return undefined;
   return runLength(g.ow, Math.floor(96 / tileColumns(g.og, shareU)));
 }
 
@@ -129,7 +129,7 @@ export function conv2dKernel(s: Conv2dSpec): KernelModule {
         segment: rowSpan(s.attrs, g, run),
         segmentLoad: (t: number) => `tap(xb0 + ci * H * W, iy0 + ky, ${t === 0 ? 'ix0' : `ix0 + ${t}`})`,
         tapOf: (i: number, step: number) => s.attrs.stride[1] * i + s.attrs.dilation[1] * step,
-        uniformLoad: (j: number, step: string) => `${w}[(batch * OG + c${j}) * CG * KH * KW + g * KW + ${step}]`,
+        uniformLoad: (col: string, step: string) => `${w}[(batch * OG + ${col}) * CG * KH * KW + g * KW + ${step}]`,
       },
     } : {
       kSetup: 'let ci = k / (KH * KW); let ky = i32(k / KW % KH * DH); let kx = i32(k % KW * DW);',

@@ -16,6 +16,9 @@
 // Where the adapter has subgroups (lavapipe's are 8 wide, one AVX2 vector), U loads are shared:
 // 8 lanes each load U for a different k and the k loop takes them by subgroupShuffle, so a U
 // column costs a shuffle per k step instead of a load, and wider tiles pay (GemmTile.shareU).
+// Microbenchmarks (2026-11-23, per 8-lane vector, both cores): a storage load ~4.5 ns whatever
+// its address, a shuffle ~0.5 ns, an FMA ~0.4 ns with its accumulator in a register and ~0.8 ns
+// spilled (the wide tiles' case), so a load is worth about ten shuffles or FMAs.
 // Unrolling the k loop, vec4 loads and uniform-buffer weights all measured no faster (2026-11-23).
 import type { BindingSpec, KernelModule, KernelOrigin } from '../kernel.ts';
 import { buildModule, readBinding, writeBinding } from '../indexing.ts';
@@ -49,7 +52,6 @@ export interface GemmTile {
  */
 export interface RowRuns {
   readonly groups: number;
-  /** At most 8 with shared U loads (a lane per step). */
   readonly steps: number;
   /** Uniform locals from the group index `g`. */
   readonly groupSetup: string;
@@ -57,8 +59,8 @@ export interface RowRuns {
   /** Segment value t; sees row 0's setup locals and the group's. */
   readonly segmentLoad: (t: number) => string;
   readonly tapOf: (i: number, step: number) => number;
-  /** U at the group, step `step` (a u32 WGSL expression) and column j (`cj`). */
-  readonly uniformLoad: (j: number, step: string) => string;
+  /** U at the group, step `step` and column `col` (u32 WGSL expressions, the column in range). */
+  readonly uniformLoad: (col: string, step: string) => string;
 }
 
 export interface GemmFrame {
@@ -128,7 +130,6 @@ export function gemmKernel(plan: Omit<GemmFrame, 'splitK'> & (KSteps | RunSteps)
 export function gemmKernels(plan: GemmPlan): KernelModule[] {
   const { rows, cols, batches, splitK, tile } = plan;
   if (splitK > 1 && (plan.bias || plan.kRanges)) throw new Error(`kernel ${plan.name}: a split-k GEMM cannot add a bias or skip k ranges`);
-  if (plan.runs && tile.shareU && plan.runs.steps > 8) throw new Error(`kernel ${plan.name}: shared loads serve at most 8 steps of a run group, not ${plan.runs.steps}`);
   const rb = ceilDiv(rows, tile.rowsPerLane * tile.lanes);
   const cb = ceilDiv(cols, tile.cols);
   const partial = writeBinding(`${plan.name}_partial`, batches * splitK * rows * cols);
@@ -184,13 +185,14 @@ function gemmLoop(w: WgslWriter, plan: GemmPlan): void {
     w.line(`let r${i} = min(${rowOf(plan, i)}, ${rows - 1}u);`);
     chunkIf(w, plan.rowSetup(i));
   }
-  for (const j of tn) w.line(`let c${j} = min(cb * ${tile.cols}u + ${j}u, ${cols - 1}u);`);
+  // Shared run loads address their columns per lane instead (sharedRunLoads).
+  if (!(plan.runs && tile.shareU)) for (const j of tn) w.line(`let c${j} = min(cb * ${tile.cols}u + ${j}u, ${cols - 1}u);`);
   for (const i of tm) w.line(tn.map((j) => `var acc${i}_${j} = 0.0;`).join(' '));
   // With splitK > 1, workgroup `split` takes one chunk of k (of the run groups, with runs).
   const span = plan.runs ? plan.runs.groups : depth;
   const chunk = ceilDiv(span, splitK);
   const [k0, k1] = splitK > 1 ? [`split * ${chunk}u`, `min(split * ${chunk}u + ${chunk}u, ${span}u)`] : ['0u', `${span}u`];
-  const loop = (from: string, to: string): void => (plan.runs ? runLoop(w, plan.runs, tile, from, to) : kLoop(w, plan, from, to));
+  const loop = (from: string, to: string): void => (plan.runs ? runLoop(w, plan.runs, plan, from, to) : kLoop(w, plan, from, to));
   if (plan.kRanges) {
     const { setup, outer, begin, end } = plan.kRanges;
     w.chunk(setup);
@@ -243,19 +245,41 @@ function rowOf(plan: GemmPlan, i: number | string): string {
 }
 
 /** The k loop of row runs over groups [g0, g1): per group, the segment's loads, then its steps unrolled. */
-function runLoop(w: WgslWriter, runs: RowRuns, tile: GemmTile, g0: string, g1: string): void {
+function runLoop(w: WgslWriter, runs: RowRuns, plan: GemmFrame, g0: string, g1: string): void {
+  const { tile } = plan;
   const tm = range(tile.rowsPerLane);
   const tn = range(tile.cols);
+  const u = tile.shareU ? sharedRunLoads(w, runs, plan) : (step: number, j: number) => runs.uniformLoad(`c${j}`, `${step}u`);
   w.block(`for (var g = ${g0}; g < ${g1}; g++)`, () => {
     w.chunk(runs.groupSetup);
-    // Lane sid % 8 loads U for its step (clamped: lanes past the last step are never read).
-    if (tile.shareU) for (const j of tn) w.line(`let shared${j} = ${runs.uniformLoad(j, `min(sid % 8u, ${runs.steps - 1}u)`)};`);
+    if (tile.shareU) for (const m of range(ceilDiv(tile.cols * runs.steps, 8))) w.line(`let shared${m} = ${runs.uniformLoad(`sc${m}`, `ss${m}`)};`);
     for (const t of range(runs.segment)) w.line(`let s${t} = ${runs.segmentLoad(t)};`);
     for (const step of range(runs.steps)) {
-      for (const j of tn) w.line(`let u${step}_${j} = ${tile.shareU ? `subgroupShuffle(shared${j}, ${step}u)` : runs.uniformLoad(j, `${step}u`)};`);
+      for (const j of tn) w.line(`let u${step}_${j} = ${u(step, j)};`);
       for (const i of tm) w.line(tn.map((j) => `acc${i}_${j} += s${runs.tapOf(i, step)} * u${step}_${j};`).join(' '));
     }
   });
+}
+
+/**
+ * Shared U loads of a run group, packed: the group needs U at cols x steps (column, step) pairs,
+ * pair f = j * steps + step; lane sid % 8 of load m holds pair 8m + lane (its column sc_m and step
+ * ss_m are set up here, before the loop). A load per column, as before, left the lanes past the
+ * last step idle: 16 loads a group where 10 serve LeNet's 5 steps and 6 ResNet's 3. Paired A/B on
+ * lavapipe: ResNet-18's 3x3 forward and input-gradient kernels 0.47-0.69x the time, LeNet's conv
+ * kernels 0.86-0.99x. Returns the shuffle that takes U at (step, column j).
+ */
+function sharedRunLoads(w: WgslWriter, runs: RowRuns, plan: GemmFrame): (step: number, j: number) => string {
+  const { tile, cols } = plan;
+  const pairs = tile.cols * runs.steps;
+  for (const m of range(ceilDiv(pairs, 8))) {
+    w.line(`let f${m} = min(${8 * m}u + sid % 8u, ${pairs - 1}u);`);
+    w.line(`let sc${m} = min(cb * ${tile.cols}u + f${m} / ${runs.steps}u, ${cols - 1}u); let ss${m} = f${m} % ${runs.steps}u;`);
+  }
+  return (step, j) => {
+    const f = j * runs.steps + step;
+    return `subgroupShuffle(shared${Math.floor(f / 8)}, ${f % 8}u)`;
+  };
 }
 
 function storeTile(w: WgslWriter, plan: GemmPlan, store: (row: string, col: string, value: string) => string): void {
