@@ -254,10 +254,12 @@ function runLoop(w: WgslWriter, runs: RowRuns, plan: GemmFrame, g0: string, g1: 
     w.chunk(runs.groupSetup);
     if (tile.shareU) for (const m of range(ceilDiv(tile.cols * runs.steps, 8))) w.line(`let shared${m} = ${runs.uniformLoad(`sc${m}`, `ss${m}`)};`);
     for (const t of range(runs.segment)) w.line(`let s${t} = ${runs.segmentLoad(t)};`);
-    for (const step of range(runs.steps)) {
-      for (const j of tn) w.line(`let u${step}_${j} = ${u(step, j)};`);
-      for (const i of tm) w.line(tn.map((j) => `acc${i}_${j} += s${runs.tapOf(i, step)} * u${step}_${j};`).join(' '));
-    }
+    for (const step of range(runs.steps)) for (const j of tn) w.line(`let u${step}_${j} = ${u(step, j)};`);
+    // Accumulator by accumulator, each taking all the group's steps: wide tiles keep their
+    // accumulators on the stack, and this order loads and stores each once a group, not once a
+    // step (the operands, read-only, spill more cheaply). Paired A/B on lavapipe against step by
+    // step: LeNet's conv kernels 0.68-0.85x the time, ResNet-18's 3x3 ones 0.81-0.91x.
+    for (const i of tm) for (const j of tn) w.line(range(runs.steps).map((step) => `acc${i}_${j} += s${runs.tapOf(i, step)} * u${step}_${j};`).join(' '));
   });
 }
 
