@@ -4,7 +4,7 @@
 // implement the same model and that the timings compare like with like.
 import path from 'node:path';
 import { writeCheckpoint, readCheckpoint, type StoredTensor } from '../runtime/train/checkpoint.ts';
-import { mulberry32 } from '../runtime/train/init.ts';
+import { Mulberry32 } from '../runtime/random.ts';
 import type { Model } from '../runtime/model.ts';
 import { saveWeights } from '../runtime/train/state-dict.ts';
 import type { Workload } from './workloads.ts';
@@ -24,9 +24,9 @@ export interface Batch {
 
 /** Timing does not depend on the pixels, so a seeded random batch stands in for Fashion-MNIST. */
 export function makeBatch(w: Workload, seed = 1): Batch {
-  const random = mulberry32(seed);
-  const x = Float32Array.from({ length: w.batch * w.size * w.size }, random);
-  const y = Int32Array.from({ length: w.batch }, () => Math.floor(random() * w.classes));
+  const random = new Mulberry32(seed);
+  const x = Float32Array.from({ length: w.batch * w.size * w.size }, () => random.next());
+  const y = Int32Array.from({ length: w.batch }, () => Math.floor(random.next() * w.classes));
   return { x, y };
 }
 

@@ -4,7 +4,7 @@
 import fs from 'node:fs';
 import { openGpu } from '../runtime/gpu/device.ts';
 import { compile } from '../runtime/model.ts';
-import { mulberry32 } from '../runtime/train/init.ts';
+import { Mulberry32 } from '../runtime/random.ts';
 
 const args = process.argv.slice(2).filter((a) => a !== '--no-fuse');
 const [file, batchText] = args;
@@ -17,9 +17,9 @@ const model = await compile(fs.readFileSync(file, 'utf8'), {
 const g = model.compiled.graph;
 const inShape = g.nodes[0]!.shape;
 const classes = g.nodes[g.output]!.shape[1]!;
-const random = mulberry32(3);
-const x = Float32Array.from({ length: inShape.reduce((a, b) => a * b, 1) }, random);
-const y = Int32Array.from({ length: g.batch }, () => Math.floor(random() * classes));
+const random = new Mulberry32(3);
+const x = Float32Array.from({ length: inShape.reduce((a, b) => a * b, 1) }, () => random.next());
+const y = Int32Array.from({ length: g.batch }, () => Math.floor(random.next() * classes));
 
 // The first steps include lazy driver work. Of the next ten, each kernel's fastest time is
 // reported: on a shared machine lavapipe's speed swings by up to 2x between runs, and a kernel's

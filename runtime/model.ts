@@ -7,12 +7,13 @@ import { lowerProgram, type DeviceLimits, type LoweredProgram } from '../compile
 import { renderDiagnostics } from '../compiler/diagnostics/render.ts';
 import type { Diagnostic } from '../compiler/diagnostics/diagnostic.ts';
 import { type InitKind, type LossKind, type OptimizerConfig, type TrainConfig } from '../compiler/elaborate/train-config.ts';
-import type { ShapedGraph } from '../compiler/ir/graph.ts';
+import { numel, type ShapedGraph } from '../compiler/ir/graph.ts';
 import { fuse, type FusionDecision } from '../compiler/fusion/fuse.ts';
 import { planMemory, type MemoryPlan } from '../compiler/plan/allocate.ts';
 import { openGpu, type Gpu } from './gpu/device.ts';
 import { Executor } from './gpu/executor.ts';
-import { initParam, mulberry32 } from './train/init.ts';
+import { initParam } from './train/init.ts';
+import { Mulberry32 } from './random.ts';
 
 export interface CompileOptions extends FrontendOptions {
   /** Shown in diagnostics and kernel headers. */
@@ -78,13 +79,30 @@ export async function compile(source: string, options: CompileOptions = {}): Pro
   const gpu = options.gpu ?? (await openGpu());
   try {
     const compiled = compileToKernels(source, options, limitsFor(gpu, options));
-    const executor = await Executor.create(gpu, compiled.program, compiled.plan, compiled.kernels);
-    const model = new Model({ source, options, gpu, ownsGpu: !options.gpu, steps: 0 }, compiled, executor);
-    model.initialize();
-    return model;
+    const executor = await Executor.create(gpu, compiled.program, compiled.plan, compiled.kernels, null, (ex) => writeInitialWeights(compiled, ex));
+    return new Model({ source, options, gpu, ownsGpu: !options.gpu, steps: 0 }, compiled, executor);
   } catch (e) {
     if (!options.gpu) gpu.dispose();
     throw e;
+  }
+}
+
+/** Fresh weights from the recipe's init scheme and seed. */
+function writeInitialWeights(compiled: Compiled, executor: Executor): void {
+  const { graph, program, train } = compiled;
+  const ids = new Map(program.params.map((id) => [program.tensors[id]!.name, id]));
+  const random = new Mulberry32(train.seed);
+  // One buffer for every parameter: writeBuffer copies what it is given.
+  const scratch = new Float32Array(Math.max(0, ...graph.nodes.flatMap((n) => n.params.map((p) => numel(p.shape)))));
+  for (const node of graph.nodes) {
+    if (node.op !== 'conv2d' && node.op !== 'linear' && node.op !== 'batchnorm') continue;
+    const weightShape = node.params.find((p) => p.role === 'weight')?.shape ?? null;
+    for (const p of node.params) {
+      if (p.role === 'num_batches_tracked') continue;
+      const values = scratch.subarray(0, numel(p.shape));
+      initParam({ name: p.name, shape: p.shape, weightShape, role: p.role, layer: node.op }, train.init, random, values);
+      executor.write(ids.get(p.name)!, values);
+    }
   }
 }
 
@@ -166,20 +184,6 @@ export class Model {
 
   get paramNames(): string[] {
     return [...this.byName.keys()];
-  }
-
-  /** Fresh weights from the recipe's init scheme and seed. */
-  initialize(): void {
-    const random = mulberry32(this.compiled.train.seed);
-    for (const node of this.compiled.graph.nodes) {
-      if (node.op !== 'conv2d' && node.op !== 'linear' && node.op !== 'batchnorm') continue;
-      const weightShape = node.params.find((p) => p.role === 'weight')?.shape ?? null;
-      for (const p of node.params) {
-        if (p.role === 'num_batches_tracked') continue;
-        this.executor.write(this.byName.get(p.name)!, initParam({ name: p.name, shape: p.shape, weightShape, role: p.role, layer: node.op }, this.compiled.train.init, random));
-      }
-    }
-    this.shared.steps = 0;
   }
 
   private feed(x: Float32Array, target: Int32Array | Float32Array | null): void {

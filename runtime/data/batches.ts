@@ -3,6 +3,7 @@
 // of the batch size. The order comes from a seeded PRNG so a run can be repeated (and resumed
 // mid-training from a checkpoint): the same (seed, epoch) always gives the same order.
 import type { Dataset } from './dataset.ts';
+import { Mulberry32 } from '../random.ts';
 import { DataError } from './idx.ts';
 import { planResize, resizeInto, toUnitInto } from './resize.ts';
 
@@ -25,18 +26,6 @@ export interface Batch {
   readonly size: number;
 }
 
-/** mulberry32 (Tommy Ettinger's 32-bit-state generator): uniform in [0, 1). */
-function mulberry32(state: number): () => number {
-  let s = state >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** Murmur3's 32-bit finaliser over seed and epoch, so nearby (seed, epoch) pairs start far apart. */
 function mixSeed(seed: number, epoch: number): number {
   let h = (seed ^ Math.imul(epoch + 1, 0x9e3779b9)) >>> 0;
@@ -52,9 +41,9 @@ function mixSeed(seed: number, epoch: number): number {
 export function epochOrder(count: number, shuffle: boolean, seed: number, epoch: number): Uint32Array {
   const order = Uint32Array.from({ length: count }, (_, i) => i);
   if (!shuffle) return order;
-  const next = mulberry32(mixSeed(seed, epoch));
+  const random = new Mulberry32(mixSeed(seed, epoch));
   for (let i = count - 1; i > 0; i--) {
-    const j = Math.floor(next() * (i + 1));
+    const j = Math.floor(random.next() * (i + 1));
     const t = order[i]!;
     order[i] = order[j]!;
     order[j] = t;

@@ -5,17 +5,7 @@
 import type { InitKind } from '../../compiler/elaborate/train-config.ts';
 import type { Shape } from '../../compiler/ir/graph.ts';
 import { numel } from '../../compiler/ir/graph.ts';
-
-/** mulberry32: a small seeded PRNG, so the same seed gives the same weights. */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let r = Math.imul(a ^ (a >>> 15), 1 | a);
-    r = (r + Math.imul(r ^ (r >>> 7), 61 | r)) ^ r;
-    return ((r ^ (r >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import type { Mulberry32 } from '../random.ts';
 
 export interface ParamToInit {
   readonly name: string;
@@ -32,18 +22,19 @@ function fans(w: Shape): { fanIn: number; fanOut: number } {
   return { fanIn: w[1]! * receptive, fanOut: w[0]! * receptive };
 }
 
-export function initParam(p: ParamToInit, kind: InitKind, random: () => number): Float32Array {
-  const out = new Float32Array(numel(p.shape));
-  const uniform = (bound: number) => {
-    for (let i = 0; i < out.length; i++) out[i] = (random() * 2 - 1) * bound;
-  };
+/**
+ * Fills `out` (numel(p.shape) values) with p's initial values. The caller owns `out`: filling one
+ * reused buffer spares fresh pages, whose first touch cost this machine more than drawing the numbers.
+ */
+export function initParam(p: ParamToInit, kind: InitKind, random: Mulberry32, out: Float32Array): void {
+  if (out.length !== numel(p.shape)) throw new Error(`internal: ${p.name} has ${numel(p.shape)} values, ${out.length} given`);
+  const uniform = (bound: number) => random.fillUniform(out, bound);
   if (p.layer === 'batchnorm') {
     out.fill(p.role === 'weight' || p.role === 'running_var' ? 1 : 0);
-    return out;
+    return;
   }
   const { fanIn, fanOut } = fans(p.weightShape!);
   if (p.role === 'bias' || kind === 'default') uniform(1 / Math.sqrt(fanIn));
   else if (kind === 'xavier_uniform') uniform(Math.sqrt(6 / (fanIn + fanOut)));
   else uniform(Math.sqrt(2) * Math.sqrt(3 / fanIn));
-  return out;
 }
