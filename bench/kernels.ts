@@ -11,6 +11,7 @@ import { conv2dGradWeightKernels } from '../compiler/codegen/kernels/conv2d-grad
 import { matmulKernel } from '../compiler/codegen/kernels/matmul.ts';
 import type { Gpu } from '../runtime/gpu/device.ts';
 import { pipelineFor, runKernels } from '../runtime/gpu/run-kernel.ts';
+import { awaitGpu } from '../runtime/gpu/wait.ts';
 import { REF_TILES, referenceMatmul } from './reference-matmul.ts';
 
 export interface KernelRow {
@@ -57,7 +58,7 @@ async function time(gpu: Gpu, kernels: readonly KernelModule[], repeats: number)
     });
     pass.end();
     device.queue.submit([enc.finish()]);
-    await device.queue.onSubmittedWorkDone();
+    await awaitGpu(() => device.queue.onSubmittedWorkDone());
   };
   await run();
   const first = performance.now() - t0;

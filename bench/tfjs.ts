@@ -4,6 +4,7 @@
 // Prints one JSON line: {stepMs, roundsMs, warmupMs, losses, version, numTensors}.
 import type * as TF from '@tensorflow/tfjs';
 import { create, globals } from 'webgpu';
+import { awaitGpu } from '../runtime/gpu/wait.ts';
 import { readJob, type PeerJob } from './exchange.ts';
 import { measure } from './measure.ts';
 import { lenet, resnet18 } from './tfjs-models.ts';
@@ -36,7 +37,9 @@ const model = (w.name === 'lenet' ? lenet : resnet18)(tf, weights);
 const optimizer = tf.train.sgd(w.lr);
 let last: TF.Scalar | null = null;
 
-const [result] = await measure([{
+// dawn.node's busy polling while a readback is pending takes a core from lavapipe; cnnc paces it
+// (runtime/gpu/wait.ts), and so does the peer here, through the whole measurement.
+const [result] = await awaitGpu(() => measure([{
   step: () => {
     // A fresh upload each step, as a data loader would give (cnnc writes its input every step too).
     // [N, 1, H, W] and [N, H, W, 1] are the same bytes.
@@ -48,7 +51,7 @@ const [result] = await measure([{
     y.dispose();
   },
   loss: async () => (await last!.data())[0]!,
-}], w);
+}], w));
 
 // numTensors stays flat over the steps when nothing leaks: a check on the port, reported.
 console.log(JSON.stringify({ ...result, version: tf.version.tfjs, numTensors: tf.memory().numTensors }));

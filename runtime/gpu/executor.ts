@@ -6,6 +6,7 @@ import type { KernelCall } from '../../compiler/codegen/lower.ts';
 import type { MemoryPlan, Placement } from '../../compiler/plan/allocate.ts';
 import type { Gpu } from './device.ts';
 import { pipelineFor } from './run-kernel.ts';
+import { awaitGpu } from './wait.ts';
 
 interface Encoded {
   readonly pipeline: GPUComputePipeline;
@@ -75,7 +76,7 @@ export class Executor {
     try {
       meanwhile(ex);
     } finally {
-      await pipelines;
+      await awaitGpu(() => pipelines);
     }
     const scratch = Math.max(0, ...Object.values(calls).flatMap((cs) => cs.flatMap((c) => Object.values(c.args).map((a) => (a.kind === 'scratch' ? a.elements : 0)))));
     if (scratch > 0) ex.scratch = gpu.device.createBuffer({ size: scratch * 4, usage: GPUBufferUsage.STORAGE, label: 'scratch' });
@@ -158,7 +159,7 @@ export class Executor {
     enc.resolveQuerySet(querySet, 0, 2 * kernels.length, resolved, 0);
     enc.copyBufferToBuffer(resolved, 0, readback, 0, 16 * kernels.length);
     device.queue.submit([enc.finish()]);
-    await readback.mapAsync(GPUMapMode.READ);
+    await awaitGpu(() => readback.mapAsync(GPUMapMode.READ));
     const t = new BigUint64Array(readback.getMappedRange().slice(0));
     readback.destroy();
     resolved.destroy();
@@ -202,19 +203,21 @@ export class Executor {
     return (await this.readBuffer(this.arenas.get(p.arena)!, p.offset * 4, Math.max(4, p.elements * 4))).slice(0, p.elements * 4);
   }
 
-  private async readBuffer(buffer: GPUBuffer, offset: number, bytes: number): Promise<ArrayBuffer> {
-    const failure = await this.failure;
-    if (failure) throw failure;
-    const { device } = this.gpu;
-    const staging = device.createBuffer({ size: bytes, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
-    const enc = device.createCommandEncoder();
-    enc.copyBufferToBuffer(buffer, offset, staging, 0, bytes);
-    device.queue.submit([enc.finish()]);
-    await staging.mapAsync(GPUMapMode.READ);
-    const out = staging.getMappedRange().slice(0);
-    staging.unmap();
-    staging.destroy();
-    return out;
+  private readBuffer(buffer: GPUBuffer, offset: number, bytes: number): Promise<ArrayBuffer> {
+    return awaitGpu(async () => {
+      const failure = await this.failure;
+      if (failure) throw failure;
+      const { device } = this.gpu;
+      const staging = device.createBuffer({ size: bytes, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+      const enc = device.createCommandEncoder();
+      enc.copyBufferToBuffer(buffer, offset, staging, 0, bytes);
+      device.queue.submit([enc.finish()]);
+      await staging.mapAsync(GPUMapMode.READ);
+      const out = staging.getMappedRange().slice(0);
+      staging.unmap();
+      staging.destroy();
+      return out;
+    });
   }
 
   dispose(): void {

@@ -2,6 +2,7 @@
 // and one-off evaluations. Training encodes whole steps instead (runtime/step.ts).
 import type { KernelModule } from '../../compiler/codegen/kernel.ts';
 import type { Gpu } from './device.ts';
+import { awaitGpu } from './wait.ts';
 
 export type HostArray = Float32Array | Int32Array | Uint32Array;
 
@@ -104,7 +105,7 @@ export async function runKernels(
   if (err) throw new Error(`validation error running ${kernels.map((k) => k.name).join(', ')}: ${err.message}`);
   const result: Record<string, HostArray> = {};
   for (const { name, s, b } of staging) {
-    await s.mapAsync(GPUMapMode.READ);
+    await awaitGpu(() => s.mapAsync(GPUMapMode.READ));
     const bytes = s.getMappedRange().slice(0, b.elements * 4);
     result[name] = b.type === 'i32' ? new Int32Array(bytes) : b.type === 'u32' ? new Uint32Array(bytes) : new Float32Array(bytes);
     s.unmap();
