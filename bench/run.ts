@@ -108,7 +108,9 @@ function printCompile(rows: readonly CompileRow[]): void {
   console.log(table(['example', 'batch x input', 'kernels', 'cold ms', 'warm ms', 'peak MiB', 'unplanned MiB'],
     rows.map((r) => r.cold
       ? [r.file, `${r.cold.batch} x ${r.cold.input.join('x')}${r.cold.loss ? ' (mse)' : ''}`, String(r.cold.kernels), fmt(r.cold.ms, 0), r.warmMs ? fmt(r.warmMs, 0) : '-', mib(r.cold.peakBytes), mib(r.cold.unplannedBytes)]
-      : [r.file, '-', '-', '-', '-', '-', (r.error ?? '').slice(0, 60)])));
+      : [r.file, '-', '-', '-', '-', '-', 'see below'])));
+  // Below the table, so that one long message does not widen a column.
+  for (const r of rows) if (!r.cold) console.log(`  ${r.file}: ${r.error ?? 'no result'}`);
 }
 
 function printKernels(k: KernelReport): void {
