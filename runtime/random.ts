@@ -16,7 +16,8 @@ export class Mulberry32 {
 
   /**
    * out[i] = U(-bound, bound), the same numbers as (next() * 2 - 1) * bound in a loop. The state
-   * lives in a local while filling: ResNet-18's 11M weights took 400 ms drawn through next(), 60 here.
+   * lives in a local while filling: ~5 ns a number here against ~15 through a closure (ResNet-18
+   * has 11M weights).
    */
   fillUniform(out: Float32Array, bound: number): void {
     let s = this.state;
