@@ -4,7 +4,7 @@ import type { OpAttrs, Pair } from '../../compiler/ir/ops.ts';
 import type { KernelModule, KernelOrigin } from '../../compiler/codegen/kernel.ts';
 import { forwardEpilogue } from '../../compiler/codegen/epilogue.ts';
 import { conv2dKernel, rowRun } from '../../compiler/codegen/kernels/conv2d.ts';
-import { conv2dGradInputKernel, dgradOrder, dgradTile } from '../../compiler/codegen/kernels/conv2d-grad-input.ts';
+import { conv2dGradInputKernel, dgradOrder, dgradTile, type DgradOrder } from '../../compiler/codegen/kernels/conv2d-grad-input.ts';
 import { conv2dGradWeightKernels, wgradRun } from '../../compiler/codegen/kernels/conv2d-grad-weight.ts';
 import { linearForward, linearGradInput, linearGradWeight, matmulKernel } from '../../compiler/codegen/kernels/matmul.ts';
 import { openGpu, type Gpu } from '../../runtime/gpu/device.ts';
@@ -127,7 +127,23 @@ const pixelCases: readonly [string, ConvCase][] = [
   ['groups 2, 20 channels, batch 48', { input: [48, 20, 4, 4], out: 6, kernel: [3, 3], padding: [1, 1], groups: 2, bias: false }],
 ];
 
-describe.each(withModes(pixelCases))('conv2d input gradient %s, %s (float64 reference, rtol 1e-4, atol 1e-5 * sqrt(K))', (_label, c, _mode, subgroups) => {
+/**
+ * Input gradients with a stride: pixel-major rows loop over the taps on the stride grid only (odd
+ * pixels of a 1x1 stride-2 conv get none and store 0); each case runs in both orders that apply.
+ */
+const stridedCases: readonly [string, ConvCase][] = [
+  ['3x3 pad 1 stride 2 (ResNet downsampling), batch 32', { input: [32, 6, 9, 8], out: 10, kernel: [3, 3], padding: [1, 1], stride: [2, 2], bias: false }],
+  ['1x1 stride 2 (ResNet shortcut), batch 32', { input: [32, 5, 6, 7], out: 8, kernel: [1, 1], stride: [2, 2], bias: false }],
+  ['asymmetric 5x3 pad (2,0) stride (3,2), batch 64', { input: [64, 3, 11, 9], out: 4, kernel: [5, 3], padding: [2, 0], stride: [3, 2], bias: false }],
+  ['groups 2, 3x3 pad 1 stride 2, batch 32', { input: [32, 8, 7, 7], out: 6, kernel: [3, 3], padding: [1, 1], stride: [2, 2], groups: 2, bias: false }],
+];
+
+const dgradSuites: readonly [readonly [string, ConvCase][], readonly DgradOrder[]][] = [
+  [pixelCases, ['runs', 'pixel', 'image']],
+  [stridedCases, ['pixel', 'image']],
+];
+
+describe.each(dgradSuites.flatMap(([cases, orders]) => withModes(cases).map((row) => [...row, orders] as const)))('conv2d input gradient %s, %s (float64 reference, rtol 1e-4, atol 1e-5 * sqrt(K))', (_label, c, _mode, subgroups, orders) => {
   const attrs = convAttrs(c);
   const x = rand(c.input);
   const w = rand([c.out, c.input[1] / attrs.groups, c.kernel[0], c.kernel[1]]);
@@ -135,7 +151,7 @@ describe.each(withModes(pixelCases))('conv2d input gradient %s, %s (float64 refe
   const dx = ref.conv2dBackward(x, w, dy, attrs).dx;
   const spec = { name: 'k_dgrad', origin, input: c.input, attrs, subgroups };
 
-  it.each(['runs', 'pixel', 'image'] as const)('%s rows', async (order) => {
+  it.each(orders)('%s rows', async (order) => {
     expect(dgradTile(spec, order)).toBeDefined();
     const out = await run([conv2dGradInputKernel({ ...spec, order })], { dy, w }, ['dx']);
     expectAllclose(out['dx']!, dx.data, tol(c.out * c.kernel[0] * c.kernel[1]), 'dx');
@@ -165,9 +181,12 @@ describe('kernel shapes chosen by load models (shared loads)', () => {
   });
 });
 
-it('input gradients with a stride, or a batch no row block divides, keep image-major rows', () => {
-  const spec = (input: ConvCase['input'], stride: Pair) => ({ name: 'k', origin, input, attrs: convAttrs({ input, out: 4, kernel: [3, 3], stride, bias: false }) });
-  expect(dgradOrder(spec([64, 3, 9, 9], [2, 2])).order).toBe('image');
+it('strided input gradients take pixel-major rows where a row block divides the batch and there is no dilation; else image-major', () => {
+  const spec = (input: ConvCase['input'], stride: Pair, dilation: Pair = [1, 1]) => ({ name: 'k', origin, input, attrs: convAttrs({ input, out: 4, kernel: [3, 3], stride, dilation, bias: false }) });
+  expect(dgradOrder(spec([64, 3, 9, 9], [2, 2])).order).toBe('pixel');
+  expect(dgradOrder(spec([64, 3, 9, 9], [2, 2], [2, 1])).order).toBe('image');
+  expect(() => conv2dGradInputKernel({ ...spec([64, 3, 9, 9], [2, 2], [2, 1]), order: 'pixel' })).toThrow(/pixel rows do not apply/);
+  expect(dgradOrder(spec([20, 3, 9, 9], [2, 2])).order).toBe('image');
   expect(dgradOrder(spec([20, 3, 9, 9], [1, 1])).order).toBe('image');
   expect(dgradOrder(spec([1, 3, 9, 9], [1, 1])).order).toBe('image');
 });

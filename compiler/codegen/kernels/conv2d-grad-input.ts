@@ -5,10 +5,11 @@
 // Three row orders:
 // - image-major (n, y, x), any stride: every tap is tried and those that miss dy (outside it, or off
 //   the stride grid) load 0;
-// - pixel-major (y, x, n), stride 1, where a row block divides the batch: a block is one pixel of
-//   several images, so the taps that land inside dy are the same for the whole block, and the k
-//   loop runs over just those (k ordered (ky, kx, o): one contiguous range per kernel row) with no
-//   bounds checks;
+// - pixel-major (y, x, n), where a row block divides the batch: a block is one pixel of several
+//   images, so the taps that land inside dy are the same for the whole block, and the k loop runs
+//   over just those with no bounds checks: at stride 1 one contiguous k range (kx, o) per kernel
+//   row; with a stride (dilation 1) only the taps on the stride grid, a quarter of a 3x3's at
+//   stride 2, one range of o per tap;
 // - runs (y, n, x), stride 1, where a row block divides N*W: a lane computes a run of neighbouring
 //   pixels of a row (RowRuns) and loads the dy row segment under them once per (o, ky); a block
 //   shares y, so kernel rows that miss dy are skipped.
@@ -38,8 +39,8 @@ export function dgradTile(s: ConvSpec, order: DgradOrder): GemmTile | undefined 
   const shareU = s.subgroups ?? false;
   const unitStride = s.attrs.stride.every((v) => v === 1);
   if (order === 'image') return chooseTile(g.n * g.h * g.w, g.cg, g.groups, { shareU });
+  if (order === 'pixel') return unitStride || s.attrs.dilation.every((v) => v === 1) ? chooseAlignedTile(g.n, g.cg, { shareU }) : undefined;
   if (!unitStride) return undefined;
-  if (order === 'pixel') return chooseAlignedTile(g.n, g.cg, { shareU });
   const run = runLength(g.w, Math.floor(96 / tileColumns(g.cg, shareU)));
   return run === undefined ? undefined : chooseAlignedTile(g.n * g.w, g.cg, { shareU, rowsPerLane: run });
 }
@@ -58,15 +59,20 @@ export function dgradOrder(s: ConvSpec): { order: DgradOrder; tile: GemmTile } {
   if (runs) return { order: 'runs', tile: runs };
   const pixel = dgradTile(s, 'pixel');
   const a = s.attrs;
-  const hits = (meanTaps(g.h, g.oh, g.kh, a.padding[0], a.dilation[0]) * meanTaps(g.w, g.ow, g.kw, a.padding[1], a.dilation[1])) / (g.kh * g.kw);
+  const hits = (meanTaps(g.h, g.oh, g.kh, a.padding[0], a.dilation[0], a.stride[0]) * meanTaps(g.w, g.ow, g.kw, a.padding[1], a.dilation[1], a.stride[1])) / (g.kh * g.kw);
   if (pixel && hits <= 2 / 3) return { order: 'pixel', tile: pixel };
   return { order: 'image', tile: dgradTile(s, 'image')! };
 }
 
-/** Taps of one kernel axis that land inside dy, averaged over the input positions (stride 1). */
-function meanTaps(size: number, out: number, k: number, pad: number, dil: number): number {
+/** Taps of one kernel axis that land inside dy (on its stride grid), averaged over the input positions. */
+function meanTaps(size: number, out: number, k: number, pad: number, dil: number, stride: number): number {
   let sum = 0;
-  for (let y = 0; y < size; y++) for (let t = 0; t < k; t++) sum += y + pad - t * dil >= 0 && y + pad - t * dil < out ? 1 : 0;
+  for (let y = 0; y < size; y++) {
+    for (let t = 0; t < k; t++) {
+      const at = y + pad - t * dil;
+      sum += at >= 0 && at % stride === 0 && at / stride < out ? 1 : 0;
+    }
+  }
   return sum / size;
 }
 
@@ -74,9 +80,10 @@ export function conv2dGradInputKernel(s: Conv2dGradInputSpec): KernelModule {
   const g = convGeometry(s);
   const names = { dy: s.names?.dy ?? 'dy', w: s.names?.w ?? 'w', dx: s.names?.dx ?? 'dx' };
   const chosen = s.order ? { order: s.order, tile: dgradTile(s, s.order) } : dgradOrder(s);
+  if (!chosen.tile) throw new Error(`kernel ${s.name}: ${chosen.order} rows do not apply to this convolution`);
   const tile = s.tile ?? chosen.tile;
-  if (!tile) throw new Error(`kernel ${s.name}: ${chosen.order} rows do not apply to this convolution`);
-  const orders = { image: () => imageMajor(names), pixel: () => pixelMajor(g, tile, names), runs: () => rowRuns(s, g, tile, names) };
+  const strided = s.attrs.stride.some((v) => v !== 1);
+  const orders = { image: () => imageMajor(names), pixel: () => pixelMajor(g, tile, names, strided), runs: () => rowRuns(s, g, tile, names) };
   const { decls, image, pixel, ...rows } = orders[chosen.order]();
   return gemmKernel({
     name: s.name,
@@ -127,19 +134,40 @@ function imageMajor({ dy, w }: Names): RowOrder {
   };
 }
 
-function pixelMajor(g: ConvGeometry, tile: GemmTile, { dy, w }: Names): RowOrder {
+/** The pixel of a pixel-major row block, from rb (uniform, as subgroupShuffle needs). */
+function blockPixel(g: ConvGeometry, tile: GemmTile): string {
   const block = tile.rowsPerLane * tile.lanes;
   if (g.n % block !== 0) throw new Error(`pixel-major rows need row blocks that divide the batch (${g.n}), not ${block}`);
+  return g.n === block ? 'rb' : `rb / ${g.n / block}u`;
+}
+
+/** Row r = (y, x, n): a block is one pixel of several images; the image's group channels of dy start at gb. */
+function pixelMajor(g: ConvGeometry, tile: GemmTile, { dy, w }: Names, strided: boolean): RowOrder {
+  const taps = (strided ? stridedTaps : unitStrideTaps)(blockPixel(g, tile));
   return {
     decls: '',
-    // Row r = (y, x, n): the image's group channels of dy start at gb.
     rowSetup: (i) => `let gb${i} = (r${i} % ${g.n}u * O + batch * OG) * OH * OW;`,
-    // With stride 1, tap ky reads dy row ty - ky * DH (ty = y + PH), inside dy for ky in
-    // [ceil((ty - OH + 1) / DH), floor(ty / DH)] within [0, KH); likewise kx. The pixel comes from
-    // the row block (rb), not a row, so that WGSL sees it uniform (subgroupShuffle needs that).
+    ...taps,
+    laneLoad: (i: number) => `${dy}[gb${i} + at]`,
+    uniformLoad: (j: number) => `${w}[((batch * OG + oc) * CG + c${j}) * KH * KW + ky * KW + kx]`,
+    image: (row) => `${row} % ${g.n}u`,
+    pixel: (row) => `${row} / ${g.n}u`,
+  };
+}
+
+/** A pixel-major block's k loop: the taps that land in dy, and `at`, the dy offset of step k. */
+type PixelTaps = Pick<GemmFrame, 'kRanges'> & Pick<KSteps, 'kSetup'>;
+
+/**
+ * With stride 1, tap ky reads dy row ty - ky * DH (ty = y + PH), inside dy for ky in
+ * [ceil((ty - OH + 1) / DH), floor(ty / DH)] within [0, KH); likewise kx. The pixel comes from
+ * the row block (rb), not a row, so that WGSL sees it uniform (subgroupShuffle needs that).
+ */
+function unitStrideTaps(pixel: string): PixelTaps {
+  return {
     kRanges: {
       setup: wgsl`
-        let pixel = ${g.n === block ? 'rb' : `rb / ${g.n / block}u`};
+        let pixel = ${pixel};
         let ty = u32(i32(pixel / W) + PH); let tx = u32(i32(pixel % W) + PW);
         let kyBegin = u32(max(0i, i32(ty) - i32(OH) + i32(DH))) / DH; let kyEnd = min(KH, ty / DH + 1u);
         let kxBegin = u32(max(0i, i32(tx) - i32(OW) + i32(DW))) / DW; let kxEnd = min(KW, tx / DW + 1u);`,
@@ -149,10 +177,33 @@ function pixelMajor(g: ConvGeometry, tile: GemmTile, { dy, w }: Names): RowOrder
     },
     // k = (ky, kx, o); ky comes from the outer loop.
     kSetup: 'let kx = k / OG % KW; let oc = k % OG; let at = (oc * OH + ty - ky * DH) * OW + tx - kx * DW;',
-    laneLoad: (i) => `${dy}[gb${i} + at]`,
-    uniformLoad: (j) => `${w}[((batch * OG + oc) * CG + c${j}) * KH * KW + ky * KW + kx]`,
-    image: (row) => `${row} % ${g.n}u`,
-    pixel: (row) => `${row} / ${g.n}u`,
+  };
+}
+
+/**
+ * With a stride (dilation 1), tap ky reaches dy row (ty - ky) / SH only where SH divides ty - ky,
+ * so the block's taps are ky = kyFirst, kyFirst + SH, ... below min(KH, ty + 1), from the first one
+ * at or above ty - (OH - 1) * SH on that grid; likewise kx. The k loop runs over those taps, OG
+ * channels each. ResNet-18's stride-2 3x3 input gradients tried all 9 taps a pixel in image-major
+ * rows, 2.25 of which land on average.
+ */
+function stridedTaps(pixel: string): PixelTaps {
+  return {
+    kRanges: {
+      setup: wgsl`
+        let pixel = ${pixel};
+        let ty = u32(i32(pixel / W) + PH); let tx = u32(i32(pixel % W) + PW);
+        let kyLow = u32(max(0i, i32(ty) - i32((OH - 1u) * SH))); let kxLow = u32(max(0i, i32(tx) - i32((OW - 1u) * SW)));
+        let kyFirst = kyLow + (ty - kyLow) % SH; let kyEnd = min(KH, ty + 1u);
+        let kxFirst = kxLow + (tx - kxLow) % SW; let kxEnd = min(KW, tx + 1u);
+        let nky = select(0u, (kyEnd - kyFirst + SH - 1u) / SH, kyFirst < kyEnd);
+        let nkx = select(0u, (kxEnd - kxFirst + SW - 1u) / SW, kxFirst < kxEnd);`,
+      outer: 'for (var tap = 0u; tap < nky * nkx; tap++)',
+      begin: 'tap * OG',
+      end: 'tap * OG + OG',
+    },
+    // k = (tap, o).
+    kSetup: 'let oc = k % OG; let ky = kyFirst + k / OG / nkx * SH; let kx = kxFirst + k / OG % nkx * SW; let at = (oc * OH + (ty - ky) / SH) * OW + (tx - kx) / SW;',
   };
 }
 
