@@ -87,10 +87,15 @@ export async function compile(source: string, options: CompileOptions = {}): Pro
   }
 }
 
+/** Each parameter's tensor by its state_dict name. */
+function paramIds(program: StepProgram): ReadonlyMap<string, TensorId> {
+  return new Map(program.params.map((id) => [program.tensors[id]!.name, id]));
+}
+
 /** Fresh weights from the recipe's init scheme and seed. */
 function writeInitialWeights(compiled: Compiled, executor: Executor): void {
   const { graph, program, train } = compiled;
-  const ids = new Map(program.params.map((id) => [program.tensors[id]!.name, id]));
+  const ids = paramIds(program);
   const random = new Mulberry32(train.seed);
   // One buffer for every parameter: writeBuffer copies what it is given.
   const scratch = new Float32Array(Math.max(0, ...graph.nodes.flatMap((n) => n.params.map((p) => numel(p.shape)))));
@@ -134,7 +139,7 @@ export class Model {
     this.shared = shared;
     this.compiled = compiled;
     this.executor = executor;
-    this.byName = new Map(compiled.program.params.map((id) => [compiled.program.tensors[id]!.name, id]));
+    this.byName = paramIds(compiled.program);
   }
 
   get steps(): number {

@@ -143,11 +143,16 @@ function blockPixel(g: ConvGeometry, tile: GemmTile): string {
 
 /** Row r = (y, x, n): a block is one pixel of several images; the image's group channels of dy start at gb. */
 function pixelMajor(g: ConvGeometry, tile: GemmTile, { dy, w }: Names, strided: boolean): RowOrder {
-  const taps = (strided ? stridedTaps : unitStrideTaps)(blockPixel(g, tile));
+  const taps = strided ? stridedTaps : unitStrideTaps;
   return {
     decls: '',
     rowSetup: (i) => `let gb${i} = (r${i} % ${g.n}u * O + batch * OG) * OH * OW;`,
-    ...taps,
+    // (ty, tx): the block's pixel, padded.
+    kRanges: {
+      ...taps.kRanges,
+      setup: [`let pixel = ${blockPixel(g, tile)};`, 'let ty = u32(i32(pixel / W) + PH); let tx = u32(i32(pixel % W) + PW);', taps.kRanges.setup].join('\n'),
+    },
+    kSetup: taps.kSetup,
     laneLoad: (i: number) => `${dy}[gb${i} + at]`,
     uniformLoad: (j: number) => `${w}[((batch * OG + oc) * CG + c${j}) * KH * KW + ky * KW + kx]`,
     image: (row) => `${row} % ${g.n}u`,
@@ -155,30 +160,28 @@ function pixelMajor(g: ConvGeometry, tile: GemmTile, { dy, w }: Names, strided: 
   };
 }
 
-/** A pixel-major block's k loop: the taps that land in dy, and `at`, the dy offset of step k. */
-type PixelTaps = Pick<GemmFrame, 'kRanges'> & Pick<KSteps, 'kSetup'>;
+/** A pixel-major block's k loop from its padded pixel (ty, tx): the taps that land in dy, and `at`, step k's dy offset. */
+interface PixelTaps {
+  readonly kRanges: NonNullable<GemmFrame['kRanges']>;
+  readonly kSetup: string;
+}
 
 /**
  * With stride 1, tap ky reads dy row ty - ky * DH (ty = y + PH), inside dy for ky in
- * [ceil((ty - OH + 1) / DH), floor(ty / DH)] within [0, KH); likewise kx. The pixel comes from
- * the row block (rb), not a row, so that WGSL sees it uniform (subgroupShuffle needs that).
+ * [ceil((ty - OH + 1) / DH), floor(ty / DH)] within [0, KH); likewise kx.
  */
-function unitStrideTaps(pixel: string): PixelTaps {
-  return {
-    kRanges: {
-      setup: wgsl`
-        let pixel = ${pixel};
-        let ty = u32(i32(pixel / W) + PH); let tx = u32(i32(pixel % W) + PW);
-        let kyBegin = u32(max(0i, i32(ty) - i32(OH) + i32(DH))) / DH; let kyEnd = min(KH, ty / DH + 1u);
-        let kxBegin = u32(max(0i, i32(tx) - i32(OW) + i32(DW))) / DW; let kxEnd = min(KW, tx / DW + 1u);`,
-      outer: 'for (var ky = kyBegin; ky < kyEnd; ky++)',
-      begin: '(ky * KW + kxBegin) * OG',
-      end: '(ky * KW + kxEnd) * OG',
-    },
-    // k = (ky, kx, o); ky comes from the outer loop.
-    kSetup: 'let kx = k / OG % KW; let oc = k % OG; let at = (oc * OH + ty - ky * DH) * OW + tx - kx * DW;',
-  };
-}
+const unitStrideTaps: PixelTaps = {
+  kRanges: {
+    setup: wgsl`
+      let kyBegin = u32(max(0i, i32(ty) - i32(OH) + i32(DH))) / DH; let kyEnd = min(KH, ty / DH + 1u);
+      let kxBegin = u32(max(0i, i32(tx) - i32(OW) + i32(DW))) / DW; let kxEnd = min(KW, tx / DW + 1u);`,
+    outer: 'for (var ky = kyBegin; ky < kyEnd; ky++)',
+    begin: '(ky * KW + kxBegin) * OG',
+    end: '(ky * KW + kxEnd) * OG',
+  },
+  // k = (ky, kx, o); ky comes from the outer loop.
+  kSetup: 'let kx = k / OG % KW; let oc = k % OG; let at = (oc * OH + ty - ky * DH) * OW + tx - kx * DW;',
+};
 
 /**
  * With a stride (dilation 1), tap ky reaches dy row (ty - ky) / SH only where SH divides ty - ky,
@@ -187,25 +190,21 @@ function unitStrideTaps(pixel: string): PixelTaps {
  * channels each. ResNet-18's stride-2 3x3 input gradients tried all 9 taps a pixel in image-major
  * rows, 2.25 of which land on average.
  */
-function stridedTaps(pixel: string): PixelTaps {
-  return {
-    kRanges: {
-      setup: wgsl`
-        let pixel = ${pixel};
-        let ty = u32(i32(pixel / W) + PH); let tx = u32(i32(pixel % W) + PW);
-        let kyLow = u32(max(0i, i32(ty) - i32((OH - 1u) * SH))); let kxLow = u32(max(0i, i32(tx) - i32((OW - 1u) * SW)));
-        let kyFirst = kyLow + (ty - kyLow) % SH; let kyEnd = min(KH, ty + 1u);
-        let kxFirst = kxLow + (tx - kxLow) % SW; let kxEnd = min(KW, tx + 1u);
-        let nky = select(0u, (kyEnd - kyFirst + SH - 1u) / SH, kyFirst < kyEnd);
-        let nkx = select(0u, (kxEnd - kxFirst + SW - 1u) / SW, kxFirst < kxEnd);`,
-      outer: 'for (var tap = 0u; tap < nky * nkx; tap++)',
-      begin: 'tap * OG',
-      end: 'tap * OG + OG',
-    },
-    // k = (tap, o).
-    kSetup: 'let oc = k % OG; let ky = kyFirst + k / OG / nkx * SH; let kx = kxFirst + k / OG % nkx * SW; let at = (oc * OH + (ty - ky) / SH) * OW + (tx - kx) / SW;',
-  };
-}
+const stridedTaps: PixelTaps = {
+  kRanges: {
+    setup: wgsl`
+      let kyLow = u32(max(0i, i32(ty) - i32((OH - 1u) * SH))); let kxLow = u32(max(0i, i32(tx) - i32((OW - 1u) * SW)));
+      let kyFirst = kyLow + (ty - kyLow) % SH; let kyEnd = min(KH, ty + 1u);
+      let kxFirst = kxLow + (tx - kxLow) % SW; let kxEnd = min(KW, tx + 1u);
+      let nky = select(0u, (kyEnd - kyFirst + SH - 1u) / SH, kyFirst < kyEnd);
+      let nkx = select(0u, (kxEnd - kxFirst + SW - 1u) / SW, kxFirst < kxEnd);`,
+    outer: 'for (var tap = 0u; tap < nky * nkx; tap++)',
+    begin: 'tap * OG',
+    end: 'tap * OG + OG',
+  },
+  // k = (tap, o).
+  kSetup: 'let oc = k % OG; let ky = kyFirst + k / OG / nkx * SH; let kx = kxFirst + k / OG % nkx * SW; let at = (oc * OH + (ty - ky) / SH) * OW + (tx - kx) / SW;',
+};
 
 function rowRuns(s: ConvSpec, g: ConvGeometry, tile: GemmTile, { dy, w }: Names): RowOrder {
   const block = tile.rowsPerLane * tile.lanes;
