@@ -2,7 +2,9 @@
 // groups made once up front, and each pass (forward, evaluate, train step) encoded into a single
 // command buffer with one submit. Nothing is read back unless asked.
 import { PASSES, type Arena, type PassName, type StepProgram, type TensorId } from '../../compiler/autodiff/step-ir.ts';
+import type { OptimizerConfig } from '../../compiler/elaborate/train-config.ts';
 import type { KernelCall } from '../../compiler/codegen/lower.ts';
+import { stepWords } from '../../compiler/codegen/kernels/optimizer.ts';
 import type { MemoryPlan, Placement } from '../../compiler/plan/allocate.ts';
 import type { Gpu } from './device.ts';
 import { pipelineFor } from './run-kernel.ts';
@@ -25,7 +27,9 @@ export class Executor {
   private readonly program: StepProgram;
   private readonly plan: MemoryPlan;
   private readonly arenas = new Map<Arena, GPUBuffer>();
+  /** The per-step words (`stepWords`): seed, step and the optimizer's host-computed factors. */
   private readonly stepParams: GPUBuffer;
+  private readonly optimizer: OptimizerConfig | null;
   /** Slot `step % LOSS_HISTORY` holds that training step's loss: finds the step a NaN appeared at. */
   private readonly lossHistory: GPUBuffer;
   /** Shared by every kernel that needs temporary storage: dispatches in a pass run in order. */
@@ -52,7 +56,9 @@ export class Executor {
       // Buffers start zeroed (WebGPU guarantees it): optimizer state and counters need no init.
       this.arenas.set(arena, gpu.device.createBuffer({ size: Math.max(256, elements * 4), usage, label: `arena ${arena}` }));
     }
-    this.stepParams = gpu.device.createBuffer({ size: 8, usage, label: 'step params' });
+    this.stepParams = gpu.device.createBuffer({ size: 16, usage, label: 'step params' });
+    const update = program.train.find((op) => op.op === 'update');
+    this.optimizer = update?.op === 'update' ? update.optimizer : null;
     this.lossHistory = share?.lossHistory ?? gpu.device.createBuffer({ size: LOSS_HISTORY * 4, usage, label: 'loss history' });
   }
 
@@ -114,10 +120,16 @@ export class Executor {
     return { pipeline, bindGroup, dispatch: call.kernel.dispatch };
   }
 
-  /** Encodes and submits one pass; `step` feeds dropout masks and optimizer step counts. */
+  /** Queued before the pass's submit, so each of several queued steps reads its own words. */
+  private writeStep(seed: number, step: number): void {
+    const words = stepWords(seed, step, this.optimizer);
+    this.gpu.device.queue.writeBuffer(this.stepParams, 0, words.buffer, words.byteOffset, words.byteLength);
+  }
+
+  /** Encodes and submits one pass; `step` feeds dropout masks and the optimizer's step. */
   run(pass: PassName, seed: number, step: number): void {
     const { device } = this.gpu;
-    device.queue.writeBuffer(this.stepParams, 0, new Uint32Array([seed >>> 0, step >>> 0]));
+    this.writeStep(seed, step);
     device.pushErrorScope('validation');
     const enc = device.createCommandEncoder();
     const cp = enc.beginComputePass();
@@ -147,7 +159,7 @@ export class Executor {
     const querySet = device.createQuerySet({ type: 'timestamp', count: 2 * kernels.length });
     const resolved = device.createBuffer({ size: 16 * kernels.length, usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC });
     const readback = device.createBuffer({ size: 16 * kernels.length, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
-    device.queue.writeBuffer(this.stepParams, 0, new Uint32Array([seed >>> 0, step >>> 0]));
+    this.writeStep(seed, step);
     const enc = device.createCommandEncoder();
     kernels.forEach((k, i) => {
       const cp = enc.beginComputePass({ timestampWrites: { querySet, beginningOfPassWriteIndex: 2 * i, endOfPassWriteIndex: 2 * i + 1 } });

@@ -6,7 +6,7 @@ import { mseBackward, mseForward } from '../../compiler/codegen/kernels/mse.ts';
 import { accumulateKernel, ITEM_THREADS } from '../../compiler/codegen/kernels/reduce.ts';
 import { LIMITS } from '../../compiler/codegen/indexing.ts';
 import { dropoutBackward, dropoutForward } from '../../compiler/codegen/kernels/dropout.ts';
-import { type AdamSpec, type ParamRange, type SgdSpec, adamStep, adamwStep, sgdStep } from '../../compiler/codegen/kernels/optimizer.ts';
+import { type AdamSpec, type ParamRange, type SgdSpec, adamStep, adamwStep, sgdStep, stepWords } from '../../compiler/codegen/kernels/optimizer.ts';
 import { openGpu, type Gpu } from '../../runtime/gpu/device.ts';
 import { type HostArray, runKernels } from '../../runtime/gpu/run-kernel.ts';
 import { dropoutMask } from '../../runtime/gpu/rng.ts';
@@ -143,12 +143,17 @@ describe('optimizers: 3 steps over a packed range (float64 reference, rtol 1e-4 
   const grads = [8, 9, 10].map((s) => randomF32(s, [range.bufferElements]));
 
   /** Runs 3 steps, feeding back param and state, and checks param + state after each step. */
-  async function threeSteps(kernel: KernelModule, stateNames: readonly string[], refStep: (p: Tensor, g: Tensor, step: number) => { p: Tensor; state: readonly Tensor[] }): Promise<void> {
+  async function threeSteps(
+    kernel: KernelModule,
+    params: (step: number) => Uint32Array,
+    stateNames: readonly string[],
+    refStep: (p: Tensor, g: Tensor, step: number) => { p: Tensor; state: readonly Tensor[] },
+  ): Promise<void> {
     let buffers: Record<string, HostArray> = { param: f32(p0) };
     let refP = slice(f32(p0));
     for (let step = 0; step < 3; step++) {
       const g = grads[step]!;
-      const out = await run([kernel], { ...buffers, params: new Uint32Array([0, step]), grad: f32(g) }, ['param', ...stateNames]);
+      const out = await run([kernel], { ...buffers, params: params(step), grad: f32(g) }, ['param', ...stateNames]);
       const want = refStep(refP, slice(f32(g)), step);
       expectAllclose(slice(out['param']!).data, want.p.data, tol, `param after step ${step + 1}`);
       want.state.forEach((s, i) => expectAllclose(slice(out[stateNames[i]!]!).data, s.data, tol, `${stateNames[i]} after step ${step + 1}`));
@@ -169,7 +174,7 @@ describe('optimizers: 3 steps over a packed range (float64 reference, rtol 1e-4 
     const hyper = { lr: 0.1, ...h };
     const spec: SgdSpec = { name: 'k_sgd', origin, range, hyper };
     let state: ref.SgdState = { momentumBuf: null };
-    await threeSteps(sgdStep(spec), h.momentum === 0 ? [] : ['momentum_buf'], (p, g) => {
+    await threeSteps(sgdStep(spec), (step) => new Uint32Array([0, step]), h.momentum === 0 ? [] : ['momentum_buf'], (p, g) => {
       const r = ref.sgdStep(p, g, state, hyper);
       state = r.state;
       return { p: r.p, state: r.state.momentumBuf ? [r.state.momentumBuf] : [] };
@@ -184,11 +189,37 @@ describe('optimizers: 3 steps over a packed range (float64 reference, rtol 1e-4 
     const hyper = { lr: 1e-2, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay };
     const spec: AdamSpec = { name: 'k_adam', origin, range, hyper };
     let state = ref.adamInitState(slice(f32(p0)));
-    await threeSteps(kernel(spec), ['exp_avg', 'exp_avg_sq'], (p, g) => {
+    const config = { kind: 'adam' as const, lr: hyper.lr, betas: [hyper.beta1, hyper.beta2] as const };
+    await threeSteps(kernel(spec), (step) => stepWords(0, step, config), ['exp_avg', 'exp_avg_sq'], (p, g) => {
       const r = refStep(p, g, state, hyper);
       state = r.state;
       return { p: r.p, state: [r.state.m, r.state.v] };
     });
+  });
+
+  // The step itself, du = p_after - p_before, to 1e-5 of its largest element: float32 rounds it
+  // by ~1e-7 (p is ~0.01, its ulp ~1e-9 against steps of ~lr = 1e-2). Bias corrections computed in
+  // WGSL (1 - pow(0.999, 1) = 0.00100010633 on lavapipe) made every step 5.3e-5 too large.
+  it.each([
+    { kind: 'adam' as const, kernel: adamStep, refStep: ref.adamStep, t: 1 },
+    { kind: 'adam' as const, kernel: adamStep, refStep: ref.adamStep, t: 2 },
+    { kind: 'adamw' as const, kernel: adamwStep, refStep: ref.adamwStep, t: 10 },
+    { kind: 'adam' as const, kernel: adamStep, refStep: ref.adamStep, t: 1000 },
+  ])('$kind at step $t: bias corrections as torch computes them, the step within 1e-5 of its size', async ({ kind, kernel, refStep, t }) => {
+    const hyper = { lr: 1e-2, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 1e-2 };
+    const p = randomF32(20 + t, [range.bufferElements], 0.01);
+    const g = randomF32(21 + t, [range.bufferElements]);
+    // Moments as t - 1 earlier steps might leave them (zero before the first).
+    const m = t === 1 ? tensor([range.bufferElements]) : randomF32(22 + t, [range.bufferElements], 0.1);
+    const v = t === 1 ? tensor([range.bufferElements]) : tensor([range.bufferElements], Float32Array.from(randomF32(23 + t, [range.bufferElements]).data, (x) => 0.01 * x * x));
+    const words = stepWords(0, t - 1, { kind, lr: hyper.lr, betas: [hyper.beta1, hyper.beta2] });
+    const out = await run([kernel({ name: 'k_adam', origin, range, hyper })], { params: words, param: f32(p), grad: f32(g), exp_avg: f32(m), exp_avg_sq: f32(v) }, ['param']);
+    const want = refStep(slice(f32(p)), slice(f32(g)), { m: slice(f32(m)), v: slice(f32(v)), step: t - 1 }, hyper);
+    const before = slice(f32(p)).data;
+    const du = Array.from(slice(out['param']!).data, (x, i) => x - before[i]!);
+    const duRef = Array.from(want.p.data, (x, i) => x - before[i]!);
+    const size = Math.max(...duRef.map(Math.abs));
+    expectAllclose(du, duRef, { rtol: 0, atol: 1e-5 * size }, `${kind} step ${t}: p_after - p_before`);
   });
 
   it('rejects Nesterov without momentum, naming the kernel', () => {

@@ -1,10 +1,45 @@
 // Optimizer updates exactly as torch.optim (SGD, Adam, AdamW; single-tensor path, no amsgrad /
 // maximize), in place over a flat range of packed buffers: the runtime can lay every parameter
 // (and its gradient and state) out in one buffer each and update them all with one dispatch.
-import type { AdamHyper, SgdHyper } from '../../elaborate/train-config.ts';
-import type { KernelModule, KernelOrigin } from '../kernel.ts';
+import type { AdamHyper, OptimizerConfig, SgdHyper } from '../../elaborate/train-config.ts';
+import type { BindingSpec, KernelModule, KernelOrigin } from '../kernel.ts';
 import { f32Lit, wgsl } from '../writer.ts';
 import { input, output, perItemKernel, stepParams } from './reduce.ts';
+
+/**
+ * Adam's view of the per-step words (reduce.ts's `stepParams`, two words longer): params[2] and
+ * params[3] hold the f32 bits of lr / (1 - beta1^t) and sqrt(1 - beta2^t), written by the host
+ * before each step (`stepWords`).
+ */
+const adamParams: BindingSpec = { ...stepParams, elements: 4 };
+
+/**
+ * Adam's bias corrections at step t as torch.optim.Adam's single-tensor path computes them, in
+ * float64 (`step_size = lr / (1 - beta1**t)`, `bias_correction2_sqrt = math.sqrt(1 - beta2**t)`);
+ * torch rounds both to float32 where it applies them, and so do the kernels. Computed on the GPU
+ * they drifted: WGSL promises `pow` only as exp2(y * log2(x)), and on lavapipe 1 - pow(0.999, 1)
+ * was 0.00100010633, every update 5.3e-5 too large.
+ */
+export function adamCorrections(hyper: Pick<AdamHyper, 'lr' | 'beta1' | 'beta2'>, t: number): { stepSize: number; bc2Sqrt: number } {
+  return { stepSize: hyper.lr / (1 - hyper.beta1 ** t), bc2Sqrt: Math.sqrt(1 - hyper.beta2 ** t) };
+}
+
+/**
+ * The words of the `params` binding for 0-based training step `step`: [seed, step], and for Adam
+ * and AdamW the f32 bits of the step's bias corrections (step t = step + 1). Written before every
+ * submit: writeBuffer is ordered with the queue's submits, so steps queued back to back each read
+ * their own.
+ */
+export function stepWords(seed: number, step: number, optimizer: Pick<OptimizerConfig, 'kind' | 'lr' | 'betas'> | null): Uint32Array {
+  const words = new Uint32Array(4);
+  words[0] = seed >>> 0;
+  words[1] = step >>> 0;
+  if (optimizer && optimizer.kind !== 'sgd') {
+    const { stepSize, bc2Sqrt } = adamCorrections({ lr: optimizer.lr, beta1: optimizer.betas[0], beta2: optimizer.betas[1] }, step + 1);
+    new Float32Array(words.buffer, 8, 2).set([stepSize, bc2Sqrt]);
+  }
+  return words;
+}
 
 /** Elements [offset, offset + count) of buffers holding `bufferElements` each. */
 export interface ParamRange {
@@ -36,13 +71,13 @@ function checkRange(name: string, r: ParamRange): void {
 
 /**
  * One invocation per element `j` of the range, `p`/`g` its parameter and gradient. Bind `params`
- * only when the body reads the step: 'auto' pipeline layouts drop unused bindings.
+ * only when the body reads it: 'auto' pipeline layouts drop unused bindings.
  */
-function update(spec: SgdSpec | AdamSpec, readsStep: boolean, state: readonly string[], body: string): KernelModule {
+function update(spec: SgdSpec | AdamSpec, params: BindingSpec | null, state: readonly string[], body: string): KernelModule {
   const { range: r } = spec;
   checkRange(spec.name, r);
   const bindings = [
-    ...(readsStep ? [stepParams] : []),
+    ...(params ? [params] : []),
     input('grad', r.bufferElements), output('param', r.bufferElements), ...state.map((s) => output(s, r.bufferElements)),
   ];
   const main = wgsl`
@@ -64,8 +99,8 @@ export function sgdStep(spec: SgdSpec): KernelModule {
     throw new Error(`kernel ${spec.name}: Nesterov momentum requires a momentum and zero dampening (as torch.optim.SGD)`);
   }
   const decay = weightDecay !== 0 ? `g += ${f32Lit(weightDecay)} * p;\n` : '';
-  if (momentum === 0) return update(spec, false, [], `${decay}param[j] = p - ${f32Lit(lr)} * g;`);
-  return update(spec, true, ['momentum_buf'], decay + wgsl`
+  if (momentum === 0) return update(spec, null, [], `${decay}param[j] = p - ${f32Lit(lr)} * g;`);
+  return update(spec, stepParams, ['momentum_buf'], decay + wgsl`
     var buf = g;
     if (params[1] != 0u) {
       buf = ${f32Lit(momentum)} * momentum_buf[j] + ${f32Lit(1 - dampening)} * g;
@@ -76,10 +111,11 @@ export function sgdStep(spec: SgdSpec): KernelModule {
 }
 
 /**
- * torch.optim.Adam / AdamW, step t = params[1] + 1. Bindings: params, grad | param, exp_avg,
- * exp_avg_sq. Adam folds weight decay into g (g += wd * p); AdamW decays the weight itself first
- * (p *= 1 - lr * wd). Then m = b1 m + (1 - b1) g, v = b2 v + (1 - b2) g^2 and
- * p -= lr / (1 - b1^t) * m / (sqrt(v) / sqrt(1 - b2^t) + eps).
+ * torch.optim.Adam / AdamW. Bindings: params (u32 [seed, step, bits of step_size, bits of
+ * bias_correction2_sqrt]; `stepWords`), grad | param, exp_avg, exp_avg_sq. Adam folds weight decay
+ * into g (g += wd * p); AdamW decays the weight itself first (p *= 1 - lr * wd). Then
+ * m = b1 m + (1 - b1) g, v = b2 v + (1 - b2) g^2 and p -= step_size * m / (sqrt(v) / bc2_sqrt + eps),
+ * in torch's order of operations.
  */
 function adamUpdate(spec: AdamSpec, decoupled: boolean): KernelModule {
   const { lr, beta1, beta2, eps, weightDecay } = spec.hyper;
@@ -87,14 +123,13 @@ function adamUpdate(spec: AdamSpec, decoupled: boolean): KernelModule {
     ? `let decayed = p * ${f32Lit(1 - lr * weightDecay)};\n`
     : `g += ${f32Lit(weightDecay)} * p;\n`;
   const start = decoupled && weightDecay !== 0 ? 'decayed' : 'p';
-  return update(spec, true, ['exp_avg', 'exp_avg_sq'], decay + wgsl`
-    let t = f32(params[1] + 1u);
+  return update(spec, adamParams, ['exp_avg', 'exp_avg_sq'], decay + wgsl`
     let m = ${f32Lit(beta1)} * exp_avg[j] + ${f32Lit(1 - beta1)} * g;
     let v = ${f32Lit(beta2)} * exp_avg_sq[j] + ${f32Lit(1 - beta2)} * g * g;
     exp_avg[j] = m;
     exp_avg_sq[j] = v;
-    let step_size = ${f32Lit(lr)} / (1.0 - pow(${f32Lit(beta1)}, t));
-    let denom = sqrt(v) / sqrt(1.0 - pow(${f32Lit(beta2)}, t)) + ${f32Lit(eps)};
+    let step_size = bitcast<f32>(params[2]);
+    let denom = sqrt(v) / bitcast<f32>(params[3]) + ${f32Lit(eps)};
     param[j] = ${start} - step_size * m / denom;
   `);
 }
