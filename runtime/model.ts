@@ -80,7 +80,7 @@ export async function compile(source: string, options: CompileOptions = {}): Pro
   try {
     const compiled = compileToKernels(source, options, limitsFor(gpu, options));
     const executor = await Executor.create(gpu, compiled.program, compiled.plan, compiled.kernels, null, (ex) => writeInitialWeights(compiled, ex));
-    return new Model({ source, options, gpu, ownsGpu: !options.gpu, steps: 0 }, compiled, executor);
+    return new Model({ source, options, gpu, ownsGpu: !options.gpu, steps: 0, tracked: new Map(), trainedSinceLoad: 0 }, compiled, executor);
   } catch (e) {
     if (!options.gpu) gpu.dispose();
     throw e;
@@ -117,8 +117,14 @@ interface Shared {
   readonly options: CompileOptions;
   readonly gpu: Gpu;
   readonly ownsGpu: boolean;
-  /** Training steps run so far: the optimizer's step count and batch norm's num_batches_tracked. */
+  /** Training steps run so far: the optimizer's step count (set on resuming). */
   steps: number;
+  /**
+   * Batch norm's num_batches_tracked: the counts loaded with the weights (none: 0) plus the training
+   * steps run since, as PyTorch goes on counting from a loaded state_dict.
+   */
+  tracked: ReadonlyMap<string, bigint>;
+  trainedSinceLoad: number;
 }
 
 export interface Metrics {
@@ -146,9 +152,20 @@ export class Model {
     return this.shared.steps;
   }
 
-  /** Resuming: the optimizer's step (Adam's bias correction, SGD's first-step buffer) and num_batches_tracked follow it. */
+  /** Resuming: the optimizer's step (Adam's bias correction, SGD's first-step buffer) follows it. */
   set steps(steps: number) {
     this.shared.steps = steps;
+  }
+
+  /** The num_batches_tracked of batch norm buffer `name` (`0.bn1.num_batches_tracked`). */
+  batchesTracked(name: string): bigint {
+    return (this.shared.tracked.get(name) ?? 0n) + BigInt(this.shared.trainedSinceLoad);
+  }
+
+  /** Loaded weights' num_batches_tracked, by buffer name: training counts on from them. */
+  setBatchesTracked(counts: ReadonlyMap<string, bigint>): void {
+    this.shared.tracked = new Map(counts);
+    this.shared.trainedSinceLoad = 0;
   }
 
   get batch(): number {
@@ -209,6 +226,7 @@ export class Model {
     this.feed(x, target);
     this.executor.run('train', this.compiled.train.seed, this.shared.steps);
     this.shared.steps++;
+    this.shared.trainedSinceLoad++;
   }
 
   /**
@@ -219,6 +237,7 @@ export class Model {
     this.feed(x, target);
     const ns = await this.executor.profile('train', this.compiled.train.seed, this.shared.steps);
     this.shared.steps++;
+    this.shared.trainedSinceLoad++;
     return this.compiled.kernels.train.map((call, i) => ({ kernel: call.kernel.name, ms: ns[i]! / 1e6 }));
   }
 

@@ -13,7 +13,7 @@ export async function stateDict(model: Model): Promise<Map<string, StoredTensor>
   const out = new Map<string, StoredTensor>();
   for (const e of entries(model.compiled.graph)) {
     out.set(e.name, e.tracked
-      ? { dtype: 'I64', shape: [], data: BigInt64Array.of(BigInt(model.steps)) }
+      ? { dtype: 'I64', shape: [], data: BigInt64Array.of(model.batchesTracked(e.name)) }
       : { dtype: 'F32', shape: e.shape, data: await model.getParam(e.name) });
   }
   return out;
@@ -46,11 +46,29 @@ export function readWeights(graph: ShapedGraph, path: string): Checkpoint {
     if (other !== undefined && other !== graph.model) throw new CheckpointError(`${path} holds weights of model ${other}, not ${graph.model}`);
     throw e;
   }
-  for (const e of expected) if (!e.tracked) floatTensor(ckpt, e.name);
+  for (const e of expected) {
+    if (e.tracked) batchCount(ckpt, e.name);
+    else floatTensor(ckpt, e.name);
+  }
   return ckpt;
 }
 
-/** Copies weights read by readWeights for the same graph into the model. */
+/** A num_batches_tracked: an integer scalar (int64 in PyTorch's files). */
+function batchCount(ckpt: Checkpoint, name: string): bigint {
+  const t = ckpt.tensors.get(name)!;
+  if (t.dtype !== 'I64' && t.dtype !== 'I32') throw new CheckpointError(`${ckpt.path}: tensor ${name} is ${t.dtype}, expected I64 (a count of batches)`);
+  return BigInt(t.data[0]!);
+}
+
+/**
+ * Copies weights read by readWeights for the same graph into the model. Batch norm's
+ * num_batches_tracked counts on from the file's, as after PyTorch's load_state_dict.
+ */
 export function setWeights(model: Model, ckpt: Checkpoint): void {
-  for (const e of entries(model.compiled.graph)) if (!e.tracked) model.setParam(e.name, floatTensor(ckpt, e.name));
+  const counts = new Map<string, bigint>();
+  for (const e of entries(model.compiled.graph)) {
+    if (e.tracked) counts.set(e.name, batchCount(ckpt, e.name));
+    else model.setParam(e.name, floatTensor(ckpt, e.name));
+  }
+  model.setBatchesTracked(counts);
 }
