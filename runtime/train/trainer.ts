@@ -113,21 +113,38 @@ export async function train(model: Model, data: { train: TrainData; val: TrainDa
 /**
  * Evaluation-mode loss and accuracy over a split, accumulated on the GPU: over all of it, or over its
  * first `limit` samples in order (the last batch cut short). `samples` says how many were used.
+ * The loss is the sum of the samples' losses over their number, as PyTorch's mean over the whole
+ * split: a batch's loss is the mean of its samples' (for `mse_sum`, their sum), so the GPU's running
+ * sum of batch losses is read out and weighted by the batch size whenever the size changes (once,
+ * before a short last batch). The mean of the batch means was ~2e-3 off with a short last batch.
  */
 export async function validate(model: Model, data: TrainData, batchSize: number, limit: number | null = null): Promise<{ loss: number; acc: number | null; samples: number }> {
-  model.resetMetrics();
   const total = limit === null ? data.count : Math.min(limit, data.count);
-  let n = 0;
+  const summed = model.compiled.train.loss === 'mse_sum';
+  let lossTotal = 0;
+  let correctTotal = 0;
+  let runSize = 0;
+  const flush = async (): Promise<void> => {
+    if (runSize === 0) return;
+    const { lossSum, correct } = await model.metrics();
+    lossTotal += summed ? lossSum : lossSum * runSize;
+    correctTotal += correct ?? 0;
+    model.resetMetrics();
+  };
+  model.resetMetrics();
   let used = 0;
   for (const b of data.batches({ batchSize, shuffle: false, seed: 0, epoch: 0 })) {
     if (used >= total) break;
     const size = Math.min(b.size, total - used);
     const x = size === b.size ? b.x : b.x.subarray(0, (b.x.length / b.size) * size);
     const target = size === b.size ? b.target : b.target.subarray(0, (b.target.length / b.size) * size);
+    if (size !== runSize) {
+      await flush();
+      runSize = size;
+    }
     (await model.withBatch(size)).evaluateStep(x, target);
     used += size;
-    n++;
   }
-  const { lossSum, correct } = await model.metrics();
-  return { loss: lossSum / n, acc: correct === null ? null : correct / used, samples: used };
+  await flush();
+  return { loss: lossTotal / used, acc: model.compiled.program.correct === null ? null : correctTotal / used, samples: used };
 }
