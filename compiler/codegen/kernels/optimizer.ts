@@ -20,7 +20,7 @@ const adamParams: BindingSpec = { ...stepParams, elements: 4 };
  * they drifted: WGSL promises `pow` only as exp2(y * log2(x)), and on lavapipe 1 - pow(0.999, 1)
  * was 0.00100010633, every update 5.3e-5 too large.
  */
-export function adamCorrections(hyper: Pick<AdamHyper, 'lr' | 'beta1' | 'beta2'>, t: number): { stepSize: number; bc2Sqrt: number } {
+function adamCorrections(hyper: Pick<AdamHyper, 'lr' | 'beta1' | 'beta2'>, t: number): { stepSize: number; bc2Sqrt: number } {
   return { stepSize: hyper.lr / (1 - hyper.beta1 ** t), bc2Sqrt: Math.sqrt(1 - hyper.beta2 ** t) };
 }
 
