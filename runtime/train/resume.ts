@@ -9,7 +9,7 @@ import { existsSync } from 'node:fs';
 import type { OptimizerConfig, OptimizerKind } from '../../compiler/elaborate/train-config.ts';
 import type { ShapedGraph } from '../../compiler/ir/graph.ts';
 import type { Model } from '../model.ts';
-import { CheckpointError, expectTensors, readCheckpoint, type Checkpoint, type SaveHook, type StoredTensor } from './checkpoint.ts';
+import { CheckpointError, expectTensors, readCheckpoint, type Checkpoint, type StoredTensor } from './checkpoint.ts';
 import { completePair, savedTogether, writePair } from './pair.ts';
 import type { CurvePoint } from './plot.ts';
 import { floatTensor, readWeights, setWeights, stateDict } from './state-dict.ts';
@@ -39,20 +39,21 @@ export function optimPath(weights: string): string {
 /** The metadata keys of a position inside an epoch, written only for a run stopped inside one. */
 const POSITION = { samples: 'epoch_samples', batches: 'epoch_batches', lossSum: 'epoch_loss_sum' } as const;
 
-export async function saveRun(model: Model, path: string, run: Pick<SavedRun, 'epoch' | 'seed' | 'batch' | 'shuffle' | 'history' | 'position'>, hook?: SaveHook): Promise<void> {
+export async function saveRun(model: Model, path: string, run: Pick<SavedRun, 'epoch' | 'seed' | 'batch' | 'shuffle' | 'history' | 'position'>): Promise<void> {
   const o = model.compiled.train.optimizer;
   const tensors = new Map<string, StoredTensor>();
   for (const { name, shape, data } of await model.getOptimizerState()) tensors.set(name, { dtype: 'F32', shape, data });
   const { model: name } = model.compiled.graph;
   const [steps, epoch] = [String(model.steps), String(run.epoch)];
-  const position = run.position ? Object.fromEntries(Object.entries(POSITION).map(([k, key]) => [key, String(run.position![k as keyof EpochPosition])])) : {};
+  const p = run.position;
+  const position = p ? { [POSITION.samples]: String(p.samples), [POSITION.batches]: String(p.batches), [POSITION.lossSum]: String(p.lossSum) } : {};
   writePair({ path, tensors: await stateDict(model), metadata: { format: 'pt', model: name, steps, epoch } }, {
     path: optimPath(path), tensors, metadata: {
       format: 'cnnc-optimizer', model: name, steps, epoch, ...position,
       optimizer: o.kind, lr: String(o.lr), momentum: String(o.momentum), weight_decay: String(o.weightDecay),
       seed: String(run.seed), batch: String(run.batch), shuffle: String(run.shuffle), history: JSON.stringify(run.history),
     },
-  }, hook);
+  });
 }
 
 const isPoint = (p: unknown): p is CurvePoint =>
