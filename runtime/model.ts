@@ -190,10 +190,13 @@ export class Model {
     return sibling;
   }
 
-  /** Zeroes the loss sum and correct count that training and evaluation accumulate on the GPU. */
-  resetMetrics(): void {
+  /**
+   * Zeroes the loss sum and correct count that training and evaluation accumulate on the GPU, or
+   * starts the loss sum at a saved one (a resumed epoch).
+   */
+  resetMetrics(lossSum = 0): void {
     const p = this.compiled.program;
-    this.executor.write(p.lossSum, new Float32Array(1));
+    this.executor.write(p.lossSum, Float32Array.of(lossSum));
     if (p.correct !== null) this.executor.write(p.correct, new Uint32Array(1));
   }
 

@@ -37,7 +37,8 @@ function progressLine(p: Progress, epochs: number): string {
 function epochLine(r: EpochReport, epochs: number): string {
   const limited = r.valSamples !== undefined ? ` (first ${r.valSamples} of ${r.valTotal} val samples)` : '';
   const val = r.valLoss === null ? '' : `  val_loss ${r.valLoss.toFixed(4)}${r.valAcc === null ? '' : `  val_acc ${r.valAcc.toFixed(4)}`}${limited}`;
-  return `epoch ${r.epoch}/${epochs}  train_loss ${r.trainLoss.toFixed(4)}${val}  ${r.seconds.toFixed(1)}s  ${r.samplesPerSec.toFixed(0)} samples/s`;
+  const partial = r.partial ? `  (--steps: stopped after batch ${r.partial.batch} of ${r.partial.batches})` : '';
+  return `epoch ${r.epoch}/${epochs}  train_loss ${r.trainLoss.toFixed(4)}${val}  ${r.seconds.toFixed(1)}s  ${r.samplesPerSec.toFixed(0)} samples/s${partial}`;
 }
 
 export async function trainCommand(file: string, flags: TrainFlags, io: Output, tty: boolean): Promise<number> {
@@ -54,7 +55,14 @@ export async function trainCommand(file: string, flags: TrainFlags, io: Output, 
   const shuffle = flags['no-shuffle'] ? false : saved?.shuffle ?? true;
   const done = saved?.epoch ?? 0;
   if (done >= epochs) throw new UserError(`${flags.resume} has trained ${done} epochs already; --epochs counts them too, so ask for more than ${done}`);
+  if (saved && maxSteps !== null && maxSteps <= saved.steps) throw new UserError(`--steps ${maxSteps}: the saved run has done ${saved.steps} steps already; --steps counts them too`);
+  const position = saved?.position ?? null;
+  // The rest of an epoch is the rest of its order, which the seed and shuffle decide.
+  if (position && (seed !== saved!.seed || shuffle !== saved!.shuffle)) {
+    throw new UserError(`${flags.resume} stopped inside epoch ${done + 1}, whose sample order its seed ${saved!.seed}${saved!.shuffle ? '' : ' (no shuffle)'} decides: resume it without --seed and --no-shuffle`);
+  }
   const data = openModelData(file, front, flags);
+  if (position && position.samples >= data.train.count) throw new UserError(`${flags.resume} stopped after ${position.samples} samples of epoch ${done + 1}, but the data has ${data.train.count}`);
   if (valLimit !== null && !data.val) throw new UserError('--val-limit: this data has no validation split (npy data is not validated)');
   const init = flags.init !== undefined ? readWeights(front.shaped!, flags.init) : null;
 
@@ -67,20 +75,22 @@ export async function trainCommand(file: string, flags: TrainFlags, io: Output, 
     io.out(`training ${front.shaped!.model} on ${data.train.describe}\n` +
       `  batch ${batch}, ${epochs} epochs${maxSteps !== null ? ` (at most ${maxSteps} step${maxSteps === 1 ? '' : 's'})` : ''}, ${opt.kind} lr ${opt.lr}${opt.momentum ? ` momentum ${opt.momentum}` : ''}${opt.weightDecay ? ` weight_decay ${opt.weightDecay}` : ''}, loss ${model.compiled.train.loss}, init ${flags.init ?? model.compiled.train.init}, seed ${seed}\n` +
       (valLimit !== null && valLimit < data.val!.count ? `  validating on the first ${valLimit} of ${data.val!.count} val samples only (--val-limit)\n` : '') +
-      (saved ? `  resuming from ${flags.resume} after epoch ${done} (step ${saved.steps})\n` : '') +
+      (saved ? `  resuming from ${flags.resume} ${position ? `inside epoch ${done + 1}, after ${position.samples} of its ${data.train.count} samples` : `after epoch ${done}`} (step ${saved.steps})\n` : '') +
       `  ${model.compiled.kernels.train.length} kernels per step\n`);
     // A resumed run continues its log; a fresh one starts it.
     if (flags['json-log'] !== undefined && !saved) writeFileSync(flags['json-log'], '');
     const history: CurvePoint[] = [...(saved?.history ?? [])];
-    await train(model, data, { epochs, firstEpoch: done + 1, batchSize: batch, shuffle, seed, maxSteps, valLimit }, {
+    await train(model, data, { epochs, firstEpoch: done + 1, batchSize: batch, shuffle, seed, maxSteps, valLimit, position }, {
       ...(tty ? { onProgress: (p: Progress) => io.err(`\r${progressLine(p, epochs)}\x1b[K`) } : {}),
-      onEpoch: async (r) => {
-        history.push({ epoch: r.epoch, trainLoss: r.trainLoss, valLoss: r.valLoss, valAcc: r.valAcc });
+      onEpoch: async (r, stoppedAt) => {
+        // The saved history holds whole epochs only: a resumed run reports the partial one again, whole.
+        const point = { epoch: r.epoch, trainLoss: r.trainLoss, valLoss: r.valLoss, valAcc: r.valAcc };
+        if (!stoppedAt) history.push(point);
         if (tty) io.err('\r\x1b[K');
         io.out(epochLine(r, epochs) + '\n');
-        if (flags.save !== undefined) await saveRun(model, flags.save, { epoch: r.epoch, seed, batch, shuffle, history });
+        if (flags.save !== undefined) await saveRun(model, flags.save, { epoch: stoppedAt ? r.epoch - 1 : r.epoch, seed, batch, shuffle, history, position: stoppedAt });
         if (flags['json-log'] !== undefined) appendFileSync(flags['json-log'], JSON.stringify(r) + '\n');
-        if (flags.plot !== undefined) writePlot(flags.plot, history);
+        if (flags.plot !== undefined) writePlot(flags.plot, stoppedAt ? [...history, point] : history);
       },
     });
     if (flags.save !== undefined) io.out(`saved ${flags.save} (optimizer state: ${optimPath(flags.save)})\n`);

@@ -14,6 +14,8 @@ export interface BatchOptions {
   readonly seed: number;
   /** 0-based; mixed into the seed so every epoch has its own order. */
   readonly epoch: number;
+  /** The first sample of the epoch's order to yield (a run resumed inside the epoch); default 0. */
+  readonly from?: number;
   /** [height, width] to resize every image to (d2l's `resize=`), or null to keep the dataset's. */
   readonly resize: readonly [number, number] | null;
 }
@@ -68,7 +70,7 @@ export function* epochBatches(ds: Dataset, options: BatchOptions): Generator<Bat
   const order = epochOrder(ds.count, shuffle, seed, epoch);
   const images = new Float32Array(batchSize * outPixels);
   const labels = new Int32Array(batchSize);
-  for (let first = 0; first < ds.count; first += batchSize) {
+  for (let first = options.from ?? 0; first < ds.count; first += batchSize) {
     const size = Math.min(batchSize, ds.count - first);
     for (let b = 0; b < size; b++) {
       const sample = order[first + b]!;

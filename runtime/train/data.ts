@@ -20,6 +20,8 @@ export interface EpochOptions {
   readonly shuffle: boolean;
   readonly seed: number;
   readonly epoch: number;
+  /** The first sample of the epoch's order to yield (a run resumed inside the epoch); default 0. */
+  readonly from?: number;
 }
 
 export interface TrainData {
@@ -68,7 +70,7 @@ function npy(inputsPath: string, targetsPath: string, classification: boolean): 
     describe: `${inputsPath} -> ${targetsPath} (${n} samples)`,
     *batches(o) {
       const order = epochOrder(n, o.shuffle, o.seed, o.epoch);
-      for (let start = 0; start < n; start += o.batchSize) {
+      for (let start = o.from ?? 0; start < n; start += o.batchSize) {
         const ids = order.subarray(start, Math.min(n, start + o.batchSize));
         const x = new Float32Array(ids.length * xSize);
         const target = classification ? new Int32Array(ids.length) : new Float32Array(ids.length * ySize);

@@ -2,15 +2,18 @@
 // PyTorch's load_state_dict takes it as it is; what else a run needs to continue as if it had never
 // stopped goes to a sibling file: the optimizer state named as torch.optim names it per parameter
 // (`0.weight.momentum_buffer`, `0.weight.exp_avg`, `0.weight.exp_avg_sq`), and in its metadata the
-// step count, the epoch, the settings that shape the run (optimizer, seed, batch, shuffle) and the
-// curves so far.
+// step count, the epoch, the settings that shape the run (optimizer, seed, batch, shuffle), the
+// curves so far and, for a run stopped inside an epoch (`--steps`), where in it. The two files are
+// saved as one pair (pair.ts): a crash at any instant leaves the previous pair or the new one.
 import { existsSync } from 'node:fs';
 import type { OptimizerConfig, OptimizerKind } from '../../compiler/elaborate/train-config.ts';
 import type { ShapedGraph } from '../../compiler/ir/graph.ts';
 import type { Model } from '../model.ts';
-import { CheckpointError, expectTensors, readCheckpoint, writeCheckpoint, type Checkpoint, type StoredTensor } from './checkpoint.ts';
+import { CheckpointError, expectTensors, readCheckpoint, type Checkpoint, type StoredTensor } from './checkpoint.ts';
+import { completePair, savedTogether, writePair } from './pair.ts';
 import type { CurvePoint } from './plot.ts';
-import { floatTensor, readWeights, saveWeights, setWeights } from './state-dict.ts';
+import { floatTensor, readWeights, setWeights, stateDict } from './state-dict.ts';
+import type { EpochPosition } from './trainer.ts';
 
 export interface SavedRun {
   /** Epochs and training steps done. */
@@ -21,6 +24,8 @@ export interface SavedRun {
   readonly shuffle: boolean;
   readonly optimizer: Pick<OptimizerConfig, 'kind' | 'lr' | 'momentum' | 'weightDecay'>;
   readonly history: readonly CurvePoint[];
+  /** Where in epoch `epoch + 1` the run stopped (`--steps` inside an epoch); null at an epoch's end. */
+  readonly position: EpochPosition | null;
   /** The weights and the optimizer file, applied once the model is compiled. */
   readonly weights: Checkpoint;
   readonly state: Checkpoint;
@@ -31,16 +36,24 @@ export function optimPath(weights: string): string {
   return `${weights.replace(/\.safetensors$/, '')}.optim.safetensors`;
 }
 
-export async function saveRun(model: Model, path: string, run: Pick<SavedRun, 'epoch' | 'seed' | 'batch' | 'shuffle' | 'history'>): Promise<void> {
+/** The metadata keys of a position inside an epoch, written only for a run stopped inside one. */
+const POSITION = { samples: 'epoch_samples', batches: 'epoch_batches', lossSum: 'epoch_loss_sum' } as const;
+
+export async function saveRun(model: Model, path: string, run: Pick<SavedRun, 'epoch' | 'seed' | 'batch' | 'shuffle' | 'history' | 'position'>): Promise<void> {
   const o = model.compiled.train.optimizer;
   const tensors = new Map<string, StoredTensor>();
   for (const { name, shape, data } of await model.getOptimizerState()) tensors.set(name, { dtype: 'F32', shape, data });
-  writeCheckpoint(optimPath(path), tensors, {
-    format: 'cnnc-optimizer', model: model.compiled.graph.model, steps: String(model.steps), epoch: String(run.epoch),
-    optimizer: o.kind, lr: String(o.lr), momentum: String(o.momentum), weight_decay: String(o.weightDecay),
-    seed: String(run.seed), batch: String(run.batch), shuffle: String(run.shuffle), history: JSON.stringify(run.history),
+  const { model: name } = model.compiled.graph;
+  const [steps, epoch] = [String(model.steps), String(run.epoch)];
+  const p = run.position;
+  const position = p ? { [POSITION.samples]: String(p.samples), [POSITION.batches]: String(p.batches), [POSITION.lossSum]: String(p.lossSum) } : {};
+  writePair({ path, tensors: await stateDict(model), metadata: { format: 'pt', model: name, steps, epoch } }, {
+    path: optimPath(path), tensors, metadata: {
+      format: 'cnnc-optimizer', model: name, steps, epoch, ...position,
+      optimizer: o.kind, lr: String(o.lr), momentum: String(o.momentum), weight_decay: String(o.weightDecay),
+      seed: String(run.seed), batch: String(run.batch), shuffle: String(run.shuffle), history: JSON.stringify(run.history),
+    },
   });
-  await saveWeights(model, path, { epoch: String(run.epoch) });
 }
 
 const isPoint = (p: unknown): p is CurvePoint =>
@@ -52,6 +65,8 @@ const isPoint = (p: unknown): p is CurvePoint =>
  */
 export function readRun(path: string, graph: ShapedGraph): SavedRun {
   const file = optimPath(path);
+  // A save interrupted between its two renames left W's new contents in a temporary: finish it.
+  if (!existsSync(path)) completePair(path, file);
   if (!existsSync(path)) throw new CheckpointError(`cannot resume from ${path}: no such file`);
   if (!existsSync(file)) throw new CheckpointError(`cannot resume from ${path}: ${file}, the optimizer state that --save writes beside it, does not exist`);
   const state = readCheckpoint(file);
@@ -78,9 +93,21 @@ export function readRun(path: string, graph: ShapedGraph): SavedRun {
     // reported below
   }
   if (!Array.isArray(history) || !history.every(isPoint)) throw bad('history', 'a JSON list of epochs');
-  const weights = readWeights(graph, path);
-  if (weights.metadata.steps !== String(steps)) throw new CheckpointError(`${path} (step ${weights.metadata.steps ?? 'unknown'}) and ${file} (step ${steps}) were not saved together`);
-  return { ...run, history, weights, state };
+  const position = readPosition(m, bad);
+  let weights = readWeights(graph, path);
+  if (!savedTogether(weights.metadata, m) && completePair(path, file)) weights = readWeights(graph, path);
+  if (!savedTogether(weights.metadata, m)) throw new CheckpointError(`${path} (step ${weights.metadata.steps ?? 'unknown'}) and ${file} (step ${steps}) were not saved together`);
+  return { ...run, history, position, weights, state };
+}
+
+function readPosition(m: Readonly<Record<string, string>>, bad: (key: string, what: string) => CheckpointError): EpochPosition | null {
+  if (Object.values(POSITION).every((key) => m[key] === undefined)) return null;
+  const value = (key: string, integer: boolean): number => {
+    const v = Number(m[key]);
+    if (m[key] === undefined || m[key] === '' || !Number.isFinite(v) || (integer && (!Number.isSafeInteger(v) || v < 1))) throw bad(key, integer ? 'a count >= 1' : 'a finite number');
+    return v;
+  };
+  return { samples: value(POSITION.samples, true), batches: value(POSITION.batches, true), lossSum: value(POSITION.lossSum, false) };
 }
 
 /** Loads the weights, optimizer state and step count of a saved run into a model compiled for it. */

@@ -15,24 +15,44 @@ export interface TrainRecipe {
   readonly batchSize: number;
   readonly shuffle: boolean;
   readonly seed: number;
-  /** Stop after this many training steps in all (`--steps K`). */
+  /** Stop after this many training steps in all (`--steps K`), inside an epoch if need be. */
   readonly maxSteps: number | null;
+  /** Where in firstEpoch a resumed run stopped: it continues at the next sample of that epoch's order. */
+  readonly position?: EpochPosition | null;
   /** Validate on the first this many samples of the validation split only (`--val-limit N`); null: all. */
   readonly valLimit?: number | null;
+}
+
+/**
+ * Where a run stopped inside an epoch: what a checkpoint needs so that the resumed run trains the
+ * rest of that epoch, in the same order, and reports the same train_loss for it as the
+ * uninterrupted run (the epoch's mean batch loss, summed in float32 on the GPU in batch order).
+ */
+export interface EpochPosition {
+  /** Samples of the epoch's order already trained. */
+  readonly samples: number;
+  /** Batches behind them, and the sum of their losses as the GPU accumulated it. */
+  readonly batches: number;
+  readonly lossSum: number;
 }
 
 export interface EpochReport {
   readonly epoch: number;
   /** Training steps run so far, in all. */
   readonly steps: number;
-  /** Mean of this epoch's batch losses. */
+  /** Mean of this epoch's batch losses (so far, when partial). */
   readonly trainLoss: number;
+  /**
+   * Present when `--steps` stopped training inside the epoch: the batches done of the epoch's
+   * batches. A resumed run continues that epoch and reports it again, whole, when it ends.
+   */
+  readonly partial?: { readonly batch: number; readonly batches: number };
   readonly valLoss: number | null;
   readonly valAcc: number | null;
   /** Present when validation used only the first valSamples of the split's valTotal samples (`--val-limit`). */
   readonly valSamples?: number;
   readonly valTotal?: number;
-  /** Training time of the epoch (validation excluded) and its throughput. */
+  /** Training time of the epoch in this process (validation excluded) and its throughput. */
   readonly seconds: number;
   readonly samplesPerSec: number;
 }
@@ -48,7 +68,8 @@ export interface Progress {
 
 export interface TrainHooks {
   onProgress?(p: Progress): void;
-  onEpoch?(r: EpochReport): void | Promise<void>;
+  /** After every epoch, and after the partial one a `--steps` stop ends with (`position` then says where it stopped). */
+  onEpoch?(r: EpochReport, position: EpochPosition | null): void | Promise<void>;
 }
 
 /** Training stopped on a NaN or infinite loss; weights from before it are what was last saved. */
@@ -59,14 +80,18 @@ const READBACK_MS = 1000;
 export async function train(model: Model, data: { train: TrainData; val: TrainData | null }, recipe: TrainRecipe, hooks: TrainHooks = {}): Promise<EpochReport[]> {
   const reports: EpochReport[] = [];
   const batches = Math.ceil(data.train.count / recipe.batchSize);
-  for (let epoch = recipe.firstEpoch ?? 1; epoch <= recipe.epochs; epoch++) {
-    model.resetMetrics();
+  const firstEpoch = recipe.firstEpoch ?? 1;
+  const stopHere = (): boolean => recipe.maxSteps !== null && model.steps >= recipe.maxSteps;
+  for (let epoch = firstEpoch; epoch <= recipe.epochs; epoch++) {
+    // A resumed epoch starts where it stopped, its loss sum as it was: train_loss stays the mean over all its batches.
+    const resumed = epoch === firstEpoch ? recipe.position ?? null : null;
+    model.resetMetrics(resumed?.lossSum ?? 0);
     const start = performance.now();
     let lastRead = start;
     let seen = 0;
-    let done = 0;
+    let done = resumed?.batches ?? 0;
     let checked = model.steps;
-    const check = async (): Promise<number> => {
+    const check = async (): Promise<{ lossSum: number; running: number }> => {
       const { lossSum } = await model.metrics();
       const running = lossSum / done;
       if (!Number.isFinite(running)) {
@@ -78,34 +103,41 @@ export async function train(model: Model, data: { train: TrainData; val: TrainDa
         throw new DivergedError(`the loss became ${Number.isNaN(value) ? 'NaN' : 'infinite'} in epoch ${epoch} ${where} (steps count from 1 over the run); training stopped (lower the learning rate?)`);
       }
       checked = model.steps;
-      return running;
+      return { lossSum, running };
     };
-    for (const b of data.train.batches({ batchSize: recipe.batchSize, shuffle: recipe.shuffle, seed: recipe.seed, epoch })) {
-      if (recipe.maxSteps !== null && model.steps >= recipe.maxSteps) break;
+    let stopped = false;
+    const from = resumed?.samples ?? 0;
+    for (const b of data.train.batches({ batchSize: recipe.batchSize, shuffle: recipe.shuffle, seed: recipe.seed, epoch, from })) {
+      if (stopHere()) {
+        stopped = true;
+        break;
+      }
       (await model.withBatch(b.size)).trainStep(b.x, b.target);
       seen += b.size;
       done++;
       const now = performance.now();
       if (now - lastRead >= READBACK_MS) {
         // The readback also bounds how much work is queued on the device.
-        const runningLoss = await check();
+        const { running: runningLoss } = await check();
         lastRead = performance.now();
         const seconds = (lastRead - start) / 1000;
         hooks.onProgress?.({ epoch, batch: done, batches, seconds, samplesPerSec: seen / seconds, runningLoss });
       }
     }
-    if (done === 0) break;
-    const trainLoss = await check();
+    if (seen === 0) break;
+    // Read before validation, which reuses the GPU's loss sum.
+    const { lossSum, running: trainLoss } = await check();
     const seconds = (performance.now() - start) / 1000;
     const val = data.val ? await validate(model, data.val, recipe.batchSize, recipe.valLimit ?? null) : null;
     const limited = val !== null && val.samples < data.val!.count;
     const report: EpochReport = {
-      epoch, steps: model.steps, trainLoss, valLoss: val?.loss ?? null, valAcc: val?.acc ?? null,
+      epoch, steps: model.steps, trainLoss, ...(stopped ? { partial: { batch: done, batches } } : {}),
+      valLoss: val?.loss ?? null, valAcc: val?.acc ?? null,
       ...(limited ? { valSamples: val.samples, valTotal: data.val!.count } : {}), seconds, samplesPerSec: seen / seconds,
     };
     reports.push(report);
-    await hooks.onEpoch?.(report);
-    if (recipe.maxSteps !== null && model.steps >= recipe.maxSteps) break;
+    await hooks.onEpoch?.(report, stopped ? { samples: from + seen, batches: done, lossSum } : null);
+    if (stopped || stopHere()) break;
   }
   return reports;
 }

@@ -1,7 +1,7 @@
 // Checkpoints: safetensors round trip, atomic writes, every malformed-file message, the model
 // shape check, and interop with PyTorch through tests/fixtures/gen/checkpoint.py (which writes
 // and reads the format by hand; regenerate its fixtures with /usr/bin/python3 tests/fixtures/gen/checkpoint.py).
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -91,6 +91,18 @@ describe('writeCheckpoint / readCheckpoint', () => {
     );
     expect(fs.readFileSync(path)).toEqual(before);
     expect(fs.readdirSync(root).filter((f) => f.includes('.tmp-'))).toEqual([]);
+  });
+
+  it('removes the temporaries that killed writes of the same file left, and no others', () => {
+    const dir = fs.mkdtempSync(join(root, 'stale-'));
+    const path = join(dir, 'w.safetensors');
+    const dead = spawnSync(process.execPath, ['-e', '']).pid!; // exited: nothing writes under its pid
+    fs.writeFileSync(`${path}.tmp-${dead}`, 'half a checkpoint');
+    fs.writeFileSync(`${path}.tmp-${process.pid}`, 'an earlier write of this process that failed');
+    fs.writeFileSync(`${path}.tmp-1`, 'a write in progress in a live process');
+    fs.writeFileSync(join(dir, `x.safetensors.tmp-${dead}`), 'a temporary of another file');
+    writeCheckpoint(path, tensors);
+    expect(fs.readdirSync(dir).sort()).toEqual([`w.safetensors`, `w.safetensors.tmp-1`, `x.safetensors.tmp-${dead}`]);
   });
 
   it('reports a directory that does not exist', () => {

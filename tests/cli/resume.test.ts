@@ -2,16 +2,18 @@
 // be the uninterrupted 6-epoch run, step for step (same losses, same final weights and optimizer
 // state), for SGD with momentum and for Adam, whose state would otherwise restart from zero; and
 // on shuffled multi-batch data, the resumed epochs must see the uninterrupted run's sample order.
-// The --plot curves of the resumed run cover every epoch.
-import { copyFileSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+// The --plot curves of the resumed run cover every epoch. A run stopped by --steps inside an epoch
+// resumes at its next batch.
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { cnnc } from '../helpers/cli.ts';
 import { writeNpy } from '../helpers/npy.ts';
 import { readCheckpoint, writeCheckpoint } from '../../runtime/train/checkpoint.ts';
 
 const tmp = mkdtempSync(join(tmpdir(), 'cnnc-resume-'));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 const at = (name: string): string => join(tmp, name);
 
 function train(model: string, ...args: string[]): string {
@@ -86,6 +88,50 @@ describe('cnnc train --resume', () => {
     writeFileSync(log, '');
     train(model, '--epochs', '4', '--resume', `${stopped}.safetensors`, '--seed', '8', '--json-log', log);
     expect(losses(log)).not.toEqual(losses(`${full}.jsonl`).slice(2));
+  });
+});
+
+describe('cnnc train --steps inside an epoch, then --resume', () => {
+  it('continues that epoch at the next batch: the same weights, optimizer state and epoch losses as the run never stopped', () => {
+    // Seven samples in batches of 2: four steps an epoch, the last of one sample, in shuffled order.
+    const npy = (name: string, shape: number[], data: Float32Array): void => writeNpy(at(name), shape, data);
+    npy('x7.npy', [7, 1, 6, 8], Float32Array.from({ length: 336 }, (_, i) => Math.sin(i * 0.9)));
+    npy('y7.npy', [7, 1, 6, 7], Float32Array.from({ length: 294 }, (_, i) => Math.cos(i * 0.2)));
+    const model = at('mid.cnn');
+    writeFileSync(model, 'model Edges {\n  input [1, 6, 8]\n  conv(1, kernel = (1, 2))\n}\n' +
+      'train {\n  data npy(inputs = "x7.npy", targets = "y7.npy")\n  loss mse_mean\n  optimizer adam(lr = 0.05)\n  batch 2  seed 3  epochs 3\n}\n');
+    const [full, part] = [at('mid-full'), at('mid-part')];
+    train(model, '--save', `${full}.safetensors`, '--json-log', `${full}.jsonl`);
+    const flags = ['--save', `${part}.safetensors`, '--json-log', `${part}.jsonl`];
+    // Step 5 is epoch 2's first batch; step 10 epoch 3's second; a stopped run resumed stops again.
+    const first = train(model, '--steps', '5', ...flags);
+    expect(first).toMatch(/^epoch 2\/3 {2}train_loss [\d.]+ .*\(--steps: stopped after batch 1 of 4\)$/m);
+    for (const ext of ['.safetensors', '.optim.safetensors']) copyFileSync(part + ext, at(`mid-stopped${ext}`));
+    expect(readCheckpoint(`${part}.optim.safetensors`).metadata).toMatchObject({ steps: '5', epoch: '1', epoch_samples: '2', epoch_batches: '1' });
+    const second = train(model, '--resume', `${part}.safetensors`, '--steps', '10', ...flags);
+    expect(second).toContain(`resuming from ${part}.safetensors inside epoch 2, after 2 of its 7 samples (step 5)`);
+    expect(second).toContain('(--steps: stopped after batch 2 of 4)');
+    train(model, '--resume', `${part}.safetensors`, ...flags);
+    expectSameTensors(`${part}.safetensors`, `${full}.safetensors`);
+    expectSameTensors(`${part}.optim.safetensors`, `${full}.optim.safetensors`);
+    // Each stop logs its partial epoch; the whole epochs' losses are the uninterrupted run's, exactly
+    // (the resumed epoch's loss sum continues the saved float32 sum).
+    const log = readFileSync(`${part}.jsonl`, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { epoch: number; trainLoss: number; partial?: unknown });
+    expect(log.map((r) => `${r.epoch}${r.partial ? ' partial' : ''}`)).toEqual(['1', '2 partial', '2', '3 partial', '3']);
+    expect(log.filter((r) => !r.partial).map((r) => r.trainLoss)).toEqual(losses(`${full}.jsonl`));
+    expect(JSON.parse(readCheckpoint(`${part}.optim.safetensors`).metadata.history!)).toHaveLength(3);
+
+    // --steps counts the saved run's steps: at or below them there is nothing to do.
+    const stopped = at('mid-stopped.safetensors');
+    for (const steps of ['5', '3']) {
+      const r = cnnc('train', model, '--resume', stopped, '--steps', steps);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toBe(`cnnc: --steps ${steps}: the saved run has done 5 steps already; --steps counts them too\n`);
+    }
+    // The rest of the epoch is the rest of the saved seed's order: another seed is refused.
+    const reseeded = cnnc('train', model, '--resume', stopped, '--seed', '4');
+    expect(reseeded.code).toBe(1);
+    expect(reseeded.stderr).toContain(`${stopped} stopped inside epoch 2, whose sample order its seed 3 decides`);
   });
 });
 

@@ -38,6 +38,12 @@ describe('epochBatches', () => {
     expect(batches.flat().sort((a, b) => a - b)).toEqual(Array.from({ length: COUNT }, (_, i) => i));
   });
 
+  it('starts at sample `from` of the epoch order: a run resumed inside an epoch gets the rest of it', () => {
+    expect(samples({ ...base, from: 10 })).toEqual(samples(base).slice(2));
+    // Resumed with another batch size, the rest of the order is the same samples.
+    expect(samples({ ...base, from: 10, batchSize: 4 }).flat()).toEqual(samples(base).slice(2).flat());
+  });
+
   it('keeps the dataset order without shuffle', () => {
     expect(samples({ ...base, shuffle: false }).flat()).toEqual(Array.from({ length: COUNT }, (_, i) => i));
   });
