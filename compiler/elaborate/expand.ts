@@ -11,7 +11,7 @@ import { convertArg, layers, MAX_INT_ARG, type LayerArgs } from './layers.ts';
 import { evalBuiltin, builtinFunctions } from './builtins.ts';
 import { Scope } from './scope.ts';
 import { bool, isSeq, MAX_ITEMS, num, seq, seqAt, seqItems, seqLength, show, typeName, equal, type Value } from './values.ts';
-import { reportUnused } from './unused.ts';
+import { reportUnused, type ValueOrigin } from './unused.ts';
 
 /** Raised after a diagnostic is recorded: elaboration of the model stops at its first error. */
 class Abort extends Error {}
@@ -29,7 +29,7 @@ interface Frame {
 const MAX_NODES = 200_000;
 const MAX_LOOP = 10_000;
 /** Loop iterations and block calls of one elaboration, all together: nested loops cannot run away. */
-const MAX_STEPS = 1_000_000;
+const MAX_STEPS = 250_000;
 
 export interface ElaborateOptions {
   /** Which model to elaborate; default: the last model in the file. */
@@ -78,8 +78,11 @@ class Elaborator {
   private readonly defs: ReadonlyMap<string, BlockDef>;
   private readonly diags: DiagnosticBag;
   private steps = 0;
-  /** The name each named value (`y = ...`) was bound to, for the unused-value warnings. */
-  private readonly names = new Map<NodeId, Ident>();
+  /**
+   * Where each value was last given a face in the source: the name it was bound to (`y = ...`) or
+   * the block call that returned it. Later (outer) ones overwrite, so warnings point outermost.
+   */
+  private readonly origins = new Map<NodeId, ValueOrigin>();
   /** Source positions already warned about: a block called ten times warns once. */
   private readonly warned = new Set<number>();
 
@@ -104,7 +107,7 @@ class Elaborator {
       this.fail('E0213', `model \`${def.name.name}\` has no layers: its output is its input`, def.name.span,
         { notes: [{ message: 'the input is declared here', span: input.span }], help: 'add layers after `input`, ending in `linear(num_classes)` for a classifier' });
     }
-    reportUnused(this.nodes, out, this.names, this.diags);
+    reportUnused(this.nodes, out, this.origins, this.diags);
     return { model: def.name.name, nodes: this.nodes, output: out };
   }
 
@@ -149,7 +152,7 @@ class Elaborator {
       case 'assign': {
         const v = this.pipeline(s.value, scope, frame, cur, s.name);
         scope.set(s.name.name, v);
-        if (v.kind === 'tensor') this.names.set(v.node, s.name);
+        if (v.kind === 'tensor') this.origins.set(v.node, { span: s.name.span, name: s.name.name, callers: frame.callers });
         return v.kind === 'tensor' ? v.node : cur;
       }
       case 'pipeline': {
@@ -281,7 +284,9 @@ class Elaborator {
     inner.set('x', { kind: 'tensor', node: inputs[0]! });
     this.step(span, frame);
     const innerFrame: Frame = { prefix: `${path}.`, counter: { next: 0 }, callers: [...frame.callers, { block: name, span }], isModel: false, paths: new Map() };
-    return this.body(def.body, inner, innerFrame, inputs[0]!)!;
+    const out = this.body(def.body, inner, innerFrame, inputs[0]!)!;
+    this.origins.set(out, { span, name: null, callers: frame.callers });
+    return out;
   }
 
   private layerArgs(name: string, args: readonly ArgValue[], span: Span, frame: Frame): LayerArgs {
@@ -346,12 +351,12 @@ class Elaborator {
    * Warned where a named value starts implicitly from a previous named value other than `x`.
    */
   private warnImplicitInput(name: Ident, first: Stage, scope: Scope, cur: NodeId): void {
-    const prev = this.names.get(cur);
+    const prev = this.origins.get(cur)?.name ?? null;
     const x = scope.lookup('x');
-    if (prev === undefined || (x?.kind === 'tensor' && x.node === cur) || this.warned.has(first.span.start)) return;
+    if (prev === null || (x?.kind === 'tensor' && x.node === cur) || this.warned.has(first.span.start)) return;
     this.warned.add(first.span.start);
-    this.diags.report('warning', 'W0202', `\`${name.name}\` continues from \`${prev.name}\`, the previous statement's value, not from \`x\``, first.span, {
-      help: `write \`${name.name} = x -> ...\` for a branch from the input, or \`${name.name} = ${prev.name} -> ...\` to keep the chain and silence this`,
+    this.diags.report('warning', 'W0202', `\`${name.name}\` continues from \`${prev}\`, the previous statement's value, not from \`x\``, first.span, {
+      help: `write \`${name.name} = x -> ...\` for a branch from the input, or \`${name.name} = ${prev} -> ...\` to keep the chain and silence this`,
     });
   }
 
