@@ -52,7 +52,7 @@ export function wgsl(strings: TemplateStringsArray, ...values: readonly (string 
 export function f32Lit(x: number): string {
   // User numbers are checked where they are written (f32Problem); reaching here is a cnnc bug.
   const problem = f32Problem(x);
-  if (problem !== null) throw new InternalCompilerError('codegen', `no WGSL f32 literal for ${x}: it ${problem}`);
+  if (problem !== null) throw new InternalCompilerError('codegen', `no WGSL f32 literal: the value ${problem}`);
   const s = String(x);
   return /[.e]/.test(s) ? s : `${s}.0`;
 }

@@ -131,7 +131,7 @@ export function convertArg(layer: string, sig: ParamSig, v: Value): Converted {
       if (v.kind !== 'num') return bad('a number');
       // Floats become WGSL f32 literals: checked here, where they are written.
       const problem = f32Problem(v.value);
-      if (problem !== null) return { ok: false, code: 'E0211', message: `${what} ${v.value} ${problem}` };
+      if (problem !== null) return { ok: false, code: 'E0211', message: `${what} ${problem}` };
       return inFloatRange(sig, v.value) ? { ok: true, value: v.value } : bad(floatRange(sig), 'E0211');
     }
     case 'int':

@@ -124,7 +124,7 @@ const domainText = (d: Domain): string => [`${d.minOpen ? '>' : '>='} ${d.min}`,
 function hyper(x: unknown, span: Span, what: string, d: Domain): number {
   if (typeof x !== 'number') throw new BadEntry(`${what} must be a number`, span);
   const problem = f32Problem(x);
-  if (problem !== null) throw new BadEntry(`${what} ${x} ${problem}`, span, 'E0211');
+  if (problem !== null) throw new BadEntry(`${what} ${problem}`, span, 'E0211');
   if (d.minOpen ? !(x > d.min) : !(x >= d.min)) throw new BadEntry(`${what} must be ${domainText(d)}, got ${x}`, span, 'E0211');
   if (d.below !== undefined && !(x < d.below)) throw new BadEntry(`${what} must be ${domainText(d)}, got ${x}`, span, 'E0211');
   return x;
@@ -137,7 +137,7 @@ function derivedProblem(o: OptimizerConfig): string | null {
   // AdamW decays by the literal 1 - lr * weight_decay.
   const decay = o.kind === 'adamw' ? 1 - o.lr * o.weightDecay : 0;
   const problem = f32Problem(decay);
-  return problem === null ? null : `AdamW's decay factor 1 - lr * weight_decay = ${decay} ${problem}`;
+  return problem === null ? null : `AdamW's decay factor 1 - lr * weight_decay ${problem}`;
 }
 
 function resize(e: Expr): Pair {
