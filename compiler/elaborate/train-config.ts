@@ -132,8 +132,8 @@ function hyper(x: unknown, span: Span, what: string, d: Domain): number {
 
 const float = (e: Expr, what: string, d: Domain): number => hyper(plain(e), e.span, what, d);
 
-/** Every f32 the optimizer kernels print from the recipe, beyond the settings themselves. */
-function derivedProblem(o: OptimizerConfig): string | null {
+/** Every f32 the optimizer kernels print from the recipe beyond the settings themselves (for CLI overrides too). */
+export function derivedProblem(o: OptimizerConfig): string | null {
   // AdamW decays by the literal 1 - lr * weight_decay.
   const decay = o.kind === 'adamw' ? 1 - o.lr * o.weightDecay : 0;
   const problem = f32Problem(decay);
