@@ -1,4 +1,6 @@
 // WgslWriter: indentation-aware line builder, the only way codegen produces WGSL text.
+import { InternalCompilerError } from '../diagnostics/diagnostic.ts';
+import { f32Problem } from '../ir/f32.ts';
 
 export class WgslWriter {
   private readonly lines: string[] = [];
@@ -48,7 +50,9 @@ export function wgsl(strings: TemplateStringsArray, ...values: readonly (string 
 
 /** A float literal WGSL accepts for any JS number (1 -> `1.0`, 1e-5 -> `1e-05`). */
 export function f32Lit(x: number): string {
-  if (!Number.isFinite(x)) throw new Error(`no WGSL literal for ${x}`);
+  // User numbers are checked where they are written (f32Problem); reaching here is a cnnc bug.
+  const problem = f32Problem(x);
+  if (problem !== null) throw new InternalCompilerError('codegen', `no WGSL f32 literal: the value ${problem}`);
   const s = String(x);
   return /[.e]/.test(s) ? s : `${s}.0`;
 }

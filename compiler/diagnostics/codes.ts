@@ -17,12 +17,18 @@ export const codes = {
   E0209: 'invalid train section',
   E0210: 'invalid expression',
   E0211: 'value out of range',
+  E0212: 'duplicate parameter name',
+  E0213: 'model computes nothing to train',
   E0301: 'wrong input rank',
   E0302: 'kernel larger than input',
   E0303: 'shape mismatch',
   E0304: 'empty tensor',
   E0305: 'channels not divisible by groups',
+  E0306: 'tensor too large',
   E0401: 'exceeds a device limit',
+  // Warnings: the model compiles and trains, but probably not as meant.
+  W0201: 'unused value',
+  W0202: 'implicit chain input',
 } as const;
 
 export type DiagCode = keyof typeof codes;

@@ -3,14 +3,15 @@
 import type { DiagnosticBag, Note, Span } from '../diagnostics/diagnostic.ts';
 import type { DiagCode } from '../diagnostics/codes.ts';
 import { nearest } from '../diagnostics/suggest.ts';
-import type { BlockDef, Body, Expr, Pattern, Pipeline, Program, Stage, Stmt } from '../syntax/ast.ts';
+import type { BlockDef, Body, Expr, Ident, Pattern, Pipeline, Program, Stage, Stmt } from '../syntax/ast.ts';
 import type { CallSite, ElaboratedGraph, Node, NodeId } from '../ir/graph.ts';
 import type { OpAttrs, OpKind } from '../ir/ops.ts';
 import { bindArgs, type ArgValue } from './args.ts';
-import { convertArg, layers, type LayerArgs } from './layers.ts';
+import { convertArg, layers, MAX_INT_ARG, type LayerArgs } from './layers.ts';
 import { evalBuiltin, builtinFunctions } from './builtins.ts';
 import { Scope } from './scope.ts';
-import { bool, num, seq, show, typeName, equal, type Value } from './values.ts';
+import { bool, isSeq, MAX_ITEMS, num, seq, seqAt, seqItems, seqLength, show, typeName, equal, type Value } from './values.ts';
+import { reportUnused, type ValueOrigin } from './unused.ts';
 
 /** Raised after a diagnostic is recorded: elaboration of the model stops at its first error. */
 class Abort extends Error {}
@@ -21,10 +22,14 @@ interface Frame {
   readonly counter: { next: number };
   readonly callers: readonly CallSite[];
   readonly isModel: boolean;
+  /** Parameter paths given out in this instance, and where: two layers may not share one. */
+  readonly paths: Map<string, Span>;
 }
 
 const MAX_NODES = 200_000;
 const MAX_LOOP = 10_000;
+/** Loop iterations and block calls of one elaboration, all together: nested loops cannot run away. */
+const MAX_STEPS = 250_000;
 
 export interface ElaborateOptions {
   /** Which model to elaborate; default: the last model in the file. */
@@ -72,6 +77,14 @@ class Elaborator {
   private readonly globals = new Scope(null);
   private readonly defs: ReadonlyMap<string, BlockDef>;
   private readonly diags: DiagnosticBag;
+  private steps = 0;
+  /**
+   * Where each value was last given a face in the source: the name it was bound to (`y = ...`) or
+   * the block call that returned it. Later (outer) ones overwrite, so warnings point outermost.
+   */
+  private readonly origins = new Map<NodeId, ValueOrigin>();
+  /** Source positions already warned about: a block called ten times warns once. */
+  private readonly warned = new Set<number>();
 
   constructor(defs: ReadonlyMap<string, BlockDef>, diags: DiagnosticBag) {
     this.defs = defs;
@@ -84,11 +97,17 @@ class Elaborator {
       if (!p.default) this.fail('E0203', `model parameter \`${p.name.name}\` needs a default value`, p.span);
       scope.set(p.name.name, this.expr(p.default, this.globals, null, null));
     }
-    const frame: Frame = { prefix: '', counter: { next: 0 }, callers: [], isModel: true };
+    const frame: Frame = { prefix: '', counter: { next: 0 }, callers: [], isModel: true, paths: new Map() };
     const out = this.body(def.body, scope, frame, null);
-    if (out === null || !this.nodes.some((n) => n.op === 'input')) {
+    const input = this.nodes.find((n) => n.op === 'input');
+    if (out === null || !input) {
       this.fail('E0207', `model \`${def.name.name}\` has no \`input [C, H, W]\` statement`, def.name.span);
     }
+    if (out === input.id) {
+      this.fail('E0213', `model \`${def.name.name}\` has no layers: its output is its input`, def.name.span,
+        { notes: [{ message: 'the input is declared here', span: input.span }], help: 'add layers after `input`, ending in `linear(num_classes)` for a classifier' });
+    }
+    reportUnused(this.nodes, out, this.origins, this.diags);
     return { model: def.name.name, nodes: this.nodes, output: out };
   }
 
@@ -131,8 +150,9 @@ class Elaborator {
         return id;
       }
       case 'assign': {
-        const v = this.pipeline(s.value, scope, frame, cur);
+        const v = this.pipeline(s.value, scope, frame, cur, s.name);
         scope.set(s.name.name, v);
+        if (v.kind === 'tensor') this.origins.set(v.node, { span: s.name.span, name: s.name.name, callers: frame.callers });
         return v.kind === 'tensor' ? v.node : cur;
       }
       case 'pipeline': {
@@ -143,6 +163,7 @@ class Elaborator {
       case 'repeat': {
         const n = this.count(this.expr(s.count, scope, frame, cur), s.count.span, frame);
         for (let i = 0; i < n; i++) {
+          this.step(s.span, frame);
           if (s.index) scope.set(s.index.name, num(i));
           cur = this.body(s.body, scope, frame, cur);
         }
@@ -150,10 +171,11 @@ class Elaborator {
       }
       case 'for': {
         const it = this.expr(s.iterable, scope, frame, cur);
-        if (it.kind !== 'seq') this.fail('E0204', `\`for\` needs a tuple or list to loop over, got ${typeName(it)}`, s.iterable.span, {}, frame);
-        this.count(num(it.items.length), s.iterable.span, frame);
-        for (const item of it.items) {
-          this.destructure(s.pattern, item, scope, frame);
+        if (!isSeq(it)) this.fail('E0204', `\`for\` needs a tuple or list to loop over, got ${typeName(it)}`, s.iterable.span, {}, frame);
+        const n = this.count(num(seqLength(it)), s.iterable.span, frame);
+        for (let i = 0; i < n; i++) {
+          this.step(s.span, frame);
+          this.destructure(s.pattern, seqAt(it, i)!, scope, frame);
           cur = this.body(s.body, scope, frame, cur);
         }
         return cur;
@@ -170,28 +192,31 @@ class Elaborator {
       scope.set(p.name.name, v);
       return;
     }
-    if (v.kind !== 'seq' || v.items.length !== p.items.length) {
+    if (!isSeq(v) || seqLength(v) !== p.items.length) {
       this.fail('E0204', `cannot unpack ${typeName(v)} ${show(v)} into ${p.items.length} names`, p.span, {}, frame);
     }
-    p.items.forEach((q, i) => this.destructure(q, v.items[i]!, scope, frame));
+    p.items.forEach((q, i) => this.destructure(q, seqAt(v, i)!, scope, frame));
   }
 
   // ---- pipelines and layer calls ----
 
-  private pipeline(p: Pipeline, scope: Scope, frame: Frame, cur: NodeId | null): Value {
+  /** `assignedTo`: the name of `name = pipeline`, whose implicit input may deserve a warning. */
+  private pipeline(p: Pipeline, scope: Scope, frame: Frame, cur: NodeId | null, assignedTo: Ident | null = null): Value {
     let acc: Value | null = null;
     for (const st of p.stages) {
       const input = acc === null ? cur : acc.kind === 'tensor' ? acc.node : null;
-      acc = this.stage(st, scope, frame, input, acc === null);
+      acc = this.stage(st, scope, frame, input, acc === null, acc === null ? assignedTo : null);
     }
     return acc!;
   }
 
-  private stage(st: Stage, scope: Scope, frame: Frame, input: NodeId | null, first: boolean): Value {
+  private stage(st: Stage, scope: Scope, frame: Frame, input: NodeId | null, first: boolean, assignedTo: Ident | null): Value {
     const e = st.expr;
     const layerName = this.calleeName(e, scope);
     if (layerName !== null) {
       const args = e.kind === 'call' ? this.args(e.args, scope, frame, input) : [];
+      const explicit = args[0]?.name === null && args[0].value.kind === 'tensor';
+      if (assignedTo !== null && input !== null && !explicit) this.warnImplicitInput(assignedTo, st, scope, input);
       return { kind: 'tensor', node: this.call(layerName, args, st, input, frame) };
     }
     if (st.label) this.fail('E0210', '`as` names a layer, and this is not a layer call', st.label.span, {}, frame);
@@ -231,6 +256,7 @@ class Elaborator {
     const position = frame.counter.next++;
     const index = st.label?.name ?? String(position);
     const path = frame.prefix + index;
+    this.claimPath(path, st.label?.span ?? span, frame);
     const layer = layers.get(name);
     if (layer) {
       if (layer.inputs === 1 && inputs.length > 1) this.fail('E0203', `\`${name}\` takes one tensor input, got ${inputs.length}`, span, {}, frame);
@@ -256,8 +282,11 @@ class Elaborator {
       inner.set(p.name.name, a ? a.value : this.expr(p.default!, this.globals, null, null));
     }
     inner.set('x', { kind: 'tensor', node: inputs[0]! });
-    const innerFrame: Frame = { prefix: `${path}.`, counter: { next: 0 }, callers: [...frame.callers, { block: name, span }], isModel: false };
-    return this.body(def.body, inner, innerFrame, inputs[0]!)!;
+    this.step(span, frame);
+    const innerFrame: Frame = { prefix: `${path}.`, counter: { next: 0 }, callers: [...frame.callers, { block: name, span }], isModel: false, paths: new Map() };
+    const out = this.body(def.body, inner, innerFrame, inputs[0]!)!;
+    this.origins.set(out, { span, name: null, callers: frame.callers });
+    return out;
   }
 
   private layerArgs(name: string, args: readonly ArgValue[], span: Span, frame: Frame): LayerArgs {
@@ -273,7 +302,7 @@ class Elaborator {
       }
       if (a.value.kind === 'tensor') this.fail('E0204', `\`${name}\` takes its tensor input first, before other arguments`, a.span, {}, frame);
       const c = convertArg(name, sig, a.value);
-      if (!c.ok) this.fail('E0204', c.message, a.span, { help: `usage: ${layer.doc}` }, frame);
+      if (!c.ok) this.fail(c.code, c.message, a.span, { help: `usage: ${layer.doc}` }, frame);
       out.set(sig.name, c.value);
     }
     return out;
@@ -295,11 +324,44 @@ class Elaborator {
 
   private positiveInt(v: Value, what: string, span: Span, frame: Frame): number {
     if (v.kind !== 'num' || !Number.isInteger(v.value) || v.value < 1) this.fail('E0204', `${what} must be an integer >= 1, got ${typeName(v)} ${show(v)}`, span, {}, frame);
+    if (v.value > MAX_INT_ARG) this.fail('E0211', `${what} must be at most ${MAX_INT_ARG}, got ${show(v)}`, span, {}, frame);
     return v.value;
   }
 
+  /** Counts one loop iteration or block call against MAX_STEPS. */
+  private step(span: Span, frame: Frame): void {
+    if (++this.steps > MAX_STEPS) this.fail('E0211', `elaboration runs more than ${MAX_STEPS} loop iterations and block calls in all`, span, { help: 'nested loops multiply: check the loop counts' }, frame);
+  }
+
+  /** Two layers of one block instance may not share a parameter path (`as` labels). */
+  private claimPath(path: string, span: Span, frame: Frame): void {
+    const first = frame.paths.get(path);
+    if (first !== undefined) {
+      const again = first.start === span.start && first.file === span.file;
+      this.fail('E0212', `two layers are named \`${path}\`: parameter names such as \`${path}.weight\` must be unique`, span, {
+        notes: again ? [] : [{ message: 'first named here', span: first }],
+        help: again ? 'this label is inside a loop, so every iteration\'s layer gets it; drop `as` or move the layer out of the loop' : 'give each layer its own label',
+      }, frame);
+    }
+    frame.paths.set(path, span);
+  }
+
+  /**
+   * `b2 = conv(...)` after `b1 = x -> ...` chains onto b1, not onto x: the Inception-branch slip.
+   * Warned where a named value starts implicitly from a previous named value other than `x`.
+   */
+  private warnImplicitInput(name: Ident, first: Stage, scope: Scope, cur: NodeId): void {
+    const prev = this.origins.get(cur)?.name ?? null;
+    const x = scope.lookup('x');
+    if (prev === null || (x?.kind === 'tensor' && x.node === cur) || this.warned.has(first.span.start)) return;
+    this.warned.add(first.span.start);
+    this.diags.report('warning', 'W0202', `\`${name.name}\` continues from \`${prev}\`, the previous statement's value, not from \`x\``, first.span, {
+      help: `write \`${name.name} = x -> ...\` for a branch from the input, or \`${name.name} = ${prev} -> ...\` to keep the chain and silence this`,
+    });
+  }
+
   private expr(e: Expr, scope: Scope, frame: Frame | null, cur: NodeId | null): Value {
-    const fr = frame ?? { prefix: '', counter: { next: 0 }, callers: [], isModel: false };
+    const fr = frame ?? { prefix: '', counter: { next: 0 }, callers: [], isModel: false, paths: new Map() };
     switch (e.kind) {
       case 'num': return num(e.value);
       case 'str': return { kind: 'str', value: e.value };
@@ -324,10 +386,10 @@ class Elaborator {
       case 'index': {
         const t = this.expr(e.target, scope, frame, cur);
         const i = this.expr(e.index, scope, frame, cur);
-        if (t.kind !== 'seq') return this.fail('E0204', `cannot index ${typeName(t)}`, e.target.span, {}, frame);
+        if (!isSeq(t)) return this.fail('E0204', `cannot index ${typeName(t)}`, e.target.span, {}, frame);
         if (i.kind !== 'num' || !Number.isInteger(i.value)) return this.fail('E0204', `an index must be an integer, got ${typeName(i)}`, e.index.span, {}, frame);
-        const item = t.items[i.value < 0 ? t.items.length + i.value : i.value];
-        if (!item) return this.fail('E0211', `index ${i.value} is out of range for ${show(t)} (length ${t.items.length})`, e.span, {}, frame);
+        const item = seqAt(t, i.value < 0 ? seqLength(t) + i.value : i.value);
+        if (!item) return this.fail('E0211', `index ${i.value} is out of range for ${show(t)} (length ${seqLength(t)})`, e.span, {}, frame);
         return item;
       }
       case 'call': {
@@ -342,7 +404,7 @@ class Elaborator {
           return this.expr(a.value, scope, frame, cur);
         });
         const r = evalBuiltin(name, args);
-        return r.ok ? r.value : this.fail('E0204', r.message, e.span, {}, frame);
+        return r.ok ? r.value : this.fail(r.code ?? 'E0204', r.message, e.span, {}, frame);
       }
       case 'if': return this.fail('E0210', '`if { } else { }` as a value must be a pipeline stage; use `cond ? a : b` for numbers', e.span, {}, frame);
     }
@@ -361,7 +423,11 @@ class Elaborator {
     if (e.op === '+' && a.kind === 'tensor' && b.kind === 'tensor') {
       return { kind: 'tensor', node: this.add('add', {}, [a.node, b.node], e.span, frame.prefix.replace(/\.$/, ''), frame) };
     }
-    if (e.op === '+' && a.kind === 'seq' && b.kind === 'seq') return seq([...a.items, ...b.items]);
+    if (e.op === '+' && isSeq(a) && isSeq(b)) {
+      const [x, y] = [seqItems(a), seqItems(b)];
+      if (x === null || y === null || x.length + y.length > MAX_ITEMS) return this.fail('E0211', `this tuple would have ${seqLength(a) + seqLength(b)} items, more than ${MAX_ITEMS}`, e.span, {}, frame);
+      return seq([...x, ...y]);
+    }
     if (a.kind !== 'num' || b.kind !== 'num') {
       const help = a.kind === 'tensor' || b.kind === 'tensor' ? { help: 'tensors support only `+` (residual add) with another tensor' } : {};
       return this.fail('E0204', `\`${e.op}\` does not apply to ${typeName(a)} and ${typeName(b)}`, e.span, help, frame);

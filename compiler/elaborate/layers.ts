@@ -1,4 +1,6 @@
 // The built-in layers of the language: their argument signatures and the IR op each one makes.
+import type { DiagCode } from '../diagnostics/codes.ts';
+import { f32Problem } from '../ir/f32.ts';
 import type { OpAttrs, OpKind, Pair } from '../ir/ops.ts';
 import type { Value } from './values.ts';
 import { typeName, show } from './values.ts';
@@ -10,6 +12,11 @@ interface ParamSig {
   readonly type: ArgType;
   /** Smallest allowed value (each element, for pairs). */
   readonly min?: number;
+  /** Floats: `min` itself is excluded (eps > 0). */
+  readonly minOpen?: boolean;
+  /** Floats: largest allowed value; with `maxOpen`, excluded (dropout's p < 1). */
+  readonly max?: number;
+  readonly maxOpen?: boolean;
   /** Absent: required. `null`: optional with no value (resolved by the builder). */
   readonly default?: number | boolean | null;
 }
@@ -26,7 +33,7 @@ export interface LayerDef {
 
 const int = (name: string, min: number, def?: number): ParamSig => (def === undefined ? { name, type: 'int', min } : { name, type: 'int', min, default: def });
 const pair = (name: string, min: number, def?: number | null): ParamSig => (def === undefined ? { name, type: 'pair', min } : { name, type: 'pair', min, default: def });
-const float = (name: string, min: number, def: number): ParamSig => ({ name, type: 'float', min, default: def });
+const float = (name: string, def: number, range: Pick<ParamSig, 'min' | 'minOpen' | 'max' | 'maxOpen'>): ParamSig => ({ name, type: 'float', default: def, ...range });
 const flag = (name: string, def: boolean): ParamSig => ({ name, type: 'bool', default: def });
 
 const p = (a: LayerArgs, name: string): Pair => a.get(name) as Pair;
@@ -70,19 +77,19 @@ export const layers: ReadonlyMap<string, LayerDef> = new Map<string, LayerDef>([
   }],
   ['global_avgpool', { params: [], inputs: 1, build: () => ({ op: 'adaptive_avgpool2d', attrs: { output: [1, 1] } }), doc: 'global_avgpool' }],
   ['batchnorm', {
-    params: [float('eps', 0, 1e-5), float('momentum', 0, 0.1)],
+    params: [float('eps', 1e-5, { min: 0, minOpen: true }), float('momentum', 0.1, { min: 0, max: 1 })],
     inputs: 1,
     build: (a) => ({ op: 'batchnorm', attrs: { eps: n(a, 'eps'), momentum: n(a, 'momentum') } }),
     doc: 'batchnorm(eps = 1e-5, momentum = 0.1)',
   }],
   ['dropout', {
-    params: [float('p', 0, 0.5)],
+    params: [float('p', 0.5, { min: 0, max: 1, maxOpen: true })],
     inputs: 1,
     build: (a) => ({ op: 'dropout', attrs: { p: n(a, 'p') } }),
     doc: 'dropout(p = 0.5)',
   }],
   ['leaky_relu', {
-    params: [float('slope', 0, 0.01)],
+    params: [float('slope', 0.01, { min: 0 })],
     inputs: 1,
     build: (a) => ({ op: 'leaky_relu', attrs: { slope: n(a, 'slope') } }),
     doc: 'leaky_relu(slope = 0.01)',
@@ -95,28 +102,48 @@ export const layers: ReadonlyMap<string, LayerDef> = new Map<string, LayerDef>([
   ['concat', { params: [], inputs: 'many', build: () => ({ op: 'concat', attrs: {} }), doc: 'concat(a, b, ...)' }],
 ]);
 
-/** Converts one argument to its declared type, or says what was expected. */
-export function convertArg(layer: string, sig: ParamSig, v: Value): { ok: true; value: number | boolean | Pair } | { ok: false; message: string } {
-  const bad = (want: string) => ({ ok: false as const, message: `\`${layer}\` argument \`${sig.name}\` must be ${want}, got ${typeName(v)} ${show(v)}` });
-  const checkMin = (x: number) => sig.min === undefined || x >= sig.min;
+/**
+ * Integer sizes (channels, kernels, strides, padding) stay below 2^31 so every index the kernels
+ * compute from them fits an i32; shape inference bounds the tensors they make (E0306).
+ */
+export const MAX_INT_ARG = 2 ** 31 - 1;
+
+type Converted = { ok: true; value: number | boolean | Pair } | { ok: false; code: DiagCode; message: string };
+
+function floatRange(sig: ParamSig): string {
+  const lo = sig.min === undefined ? '' : `${sig.minOpen ? '>' : '>='} ${sig.min}`;
+  const hi = sig.max === undefined ? '' : `${sig.maxOpen ? '<' : '<='} ${sig.max}`;
+  return [lo, hi].filter((s) => s !== '').join(' and ');
+}
+
+const inFloatRange = (sig: ParamSig, x: number): boolean =>
+  (sig.min === undefined || (sig.minOpen ? x > sig.min : x >= sig.min)) && (sig.max === undefined || (sig.maxOpen ? x < sig.max : x <= sig.max));
+
+/** Converts one argument to its declared type and range, or says what was expected (E0204 type, E0211 range). */
+export function convertArg(layer: string, sig: ParamSig, v: Value): Converted {
+  const what = `\`${layer}\` argument \`${sig.name}\``;
+  const bad = (want: string, code: DiagCode = 'E0204') => ({ ok: false as const, code, message: `${what} must be ${want}, got ${typeName(v)} ${show(v)}` });
+  const intInRange = (x: number) => x >= (sig.min ?? -MAX_INT_ARG) && x <= MAX_INT_ARG;
   switch (sig.type) {
     case 'bool':
       return v.kind === 'bool' ? { ok: true, value: v.value } : bad('true or false');
-    case 'float':
+    case 'float': {
       if (v.kind !== 'num') return bad('a number');
-      if (!checkMin(v.value)) return bad(`>= ${sig.min}`);
-      if (sig.name === 'p' && v.value >= 1) return bad('in [0, 1)');
-      return { ok: true, value: v.value };
+      // Floats become WGSL f32 literals: checked here, where they are written.
+      const problem = f32Problem(v.value);
+      if (problem !== null) return { ok: false, code: 'E0211', message: `${what} ${problem}` };
+      return inFloatRange(sig, v.value) ? { ok: true, value: v.value } : bad(floatRange(sig), 'E0211');
+    }
     case 'int':
       if (v.kind !== 'num' || !Number.isInteger(v.value)) return bad('an integer');
-      return checkMin(v.value) ? { ok: true, value: v.value } : bad(`an integer >= ${sig.min}`);
+      return intInRange(v.value) ? { ok: true, value: v.value } : bad(`an integer from ${sig.min} to ${MAX_INT_ARG}`, 'E0211');
     case 'pair': {
       const want = `an integer >= ${sig.min} or a pair (h, w) of them`;
       const items = v.kind === 'seq' ? v.items : [v, v];
       if (items.length !== 2) return bad(want);
       const [h, w] = items;
       if (h?.kind !== 'num' || w?.kind !== 'num' || !Number.isInteger(h.value) || !Number.isInteger(w.value)) return bad(want);
-      if (!checkMin(h.value) || !checkMin(w.value)) return bad(want);
+      if (!intInRange(h.value) || !intInRange(w.value)) return bad(`from ${sig.min} to ${MAX_INT_ARG} (or a pair of such)`, 'E0211');
       return { ok: true, value: [h.value, w.value] };
     }
   }

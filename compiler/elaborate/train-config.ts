@@ -1,5 +1,8 @@
 // Reads the `train { }` section into a typed recipe. CLI flags override it later (runtime/cli).
 import type { DiagnosticBag, Span } from '../diagnostics/diagnostic.ts';
+import type { DiagCode } from '../diagnostics/codes.ts';
+import { f32Problem } from '../ir/f32.ts';
+import { MAX_INT_ARG } from './layers.ts';
 import { nearest } from '../diagnostics/suggest.ts';
 import type { Arg, Expr, Program } from '../syntax/ast.ts';
 import type { Pair } from '../ir/ops.ts';
@@ -68,9 +71,11 @@ export const defaultTrainConfig: TrainConfig = {
 
 class BadEntry extends Error {
   readonly span: Span;
-  constructor(message: string, span: Span) {
+  readonly code: DiagCode;
+  constructor(message: string, span: Span, code: DiagCode = 'E0209') {
     super(message);
     this.span = span;
+    this.code = code;
   }
 }
 
@@ -96,12 +101,43 @@ function choice<T extends string>(e: Expr, what: string, options: readonly T[]):
   throw new BadEntry(`${what} must be one of ${options.join(', ')}${near ? ` (did you mean \`${near}\`?)` : ''}`, e.span);
 }
 
-function number(e: Expr, what: string, min: number, integer = false): number {
+/** An integer setting from `min` to `max` (batch, epochs, seed). */
+function integer(e: Expr, what: string, min: number, max: number): number {
   const v = plain(e);
-  if (typeof v !== 'number' || v < min || (integer && !Number.isInteger(v))) {
-    throw new BadEntry(`${what} must be ${integer ? 'an integer' : 'a number'} >= ${min}`, e.span);
-  }
+  if (typeof v !== 'number' || !Number.isInteger(v)) throw new BadEntry(`${what} must be an integer >= ${min}`, e.span);
+  if (v < min || v > max) throw new BadEntry(`${what} must be an integer from ${min} to ${max}, got ${v}`, e.span, 'E0211');
   return v;
+}
+
+/** Where a hyperparameter must lie; every one also must be an f32, as the kernels read it. */
+interface Domain {
+  readonly min: number;
+  /** `min` itself excluded (lr > 0, eps > 0). */
+  readonly minOpen?: boolean;
+  /** Excluded upper bound (betas < 1). */
+  readonly below?: number;
+}
+
+const domainText = (d: Domain): string => [`${d.minOpen ? '>' : '>='} ${d.min}`, ...(d.below === undefined ? [] : [`< ${d.below}`])].join(' and ');
+
+/** A float hyperparameter checked where it is written: f32-representable and in its domain. */
+function hyper(x: unknown, span: Span, what: string, d: Domain): number {
+  if (typeof x !== 'number') throw new BadEntry(`${what} must be a number`, span);
+  const problem = f32Problem(x);
+  if (problem !== null) throw new BadEntry(`${what} ${problem}`, span, 'E0211');
+  if (d.minOpen ? !(x > d.min) : !(x >= d.min)) throw new BadEntry(`${what} must be ${domainText(d)}, got ${x}`, span, 'E0211');
+  if (d.below !== undefined && !(x < d.below)) throw new BadEntry(`${what} must be ${domainText(d)}, got ${x}`, span, 'E0211');
+  return x;
+}
+
+const float = (e: Expr, what: string, d: Domain): number => hyper(plain(e), e.span, what, d);
+
+/** Every f32 the optimizer kernels print from the recipe beyond the settings themselves (for CLI overrides too). */
+export function derivedProblem(o: OptimizerConfig): string | null {
+  // AdamW decays by the literal 1 - lr * weight_decay.
+  const decay = o.kind === 'adamw' ? 1 - o.lr * o.weightDecay : 0;
+  const problem = f32Problem(decay);
+  return problem === null ? null : `AdamW's decay factor 1 - lr * weight_decay ${problem}`;
 }
 
 function resize(e: Expr): Pair {
@@ -110,6 +146,7 @@ function resize(e: Expr): Pair {
   if (items.length !== 2 || !items.every((x) => typeof x === 'number' && Number.isInteger(x) && x >= 1)) {
     throw new BadEntry('resize must be a size >= 1 or (h, w)', e.span);
   }
+  if (items.some((x) => (x as number) > MAX_INT_ARG)) throw new BadEntry(`resize must be at most ${MAX_INT_ARG}`, e.span, 'E0211');
   return [items[0] as number, items[1] as number];
 }
 
@@ -131,11 +168,11 @@ function optimizer(e: Expr, base: OptimizerConfig): OptimizerConfig {
   for (const a of c.args) {
     const key = a.name!.name;
     switch (key) {
-      case 'lr': o = { ...o, lr: number(a.value, 'lr', 0) }; break;
-      case 'momentum': o = { ...o, momentum: number(a.value, 'momentum', 0) }; break;
-      case 'dampening': o = { ...o, dampening: number(a.value, 'dampening', 0) }; break;
-      case 'weight_decay': o = { ...o, weightDecay: number(a.value, 'weight_decay', 0) }; break;
-      case 'eps': o = { ...o, eps: number(a.value, 'eps', 0) }; break;
+      case 'lr': o = { ...o, lr: float(a.value, 'lr', LR) }; break;
+      case 'momentum': o = { ...o, momentum: float(a.value, 'momentum', { min: 0 }) }; break;
+      case 'dampening': o = { ...o, dampening: float(a.value, 'dampening', { min: 0 }) }; break;
+      case 'weight_decay': o = { ...o, weightDecay: float(a.value, 'weight_decay', { min: 0 }) }; break;
+      case 'eps': o = { ...o, eps: float(a.value, 'eps', { min: 0, minOpen: true }) }; break;
       case 'nesterov': {
         const v = plain(a.value);
         if (typeof v !== 'boolean') throw new BadEntry('nesterov must be true or false', a.value.span);
@@ -144,8 +181,10 @@ function optimizer(e: Expr, base: OptimizerConfig): OptimizerConfig {
       }
       case 'betas': {
         const v = plain(a.value);
-        if (!Array.isArray(v) || v.length !== 2 || !v.every((b) => typeof b === 'number' && b >= 0 && b < 1)) throw new BadEntry('betas must be (b1, b2) in [0, 1)', a.value.span);
-        o = { ...o, betas: [v[0] as number, v[1] as number] };
+        if (!Array.isArray(v) || v.length !== 2) throw new BadEntry('betas must be (b1, b2) in [0, 1)', a.value.span);
+        const items = a.value.kind === 'tuple' || a.value.kind === 'list' ? a.value.items : [];
+        const beta = (i: 0 | 1) => hyper(v[i], items[i]?.span ?? a.value.span, `betas[${i}]`, { min: 0, below: 1 });
+        o = { ...o, betas: [beta(0), beta(1)] };
         break;
       }
       default: throw new BadEntry(`optimizer \`${kind}\` has no argument \`${key}\` (lr, momentum, dampening, nesterov, weight_decay, betas, eps)`, a.span);
@@ -180,6 +219,9 @@ function data(v: Expr, cfg: TrainConfig): TrainConfig {
   return out;
 }
 
+/** The learning rate: 0 would train nothing, so it is refused as a slip (PyTorch allows it). */
+const LR: Domain = { min: 0, minOpen: true };
+
 const keys = ['data', 'resize', 'batch', 'epochs', 'optimizer', 'lr', 'init', 'loss', 'seed'] as const;
 
 /** The recipe of the file's train sections (later entries win); bad entries are reported and skipped. */
@@ -191,21 +233,25 @@ export function readTrainConfig(program: Program, diags: DiagnosticBag): TrainCo
       switch (entry.key.name) {
         case 'data': cfg = data(v, cfg); break;
         case 'resize': cfg = { ...cfg, resize: resize(v) }; break;
-        case 'batch': cfg = { ...cfg, batch: number(v, 'batch', 1, true) }; break;
-        case 'epochs': cfg = { ...cfg, epochs: number(v, 'epochs', 1, true) }; break;
+        case 'batch': cfg = { ...cfg, batch: integer(v, 'batch', 1, MAX_INT_ARG) }; break;
+        case 'epochs': cfg = { ...cfg, epochs: integer(v, 'epochs', 1, Number.MAX_SAFE_INTEGER) }; break;
         case 'optimizer': cfg = { ...cfg, optimizer: optimizer(v, cfg.optimizer) }; break;
-        case 'lr': cfg = { ...cfg, optimizer: { ...cfg.optimizer, lr: number(v, 'lr', 0) } }; break;
+        case 'lr': cfg = { ...cfg, optimizer: { ...cfg.optimizer, lr: float(v, 'lr', LR) } }; break;
         case 'init': cfg = { ...cfg, init: choice<InitKind>(v, 'init', ['xavier_uniform', 'kaiming', 'default']) }; break;
         case 'loss': cfg = { ...cfg, loss: choice<LossKind>(v, 'loss', ['cross_entropy', 'mse_sum', 'mse_mean']) }; break;
-        case 'seed': cfg = { ...cfg, seed: number(v, 'seed', 0, true) }; break;
+        case 'seed': cfg = { ...cfg, seed: integer(v, 'seed', 0, Number.MAX_SAFE_INTEGER) }; break;
         default: {
           const near = nearest(entry.key.name, keys);
           diags.error('E0209', `unknown train setting \`${entry.key.name}\``, entry.key.span, { help: near ? `did you mean \`${near}\`?` : `settings: ${keys.join(', ')}` });
         }
       }
+      if (entry.key.name === 'optimizer' || entry.key.name === 'lr') {
+        const problem = derivedProblem(cfg.optimizer);
+        if (problem !== null) throw new BadEntry(problem, v.span, 'E0211');
+      }
     } catch (e) {
       if (!(e instanceof BadEntry)) throw e;
-      diags.error('E0209', e.message, e.span);
+      diags.error(e.code, e.message, e.span);
     }
   }
   return cfg;

@@ -6,13 +6,42 @@ export type Value =
   | { readonly kind: 'bool'; readonly value: boolean }
   | { readonly kind: 'str'; readonly value: string }
   | { readonly kind: 'seq'; readonly items: readonly Value[] }
+  /**
+   * `range(start, end)`, kept lazy: `len(range(10 ** 9))` is O(1), and a loop over it is refused
+   * by its length before any item exists. end >= start, both safe integers.
+   */
+  | { readonly kind: 'range'; readonly start: number; readonly end: number }
   | { readonly kind: 'tensor'; readonly node: NodeId }
   /** A layer or block named without a call (`sigmoid`, `flatten`), or a bare word in `train { }`. */
   | { readonly kind: 'ref'; readonly name: string };
 
+export type SeqValue = Extract<Value, { kind: 'seq' | 'range' }>;
+
+/** The longest tuple elaboration builds (a range longer than this stays lazy and cannot be listed). */
+export const MAX_ITEMS = 100_000;
+
 export const num = (value: number): Value => ({ kind: 'num', value });
 export const bool = (value: boolean): Value => ({ kind: 'bool', value });
 export const seq = (items: readonly Value[]): Value => ({ kind: 'seq', items });
+
+export const isSeq = (v: Value): v is SeqValue => v.kind === 'seq' || v.kind === 'range';
+
+export function seqLength(v: SeqValue): number {
+  return v.kind === 'seq' ? v.items.length : v.end - v.start;
+}
+
+/** Item `i` (0 <= i < length), without listing a range. */
+export function seqAt(v: SeqValue, i: number): Value | undefined {
+  if (v.kind === 'seq') return v.items[i];
+  return i >= 0 && i < v.end - v.start ? num(v.start + i) : undefined;
+}
+
+/** Every item, or null for a range longer than MAX_ITEMS (the caller reports it). */
+export function seqItems(v: SeqValue): readonly Value[] | null {
+  if (v.kind === 'seq') return v.items;
+  const n = v.end - v.start;
+  return n > MAX_ITEMS ? null : Array.from({ length: n }, (_, i) => num(v.start + i));
+}
 
 export function typeName(v: Value): string {
   switch (v.kind) {
@@ -20,6 +49,7 @@ export function typeName(v: Value): string {
     case 'bool': return 'a bool';
     case 'str': return 'a string';
     case 'seq': return 'a tuple';
+    case 'range': return 'a range';
     case 'tensor': return 'a tensor';
     case 'ref': return `\`${v.name}\``;
   }
@@ -31,13 +61,16 @@ export function show(v: Value): string {
     case 'bool': return String(v.value);
     case 'str': return JSON.stringify(v.value);
     case 'seq': return `(${v.items.map(show).join(', ')})`;
+    case 'range': return `range(${v.start}, ${v.end})`;
     case 'tensor': return `tensor %${v.node}`;
     case 'ref': return v.name;
   }
 }
 
+/** Python's ==: a range equals a range with the same items, never a tuple. */
 export function equal(a: Value, b: Value): boolean {
   if (a.kind === 'seq' && b.kind === 'seq') return a.items.length === b.items.length && a.items.every((x, i) => equal(x, b.items[i]!));
+  if (a.kind === 'range' && b.kind === 'range') return seqLength(a) === seqLength(b) && (seqLength(a) === 0 || a.start === b.start);
   if (a.kind === 'tensor' && b.kind === 'tensor') return a.node === b.node;
   return a.kind === b.kind && 'value' in a && 'value' in b ? a.value === b.value : a.kind === 'ref' && b.kind === 'ref' && a.name === b.name;
 }

@@ -4,6 +4,12 @@ import type { DiagnosticBag, Note } from '../diagnostics/diagnostic.ts';
 import { formatShape, numel, type ElaboratedGraph, type Node, type ParamSpec, type Shape, type ShapedGraph, type ShapedNode } from '../ir/graph.ts';
 import { shapeRules } from './rules.ts';
 
+/**
+ * The most elements one tensor (activation or parameter) may have: element indices in the kernels
+ * are 32-bit, and nothing proportional to a shape is allocated before this check.
+ */
+export const MAX_ELEMENTS = 2 ** 31 - 1;
+
 export interface ShapeOptions {
   readonly batch: number;
   /** Replaces the model's `input [C, H, W]` (the CLI's --input). */
@@ -34,6 +40,13 @@ export function inferShapes(graph: ElaboratedGraph, options: ShapeOptions, diags
       diags.error('E0304', `\`${node.op}\` yields an empty tensor ${formatShape(r.shape)}`, node.span, { notes: inputNotes(node, graph, shapes) });
       return null;
     }
+    const huge = [{ what: 'output', shape: r.shape }, ...r.params.map((p) => ({ what: p.role, shape: p.shape }))].find((t) => !(numel(t.shape) <= MAX_ELEMENTS));
+    if (huge) {
+      const help = node.op === 'input' ? `the first dimension is the batch size (${options.batch})` : undefined;
+      diags.error('E0306', `\`${node.op}\` ${huge.what} ${formatShape(huge.shape)} has ${numel(huge.shape)} elements, more than the ${MAX_ELEMENTS} a tensor may have`, node.span,
+        { notes: inputNotes(node, graph, shapes), ...(help !== undefined ? { help } : {}) });
+      return null;
+    }
     shapes.push(r.shape);
     const params: ParamSpec[] = r.params.map((p) => ({
       name: `${node.path}.${p.role}`,
@@ -48,4 +61,18 @@ export function inferShapes(graph: ElaboratedGraph, options: ShapeOptions, diags
 
 export function totalParams(graph: ShapedGraph): number {
   return graph.nodes.reduce((t, n) => t + n.params.filter((p) => p.learnable).reduce((s, p) => s + numel(p.shape), 0), 0);
+}
+
+/**
+ * Cross-entropy training needs [N, classes] logits with 2 classes or more: a model that ends in a
+ * 4-D tensor or one logit would otherwise fail late, on the labels (`not a class 0..0`). For the
+ * commands that train or evaluate with that loss; `check` cannot apply it, as a file's train
+ * section also covers its shape-study models (densenet.cnn's DenseBlockCheck).
+ */
+export function checkClassifierOutput(graph: ShapedGraph, diags: DiagnosticBag): void {
+  const out = graph.nodes[graph.output]!;
+  if (out.shape.length === 2 && out.shape[1]! >= 2) return;
+  diags.error('E0213', `cross-entropy loss needs [N, classes] logits with at least 2 classes, but the model outputs ${formatShape(out.shape)}`, out.span, {
+    help: out.shape.length === 2 ? 'end the model with `linear(num_classes)`, or use `loss mse_mean`' : 'end the model with `flatten` and `linear(num_classes)`, or use `loss mse_mean`',
+  });
 }

@@ -1,5 +1,6 @@
-// Runs every tests/diagnostics/cases/*.cnn file: each `# expect-error@+N CODE` comment says an error
-// with CODE is reported N lines below it (`@+0`: on the same line). Reported and expected sets must match.
+// Runs every tests/diagnostics/cases/*.cnn file: each `# expect-error@+N CODE` (or `expect-warning`)
+// comment says an error (a warning) with CODE is reported N lines below it (`@+0`: on the same line).
+// Reported and expected sets must match, severities included.
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -11,7 +12,7 @@ const files = readdirSync(dir).filter((f) => f.endsWith('.cnn')).sort();
 function expected(text: string): string[] {
   const out: string[] = [];
   text.split('\n').forEach((line, i) => {
-    for (const m of line.matchAll(/expect-error@\+(\d+) (E\d{4})/g)) out.push(`${m[2]}@${i + 1 + Number(m[1])}`);
+    for (const m of line.matchAll(/expect-(error|warning)@\+(\d+) ([EW]\d{4})/g)) out.push(`${m[1]} ${m[3]}@${i + 1 + Number(m[2])}`);
   });
   return out.sort();
 }
@@ -21,8 +22,8 @@ describe('diagnostic cases', () => {
   it.each(files)('%s', (f) => {
     const text = readFileSync(join(dir, f), 'utf8');
     const want = expected(text);
-    expect(want.length, 'a case file must expect at least one error').toBeGreaterThan(0);
-    const got = analyze(f, text).diagnostics.all.map((d) => `${d.code}@${d.span!.file.position(d.span!.start).line}`).sort();
+    expect(want.length, 'a case file must expect at least one diagnostic').toBeGreaterThan(0);
+    const got = analyze(f, text).diagnostics.all.map((d) => `${d.severity} ${d.code}@${d.span!.file.position(d.span!.start).line}`).sort();
     expect(got).toEqual(want);
   });
 });

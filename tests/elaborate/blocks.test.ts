@@ -106,7 +106,7 @@ describe('elaboration errors', () => {
     ['too many positional arguments', 'model M {\n  input [1, 4, 4]\n  linear(3, true, 4)\n}', 'E0203@3:19'],
     ['wrong argument type', 'model M {\n  input [1, 4, 4]\n  conv(3, kernel = "big")\n}', 'E0204@3:11'],
     ['non-integer channels', 'model M {\n  input [1, 4, 4]\n  conv(2.5, kernel = 1)\n}', 'E0204@3:8'],
-    ['dropout p out of range', 'model M {\n  input [1, 4, 4]\n  dropout(1.5)\n}', 'E0204@3:11'],
+    ['dropout p out of range', 'model M {\n  input [1, 4, 4]\n  dropout(1.5)\n}', 'E0211@3:11'],
     ['block calling itself', 'block B(c) {\n  conv(c, kernel = 1)\n  B(c)\n}\nmodel M {\n  input [1, 4, 4]\n  B(2)\n}', 'E0205@3:3'],
     ['blocks calling each other', 'block A {\n  B\n}\nblock B {\n  A\n}\nmodel M {\n  input [1, 4, 4]\n  A\n}', 'E0205@5:3'],
     ['duplicate block', 'block A {\n  relu\n}\nblock A {\n  relu\n}\nmodel M {\n  input [1, 4, 4]\n  A\n}', 'E0206@4:7'],
