@@ -45,7 +45,7 @@ function readSamples(flags: PredictFlags, want: readonly number[], resize: reado
   }
   const count = take(img.count, path);
   // The training pipeline's scaling and resize, one batch of every sample; labels are not read.
-  const ds = { images: img.pixels, labels: new Uint8Array(count), count, height: img.height, width: img.width, source: path };
+  const ds = { images: img.pixels, labels: new Uint8Array(count), count, height: img.height, width: img.width, source: path, files: [path] };
   const [batch] = epochBatches(ds, { batchSize: count, shuffle: false, seed: 0, epoch: 0, resize });
   return { x: batch!.images, count };
 }

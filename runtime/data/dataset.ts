@@ -20,6 +20,8 @@ export interface Dataset {
   readonly width: number;
   /** The image and label files it was read from, for logs and messages. */
   readonly source: string;
+  /** The same files, each a path (commands never write over them). */
+  readonly files: readonly string[];
 }
 
 // The file stems of the original distribution (the test split is "t10k"); some mirrors spell
@@ -63,5 +65,5 @@ export function loadDataset(dir: string, split: Split, numClasses = 10): Dataset
   if (labels.length !== count) {
     throw new DataError(`${labelsPath} has ${labels.length} labels but ${imagesPath} has ${count} images; they must pair one to one`);
   }
-  return { images: pixels, labels, count, height, width, source: `${imagesPath} + ${labelsPath}` };
+  return { images: pixels, labels, count, height, width, source: `${imagesPath} + ${labelsPath}`, files: [imagesPath, labelsPath] };
 }

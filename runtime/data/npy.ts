@@ -1,7 +1,7 @@
 // NumPy .npy arrays (format 1.0-3.0, C order): the tensor data source for `data npy(...)` and
 // raw prediction batches. Errors name the file and byte offset.
 import { readFileSync } from 'node:fs';
-import { UserError } from '../errors.ts';
+import { fsReason, UserError } from '../errors.ts';
 
 export class NpyError extends UserError {}
 
@@ -58,7 +58,7 @@ export function readNpy(path: string): NpyArray {
   try {
     bytes = readFileSync(path);
   } catch (e) {
-    throw new NpyError(`cannot read ${path}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
+    throw new NpyError(`cannot read ${path}: ${fsReason(e)}`);
   }
   return parseNpy(bytes, path);
 }

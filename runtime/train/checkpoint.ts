@@ -3,6 +3,7 @@
 // Writes are atomic: a crash or a full disk leaves the previous checkpoint, never half a file.
 import fs from 'node:fs';
 import { dirname } from 'node:path';
+import { fsReason as why } from '../errors.ts';
 import { CheckpointError, decodeSafetensors, encodeSafetensors, formatShape, type StoredTensor } from './safetensors.ts';
 
 export { CheckpointError, type DType, type StoredTensor } from './safetensors.ts';
@@ -17,17 +18,6 @@ export interface Checkpoint {
 export interface ExpectedTensor {
   readonly name: string;
   readonly shape: readonly number[];
-}
-
-function why(e: unknown): string {
-  const code = (e as NodeJS.ErrnoException).code;
-  const known: Record<string, string> = {
-    ENOENT: 'no such file or directory',
-    EACCES: 'permission denied',
-    EISDIR: 'it is a directory',
-    ENOSPC: 'no space left on the device',
-  };
-  return (code !== undefined ? known[code] : undefined) ?? (e as Error).message;
 }
 
 /**

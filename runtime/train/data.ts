@@ -27,6 +27,8 @@ export interface TrainData {
   /** One sample's shape, e.g. [1, 28, 28]. */
   readonly sampleShape: readonly number[];
   readonly describe: string;
+  /** The files read (commands never write over them). */
+  readonly files: readonly string[];
   batches(o: EpochOptions): Iterable<TrainBatch>;
 }
 
@@ -47,6 +49,7 @@ function idx(dir: string, split: Split, resize: Pair | null, numClasses: number)
     count: ds.count,
     sampleShape: [1, h, w],
     describe: `${ds.source} (${split}, ${ds.count} images${resize ? `, resized to ${h}x${w}` : ''})`,
+    files: ds.files,
     *batches(o) {
       for (const b of epochBatches(ds, { ...o, resize })) yield { x: b.images, target: b.labels, size: b.size };
     },
@@ -66,6 +69,7 @@ function npy(inputsPath: string, targetsPath: string, classification: boolean): 
     count: n,
     sampleShape: inputs.shape.slice(1),
     describe: `${inputsPath} -> ${targetsPath} (${n} samples)`,
+    files: [inputsPath, targetsPath],
     *batches(o) {
       const order = epochOrder(n, o.shuffle, o.seed, o.epoch);
       for (let start = 0; start < n; start += o.batchSize) {

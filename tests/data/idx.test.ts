@@ -97,7 +97,7 @@ describe('readIdxImages / readIdxLabels', () => {
     const gz = gzipSync(images);
     const d = dir({ 'cut.gz': gz.subarray(0, gz.length - 12) });
     expect(failure(() => readIdxImages(join(d, 'cut.gz'))).message).toMatch(/cut\.gz: gzip data is corrupt or truncated \(.+\)$/);
-    expect(failure(() => readIdxImages(join(d, 'nope'))).message).toBe(`cannot read ${join(d, 'nope')}: no such file`);
+    expect(failure(() => readIdxImages(join(d, 'nope'))).message).toBe(`cannot read ${join(d, 'nope')}: no such file or directory`);
   });
 
   it('rejects a label that is not a class', () => {
