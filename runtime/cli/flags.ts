@@ -5,6 +5,7 @@ import type { OptimizerConfig, OptimizerKind } from '../../compiler/elaborate/tr
 import { formatShape } from '../../compiler/ir/graph.ts';
 import { compile, CompileError, type CompileOptions, type Model } from '../model.ts';
 import { UserError } from '../errors.ts';
+import type { Checkpoint } from '../train/checkpoint.ts';
 import { openData, type TrainData } from '../train/data.ts';
 import { frontend, readSource, type Output } from './io.ts';
 
@@ -117,6 +118,22 @@ export function openModelData(file: string, front: FrontendResult, flags: ModelF
       (want.length === 3 && got.length === 3 ? ` (resize the data: \`data fashion_mnist(resize = ${want[1]})\` or --resize ${want[1]},${want[2]})` : ''));
   }
   return data;
+}
+
+/**
+ * Names the tensors of a weights file holding NaN or infinities (as float32), or null when there are
+ * none. Eval and predict still compute with them, as PyTorch would, and warn; training refuses.
+ */
+export function nonFiniteWeights(ckpt: Checkpoint): string | null {
+  const bad: string[] = [];
+  for (const [name, t] of ckpt.tensors) {
+    if (t.dtype !== 'F32' && t.dtype !== 'F64') continue;
+    let count = 0;
+    for (const v of t.data) if (!Number.isFinite(Math.fround(v))) count++;
+    if (count > 0) bad.push(`${name} (${count} of ${t.data.length})`);
+  }
+  if (bad.length === 0) return null;
+  return `${ckpt.path}: non-finite values (NaN or infinite) in ${bad.slice(0, 5).join(', ')}${bad.length > 5 ? ` and ${bad.length - 5} more tensors` : ''}`;
 }
 
 /** Compiles the model for the GPU; on diagnostics prints them and returns null (the caller exits 1). */

@@ -7,7 +7,7 @@ import { pngPath, writePlot, type CurvePoint } from '../train/plot.ts';
 import { applyRun, optimPath, readRun, saveRun } from '../train/resume.ts';
 import { readWeights, setWeights } from '../train/state-dict.ts';
 import { train, type EpochReport, type Progress } from '../train/trainer.ts';
-import { compileModel, type ModelFlags, modelFrontend, modelOption, num, openModelData, optimizerFlags } from './flags.ts';
+import { compileModel, type ModelFlags, modelFrontend, modelOption, nonFiniteWeights, num, openModelData, optimizerFlags } from './flags.ts';
 import type { Output } from './io.ts';
 import { checkOutputs, writeOutput, type InputPath, type OutputPath } from './outputs.ts';
 
@@ -81,6 +81,9 @@ export async function trainCommand(file: string, flags: TrainFlags, io: Output, 
   const data = openModelData(file, front, flags);
   if (valLimit !== null && !data.val) throw new UserError('--val-limit: this data has no validation split (npy data is not validated)');
   const init = flags.init !== undefined ? readWeights(front.shaped!, flags.init) : null;
+  // NaN in the data or the start weights makes every weight NaN at the first step.
+  const poisoned = data.train.nonFinite ?? (init && nonFiniteWeights(init));
+  if (poisoned) throw new UserError(`${poisoned}: training on them would make every weight NaN`);
   // Before compiling: a bad path found after the first epoch would throw that epoch away.
   checkOutputs(outputs(flags), inputs(file, flags, [data.train, ...(data.val ? [data.val] : [])]));
 

@@ -62,3 +62,24 @@ export function readNpy(path: string): NpyArray {
   }
   return parseNpy(bytes, path);
 }
+
+/**
+ * Names the samples (indices along the first axis) holding NaN or infinities, or null when every
+ * value is finite: `path: samples 3, 7 (and 2 more) have non-finite values (NaN or infinite)`.
+ */
+export function nonFiniteSamples(a: NpyArray, path: string): string | null {
+  const n = a.shape[0] ?? 0;
+  const per = a.data.length / (n || 1);
+  const bad: number[] = [];
+  for (let sample = 0; sample < n; sample++) {
+    for (let i = sample * per; i < (sample + 1) * per; i++) {
+      if (!Number.isFinite(a.data[i]!)) {
+        bad.push(sample);
+        break;
+      }
+    }
+  }
+  if (bad.length === 0) return null;
+  const shown = bad.slice(0, 5).join(', ') + (bad.length > 5 ? ` (and ${bad.length - 5} more)` : '');
+  return `${path}: ${bad.length === 1 ? 'sample' : 'samples'} ${shown} ${bad.length === 1 ? 'has' : 'have'} non-finite values (NaN or infinite)`;
+}
