@@ -68,7 +68,7 @@ export function resizeFlag(text: string | undefined): [number, number] | undefin
 export function optimizerFlags(flags: { optimizer?: string; lr?: string; momentum?: string; 'weight-decay'?: string }): Partial<OptimizerConfig> {
   const kind = flags.optimizer;
   if (kind !== undefined && kind !== 'sgd' && kind !== 'adam' && kind !== 'adamw') throw new UserError(`--optimizer must be sgd, adam or adamw, got '${kind}'`);
-  // As torch.optim requires (it allows lr 0, which trains nothing), and within float32.
+  // torch.optim's domains, but lr 0 (it would train nothing); all become WGSL float32 literals.
   const lr = num(flags, 'lr', { kernel: 'above' });
   const momentum = num(flags, 'momentum', { kernel: 'at least' });
   const weightDecay = num(flags, 'weight-decay', { kernel: 'at least' });

@@ -64,8 +64,8 @@ export function readNpy(path: string): NpyArray {
 }
 
 /**
- * Names the samples (indices along the first axis) holding NaN or infinities, or null when every
- * value is finite: `path: samples 3, 7 (and 2 more) have non-finite values (NaN or infinite)`.
+ * Names the samples (indices along the first axis) holding NaN or infinities as float32, or null when
+ * every value is finite: `path: samples 3, 7 (and 2 more) have non-finite values (NaN or infinite)`.
  */
 export function nonFiniteSamples(a: NpyArray, path: string): string | null {
   const n = a.shape[0] ?? 0;
@@ -73,7 +73,8 @@ export function nonFiniteSamples(a: NpyArray, path: string): string | null {
   const bad: number[] = [];
   for (let sample = 0; sample < n; sample++) {
     for (let i = sample * per; i < (sample + 1) * per; i++) {
-      if (!Number.isFinite(a.data[i]!)) {
+      // As float32, the type the model computes in: float64 data can overflow it.
+      if (!Number.isFinite(Math.fround(a.data[i]!))) {
         bad.push(sample);
         break;
       }
