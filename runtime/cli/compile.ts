@@ -1,6 +1,5 @@
 // `cnnc compile FILE --emit ir|graph|wgsl|plan|fusion [--out DIR]` and
 // `cnnc kernels FILE [--backward] [--filter NAME]`: what the compiler made, for people to read.
-import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { printStepProgram } from '../../compiler/autodiff/print.ts';
 import { defaultLimits } from '../../compiler/codegen/index.ts';
@@ -13,6 +12,7 @@ import { CompileError, compileToKernels, type Compiled } from '../model.ts';
 import { renderDiagnostics } from '../../compiler/diagnostics/render.ts';
 import { modelOption } from './flags.ts';
 import { parseInputFlag, readSource, type Output } from './io.ts';
+import { checkOutputs, makeDirectory, writeOutput, type InputPath, type OutputPath } from './outputs.ts';
 import { UserError } from '../errors.ts';
 
 export interface CompileFlags {
@@ -58,22 +58,25 @@ const emitters = {
 export function compileCommand(file: string, flags: CompileFlags, io: Output): number {
   const emit = flags.emit ?? 'ir';
   if (!(emit in emitters)) throw new UserError(`--emit must be one of ${Object.keys(emitters).join(', ')}, got '${emit}'`);
+  const out: OutputPath | null = flags.out !== undefined ? { what: '--out', path: flags.out, directory: true } : null;
+  const model: InputPath = { what: 'the model', path: file };
+  if (out) checkOutputs([out], [model]);
   const c = compiled(file, flags, io);
   if (!c) return 1;
-  if (flags.out === undefined) {
+  if (!out) {
     io.out(emitters[emit as keyof typeof emitters](c));
     return 0;
   }
-  mkdirSync(flags.out, { recursive: true });
-  if (emit === 'wgsl') {
-    const kernels = c.kernels.train;
-    for (const k of kernels) writeFileSync(join(flags.out, `${k.kernel.name}.wgsl`), k.kernel.wgsl);
-    io.out(`wrote ${kernels.length} kernels to ${flags.out}\n`);
-  } else {
-    const path = join(flags.out, `${c.graph.model}.${emit === 'graph' ? 'dot' : emit === 'plan' ? 'plan.txt' : emit === 'fusion' ? 'fusion.txt' : 'ir.txt'}`);
-    writeFileSync(path, emitters[emit as keyof typeof emitters](c));
-    io.out(`wrote ${path}\n`);
-  }
+  const ext = { ir: 'ir.txt', graph: 'dot', plan: 'plan.txt', fusion: 'fusion.txt' } as const;
+  const files = emit === 'wgsl'
+    ? c.kernels.train.map((k) => ({ name: `${k.kernel.name}.wgsl`, text: k.kernel.wgsl }))
+    : [{ name: `${c.graph.model}.${ext[emit as keyof typeof ext]}`, text: emitters[emit as keyof typeof emitters](c) }];
+  const paths = files.map((f) => ({ what: '--out', path: join(out.path, f.name), text: f.text }));
+  makeDirectory(out);
+  // The directory may hold a FIFO or a directory of a kernel's name, or be where the model is.
+  checkOutputs(paths, [model]);
+  for (const p of paths) writeOutput(p.path, p.text);
+  io.out(emit === 'wgsl' ? `wrote ${files.length} kernels to ${out.path}\n` : `wrote ${paths[0]!.path}\n`);
   return 0;
 }
 

@@ -3,7 +3,7 @@
 // the npy arrays themselves for npy data, which has no split.
 import { validate } from '../train/trainer.ts';
 import { readWeights, setWeights } from '../train/state-dict.ts';
-import { compileModel, type ModelFlags, modelFrontend, modelOption, num, openModelData, required } from './flags.ts';
+import { compileModel, type ModelFlags, modelFrontend, modelOption, nonFiniteWeights, num, openModelData, required } from './flags.ts';
 import type { Output } from './io.ts';
 
 export interface EvalFlags extends ModelFlags {
@@ -20,6 +20,8 @@ export async function evalCommand(file: string, flags: EvalFlags, io: Output): P
   // No larger than the data: a batch with nothing to fill it would only cost a second compile.
   const batch = Math.min(split.count, num(flags, 'batch-size', { integer: true, min: 1 }) ?? front.train!.batch);
   const ckpt = readWeights(front.shaped!, weights);
+  // The loss is what these weights compute on this data, NaN included; the warning names the cause.
+  for (const cause of [nonFiniteWeights(ckpt), split.nonFinite]) if (cause !== null) io.err(`cnnc: warning: ${cause}; the loss will be NaN\n`);
   const model = await compileModel(file, front, { batch, ...modelOption(flags) }, io);
   if (!model) return 1;
   try {

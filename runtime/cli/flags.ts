@@ -5,6 +5,7 @@ import type { OptimizerConfig, OptimizerKind } from '../../compiler/elaborate/tr
 import { formatShape } from '../../compiler/ir/graph.ts';
 import { compile, CompileError, type CompileOptions, type Model } from '../model.ts';
 import { UserError } from '../errors.ts';
+import type { Checkpoint } from '../train/checkpoint.ts';
 import { openData, type TrainData } from '../train/data.ts';
 import { frontend, readSource, type Output } from './io.ts';
 
@@ -22,13 +23,30 @@ export function modelOption(flags: Pick<ModelFlags, 'model' | 'no-fuse'>): { mod
   return { ...(flags.model !== undefined ? { model: flags.model } : {}), ...(flags['no-fuse'] ? { fuse: false } : {}) };
 }
 
-/** A numeric flag, or undefined when absent. */
-export function num<F extends object>(flags: F, key: keyof F & string, opts: { integer?: boolean; min?: number } = {}): number | undefined {
+/** The largest finite float32. */
+const F32_MAX = 3.4028234663852886e38;
+
+/**
+ * What a float that reaches a kernel (as a WGSL f32 literal) must be, or null when v is that: finite,
+ * within float32 and at least `min` (above it when `above`). Flags and checkpoint metadata share it.
+ */
+export function kernelFloat(v: number, min: number, above = false): string | null {
+  if (Number.isFinite(v) && Math.abs(v) <= F32_MAX && (above ? v > min : v >= min)) return null;
+  return `a number ${above ? '>' : '>='} ${min} and at most ${F32_MAX} (float32)`;
+}
+
+/** A numeric flag, or undefined when absent; `kernel` flags must also be float32 numbers above `min` or at it. */
+export function num<F extends object>(flags: F, key: keyof F & string, opts: { integer?: boolean; min?: number; kernel?: 'above' | 'at least' } = {}): number | undefined {
   const text = flags[key];
   if (typeof text !== 'string') return undefined;
-  const v = Number(text);
+  const v = text.trim() === '' ? NaN : Number(text);
   const min = opts.min ?? 0;
-  if (text.trim() === '' || !Number.isFinite(v) || v < min || (opts.integer && !Number.isInteger(v))) {
+  if (opts.kernel !== undefined) {
+    const expected = kernelFloat(v, min, opts.kernel === 'above');
+    if (expected !== null) throw new UserError(`--${key} expects ${expected}, got '${text}'`);
+    return v;
+  }
+  if (!Number.isFinite(v) || v < min || (opts.integer && !Number.isSafeInteger(v))) {
     throw new UserError(`--${key} expects ${opts.integer ? 'an integer' : 'a number'} >= ${min}, got '${text}'`);
   }
   return v;
@@ -50,9 +68,10 @@ export function resizeFlag(text: string | undefined): [number, number] | undefin
 export function optimizerFlags(flags: { optimizer?: string; lr?: string; momentum?: string; 'weight-decay'?: string }): Partial<OptimizerConfig> {
   const kind = flags.optimizer;
   if (kind !== undefined && kind !== 'sgd' && kind !== 'adam' && kind !== 'adamw') throw new UserError(`--optimizer must be sgd, adam or adamw, got '${kind}'`);
-  const lr = num(flags, 'lr');
-  const momentum = num(flags, 'momentum');
-  const weightDecay = num(flags, 'weight-decay');
+  // torch.optim's domains, but lr 0 (it would train nothing); all become WGSL float32 literals.
+  const lr = num(flags, 'lr', { kernel: 'above' });
+  const momentum = num(flags, 'momentum', { kernel: 'at least' });
+  const weightDecay = num(flags, 'weight-decay', { kernel: 'at least' });
   return {
     ...(kind !== undefined ? { kind: kind as OptimizerKind } : {}),
     ...(lr !== undefined ? { lr } : {}),
@@ -99,6 +118,22 @@ export function openModelData(file: string, front: FrontendResult, flags: ModelF
       (want.length === 3 && got.length === 3 ? ` (resize the data: \`data fashion_mnist(resize = ${want[1]})\` or --resize ${want[1]},${want[2]})` : ''));
   }
   return data;
+}
+
+/**
+ * Names the tensors of a weights file holding NaN or infinities (as float32), or null when there are
+ * none. Eval and predict still compute with them, as PyTorch would, and warn; training refuses.
+ */
+export function nonFiniteWeights(ckpt: Checkpoint): string | null {
+  const bad: string[] = [];
+  for (const [name, t] of ckpt.tensors) {
+    if (t.dtype !== 'F32' && t.dtype !== 'F64') continue;
+    let count = 0;
+    for (const v of t.data) if (!Number.isFinite(Math.fround(v))) count++;
+    if (count > 0) bad.push(`${name} (${count} of ${t.data.length})`);
+  }
+  if (bad.length === 0) return null;
+  return `${ckpt.path}: non-finite values (NaN or infinite) in ${bad.slice(0, 5).join(', ')}${bad.length > 5 ? ` and ${bad.length - 5} more tensors` : ''}`;
 }
 
 /** Compiles the model for the GPU; on diagnostics prints them and returns null (the caller exits 1). */

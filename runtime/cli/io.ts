@@ -2,8 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { analyze, type FrontendOptions, type FrontendResult } from '../../compiler/index.ts';
 import { renderDiagnostics } from '../../compiler/diagnostics/render.ts';
-import { UserError } from '../errors.ts';
-
+import { fsReason, UserError } from '../errors.ts';
 
 export interface Output {
   out(text: string): void;
@@ -14,9 +13,7 @@ export function readSource(path: string): string {
   try {
     return readFileSync(path, 'utf8');
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'it is a directory' : code === 'EACCES' ? 'permission denied' : String((e as Error).message);
-    throw new UserError(`cannot read ${path}: ${why}`);
+    throw new UserError(`cannot read ${path}: ${fsReason(e)}`);
   }
 }
 

@@ -4,10 +4,10 @@
 import { formatShape } from '../../compiler/ir/graph.ts';
 import { epochBatches } from '../data/batches.ts';
 import { DataError, readIdxImages } from '../data/idx.ts';
-import { NpyError, readNpy } from '../data/npy.ts';
+import { nonFiniteSamples, NpyError, readNpy } from '../data/npy.ts';
 import { UserError } from '../errors.ts';
 import { readWeights, setWeights } from '../train/state-dict.ts';
-import { compileModel, type ModelFlags, modelFrontend, modelOption, num, required, resizeFlag, sampleShape } from './flags.ts';
+import { compileModel, type ModelFlags, modelFrontend, modelOption, nonFiniteWeights, num, required, resizeFlag, sampleShape } from './flags.ts';
 import type { Output } from './io.ts';
 
 export interface PredictFlags extends ModelFlags {
@@ -22,10 +22,11 @@ export interface PredictFlags extends ModelFlags {
 const FASHION_MNIST = ['T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Shirt', 'Sneaker', 'Bag', 'Ankle boot'];
 
 /** The first `count` (default all) samples as the model's input batch. */
-function readSamples(flags: PredictFlags, want: readonly number[], resize: readonly [number, number] | null): { x: Float32Array; count: number } {
+function readSamples(flags: PredictFlags, want: readonly number[], resize: readonly [number, number] | null): { x: Float32Array; count: number; nonFinite: string | null } {
   if ((flags.images === undefined) === (flags.npy === undefined)) throw new UserError("'predict' needs one of --images IDX_FILE and --npy X.npy");
   const limit = num(flags, 'count', { integer: true, min: 1 });
   const take = (have: number, path: string): number => {
+    if (have === 0) throw new UserError(`${path} holds 0 samples: nothing to predict`);
     if (limit !== undefined && limit > have) throw new UserError(`--count ${limit}: ${path} has ${have} samples`);
     return limit ?? have;
   };
@@ -35,7 +36,8 @@ function readSamples(flags: PredictFlags, want: readonly number[], resize: reado
       throw new NpyError(`${flags.npy}: shape (${a.shape.join(', ')}), the model expects (N, ${want.join(', ')}) with N >= 1`);
     }
     const count = take(a.shape[0]!, flags.npy);
-    return { x: Float32Array.from(a.data.subarray(0, (a.data.length / a.shape[0]!) * count)), count };
+    const data = a.data.subarray(0, (a.data.length / a.shape[0]!) * count);
+    return { x: Float32Array.from(data), count, nonFinite: nonFiniteSamples({ ...a, shape: [count, ...want], data }, flags.npy) };
   }
   const path = flags.images!;
   const img = readIdxImages(path);
@@ -45,9 +47,9 @@ function readSamples(flags: PredictFlags, want: readonly number[], resize: reado
   }
   const count = take(img.count, path);
   // The training pipeline's scaling and resize, one batch of every sample; labels are not read.
-  const ds = { images: img.pixels, labels: new Uint8Array(count), count, height: img.height, width: img.width, source: path };
+  const ds = { images: img.pixels, labels: new Uint8Array(count), count, height: img.height, width: img.width, source: path, files: [path] };
   const [batch] = epochBatches(ds, { batchSize: count, shuffle: false, seed: 0, epoch: 0, resize });
-  return { x: batch!.images, count };
+  return { x: batch!.images, count, nonFinite: null };
 }
 
 /** Softmax probabilities (max-shifted, float64) of one sample's logits, best first. */
@@ -67,9 +69,13 @@ export async function predictCommand(file: string, flags: PredictFlags, io: Outp
   if (recipe.loss !== 'cross_entropy' || out.length !== 2) throw new UserError(`predict needs a classifier: ${front.shaped!.model} is trained with loss ${recipe.loss} and outputs ${formatShape(out.slice(1))} per sample`);
   const classes = out[1]!;
   const names = classes === 10 && recipe.data.kind === 'fashion_mnist' ? FASHION_MNIST : null;
-  const { x, count } = readSamples(flags, sampleShape(front), resizeFlag(flags.resize) ?? recipe.resize);
+  const { x, count, nonFinite } = readSamples(flags, sampleShape(front), resizeFlag(flags.resize) ?? recipe.resize);
   const batch = Math.min(count, num(flags, 'batch-size', { integer: true, min: 1 }) ?? recipe.batch);
   const ckpt = readWeights(front.shaped!, weights);
+  // Predictions are what these weights compute on these samples, NaN included; the warning names the cause.
+  const weightsBad = nonFiniteWeights(ckpt);
+  if (weightsBad !== null) io.err(`cnnc: warning: ${weightsBad}; every prediction will be NaN\n`);
+  if (nonFinite !== null) io.err(`cnnc: warning: ${nonFinite}; their predictions will be NaN\n`);
   const model = await compileModel(file, front, { batch, ...modelOption(flags) }, io);
   if (!model) return 1;
   try {

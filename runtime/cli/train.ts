@@ -1,14 +1,15 @@
 // `cnnc train FILE`: the recipe from the train section, overridden by flags (when resuming, by the
 // saved run's settings first); progress on a terminal, one line per epoch otherwise; optional JSON
 // log, curves (SVG + PNG) and checkpoints with the optimizer state to resume from.
-import { appendFileSync, writeFileSync } from 'node:fs';
 import { UserError } from '../errors.ts';
-import { writePlot, type CurvePoint } from '../train/plot.ts';
+import type { TrainData } from '../train/data.ts';
+import { pngPath, writePlot, type CurvePoint } from '../train/plot.ts';
 import { applyRun, optimPath, readRun, saveRun } from '../train/resume.ts';
 import { readWeights, setWeights } from '../train/state-dict.ts';
 import { train, type EpochReport, type Progress } from '../train/trainer.ts';
-import { compileModel, type ModelFlags, modelFrontend, modelOption, num, openModelData, optimizerFlags } from './flags.ts';
+import { compileModel, type ModelFlags, modelFrontend, modelOption, nonFiniteWeights, num, openModelData, optimizerFlags } from './flags.ts';
 import type { Output } from './io.ts';
+import { checkOutputs, writeOutput, type InputPath, type OutputPath } from './outputs.ts';
 
 export interface TrainFlags extends ModelFlags {
   readonly epochs?: string;
@@ -41,8 +42,31 @@ function epochLine(r: EpochReport, epochs: number): string {
   return `epoch ${r.epoch}/${epochs}  train_loss ${r.trainLoss.toFixed(4)}${val}  ${r.seconds.toFixed(1)}s  ${r.samplesPerSec.toFixed(0)} samples/s${partial}`;
 }
 
+/** What the run writes: the checkpoint pair, the log, the SVG and its PNG. */
+function outputs(flags: TrainFlags): OutputPath[] {
+  const { save, plot } = flags;
+  const log = flags['json-log'];
+  return [
+    ...(save !== undefined ? [{ what: '--save', path: save, replaced: true }, { what: "--save's optimizer file", path: optimPath(save), replaced: true }] : []),
+    ...(log !== undefined ? [{ what: '--json-log', path: log }] : []),
+    ...(plot !== undefined ? [{ what: '--plot', path: plot, replaced: true }, { what: "--plot's PNG", path: pngPath(plot), replaced: true }] : []),
+  ];
+}
+
+/** What the run reads. `--resume W --save W` is allowed: the saved run is read whole before training replaces it. */
+function inputs(file: string, flags: TrainFlags, data: readonly TrainData[]): InputPath[] {
+  const { init, resume } = flags;
+  return [
+    { what: 'the model', path: file },
+    ...(init !== undefined ? [{ what: '--init', path: init }] : []),
+    ...(resume !== undefined ? [{ what: '--resume', path: resume, replacedBy: '--save' }, { what: "--resume's optimizer file", path: optimPath(resume), replacedBy: "--save's optimizer file" }] : []),
+    ...data.flatMap((d) => d.files.map((path) => ({ what: 'the data file', path }))),
+  ];
+}
+
 export async function trainCommand(file: string, flags: TrainFlags, io: Output, tty: boolean): Promise<number> {
   if (flags.resume !== undefined && flags.init !== undefined) throw new UserError('--resume and --init both give start weights: use one');
+  const optimizer = optimizerFlags(flags);
   const front = modelFrontend(file, flags, io);
   if (!front) return 1;
   const recipe = front.train!;
@@ -65,8 +89,13 @@ export async function trainCommand(file: string, flags: TrainFlags, io: Output, 
   if (position && position.samples >= data.train.count) throw new UserError(`${flags.resume} stopped after ${position.samples} samples of epoch ${done + 1}, but the data has ${data.train.count}`);
   if (valLimit !== null && !data.val) throw new UserError('--val-limit: this data has no validation split (npy data is not validated)');
   const init = flags.init !== undefined ? readWeights(front.shaped!, flags.init) : null;
+  // NaN in the data or the start weights makes every weight NaN at the first step.
+  const poisoned = data.train.nonFinite ?? (init && nonFiniteWeights(init));
+  if (poisoned) throw new UserError(`${poisoned}: training on them would make every weight NaN`);
+  // Before compiling: a bad path found after the first epoch would throw that epoch away.
+  checkOutputs(outputs(flags), inputs(file, flags, [data.train, ...(data.val ? [data.val] : [])]));
 
-  const model = await compileModel(file, front, { batch, seed, optimizer: { ...saved?.optimizer, ...optimizerFlags(flags) }, ...modelOption(flags) }, io);
+  const model = await compileModel(file, front, { batch, seed, optimizer: { ...saved?.optimizer, ...optimizer }, ...modelOption(flags) }, io);
   if (!model) return 1;
   try {
     if (init) setWeights(model, init);
@@ -78,7 +107,7 @@ export async function trainCommand(file: string, flags: TrainFlags, io: Output, 
       (saved ? `  resuming from ${flags.resume} ${position ? `inside epoch ${done + 1}, after ${position.samples} of its ${data.train.count} samples` : `after epoch ${done}`} (step ${saved.steps})\n` : '') +
       `  ${model.compiled.kernels.train.length} kernels per step\n`);
     // A resumed run continues its log; a fresh one starts it.
-    if (flags['json-log'] !== undefined && !saved) writeFileSync(flags['json-log'], '');
+    if (flags['json-log'] !== undefined && !saved) writeOutput(flags['json-log'], '');
     const history: CurvePoint[] = [...(saved?.history ?? [])];
     await train(model, data, { epochs, firstEpoch: done + 1, batchSize: batch, shuffle, seed, maxSteps, valLimit, position }, {
       ...(tty ? { onProgress: (p: Progress) => io.err(`\r${progressLine(p, epochs)}\x1b[K`) } : {}),
@@ -89,7 +118,7 @@ export async function trainCommand(file: string, flags: TrainFlags, io: Output, 
         if (tty) io.err('\r\x1b[K');
         io.out(epochLine(r, epochs) + '\n');
         if (flags.save !== undefined) await saveRun(model, flags.save, { epoch: stoppedAt ? r.epoch - 1 : r.epoch, seed, batch, shuffle, history, position: stoppedAt });
-        if (flags['json-log'] !== undefined) appendFileSync(flags['json-log'], JSON.stringify(r) + '\n');
+        if (flags['json-log'] !== undefined) writeOutput(flags['json-log'], JSON.stringify(r) + '\n', true);
         if (flags.plot !== undefined) writePlot(flags.plot, stoppedAt ? [...history, point] : history);
       },
     });

@@ -20,6 +20,8 @@ export interface Dataset {
   readonly width: number;
   /** The image and label files it was read from, for logs and messages. */
   readonly source: string;
+  /** The same files, each a path (commands never write over them). */
+  readonly files: readonly string[];
 }
 
 // The file stems of the original distribution (the test split is "t10k"); some mirrors spell
@@ -51,17 +53,19 @@ function find(dir: string, split: Split, stem: string, rank: 1 | 3): string {
 
 /**
  * Loads the train or test split from dir (for Fashion-MNIST: DEFAULT_DATA_DIR). Throws DataError
- * when a file is missing or malformed, when the label count differs from the image count, or
- * when a label is not below numClasses.
+ * when a file is missing or malformed, when it holds no images, when the label count differs from
+ * the image count, or when a label is not below numClasses.
  */
 export function loadDataset(dir: string, split: Split, numClasses = 10): Dataset {
   if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new DataError(`data directory ${dir} does not exist`);
   const imagesPath = find(dir, split, STEMS[split].images, 3);
   const labelsPath = find(dir, split, STEMS[split].labels, 1);
   const { count, height, width, pixels } = readIdxImages(imagesPath);
+  // Training would save untrained weights, validation would divide by zero.
+  if (count === 0) throw new DataError(`${imagesPath} holds 0 images: the ${split} split needs at least one`);
   const labels = readIdxLabels(labelsPath, numClasses);
   if (labels.length !== count) {
     throw new DataError(`${labelsPath} has ${labels.length} labels but ${imagesPath} has ${count} images; they must pair one to one`);
   }
-  return { images: pixels, labels, count, height, width, source: `${imagesPath} + ${labelsPath}` };
+  return { images: pixels, labels, count, height, width, source: `${imagesPath} + ${labelsPath}`, files: [imagesPath, labelsPath] };
 }

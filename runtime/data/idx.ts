@@ -3,7 +3,7 @@
 // values in row-major order. The distributed files are gzipped; either form is accepted.
 import { readFileSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
-import { UserError } from '../errors.ts';
+import { fsReason, UserError } from '../errors.ts';
 
 /** A problem with a data file; a UserError so the CLI prints its one-line message and exits 1. */
 export class DataError extends UserError {}
@@ -34,8 +34,7 @@ function readIdxBytes(path: string): IdxBytes {
   try {
     raw = readFileSync(path);
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    throw new DataError(`cannot read ${path}: ${code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'it is a directory' : (e as Error).message}`);
+    throw new DataError(`cannot read ${path}: ${fsReason(e)}`);
   }
   if (raw.length < 2 || raw[0] !== 0x1f || raw[1] !== 0x8b) return { bytes: raw, at: (offset) => `${path} @ byte ${offset}` };
   try {

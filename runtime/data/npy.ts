@@ -1,7 +1,7 @@
 // NumPy .npy arrays (format 1.0-3.0, C order): the tensor data source for `data npy(...)` and
 // raw prediction batches. Errors name the file and byte offset.
 import { readFileSync } from 'node:fs';
-import { UserError } from '../errors.ts';
+import { fsReason, UserError } from '../errors.ts';
 
 export class NpyError extends UserError {}
 
@@ -58,7 +58,29 @@ export function readNpy(path: string): NpyArray {
   try {
     bytes = readFileSync(path);
   } catch (e) {
-    throw new NpyError(`cannot read ${path}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
+    throw new NpyError(`cannot read ${path}: ${fsReason(e)}`);
   }
   return parseNpy(bytes, path);
+}
+
+/**
+ * Names the samples (indices along the first axis) holding NaN or infinities as float32, or null when
+ * every value is finite: `path: samples 3, 7 (and 2 more) have non-finite values (NaN or infinite)`.
+ */
+export function nonFiniteSamples(a: NpyArray, path: string): string | null {
+  const n = a.shape[0] ?? 0;
+  const per = a.data.length / (n || 1);
+  const bad: number[] = [];
+  for (let sample = 0; sample < n; sample++) {
+    for (let i = sample * per; i < (sample + 1) * per; i++) {
+      // As float32, the type the model computes in: float64 data can overflow it.
+      if (!Number.isFinite(Math.fround(a.data[i]!))) {
+        bad.push(sample);
+        break;
+      }
+    }
+  }
+  if (bad.length === 0) return null;
+  const shown = bad.slice(0, 5).join(', ') + (bad.length > 5 ? ` (and ${bad.length - 5} more)` : '');
+  return `${path}: ${bad.length === 1 ? 'sample' : 'samples'} ${shown} ${bad.length === 1 ? 'has' : 'have'} non-finite values (NaN or infinite)`;
 }

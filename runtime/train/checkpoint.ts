@@ -4,6 +4,7 @@
 // files that must change together go through pair.ts.
 import fs from 'node:fs';
 import { basename, dirname, join } from 'node:path';
+import { fsReason as why } from '../errors.ts';
 import { CheckpointError, decodeSafetensors, encodeSafetensors, formatShape, type StoredTensor } from './safetensors.ts';
 
 export { CheckpointError, type DType, type StoredTensor } from './safetensors.ts';
@@ -18,17 +19,6 @@ export interface Checkpoint {
 export interface ExpectedTensor {
   readonly name: string;
   readonly shape: readonly number[];
-}
-
-function why(e: unknown): string {
-  const code = (e as NodeJS.ErrnoException).code;
-  const known: Record<string, string> = {
-    ENOENT: 'no such file or directory',
-    EACCES: 'permission denied',
-    EISDIR: 'it is a directory',
-    ENOSPC: 'no space left on the device',
-  };
-  return (code !== undefined ? known[code] : undefined) ?? (e as Error).message;
 }
 
 /** A point of a save, for tests that stop the process there (see writePair in pair.ts). */

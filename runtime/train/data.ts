@@ -6,7 +6,7 @@ import type { Pair } from '../../compiler/ir/ops.ts';
 import { epochBatches, epochOrder } from '../data/batches.ts';
 import { DEFAULT_DATA_DIR, loadDataset, type Split } from '../data/dataset.ts';
 import { DataError } from '../data/idx.ts';
-import { readNpy, NpyError } from '../data/npy.ts';
+import { nonFiniteSamples, readNpy, NpyError } from '../data/npy.ts';
 
 export interface TrainBatch {
   readonly x: Float32Array;
@@ -29,6 +29,10 @@ export interface TrainData {
   /** One sample's shape, e.g. [1, 28, 28]. */
   readonly sampleShape: readonly number[];
   readonly describe: string;
+  /** The files read (commands never write over them). */
+  readonly files: readonly string[];
+  /** Which samples hold NaN or infinities (npy data only), or null: training on them can only diverge. */
+  readonly nonFinite: string | null;
   batches(o: EpochOptions): Iterable<TrainBatch>;
 }
 
@@ -49,25 +53,36 @@ function idx(dir: string, split: Split, resize: Pair | null, numClasses: number)
     count: ds.count,
     sampleShape: [1, h, w],
     describe: `${ds.source} (${split}, ${ds.count} images${resize ? `, resized to ${h}x${w}` : ''})`,
+    files: ds.files,
+    nonFinite: null,
     *batches(o) {
       for (const b of epochBatches(ds, { ...o, resize })) yield { x: b.images, target: b.labels, size: b.size };
     },
   };
 }
 
-function npy(inputsPath: string, targetsPath: string, classification: boolean): TrainData {
+/** numClasses: the class count for cross-entropy, whose targets are class indices; null for regression. */
+function npy(inputsPath: string, targetsPath: string, numClasses: number | null): TrainData {
   const inputs = readNpy(inputsPath);
   const targets = readNpy(targetsPath);
   const n = inputs.shape[0] ?? 0;
   if (inputs.shape.length < 2 || n < 1) throw new NpyError(`${inputsPath}: expected an array [N, ...] of N >= 1 samples, got shape (${inputs.shape.join(', ')})`);
   if (targets.shape[0] !== n) throw new NpyError(`${targetsPath}: expected ${n} targets (one per input in ${inputsPath}), got shape (${targets.shape.join(', ')})`);
-  if (classification && targets.shape.length !== 1) throw new NpyError(`${targetsPath}: cross-entropy needs class indices of shape (${n},), got (${targets.shape.join(', ')})`);
+  const classification = numClasses !== null;
+  if (classification) {
+    if (targets.shape.length !== 1) throw new NpyError(`${targetsPath}: cross-entropy needs class indices of shape (${n},), got (${targets.shape.join(', ')})`);
+    // The loss kernel would index past the logits (IDX labels are checked the same way).
+    const bad = targets.data.findIndex((t) => !(Number.isInteger(t) && t >= 0 && t < numClasses));
+    if (bad >= 0) throw new NpyError(`${targetsPath}: target ${targets.data[bad]} of sample ${bad} is not a class 0..${numClasses - 1}`);
+  }
   const xSize = inputs.data.length / n;
   const ySize = targets.data.length / n;
   return {
     count: n,
     sampleShape: inputs.shape.slice(1),
     describe: `${inputsPath} -> ${targetsPath} (${n} samples)`,
+    files: [inputsPath, targetsPath],
+    nonFinite: nonFiniteSamples(inputs, inputsPath) ?? nonFiniteSamples(targets, targetsPath),
     *batches(o) {
       const order = epochOrder(n, o.shuffle, o.seed, o.epoch);
       for (let start = o.from ?? 0; start < n; start += o.batchSize) {
@@ -89,7 +104,7 @@ export function openData(req: DataRequest, classification: boolean): { train: Tr
   const rel = (p: string) => (isAbsolute(p) ? p : resolve(dirname(req.modelPath), p));
   const s = req.source;
   if (s.kind === 'npy' && req.dirOverride === undefined) {
-    return { train: npy(rel(s.inputs), rel(s.targets), classification), val: null };
+    return { train: npy(rel(s.inputs), rel(s.targets), classification ? req.numClasses : null), val: null };
   }
   if (!classification) throw new DataError('IDX image data sets give class labels: train with `loss cross_entropy`');
   const dir = req.dirOverride ?? (s.kind === 'idx' ? rel(s.dir) : DEFAULT_DATA_DIR);

@@ -4,7 +4,7 @@
 // and the legend; deflate from node:zlib), so a run is watchable without any plotting package.
 import { renameSync, rmSync, writeFileSync } from 'node:fs';
 import { deflateSync } from 'node:zlib';
-import { UserError } from '../errors.ts';
+import { fsReason, UserError } from '../errors.ts';
 
 export interface CurvePoint {
   readonly epoch: number;
@@ -211,7 +211,7 @@ export function writePlot(svgPath: string, history: readonly CurvePoint[]): void
       renameSync(tmp, path);
     } catch (e) {
       rmSync(tmp, { force: true });
-      throw new UserError(`cannot write ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+      throw new UserError(`cannot write ${path}: ${fsReason(e)}`);
     }
   }
 }

@@ -8,6 +8,7 @@
 import { existsSync } from 'node:fs';
 import type { OptimizerConfig, OptimizerKind } from '../../compiler/elaborate/train-config.ts';
 import type { ShapedGraph } from '../../compiler/ir/graph.ts';
+import { kernelFloat } from '../cli/flags.ts';
 import type { Model } from '../model.ts';
 import { CheckpointError, expectTensors, readCheckpoint, type Checkpoint, type StoredTensor } from './checkpoint.ts';
 import { completePair, savedTogether, writePair } from './pair.ts';
@@ -83,9 +84,18 @@ export function readRun(path: string, graph: ShapedGraph): SavedRun {
   const kind = m.optimizer;
   if (kind !== 'sgd' && kind !== 'adam' && kind !== 'adamw') throw bad('optimizer', 'sgd, adam or adamw');
   const steps = number('steps', true);
-  const optimizer = { kind: kind as OptimizerKind, lr: number('lr', false), momentum: number('momentum', false), weightDecay: number('weight_decay', false) };
+  // They reach the update kernel as float32 literals, as the flags do.
+  const float = (key: string, above: boolean): number => {
+    const v = m[key] === undefined || m[key] === '' ? NaN : Number(m[key]);
+    const expected = kernelFloat(v, 0, above);
+    if (expected !== null) throw bad(key, expected);
+    return v;
+  };
+  const optimizer = { kind: kind as OptimizerKind, lr: float('lr', true), momentum: float('momentum', false), weightDecay: float('weight_decay', false) };
   if (m.shuffle !== 'true' && m.shuffle !== 'false') throw bad('shuffle', 'true or false');
-  const run = { epoch: number('epoch', true), steps, seed: number('seed', true), batch: number('batch', true), shuffle: m.shuffle === 'true', optimizer };
+  const batch = number('batch', true);
+  if (batch < 1) throw bad('batch', 'a batch size >= 1');
+  const run = { epoch: number('epoch', true), steps, seed: number('seed', true), batch, shuffle: m.shuffle === 'true', optimizer };
   let history: unknown = null;
   try {
     history = JSON.parse(m.history ?? '');

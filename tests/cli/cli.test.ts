@@ -65,7 +65,7 @@ describe('cnnc errors', () => {
   });
 
   it.each([
-    [['summary', 'no/such/file.cnn'], 'cnnc: cannot read no/such/file.cnn: no such file'],
+    [['summary', 'no/such/file.cnn'], 'cnnc: cannot read no/such/file.cnn: no such file or directory'],
     [['summary', 'dsl-examples'], 'cnnc: cannot read dsl-examples: it is a directory'],
     [['frobnicate', 'x.cnn'], "cnnc: unknown command 'frobnicate'"],
     [['summary'], "cnnc: 'summary' needs a .cnn FILE"],

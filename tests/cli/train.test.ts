@@ -62,7 +62,7 @@ describe('cnnc train: d2l 7.2 learning a kernel', () => {
   });
 
   it.each([
-    [['--lr', 'fast'], "--lr expects a number >= 0, got 'fast'"],
+    [['--lr', 'fast'], "--lr expects a number > 0 and at most 3.4028234663852886e+38 (float32), got 'fast'"],
     [['--optimizer', 'rmsprop'], "--optimizer must be sgd, adam or adamw, got 'rmsprop'"],
     [['--batch-size', '0'], '--batch-size expects an integer >= 1'],
   ])('rejects bad flags %j', (flags, message) => {

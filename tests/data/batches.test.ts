@@ -16,6 +16,7 @@ const ds: Dataset = {
   height: 2,
   width: 3,
   source: 'synthetic',
+  files: [],
 };
 const base: BatchOptions = { batchSize: 5, shuffle: true, seed: 42, epoch: 0, resize: null };
 

@@ -7,18 +7,12 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { UserError } from '../../runtime/errors.ts';
 import { DEFAULT_DATA_DIR, loadDataset } from '../../runtime/data/dataset.ts';
 import { DataError, IMAGES_MAGIC, LABELS_MAGIC, readIdxImages, readIdxLabels } from '../../runtime/data/idx.ts';
+import { idxBytes } from '../helpers/idx.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'cnnc-idx-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 let dirs = 0;
 
-/** An IDX file: big-endian magic and sizes, then the bytes. */
-function idx(magic: number, dims: readonly number[], values: readonly number[]): Buffer {
-  const header = Buffer.alloc(4 + 4 * dims.length);
-  header.writeUInt32BE(magic, 0);
-  dims.forEach((d, i) => header.writeUInt32BE(d, 4 + 4 * i));
-  return Buffer.concat([header, Buffer.from(values)]);
-}
 
 /** A fresh directory holding the given files. */
 function dir(files: Record<string, Buffer>): string {
@@ -33,8 +27,8 @@ function dir(files: Record<string, Buffer>): string {
 
 // Three 2x2 images with pixel values 0..11, labelled 2, 0, 9.
 const pixels = Array.from({ length: 12 }, (_, i) => i * 20);
-const images = idx(IMAGES_MAGIC, [3, 2, 2], pixels);
-const labels = idx(LABELS_MAGIC, [3], [2, 0, 9]);
+const images = idxBytes(IMAGES_MAGIC, [3, 2, 2], pixels);
+const labels = idxBytes(LABELS_MAGIC, [3], [2, 0, 9]);
 
 function failure(f: () => unknown): DataError {
   try {
@@ -97,11 +91,11 @@ describe('readIdxImages / readIdxLabels', () => {
     const gz = gzipSync(images);
     const d = dir({ 'cut.gz': gz.subarray(0, gz.length - 12) });
     expect(failure(() => readIdxImages(join(d, 'cut.gz'))).message).toMatch(/cut\.gz: gzip data is corrupt or truncated \(.+\)$/);
-    expect(failure(() => readIdxImages(join(d, 'nope'))).message).toBe(`cannot read ${join(d, 'nope')}: no such file`);
+    expect(failure(() => readIdxImages(join(d, 'nope'))).message).toBe(`cannot read ${join(d, 'nope')}: no such file or directory`);
   });
 
   it('rejects a label that is not a class', () => {
-    const d = dir({ l: idx(LABELS_MAGIC, [3], [2, 10, 1]) });
+    const d = dir({ l: idxBytes(LABELS_MAGIC, [3], [2, 10, 1]) });
     expect(failure(() => readIdxLabels(join(d, 'l'), 10)).message).toBe(`${join(d, 'l')} @ byte 9: label 10 of sample 1 is not a class 0..9`);
   });
 
@@ -117,6 +111,7 @@ describe('loadDataset', () => {
     expect([ds.count, ds.height, ds.width]).toEqual([3, 2, 2]);
     expect(Array.from(ds.labels)).toEqual([2, 0, 9]);
     expect(ds.source).toBe(`${join(flat, 'train-images-idx3-ubyte')} + ${join(flat, 'train-labels-idx1-ubyte.gz')}`);
+    expect(ds.files).toEqual([join(flat, 'train-images-idx3-ubyte'), join(flat, 'train-labels-idx1-ubyte.gz')]);
     const torchvision = dir({ 'FashionMNIST/raw/t10k-images.idx3-ubyte': images, 'FashionMNIST/raw/t10k-labels.idx1-ubyte': labels });
     expect(loadDataset(torchvision, 'test').count).toBe(3);
   });
@@ -131,10 +126,18 @@ describe('loadDataset', () => {
   });
 
   it('rejects label and image counts that differ', () => {
-    const d = dir({ 't10k-images-idx3-ubyte': images, 't10k-labels-idx1-ubyte': idx(LABELS_MAGIC, [2], [1, 2]) });
+    const d = dir({ 't10k-images-idx3-ubyte': images, 't10k-labels-idx1-ubyte': idxBytes(LABELS_MAGIC, [2], [1, 2]) });
     expect(failure(() => loadDataset(d, 'test')).message).toBe(
       `${join(d, 't10k-labels-idx1-ubyte')} has 2 labels but ${join(d, 't10k-images-idx3-ubyte')} has 3 images; they must pair one to one`,
     );
+  });
+
+  it('rejects a split of 0 images, naming its file (training would save untrained weights, validation divide by 0)', () => {
+    for (const split of ['train', 'test'] as const) {
+      const stem = split === 'train' ? 'train' : 't10k';
+      const d = dir({ [`${stem}-images-idx3-ubyte`]: idxBytes(IMAGES_MAGIC, [0, 2, 2], []), [`${stem}-labels-idx1-ubyte`]: idxBytes(LABELS_MAGIC, [0], []) });
+      expect(failure(() => loadDataset(d, split)).message).toBe(`${join(d, `${stem}-images-idx3-ubyte`)} holds 0 images: the ${split} split needs at least one`);
+    }
   });
 
   const haveData = existsSync(DEFAULT_DATA_DIR);

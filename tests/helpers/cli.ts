@@ -14,3 +14,12 @@ export function cnnc(...args: string[]): { code: number; stdout: string; stderr:
   const r = spawnSync(process.execPath, [join(root, 'bin', 'cnnc.js'), ...args], { cwd: root, encoding: 'utf8' });
   return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr.replace(dawnLavapipeNoise, '') };
 }
+
+/** The CLI's main() in this process, its output captured: for checks that end before any GPU work. */
+export async function cnncInProcess(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  const { main } = await import('../../runtime/cli/main.ts');
+  let stdout = '';
+  let stderr = '';
+  const code = await main(args, { out: (t) => { stdout += t; }, err: (t) => { stderr += t; } });
+  return { code, stdout, stderr };
+}

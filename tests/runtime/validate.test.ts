@@ -43,6 +43,8 @@ function split(x: Tensor, target: Int32Array | Tensor): TrainData {
     count: SAMPLES,
     sampleShape: x.shape.slice(1),
     describe: 'test split',
+    files: [],
+    nonFinite: null,
     *batches(o) {
       for (let start = 0; start < SAMPLES; start += o.batchSize) {
         const end = Math.min(SAMPLES, start + o.batchSize);
