@@ -19,3 +19,13 @@ export function f32Problem(x: number): string | null {
   if (x !== 0 && Math.abs(x) < F32_MIN_NORMAL) return `is ${x}, below the smallest normal f32 (${F32_MIN_NORMAL.toPrecision(9)}), which a GPU may flush to zero; write 0 for zero`;
   return null;
 }
+
+/**
+ * What a float given on the command line or in checkpoint metadata must be to reach a kernel, or
+ * null when `v` is that: an f32 value (see f32Problem) at least `min`, or above it.
+ */
+export function kernelFloat(v: number, min: number, above = false): string | null {
+  if (f32Problem(v) === null && (above ? v > min : v >= min)) return null;
+  const subnormal = Number.isFinite(v) && v !== 0 && Math.abs(v) < F32_MIN_NORMAL;
+  return `a number ${above ? '>' : '>='} ${min} and at most ${F32_MAX} (float32)${subnormal ? `, not below ${F32_MIN_NORMAL} (a GPU may flush it to zero)` : ''}`;
+}

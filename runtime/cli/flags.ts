@@ -2,6 +2,7 @@
 // evaluated on, and compiling the model, so the three commands agree on every flag's meaning.
 import { analyze, type FrontendResult } from '../../compiler/index.ts';
 import type { OptimizerConfig, OptimizerKind } from '../../compiler/elaborate/train-config.ts';
+import { kernelFloat } from '../../compiler/ir/f32.ts';
 import { formatShape } from '../../compiler/ir/graph.ts';
 import { compile, CompileError, type CompileOptions, type Model } from '../model.ts';
 import { UserError } from '../errors.ts';
@@ -21,18 +22,6 @@ export interface ModelFlags {
 /** Which model of the file, and whether to fuse (`--no-fuse` compiles every op to its own kernel). */
 export function modelOption(flags: Pick<ModelFlags, 'model' | 'no-fuse'>): { model?: string; fuse?: boolean } {
   return { ...(flags.model !== undefined ? { model: flags.model } : {}), ...(flags['no-fuse'] ? { fuse: false } : {}) };
-}
-
-/** The largest finite float32. */
-const F32_MAX = 3.4028234663852886e38;
-
-/**
- * What a float that reaches a kernel (as a WGSL f32 literal) must be, or null when v is that: finite,
- * within float32 and at least `min` (above it when `above`). Flags and checkpoint metadata share it.
- */
-export function kernelFloat(v: number, min: number, above = false): string | null {
-  if (Number.isFinite(v) && Math.abs(v) <= F32_MAX && (above ? v > min : v >= min)) return null;
-  return `a number ${above ? '>' : '>='} ${min} and at most ${F32_MAX} (float32)`;
 }
 
 /** A numeric flag, or undefined when absent; `kernel` flags must also be float32 numbers above `min` or at it. */

@@ -8,7 +8,7 @@
 import { existsSync } from 'node:fs';
 import type { OptimizerConfig, OptimizerKind } from '../../compiler/elaborate/train-config.ts';
 import type { ShapedGraph } from '../../compiler/ir/graph.ts';
-import { kernelFloat } from '../cli/flags.ts';
+import { kernelFloat } from '../../compiler/ir/f32.ts';
 import type { Model } from '../model.ts';
 import { CheckpointError, expectTensors, readCheckpoint, type Checkpoint, type StoredTensor } from './checkpoint.ts';
 import { completePair, savedTogether, writePair } from './pair.ts';
