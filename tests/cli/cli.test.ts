@@ -3,7 +3,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { cnnc, root } from '../helpers/cli.ts';
+import { cnnc } from '../helpers/cli.ts';
 
 const tmp = mkdtempSync(join(tmpdir(), 'cnnc-cli-'));
 

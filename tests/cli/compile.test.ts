@@ -90,7 +90,7 @@ describe('cnnc kernels', () => {
   });
 
   it('--subgroups shows the kernels a device with subgroups runs: GEMMs share their U loads', () => {
-    const shared = (out: string) => [...out.matchAll(/^\/\/ kernel {2}(k\d+_\w+)[^]*?(?=^\/\/ kernel|(?![^]))/gm)]
+    const shared = (out: string) => [...out.matchAll(/^\/\/ kernel {2}(k\d+_\w+)[\s\S]*?(?=^\/\/ kernel|(?![\s\S]))/gm)]
       .filter((m) => m[0].includes('subgroupShuffle')).map((m) => m[1]!);
     expect(shared(cnnc('kernels', lenet, '--backward').stdout)).toEqual([]);
     const r = cnnc('kernels', lenet, '--backward', '--subgroups');
