@@ -15,6 +15,7 @@ const lenet = join(root, 'dsl-examples', 'lenet.cnn');
 function node(args: string[], env: Record<string, string> = {}): { code: number; out: string } {
   const env0 = { ...process.env };
   delete env0.CNNC_FROM_SOURCE;
+  delete env0.CNNC_DIST;
   const r = spawnSync(process.execPath, args, { cwd: root, encoding: 'utf8', env: { ...env0, ...env } });
   return { code: r.status ?? -1, out: r.stdout + r.stderr };
 }

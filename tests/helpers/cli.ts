@@ -1,8 +1,10 @@
 // Runs the cnnc CLI as a user would: a child process through bin/cnnc.js, from the repository root.
-// Always on the TypeScript sources (CNNC_FROM_SOURCE), never on a build in dist/: the tests check the
-// code as it is, whatever was last built; tests/cli/bundle.test.ts checks the bundle.
+// On the bundle that bundle-setup.ts built from the sources at the start of the run (CNNC_DIST),
+// never on whatever was last built into dist/; bin/cnnc.js falls back to the sources if one has
+// changed since.
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
+import { inject } from 'vitest';
 
 export const root = join(import.meta.dirname, '..', '..');
 
@@ -16,7 +18,7 @@ export function cnnc(...args: string[]): { code: number; stdout: string; stderr:
   const r = spawnSync(process.execPath, [join(root, 'bin', 'cnnc.js'), ...args], {
     cwd: root,
     encoding: 'utf8',
-    env: { ...process.env, CNNC_FROM_SOURCE: '1' },
+    env: { ...process.env, CNNC_DIST: inject('cnncDist') },
   });
   return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr.replace(dawnLavapipeNoise, '') };
 }
