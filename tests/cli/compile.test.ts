@@ -1,9 +1,9 @@
 // `cnnc compile` and `cnnc kernels` as a user runs them: every --emit form, files under --out,
 // kernel headers that name the .cnn line, and the backward/filter options.
-import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { cnnc } from '../helpers/cli.ts';
 
 const lenet = 'dsl-examples/lenet.cnn';
@@ -36,6 +36,7 @@ describe('cnnc compile', () => {
 
   it('--emit wgsl --out DIR writes one file per kernel, each with its header', () => {
     const dir = mkdtempSync(join(tmpdir(), 'cnnc-wgsl-'));
+    onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
     const r = cnnc('compile', lenet, '--emit', 'wgsl', '--out', dir);
     expect(r.code).toBe(0);
     const files = readdirSync(dir).filter((f) => f.endsWith('.wgsl'));

@@ -3,15 +3,16 @@
 // state), for SGD with momentum and for Adam, whose state would otherwise restart from zero; and
 // on shuffled multi-batch data, the resumed epochs must see the uninterrupted run's sample order.
 // The --plot curves of the resumed run cover every epoch.
-import { copyFileSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { cnnc } from '../helpers/cli.ts';
 import { writeNpy } from '../helpers/npy.ts';
 import { readCheckpoint, writeCheckpoint } from '../../runtime/train/checkpoint.ts';
 
 const tmp = mkdtempSync(join(tmpdir(), 'cnnc-resume-'));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 const at = (name: string): string => join(tmp, name);
 
 function train(model: string, ...args: string[]): string {
