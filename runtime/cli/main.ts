@@ -4,7 +4,6 @@ import { parseArgs } from 'node:util';
 import { InternalCompilerError } from '../../compiler/diagnostics/diagnostic.ts';
 import type { Output } from './io.ts';
 import { UserError } from '../errors.ts';
-import { checkCommand, summaryCommand } from './summary.ts';
 
 const usage = `usage: cnnc <command> FILE [options]
 
@@ -93,11 +92,11 @@ export async function main(argv: readonly string[], io: Output = stdio): Promise
       io.out(usage);
       return command === undefined && !values.help ? 1 : 0;
     }
-    // The commands past summary reach the runtime, whose import loads dawn.node and the code
-    // generators: imported on use, so that check and summary start fast.
-    const commands: Record<string, (file: string) => number | Promise<number>> = {
-      check: (f) => checkCommand(f, values, io),
-      summary: (f) => summaryCommand(f, values, io),
+    // Each command's module is imported on use: the parser's set-up, the code generators and
+    // dawn.node (loaded by the runtime's import) are paid only by the commands that need them.
+    const commands: Record<string, (file: string) => Promise<number>> = {
+      check: async (f) => (await import('./summary.ts')).checkCommand(f, values, io),
+      summary: async (f) => (await import('./summary.ts')).summaryCommand(f, values, io),
       compile: async (f) => (await import('./compile.ts')).compileCommand(f, values, io),
       kernels: async (f) => (await import('./compile.ts')).kernelsCommand(f, values, io),
       train: async (f) =>
