@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # One-step set-up for cnnc on Debian bookworm: system packages (Vulkan loader, Mesa lavapipe from
-# bookworm-backports, Fashion-MNIST, PyTorch for reference fixtures) and the npm packages.
+# bookworm-backports, Fashion-MNIST, PyTorch for reference fixtures), the npm packages, and the
+# bundled CLI (dist/).
 # Idempotent: installs only what is missing. Not on Debian, or not root: prints what is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -51,4 +52,6 @@ fi
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   npm ci --no-audit --no-fund
 fi
+# The CLI as plain JavaScript in dist/ (bin/cnnc.js runs the sources through tsx until then).
+node scripts/build.mjs
 echo "cnnc setup: ready"

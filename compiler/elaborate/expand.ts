@@ -41,7 +41,7 @@ export function elaborate(program: Program, diags: DiagnosticBag, options: Elabo
   if (diags.hasErrors) return null;
   const models = [...defs.values()].filter((d) => d.kind === 'model');
   const model = options.model === undefined ? models.at(-1) : defs.get(options.model);
-  if (!model || model.kind !== 'model') {
+  if (model?.kind !== 'model') {
     const names = models.map((m) => m.name.name);
     const what = options.model === undefined ? 'this file defines no model' : `no model named \`${options.model}\``;
     diags.error('E0208', `${what}${names.length ? ` (models: ${names.join(', ')})` : ''}`, program.span,

@@ -4,11 +4,6 @@ import { parseArgs } from 'node:util';
 import { InternalCompilerError } from '../../compiler/diagnostics/diagnostic.ts';
 import type { Output } from './io.ts';
 import { UserError } from '../errors.ts';
-import { checkCommand, summaryCommand } from './summary.ts';
-import { compileCommand, kernelsCommand } from './compile.ts';
-import { trainCommand } from './train.ts';
-import { evalCommand } from './eval.ts';
-import { predictCommand } from './predict.ts';
 
 const usage = `usage: cnnc <command> FILE [options]
 
@@ -97,14 +92,17 @@ export async function main(argv: readonly string[], io: Output = stdio): Promise
       io.out(usage);
       return command === undefined && !values.help ? 1 : 0;
     }
-    const commands: Record<string, (file: string) => number | Promise<number>> = {
-      check: (f) => checkCommand(f, values, io),
-      summary: (f) => summaryCommand(f, values, io),
-      compile: (f) => compileCommand(f, values, io),
-      kernels: (f) => kernelsCommand(f, values, io),
-      train: (f) => trainCommand(f, values, io, io === stdio && process.stderr.isTTY === true),
-      eval: (f) => evalCommand(f, values, io),
-      predict: (f) => predictCommand(f, values, io),
+    // Each command's module is imported on use: the parser's set-up, the code generators and
+    // dawn.node (loaded by the runtime's import) are paid only by the commands that need them.
+    const commands: Record<string, (file: string) => Promise<number>> = {
+      check: async (f) => (await import('./summary.ts')).checkCommand(f, values, io),
+      summary: async (f) => (await import('./summary.ts')).summaryCommand(f, values, io),
+      compile: async (f) => (await import('./compile.ts')).compileCommand(f, values, io),
+      kernels: async (f) => (await import('./compile.ts')).kernelsCommand(f, values, io),
+      train: async (f) =>
+        (await import('./train.ts')).trainCommand(f, values, io, io === stdio && process.stderr.isTTY === true),
+      eval: async (f) => (await import('./eval.ts')).evalCommand(f, values, io),
+      predict: async (f) => (await import('./predict.ts')).predictCommand(f, values, io),
     };
     const run = commands[command];
     if (!run) throw new UserError(`unknown command '${command}' (commands: ${Object.keys(commands).join(', ')})`);

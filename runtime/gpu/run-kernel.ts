@@ -11,7 +11,10 @@ const pipelineCache = new WeakMap<GPUDevice, Map<string, Promise<GPUComputePipel
 /** Compiles (once per device and kernel code) and reports WGSL errors with the kernel's name. */
 export function pipelineFor(gpu: Gpu, k: KernelModule): Promise<GPUComputePipeline> {
   let cache = pipelineCache.get(gpu.device);
-  if (!cache) pipelineCache.set(gpu.device, (cache = new Map()));
+  if (!cache) {
+    cache = new Map();
+    pipelineCache.set(gpu.device, cache);
+  }
   // Keyed by the code without its header comment: kernels that differ only in name and source
   // line (repeated layers, the forward shared by evaluation) share one pipeline.
   const key = k.wgsl.replace(/^(\/\/.*\n)+/, '');

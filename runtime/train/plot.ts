@@ -125,7 +125,10 @@ class Raster {
     const period = dash.reduce((a, b) => a + b, 0);
     for (let err = dx + dy; ; walked++) {
       let phase = period > 0 ? walked % period : 0;
-      const on = dash.findIndex((d) => (phase -= d) < 0);
+      const on = dash.findIndex((d) => {
+        phase -= d;
+        return phase < 0;
+      });
       if (on < 0 || on % 2 === 0) this.dot(x, y, c, size);
       if (x === tx && y === ty) return walked;
       const e2 = 2 * err;

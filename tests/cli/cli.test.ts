@@ -1,11 +1,12 @@
 // Runs `cnnc` as a user would (a child process through bin/cnnc.js) and checks output and exit codes.
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
-import { cnnc, root } from '../helpers/cli.ts';
+import { afterAll, describe, expect, it } from 'vitest';
+import { cnnc } from '../helpers/cli.ts';
 
 const tmp = mkdtempSync(join(tmpdir(), 'cnnc-cli-'));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
 function file(name: string, text: string): string {
   const p = join(tmp, name);

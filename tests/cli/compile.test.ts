@@ -1,9 +1,9 @@
 // `cnnc compile` and `cnnc kernels` as a user runs them: every --emit form, files under --out,
 // kernel headers that name the .cnn line, and the backward/filter options.
-import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { cnnc } from '../helpers/cli.ts';
 
 const lenet = 'dsl-examples/lenet.cnn';
@@ -36,6 +36,7 @@ describe('cnnc compile', () => {
 
   it('--emit wgsl --out DIR writes one file per kernel, each with its header', () => {
     const dir = mkdtempSync(join(tmpdir(), 'cnnc-wgsl-'));
+    onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
     const r = cnnc('compile', lenet, '--emit', 'wgsl', '--out', dir);
     expect(r.code).toBe(0);
     const files = readdirSync(dir).filter((f) => f.endsWith('.wgsl'));
@@ -90,7 +91,7 @@ describe('cnnc kernels', () => {
   });
 
   it('--subgroups shows the kernels a device with subgroups runs: GEMMs share their U loads', () => {
-    const shared = (out: string) => [...out.matchAll(/^\/\/ kernel {2}(k\d+_\w+)[^]*?(?=^\/\/ kernel|(?![^]))/gm)]
+    const shared = (out: string) => [...out.matchAll(/^\/\/ kernel {2}(k\d+_\w+)[\s\S]*?(?=^\/\/ kernel|(?![\s\S]))/gm)]
       .filter((m) => m[0].includes('subgroupShuffle')).map((m) => m[1]!);
     expect(shared(cnnc('kernels', lenet, '--backward').stdout)).toEqual([]);
     const r = cnnc('kernels', lenet, '--backward', '--subgroups');

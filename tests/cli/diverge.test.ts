@@ -1,14 +1,15 @@
 // A training run whose loss overflows stops with the epoch and the exact step of the first
 // non-finite loss, exit code 1 and no stack trace, and leaves the last epoch's checkpoint intact.
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { expect, it } from 'vitest';
+import { afterAll, expect, it } from 'vitest';
 import { readCheckpoint } from '../../runtime/train/checkpoint.ts';
 import { cnnc } from '../helpers/cli.ts';
 import { writeNpy } from '../helpers/npy.ts';
 
 const tmp = mkdtempSync(join(tmpdir(), 'cnnc-diverge-'));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 const at = (name: string): string => join(tmp, name);
 
 it('stops at the first non-finite loss, naming epoch and step, with the last good checkpoint intact', () => {

@@ -1,10 +1,10 @@
 // `cnnc eval` and `cnnc predict` on weights trained once here (LeNet with ReLU, 60 steps on
 // Fashion-MNIST): eval reports what the trainer's validate() computes for the same weights, predict
 // names Fashion-MNIST's classes with softmax probabilities, and bad inputs are one-line errors.
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cnnc, root } from '../helpers/cli.ts';
 import { compile } from '../../runtime/model.ts';
 import { openData } from '../../runtime/train/data.ts';
@@ -14,7 +14,9 @@ import { validate } from '../../runtime/train/trainer.ts';
 const LENET = 'dsl-examples/lenet-relu.cnn';
 const TEST_IMAGES = '/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz';
 const CLASSES = ['T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Shirt', 'Sneaker', 'Bag', 'Ankle boot'];
-const weights = join(mkdtempSync(join(tmpdir(), 'cnnc-eval-')), 'lenet.safetensors');
+const tmp = mkdtempSync(join(tmpdir(), 'cnnc-eval-'));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+const weights = join(tmp, 'lenet.safetensors');
 
 beforeAll(() => {
   const r = cnnc('train', LENET, '--steps', '60', '--save', weights);

@@ -1,14 +1,16 @@
 // A short real training run, as CI can afford on lavapipe: LeNet (ReLU variant) on Fashion-MNIST
 // for 200 steps of batch 128 through the CLI. The loss must fall well below ln(10) = 2.303 (a
 // random 10-class guess) and the held-out accuracy must be far above chance.
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { expect, it } from 'vitest';
+import { expect, it, onTestFinished } from 'vitest';
 import { cnnc } from '../helpers/cli.ts';
 
 it('trains LeNet on Fashion-MNIST: 200 steps bring the loss down and val accuracy up', { timeout: 300_000 }, () => {
-  const log = join(mkdtempSync(join(tmpdir(), 'cnnc-fmnist-')), 'log.jsonl');
+  const tmp = mkdtempSync(join(tmpdir(), 'cnnc-fmnist-'));
+  onTestFinished(() => rmSync(tmp, { recursive: true, force: true }));
+  const log = join(tmp, 'log.jsonl');
   const r = cnnc('train', 'dsl-examples/lenet-relu.cnn', '--epochs', '1', '--steps', '200', '--json-log', log);
   expect(r.stderr).toBe('');
   expect(r.code).toBe(0);

@@ -3,15 +3,16 @@
 // where every training-step rule fires (`cnnc compile --emit fusion` on it: conv + bias + relu,
 // residual add + relu, linear + sigmoid, and the gradients of those activations in the conv and
 // linear input gradients and the max-pooling gradient).
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { expect, it } from 'vitest';
+import { afterAll, expect, it } from 'vitest';
 import { readCheckpoint } from '../../runtime/train/checkpoint.ts';
 import { cnnc } from '../helpers/cli.ts';
 import { writeNpy } from '../helpers/npy.ts';
 
 const tmp = mkdtempSync(join(tmpdir(), 'cnnc-nofuse-'));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 const at = (name: string): string => join(tmp, name);
 
 it('--no-fuse trains to the same losses and weights as the fused default', () => {

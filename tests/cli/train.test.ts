@@ -1,10 +1,10 @@
 // `cnnc train` as a user runs it. d2l 7.2: learning the edge kernel from X (6x8, columns 2..5 zero)
 // and Y = corr2d(X, [1, -1]) with summed squared error, lr 3e-2, from given start weights; each
 // step's loss is checked against float64 gradient descent (rtol 1e-4) and the kernel ends near [1, -1].
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { cnnc, root } from '../helpers/cli.ts';
 import { readCheckpoint, writeCheckpoint } from '../../runtime/train/checkpoint.ts';
 import { readNpy } from '../../runtime/data/npy.ts';
@@ -12,6 +12,7 @@ import * as ops from '../../runtime/reference/ops.ts';
 import { tensor } from '../../runtime/reference/tensor.ts';
 
 const tmp = mkdtempSync(join(tmpdir(), 'cnnc-train-'));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
 /** Plain gradient descent on sum((conv(X, w) - Y)^2) in float64: the loss before each step. */
 function referenceLosses(w0: number[], steps: number, lr: number): number[] {

@@ -1,6 +1,10 @@
 // Runs the cnnc CLI as a user would: a child process through bin/cnnc.js, from the repository root.
+// On the bundle that bundle-setup.ts built from the sources at the start of the run (CNNC_DIST),
+// never on whatever was last built into dist/; bin/cnnc.js falls back to the sources if one has
+// changed since.
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
+import { inject } from 'vitest';
 
 export const root = join(import.meta.dirname, '..', '..');
 
@@ -11,7 +15,11 @@ export const root = join(import.meta.dirname, '..', '..');
 const dawnLavapipeNoise = /^Warning: maxDynamic(Uniform|Storage)BuffersPerPipelineLayout artificially reduced.*\n?/gm;
 
 export function cnnc(...args: string[]): { code: number; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [join(root, 'bin', 'cnnc.js'), ...args], { cwd: root, encoding: 'utf8' });
+  const r = spawnSync(process.execPath, [join(root, 'bin', 'cnnc.js'), ...args], {
+    cwd: root,
+    encoding: 'utf8',
+    env: { ...process.env, CNNC_DIST: inject('cnncDist') },
+  });
   return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr.replace(dawnLavapipeNoise, '') };
 }
 

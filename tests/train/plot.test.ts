@@ -1,10 +1,10 @@
 // Training curves: the SVG holds one polyline per curve with one point per epoch and the legend;
 // the PNG is a well-formed file (signature, IHDR, CRCs, IDAT inflating to the declared raster).
-import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { crc32, inflateSync } from 'node:zlib';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { renderPng, renderSvg, writePlot, type CurvePoint } from '../../runtime/train/plot.ts';
 
 const history: CurvePoint[] = [1, 2, 3, 4, 5].map((epoch) => ({ epoch, trainLoss: 2 / epoch, valLoss: 2.2 / epoch, valAcc: 0.5 + 0.05 * epoch }));
@@ -74,6 +74,7 @@ describe('training curves', () => {
 
   it('writes FILE.svg and FILE.png, leaving no temporary files', () => {
     const dir = mkdtempSync(join(tmpdir(), 'cnnc-plot-'));
+    onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
     writePlot(join(dir, 'curves.svg'), history);
     expect(readdirSync(dir).sort()).toEqual(['curves.png', 'curves.svg']);
     expect(readFileSync(join(dir, 'curves.svg'), 'utf8')).toBe(renderSvg(history));
