@@ -11,6 +11,7 @@ const gpu = [
   'tests/cli/diverge.test.ts',
   'tests/cli/eval-predict.test.ts',
   'tests/cli/fashion-mnist.test.ts',
+  'tests/cli/inputs.test.ts',
   'tests/cli/no-fuse.test.ts',
   'tests/cli/resume.test.ts',
   'tests/cli/train.test.ts',

@@ -63,7 +63,7 @@ beforeAll(async () => {
 afterAll(() => gpu.dispose());
 
 function floats(t: StoredTensor | undefined, name: string): Float32Array {
-  if (!t || t.dtype !== 'F32') throw new Error(`fixture tensor ${name}: ${t ? t.dtype : 'missing'}, expected F32`);
+  if (t?.dtype !== 'F32') throw new Error(`fixture tensor ${name}: ${t ? t.dtype : 'missing'}, expected F32`);
   return t.data;
 }
 

@@ -21,7 +21,6 @@ model Small {
 const SAMPLES = 13;
 const BATCH = 5;
 const RTOL = 1e-5;
-const FEATURES = 2 * 5 * 5;
 
 let gpu: Gpu;
 beforeAll(async () => {
