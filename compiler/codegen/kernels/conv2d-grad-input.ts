@@ -20,7 +20,8 @@ import { readBinding, writeBinding } from '../module.ts';
 import type { KernelModule } from '../kernel.ts';
 import { wgsl } from '../writer.ts';
 import { type ConvGeometry, type ConvSpec, convConsts, convGeometry, rowSpan, runLength } from './conv2d.ts';
-import { type GemmFrame, type GemmTile, type KSteps, type RunSteps, chooseAlignedTile, chooseTile, gemmKernel, tileColumns } from './matmul-core.ts';
+import { type GemmTile, chooseAlignedTile, chooseTile, tileColumns } from './gemm-tiles.ts';
+import { type GemmFrame, type KSteps, type RunSteps, gemmKernel } from './matmul-core.ts';
 
 export type DgradOrder = 'image' | 'pixel' | 'runs';
 

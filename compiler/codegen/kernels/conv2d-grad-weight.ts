@@ -8,7 +8,8 @@ import { readBinding, writeBinding } from '../module.ts';
 import type { KernelModule } from '../kernel.ts';
 import { wgsl } from '../writer.ts';
 import { type ConvSpec, convConsts, convGeometry, rowSpan, runLength, tapHelper } from './conv2d.ts';
-import { chooseRowRunTile, chooseSplitK, chooseTile, gemmKernels } from './matmul-core.ts';
+import { chooseRowRunTile, chooseSplitK, chooseTile } from './gemm-tiles.ts';
+import { gemmKernels } from './matmul-core.ts';
 
 export interface Conv2dGradWeightSpec extends ConvSpec {
   /** Binding names, defaulting to x, dy, dw, db (db only with attrs.bias). */

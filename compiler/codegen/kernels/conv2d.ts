@@ -6,7 +6,8 @@ import type { OpAttrs } from '../../ir/ops.ts';
 import { type Epilogue, epilogueBindings, epilogueDecls, epilogueStore } from '../epilogue.ts';
 import { readBinding, writeBinding, type KernelFrame } from '../module.ts';
 import type { KernelModule } from '../kernel.ts';
-import { type GemmTile, chooseRowRunTile, chooseTile, gemmKernel, tileColumns } from './matmul-core.ts';
+import { type GemmTile, chooseRowRunTile, chooseTile, tileColumns } from './gemm-tiles.ts';
+import { gemmKernel } from './matmul-core.ts';
 import { wgsl } from '../writer.ts';
 
 export interface ConvSpec extends KernelFrame {

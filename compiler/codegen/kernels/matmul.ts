@@ -4,7 +4,8 @@
 import { type Epilogue, epilogueBindings, epilogueDecls, epilogueStore } from '../epilogue.ts';
 import { readBinding, writeBinding, type KernelFrame } from '../module.ts';
 import type { KernelModule } from '../kernel.ts';
-import { type GemmTile, chooseTile, gemmKernel } from './matmul-core.ts';
+import { type GemmTile, chooseTile } from './gemm-tiles.ts';
+import { gemmKernel } from './matmul-core.ts';
 
 export interface MatmulSpec extends KernelFrame {
   readonly m: number;
