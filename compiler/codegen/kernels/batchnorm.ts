@@ -3,9 +3,9 @@
 import type { OpAttrs } from '../../ir/ops.ts';
 import { type Epilogue, epilogueDecls, epilogueStore } from '../epilogue.ts';
 import type { KernelModule } from '../kernel.ts';
-import { readBinding, writeBinding, type KernelFrame } from '../module.ts';
+import { buildModule, readBinding, writeBinding, type KernelFrame } from '../module.ts';
 import { WgslWriter, f32Lit, wgsl } from '../writer.ts';
-import { type ReduceFrame, kernelModule, perItemKernel, reductionThreads, workgroupSumFn } from './reduce.ts';
+import { type ReduceFrame, perItemKernel, reductionThreads, workgroupSumFn } from './reduce.ts';
 
 export interface BatchnormSpec extends KernelFrame {
   /** [N, C, H, W] or [N, F]; statistics are per channel (dim 1) over every other dim. */
@@ -63,7 +63,7 @@ function perChannelKernel(spec: BatchnormSpec, frame: ReduceFrame, sumType: 'f32
   main.line('let c = group;').block('if (c >= C)', () => main.line('return;'));
   build(main);
   const decls = [channelDecls(l, threads), workgroupSumFn(spec, 'channel_sum', sumType, threads), epilogueDecls(spec.epilogue)].filter((d) => d).join('\n\n');
-  return kernelModule(frame, { threads, groups: l.channels, decls, main: main.toString() });
+  return buildModule({ ...frame, lid: 'index', lanes: threads, groups: l.channels, decls, main: (w) => w.chunk(main.toString()) });
 }
 
 /**

@@ -1,8 +1,8 @@
 // Squared-error loss (PyTorch nn.MSELoss with reduction 'sum' or 'mean'), forward and backward.
 import type { KernelModule } from '../kernel.ts';
-import { readBinding, writeBinding, type KernelFrame } from '../module.ts';
+import { buildModule, readBinding, writeBinding, type KernelFrame } from '../module.ts';
 import { f32Lit, wgsl } from '../writer.ts';
-import { kernelModule, perItemKernel, reductionThreads, workgroupSumFn } from './reduce.ts';
+import { perItemKernel, reductionThreads, workgroupSumFn } from './reduce.ts';
 
 export interface MseSpec extends KernelFrame {
   /** Elements of the prediction yhat and the target y (any shape, flattened). */
@@ -20,11 +20,16 @@ function scale(spec: MseSpec): number {
 export function mseForward(spec: MseSpec): KernelModule {
   const threads = reductionThreads(spec.elements, spec);
   const bindings = [readBinding('yhat', spec.elements), readBinding('y', spec.elements), writeBinding('loss', 1)];
-  return kernelModule({ name: spec.name, origin: spec.origin, limits: spec.limits, bindings }, {
-    threads,
+  return buildModule({
+    name: spec.name,
+    origin: spec.origin,
+    limits: spec.limits,
+    bindings,
+    lid: 'index',
+    lanes: threads,
     groups: 1,
     decls: workgroupSumFn(spec, 'error_sum', 'f32', threads),
-    main: wgsl`
+    main: (w) => w.chunk(wgsl`
       var part = 0.0;
       for (var e = lid; e < ${spec.elements}u; e += ${threads}u) {
         let d = yhat[e] - y[e];
@@ -34,7 +39,7 @@ export function mseForward(spec: MseSpec): KernelModule {
       if (lid == 0u) {
         loss[0] = total * ${f32Lit(scale(spec))};
       }
-    `,
+    `),
   });
 }
 

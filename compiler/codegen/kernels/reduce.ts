@@ -20,22 +20,6 @@ export interface ReduceFrame extends KernelFrame {
   readonly bindings: readonly BindingSpec[];
 }
 
-export interface KernelBody {
-  /** Invocations per workgroup (1-D). */
-  readonly threads: number;
-  /** Workgroups to launch; folded into y when above the per-dimension limit. */
-  readonly groups: number;
-  /** Module-scope WGSL: consts, helper functions, workgroup variables. */
-  readonly decls: string;
-  /** Body of `main`; sees `group` (u32, the uniform flat workgroup index) and `lid` (u32). */
-  readonly main: string;
-}
-
-/** The frame's module with `lid` as the u32 local invocation index. */
-export function kernelModule(frame: ReduceFrame, body: KernelBody): KernelModule {
-  return buildModule({ ...frame, lanes: body.threads, groups: body.groups, lid: 'index', decls: body.decls, main: (w) => w.chunk(body.main) });
-}
-
 /**
  * One invocation per item, or per `run` neighbouring items: `main` sees `i` (u32), the item's
  * index, for i < count only, and must not `return` when run > 1. On lavapipe an invocation's fixed
@@ -57,7 +41,9 @@ export function perItemKernel(frame: ReduceFrame, count: number, decls: string, 
       w.block('', () => w.line(`let i = first${j === 0 ? '' : ` + ${j}u`};`).block(`if (i < ${count}u)`, () => w.chunk(main)));
     }
   }
-  return kernelModule(frame, { threads, groups: Math.ceil(count / (threads * run)), decls, main: w.toString() });
+  const { name, origin, limits, bindings } = frame;
+  const groups = Math.ceil(count / (threads * run));
+  return buildModule({ name, origin, limits, bindings, lid: 'index', lanes: threads, groups, decls, main: (m) => m.chunk(w.toString()) });
 }
 
 /**

@@ -1,9 +1,9 @@
 // Softmax cross-entropy over [N, K] logits with i32 class labels (PyTorch nn.CrossEntropyLoss,
 // reduction 'mean'): the loss plus a running count of correct predictions, and the logits gradient.
 import type { KernelModule } from '../kernel.ts';
-import { readBinding, writeBinding, type KernelFrame } from '../module.ts';
+import { buildModule, readBinding, writeBinding, type KernelFrame } from '../module.ts';
 import { wgsl } from '../writer.ts';
-import { type ReduceFrame, kernelModule, perItemKernel, reductionThreads, workgroupSumFn } from './reduce.ts';
+import { type ReduceFrame, perItemKernel, reductionThreads, workgroupSumFn } from './reduce.ts';
 
 export interface SoftmaxXentSpec extends KernelFrame {
   readonly batch: number;
@@ -54,11 +54,16 @@ function inputs(spec: SoftmaxXentSpec): ReduceFrame['bindings'] {
 export function softmaxXentForward(spec: SoftmaxXentSpec): KernelModule {
   const threads = reductionThreads(spec.batch, spec);
   const bindings = [...inputs(spec), writeBinding('loss', 1), writeBinding('correct', 1, 'u32')];
-  return kernelModule({ name: spec.name, origin: spec.origin, limits: spec.limits, bindings }, {
-    threads,
+  return buildModule({
+    name: spec.name,
+    origin: spec.origin,
+    limits: spec.limits,
+    bindings,
+    lid: 'index',
+    lanes: threads,
     groups: 1,
     decls: rowDecls(spec) + '\n\n' + workgroupSumFn(spec, 'batch_sum', 'vec2f', threads),
-    main: wgsl`
+    main: (w) => w.chunk(wgsl`
       var part = vec2f(0.0);
       for (var r = lid; r < N; r += ${threads}u) {
         let label = labels[r];
@@ -71,7 +76,7 @@ export function softmaxXentForward(spec: SoftmaxXentSpec): KernelModule {
         // Exact: a batch's count is far below 2^24.
         correct[0] += u32(sums.y);
       }
-    `,
+    `),
   });
 }
 
