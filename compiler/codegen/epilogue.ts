@@ -3,7 +3,7 @@
 // activation gradients (backward), so no intermediate makes a round trip through memory.
 import type { FusedAct, FusedActGrad, FusedBatchnorm } from '../autodiff/step-ir.ts';
 import { activationForward, activationGrad, add, exprHelpers, input, mul, printExpr, recip, sqrt, sub, substitute, type ScalarExpr } from './expr.ts';
-import { readBinding } from './indexing.ts';
+import { readBinding } from './module.ts';
 import type { BindingSpec } from './kernel.ts';
 
 export interface Epilogue {

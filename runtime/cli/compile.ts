@@ -3,7 +3,7 @@
 import { join } from 'node:path';
 import { printStepProgram } from '../../compiler/autodiff/print.ts';
 import { defaultLimits } from '../../compiler/codegen/index.ts';
-import type { KernelCall } from '../../compiler/codegen/lower.ts';
+import type { KernelCall } from '../../compiler/codegen/lower/context.ts';
 import { graphToDot } from '../../compiler/ir/dot.ts';
 import { printGraph } from '../../compiler/ir/print.ts';
 import { printFusion } from '../../compiler/fusion/print.ts';

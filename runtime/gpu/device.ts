@@ -1,6 +1,6 @@
 // The WebGPU device on dawn.node: adapter choice, the adapter's limits, friendly failures.
 import { create, globals } from 'webgpu';
-import type { DeviceLimits } from '../../compiler/codegen/index.ts';
+import { deviceLimits, type DeviceLimits } from '../../compiler/codegen/limits.ts';
 import { UserError } from '../errors.ts';
 
 /** No WebGPU adapter: a set-up problem the user can fix, reported without a stack trace. */
@@ -59,12 +59,7 @@ export async function openGpu(): Promise<Gpu> {
   return {
     device,
     adapterName,
-    limits: {
-      maxStorageBufferBindingSize: device.limits.maxStorageBufferBindingSize,
-      maxStorageBuffersPerShaderStage: device.limits.maxStorageBuffersPerShaderStage,
-      maxBufferSize: device.limits.maxBufferSize,
-      subgroupMinSize: subgroups ? subgroupMinSize : 0,
-    },
+    limits: deviceLimits(device.limits, subgroups ? subgroupMinSize : 0),
     timestamps,
     dispose: () => device.destroy(),
   };

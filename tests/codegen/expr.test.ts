@@ -8,7 +8,8 @@ import {
 } from '../../compiler/codegen/expr.ts';
 import { activationGradEpilogue, epilogueStore, forwardEpilogue } from '../../compiler/codegen/epilogue.ts';
 import { concatKernel } from '../../compiler/codegen/kernels/concat.ts';
-import { foldGrid } from '../../compiler/codegen/indexing.ts';
+import { defaultLimits } from '../../compiler/codegen/limits.ts';
+import { foldGrid } from '../../compiler/codegen/module.ts';
 
 const x = input('x');
 const y = input('y');
@@ -55,8 +56,8 @@ describe('build-time limits', () => {
   const origin = { phase: 'forward', sources: [], ops: [] } as const;
 
   it('folds a grid past 65535 workgroups per dimension', () => {
-    expect(foldGrid('k', 65535)).toEqual({ dispatch: [65535, 1, 1], flat: 'wid.x' });
-    expect(foldGrid('k', 65536)).toEqual({ dispatch: [32768, 2, 1], flat: 'wid.x + wid.y * 32768u' });
+    expect(foldGrid('k', 65535, defaultLimits)).toEqual({ dispatch: [65535, 1, 1], flat: 'wid.x' });
+    expect(foldGrid('k', 65536, defaultLimits)).toEqual({ dispatch: [32768, 2, 1], flat: 'wid.x + wid.y * 32768u' });
   });
 
   it('refuses more storage buffers than WebGPU grants, naming the kernel', () => {

@@ -4,7 +4,7 @@ import type { KernelModule, KernelOrigin } from '../../compiler/codegen/kernel.t
 import { softmaxXentBackward, softmaxXentForward } from '../../compiler/codegen/kernels/softmax-xent.ts';
 import { mseBackward, mseForward } from '../../compiler/codegen/kernels/mse.ts';
 import { accumulateKernel, ITEM_THREADS } from '../../compiler/codegen/kernels/reduce.ts';
-import { LIMITS } from '../../compiler/codegen/indexing.ts';
+import { defaultLimits } from '../../compiler/codegen/limits.ts';
 import { dropoutBackward, dropoutForward } from '../../compiler/codegen/kernels/dropout.ts';
 import { type AdamSpec, type ParamRange, type SgdSpec, adamStep, adamwStep, sgdStep, stepWords } from '../../compiler/codegen/kernels/optimizer.ts';
 import { openGpu, type Gpu } from '../../runtime/gpu/device.ts';
@@ -88,7 +88,7 @@ describe('accumulate (exact)', () => {
   });
 
   it('covers every element when the grid folds past 65,535 workgroups', async () => {
-    const elements = LIMITS.groupsPerDim * ITEM_THREADS + 100;
+    const elements = defaultLimits.maxComputeWorkgroupsPerDimension * ITEM_THREADS + 100;
     const k = accumulateKernel({ name: 'k_acc_big', origin, source: 'x', target: 'acc', elements });
     expect(k.dispatch[1]).toBe(2);
     const out = await run([k], { x: new Float32Array(elements).fill(1) }, ['acc']);

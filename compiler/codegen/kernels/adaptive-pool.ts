@@ -1,13 +1,12 @@
 // Adaptive average pooling over NCHW, forward and backward (PyTorch AdaptiveAvgPool2d): the average
 // pool templates of pool.ts driven by adaptive bins instead of strided windows.
 import type { OpAttrs } from '../../ir/ops.ts';
-import type { KernelModule, KernelOrigin } from '../kernel.ts';
+import type { KernelModule } from '../kernel.ts';
+import type { KernelFrame } from '../module.ts';
 import { wgsl } from '../writer.ts';
 import { type PoolAxis, type PoolGeometry, poolBackward, poolForward } from './pool.ts';
 
-export interface AdaptiveAvgpool2dSpec {
-  readonly name: string;
-  readonly origin: KernelOrigin;
+export interface AdaptiveAvgpool2dSpec extends KernelFrame {
   /** [N, C, H, W]. */
   readonly input: readonly [number, number, number, number];
   readonly attrs: OpAttrs['adaptive_avgpool2d'];
@@ -44,10 +43,10 @@ function adaptiveGeometry(spec: AdaptiveAvgpool2dSpec): PoolGeometry {
 
 /** Bindings: x | y. */
 export function adaptiveAvgpool2dForward(spec: AdaptiveAvgpool2dSpec): KernelModule {
-  return poolForward(spec.name, spec.origin, 'avg', adaptiveGeometry(spec));
+  return poolForward(spec, 'avg', adaptiveGeometry(spec));
 }
 
 /** Bindings: dy | dx. */
 export function adaptiveAvgpool2dBackward(spec: AdaptiveAvgpool2dSpec): KernelModule {
-  return poolBackward(spec.name, spec.origin, 'avg', adaptiveGeometry(spec));
+  return poolBackward(spec, 'avg', adaptiveGeometry(spec));
 }

@@ -2,13 +2,12 @@
 // training forward with the running-statistics update, its backward, and the eval forward.
 import type { OpAttrs } from '../../ir/ops.ts';
 import { type Epilogue, epilogueDecls, epilogueStore } from '../epilogue.ts';
-import type { KernelModule, KernelOrigin } from '../kernel.ts';
+import type { KernelModule } from '../kernel.ts';
+import { buildModule, readBinding, writeBinding, type KernelFrame } from '../module.ts';
 import { WgslWriter, f32Lit, wgsl } from '../writer.ts';
-import { type KernelFrame, input, kernelModule, output, perItemKernel, reductionThreads, workgroupSumFn } from './reduce.ts';
+import { type ReduceFrame, perItemKernel, reductionThreads, workgroupSumFn } from './reduce.ts';
 
-export interface BatchnormSpec {
-  readonly name: string;
-  readonly origin: KernelOrigin;
+export interface BatchnormSpec extends KernelFrame {
   /** [N, C, H, W] or [N, F]; statistics are per channel (dim 1) over every other dim. */
   readonly input: readonly number[];
   readonly attrs: OpAttrs['batchnorm'];
@@ -56,15 +55,15 @@ function channelLoop(w: WgslWriter, body: string): void {
 }
 
 /** A workgroup per channel: the loops and tree sums of both training kernels. */
-function perChannelKernel(spec: BatchnormSpec, frame: KernelFrame, sumType: 'f32' | 'vec2f', build: (w: WgslWriter) => void): KernelModule {
+function perChannelKernel(spec: BatchnormSpec, frame: ReduceFrame, sumType: 'f32' | 'vec2f', build: (w: WgslWriter) => void): KernelModule {
   const l = layout(spec);
-  const threads = reductionThreads(l.count);
+  const threads = reductionThreads(l.count, spec);
   const main = new WgslWriter();
   // `group` is uniform, so this early exit keeps the tree sums' barriers in uniform control flow.
   main.line('let c = group;').block('if (c >= C)', () => main.line('return;'));
   build(main);
-  const decls = [channelDecls(l, threads), workgroupSumFn(spec.name, 'channel_sum', sumType, threads), epilogueDecls(spec.epilogue)].filter((d) => d).join('\n\n');
-  return kernelModule(frame, { threads, groups: l.channels, decls, main: main.toString() });
+  const decls = [channelDecls(l, threads), workgroupSumFn(spec, 'channel_sum', sumType, threads), epilogueDecls(spec.epilogue)].filter((d) => d).join('\n\n');
+  return buildModule({ ...frame, lid: 'index', lanes: threads, groups: l.channels, decls, main: (w) => w.chunk(main.toString()) });
 }
 
 /**
@@ -78,11 +77,11 @@ export function batchnormTrainForward(spec: BatchnormSpec): KernelModule {
   if (l.count < 2) throw new Error(`kernel ${spec.name}: training batch norm needs more than 1 value per channel, got ${l.count}`);
   const { eps, momentum } = spec.attrs;
   const bindings = [
-    input('x', l.elements), input('gamma', l.channels), input('beta', l.channels),
-    output('y', l.elements), output('save_mean', l.channels), output('save_invstd', l.channels),
-    output('running_mean', l.channels), output('running_var', l.channels),
+    readBinding('x', l.elements), readBinding('gamma', l.channels), readBinding('beta', l.channels),
+    writeBinding('y', l.elements), writeBinding('save_mean', l.channels), writeBinding('save_invstd', l.channels),
+    writeBinding('running_mean', l.channels), writeBinding('running_var', l.channels),
   ];
-  return perChannelKernel(spec, { name: spec.name, origin: spec.origin, bindings }, 'f32', (w) => {
+  return perChannelKernel(spec, { name: spec.name, origin: spec.origin, limits: spec.limits, bindings }, 'f32', (w) => {
     w.line('var part = 0.0;');
     channelLoop(w, 'part += x[a];');
     w.line('let mean = channel_sum(part, lid) / f32(M);').line('var dev = 0.0;');
@@ -107,11 +106,11 @@ export function batchnormTrainForward(spec: BatchnormSpec): KernelModule {
 export function batchnormTrainBackward(spec: BatchnormSpec): KernelModule {
   const l = layout(spec);
   const bindings = [
-    input('x', l.elements), input('dy', l.elements), input('gamma', l.channels),
-    input('save_mean', l.channels), input('save_invstd', l.channels),
-    output('dx', l.elements), output('dgamma', l.channels), output('dbeta', l.channels),
+    readBinding('x', l.elements), readBinding('dy', l.elements), readBinding('gamma', l.channels),
+    readBinding('save_mean', l.channels), readBinding('save_invstd', l.channels),
+    writeBinding('dx', l.elements), writeBinding('dgamma', l.channels), writeBinding('dbeta', l.channels),
   ];
-  return perChannelKernel(spec, { name: spec.name, origin: spec.origin, bindings }, 'vec2f', (w) => {
+  return perChannelKernel(spec, { name: spec.name, origin: spec.origin, limits: spec.limits, bindings }, 'vec2f', (w) => {
     w.line('let mean = save_mean[c];').line('let invstd = save_invstd[c];').line('var part = vec2f(0.0);');
     channelLoop(w, 'let g = dy[a];\npart += vec2f(g, g * (x[a] - mean) * invstd);');
     w.line('let sums = channel_sum(part, lid);').line('let k = gamma[c] * invstd / f32(M);');
@@ -124,10 +123,10 @@ export function batchnormTrainBackward(spec: BatchnormSpec): KernelModule {
 export function batchnormEval(spec: BatchnormSpec): KernelModule {
   const l = layout(spec);
   const bindings = [
-    input('x', l.elements), input('gamma', l.channels), input('beta', l.channels),
-    input('running_mean', l.channels), input('running_var', l.channels), output('y', l.elements),
+    readBinding('x', l.elements), readBinding('gamma', l.channels), readBinding('beta', l.channels),
+    readBinding('running_mean', l.channels), readBinding('running_var', l.channels), writeBinding('y', l.elements),
   ];
-  return perItemKernel({ name: spec.name, origin: spec.origin, bindings }, l.elements, epilogueDecls(spec.epilogue), wgsl`
+  return perItemKernel({ name: spec.name, origin: spec.origin, limits: spec.limits, bindings }, l.elements, epilogueDecls(spec.epilogue), wgsl`
     let c = (i / ${l.spatial}u) % ${l.channels}u;
     let invstd = inverseSqrt(running_var[c] + ${f32Lit(spec.attrs.eps)});
     ${epilogueStore('y', 'i', '(x[i] - running_mean[c]) * (gamma[c] * invstd) + beta[c]', spec.epilogue)}

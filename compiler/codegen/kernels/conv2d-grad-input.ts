@@ -16,11 +16,12 @@
 // dgradOrder picks by a load model. LeNet's second conv (14x14 from a 10x10 dy through 5x5 taps,
 // half the taps miss), on lavapipe: image-major 17.7 ms, pixel-major 11.2, runs 6.6.
 import { type Epilogue, epilogueBindings, epilogueDecls, epilogueStore } from '../epilogue.ts';
-import { readBinding, writeBinding } from '../indexing.ts';
+import { readBinding, writeBinding } from '../module.ts';
 import type { KernelModule } from '../kernel.ts';
 import { wgsl } from '../writer.ts';
 import { type ConvGeometry, type ConvSpec, convConsts, convGeometry, rowSpan, runLength } from './conv2d.ts';
-import { type GemmFrame, type GemmTile, type KSteps, type RunSteps, chooseAlignedTile, chooseTile, gemmKernel, tileColumns } from './matmul-core.ts';
+import { type GemmTile, chooseAlignedTile, chooseTile, tileColumns } from './gemm-tiles.ts';
+import { type GemmFrame, type KSteps, type RunSteps, gemmKernel } from './matmul-core.ts';
 
 export type DgradOrder = 'image' | 'pixel' | 'runs';
 
@@ -88,12 +89,13 @@ export function conv2dGradInputKernel(s: Conv2dGradInputSpec): KernelModule {
   return gemmKernel({
     name: s.name,
     origin: s.origin,
+    limits: s.limits,
     inputs: [readBinding(names.dy, g.n * g.o * g.oh * g.ow), readBinding(names.w, g.o * g.cg * g.kh * g.kw)],
     outputs: [writeBinding(names.dx, g.n * g.c * g.h * g.w), ...epilogueBindings(s.epilogue, g.n * g.c * g.h * g.w, g.c)],
     rows: g.n * g.h * g.w,
     cols: g.cg,
     depth: g.og * g.kh * g.kw,
-    batches: g.groups,
+    convGroups: g.groups,
     tile,
     consts: convConsts(s, g),
     decls: [decls, epilogueDecls(s.epilogue)].filter((d) => d).join('\n'),

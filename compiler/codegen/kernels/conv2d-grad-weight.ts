@@ -4,11 +4,12 @@
 // oy * SH - PH + ky * DH, ox * SW - PW + kx * DW]. db[o] = sum of dy[n, o, oy, ox] is one more
 // row whose x tap is 1. The long k is split across workgroups (then summed by a second kernel)
 // rather than giving each invocation a whole weight element's loop over the batch.
-import { readBinding, writeBinding } from '../indexing.ts';
+import { readBinding, writeBinding } from '../module.ts';
 import type { KernelModule } from '../kernel.ts';
 import { wgsl } from '../writer.ts';
 import { type ConvSpec, convConsts, convGeometry, rowSpan, runLength, tapHelper } from './conv2d.ts';
-import { chooseRowRunTile, chooseSplitK, chooseTile, gemmKernels } from './matmul-core.ts';
+import { chooseRowRunTile, chooseSplitK, chooseTile } from './gemm-tiles.ts';
+import { gemmKernels } from './matmul-core.ts';
 
 export interface Conv2dGradWeightSpec extends ConvSpec {
   /** Binding names, defaulting to x, dy, dw, db (db only with attrs.bias). */
@@ -59,12 +60,13 @@ export function conv2dGradWeightKernels(s: Conv2dGradWeightSpec): KernelModule[]
   return gemmKernels({
     name: s.name,
     origin: s.origin,
+    limits: s.limits,
     inputs: [readBinding(x, g.n * g.c * g.h * g.w), readBinding(dy, g.n * g.o * g.oh * g.ow)],
     outputs: [writeBinding(dw, g.o * taps), ...(s.attrs.bias ? [writeBinding(db, g.o)] : [])],
     rows,
     cols: g.og,
     depth,
-    batches: g.groups,
+    convGroups: g.groups,
     tile,
     splitK: s.splitK ?? chooseSplitK(rows, g.og, depth, g.groups, tile),
     consts: convConsts(s, g),

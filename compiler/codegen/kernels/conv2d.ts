@@ -4,14 +4,13 @@
 // Also the convolution geometry and the zero-padded input tap shared with the weight gradient.
 import type { OpAttrs } from '../../ir/ops.ts';
 import { type Epilogue, epilogueBindings, epilogueDecls, epilogueStore } from '../epilogue.ts';
-import { readBinding, writeBinding } from '../indexing.ts';
-import type { KernelModule, KernelOrigin } from '../kernel.ts';
-import { type GemmTile, chooseRowRunTile, chooseTile, gemmKernel, tileColumns } from './matmul-core.ts';
+import { readBinding, writeBinding, type KernelFrame } from '../module.ts';
+import type { KernelModule } from '../kernel.ts';
+import { type GemmTile, chooseRowRunTile, chooseTile, tileColumns } from './gemm-tiles.ts';
+import { gemmKernel } from './matmul-core.ts';
 import { wgsl } from '../writer.ts';
 
-export interface ConvSpec {
-  readonly name: string;
-  readonly origin: KernelOrigin;
+export interface ConvSpec extends KernelFrame {
   /** The input's shape [N, C, H, W]. */
   readonly input: readonly [number, number, number, number];
   readonly attrs: OpAttrs['conv2d'];
@@ -107,12 +106,13 @@ export function conv2dKernel(s: Conv2dSpec): KernelModule {
   return gemmKernel({
     name: s.name,
     origin: s.origin,
+    limits: s.limits,
     inputs: [readBinding(x, g.n * g.c * g.h * g.w), readBinding(w, g.o * g.cg * g.kh * g.kw), ...(s.attrs.bias ? [readBinding(b, g.o)] : [])],
     outputs: [writeBinding(y, g.n * g.o * g.oh * g.ow), ...epilogueBindings(s.epilogue, g.n * g.o * g.oh * g.ow, g.o)],
     rows,
     cols: g.og,
     depth: g.cg * g.kh * g.kw,
-    batches: g.groups,
+    convGroups: g.groups,
     tile: s.tile ?? (run ? chooseRowRunTile(rows, run, g.og, g.groups, { shareU }) : chooseTile(rows, g.og, g.groups, { shareU })),
     consts: convConsts(s, g),
     decls: [tapHelper(x), epilogueDecls(s.epilogue)].filter((d) => d).join('\n'),

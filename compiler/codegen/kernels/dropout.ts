@@ -4,13 +4,12 @@
 // instead of storing it, and the same compiled kernel draws a new mask each step from `params`.
 // runtime/gpu/rng.ts is the CPU twin of this hash; keep the two in step.
 import type { OpAttrs } from '../../ir/ops.ts';
-import type { KernelModule, KernelOrigin } from '../kernel.ts';
+import type { KernelModule } from '../kernel.ts';
+import { readBinding, writeBinding, type KernelFrame } from '../module.ts';
 import { f32Lit, wgsl } from '../writer.ts';
-import { input, output, perItemKernel, stepParams } from './reduce.ts';
+import { perItemKernel, stepParams } from './reduce.ts';
 
-export interface DropoutSpec {
-  readonly name: string;
-  readonly origin: KernelOrigin;
+export interface DropoutSpec extends KernelFrame {
   readonly elements: number;
   readonly attrs: OpAttrs['dropout'];
   /** Distinguishes the dropout layers of one model, so they draw different masks in the same step. */
@@ -50,12 +49,12 @@ function maskDecls(spec: DropoutSpec): string {
 
 /** Bindings: params (u32 [seed, step]), x | y. */
 export function dropoutForward(spec: DropoutSpec): KernelModule {
-  const bindings = [stepParams, input('x', spec.elements), output('y', spec.elements)];
-  return perItemKernel({ name: spec.name, origin: spec.origin, bindings }, spec.elements, maskDecls(spec), 'y[i] = x[i] * mask(i);', 4);
+  const bindings = [stepParams, readBinding('x', spec.elements), writeBinding('y', spec.elements)];
+  return perItemKernel({ name: spec.name, origin: spec.origin, limits: spec.limits, bindings }, spec.elements, maskDecls(spec), 'y[i] = x[i] * mask(i);', 4);
 }
 
 /** Bindings: params (the forward's), dy | dx; dx = dy * mask / (1 - p) with the mask recomputed. */
 export function dropoutBackward(spec: DropoutSpec): KernelModule {
-  const bindings = [stepParams, input('dy', spec.elements), output('dx', spec.elements)];
-  return perItemKernel({ name: spec.name, origin: spec.origin, bindings }, spec.elements, maskDecls(spec), 'dx[i] = dy[i] * mask(i);', 4);
+  const bindings = [stepParams, readBinding('dy', spec.elements), writeBinding('dx', spec.elements)];
+  return perItemKernel({ name: spec.name, origin: spec.origin, limits: spec.limits, bindings }, spec.elements, maskDecls(spec), 'dx[i] = dy[i] * mask(i);', 4);
 }

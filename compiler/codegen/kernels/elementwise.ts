@@ -2,12 +2,11 @@
 // Activations forward and backward, add, scale and fused elementwise chains are all this template
 // with a different ScalarExpr body.
 import { type ScalarExpr, exprHelpers, exprInputs, printExpr } from '../expr.ts';
-import { buildModule, readBinding, writeBinding } from '../indexing.ts';
-import type { KernelModule, KernelOrigin } from '../kernel.ts';
+import type { KernelModule } from '../kernel.ts';
+import { workgroupLanes } from '../limits.ts';
+import { buildModule, limitsOf, readBinding, writeBinding, type KernelFrame } from '../module.ts';
 
-export interface ElementwiseSpec {
-  readonly name: string;
-  readonly origin: KernelOrigin;
+export interface ElementwiseSpec extends KernelFrame {
   /** Binding names of the inputs, in @binding order; `body` reads them as `input(name)`. */
   readonly inputs: readonly string[];
   readonly output: string;
@@ -16,9 +15,9 @@ export interface ElementwiseSpec {
   readonly body: ScalarExpr;
 }
 
-const LANES = 256;
-
 export function elementwiseKernel(spec: ElementwiseSpec): KernelModule {
+  // 256 invocations a workgroup, or fewer where the device allows fewer.
+  const lanes = workgroupLanes(limitsOf(spec), 256);
   for (const name of exprInputs(spec.body)) {
     if (!spec.inputs.includes(name)) throw new Error(`kernel ${spec.name}: body reads ${name}, which is not an input`);
   }
@@ -30,13 +29,14 @@ export function elementwiseKernel(spec: ElementwiseSpec): KernelModule {
   return buildModule({
     name: spec.name,
     origin: spec.origin,
+    limits: spec.limits,
     bindings: [...spec.inputs.map((n) => readBinding(n, spec.count)), writeBinding(spec.output, spec.count)],
-    lanes: LANES,
-    groups: Math.ceil(items / LANES),
+    lanes,
+    groups: Math.ceil(items / lanes),
     vec4: width === 4,
     decls: exprHelpers([spec.body], width),
     main: (w) => {
-      w.line(`let i = group * ${LANES}u + lid.x;`);
+      w.line(`let i = group * ${lanes}u + lid.x;`);
       w.line(`if (i >= ${items}u) { return; }`);
       // Each input is loaded once into a local, however often the body reads it.
       spec.inputs.forEach((name, k) => w.line(`let v${k} = ${name}[i];`));

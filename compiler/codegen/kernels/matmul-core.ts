@@ -1,5 +1,7 @@
 // The register-tiled GEMM skeleton behind linear and the three convolutions (as implicit GEMMs):
-//   out[b][r, c] = sum over k < depth of P(b, r, k) * U(b, k, c),   b < batches (conv groups).
+//   out[g][r, c] = sum over k < depth of P(g, r, k) * U(g, k, c),   g < convGroups (a grouped
+// convolution's groups; 1 otherwise). The WGSL local holding g is named `batch` (the golden
+// files pin the generated text).
 // Families supply index mappings (how to load P and U, where to store), never loops or tiling.
 //
 // Shape: each invocation owns `rowsPerLane` rows (strided by `lanes`, so neighbouring invocations
@@ -20,25 +22,10 @@
 // its address, a shuffle ~0.5 ns, an FMA ~0.4 ns with its accumulator in a register and ~0.8 ns
 // spilled (the wide tiles' case), so a load is worth about ten shuffles or FMAs.
 // Unrolling the k loop, vec4 loads and uniform-buffer weights all measured no faster (2026-11-23).
-import type { BindingSpec, KernelModule, KernelOrigin } from '../kernel.ts';
-import { buildModule, readBinding, writeBinding } from '../indexing.ts';
+import type { BindingSpec, KernelModule } from '../kernel.ts';
+import { buildModule, readBinding, writeBinding, type KernelFrame } from '../module.ts';
 import type { WgslWriter } from '../writer.ts';
-
-export interface GemmTile {
-  /** Rows per invocation. */
-  readonly rowsPerLane: number;
-  /** Columns per workgroup. */
-  readonly cols: number;
-  /** Invocations per workgroup. */
-  readonly lanes: number;
-  /**
-   * Share U loads through subgroups (needs the WGSL subgroups feature with subgroups of at least
-   * 8): each of 8 lanes loads U for its own k, and the k loop takes the 8 values by shuffle.
-   * One load site then serves 8 k steps, which makes wide tiles pay on lavapipe: 8 x 16 reaches
-   * ~10 GFLOP/s on a 16384 x 16 x 256 GEMM where the best unshared tile reaches ~5-6.
-   */
-  readonly shareU?: boolean;
-}
+import type { GemmTile } from './gemm-tiles.ts';
 
 /**
  * Rows in runs: a lane's rows are consecutive and, over a group of k steps, read overlapping
@@ -63,15 +50,14 @@ export interface RowRuns {
   readonly uniformLoad: (col: string, step: string) => string;
 }
 
-export interface GemmFrame {
-  readonly name: string;
-  readonly origin: KernelOrigin;
+export interface GemmFrame extends KernelFrame {
   readonly inputs: readonly BindingSpec[];
   readonly outputs: readonly BindingSpec[];
   readonly rows: number;
   readonly cols: number;
   readonly depth: number;
-  readonly batches: number;
+  /** Independent GEMMs of the same shape: a grouped convolution's groups (WGSL `batch`). */
+  readonly convGroups: number;
   readonly tile: GemmTile;
   /** Partitions of k across workgroups; above 1 the sums go through a scratch buffer and a second kernel. */
   readonly splitK: number;
@@ -79,7 +65,7 @@ export interface GemmFrame {
   readonly consts?: string;
   /** Module-scope helper functions of the main kernel (loads, epilogue). */
   readonly decls?: string;
-  /** Per-lane setup of row i from `ri` (its row, clamped in range) and `batch`: locals suffixed i. */
+  /** Per-lane setup of row i from `ri` (its row, clamped in range) and `batch` (the conv group): locals suffixed i. */
   readonly rowSetup: (i: number) => string;
   /**
    * Where a whole row block shares which k steps are zero (a convolution's input gradient at one
@@ -117,8 +103,6 @@ export interface RunSteps {
 export type GemmPlan = GemmFrame & (KSteps | RunSteps);
 
 const ceilDiv = (a: number, b: number): number => Math.ceil(a / b);
-/** Invocations per workgroup the tile choosers try, most first. */
-const LANE_COUNTS = [32, 24, 16, 8] as const;
 const range = (n: number): number[] => Array.from({ length: n }, (_, i) => i);
 
 /** The single kernel of an unsplit GEMM. */
@@ -128,35 +112,37 @@ export function gemmKernel(plan: Omit<GemmFrame, 'splitK'> & (KSteps | RunSteps)
 
 /** One kernel, or with splitK > 1 the partial-sum kernel followed by the `_sum` reduction kernel. */
 export function gemmKernels(plan: GemmPlan): KernelModule[] {
-  const { rows, cols, batches, splitK, tile } = plan;
+  const { rows, cols, convGroups, splitK, tile } = plan;
   if (splitK > 1 && (plan.bias || plan.kRanges)) throw new Error(`kernel ${plan.name}: a split-k GEMM cannot add a bias or skip k ranges`);
   const rb = ceilDiv(rows, tile.rowsPerLane * tile.lanes);
   const cb = ceilDiv(cols, tile.cols);
-  const partial = writeBinding(`${plan.name}_partial`, batches * splitK * rows * cols);
+  const partial = writeBinding(`${plan.name}_partial`, convGroups * splitK * rows * cols);
   const partialAt = (split: string, row: string, col: string) => `${partial.name}[((batch * ${splitK}u + ${split}) * ${rows}u + ${row}) * ${cols}u + ${col}]`;
   const main = buildModule({
     name: plan.name,
     origin: plan.origin,
+    limits: plan.limits,
     bindings: [...plan.inputs, ...(splitK > 1 ? [partial] : plan.outputs)],
     lanes: tile.lanes,
     subgroups: tile.shareU ?? false,
-    groups: rb * cb * splitK * batches,
+    groups: rb * cb * splitK * convGroups,
     decls: [plan.consts ?? '', plan.decls ?? ''].filter((d) => d).join('\n'),
     main: (w) => {
       // Workgroup order: row blocks fastest, so neighbours share their columns (weights) in cache.
       w.line(`let rb = ${digit('group', 1, rb)};`);
       w.line(`let cb = ${digit('group', rb, cb)};`);
       if (splitK > 1) w.line(`let split = ${digit('group', rb * cb, splitK)};`);
-      w.line(`let batch = ${digit('group', rb * cb * splitK, batches, true)};`);
+      w.line(`let batch = ${digit('group', rb * cb * splitK, convGroups, true)};`);
       gemmLoop(w, plan);
       storeTile(w, plan, splitK > 1 ? (r, c, v) => `${partialAt('split', r, c)} = ${v};` : plan.store);
     },
   });
   if (splitK === 1) return [main];
-  const total = batches * rows * cols;
+  const total = convGroups * rows * cols;
   const reduce = buildModule({
     name: `${plan.name}_sum`,
     origin: plan.origin,
+    limits: plan.limits,
     bindings: [readBinding(partial.name, partial.elements), ...plan.outputs],
     lanes: 64,
     groups: ceilDiv(total, 64),
@@ -166,7 +152,7 @@ export function gemmKernels(plan: GemmPlan): KernelModule[] {
       w.line(`if (i >= ${total}u) { return; }`);
       w.line(`let col = ${digit('i', 1, cols)};`);
       w.line(`let row = ${digit('i', cols, rows)};`);
-      w.line(`let batch = ${digit('i', rows * cols, batches, true)};`);
+      w.line(`let batch = ${digit('i', rows * cols, convGroups, true)};`);
       w.line('var sum = 0.0;');
       w.line(`for (var s = 0u; s < ${splitK}u; s++) { sum += ${partialAt('s', 'row', 'col')}; }`);
       w.line(plan.store('row', 'col', 'sum'));
@@ -313,103 +299,4 @@ function digit(index: string, stride: number, count: number, last = false): stri
 
 function chunkIf(w: WgslWriter, text: string): void {
   if (text) w.chunk(text);
-}
-
-/**
- * Default tiling for lavapipe (see the top comment): up to 8 columns per workgroup (balanced
- * over the column blocks), then rows per lane up to 12 loads per k step (4 x 8, 6 x 6, 8 x 1 for
- * depthwise) and up to 32 lanes (rowBlock). With shared U loads (shareU) columns cost a shuffle,
- * not a load: up to 16 columns and 64 accumulators (4 x 16, 8 x 8); 8 x 16 runs ~5% faster but
- * takes LLVM 2-3x longer to compile (ResNet-18: 5 s instead of ~2). Shrunk for small problems
- * until at least `minGroups` workgroups keep both cores busy. Overridable per kernel.
- */
-export function chooseTile(rows: number, cols: number, batches: number, opts: { minGroups?: number; shareU?: boolean } = {}): GemmTile {
-  const { minGroups = 4, shareU = false } = opts;
-  const { colsPerBlock, maxRows } = tileShape(rows, cols, shareU);
-  let { rowsPerLane, lanes } = rowBlock(rows, maxRows);
-  const groups = (): number => ceilDiv(rows, rowsPerLane * lanes) * ceilDiv(cols, colsPerBlock) * batches;
-  while (groups() < minGroups && (rowsPerLane > 1 || lanes > 8)) {
-    if (rowsPerLane > 1) rowsPerLane = Math.ceil(rowsPerLane / 2);
-    else lanes -= 8;
-  }
-  return { rowsPerLane, cols: colsPerBlock, lanes, ...(shareU ? { shareU } : {}) };
-}
-
-/** Columns per workgroup: up to 16 with shared U loads, else 8, balanced over the column blocks. */
-export function tileColumns(cols: number, shareU: boolean): number {
-  return ceilDiv(cols, ceilDiv(cols, shareU ? 16 : 8));
-}
-
-/** Columns per workgroup and the most rows per lane for them (chooseTile). */
-function tileShape(rows: number, cols: number, shareU: boolean): { colsPerBlock: number; maxRows: number } {
-  const colsPerBlock = tileColumns(cols, shareU);
-  const maxRows = Math.min(8, shareU ? Math.floor(64 / colsPerBlock) : 12 - colsPerBlock, Math.max(1, ceilDiv(rows, 8)));
-  return { colsPerBlock, maxRows };
-}
-
-/**
- * chooseTile for a GEMM whose row blocks must each lie inside one period of `period` rows (so
- * that what a block skips is uniform): the largest block of 32 or more rows (rows per lane up to
- * chooseTile's, or exactly `rowsPerLane`; 8 to 32 lanes) that divides `period`; undefined where
- * none does.
- */
-export function chooseAlignedTile(period: number, cols: number, opts: { shareU?: boolean; rowsPerLane?: number } = {}): GemmTile | undefined {
-  const { shareU = false } = opts;
-  const { colsPerBlock, maxRows } = tileShape(period, cols, shareU);
-  for (let rowsPerLane = opts.rowsPerLane ?? maxRows; rowsPerLane >= (opts.rowsPerLane ?? 1); rowsPerLane--) {
-    for (const lanes of LANE_COUNTS) {
-      const block = rowsPerLane * lanes;
-      if (block >= 32 && period % block === 0) return { rowsPerLane, cols: colsPerBlock, lanes, ...(shareU ? { shareU } : {}) };
-    }
-  }
-  return undefined;
-}
-
-/**
- * The tile of a GEMM with rows in runs of `run` (RowRuns): `run` rows a lane, columns as
- * chooseTile's (callers keep run * columns within 96 accumulators), lanes as rowBlock's, fewer
- * while under `minGroups` (4) workgroups.
- */
-export function chooseRowRunTile(rows: number, run: number, cols: number, batches: number, opts: { shareU?: boolean; minGroups?: number } = {}): GemmTile {
-  const { shareU = false, minGroups = 4 } = opts;
-  const colsPerBlock = tileColumns(cols, shareU);
-  let lanes = lanesFor(rows, run);
-  while (ceilDiv(rows, run * lanes) * ceilDiv(cols, colsPerBlock) * batches < minGroups && lanes > 8) lanes -= 8;
-  return { rowsPerLane: run, cols: colsPerBlock, lanes, ...(shareU ? { shareU } : {}) };
-}
-
-/**
- * The largest row block (rows per lane up to `maxRowsPerLane`, 8 to 32 lanes) whose padding past
- * `rows` wastes at most an eighth of the work, else the least wasteful: a weight gradient's 151
- * rows in blocks of 128 would compute 256 (measured ~1.3x slower on lavapipe than blocks of 32).
- */
-function rowBlock(rows: number, maxRowsPerLane: number): { rowsPerLane: number; lanes: number } {
-  let best = { rowsPerLane: maxRowsPerLane, lanes: 32, padded: Infinity };
-  for (let rowsPerLane = maxRowsPerLane; rowsPerLane >= 1; rowsPerLane--) {
-    const lanes = lanesFor(rows, rowsPerLane);
-    const padded = ceilDiv(rows, rowsPerLane * lanes) * rowsPerLane * lanes;
-    if (padded * 8 <= rows * 9) return { rowsPerLane, lanes };
-    if (padded < best.padded) best = { rowsPerLane, lanes, padded };
-  }
-  return best;
-}
-
-/** The most lanes (32, 24, 16, 8) whose row block pads at most an eighth, else the least padding. */
-function lanesFor(rows: number, rowsPerLane: number): number {
-  let best = { lanes: 32, padded: Infinity };
-  for (const lanes of LANE_COUNTS) {
-    const padded = ceilDiv(rows, rowsPerLane * lanes) * rowsPerLane * lanes;
-    if (padded * 8 <= rows * 9) return lanes;
-    if (padded < best.padded) best = { lanes, padded };
-  }
-  return best.lanes;
-}
-
-/**
- * k partitions for a reduction-heavy GEMM: enough workgroups for `minGroups`, each split >= 256
- * k steps deep (`depth` counts k steps: with row runs, groups times steps).
- */
-export function chooseSplitK(rows: number, cols: number, depth: number, batches: number, tile: GemmTile, minGroups = 16): number {
-  const groups = ceilDiv(rows, tile.rowsPerLane * tile.lanes) * ceilDiv(cols, tile.cols) * batches;
-  return Math.max(1, Math.min(ceilDiv(minGroups, groups), Math.floor(depth / 256)));
 }

@@ -2,13 +2,12 @@
 // built from it (PyTorch Linear, weight [out, in]): y = x W^T + b, dx = dy W, dW = dy^T x with
 // db = column sums of dy.
 import { type Epilogue, epilogueBindings, epilogueDecls, epilogueStore } from '../epilogue.ts';
-import { readBinding, writeBinding } from '../indexing.ts';
-import type { KernelModule, KernelOrigin } from '../kernel.ts';
-import { type GemmTile, chooseTile, gemmKernel } from './matmul-core.ts';
+import { readBinding, writeBinding, type KernelFrame } from '../module.ts';
+import type { KernelModule } from '../kernel.ts';
+import { type GemmTile, chooseTile } from './gemm-tiles.ts';
+import { gemmKernel } from './matmul-core.ts';
 
-export interface MatmulSpec {
-  readonly name: string;
-  readonly origin: KernelOrigin;
+export interface MatmulSpec extends KernelFrame {
   readonly m: number;
   readonly n: number;
   readonly k: number;
@@ -44,12 +43,13 @@ export function matmulKernel(s: MatmulSpec): KernelModule {
   return gemmKernel({
     name: s.name,
     origin: s.origin,
+    limits: s.limits,
     inputs: [readBinding(s.a, s.m * s.k), readBinding(s.b, s.k * s.n), ...(s.bias ? [readBinding(s.bias, s.n)] : [])],
     outputs: [writeBinding(s.c, s.m * s.n), ...(s.rowSums ? [writeBinding(s.rowSums, s.m)] : []), ...epilogueBindings(s.epilogue, s.m * s.n, s.n)],
     rows: s.m,
     cols,
     depth: s.k,
-    batches: 1,
+    convGroups: 1,
     tile,
     decls: epilogueDecls(s.epilogue),
     rowSetup: () => '',
@@ -62,9 +62,7 @@ export function matmulKernel(s: MatmulSpec): KernelModule {
 }
 
 /** A linear layer: x [batch, in], w [out, in], b [out], y [batch, out]. */
-export interface LinearSpec {
-  readonly name: string;
-  readonly origin: KernelOrigin;
+export interface LinearSpec extends KernelFrame {
   readonly batch: number;
   readonly inFeatures: number;
   readonly outFeatures: number;
@@ -78,7 +76,7 @@ export interface LinearSpec {
 }
 
 const named = (s: LinearSpec, role: keyof NonNullable<LinearSpec['names']>): string => s.names?.[role] ?? role;
-const common = (s: LinearSpec) => ({ name: s.name, origin: s.origin, ...(s.tile ? { tile: s.tile } : {}), subgroups: s.subgroups ?? false });
+const common = (s: LinearSpec) => ({ name: s.name, origin: s.origin, limits: s.limits, ...(s.tile ? { tile: s.tile } : {}), subgroups: s.subgroups ?? false });
 
 /** y = x W^T (+ b), then the epilogue. */
 export function linearForward(s: LinearSpec): KernelModule {

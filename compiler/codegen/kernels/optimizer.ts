@@ -2,9 +2,10 @@
 // maximize), in place over a flat range of packed buffers: the runtime can lay every parameter
 // (and its gradient and state) out in one buffer each and update them all with one dispatch.
 import type { AdamHyper, OptimizerConfig, SgdHyper } from '../../elaborate/train-config.ts';
-import type { BindingSpec, KernelModule, KernelOrigin } from '../kernel.ts';
+import type { BindingSpec, KernelModule } from '../kernel.ts';
+import { readBinding, writeBinding, type KernelFrame } from '../module.ts';
 import { f32Lit, wgsl } from '../writer.ts';
-import { input, output, perItemKernel, stepParams } from './reduce.ts';
+import { perItemKernel, stepParams } from './reduce.ts';
 
 /**
  * Adam's view of the per-step words (reduce.ts's `stepParams`, two words longer): params[2] and
@@ -48,16 +49,12 @@ export interface ParamRange {
   readonly count: number;
 }
 
-export interface SgdSpec {
-  readonly name: string;
-  readonly origin: KernelOrigin;
+export interface SgdSpec extends KernelFrame {
   readonly range: ParamRange;
   readonly hyper: SgdHyper;
 }
 
-export interface AdamSpec {
-  readonly name: string;
-  readonly origin: KernelOrigin;
+export interface AdamSpec extends KernelFrame {
   readonly range: ParamRange;
   readonly hyper: AdamHyper;
 }
@@ -78,14 +75,14 @@ function update(spec: SgdSpec | AdamSpec, params: BindingSpec | null, state: rea
   checkRange(spec.name, r);
   const bindings = [
     ...(params ? [params] : []),
-    input('grad', r.bufferElements), output('param', r.bufferElements), ...state.map((s) => output(s, r.bufferElements)),
+    readBinding('grad', r.bufferElements), writeBinding('param', r.bufferElements), ...state.map((s) => writeBinding(s, r.bufferElements)),
   ];
   const main = wgsl`
     let j = ${r.offset === 0 ? 'i' : `i + ${r.offset}u`};
     let p = param[j];
     var g = grad[j];
   ` + '\n' + body;
-  return perItemKernel({ name: spec.name, origin: spec.origin, bindings }, r.count, '', main, 4);
+  return perItemKernel({ name: spec.name, origin: spec.origin, limits: spec.limits, bindings }, r.count, '', main, 4);
 }
 
 /**

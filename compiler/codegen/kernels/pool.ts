@@ -2,9 +2,10 @@
 // ceil_mode = false and count_include_pad = true), and the window machinery adaptive pooling reuses.
 import type { OpAttrs } from '../../ir/ops.ts';
 import { type Epilogue, epilogueBindings, epilogueDecls, epilogueStore } from '../epilogue.ts';
-import type { KernelModule, KernelOrigin } from '../kernel.ts';
+import type { KernelModule } from '../kernel.ts';
+import { readBinding, writeBinding, type KernelFrame } from '../module.ts';
 import { WgslWriter, wgsl } from '../writer.ts';
-import { input, output, perItemKernel } from './reduce.ts';
+import { perItemKernel } from './reduce.ts';
 
 /**
  * How one spatial axis maps outputs to input windows, as WGSL function bodies over i32:
@@ -38,9 +39,7 @@ export interface PoolGeometry {
 
 export type PoolKind = 'max' | 'avg';
 
-export interface Pool2dSpec {
-  readonly name: string;
-  readonly origin: KernelOrigin;
+export interface Pool2dSpec extends KernelFrame {
   /** [N, C, H, W]. */
   readonly input: readonly [number, number, number, number];
   readonly attrs: OpAttrs['maxpool2d'] | OpAttrs['avgpool2d'];
@@ -178,11 +177,11 @@ export function columnRun(width: number): number {
  * One invocation per run of `columnRun(OW)` outputs of a row: each scans its window; max also
  * stores the argmax (h * W + w in the plane).
  */
-export function poolForward(name: string, origin: KernelOrigin, kind: PoolKind, g: PoolGeometry): KernelModule {
+export function poolForward(frame: KernelFrame, kind: PoolKind, g: PoolGeometry): KernelModule {
   const [n, c, h, w] = g.input;
   const outCount = n * c * g.rows.out * g.cols.out;
-  const bindings = [input('x', n * c * h * w), output('y', outCount)];
-  if (kind === 'max') bindings.push(output('argmax', outCount, 'i32'));
+  const bindings = [readBinding('x', n * c * h * w), writeBinding('y', outCount)];
+  if (kind === 'max') bindings.push(writeBinding('argmax', outCount, 'i32'));
   const s = scan[kind];
   const run = columnRun(g.cols.out);
   const main = new WgslWriter()
@@ -198,7 +197,7 @@ export function poolForward(name: string, origin: KernelOrigin, kind: PoolKind, 
       main.chunk(s.store);
     });
   }
-  return perItemKernel({ name, origin, bindings }, outCount / run, geometryDecls(g), main.toString());
+  return perItemKernel({ ...frame, bindings }, outCount / run, geometryDecls(g), main.toString());
 }
 
 /**
@@ -207,13 +206,13 @@ export function poolForward(name: string, origin: KernelOrigin, kind: PoolKind, 
  * whole dy of each output whose stored argmax is this element; avg: dy / divisor of every covering
  * window.
  */
-export function poolBackward(name: string, origin: KernelOrigin, kind: PoolKind, g: PoolGeometry, epilogue?: Epilogue): KernelModule {
+export function poolBackward(frame: KernelFrame, kind: PoolKind, g: PoolGeometry, epilogue?: Epilogue): KernelModule {
   const [n, c, h, w] = g.input;
   const inCount = n * c * h * w;
   const outCount = n * c * g.rows.out * g.cols.out;
   const bindings = kind === 'max'
-    ? [input('argmax', outCount, 'i32'), input('dy', outCount), output('dx', inCount), ...epilogueBindings(epilogue, inCount, c)]
-    : [input('dy', outCount), output('dx', inCount), ...epilogueBindings(epilogue, inCount, c)];
+    ? [readBinding('argmax', outCount, 'i32'), readBinding('dy', outCount), writeBinding('dx', inCount), ...epilogueBindings(epilogue, inCount, c)]
+    : [readBinding('dy', outCount), writeBinding('dx', inCount), ...epilogueBindings(epilogue, inCount, c)];
   const scale = `f32(${divisor('h', 'oy', g.rows)} * ${divisor('w', 'ox', g.cols)})`;
   // Max: the whole dy of an output whose argmax is this input; avg: dy / the window's divisor.
   const take = (sum: string, ix: string, d: string): string => (kind === 'max' ? `if (argmax[o] == iy * W + ${ix}) {\n  ${sum} += ${d};\n}` : `${sum} += ${d} / ${scale};`);
@@ -248,7 +247,7 @@ export function poolBackward(name: string, origin: KernelOrigin, kind: PoolKind,
       });
     }
   }
-  return perItemKernel({ name, origin, bindings }, inCount / run, [geometryDecls(g), epilogueDecls(epilogue)].filter((d) => d).join('\n'), main.toString());
+  return perItemKernel({ ...frame, bindings }, inCount / run, [geometryDecls(g), epilogueDecls(epilogue)].filter((d) => d).join('\n'), main.toString());
 }
 
 /** One axis's factor of the average divisor of window `o`: a constant when no window is clipped. */
@@ -282,20 +281,20 @@ function coverLoop(w: WgslWriter, v: string, range: string, axis: PoolAxis, body
 
 /** Bindings: x | y, argmax (i32, plane-local index h * W + w of each output's maximum). */
 export function maxpool2dForward(spec: Pool2dSpec): KernelModule {
-  return poolForward(spec.name, spec.origin, 'max', stridedGeometry(spec));
+  return poolForward(spec, 'max', stridedGeometry(spec));
 }
 
 /** Bindings: argmax (from the forward), dy | dx. */
 export function maxpool2dBackward(spec: Pool2dSpec): KernelModule {
-  return poolBackward(spec.name, spec.origin, 'max', stridedGeometry(spec), spec.epilogue);
+  return poolBackward(spec, 'max', stridedGeometry(spec), spec.epilogue);
 }
 
 /** Bindings: x | y. */
 export function avgpool2dForward(spec: Pool2dSpec): KernelModule {
-  return poolForward(spec.name, spec.origin, 'avg', stridedGeometry(spec));
+  return poolForward(spec, 'avg', stridedGeometry(spec));
 }
 
 /** Bindings: dy | dx. */
 export function avgpool2dBackward(spec: Pool2dSpec): KernelModule {
-  return poolBackward(spec.name, spec.origin, 'avg', stridedGeometry(spec), spec.epilogue);
+  return poolBackward(spec, 'avg', stridedGeometry(spec), spec.epilogue);
 }

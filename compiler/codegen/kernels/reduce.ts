@@ -1,15 +1,12 @@
-// Plumbing shared by the pooling, normalization, loss and optimizer kernels: module assembly
-// (header first; grids and limits from indexing.ts), workgroup tree sums,
-// and the accumulate kernel that keeps running totals on the GPU so training never reads back.
-import { bindingDecls, kernelHeader } from '../header.ts';
-import { checkLimits, foldGrid } from '../indexing.ts';
-import { KernelLimitError, type BindingSpec, type KernelModule, type KernelOrigin, type ScalarType } from '../kernel.ts';
+// Plumbing shared by the pooling, normalization, loss and optimizer kernels: one-invocation-per-item
+// kernels, workgroup tree sums, and the accumulate kernel that keeps running totals on the GPU so
+// training never reads back. Modules are assembled by module.ts.
+import { KernelLimitError, type BindingSpec, type KernelModule } from '../kernel.ts';
+import { workgroupLanes } from '../limits.ts';
+import { buildModule, limitsOf, readBinding, writeBinding, type KernelFrame } from '../module.ts';
 import { WgslWriter, wgsl } from '../writer.ts';
 
-/** WebGPU's default workgroup memory (design.md); the other limits are checked in indexing.ts. */
-export const MAX_WORKGROUP_BYTES = 16384;
-
-/** Invocations per workgroup of the one-thread-per-item kernels. */
+/** Invocations per workgroup of the one-thread-per-item kernels (fewer where the device allows fewer). */
 export const ITEM_THREADS = 64;
 
 /**
@@ -18,47 +15,9 @@ export const ITEM_THREADS = 64;
  */
 export const stepParams: BindingSpec = { name: 'params', access: 'read', type: 'u32', elements: 2 };
 
-export function input(name: string, elements: number, type: ScalarType = 'f32'): BindingSpec {
-  return { name, access: 'read', type, elements };
-}
-
-export function output(name: string, elements: number, type: ScalarType = 'f32'): BindingSpec {
-  return { name, access: 'read_write', type, elements };
-}
-
-/** What every kernel of this family carries besides its WGSL: identity and bindings. */
-export interface KernelFrame {
-  readonly name: string;
-  readonly origin: KernelOrigin;
-  /** Inputs first, then outputs (read_write), in @binding order. */
+/** A kernel of this family: identity, limits and bindings (inputs first, then outputs, in @binding order). */
+export interface ReduceFrame extends KernelFrame {
   readonly bindings: readonly BindingSpec[];
-}
-
-export interface KernelBody {
-  /** Invocations per workgroup (1-D). */
-  readonly threads: number;
-  /** Workgroups to launch; folded into y when above the per-dimension limit. */
-  readonly groups: number;
-  /** Module-scope WGSL: consts, helper functions, workgroup variables. */
-  readonly decls: string;
-  /** Body of `main`; sees `group` (u32, the uniform flat workgroup index) and `lid` (u32). */
-  readonly main: string;
-}
-
-/** Header comment, binding declarations, module-scope declarations, then `main`. */
-export function kernelModule(frame: KernelFrame, body: KernelBody): KernelModule {
-  const { dispatch, flat } = foldGrid(frame.name, body.groups);
-  const workgroupSize = [body.threads, 1, 1] as const;
-  const w = new WgslWriter();
-  w.chunk(kernelHeader(frame.name, frame.origin, frame.bindings, dispatch, workgroupSize));
-  w.line().chunk(bindingDecls(frame.bindings));
-  if (body.decls !== '') w.line().chunk(body.decls);
-  w.line().line(`@compute @workgroup_size(${body.threads})`);
-  w.block('fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32)', () => {
-    w.line(`let group = ${flat};`);
-    w.chunk(body.main);
-  });
-  return checkLimits({ name: frame.name, wgsl: w.toString(), bindings: frame.bindings, workgroupSize, dispatch });
 }
 
 /**
@@ -67,27 +26,35 @@ export function kernelModule(frame: KernelFrame, body: KernelBody): KernelModule
  * cost is several times a load's: 4 items an invocation made SGD over LeNet's 61,706 parameters
  * ~2x faster.
  */
-export function perItemKernel(frame: KernelFrame, count: number, decls: string, main: string, run = 1): KernelModule {
+export function perItemKernel(frame: ReduceFrame, count: number, decls: string, main: string, run = 1): KernelModule {
+  const threads = workgroupLanes(limitsOf(frame), ITEM_THREADS);
   const w = new WgslWriter();
   if (run === 1) {
     w.chunk(wgsl`
-      let i = group * ${ITEM_THREADS}u + lid;
+      let i = group * ${threads}u + lid;
       if (i >= ${count}u) {
         return;
       }`).chunk(main);
   } else {
-    w.line(`let first = (group * ${ITEM_THREADS}u + lid) * ${run}u;`);
+    w.line(`let first = (group * ${threads}u + lid) * ${run}u;`);
     for (let j = 0; j < run; j++) {
       w.block('', () => w.line(`let i = first${j === 0 ? '' : ` + ${j}u`};`).block(`if (i < ${count}u)`, () => w.chunk(main)));
     }
   }
-  return kernelModule(frame, { threads: ITEM_THREADS, groups: Math.ceil(count / (ITEM_THREADS * run)), decls, main: w.toString() });
+  const { name, origin, limits, bindings } = frame;
+  const groups = Math.ceil(count / (threads * run));
+  return buildModule({ name, origin, limits, bindings, lid: 'index', lanes: threads, groups, decls, main: (m) => m.chunk(w.toString()) });
 }
 
-/** Workgroup size for a loop over `items` per workgroup: a power of two from 32 to 256. */
-export function reductionThreads(items: number): number {
+/**
+ * Workgroup size for a loop over `items` per workgroup: a power of two from 32 to 256, or the
+ * largest the frame's limits allow (invocations, and a vec2f tree sum in workgroup memory).
+ */
+export function reductionThreads(items: number, frame: KernelFrame): number {
+  const limits = limitsOf(frame);
+  const most = Math.min(workgroupLanes(limits, 256), Math.floor(limits.maxComputeWorkgroupStorageSize / 8));
   let t = 32;
-  while (t < 256 && t < items) t *= 2;
+  while (t < 256 && t < items && t * 2 <= most) t *= 2;
   return t;
 }
 
@@ -95,11 +62,11 @@ export function reductionThreads(items: number): number {
  * `fn <name>(v, lid) -> T`: the sum of `v` over the workgroup, returned to every invocation (a
  * tree in workgroup memory, log2(threads) barriers). Call it from uniform control flow only.
  */
-export function workgroupSumFn(kernel: string, name: string, type: 'f32' | 'vec2f', threads: number): string {
+export function workgroupSumFn(frame: KernelFrame, name: string, type: 'f32' | 'vec2f', threads: number): string {
+  const kernel = frame.name;
   const bytes = threads * (type === 'f32' ? 4 : 8);
-  if (bytes > MAX_WORKGROUP_BYTES) {
-    throw new KernelLimitError(`kernel ${kernel}: ${bytes} bytes of workgroup memory exceed ${MAX_WORKGROUP_BYTES}`);
-  }
+  const most = limitsOf(frame).maxComputeWorkgroupStorageSize;
+  if (bytes > most) throw new KernelLimitError(`kernel ${kernel}: ${bytes} bytes of workgroup memory exceed ${most}`);
   if ((threads & (threads - 1)) !== 0) throw new Error(`kernel ${kernel}: tree sum needs a power-of-two workgroup, got ${threads}`);
   return wgsl`
     var<workgroup> ${name}_tree: array<${type}, ${threads}>;
@@ -121,9 +88,7 @@ export function workgroupSumFn(kernel: string, name: string, type: 'f32' | 'vec2
   `;
 }
 
-export interface AccumulateSpec {
-  readonly name: string;
-  readonly origin: KernelOrigin;
+export interface AccumulateSpec extends KernelFrame {
   /** Binding names: `target[i] += source[i]`. */
   readonly source: string;
   readonly target: string;
@@ -132,6 +97,6 @@ export interface AccumulateSpec {
 
 /** target += source elementwise, e.g. a per-epoch loss sum fed by each step's loss. */
 export function accumulateKernel(spec: AccumulateSpec): KernelModule {
-  const frame = { name: spec.name, origin: spec.origin, bindings: [input(spec.source, spec.elements), output(spec.target, spec.elements)] };
+  const frame = { name: spec.name, origin: spec.origin, limits: spec.limits, bindings: [readBinding(spec.source, spec.elements), writeBinding(spec.target, spec.elements)] };
   return perItemKernel(frame, spec.elements, '', `${spec.target}[i] += ${spec.source}[i];`);
 }

@@ -1,12 +1,11 @@
 // Softmax cross-entropy over [N, K] logits with i32 class labels (PyTorch nn.CrossEntropyLoss,
 // reduction 'mean'): the loss plus a running count of correct predictions, and the logits gradient.
-import type { KernelModule, KernelOrigin } from '../kernel.ts';
+import type { KernelModule } from '../kernel.ts';
+import { buildModule, readBinding, writeBinding, type KernelFrame } from '../module.ts';
 import { wgsl } from '../writer.ts';
-import { type KernelFrame, input, kernelModule, output, perItemKernel, reductionThreads, workgroupSumFn } from './reduce.ts';
+import { type ReduceFrame, perItemKernel, reductionThreads, workgroupSumFn } from './reduce.ts';
 
-export interface SoftmaxXentSpec {
-  readonly name: string;
-  readonly origin: KernelOrigin;
+export interface SoftmaxXentSpec extends KernelFrame {
   readonly batch: number;
   readonly classes: number;
 }
@@ -43,8 +42,8 @@ function rowDecls(spec: SoftmaxXentSpec): string {
   `;
 }
 
-function inputs(spec: SoftmaxXentSpec): KernelFrame['bindings'] {
-  return [input('logits', spec.batch * spec.classes), input('labels', spec.batch, 'i32')];
+function inputs(spec: SoftmaxXentSpec): ReduceFrame['bindings'] {
+  return [readBinding('logits', spec.batch * spec.classes), readBinding('labels', spec.batch, 'i32')];
 }
 
 /**
@@ -53,13 +52,18 @@ function inputs(spec: SoftmaxXentSpec): KernelFrame['bindings'] {
  * count of argmax == label, so accuracy accumulates on the GPU until the runtime reads it).
  */
 export function softmaxXentForward(spec: SoftmaxXentSpec): KernelModule {
-  const threads = reductionThreads(spec.batch);
-  const bindings = [...inputs(spec), output('loss', 1), output('correct', 1, 'u32')];
-  return kernelModule({ name: spec.name, origin: spec.origin, bindings }, {
-    threads,
+  const threads = reductionThreads(spec.batch, spec);
+  const bindings = [...inputs(spec), writeBinding('loss', 1), writeBinding('correct', 1, 'u32')];
+  return buildModule({
+    name: spec.name,
+    origin: spec.origin,
+    limits: spec.limits,
+    bindings,
+    lid: 'index',
+    lanes: threads,
     groups: 1,
-    decls: rowDecls(spec) + '\n\n' + workgroupSumFn(spec.name, 'batch_sum', 'vec2f', threads),
-    main: wgsl`
+    decls: rowDecls(spec) + '\n\n' + workgroupSumFn(spec, 'batch_sum', 'vec2f', threads),
+    main: (w) => w.chunk(wgsl`
       var part = vec2f(0.0);
       for (var r = lid; r < N; r += ${threads}u) {
         let label = labels[r];
@@ -72,14 +76,14 @@ export function softmaxXentForward(spec: SoftmaxXentSpec): KernelModule {
         // Exact: a batch's count is far below 2^24.
         correct[0] += u32(sums.y);
       }
-    `,
+    `),
   });
 }
 
 /** One invocation per row: dlogits = (softmax - onehot(label)) / N. Bindings: logits, labels | dlogits. */
 export function softmaxXentBackward(spec: SoftmaxXentSpec): KernelModule {
-  const bindings = [...inputs(spec), output('dlogits', spec.batch * spec.classes)];
-  return perItemKernel({ name: spec.name, origin: spec.origin, bindings }, spec.batch, rowDecls(spec), wgsl`
+  const bindings = [...inputs(spec), writeBinding('dlogits', spec.batch * spec.classes)];
+  return perItemKernel({ name: spec.name, origin: spec.origin, limits: spec.limits, bindings }, spec.batch, rowDecls(spec), wgsl`
     let stats = row(i);
     let label = u32(labels[i]);
     for (var k = 0u; k < K; k++) {

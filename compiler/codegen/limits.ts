@@ -1,0 +1,54 @@
+// The one source of the WebGPU limits codegen fits its kernels to: the device's when kernels are
+// about to run on it, WebGPU's defaults (what every adapter grants) when they are only shown or
+// built outside a compilation (`cnnc compile`/`kernels`, kernel tests). The caller decides which;
+// the lowering context carries them to every kernel template.
+
+/** The WebGPU limits (GPUSupportedLimits names) the kernels and the memory plan depend on. */
+export interface DeviceLimits {
+  readonly maxStorageBufferBindingSize: number;
+  readonly maxStorageBuffersPerShaderStage: number;
+  readonly maxBufferSize: number;
+  readonly maxComputeWorkgroupsPerDimension: number;
+  readonly maxComputeInvocationsPerWorkgroup: number;
+  readonly maxComputeWorkgroupSizeX: number;
+  readonly maxComputeWorkgroupStorageSize: number;
+  /** The smallest subgroup size with the WGSL subgroups feature enabled; 0 without it. */
+  readonly subgroupMinSize: number;
+}
+
+/** WebGPU's default limits: what any adapter supports, used when compiling without a device. */
+export const defaultLimits: DeviceLimits = {
+  maxStorageBufferBindingSize: 128 * 1024 * 1024,
+  maxStorageBuffersPerShaderStage: 8,
+  maxBufferSize: 256 * 1024 * 1024,
+  maxComputeWorkgroupsPerDimension: 65535,
+  maxComputeInvocationsPerWorkgroup: 256,
+  maxComputeWorkgroupSizeX: 256,
+  maxComputeWorkgroupStorageSize: 16384,
+  subgroupMinSize: 0,
+};
+
+type SupportedLimits = Readonly<Record<Exclude<keyof DeviceLimits, 'subgroupMinSize'>, number>>;
+
+/** A device's limits as codegen reads them, from its GPUSupportedLimits. */
+export function deviceLimits(supported: SupportedLimits, subgroupMinSize: number): DeviceLimits {
+  return {
+    maxStorageBufferBindingSize: supported.maxStorageBufferBindingSize,
+    maxStorageBuffersPerShaderStage: supported.maxStorageBuffersPerShaderStage,
+    maxBufferSize: supported.maxBufferSize,
+    maxComputeWorkgroupsPerDimension: supported.maxComputeWorkgroupsPerDimension,
+    maxComputeInvocationsPerWorkgroup: supported.maxComputeInvocationsPerWorkgroup,
+    maxComputeWorkgroupSizeX: supported.maxComputeWorkgroupSizeX,
+    maxComputeWorkgroupStorageSize: supported.maxComputeWorkgroupStorageSize,
+    subgroupMinSize,
+  };
+}
+
+/**
+ * Invocations for a 1-D workgroup: the template's `preferred` count (a tuning choice, at most
+ * WebGPU's default of 256), or fewer where the device allows fewer. A device that allows more
+ * changes nothing: the preferences were measured, not derived from the limit.
+ */
+export function workgroupLanes(limits: DeviceLimits, preferred: number): number {
+  return Math.min(preferred, limits.maxComputeInvocationsPerWorkgroup, limits.maxComputeWorkgroupSizeX);
+}

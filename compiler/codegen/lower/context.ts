@@ -1,0 +1,71 @@
+// What every op family's lowering shares: the lowering context (program, memory plan, the limits
+// the kernels must fit), what a kernel call binds, deterministic kernel names, and fused epilogues.
+import type { Arena, FusedAct, FusedActGrad, FusedBatchnorm, TensorId, StepProgram } from '../../autodiff/step-ir.ts';
+import { numel } from '../../ir/graph.ts';
+import type { MemoryPlan } from '../../plan/allocate.ts';
+import { ACT_BINDING, BN_BINDINGS, activationGradEpilogue, forwardEpilogue, type Epilogue } from '../epilogue.ts';
+import type { KernelModule, KernelOrigin } from '../kernel.ts';
+import type { DeviceLimits } from '../limits.ts';
+import type { KernelFrame } from '../module.ts';
+
+/** What fills one binding: a tensor, a raw range of an arena, the per-step [seed, step] counters, or scratch. */
+export type BindingRef =
+  | { readonly kind: 'tensor'; readonly tensor: TensorId }
+  | { readonly kind: 'range'; readonly arena: Arena; readonly offset: number; readonly elements: number }
+  | { readonly kind: 'step' }
+  /** Temporary storage used within one kernel sequence (split-K partial sums). */
+  | { readonly kind: 'scratch'; readonly elements: number };
+
+export interface KernelCall {
+  readonly kernel: KernelModule;
+  /** Binding name -> what to bind; every binding of `kernel` has an entry. */
+  readonly args: Readonly<Record<string, BindingRef>>;
+}
+
+export interface LowerContext {
+  readonly program: StepProgram;
+  readonly plan: MemoryPlan;
+  /** The limits every kernel must fit: the device's, or WebGPU's defaults (the caller's choice). */
+  readonly limits: DeviceLimits;
+  /** Next kernel number, for deterministic names `k07_conv2d`. */
+  counter: number;
+}
+
+export const t = (tensor: TensorId): BindingRef => ({ kind: 'tensor', tensor });
+export const step: BindingRef = { kind: 'step' };
+
+export function kernelName(ctx: LowerContext, what: string): string {
+  return `k${String(ctx.counter++).padStart(2, '0')}_${what}`;
+}
+
+/** A kernel template's frame: the next kernel's name, the op's origin, the context's limits. */
+export function frame(ctx: LowerContext, origin: KernelOrigin, what: string): KernelFrame {
+  return { name: kernelName(ctx, what), origin, limits: ctx.limits };
+}
+
+/** GEMM kernels may share loads across 8 subgroup lanes (GemmTile.shareU). */
+export const subgroups = (ctx: LowerContext): boolean => ctx.limits.subgroupMinSize >= 8;
+
+export const shapeOf = (ctx: LowerContext, id: TensorId): readonly number[] => ctx.program.tensors[id]!.shape;
+export const elements = (ctx: LowerContext, id: TensorId): number => numel(shapeOf(ctx, id));
+export const shape4 = (ctx: LowerContext, id: TensorId): [number, number, number, number] => {
+  const s = shapeOf(ctx, id);
+  return [s[0]!, s[1]!, s[2]!, s[3]!];
+};
+
+/** A fused op's epilogue (as a spec field, absent when nothing is fused), its extra bindings, and its kernel-name suffix. */
+export interface Fused {
+  readonly spec: { epilogue?: Epilogue };
+  readonly args: Record<string, BindingRef>;
+  readonly suffix: string;
+}
+
+export function fused(op: { readonly act?: FusedAct; readonly actGrad?: FusedActGrad; readonly bn?: FusedBatchnorm }): Fused {
+  const forward = forwardEpilogue(op.bn, op.act);
+  if (forward) {
+    const bn = op.bn ? Object.fromEntries(Object.entries(BN_BINDINGS).map(([field, name]) => [name, t(op.bn![field as keyof typeof BN_BINDINGS])])) : {};
+    return { spec: { epilogue: forward }, args: bn, suffix: `${op.bn ? '_batchnorm' : ''}${op.act ? `_${op.act.fn}` : ''}` };
+  }
+  if (op.actGrad) return { spec: { epilogue: activationGradEpilogue(op.actGrad) }, args: { [ACT_BINDING]: t(op.actGrad.x) }, suffix: `_${op.actGrad.fn}_grad` };
+  return { spec: {}, args: {}, suffix: '' };
+}
