@@ -2,8 +2,10 @@
 // (0 ok, 1 user error, 2 internal compiler error). Never prints a stack trace for user input.
 import { InternalCompilerError } from '../../compiler/diagnostics/diagnostic.ts';
 import { UserError } from '../errors.ts';
+import { OptionError, parseCommandLine } from './command-line.ts';
 import type { Output } from './io.ts';
-import { type CommandName, commandUsage, type Flags, OptionError, parseCommandLine, usage } from './options.ts';
+import type { CommandName, Flags } from './options.ts';
+import { commandUsage, usage } from './usage.ts';
 
 const stdio: Output = { out: (t) => process.stdout.write(t), err: (t) => process.stderr.write(t) };
 
@@ -38,7 +40,9 @@ export async function main(argv: readonly string[], io: Output = stdio): Promise
       io.err(`cnnc: ${e.message}\nThis is a bug in cnnc, not in your model; please report it with the .cnn file.\n`);
       return 2;
     }
-    io.err(`cnnc: internal error: ${(e as Error).stack ?? String(e)}\nThis is a bug in cnnc; please report it with the .cnn file.\n`);
+    io.err(
+      `cnnc: internal error: ${(e as Error).stack ?? String(e)}\nThis is a bug in cnnc; please report it with the .cnn file.\n`,
+    );
     return 2;
   }
 }

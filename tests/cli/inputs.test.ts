@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
 import { kernelFloat } from '../../compiler/ir/f32.ts';
-import { parseCommandLine } from '../../runtime/cli/options.ts';
+import { parseCommandLine } from '../../runtime/cli/command-line.ts';
 import { IMAGES_MAGIC, LABELS_MAGIC } from '../../runtime/data/idx.ts';
 import { writeCheckpoint } from '../../runtime/train/checkpoint.ts';
 import { cnnc, cnncInProcess } from '../helpers/cli.ts';

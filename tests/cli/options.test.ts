@@ -5,14 +5,9 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, expectTypeOf, it } from 'vitest';
-import {
-  type CommandName,
-  commands,
-  commandUsage,
-  type Flags,
-  parseCommandLine,
-  usage,
-} from '../../runtime/cli/options.ts';
+import { parseCommandLine } from '../../runtime/cli/command-line.ts';
+import { type CommandName, commands, type Flags } from '../../runtime/cli/options.ts';
+import { commandUsage, usage } from '../../runtime/cli/usage.ts';
 import { cnncInProcess, root } from '../helpers/cli.ts';
 
 const names = Object.keys(commands) as CommandName[];
