@@ -11,32 +11,22 @@ import { printPlan } from '../../compiler/plan/print.ts';
 import { CompileError, compileToKernels, type Compiled } from '../model.ts';
 import { renderDiagnostics } from '../../compiler/diagnostics/render.ts';
 import { modelOption } from './flags.ts';
-import { parseInputFlag, readSource, type Output } from './io.ts';
+import { readSource, type Output } from './io.ts';
+import { type CodegenFlags, type Flags, inputOption } from './options.ts';
 import { checkOutputs, makeDirectory, writeOutput, type InputPath, type OutputPath } from './outputs.ts';
 import { UserError } from '../errors.ts';
-
-export interface CompileFlags {
-  readonly input?: string;
-  readonly model?: string;
-  readonly emit?: string;
-  readonly out?: string;
-  readonly backward?: boolean;
-  readonly filter?: string;
-  readonly 'no-fuse'?: boolean;
-  readonly subgroups?: boolean;
-}
 
 /**
  * Compiles for WebGPU's default limits, which every adapter supports, warning where a model
  * exceeds them; with --subgroups for an adapter with subgroups of 8 or more lanes (lavapipe, most
  * GPUs), whose GEMM kernels share loads (what `cnnc train` runs there).
  */
-function compiled(file: string, flags: CompileFlags, io: Output): Compiled | null {
+function compiled(file: string, flags: CodegenFlags, io: Output): Compiled | null {
   try {
     const c = compileToKernels(readSource(file), {
       path: file,
       ...modelOption(flags),
-      ...(flags.input !== undefined ? parseInputFlag(flags.input) : {}),
+      ...inputOption(flags),
     }, flags.subgroups ? { ...defaultLimits, subgroupMinSize: 8 } : defaultLimits, 'warning');
     if (c.warnings.length > 0) io.err(renderDiagnostics(c.warnings) + '\n');
     return c;
@@ -55,7 +45,7 @@ const emitters = {
   wgsl: (c: Compiled) => c.kernels.train.map((k) => k.kernel.wgsl).join('\n'),
 } as const;
 
-export function compileCommand(file: string, flags: CompileFlags, io: Output): number {
+export function compileCommand(file: string, flags: Flags<'compile'>, io: Output): number {
   const emit = flags.emit ?? 'ir';
   if (!(emit in emitters)) throw new UserError(`--emit must be one of ${Object.keys(emitters).join(', ')}, got '${emit}'`);
   const out: OutputPath | null = flags.out !== undefined ? { what: '--out', path: flags.out, directory: true } : null;
@@ -80,7 +70,7 @@ export function compileCommand(file: string, flags: CompileFlags, io: Output): n
   return 0;
 }
 
-export function kernelsCommand(file: string, flags: CompileFlags, io: Output): number {
+export function kernelsCommand(file: string, flags: Flags<'kernels'>, io: Output): number {
   const c = compiled(file, flags, io);
   if (!c) return 1;
   // The training step's kernels (forward, loss, backward, update), or the evaluation forward.

@@ -3,22 +3,18 @@
 // the npy arrays themselves for npy data, which has no split.
 import { validate } from '../train/trainer.ts';
 import { readWeights, setWeights } from '../train/state-dict.ts';
-import { compileModel, type ModelFlags, modelFrontend, modelOption, nonFiniteWeights, num, openModelData, required } from './flags.ts';
+import { compileModel, modelFrontend, modelOption, nonFiniteWeights, openModelData } from './flags.ts';
 import type { Output } from './io.ts';
+import type { Flags } from './options.ts';
 
-export interface EvalFlags extends ModelFlags {
-  readonly weights?: string;
-  readonly json?: boolean;
-}
-
-export async function evalCommand(file: string, flags: EvalFlags, io: Output): Promise<number> {
-  const weights = required(flags.weights, '--weights FILE', 'eval');
+export async function evalCommand(file: string, flags: Flags<'eval'>, io: Output): Promise<number> {
+  const { weights } = flags;
   const front = modelFrontend(file, flags, io);
   if (!front) return 1;
   const data = openModelData(file, front, flags);
   const split = data.val ?? data.train;
   // No larger than the data: a batch with nothing to fill it would only cost a second compile.
-  const batch = Math.min(split.count, num(flags, 'batch-size', { integer: true, min: 1 }) ?? front.train!.batch);
+  const batch = Math.min(split.count, flags['batch-size'] ?? front.train!.batch);
   const ckpt = readWeights(front.shaped!, weights);
   // The loss is what these weights compute on this data, NaN included; the warning names the cause.
   for (const cause of [nonFiniteWeights(ckpt), split.nonFinite]) if (cause !== null) io.err(`cnnc: warning: ${cause}; the loss will be NaN\n`);

@@ -2,65 +2,30 @@
 // evaluated on, and compiling the model, so the three commands agree on every flag's meaning.
 import { analyze, type FrontendResult } from '../../compiler/index.ts';
 import type { OptimizerConfig, OptimizerKind } from '../../compiler/elaborate/train-config.ts';
-import { kernelFloat } from '../../compiler/ir/f32.ts';
 import { formatShape } from '../../compiler/ir/graph.ts';
 import { compile, CompileError, type CompileOptions, type Model } from '../model.ts';
 import { UserError } from '../errors.ts';
 import type { Checkpoint } from '../train/checkpoint.ts';
 import { openData, type TrainData } from '../train/data.ts';
 import { frontend, readSource, type Output } from './io.ts';
-
-/** Flags that pick the model, its batch and its data. */
-export interface ModelFlags {
-  readonly model?: string;
-  readonly 'batch-size'?: string;
-  readonly data?: string;
-  readonly resize?: string;
-  readonly 'no-fuse'?: boolean;
-}
+import type { Flags, ModelFlags } from './options.ts';
 
 /** Which model of the file, and whether to fuse (`--no-fuse` compiles every op to its own kernel). */
 export function modelOption(flags: Pick<ModelFlags, 'model' | 'no-fuse'>): { model?: string; fuse?: boolean } {
   return { ...(flags.model !== undefined ? { model: flags.model } : {}), ...(flags['no-fuse'] ? { fuse: false } : {}) };
 }
 
-/** A numeric flag, or undefined when absent; `kernel` flags must also be float32 numbers above `min` or at it. */
-export function num<F extends object>(flags: F, key: keyof F & string, opts: { integer?: boolean; min?: number; kernel?: 'above' | 'at least' } = {}): number | undefined {
-  const text = flags[key];
-  if (typeof text !== 'string') return undefined;
-  const v = text.trim() === '' ? NaN : Number(text);
-  const min = opts.min ?? 0;
-  if (opts.kernel !== undefined) {
-    const expected = kernelFloat(v, min, opts.kernel === 'above');
-    if (expected !== null) throw new UserError(`--${key} expects ${expected}, got '${text}'`);
-    return v;
-  }
-  if (!Number.isFinite(v) || v < min || (opts.integer && !Number.isSafeInteger(v))) {
-    throw new UserError(`--${key} expects ${opts.integer ? 'an integer' : 'a number'} >= ${min}, got '${text}'`);
-  }
-  return v;
+/** `--resize H[,W]` (checked by the parser) as height and width. */
+export function resizeFlag(size: readonly number[] | undefined): [number, number] | undefined {
+  return size && [size[0]!, size[1] ?? size[0]!];
 }
 
-/** A flag the command cannot do without. */
-export function required(value: string | undefined, flag: string, command: string): string {
-  if (value === undefined) throw new UserError(`'${command}' needs ${flag}`);
-  return value;
-}
-
-export function resizeFlag(text: string | undefined): [number, number] | undefined {
-  if (text === undefined) return undefined;
-  const parts = text.split(',').map(Number);
-  if ((parts.length !== 1 && parts.length !== 2) || !parts.every((p) => Number.isInteger(p) && p >= 1)) throw new UserError(`--resize expects H or H,W, got '${text}'`);
-  return [parts[0]!, parts[1] ?? parts[0]!];
-}
-
-export function optimizerFlags(flags: { optimizer?: string; lr?: string; momentum?: string; 'weight-decay'?: string }): Partial<OptimizerConfig> {
+/** The optimizer settings train's flags override (the parser checked that each number fits a kernel). */
+export function optimizerFlags(flags: Pick<Flags<'train'>, 'optimizer' | 'lr' | 'momentum' | 'weight-decay'>): Partial<OptimizerConfig> {
   const kind = flags.optimizer;
   if (kind !== undefined && kind !== 'sgd' && kind !== 'adam' && kind !== 'adamw') throw new UserError(`--optimizer must be sgd, adam or adamw, got '${kind}'`);
-  // torch.optim's domains, but lr 0 (it would train nothing); all become WGSL float32 literals.
-  const lr = num(flags, 'lr', { kernel: 'above' });
-  const momentum = num(flags, 'momentum', { kernel: 'at least' });
-  const weightDecay = num(flags, 'weight-decay', { kernel: 'at least' });
+  const { lr, momentum } = flags;
+  const weightDecay = flags['weight-decay'];
   return {
     ...(kind !== undefined ? { kind: kind as OptimizerKind } : {}),
     ...(lr !== undefined ? { lr } : {}),

@@ -23,12 +23,3 @@ export function frontend(path: string, options: FrontendOptions, io: Output): Fr
   if (result.diagnostics.all.length > 0) io.err(renderDiagnostics(result.diagnostics.all) + '\n');
   return result.diagnostics.hasErrors ? null : result;
 }
-
-/** `--input N,C,H,W` (or N,F): the batch and the per-sample shape. */
-export function parseInputFlag(text: string): { batch: number; inputShape: number[] } {
-  const dims = text.split(/[,x ]+/).filter((s) => s !== '').map(Number);
-  if ((dims.length !== 4 && dims.length !== 2) || !dims.every((d) => Number.isInteger(d) && d >= 1)) {
-    throw new UserError(`--input expects N,C,H,W or N,F with positive integers, got '${text}'`);
-  }
-  return { batch: dims[0]!, inputShape: dims.slice(1) };
-}

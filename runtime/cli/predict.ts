@@ -7,24 +7,17 @@ import { DataError, readIdxImages } from '../data/idx.ts';
 import { nonFiniteSamples, NpyError, readNpy } from '../data/npy.ts';
 import { UserError } from '../errors.ts';
 import { readWeights, setWeights } from '../train/state-dict.ts';
-import { compileModel, type ModelFlags, modelFrontend, modelOption, nonFiniteWeights, num, required, resizeFlag, sampleShape } from './flags.ts';
+import { compileModel, modelFrontend, modelOption, nonFiniteWeights, resizeFlag, sampleShape } from './flags.ts';
 import type { Output } from './io.ts';
-
-export interface PredictFlags extends ModelFlags {
-  readonly weights?: string;
-  readonly images?: string;
-  readonly npy?: string;
-  readonly count?: string;
-  readonly json?: boolean;
-}
+import type { Flags } from './options.ts';
 
 /** d2l's `get_fashion_mnist_labels`, in label order. */
 const FASHION_MNIST = ['T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Shirt', 'Sneaker', 'Bag', 'Ankle boot'];
 
 /** The first `count` (default all) samples as the model's input batch. */
-function readSamples(flags: PredictFlags, want: readonly number[], resize: readonly [number, number] | null): { x: Float32Array; count: number; nonFinite: string | null } {
+function readSamples(flags: Flags<'predict'>, want: readonly number[], resize: readonly [number, number] | null): { x: Float32Array; count: number; nonFinite: string | null } {
   if ((flags.images === undefined) === (flags.npy === undefined)) throw new UserError("'predict' needs one of --images IDX_FILE and --npy X.npy");
-  const limit = num(flags, 'count', { integer: true, min: 1 });
+  const limit = flags.count;
   const take = (have: number, path: string): number => {
     if (have === 0) throw new UserError(`${path} holds 0 samples: nothing to predict`);
     if (limit !== undefined && limit > have) throw new UserError(`--count ${limit}: ${path} has ${have} samples`);
@@ -60,8 +53,8 @@ function ranked(logits: Float32Array): { cls: number; p: number }[] {
   return e.map((v, cls) => ({ cls, p: v / sum })).sort((a, b) => b.p - a.p || a.cls - b.cls);
 }
 
-export async function predictCommand(file: string, flags: PredictFlags, io: Output): Promise<number> {
-  const weights = required(flags.weights, '--weights FILE', 'predict');
+export async function predictCommand(file: string, flags: Flags<'predict'>, io: Output): Promise<number> {
+  const { weights } = flags;
   const front = modelFrontend(file, flags, io);
   if (!front) return 1;
   const recipe = front.train!;
@@ -70,7 +63,7 @@ export async function predictCommand(file: string, flags: PredictFlags, io: Outp
   const classes = out[1]!;
   const names = classes === 10 && recipe.data.kind === 'fashion_mnist' ? FASHION_MNIST : null;
   const { x, count, nonFinite } = readSamples(flags, sampleShape(front), resizeFlag(flags.resize) ?? recipe.resize);
-  const batch = Math.min(count, num(flags, 'batch-size', { integer: true, min: 1 }) ?? recipe.batch);
+  const batch = Math.min(count, flags['batch-size'] ?? recipe.batch);
   const ckpt = readWeights(front.shaped!, weights);
   // Predictions are what these weights compute on these samples, NaN included; the warning names the cause.
   const weightsBad = nonFiniteWeights(ckpt);

@@ -7,26 +7,12 @@ import { pngPath, writePlot, type CurvePoint } from '../train/plot.ts';
 import { applyRun, optimPath, readRun, saveRun } from '../train/resume.ts';
 import { readWeights, setWeights } from '../train/state-dict.ts';
 import { train, type EpochReport, type Progress } from '../train/trainer.ts';
-import { compileModel, type ModelFlags, modelFrontend, modelOption, nonFiniteWeights, num, openModelData, optimizerFlags } from './flags.ts';
+import { compileModel, modelFrontend, modelOption, nonFiniteWeights, openModelData, optimizerFlags } from './flags.ts';
 import type { Output } from './io.ts';
+import type { Flags } from './options.ts';
 import { checkOutputs, writeOutput, type InputPath, type OutputPath } from './outputs.ts';
 
-export interface TrainFlags extends ModelFlags {
-  readonly epochs?: string;
-  readonly lr?: string;
-  readonly optimizer?: string;
-  readonly momentum?: string;
-  readonly 'weight-decay'?: string;
-  readonly seed?: string;
-  readonly steps?: string;
-  readonly 'val-limit'?: string;
-  readonly 'no-shuffle'?: boolean;
-  readonly 'json-log'?: string;
-  readonly save?: string;
-  readonly init?: string;
-  readonly resume?: string;
-  readonly plot?: string;
-}
+type TrainFlags = Flags<'train'>;
 
 function progressLine(p: Progress, epochs: number): string {
   const width = 24;
@@ -71,11 +57,11 @@ export async function trainCommand(file: string, flags: TrainFlags, io: Output, 
   if (!front) return 1;
   const recipe = front.train!;
   const saved = flags.resume !== undefined ? readRun(flags.resume, front.shaped!) : null;
-  const batch = num(flags, 'batch-size', { integer: true, min: 1 }) ?? saved?.batch ?? recipe.batch;
-  const epochs = num(flags, 'epochs', { integer: true, min: 1 }) ?? recipe.epochs;
-  const seed = num(flags, 'seed', { integer: true }) ?? saved?.seed ?? recipe.seed;
-  const maxSteps = num(flags, 'steps', { integer: true, min: 1 }) ?? null;
-  const valLimit = num(flags, 'val-limit', { integer: true, min: 1 }) ?? null;
+  const batch = flags['batch-size'] ?? saved?.batch ?? recipe.batch;
+  const epochs = flags.epochs ?? recipe.epochs;
+  const seed = flags.seed ?? saved?.seed ?? recipe.seed;
+  const maxSteps = flags.steps ?? null;
+  const valLimit = flags['val-limit'] ?? null;
   const shuffle = flags['no-shuffle'] ? false : saved?.shuffle ?? true;
   const done = saved?.epoch ?? 0;
   if (done >= epochs) throw new UserError(`${flags.resume} has trained ${done} epochs already; --epochs counts them too, so ask for more than ${done}`);

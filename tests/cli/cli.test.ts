@@ -71,7 +71,7 @@ describe('cnnc errors', () => {
     [['frobnicate', 'x.cnn'], "cnnc: unknown command 'frobnicate'"],
     [['summary'], "cnnc: 'summary' needs a .cnn FILE"],
     [['summary', 'dsl-examples/lenet.cnn', '--input', '1,2,3'], 'cnnc: --input expects N,C,H,W or N,F'],
-    [['summary', 'dsl-examples/lenet.cnn', '--bogus'], "cnnc: Unknown option '--bogus'"],
+    [['summary', 'dsl-examples/lenet.cnn', '--bogus'], 'cnnc summary: unknown option --bogus (cnnc summary --help lists its options)'],
     [['summary', 'dsl-examples/lenet.cnn', '--model', 'Nope'], 'no model named `Nope`'],
   ])('cnnc %j fails clearly', (args, message) => {
     const r = cnnc(...args);

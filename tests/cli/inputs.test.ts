@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
 import { kernelFloat } from '../../compiler/ir/f32.ts';
-import { optimizerFlags } from '../../runtime/cli/flags.ts';
+import { parseCommandLine } from '../../runtime/cli/command-line.ts';
 import { IMAGES_MAGIC, LABELS_MAGIC } from '../../runtime/data/idx.ts';
 import { writeCheckpoint } from '../../runtime/train/checkpoint.ts';
 import { cnnc, cnncInProcess } from '../helpers/cli.ts';
@@ -57,7 +57,8 @@ describe('float flags that reach a kernel', () => {
   });
 
   it('accepts every float32 in the domain, up to the largest', () => {
-    expect(optimizerFlags({ lr: '3.4028234663852886e38', momentum: '0', 'weight-decay': '0' })).toEqual({ lr: 3.4028234663852886e38, momentum: 0, weightDecay: 0 });
+    const r = parseCommandLine(['train', 'm.cnn', '--lr', '3.4028234663852886e38', '--momentum', '0', '--weight-decay', '0']);
+    expect(r.kind === 'run' && r.flags).toEqual({ lr: 3.4028234663852886e38, momentum: 0, 'weight-decay': 0 });
     expect(kernelFloat(3.4028234663852886e38, 0)).toBeNull();
     // The next double above float32's largest value.
     expect(kernelFloat(3.402823466385289e38, 0)).not.toBeNull();

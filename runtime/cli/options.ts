@@ -1,0 +1,236 @@
+// Every command's options, declared once: the parser (command-line.ts), the typed flags each command
+// receives and the usage text (usage.ts) are all made from the tables below. No command code is
+// imported here, so that main.ts can parse and print help without loading a command's module (or
+// dawn.node).
+
+interface Described {
+  /** One line for the usage text. */
+  readonly help: string;
+  /** The usage heading the option is listed under (set by `group`). */
+  readonly group?: string;
+}
+export interface BooleanOption extends Described {
+  readonly kind: 'boolean';
+}
+export interface StringOption extends Described {
+  readonly kind: 'string';
+  /** The value's placeholder in the usage text, e.g. FILE. */
+  readonly value: string;
+  /** The command refuses to run without it. */
+  readonly required?: boolean;
+}
+export interface NumberOption extends Described {
+  readonly kind: 'number';
+  readonly value: string;
+  readonly integer?: boolean;
+  /** The smallest value allowed (default 0). */
+  readonly min?: number;
+  /** The value reaches a kernel: a float32 above `min` or at least `min`. */
+  readonly kernel?: 'above' | 'at least';
+}
+export interface ListOption extends Described {
+  /** Positive integers separated by commas (or x), in one of `forms`, e.g. H or H,W. */
+  readonly kind: 'list';
+  readonly value: string;
+  readonly forms: readonly string[];
+}
+export type OptionSpec = BooleanOption | StringOption | NumberOption | ListOption;
+export type Table = Readonly<Record<string, OptionSpec>>;
+
+type ValueOf<O> = O extends { kind: 'boolean' }
+  ? boolean
+  : O extends { kind: 'number' }
+    ? number
+    : O extends { kind: 'list' }
+      ? readonly number[]
+      : string;
+type RequiredKeys<T> = { [K in keyof T]: T[K] extends { required: true } ? K : never }[keyof T];
+
+/** The parsed flags of a table: each option's value, optional unless the option is required. */
+export type FlagsOf<T extends Table> = { readonly [K in Exclude<keyof T, RequiredKeys<T>>]?: ValueOf<T[K]> } & {
+  readonly [K in RequiredKeys<T>]: ValueOf<T[K]>;
+};
+
+/** Options listed under one heading of the usage text, shared by the commands that include them. */
+function group<const T extends Table>(
+  title: string,
+  options: T,
+): { readonly [K in keyof T]: T[K] & { readonly group: string } } {
+  return Object.fromEntries(Object.entries(options).map(([name, o]) => [name, { ...o, group: title }])) as never;
+}
+
+const modelName = group('model options', {
+  model: { kind: 'string', value: 'NAME', help: 'the model to use when the file defines several (default: the last)' },
+});
+const inputShape = group('model options', {
+  input: {
+    kind: 'list',
+    value: 'N,C,H,W',
+    forms: ['N,C,H,W', 'N,F'],
+    help: "override the model's input shape and set the batch (default batch 1)",
+  },
+});
+const noFuse = group('model options', {
+  'no-fuse': { kind: 'boolean', help: 'every op its own kernel (no fusion)' },
+});
+const subgroups = group('model options', {
+  subgroups: {
+    kind: 'boolean',
+    help: 'for a device with subgroups of 8+ lanes, whose GEMM kernels share loads (train uses them where the device has them)',
+  },
+});
+const json = { json: { kind: 'boolean', help: 'machine-readable output' } } as const;
+
+/** What train, eval and predict share: the model, its batch and its input size. */
+const modelRun = {
+  ...modelName,
+  ...noFuse,
+  ...group('data options', {
+    'batch-size': {
+      kind: 'number',
+      value: 'N',
+      integer: true,
+      min: 1,
+      help: "the batch (default the train section's)",
+    },
+    resize: {
+      kind: 'list',
+      value: 'H[,W]',
+      forms: ['H', 'H,W'],
+      help: "resize the data's images and the model's input to H x W",
+    },
+  }),
+};
+/** The data train and eval read (predict reads the samples it is given). */
+const dataDir = group('data options', {
+  data: { kind: 'string', value: 'DIR', help: "an IDX folder instead of the train section's data" },
+});
+const weights = {
+  weights: {
+    kind: 'string',
+    value: 'W',
+    required: true,
+    help: 'the weights (.safetensors, as train --save writes them)',
+  },
+} as const;
+
+// torch.optim's domains, but lr 0 (it would train nothing); all become WGSL float32 literals.
+const trainOptions = group('train options (each overrides the train section)', {
+  epochs: {
+    kind: 'number',
+    value: 'N',
+    integer: true,
+    min: 1,
+    help: 'epochs to train (with --resume: in all, those done included)',
+  },
+  lr: { kind: 'number', value: 'X', kernel: 'above', help: 'learning rate' },
+  optimizer: { kind: 'string', value: 'sgd|adam|adamw', help: 'the optimizer' },
+  momentum: { kind: 'number', value: 'X', kernel: 'at least', help: "SGD's momentum" },
+  'weight-decay': { kind: 'number', value: 'X', kernel: 'at least', help: 'weight decay (adamw: decoupled)' },
+  seed: { kind: 'number', value: 'N', integer: true, help: 'seed of the initial weights and the sample order' },
+  steps: { kind: 'number', value: 'K', integer: true, min: 1, help: 'stop after K steps (with --resume: in all)' },
+  'no-shuffle': { kind: 'boolean', help: 'keep the data in file order' },
+  'val-limit': {
+    kind: 'number',
+    value: 'N',
+    integer: true,
+    min: 1,
+    help: 'validate on the first N test images only (default all)',
+  },
+});
+const runFiles = group('files', {
+  'json-log': { kind: 'string', value: 'FILE', help: 'one JSON line per epoch' },
+  save: {
+    kind: 'string',
+    value: 'FILE.safetensors',
+    help: 'weights every epoch (PyTorch state_dict names), the optimizer state in FILE.optim.safetensors',
+  },
+  init: { kind: 'string', value: 'FILE', help: 'start from these weights' },
+  resume: { kind: 'string', value: 'FILE', help: 'continue a --save run (weights, optimizer state, position)' },
+  plot: { kind: 'string', value: 'FILE.svg', help: 'curves as SVG and FILE.png, redrawn every epoch' },
+});
+
+export interface CommandSpec {
+  /** What follows the command name in its synopsis. */
+  readonly synopsis: string;
+  readonly help: string;
+  readonly options: Table;
+}
+
+export const commands = {
+  check: { synopsis: 'FILE', help: 'parse and check a model', options: { ...modelName, ...inputShape } },
+  summary: {
+    synopsis: 'FILE',
+    help: "print every layer's output shape, parameters and FLOPs",
+    options: {
+      ...modelName,
+      ...inputShape,
+      expand: { kind: 'boolean', help: 'one row per layer instead of one per top-level block' },
+      ...json,
+    },
+  },
+  compile: {
+    synopsis: 'FILE [--emit WHAT] [--out DIR]',
+    help: "lower to WGSL and show what the compiler made (for WebGPU's default limits)",
+    options: {
+      ...modelName,
+      ...inputShape,
+      ...noFuse,
+      ...subgroups,
+      emit: {
+        kind: 'string',
+        value: 'ir|graph|wgsl|plan|fusion',
+        help: 'ir (graph + step program, the default), graph (DOT), wgsl, plan, fusion (each decision and why)',
+      },
+      out: { kind: 'string', value: 'DIR', help: 'write files to DIR instead of printing' },
+    },
+  },
+  kernels: {
+    synopsis: 'FILE [--backward] [--filter NAME]',
+    help: 'print each WGSL kernel of the forward pass',
+    options: {
+      ...modelName,
+      ...inputShape,
+      ...noFuse,
+      ...subgroups,
+      backward: { kind: 'boolean', help: "the training step's kernels, not only the forward" },
+      filter: { kind: 'string', value: 'NAME', help: 'only kernels whose name contains NAME' },
+    },
+  },
+  train: {
+    synopsis: 'FILE [options]',
+    help: 'train on the data of the train section (default Fashion-MNIST)',
+    options: { ...modelRun, ...dataDir, ...trainOptions, ...runFiles },
+  },
+  eval: {
+    synopsis: 'FILE --weights W',
+    help: 'loss and accuracy of saved weights on the test split (npy data: on the npy arrays)',
+    options: { ...weights, ...modelRun, ...dataDir, ...json },
+  },
+  predict: {
+    synopsis: 'FILE --weights W (--images IDX_FILE [--count N] | --npy X.npy)',
+    help: 'class, probability and top 3 of each sample',
+    options: {
+      ...weights,
+      images: { kind: 'string', value: 'IDX_FILE', help: 'classify the images of an IDX file' },
+      npy: { kind: 'string', value: 'X.npy', help: 'classify the samples of an [N, C, H, W] array' },
+      count: { kind: 'number', value: 'N', integer: true, min: 1, help: 'the first N samples only (default all)' },
+      ...modelRun,
+      ...json,
+    },
+  },
+} as const satisfies Readonly<Record<string, CommandSpec>>;
+
+export type CommandName = keyof typeof commands;
+/** The flags `cnnc <command>` passes to its module: a read of an option the table lacks does not compile. */
+export type Flags<C extends CommandName> = FlagsOf<(typeof commands)[C]['options']>;
+/** Flags of a shared group, for helpers that several commands call. */
+export type ModelFlags = FlagsOf<typeof modelRun & typeof dataDir>;
+export type CodegenFlags = Flags<'compile'> | Flags<'kernels'>;
+/** The command names, in the order of the tables. */
+export const commandNames = Object.keys(commands) as CommandName[];
+
+/** `--input N,C,H,W` (or N,F) as the front end takes it: the batch and the per-sample shape. */
+export function inputOption(flags: { readonly input?: readonly number[] }): { batch?: number; inputShape?: number[] } {
+  return flags.input ? { batch: flags.input[0]!, inputShape: flags.input.slice(1) } : {};
+}
