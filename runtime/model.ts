@@ -6,7 +6,7 @@ import type { StepProgram, TensorId } from '../compiler/autodiff/step-ir.ts';
 import { lowerProgram, type DeviceLimits, type LoweredProgram } from '../compiler/codegen/index.ts';
 import { renderDiagnostics } from '../compiler/diagnostics/render.ts';
 import type { Diagnostic } from '../compiler/diagnostics/diagnostic.ts';
-import { type InitKind, type LossKind, type OptimizerConfig, type TrainConfig } from '../compiler/elaborate/train-config.ts';
+import { type InitKind, type LossKind, type OptimizerConfig, type TrainConfig } from '../compiler/ir/recipe.ts';
 import { numel, type ShapedGraph } from '../compiler/ir/graph.ts';
 import { fuse, type FusionDecision } from '../compiler/fusion/fuse.ts';
 import { planMemory, type MemoryPlan } from '../compiler/plan/allocate.ts';

@@ -2,7 +2,7 @@
 // loss, reverse-mode gradients (rules in rules.ts) and the optimizer update, as a StepProgram.
 import type { DiagnosticBag } from '../diagnostics/diagnostic.ts';
 import { formatShape, type NodeId, type ShapedGraph } from '../ir/graph.ts';
-import type { LossKind, OptimizerConfig } from '../elaborate/train-config.ts';
+import type { LossKind, OptimizerConfig } from '../ir/recipe.ts';
 import type { StepOp, StepProgram, TensorId } from './step-ir.ts';
 import { forwardOp, type ForwardContext } from './forward.ts';
 import { TensorTable, originOf } from './tensors.ts';

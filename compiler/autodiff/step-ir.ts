@@ -3,8 +3,8 @@
 // kernel family in codegen; fusion rewrites these op lists.
 import type { Shape } from '../ir/graph.ts';
 import type { OpAttrs } from '../ir/ops.ts';
-import type { KernelOrigin, ScalarType } from '../codegen/kernel.ts';
-import type { LossKind, OptimizerConfig } from '../elaborate/train-config.ts';
+import type { KernelOrigin, ScalarType } from '../ir/kernel-facts.ts';
+import type { LossKind, OptimizerConfig } from '../ir/recipe.ts';
 
 export type TensorId = number;
 

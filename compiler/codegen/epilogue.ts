@@ -2,7 +2,8 @@
 // and the store. Fusion puts evaluation-mode batch norm and activations here (forward) and
 // activation gradients (backward), so no intermediate makes a round trip through memory.
 import type { FusedAct, FusedActGrad, FusedBatchnorm } from '../autodiff/step-ir.ts';
-import { activationForward, activationGrad, add, exprHelpers, input, mul, printExpr, recip, sqrt, sub, substitute, type ScalarExpr } from './expr.ts';
+import { activationForward, activationGrad, add, input, mul, recip, sqrt, sub, substitute, type ScalarExpr } from '../ir/expr.ts';
+import { exprHelpers, printExpr } from './expr.ts';
 import { readBinding } from './indexing.ts';
 import type { BindingSpec } from './kernel.ts';
 

@@ -2,7 +2,7 @@
 // (activations, add, concat) to their kernel templates.
 import type { StepOp, TensorId } from '../autodiff/step-ir.ts';
 import { numel } from '../ir/graph.ts';
-import { activationForward, activationGrad, add, input, substitute } from './expr.ts';
+import { activationForward, activationGrad, add, input, substitute } from '../ir/expr.ts';
 import { concatKernel } from './kernels/concat.ts';
 import { conv2dKernel } from './kernels/conv2d.ts';
 import { conv2dGradInputKernel } from './kernels/conv2d-grad-input.ts';

@@ -9,8 +9,8 @@
 // A rewrite needs the intermediate tensor to have no other reader; every candidate, fused or not,
 // is recorded with the reason, for `cnnc compile --emit fusion`.
 import { PASSES, opTensors, type FusedAct, type PassName, type StepOp, type StepProgram, type TensorId } from '../autodiff/step-ir.ts';
-import { gradFromOutputExact } from '../codegen/expr.ts';
-import type { KernelOrigin } from '../codegen/kernel.ts';
+import { gradFromOutputExact } from '../ir/expr.ts';
+import type { KernelOrigin } from '../ir/kernel-facts.ts';
 import { formatShape, numel } from '../ir/graph.ts';
 
 export interface FusionDecision {

@@ -1,7 +1,7 @@
 // The float64 interpreter of a shaped graph: forward (training or evaluation mode), loss, backward
 // and one optimizer step, on the reference ops. The oracle the GPU training step is checked against.
 import type { NodeId, ShapedGraph, ShapedNode } from '../../compiler/ir/graph.ts';
-import type { LossKind } from '../../compiler/elaborate/train-config.ts';
+import type { LossKind } from '../../compiler/ir/recipe.ts';
 import { assertNever } from '../../compiler/diagnostics/diagnostic.ts';
 import * as ops from './ops.ts';
 import type { Tensor } from './tensor.ts';

@@ -5,7 +5,7 @@
 // step count, the epoch, the settings that shape the run (optimizer, seed, batch, shuffle) and the
 // curves so far.
 import { existsSync } from 'node:fs';
-import type { OptimizerConfig, OptimizerKind } from '../../compiler/elaborate/train-config.ts';
+import type { OptimizerConfig, OptimizerKind } from '../../compiler/ir/recipe.ts';
 import type { ShapedGraph } from '../../compiler/ir/graph.ts';
 import type { Model } from '../model.ts';
 import { CheckpointError, expectTensors, readCheckpoint, writeCheckpoint, type Checkpoint, type StoredTensor } from './checkpoint.ts';
