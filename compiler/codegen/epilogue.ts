@@ -34,7 +34,7 @@ export function forwardEpilogue(bn: FusedBatchnorm | undefined, act: FusedAct | 
 }
 
 /** The computed value is dL/d(activation output); stored is dL/d(activation input). */
-export function activationGradEpilogue(g: Omit<FusedActGrad, 'x'>): Epilogue {
+export function activationGradEpilogue(g: Pick<FusedActGrad, 'fn' | 'slope' | 'from'>): Epilogue {
   return {
     expr: activationGrad(g.fn, g.slope, g.from, input(ACT_BINDING), input('x')),
     reads: [ACT_BINDING],
