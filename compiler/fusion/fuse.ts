@@ -85,9 +85,9 @@ function producer(ops: readonly (StepOp | null)[], id: TensorId, output: (op: St
   return ops.findIndex((op) => op !== null && output(op) === id);
 }
 
-/** The schedule is topological, so the first op touching a tensor is the one that writes it. */
+/** The op that writes a tensor, for the reason a rewrite did not happen. */
 function writerOf(ops: readonly (StepOp | null)[], id: TensorId): string {
-  const op = ops.find((o) => o !== null && opTensors(o).includes(id));
+  const op = ops.find((o) => o !== null && writes(o).includes(id));
   return op ? op.op : 'the pass input';
 }
 
