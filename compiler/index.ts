@@ -5,7 +5,8 @@ import { SourceFile } from './diagnostics/source.ts';
 import type { Program } from './syntax/ast.ts';
 import { parse } from './syntax/index.ts';
 import { elaborate } from './elaborate/expand.ts';
-import { readTrainConfig, type TrainConfig } from './elaborate/train-config.ts';
+import { readTrainConfig } from './elaborate/train-config.ts';
+import type { TrainConfig } from './ir/recipe.ts';
 import { inferShapes } from './shapes/infer.ts';
 import type { ElaboratedGraph, ShapedGraph } from './ir/graph.ts';
 

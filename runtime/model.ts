@@ -6,7 +6,7 @@ import type { StepProgram, TensorId } from '../compiler/autodiff/step-ir.ts';
 import { lowerProgram, type DeviceLimits, type LoweredProgram } from '../compiler/codegen/index.ts';
 import { renderDiagnostics } from '../compiler/diagnostics/render.ts';
 import type { Diagnostic } from '../compiler/diagnostics/diagnostic.ts';
-import type { InitKind, LossKind, OptimizerConfig, TrainConfig } from '../compiler/elaborate/train-config.ts';
+import type { InitKind, LossKind, OptimizerConfig, TrainConfig } from '../compiler/ir/recipe.ts';
 import { numel, type ShapedGraph } from '../compiler/ir/graph.ts';
 import { fuse, type FusionDecision } from '../compiler/fusion/fuse.ts';
 import { planMemory, type MemoryPlan } from '../compiler/plan/allocate.ts';
@@ -297,15 +297,16 @@ export class Model {
     }
   }
 
-  /** State arenas mirror the `param` layout; the plan sizes only those the optimizer uses. */
+  /** Every parameter's optimizer states, state by state (all momentum buffers, or all exp_avg then all exp_avg_sq). */
   private stateSlots(): { name: string; shape: readonly number[]; param: TensorId; arena: 'state1' | 'state2' }[] {
-    const { program, plan, train } = this.compiled;
-    const slots = train.optimizer.kind === 'sgd' ? ['momentum_buffer'] : ['exp_avg', 'exp_avg_sq'];
-    const learnable = program.params.map((id) => program.tensors[id]!).filter((t) => t.arena === 'param');
-    return slots.flatMap((slot, i) => {
-      const arena = i === 0 ? 'state1' : 'state2';
-      return plan.arenas[arena] === 0 ? [] : learnable.map((t) => ({ name: `${t.name}.${slot}`, shape: t.shape, param: t.id, arena }));
-    });
+    const { program } = this.compiled;
+    const perParam = [...program.optimizerStates];
+    const count = Math.max(0, ...perParam.map(([, states]) => states.length));
+    return Array.from({ length: count }, (_, i) => perParam.flatMap(([param, states]) => {
+      const s = states[i];
+      const t = program.tensors[param]!;
+      return s ? [{ name: `${t.name}.${s.name}`, shape: t.shape, param, arena: s.arena }] : [];
+    })).flat();
   }
 
   private param(name: string): TensorId {

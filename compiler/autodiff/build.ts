@@ -1,9 +1,9 @@
 // Pass: the training step from the shaped graph. Forward ops in evaluation and training mode, the
 // loss, reverse-mode gradients (rules in rules.ts) and the optimizer update, as a StepProgram.
 import type { DiagnosticBag } from '../diagnostics/diagnostic.ts';
-import { formatShape, type NodeId, type ShapedGraph } from '../ir/graph.ts';
-import type { LossKind, OptimizerConfig } from '../elaborate/train-config.ts';
-import type { StepOp, StepProgram, TensorId } from './step-ir.ts';
+import { formatShape, type NodeId, type ParamRole, type ShapedGraph } from '../ir/graph.ts';
+import type { LossKind, OptimizerConfig } from '../ir/recipe.ts';
+import type { OptimizerState, StepOp, StepProgram, TensorId } from './step-ir.ts';
 import { forwardOp, type ForwardContext } from './forward.ts';
 import { TensorTable, originOf } from './tensors.ts';
 import { backwardOp } from './rules.ts';
@@ -15,16 +15,24 @@ export interface TrainOptions {
 
 export function buildStepProgram(graph: ShapedGraph, options: TrainOptions, diags: DiagnosticBag): StepProgram | null {
   const table = new TensorTable();
-  const params = new Map<string, TensorId>();
-  const grads = new Map<string, TensorId>();
+  // Parameters by node and role for the rules; the name (the state_dict key) comes from the shaped graph.
+  const params = new Map<NodeId, Map<ParamRole, TensorId>>();
+  const grads = new Map<NodeId, Map<ParamRole, TensorId>>();
+  const gradients = new Map<TensorId, TensorId>();
+  const optimizerStates = new Map<TensorId, readonly OptimizerState[]>();
+  const states = stateSlots(options.optimizer);
   const order: TensorId[] = [];
   for (const node of graph.nodes) {
     for (const p of node.params) {
       if (p.role === 'num_batches_tracked') continue;
       const id = table.add(p.name, p.shape, p.learnable ? 'param' : 'stats');
-      params.set(p.name, id);
+      params.set(node.id, (params.get(node.id) ?? new Map()).set(p.role, id));
       order.push(id);
-      if (p.learnable) grads.set(p.name, table.add(`${p.name}.grad`, p.shape, 'grad'));
+      if (!p.learnable) continue;
+      const grad = table.add(`${p.name}.grad`, p.shape, 'grad');
+      grads.set(node.id, (grads.get(node.id) ?? new Map()).set(p.role, grad));
+      gradients.set(id, grad);
+      optimizerStates.set(id, states);
     }
   }
   const inputNode = graph.nodes.find((n) => n.op === 'input')!;
@@ -98,9 +106,17 @@ export function buildStepProgram(graph: ShapedGraph, options: TrainOptions, diag
     lossSum,
     correct,
     params: order,
+    gradients,
+    optimizerStates,
     batchnorms: graph.nodes.filter((n) => n.op === 'batchnorm').map((n) => n.path),
     forward: forward.ops,
     evaluate: [...forward.ops, ...lossOps(evalOut, null)],
     train: trainOps,
   };
+}
+
+/** The per-parameter state the optimizer keeps: SGD's momentum buffer (with momentum), Adam(W)'s two moments. */
+function stateSlots(o: OptimizerConfig): readonly OptimizerState[] {
+  if (o.kind !== 'sgd') return [{ name: 'exp_avg', arena: 'state1' }, { name: 'exp_avg_sq', arena: 'state2' }];
+  return o.momentum > 0 ? [{ name: 'momentum_buffer', arena: 'state1' }] : [];
 }

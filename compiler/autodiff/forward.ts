@@ -1,25 +1,33 @@
 // Forward rules: the step ops of each graph op, in evaluation or training mode. Views (flatten,
 // identity, eval-mode dropout) cost nothing: their output aliases the input's storage.
 import { assertNever } from '../diagnostics/diagnostic.ts';
-import type { ShapedNode } from '../ir/graph.ts';
+import type { NodeId, ParamRole, ShapedNode } from '../ir/graph.ts';
 import type { StepOp, TensorId } from './step-ir.ts';
 import { originOf, type TensorTable } from './tensors.ts';
 
-export interface ForwardContext {
-  readonly table: TensorTable;
-  readonly params: ReadonlyMap<string, TensorId>;
-  readonly mode: 'eval' | 'train';
-  /** Tensors a backward rule needs besides inputs and outputs: max-pool argmax, batch norm statistics. */
-  readonly saved: Map<string, TensorId>;
+/** A node's parameter tensors (or gradients) by role. */
+export type NodeTensors = ReadonlyMap<NodeId, ReadonlyMap<ParamRole, TensorId>>;
+
+/** Tensors a backward rule needs besides inputs and outputs, as the forward saved them. */
+export interface Saved {
+  readonly argmax?: TensorId;
+  readonly mean?: TensorId;
+  readonly invstd?: TensorId;
 }
 
-export const savedKey = (node: ShapedNode, what: string): string => `${node.id}:${what}`;
+export interface ForwardContext {
+  readonly table: TensorTable;
+  readonly params: NodeTensors;
+  readonly mode: 'eval' | 'train';
+  /** What each node saved for its gradient: max-pool argmax, batch norm statistics. */
+  readonly saved: Map<NodeId, Saved>;
+}
 
 export function forwardOp(node: ShapedNode, xs: readonly TensorId[], ctx: ForwardContext, ops: StepOp[]): TensorId {
   const { table, params } = ctx;
   const x = xs[0]!;
-  const param = (role: string): TensorId => params.get(`${node.path}.${role}`)!;
-  const optional = (role: string): TensorId | null => params.get(`${node.path}.${role}`) ?? null;
+  const param = (role: ParamRole): TensorId => params.get(node.id)!.get(role)!;
+  const optional = (role: ParamRole): TensorId | null => params.get(node.id)?.get(role) ?? null;
   const origin = originOf(node, 'forward');
   const out = (): TensorId => table.add(`act ${node.id}${ctx.mode === 'eval' ? ' (eval)' : ''}`, node.shape, 'work');
   const emit = (op: StepOp, y: TensorId): TensorId => {
@@ -58,7 +66,7 @@ export function forwardOp(node: ShapedNode, xs: readonly TensorId[], ctx: Forwar
       const y = out();
       const kind = node.op === 'maxpool2d' ? 'max' : 'avg';
       const argmax = kind === 'max' ? table.add(`argmax ${node.id}`, node.shape, 'work', 'i32') : null;
-      if (argmax !== null) ctx.saved.set(savedKey(node, 'argmax'), argmax);
+      if (argmax !== null) ctx.saved.set(node.id, { argmax });
       return emit({ op: 'pool', kind, x, y, argmax, attrs: node.attrs, origin }, y);
     }
     case 'adaptive_avgpool2d': {
@@ -72,8 +80,7 @@ export function forwardOp(node: ShapedNode, xs: readonly TensorId[], ctx: Forwar
       const c = [node.shape[1]!];
       const mean = table.add(`bn mean ${node.id}`, c, 'work');
       const invstd = table.add(`bn invstd ${node.id}`, c, 'work');
-      ctx.saved.set(savedKey(node, 'mean'), mean);
-      ctx.saved.set(savedKey(node, 'invstd'), invstd);
+      ctx.saved.set(node.id, { mean, invstd });
       return emit({ op: 'bn_train', ...common, mean, invstd }, y);
     }
     case 'add': {

@@ -1,15 +1,16 @@
 // Stable text form of a step program: its tensors and the ops of each pass (`cnnc compile --emit ir`).
 import { formatShape } from '../ir/graph.ts';
-import { tensorFields, type StepOp, type StepProgram, type TensorId } from './step-ir.ts';
+import { operands, type StepOp, type StepProgram, type TensorId } from './step-ir.ts';
 
 function opLine(op: StepOp, name: (id: TensorId) => string): string {
-  const fields = tensorFields(op)
+  const fields = operands(op)
     .filter(([, v]) => v !== null)
     .map(([k, v]) => `${k}=${typeof v === 'number' ? name(v) : `[${v!.map(name).join(', ')}]`}`);
   const extra = op.op === 'unary' ? [`fn=${op.fn}`] : op.op === 'unary_grad' ? [`fn=${op.fn}`, `from=${op.from}`] : op.op === 'pool' || op.op === 'pool_grad' || op.op === 'loss' ? [`kind=${op.kind}`] : op.op === 'update' ? [`optimizer=${op.optimizer.kind}`] : [];
-  if ('bn' in op && op.bn) extra.push('bn=eval');
-  if ('act' in op && op.act) extra.push(`act=${op.act.fn}`);
-  if ('actGrad' in op && op.actGrad) extra.push(`actGrad=${op.actGrad.fn}(from ${op.actGrad.from})`);
+  const e = 'epilogue' in op ? op.epilogue : undefined;
+  if (e?.kind === 'forward' && e.bn) extra.push('bn=eval');
+  if (e?.kind === 'forward' && e.act) extra.push(`act=${e.act.fn}`);
+  if (e?.kind === 'act_grad') extra.push(`actGrad=${e.fn}(from ${e.from})`);
   const where = op.origin.sources[0] ? `   # ${op.origin.sources[0].split('  ')[0]}` : '';
   return `${op.op}(${[...extra, ...fields].join(', ')})${where}`;
 }

@@ -2,16 +2,17 @@
 // its inputs (and of its parameters, written straight into the `grad` arena). `needs[k]` is false
 // for the model input, whose gradient nobody reads, so its dx kernel is never emitted.
 import { assertNever } from '../diagnostics/diagnostic.ts';
-import type { ShapedNode } from '../ir/graph.ts';
+import type { NodeId, ParamRole, ShapedNode } from '../ir/graph.ts';
 import type { StepOp, TensorId } from './step-ir.ts';
 import { originOf, type TensorTable } from './tensors.ts';
-import { savedKey } from './forward.ts';
+import type { NodeTensors, Saved } from './forward.ts';
 
 export interface BackwardContext {
   readonly table: TensorTable;
-  readonly params: ReadonlyMap<string, TensorId>;
-  readonly grads: ReadonlyMap<string, TensorId>;
-  readonly saved: ReadonlyMap<string, TensorId>;
+  readonly params: NodeTensors;
+  /** Learnable parameters' gradients, by node and role like `params`. */
+  readonly grads: NodeTensors;
+  readonly saved: ReadonlyMap<NodeId, Saved>;
 }
 
 export function backwardOp(
@@ -25,9 +26,9 @@ export function backwardOp(
   const { table } = ctx;
   const x = xs[0]!;
   const origin = originOf(node, 'backward');
-  const param = (role: string): TensorId => ctx.params.get(`${node.path}.${role}`)!;
-  const grad = (role: string): TensorId | null => ctx.grads.get(`${node.path}.${role}`) ?? null;
-  const saved = (what: string): TensorId => ctx.saved.get(savedKey(node, what))!;
+  const param = (role: ParamRole): TensorId => ctx.params.get(node.id)!.get(role)!;
+  const grad = (role: ParamRole): TensorId | null => ctx.grads.get(node.id)?.get(role) ?? null;
+  const saved = (what: keyof Saved): TensorId => ctx.saved.get(node.id)![what]!;
   /** A fresh gradient buffer shaped like input k, or null when input k needs none. */
   const dxFor = (k: number): TensorId | null => (needs[k] ? table.add(`grad ${node.inputs[k]} from ${node.id}`, table.shape(xs[k]!), 'work') : null);
   const one = (op: (dx: TensorId) => StepOp): (TensorId | null)[] => {

@@ -1,7 +1,7 @@
 // The step program's tensor table, and the kernel origin (source line, op) of a graph node.
 import type { Shape, ShapedNode } from '../ir/graph.ts';
 import { location } from '../diagnostics/render.ts';
-import type { KernelOrigin, ScalarType } from '../codegen/kernel.ts';
+import type { KernelOrigin, ScalarType } from '../ir/kernel-facts.ts';
 import type { Arena, TensorId, TensorInfo } from './step-ir.ts';
 
 /** Every tensor of a step program; the forward, train and evaluate op lists share it. */

@@ -2,7 +2,8 @@
 // and the store. Fusion puts evaluation-mode batch norm and activations here (forward) and
 // activation gradients (backward), so no intermediate makes a round trip through memory.
 import type { FusedAct, FusedActGrad, FusedBatchnorm } from '../autodiff/step-ir.ts';
-import { activationForward, activationGrad, add, exprHelpers, input, mul, printExpr, recip, sqrt, sub, substitute, type ScalarExpr } from './expr.ts';
+import { activationForward, activationGrad, add, input, mul, recip, sqrt, sub, substitute, type ScalarExpr } from '../ir/expr.ts';
+import { exprHelpers, printExpr } from './expr.ts';
 import { readBinding } from './module.ts';
 import type { BindingSpec } from './kernel.ts';
 
@@ -33,7 +34,7 @@ export function forwardEpilogue(bn: FusedBatchnorm | undefined, act: FusedAct | 
 }
 
 /** The computed value is dL/d(activation output); stored is dL/d(activation input). */
-export function activationGradEpilogue(g: Omit<FusedActGrad, 'x'>): Epilogue {
+export function activationGradEpilogue(g: Pick<FusedActGrad, 'fn' | 'slope' | 'from'>): Epilogue {
   return {
     expr: activationGrad(g.fn, g.slope, g.from, input(ACT_BINDING), input('x')),
     reads: [ACT_BINDING],

@@ -1,6 +1,8 @@
 // What codegen hands the runtime: one WGSL module per kernel, with its bindings and dispatch size.
 
-export type ScalarType = 'f32' | 'i32' | 'u32';
+// The step IR's facts, re-exported: the kernels below are described in their terms.
+import type { ScalarType } from '../ir/kernel-facts.ts';
+export type { KernelOrigin, ScalarType } from '../ir/kernel-facts.ts';
 
 export interface BindingSpec {
   /** The WGSL variable name; also the key the runtime binds buffers by. */
@@ -19,15 +21,6 @@ export interface KernelModule {
   readonly bindings: readonly BindingSpec[];
   readonly workgroupSize: readonly [number, number, number];
   readonly dispatch: readonly [number, number, number];
-}
-
-/** Where a kernel comes from, for its header comment: the .cnn layers and the IR ops it implements. */
-export interface KernelOrigin {
-  readonly phase: 'forward' | 'backward' | 'update' | 'loss';
-  /** One entry per layer: `lenet.cnn:4:3  conv(16, kernel = 5)`. */
-  readonly sources: readonly string[];
-  /** IR ops fused into the kernel: `conv2d#5`, `relu#6`. */
-  readonly ops: readonly string[];
 }
 
 /**

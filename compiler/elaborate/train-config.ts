@@ -6,56 +6,7 @@ import { MAX_INT_ARG } from './layers.ts';
 import { nearest } from '../diagnostics/suggest.ts';
 import type { Arg, Expr, Program } from '../syntax/ast.ts';
 import type { Pair } from '../ir/ops.ts';
-
-export type OptimizerKind = 'sgd' | 'adam' | 'adamw';
-export type InitKind = 'xavier_uniform' | 'kaiming' | 'default';
-export type LossKind = 'cross_entropy' | 'mse_sum' | 'mse_mean';
-
-export interface OptimizerConfig {
-  readonly kind: OptimizerKind;
-  readonly lr: number;
-  readonly momentum: number;
-  readonly dampening: number;
-  readonly nesterov: boolean;
-  readonly weightDecay: number;
-  readonly betas: Pair;
-  readonly eps: number;
-}
-
-/** What the SGD update reads: the WGSL kernel and the float64 reference share it. */
-export interface SgdHyper {
-  readonly lr: number;
-  readonly momentum: number;
-  readonly dampening: number;
-  readonly weightDecay: number;
-  readonly nesterov: boolean;
-}
-
-/** What the Adam and AdamW updates read (betas as two numbers). */
-export interface AdamHyper {
-  readonly lr: number;
-  readonly beta1: number;
-  readonly beta2: number;
-  readonly eps: number;
-  readonly weightDecay: number;
-}
-
-/** Where training data comes from; relative paths are relative to the .cnn file. */
-export type DataSource =
-  | { readonly kind: 'fashion_mnist' }
-  | { readonly kind: 'idx'; readonly dir: string }
-  | { readonly kind: 'npy'; readonly inputs: string; readonly targets: string };
-
-export interface TrainConfig {
-  readonly data: DataSource;
-  readonly resize: Pair | null;
-  readonly batch: number;
-  readonly epochs: number;
-  readonly optimizer: OptimizerConfig;
-  readonly init: InitKind;
-  readonly loss: LossKind;
-  readonly seed: number;
-}
+import type { InitKind, LossKind, OptimizerConfig, OptimizerKind, TrainConfig } from '../ir/recipe.ts';
 
 /** d2l's defaults where the section is silent; torch.optim's defaults for optimizer arguments. */
 export const defaultTrainConfig: TrainConfig = {

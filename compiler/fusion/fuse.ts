@@ -8,9 +8,9 @@
 //    scales (conv and linear input gradients, pooling gradients, gradient sums).
 // A rewrite needs the intermediate tensor to have no other reader; every candidate, fused or not,
 // is recorded with the reason, for `cnnc compile --emit fusion`.
-import { PASSES, opTensors, type FusedAct, type PassName, type StepOp, type StepProgram, type TensorId } from '../autodiff/step-ir.ts';
-import { gradFromOutputExact } from '../codegen/expr.ts';
-import type { KernelOrigin } from '../codegen/kernel.ts';
+import { PASSES, opTensors, writes, type FusedAct, type PassName, type StepOp, type StepOpOf, type StepProgram, type TensorId } from '../autodiff/step-ir.ts';
+import { gradFromOutputExact } from '../ir/expr.ts';
+import type { KernelOrigin } from '../ir/kernel-facts.ts';
 import { formatShape, numel } from '../ir/graph.ts';
 
 export interface FusionDecision {
@@ -28,9 +28,13 @@ export interface Fusion {
 }
 
 /** Ops whose output store can apply an activation. */
-const ACT_HOSTS = new Set(['conv2d', 'linear', 'add', 'bn_train', 'bn_eval']);
-/** Ops whose output store can apply an activation gradient, and the field holding that output. */
-const GRAD_HOSTS: Readonly<Partial<Record<string, 'dx' | 'y'>>> = { conv2d_dx: 'dx', linear_dx: 'dx', pool_grad: 'dx', add: 'y' };
+type ActHost = StepOpOf<'conv2d' | 'linear' | 'add' | 'bn_train' | 'bn_eval'>;
+const isActHost = (op: StepOp): op is ActHost => op.op === 'conv2d' || op.op === 'linear' || op.op === 'add' || op.op === 'bn_train' || op.op === 'bn_eval';
+/** Ops whose output store can apply an activation gradient. */
+type GradHost = StepOpOf<'conv2d_dx' | 'linear_dx' | 'pool_grad' | 'add'>;
+const isGradHost = (op: StepOp): op is GradHost => op.op === 'conv2d_dx' || op.op === 'linear_dx' || op.op === 'pool_grad' || op.op === 'add';
+/** The tensor a gradient host stores. */
+const gradOut = (host: GradHost): TensorId => (host.op === 'add' ? host.y : host.dx);
 
 const describe = (op: StepOp): string => {
   const what = op.op === 'unary' || op.op === 'unary_grad' ? `${op.op}(${op.fn})` : op.op;
@@ -76,14 +80,14 @@ function uses(ops: readonly (StepOp | null)[], program: StepProgram): Map<Tensor
   return out;
 }
 
-/** The op writing `id` as its main output (`y` or `dx`), and that field's name. */
-function producer(ops: readonly (StepOp | null)[], id: TensorId, field: (op: StepOp) => 'y' | 'dx' | undefined): number {
-  return ops.findIndex((op) => op !== null && field(op) !== undefined && (op as unknown as Record<string, unknown>)[field(op)!] === id);
+/** The index of the op that can host a rule and stores `id` as the output it would apply the epilogue to. */
+function producer(ops: readonly (StepOp | null)[], id: TensorId, output: (op: StepOp) => TensorId | undefined): number {
+  return ops.findIndex((op) => op !== null && output(op) === id);
 }
 
-/** The schedule is topological, so the first op touching a tensor is the one that writes it. */
+/** The op that writes a tensor, for the reason a rewrite did not happen. */
 function writerOf(ops: readonly (StepOp | null)[], id: TensorId): string {
-  const op = ops.find((o) => o !== null && opTensors(o).includes(id));
+  const op = ops.find((o) => o !== null && writes(o).includes(id));
   return op ? op.op : 'the pass input';
 }
 
@@ -93,14 +97,14 @@ const tensorText = (ctx: Ctx, id: TensorId): string => {
 };
 
 /**
- * One rewrite: ops that `matches` are absorbed into the epilogue of the op (the host) that writes
- * the intermediate tensor `via(op)` to its `hostField`, when nothing else reads it.
+ * One rewrite: ops that `matches` are absorbed into the epilogue of the op (the host) that stores
+ * the intermediate tensor `via(op)` as its `hostOutput`, when nothing else reads it.
  */
 interface Rule<O extends StepOp> {
   readonly matches: (op: StepOp | null) => op is O;
   readonly via: (op: O) => TensorId;
-  /** The host's output field holding the intermediate, when `host` can absorb this rule's ops. */
-  readonly hostField: (host: StepOp) => 'y' | 'dx' | undefined;
+  /** The tensor the host's epilogue would apply to, when `host` can absorb this rule's ops. */
+  readonly hostOutput: (host: StepOp) => TensorId | undefined;
   /** Why an op from any other producer cannot be absorbed. */
   readonly noHost: string;
   /** The host already has an epilogue this rule cannot combine with. */
@@ -119,7 +123,7 @@ function apply<O extends StepOp>(ops: (StepOp | null)[], ctx: Ctx, rule: Rule<O>
     const record = (fused: boolean, into: StepOp | null, why: string) =>
       ctx.decisions.push({ pass: ctx.pass, fused, into: into ? describe(into) : null, op: describe(op), why });
     const t = rule.via(op);
-    const p = producer(ops, t, rule.hostField);
+    const p = producer(ops, t, rule.hostOutput);
     const host = p >= 0 ? ops[p]! : null;
     if (!host) { record(false, null, `%${t} comes from ${writerOf(ops, t)}, ${rule.noHost}`); continue; }
     if (rule.busy(host)) { record(false, host, 'the producer already has an epilogue'); continue; }
@@ -130,34 +134,37 @@ function apply<O extends StepOp>(ops: (StepOp | null)[], ctx: Ctx, rule: Rule<O>
       continue;
     }
     if (refuse) { record(false, host, refuse); continue; }
-    ops[p] = { ...rule.rewrite(host, op, ops, indices), origin: merge(host.origin, op.origin) } as StepOp;
+    ops[p] = { ...rule.rewrite(host, op, ops, indices), origin: merge(host.origin, op.origin) };
     ops[i] = null;
     record(true, host, `${tensorText(ctx, t)} ${rule.fusedWhy(indices.length)}`);
   }
   return ops;
 }
 
-const hasEpilogue = (op: StepOp): boolean => ('act' in op && op.act !== undefined) || ('actGrad' in op && op.actGrad !== undefined) || ('bn' in op && op.bn !== undefined);
+const hasEpilogue = (op: StepOp): boolean => 'epilogue' in op && op.epilogue !== undefined;
 
-const foldBatchnorm: Rule<Extract<StepOp, { op: 'bn_eval' }>> = {
-  matches: (op): op is Extract<StepOp, { op: 'bn_eval' }> => op?.op === 'bn_eval',
+const foldBatchnorm: Rule<StepOpOf<'bn_eval'>> = {
+  matches: (op): op is StepOpOf<'bn_eval'> => op?.op === 'bn_eval',
   via: (bn) => bn.x,
-  hostField: (host) => (host.op === 'conv2d' || host.op === 'linear' ? 'y' : undefined),
+  hostOutput: (host) => (host.op === 'conv2d' || host.op === 'linear' ? host.y : undefined),
   noHost: 'and batch norm folds only into conv and linear',
   busy: hasEpilogue,
   companions: () => ({ indices: [] }),
-  rewrite: (host, bn) => ({
-    ...host, y: bn.y, bn: { gamma: bn.gamma, beta: bn.beta, runMean: bn.runMean, runVar: bn.runVar, eps: bn.attrs.eps }, ...(bn.act ? { act: bn.act } : {}),
-  }) as StepOp,
+  rewrite: (host, bn) => {
+    if (host.op !== 'conv2d' && host.op !== 'linear') throw new Error(`internal: batch norm folded into ${host.op}`);
+    const folded = { gamma: bn.gamma, beta: bn.beta, runMean: bn.runMean, runVar: bn.runVar, eps: bn.attrs.eps };
+    return { ...host, y: bn.y, epilogue: { kind: 'forward', bn: folded, act: bn.epilogue?.act ?? null } };
+  },
   fusedWhy: () => "is read only by the batch norm: the running statistics' affine map runs in the epilogue",
 };
 
-const fuseActivation: Rule<Extract<StepOp, { op: 'unary' }>> = {
-  matches: (op): op is Extract<StepOp, { op: 'unary' }> => op?.op === 'unary',
+const fuseActivation: Rule<StepOpOf<'unary'>> = {
+  matches: (op): op is StepOpOf<'unary'> => op?.op === 'unary',
   via: (act) => act.x,
-  hostField: (host) => (ACT_HOSTS.has(host.op) ? 'y' : undefined),
+  hostOutput: (host) => (isActHost(host) ? host.y : undefined),
   noHost: 'which has no activation epilogue',
-  busy: (host) => 'act' in host && host.act !== undefined,
+  // A folded batch norm and an activation share the forward epilogue; nothing else does.
+  busy: (host) => isActHost(host) && host.epilogue !== undefined && (host.epilogue.kind !== 'forward' || host.epilogue.act !== null),
   // The activation's own gradient reads its input: it is rewritten to read the output instead.
   companions: (ops, act) => {
     const indices = ops.flatMap((op, i) => (op?.op === 'unary_grad' && op.x === act.x && op.fn === act.fn && op.from === 'input' ? [i] : []));
@@ -165,20 +172,29 @@ const fuseActivation: Rule<Extract<StepOp, { op: 'unary' }>> = {
     return exact ? { indices } : { indices, refuse: 'leaky_relu with a negative slope needs its input for the gradient' };
   },
   rewrite: (host, act, ops, grads) => {
-    for (const g of grads) ops[g] = { ...(ops[g] as Extract<StepOp, { op: 'unary_grad' }>), from: 'output', x: act.y };
+    if (!isActHost(host)) throw new Error(`internal: activation fused into ${host.op}`);
+    for (const g of grads) {
+      const grad = ops[g];
+      if (grad?.op === 'unary_grad') ops[g] = { ...grad, from: 'output', x: act.y };
+    }
     const fused: FusedAct = { fn: act.fn, slope: act.slope };
-    return { ...host, y: act.y, act: fused } as StepOp;
+    const bn = host.epilogue?.kind === 'forward' ? host.epilogue.bn : null;
+    return { ...host, y: act.y, epilogue: { kind: 'forward', bn, act: fused } };
   },
   fusedWhy: (grads) => `is read only by the activation${grads ? ' and its gradient, which now reads the activation output' : ''}: never stored`,
 };
 
-const fuseActivationGrad: Rule<Extract<StepOp, { op: 'unary_grad' }>> = {
-  matches: (op): op is Extract<StepOp, { op: 'unary_grad' }> => op?.op === 'unary_grad',
+const fuseActivationGrad: Rule<StepOpOf<'unary_grad'>> = {
+  matches: (op): op is StepOpOf<'unary_grad'> => op?.op === 'unary_grad',
   via: (grad) => grad.dy,
-  hostField: (host) => GRAD_HOSTS[host.op],
+  hostOutput: (host) => (isGradHost(host) ? gradOut(host) : undefined),
   noHost: 'which has no gradient epilogue',
   busy: hasEpilogue,
   companions: () => ({ indices: [] }),
-  rewrite: (host, grad) => ({ ...host, [GRAD_HOSTS[host.op]!]: grad.dx, actGrad: { fn: grad.fn, slope: grad.slope, from: grad.from, x: grad.x } }) as StepOp,
+  rewrite: (host, grad) => {
+    if (!isGradHost(host)) throw new Error(`internal: activation gradient fused into ${host.op}`);
+    const epilogue = { kind: 'act_grad', fn: grad.fn, slope: grad.slope, from: grad.from, x: grad.x } as const;
+    return host.op === 'add' ? { ...host, y: grad.dx, epilogue } : { ...host, dx: grad.dx, epilogue };
+  },
   fusedWhy: () => 'is read only by the activation gradient: never stored',
 };

@@ -60,7 +60,7 @@ const align = (n: number): number => Math.ceil(n / ALIGN_ELEMENTS) * ALIGN_ELEME
 export function planMemory(program: StepProgram): MemoryPlan {
   const sizes: Record<Arena, number> = { param: 0, grad: 0, state1: 0, state2: 0, stats: 0, work: 0, io: 0, metric: 0 };
   const placements: Placement[] = [];
-  const paramOffset = new Map<string, number>();
+  const paramOf = new Map([...program.gradients].map(([param, grad]) => [grad, param]));
   // Work tensors no op touches (fused away: a pre-activation stored by no kernel) get no memory.
   const live = liveIntervals(program);
   const workSizes = new Map<TensorId, number>();
@@ -75,23 +75,21 @@ export function planMemory(program: StepProgram): MemoryPlan {
       return { ...base, elements };
     }
     if (t.arena === 'grad') {
-      const offset = paramOffset.get(t.name.replace(/\.grad$/, ''));
-      if (offset === undefined) throw new Error(`internal: gradient ${t.name} has no parameter`);
-      return { arena: 'grad', offset, elements };
+      const param = paramOf.get(id);
+      if (param === undefined) throw new Error(`internal: gradient ${t.name} has no parameter`);
+      return { arena: 'grad', offset: placements[param]!.offset, elements };
     }
     const offset = sizes[t.arena];
     sizes[t.arena] = align(offset + elements);
-    if (t.arena === 'param') paramOffset.set(t.name, offset);
     return { arena: t.arena, offset, elements };
   };
-  // Tensors are created in dependency order (views after their base), so one pass suffices.
+  // Tensors are created in dependency order (views and gradients after their base), so one pass suffices.
   for (const t of program.tensors) placements.push(place(t.id));
-  // Optimizer state: SGD with momentum keeps one buffer per parameter, Adam(W) two, plain SGD none.
-  const update = program.train.find((op) => op.op === 'update');
-  const states = !update ? 0 : update.optimizer.kind !== 'sgd' ? 2 : update.optimizer.momentum > 0 ? 1 : 0;
+  // Optimizer states mirror `param` too: SGD with momentum keeps one per parameter, Adam(W) two, plain SGD none.
+  const stateArenas = new Set([...program.optimizerStates.values()].flatMap((states) => states.map((s) => s.arena)));
   sizes.work = work.total;
   sizes.grad = sizes.param;
-  sizes.state1 = states >= 1 ? sizes.param : 0;
-  sizes.state2 = states >= 2 ? sizes.param : 0;
+  sizes.state1 = stateArenas.has('state1') ? sizes.param : 0;
+  sizes.state2 = stateArenas.has('state2') ? sizes.param : 0;
   return { placements, arenas: sizes, unplannedWork: [...workSizes.values()].reduce((a, b) => a + b, 0) };
 }

@@ -1,7 +1,7 @@
 // What train, eval and predict share: parsing their flags, opening the data a model is trained and
 // evaluated on, and compiling the model, so the three commands agree on every flag's meaning.
 import { analyze, type FrontendResult } from '../../compiler/index.ts';
-import type { OptimizerConfig, OptimizerKind } from '../../compiler/elaborate/train-config.ts';
+import type { OptimizerConfig, OptimizerKind } from '../../compiler/ir/recipe.ts';
 import { formatShape } from '../../compiler/ir/graph.ts';
 import { compile, CompileError, type CompileOptions, type Model } from '../model.ts';
 import { UserError } from '../errors.ts';

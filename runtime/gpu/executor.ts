@@ -2,7 +2,7 @@
 // groups made once up front, and each pass (forward, evaluate, train step) encoded into a single
 // command buffer with one submit. Nothing is read back unless asked.
 import { PASSES, type Arena, type PassName, type StepProgram, type TensorId } from '../../compiler/autodiff/step-ir.ts';
-import type { OptimizerConfig } from '../../compiler/elaborate/train-config.ts';
+import type { OptimizerConfig } from '../../compiler/ir/recipe.ts';
 import type { KernelCall } from '../../compiler/codegen/lower/context.ts';
 import { stepWords } from '../../compiler/codegen/kernels/optimizer.ts';
 import type { MemoryPlan, Placement } from '../../compiler/plan/allocate.ts';

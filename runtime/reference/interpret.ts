@@ -1,7 +1,7 @@
 // The float64 interpreter of a shaped graph: forward (training or evaluation mode), loss, backward
 // and one optimizer step, on the reference ops. The oracle the GPU training step is checked against.
-import type { NodeId, ShapedGraph, ShapedNode } from '../../compiler/ir/graph.ts';
-import type { LossKind } from '../../compiler/elaborate/train-config.ts';
+import type { NodeId, ParamRole, ShapedGraph, ShapedNode } from '../../compiler/ir/graph.ts';
+import type { LossKind } from '../../compiler/ir/recipe.ts';
 import { assertNever } from '../../compiler/diagnostics/diagnostic.ts';
 import * as ops from './ops.ts';
 import type { Tensor } from './tensor.ts';
@@ -18,8 +18,15 @@ export interface ForwardResult {
 /** Dropout masks per node (1 keep / 0 drop), as the GPU drew them; absent means no dropout. */
 export type Masks = ReadonlyMap<NodeId, Tensor>;
 
-const p = (params: Params, node: ShapedNode, role: string): Tensor => params.get(`${node.path}.${role}`)!;
-const opt = (params: Params, node: ShapedNode, role: string): Tensor | null => params.get(`${node.path}.${role}`) ?? null;
+/** A parameter's state_dict name, as shape inference gave it (the layer has it: a rule asks only for those). */
+const nameOf = (node: ShapedNode, role: ParamRole): string => {
+  const name = node.params.find((q) => q.role === role)?.name;
+  if (name === undefined) throw new Error(`internal: ${node.op}#${node.id} has no ${role}`);
+  return name;
+};
+const p = (params: Params, node: ShapedNode, role: ParamRole): Tensor => params.get(nameOf(node, role))!;
+const opt = (params: Params, node: ShapedNode, role: ParamRole): Tensor | null =>
+  node.params.some((q) => q.role === role) ? params.get(nameOf(node, role)) ?? null : null;
 
 export function forward(g: ShapedGraph, params: Params, input: Tensor, mode: 'train' | 'eval', masks: Masks = new Map()): ForwardResult {
   const values = new Map<NodeId, Tensor>();
@@ -93,15 +100,15 @@ export function backward(g: ShapedGraph, params: Params, fwd: ForwardResult, dOu
     switch (n.op) {
       case 'conv2d': {
         const r = ops.conv2dBackward(x, p(params, n, 'weight'), dy, n.attrs);
-        grads.set(`${n.path}.weight`, r.dw);
-        if (r.db) grads.set(`${n.path}.bias`, r.db);
+        grads.set(nameOf(n, 'weight'), r.dw);
+        if (r.db) grads.set(nameOf(n, 'bias'), r.db);
         acc(i0, r.dx);
         break;
       }
       case 'linear': {
         const r = ops.linearBackward(x, p(params, n, 'weight'), dy, n.attrs.bias);
-        grads.set(`${n.path}.weight`, r.dw);
-        if (r.db) grads.set(`${n.path}.bias`, r.db);
+        grads.set(nameOf(n, 'weight'), r.dw);
+        if (r.db) grads.set(nameOf(n, 'bias'), r.db);
         acc(i0, r.dx);
         break;
       }
@@ -110,8 +117,8 @@ export function backward(g: ShapedGraph, params: Params, fwd: ForwardResult, dOu
       case 'adaptive_avgpool2d': acc(i0, ops.adaptiveAvgpool2dBackward(x, dy, n.attrs.output)); break;
       case 'batchnorm': {
         const r = ops.batchnormTrainBackward(x, p(params, n, 'weight'), dy, n.attrs.eps);
-        grads.set(`${n.path}.weight`, r.dgamma);
-        grads.set(`${n.path}.bias`, r.dbeta);
+        grads.set(nameOf(n, 'weight'), r.dgamma);
+        grads.set(nameOf(n, 'bias'), r.dbeta);
         acc(i0, r.dx);
         break;
       }
@@ -142,8 +149,8 @@ export function updatedRunningStats(g: ShapedGraph, params: Params, fwd: Forward
     if (!s || n.op !== 'batchnorm') continue;
     const count = n.shape.length === 4 ? n.shape[0]! * n.shape[2]! * n.shape[3]! : n.shape[0]!;
     const r = ops.updateRunningStats(p(params, n, 'running_mean'), p(params, n, 'running_var'), s.mean, s.varBiased, count, n.attrs.momentum);
-    out.set(`${n.path}.running_mean`, r.runMean);
-    out.set(`${n.path}.running_var`, r.runVar);
+    out.set(nameOf(n, 'running_mean'), r.runMean);
+    out.set(nameOf(n, 'running_var'), r.runVar);
   }
   return out;
 }

@@ -1,6 +1,6 @@
 // One optimizer step for one parameter tensor, pure (fresh tensors out), following the
 // single-tensor code paths of torch.optim.SGD / Adam / AdamW in PyTorch 1.13 operation by operation.
-import type { AdamHyper, SgdHyper } from '../../compiler/elaborate/train-config.ts';
+import type { AdamHyper, SgdHyper } from '../../compiler/ir/recipe.ts';
 import { type Tensor, at, generate, map, tensor, zip } from './tensor.ts';
 
 export type { AdamHyper, SgdHyper };

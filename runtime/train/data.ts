@@ -1,7 +1,7 @@
 // Training data behind one interface: IDX image sets (Fashion-MNIST, MNIST) with labels, or .npy
 // input/target arrays. Paths in the train section are relative to the .cnn file.
 import { dirname, isAbsolute, resolve } from 'node:path';
-import type { DataSource } from '../../compiler/elaborate/train-config.ts';
+import type { DataSource } from '../../compiler/ir/recipe.ts';
 import type { Pair } from '../../compiler/ir/ops.ts';
 import { epochBatches, epochOrder } from '../data/batches.ts';
 import { DEFAULT_DATA_DIR, loadDataset, type Split } from '../data/dataset.ts';

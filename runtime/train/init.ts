@@ -2,7 +2,7 @@
 // kaiming_uniform(a = sqrt(5)), i.e. U(-1/sqrt(fan_in), 1/sqrt(fan_in)), biases the same bound).
 // `xavier_uniform`: d2l's init_cnn, xavier_uniform_ on conv and linear weights, biases default.
 // `kaiming`: kaiming_uniform_ (fan_in, ReLU gain). Batch norm: weight 1, bias 0, running var 1.
-import type { InitKind } from '../../compiler/elaborate/train-config.ts';
+import type { InitKind } from '../../compiler/ir/recipe.ts';
 import type { Shape } from '../../compiler/ir/graph.ts';
 import { numel } from '../../compiler/ir/graph.ts';
 import type { Mulberry32 } from '../random.ts';

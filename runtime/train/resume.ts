@@ -6,7 +6,7 @@
 // curves so far and, for a run stopped inside an epoch (`--steps`), where in it. The two files are
 // saved as one pair (pair.ts): a crash at any instant leaves the previous pair or the new one.
 import { existsSync } from 'node:fs';
-import type { OptimizerConfig, OptimizerKind } from '../../compiler/elaborate/train-config.ts';
+import type { OptimizerConfig, OptimizerKind } from '../../compiler/ir/recipe.ts';
 import type { ShapedGraph } from '../../compiler/ir/graph.ts';
 import { kernelFloat } from '../../compiler/ir/f32.ts';
 import type { Model } from '../model.ts';

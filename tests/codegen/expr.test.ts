@@ -4,8 +4,9 @@
 import { describe, expect, it } from 'vitest';
 import { KernelLimitError } from '../../compiler/codegen/kernel.ts';
 import {
-  type ScalarExpr, activations, add, div, exprHelpers, exprInputs, ge, gt, input, max, mul, neg, printExpr, recip, select, sigmoid, sub,
-} from '../../compiler/codegen/expr.ts';
+  type ScalarExpr, activations, add, div, exprInputs, ge, gt, input, max, mul, neg, recip, select, sigmoid, sub,
+} from '../../compiler/ir/expr.ts';
+import { exprHelpers, printExpr } from '../../compiler/codegen/expr.ts';
 import { activationGradEpilogue, epilogueStore, forwardEpilogue } from '../../compiler/codegen/epilogue.ts';
 import { concatKernel } from '../../compiler/codegen/kernels/concat.ts';
 import { defaultLimits } from '../../compiler/codegen/limits.ts';

@@ -33,7 +33,7 @@ describe('fusion', () => {
     }
     // 4 activations and 4 activation gradients fewer, each a kernel of its own before.
     expect(plain.kernels.train.length - fused.kernels.train.length).toBe(8);
-    expect(fused.program.train.filter((op) => 'actGrad' in op && op.actGrad).map((op) => op.op)).toEqual(['linear_dx', 'linear_dx', 'pool_grad', 'pool_grad']);
+    expect(fused.program.train.filter((op) => 'epilogue' in op && op.epilogue?.kind === 'act_grad').map((op) => op.op)).toEqual(['linear_dx', 'linear_dx', 'pool_grad', 'pool_grad']);
     expect(fused.plan.arenas.work).toBeLessThan(plain.plan.arenas.work);
     // Kernel headers name both source lines and both ops.
     const conv1 = fused.kernels.train.find((k) => k.kernel.name.includes('conv2d_bias_sigmoid'))!.kernel.wgsl;
@@ -45,10 +45,10 @@ describe('fusion', () => {
     const c = build(example('batchnorm-lenet.cnn'));
     for (const pass of ['forward', 'evaluate'] as const) {
       expect(c.program[pass].filter((op) => op.op === 'bn_eval' || op.op === 'unary')).toHaveLength(0);
-      expect(c.program[pass].filter((op) => (op.op === 'conv2d' || op.op === 'linear') && op.bn && op.act?.fn === 'sigmoid')).toHaveLength(4);
+      expect(c.program[pass].filter((op) => (op.op === 'conv2d' || op.op === 'linear') && op.epilogue?.bn && op.epilogue.act?.fn === 'sigmoid')).toHaveLength(4);
     }
     // Training normalises with the batch's statistics: batch norm stays a kernel, the sigmoid joins it.
-    expect(c.program.train.filter((op) => op.op === 'bn_train' && op.act?.fn === 'sigmoid')).toHaveLength(4);
+    expect(c.program.train.filter((op) => op.op === 'bn_train' && op.epilogue?.act?.fn === 'sigmoid')).toHaveLength(4);
     const k = c.kernels.evaluate.find((call) => call.kernel.name.endsWith('conv2d_bias_batchnorm_sigmoid'))!.kernel;
     expect(k.bindings.map((b) => b.name)).toEqual(['x', 'w', 'b', 'y', 'bn_gamma', 'bn_beta', 'bn_mean', 'bn_var']);
   });

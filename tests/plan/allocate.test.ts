@@ -23,8 +23,8 @@ describe('memory plan', () => {
       expect(p.offset % ALIGN_ELEMENTS).toBe(0);
       expect(p.offset + p.elements).toBeLessThanOrEqual(plan.arenas[p.arena]);
       if (t.aliasOf !== null) expect(p.offset).toBe(plan.placements[t.aliasOf]!.offset);
-      if (t.arena === 'grad') expect(p.offset).toBe(plan.placements[program.tensors.find((q) => q.name === t.name.replace(/\.grad$/, ''))!.id]!.offset);
     }
+    for (const [param, grad] of program.gradients) expect(plan.placements[grad]!.offset).toBe(plan.placements[param]!.offset);
     let shared = 0;
     for (const [i, a] of work.entries()) {
       for (const b of work.slice(i + 1)) {

@@ -2,7 +2,7 @@
 // and backward on the GPU, against the float64 CPU reference.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { KernelOrigin } from '../../compiler/codegen/kernel.ts';
-import { type ScalarExpr, activations, add, input, mul } from '../../compiler/codegen/expr.ts';
+import { type ScalarExpr, activations, add, input, mul } from '../../compiler/ir/expr.ts';
 import { elementwiseKernel } from '../../compiler/codegen/kernels/elementwise.ts';
 import { concatKernel } from '../../compiler/codegen/kernels/concat.ts';
 import { openGpu, type Gpu } from '../../runtime/gpu/device.ts';

@@ -3,7 +3,7 @@
 // the float64 interpreter run on all 13 at once. Tolerance: rtol 1e-5 (float32 GPU sums of a few
 // terms); the mean of the three batch means, which validate() used to report, is ~1e-2 away here.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { LossKind } from '../../compiler/elaborate/train-config.ts';
+import type { LossKind } from '../../compiler/ir/recipe.ts';
 import { openGpu, type Gpu } from '../../runtime/gpu/device.ts';
 import { compile } from '../../runtime/model.ts';
 import { forward, lossOf, type Params } from '../../runtime/reference/interpret.ts';

@@ -1,7 +1,8 @@
 // The generic elementwise kernel: out[i] = body(in0[i], in1[i], ...) over equal-length tensors.
 // Activations forward and backward, add, scale and fused elementwise chains are all this template
 // with a different ScalarExpr body.
-import { type ScalarExpr, exprHelpers, exprInputs, printExpr } from '../expr.ts';
+import { type ScalarExpr, exprInputs } from '../../ir/expr.ts';
+import { exprHelpers, printExpr } from '../expr.ts';
 import type { KernelModule } from '../kernel.ts';
 import { workgroupLanes } from '../limits.ts';
 import { buildModule, limitsOf, readBinding, writeBinding, type KernelFrame } from '../module.ts';

@@ -1,7 +1,7 @@
 // Optimizer updates exactly as torch.optim (SGD, Adam, AdamW; single-tensor path, no amsgrad /
 // maximize), in place over a flat range of packed buffers: the runtime can lay every parameter
 // (and its gradient and state) out in one buffer each and update them all with one dispatch.
-import type { AdamHyper, OptimizerConfig, SgdHyper } from '../../elaborate/train-config.ts';
+import type { AdamHyper, OptimizerConfig, SgdHyper } from '../../ir/recipe.ts';
 import type { BindingSpec, KernelModule } from '../kernel.ts';
 import { readBinding, writeBinding, type KernelFrame } from '../module.ts';
 import { f32Lit, wgsl } from '../writer.ts';

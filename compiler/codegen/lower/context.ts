@@ -1,6 +1,6 @@
 // What every op family's lowering shares: the lowering context (program, memory plan, the limits
 // the kernels must fit), what a kernel call binds, deterministic kernel names, and fused epilogues.
-import type { Arena, FusedAct, FusedActGrad, FusedBatchnorm, TensorId, StepProgram } from '../../autodiff/step-ir.ts';
+import type { Arena, Epilogue as StepEpilogue, TensorId, StepProgram } from '../../autodiff/step-ir.ts';
 import { numel } from '../../ir/graph.ts';
 import type { MemoryPlan } from '../../plan/allocate.ts';
 import { ACT_BINDING, BN_BINDINGS, activationGradEpilogue, forwardEpilogue, type Epilogue } from '../epilogue.ts';
@@ -60,12 +60,13 @@ export interface Fused {
   readonly suffix: string;
 }
 
-export function fused(op: { readonly act?: FusedAct; readonly actGrad?: FusedActGrad; readonly bn?: FusedBatchnorm }): Fused {
-  const forward = forwardEpilogue(op.bn, op.act);
-  if (forward) {
-    const bn = op.bn ? Object.fromEntries(Object.entries(BN_BINDINGS).map(([field, name]) => [name, t(op.bn![field as keyof typeof BN_BINDINGS])])) : {};
-    return { spec: { epilogue: forward }, args: bn, suffix: `${op.bn ? '_batchnorm' : ''}${op.act ? `_${op.act.fn}` : ''}` };
+export function fused(op: { readonly epilogue?: StepEpilogue }): Fused {
+  const e = op.epilogue;
+  const forward = e?.kind === 'forward' ? forwardEpilogue(e.bn ?? undefined, e.act ?? undefined) : undefined;
+  if (e?.kind === 'forward' && forward) {
+    const bn = e.bn ? Object.fromEntries(Object.entries(BN_BINDINGS).map(([field, name]) => [name, t(e.bn![field as keyof typeof BN_BINDINGS])])) : {};
+    return { spec: { epilogue: forward }, args: bn, suffix: `${e.bn ? '_batchnorm' : ''}${e.act ? `_${e.act.fn}` : ''}` };
   }
-  if (op.actGrad) return { spec: { epilogue: activationGradEpilogue(op.actGrad) }, args: { [ACT_BINDING]: t(op.actGrad.x) }, suffix: `_${op.actGrad.fn}_grad` };
+  if (e?.kind === 'act_grad') return { spec: { epilogue: activationGradEpilogue(e) }, args: { [ACT_BINDING]: t(e.x) }, suffix: `_${e.fn}_grad` };
   return { spec: {}, args: {}, suffix: '' };
 }

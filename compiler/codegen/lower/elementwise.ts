@@ -2,7 +2,7 @@
 // epilogue folded into its body), concatenation along channels, and dropout.
 import type { StepOp } from '../../autodiff/step-ir.ts';
 import { numel } from '../../ir/graph.ts';
-import { activationForward, activationGrad, add, input, substitute } from '../expr.ts';
+import { activationForward, activationGrad, add, input, substitute } from '../../ir/expr.ts';
 import { concatKernel } from '../kernels/concat.ts';
 import { dropoutBackward, dropoutForward } from '../kernels/dropout.ts';
 import { elementwiseKernel } from '../kernels/elementwise.ts';
