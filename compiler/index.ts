@@ -125,6 +125,11 @@ export interface Compiled {
   readonly kernels: LoweredProgram;
 }
 
+/** Source text analysed for kernels: at the options' batch size, or the train section's. */
+export function analyzeSource(source: string, options: FrontendOptions & { readonly path?: string }): FrontendResult {
+  return analyze(options.path ?? 'model.cnn', source, { trainBatch: true, ...options });
+}
+
 /**
  * Everything from a model to WGSL, without a device; throws CompileError with the rendered
  * diagnostics. Given source text it analyses it first (for the TypeScript API and tests); given a
@@ -134,7 +139,7 @@ export interface Compiled {
 export function compileModel(source: string, options: SourceOptions): Compiled;
 export function compileModel(front: FrontendResult, options: BackendOptions): Compiled;
 export function compileModel(input: string | FrontendResult, options: SourceOptions): Compiled {
-  const front = typeof input === 'string' ? analyze(options.path ?? 'model.cnn', input, { trainBatch: true, ...options }) : input;
+  const front = typeof input === 'string' ? analyzeSource(input, options) : input;
   // The caller's result stays as it was: each compilation (one per batch size) reports into its own bag.
   const diagnostics = new DiagnosticBag();
   for (const d of front.diagnostics.all) diagnostics.add(d);

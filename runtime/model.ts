@@ -2,7 +2,7 @@
 // evaluateStep, parameter get/set and dispose. The CLI commands are thin layers over this. The
 // runtime runs what the compiler (compiler/index.ts) produced: it only opens the device, writes the
 // initial weights and dispatches the kernels.
-import { analyze, type BackendOptions, type Compiled, compileModel, type FrontendOptions, type FrontendResult } from '../compiler/index.ts';
+import { analyzeSource, type BackendOptions, type Compiled, compileModel, type FrontendOptions, type FrontendResult } from '../compiler/index.ts';
 import type { StepProgram, TensorId } from '../compiler/autodiff/step-ir.ts';
 import { numel } from '../compiler/ir/graph.ts';
 import { openGpu, type Gpu } from './gpu/device.ts';
@@ -37,7 +37,7 @@ const backendOptions = (gpu: Gpu, options: ModelOptions): BackendOptions => ({
 export async function compile(source: string, options?: CompileOptions): Promise<Model>;
 export async function compile(front: FrontendResult, options?: ModelOptions): Promise<Model>;
 export async function compile(input: string | FrontendResult, options: CompileOptions = {}): Promise<Model> {
-  const front = typeof input === 'string' ? analyze(options.path ?? 'model.cnn', input, { trainBatch: true, ...options }) : input;
+  const front = typeof input === 'string' ? analyzeSource(input, options) : input;
   const gpu = options.gpu ?? (await openGpu());
   try {
     const compiled = compileModel(front, backendOptions(gpu, options));

@@ -12,26 +12,24 @@ import { compile } from '../../runtime/model.ts';
 import { cnncInProcess } from '../helpers/cli.ts';
 import { idxBytes } from '../helpers/idx.ts';
 
-const calls = vi.hoisted(() => ({ parse: 0, elaborate: 0 }));
+// Counts calls of the parser and the elaborator; each keeps its own behaviour.
+const { calls, counting } = vi.hoisted(() => {
+  const calls = { parse: 0, elaborate: 0 };
+  const counting =
+    <A extends unknown[], R>(key: keyof typeof calls, f: (...a: A) => R) =>
+    (...a: A): R => {
+      calls[key]++;
+      return f(...a);
+    };
+  return { calls, counting };
+});
 vi.mock('../../compiler/syntax/index.ts', async (original) => {
   const m = await original<typeof import('../../compiler/syntax/index.ts')>();
-  return {
-    ...m,
-    parse: (...a: Parameters<typeof m.parse>) => {
-      calls.parse++;
-      return m.parse(...a);
-    },
-  };
+  return { ...m, parse: counting('parse', m.parse) };
 });
 vi.mock('../../compiler/elaborate/expand.ts', async (original) => {
   const m = await original<typeof import('../../compiler/elaborate/expand.ts')>();
-  return {
-    ...m,
-    elaborate: (...a: Parameters<typeof m.elaborate>) => {
-      calls.elaborate++;
-      return m.elaborate(...a);
-    },
-  };
+  return { ...m, elaborate: counting('elaborate', m.elaborate) };
 });
 beforeEach(() => {
   calls.parse = 0;
