@@ -1,14 +1,23 @@
-// The compiler front end as an ordered list of passes. Each pass is a pure function of the previous
-// pass's output; the pipeline stops at the first pass that reports an error, so errors never cascade.
-import { DiagnosticBag } from './diagnostics/diagnostic.ts';
+// The compiler as two ordered lists of passes: the front end (`analyze`: source -> shaped graph and
+// train recipe) and the back end (`compileModel`: shaped graph -> step program, fusion, memory plan
+// and WGSL kernels). Each pass is a pure function of the previous pass's output; each list stops at
+// the first pass that reports an error, so errors never cascade. A command analyses its source once
+// and hands the result to the back end, as often as it needs kernels (one batch size each).
+import { buildStepProgram } from './autodiff/build.ts';
+import type { StepProgram } from './autodiff/step-ir.ts';
+import { type DeviceLimits, type LoweredProgram, lowerProgram } from './codegen/index.ts';
+import { DiagnosticBag, type Diagnostic } from './diagnostics/diagnostic.ts';
+import { renderDiagnostics } from './diagnostics/render.ts';
 import { SourceFile } from './diagnostics/source.ts';
-import type { Program } from './syntax/ast.ts';
-import { parse } from './syntax/index.ts';
 import { elaborate } from './elaborate/expand.ts';
 import { readTrainConfig } from './elaborate/train-config.ts';
-import type { TrainConfig } from './ir/recipe.ts';
-import { inferShapes } from './shapes/infer.ts';
+import type { InitKind, LossKind, OptimizerConfig, TrainConfig } from './ir/recipe.ts';
+import { type FusionDecision, fuse } from './fusion/fuse.ts';
 import type { ElaboratedGraph, ShapedGraph } from './ir/graph.ts';
+import { type MemoryPlan, planMemory } from './plan/allocate.ts';
+import { checkClassifierOutput, inferShapes } from './shapes/infer.ts';
+import type { Program } from './syntax/ast.ts';
+import { parse } from './syntax/index.ts';
 
 export interface FrontendOptions {
   /** Which model of the file; default: the last one. */
@@ -19,6 +28,16 @@ export interface FrontendOptions {
   readonly trainBatch?: boolean;
   /** Replaces the model's `input [C, H, W]`. */
   readonly inputShape?: readonly number[];
+  /**
+   * Replaces H and W of an image model's `input [C, H, W]`, keeping its C (`--resize`); a model
+   * whose input is not [C, H, W] keeps it, and the data check names the mismatch.
+   */
+  readonly inputSize?: readonly [number, number];
+  /**
+   * The command trains or evaluates with the train section's loss (train, eval, predict), so
+   * cross-entropy needs classifier logits (E0213); `check` and `compile` also read shape-study models.
+   */
+  readonly forTraining?: boolean;
 }
 
 export interface FrontendResult {
@@ -50,6 +69,110 @@ export function analyze(path: string, text: string, options: FrontendOptions = {
 
   // 4. shapes: every lazy dimension resolved; bad shapes reported at the layer that made them.
   const batch = options.batch ?? (options.trainBatch ? train.batch : 1);
-  const shaped = inferShapes(graph, { batch, ...(options.inputShape ? { inputShape: options.inputShape } : {}) }, diagnostics);
-  return { file, diagnostics, program, graph, shaped, train: shaped ? train : null };
+  const inputShape = options.inputShape ?? resized(graph, options.inputSize);
+  const shaped = inferShapes(graph, { batch, ...(inputShape ? { inputShape } : {}) }, diagnostics);
+  if (!shaped) return { ...none, program, graph };
+
+  // 5. the recipe's loss against the model: cross-entropy needs [N, classes] logits.
+  if (options.forTraining && train.loss === 'cross_entropy') checkClassifierOutput(shaped, diagnostics);
+  if (diagnostics.hasErrors) return { ...none, program, graph };
+  return { file, diagnostics, program, graph, shaped, train };
+}
+
+/** The declared `input [C, H, W]` with H and W replaced (none when not asked, or not an image input). */
+function resized(graph: ElaboratedGraph, size: readonly [number, number] | undefined): readonly number[] | undefined {
+  const declared = (graph.nodes.find((n) => n.op === 'input')?.attrs as { shape?: readonly number[] } | undefined)?.shape;
+  return size && declared?.length === 3 ? [declared[0]!, ...size] : undefined;
+}
+
+export interface BackendOptions {
+  /** The batch size the kernels are specialised to (default: the train section's). */
+  readonly batch?: number;
+  /** Override the train section's loss, optimizer (field by field), init scheme and seed. */
+  readonly loss?: LossKind;
+  readonly optimizer?: Partial<OptimizerConfig>;
+  readonly init?: InitKind;
+  readonly seed?: number;
+  /** Fuse activations and their gradients into neighbouring kernels (default true; `--no-fuse`). */
+  readonly fuse?: boolean;
+  /** The device's limits, or WebGPU's defaults (`defaultLimits`) when compiling without one. */
+  readonly limits: DeviceLimits;
+  /**
+   * Limit violations are errors when the kernels are about to run, warnings when they are only
+   * shown (`cnnc compile`, `cnnc kernels`). Default 'error'.
+   */
+  readonly limitSeverity?: 'error' | 'warning';
+}
+
+export interface SourceOptions extends FrontendOptions, BackendOptions {
+  /** Shown in diagnostics and kernel headers (default `model.cnn`). */
+  readonly path?: string;
+}
+
+/** A model that failed to compile: `message` holds the rendered diagnostics. */
+export class CompileError extends Error {}
+
+export interface Compiled {
+  /** Warnings: the front end's, and device limits when compiled only to be shown. */
+  readonly warnings: readonly Diagnostic[];
+  readonly graph: ShapedGraph;
+  /** The train section with the options' overrides. */
+  readonly train: TrainConfig;
+  /** The step program after fusion (when on). */
+  readonly program: StepProgram;
+  /** Every fusion candidate and what became of it (null with fusion off). */
+  readonly fusion: readonly FusionDecision[] | null;
+  readonly plan: MemoryPlan;
+  readonly kernels: LoweredProgram;
+}
+
+/** Source text analysed for kernels: at the options' batch size, or the train section's. */
+export function analyzeSource(source: string, options: FrontendOptions & { readonly path?: string }): FrontendResult {
+  return analyze(options.path ?? 'model.cnn', source, { trainBatch: true, ...options });
+}
+
+/**
+ * Everything from a model to WGSL, without a device; throws CompileError with the rendered
+ * diagnostics. Given source text it analyses it first (for the TypeScript API and tests); given a
+ * front-end result (a command's one analysis) it runs the back end only, shape inference again
+ * from the elaborated graph when the batch differs: a partial batch's kernels never re-parse.
+ */
+export function compileModel(source: string, options: SourceOptions): Compiled;
+export function compileModel(front: FrontendResult, options: BackendOptions): Compiled;
+export function compileModel(input: string | FrontendResult, options: SourceOptions): Compiled {
+  const front = typeof input === 'string' ? analyzeSource(input, options) : input;
+  // The caller's result stays as it was: each compilation (one per batch size) reports into its own bag.
+  const diagnostics = new DiagnosticBag();
+  for (const d of front.diagnostics.all) diagnostics.add(d);
+  const fail = () => new CompileError(renderDiagnostics(diagnostics.all));
+  if (!front.graph || !front.shaped || !front.train) throw fail();
+  const recipe = front.train;
+  const train: TrainConfig = {
+    ...recipe,
+    loss: options.loss ?? recipe.loss,
+    init: options.init ?? recipe.init,
+    seed: options.seed ?? recipe.seed,
+    optimizer: { ...recipe.optimizer, ...options.optimizer },
+  };
+
+  // 1. shapes at the kernels' batch size, from the elaborated graph, with the analysed input shape.
+  const batch = options.batch ?? recipe.batch;
+  const inputShape = front.shaped.nodes.find((n) => n.op === 'input')!.shape.slice(1);
+  const graph = front.shaped.batch === batch ? front.shaped : inferShapes(front.graph, { batch, inputShape }, diagnostics);
+  if (!graph) throw fail();
+
+  // 2. autodiff: forward (training and evaluation mode), loss, gradients and the optimizer update.
+  const unfused = buildStepProgram(graph, { loss: train.loss, optimizer: train.optimizer }, diagnostics);
+  if (!unfused) throw fail();
+
+  // 3. fusion: activations and their gradients folded into neighbouring ops' epilogues.
+  const { program, decisions } = options.fuse === false ? { program: unfused, decisions: null } : fuse(unfused);
+
+  // 4. plan: every tensor's arena and offset, buffers reused once their last reader has run.
+  const plan = planMemory(program);
+
+  // 5. codegen: WGSL kernel calls for each pass, checked against the device's limits.
+  const kernels = lowerProgram(program, plan, options.limits, diagnostics, options.limitSeverity ?? 'error');
+  if (diagnostics.hasErrors) throw fail();
+  return { warnings: diagnostics.all.filter((d) => d.severity === 'warning'), graph, train, program, fusion: decisions, plan, kernels };
 }

@@ -1,86 +1,48 @@
 // The TypeScript API: compile(source, options) -> a Model on the GPU with forward, trainStep,
-// evaluate, parameter get/set and dispose. The CLI commands are thin layers over this.
-import { analyze, type FrontendOptions } from '../compiler/index.ts';
-import { buildStepProgram } from '../compiler/autodiff/build.ts';
+// evaluateStep, parameter get/set and dispose. The CLI commands are thin layers over this. The
+// runtime runs what the compiler (compiler/index.ts) produced: it only opens the device, writes the
+// initial weights and dispatches the kernels.
+import { analyzeSource, type BackendOptions, type Compiled, compileModel, type FrontendOptions, type FrontendResult } from '../compiler/index.ts';
 import type { StepProgram, TensorId } from '../compiler/autodiff/step-ir.ts';
-import { lowerProgram, type DeviceLimits, type LoweredProgram } from '../compiler/codegen/index.ts';
-import { renderDiagnostics } from '../compiler/diagnostics/render.ts';
-import type { Diagnostic } from '../compiler/diagnostics/diagnostic.ts';
-import type { InitKind, LossKind, OptimizerConfig, TrainConfig } from '../compiler/ir/recipe.ts';
-import { numel, type ShapedGraph } from '../compiler/ir/graph.ts';
-import { fuse, type FusionDecision } from '../compiler/fusion/fuse.ts';
-import { planMemory, type MemoryPlan } from '../compiler/plan/allocate.ts';
+import { numel } from '../compiler/ir/graph.ts';
 import { openGpu, type Gpu } from './gpu/device.ts';
 import { Executor } from './gpu/executor.ts';
 import { initParam } from './train/init.ts';
 import { Mulberry32 } from './random.ts';
 
-export interface CompileOptions extends FrontendOptions {
-  /** Shown in diagnostics and kernel headers. */
-  readonly path?: string;
-  readonly loss?: LossKind;
-  readonly optimizer?: Partial<OptimizerConfig>;
-  readonly init?: InitKind;
-  /** Seeds weight init and dropout masks. */
-  readonly seed?: number;
+/** How an analysed model becomes a Model: the back end's options, with the device in place of its limits. */
+export interface ModelOptions extends Omit<BackendOptions, 'limits' | 'limitSeverity'> {
   /** An open device to use (and not dispose); default: a new one, disposed with the model. */
   readonly gpu?: Gpu;
-  /** Fuse activations and their gradients into neighbouring kernels (default true; `--no-fuse`). */
-  readonly fuse?: boolean;
   /** Let GEMM kernels share loads through subgroups where the device has them (default true). */
   readonly subgroups?: boolean;
 }
 
-/** The device's limits as this compilation may use them. */
-const limitsFor = (gpu: Gpu, options: CompileOptions): DeviceLimits => (options.subgroups === false ? { ...gpu.limits, subgroupMinSize: 0 } : gpu.limits);
-
-/** A model that failed to compile: `message` holds the rendered diagnostics. */
-export class CompileError extends Error {}
-
-export interface Compiled {
-  /** Warnings (device limits, when compiled only to be shown). */
-  readonly warnings: readonly Diagnostic[];
-  readonly graph: ShapedGraph;
-  readonly train: TrainConfig;
-  /** The step program after fusion (when on). */
-  readonly program: StepProgram;
-  /** Every fusion candidate and what became of it (null with fusion off). */
-  readonly fusion: readonly FusionDecision[] | null;
-  readonly plan: MemoryPlan;
-  readonly kernels: LoweredProgram;
+export interface CompileOptions extends FrontendOptions, ModelOptions {
+  /** Shown in diagnostics and kernel headers. */
+  readonly path?: string;
 }
+
+/** The back end's options for this device: its limits, which the kernels must keep to. */
+const backendOptions = (gpu: Gpu, options: ModelOptions): BackendOptions => ({
+  ...options,
+  limits: options.subgroups === false ? { ...gpu.limits, subgroupMinSize: 0 } : gpu.limits,
+});
 
 /**
- * Everything up to WGSL, without a device. Limit violations are errors, or warnings when
- * `limitSeverity` says the kernels are only shown (`cnnc compile`, `cnnc kernels`).
+ * A Model on the GPU from source text (analysed here, at the train section's batch unless
+ * `batch` says otherwise) or from a front-end result a command has already analysed.
+ * Throws CompileError (compiler/index.ts) with the rendered diagnostics.
  */
-export function compileToKernels(source: string, options: CompileOptions, limits: DeviceLimits, limitSeverity: 'error' | 'warning' = 'error'): Compiled {
-  const front = analyze(options.path ?? 'model.cnn', source, { trainBatch: true, ...options });
-  const fail = () => new CompileError(renderDiagnostics(front.diagnostics.all));
-  if (!front.shaped || !front.train) throw fail();
-  const recipe = front.train;
-  const train: TrainConfig = {
-    ...recipe,
-    loss: options.loss ?? recipe.loss,
-    init: options.init ?? recipe.init,
-    seed: options.seed ?? recipe.seed,
-    optimizer: { ...recipe.optimizer, ...options.optimizer },
-  };
-  const unfused = buildStepProgram(front.shaped, { loss: train.loss, optimizer: train.optimizer }, front.diagnostics);
-  if (!unfused) throw fail();
-  const { program, decisions } = options.fuse === false ? { program: unfused, decisions: null } : fuse(unfused);
-  const plan = planMemory(program);
-  const kernels = lowerProgram(program, plan, limits, front.diagnostics, limitSeverity);
-  if (front.diagnostics.hasErrors) throw fail();
-  return { warnings: front.diagnostics.all.filter((d) => d.severity === 'warning'), graph: front.shaped, train, program, fusion: decisions, plan, kernels };
-}
-
-export async function compile(source: string, options: CompileOptions = {}): Promise<Model> {
+export async function compile(source: string, options?: CompileOptions): Promise<Model>;
+export async function compile(front: FrontendResult, options?: ModelOptions): Promise<Model>;
+export async function compile(input: string | FrontendResult, options: CompileOptions = {}): Promise<Model> {
+  const front = typeof input === 'string' ? analyzeSource(input, options) : input;
   const gpu = options.gpu ?? (await openGpu());
   try {
-    const compiled = compileToKernels(source, options, limitsFor(gpu, options));
+    const compiled = compileModel(front, backendOptions(gpu, options));
     const executor = await Executor.create(gpu, compiled.program, compiled.plan, compiled.kernels, null, (ex) => writeInitialWeights(compiled, ex));
-    return new Model({ source, options, gpu, ownsGpu: !options.gpu, steps: 0, tracked: new Map(), trainedSinceLoad: 0 }, compiled, executor);
+    return new Model({ front, options, gpu, ownsGpu: !options.gpu, steps: 0, tracked: new Map(), trainedSinceLoad: 0 }, compiled, executor);
   } catch (e) {
     if (!options.gpu) gpu.dispose();
     throw e;
@@ -111,10 +73,10 @@ function writeInitialWeights(compiled: Compiled, executor: Executor): void {
   }
 }
 
-/** What every batch size of one model shares: its source, device and training-step count. */
+/** What every batch size of one model shares: its analysed source, device and training-step count. */
 interface Shared {
-  readonly source: string;
-  readonly options: CompileOptions;
+  readonly front: FrontendResult;
+  readonly options: ModelOptions;
   readonly gpu: Gpu;
   readonly ownsGpu: boolean;
   /** Training steps run so far: the optimizer's step count (set on resuming). */
@@ -181,7 +143,8 @@ export class Model {
     let sibling = this.siblings.get(batch);
     if (!sibling) {
       sibling = (async () => {
-        const compiled = compileToKernels(this.shared.source, { ...this.shared.options, batch }, limitsFor(this.shared.gpu, this.shared.options));
+        // From the analysed graph: shape inference at this batch and the back end, no parse.
+        const compiled = compileModel(this.shared.front, { ...backendOptions(this.shared.gpu, this.shared.options), batch });
         const executor = await Executor.create(this.shared.gpu, compiled.program, compiled.plan, compiled.kernels, this.executor);
         return new Model(this.shared, compiled, executor);
       })();

@@ -3,12 +3,12 @@
 import { join } from 'node:path';
 import { printStepProgram } from '../../compiler/autodiff/print.ts';
 import { defaultLimits } from '../../compiler/codegen/index.ts';
+import { CompileError, type Compiled, compileModel } from '../../compiler/index.ts';
 import type { KernelCall } from '../../compiler/codegen/lower/context.ts';
 import { graphToDot } from '../../compiler/ir/dot.ts';
 import { printGraph } from '../../compiler/ir/print.ts';
 import { printFusion } from '../../compiler/fusion/print.ts';
 import { printPlan } from '../../compiler/plan/print.ts';
-import { CompileError, compileToKernels, type Compiled } from '../model.ts';
 import { renderDiagnostics } from '../../compiler/diagnostics/render.ts';
 import { modelOption } from './flags.ts';
 import { readSource, type Output } from './io.ts';
@@ -23,11 +23,13 @@ import { UserError } from '../errors.ts';
  */
 function compiled(file: string, flags: CodegenFlags, io: Output): Compiled | null {
   try {
-    const c = compileToKernels(readSource(file), {
+    const c = compileModel(readSource(file), {
       path: file,
       ...modelOption(flags),
       ...inputOption(flags),
-    }, flags.subgroups ? { ...defaultLimits, subgroupMinSize: 8 } : defaultLimits, 'warning');
+      limits: flags.subgroups ? { ...defaultLimits, subgroupMinSize: 8 } : defaultLimits,
+      limitSeverity: 'warning',
+    });
     if (c.warnings.length > 0) io.err(renderDiagnostics(c.warnings) + '\n');
     return c;
   } catch (e) {

@@ -18,7 +18,7 @@ export async function evalCommand(file: string, flags: Flags<'eval'>, io: Output
   const ckpt = readWeights(front.shaped!, weights);
   // The loss is what these weights compute on this data, NaN included; the warning names the cause.
   for (const cause of [nonFiniteWeights(ckpt), split.nonFinite]) if (cause !== null) io.err(`cnnc: warning: ${cause}; the loss will be NaN\n`);
-  const model = await compileModel(file, front, { batch, ...modelOption(flags) }, io);
+  const model = await compileModel(front, { batch, ...modelOption(flags) }, io);
   if (!model) return 1;
   try {
     setWeights(model, ckpt);

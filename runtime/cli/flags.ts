@@ -1,13 +1,13 @@
 // What train, eval and predict share: parsing their flags, opening the data a model is trained and
 // evaluated on, and compiling the model, so the three commands agree on every flag's meaning.
-import { analyze, type FrontendResult } from '../../compiler/index.ts';
+import { CompileError, type FrontendResult } from '../../compiler/index.ts';
 import type { OptimizerConfig, OptimizerKind } from '../../compiler/ir/recipe.ts';
 import { formatShape } from '../../compiler/ir/graph.ts';
-import { compile, CompileError, type CompileOptions, type Model } from '../model.ts';
+import { compile, type Model, type ModelOptions } from '../model.ts';
 import { UserError } from '../errors.ts';
 import type { Checkpoint } from '../train/checkpoint.ts';
 import { openData, type TrainData } from '../train/data.ts';
-import { frontend, readSource, type Output } from './io.ts';
+import { frontend, type Output } from './io.ts';
 import type { Flags, ModelFlags } from './options.ts';
 
 /** Which model of the file, and whether to fuse (`--no-fuse` compiles every op to its own kernel). */
@@ -35,21 +35,15 @@ export function optimizerFlags(flags: Pick<Flags<'train'>, 'optimizer' | 'lr' | 
 }
 
 /**
- * The front end for train, eval and predict. `--resize H[,W]` sets the image size of the data AND
- * of the model (its `input [C, H, W]` keeps C): d2l trains one model at several resolutions, and
- * lazy layers infer everything after the input.
+ * The front end for train, eval and predict: the command's one analysis, which compileModel and
+ * every partial batch's kernels reuse. `--resize H[,W]` sets the image size of the data AND of the
+ * model (its `input [C, H, W]` keeps C): d2l trains one model at several resolutions, and lazy
+ * layers infer everything after the input. Cross-entropy needs classifier logits (E0213), checked
+ * here, before any data is read.
  */
 export function modelFrontend(file: string, flags: ModelFlags, io: Output): FrontendResult | null {
   const size = resizeFlag(flags.resize);
-  if (!size) return frontend(file, modelOption(flags), io);
-  // A first analysis finds the declared input's channels (elaboration is enough: the model may
-  // only be valid at the new size); the second, at the new size, reports.
-  const probe = analyze(file, readSource(file), modelOption(flags)).graph;
-  const declared = probe?.nodes.find((n) => n.op === 'input')?.attrs as { shape: readonly number[] } | undefined;
-  const shape = declared?.shape ?? null;
-  // Not an image model: the data check names the mismatch.
-  const input = shape?.length === 3 ? { inputShape: [shape[0]!, ...size] } : {};
-  return frontend(file, { ...modelOption(flags), ...input }, io);
+  return frontend(file, { ...modelOption(flags), ...(size ? { inputSize: size } : {}), forTraining: true }, io);
 }
 
 /** The model's per-sample input shape, e.g. [1, 28, 28]. */
@@ -90,11 +84,10 @@ export function nonFiniteWeights(ckpt: Checkpoint): string | null {
   return `${ckpt.path}: non-finite values (NaN or infinite) in ${bad.slice(0, 5).join(', ')}${bad.length > 5 ? ` and ${bad.length - 5} more tensors` : ''}`;
 }
 
-/** Compiles the model for the GPU; on diagnostics prints them and returns null (the caller exits 1). */
-export async function compileModel(file: string, front: FrontendResult, options: CompileOptions, io: Output): Promise<Model | null> {
+/** Compiles the analysed model for the GPU; on diagnostics prints them and returns null (the caller exits 1). */
+export async function compileModel(front: FrontendResult, options: ModelOptions, io: Output): Promise<Model | null> {
   try {
-    // The shape the front end checked (the model's input, or --resize's).
-    return await compile(front.file.text, { path: file, inputShape: sampleShape(front), ...options });
+    return await compile(front, options);
   } catch (e) {
     if (!(e instanceof CompileError)) throw e;
     io.err(e.message + '\n');

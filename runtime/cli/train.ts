@@ -81,7 +81,7 @@ export async function trainCommand(file: string, flags: TrainFlags, io: Output, 
   // Before compiling: a bad path found after the first epoch would throw that epoch away.
   checkOutputs(outputs(flags), inputs(file, flags, [data.train, ...(data.val ? [data.val] : [])]));
 
-  const model = await compileModel(file, front, { batch, seed, optimizer: { ...saved?.optimizer, ...optimizer }, ...modelOption(flags) }, io);
+  const model = await compileModel(front, { batch, seed, optimizer: { ...saved?.optimizer, ...optimizer }, ...modelOption(flags) }, io);
   if (!model) return 1;
   try {
     if (init) setWeights(model, init);

@@ -8,14 +8,14 @@ import { describe, expect, it } from 'vitest';
 import type { KernelModule } from '../../compiler/codegen/kernel.ts';
 import { concatKernel } from '../../compiler/codegen/kernels/concat.ts';
 import { defaultLimits, type DeviceLimits } from '../../compiler/codegen/limits.ts';
-import { compileToKernels } from '../../runtime/model.ts';
+import { compileModel } from '../../compiler/index.ts';
 
 const path = 'dsl-examples/lenet.cnn';
 const source = readFileSync(join(import.meta.dirname, '..', '..', path), 'utf8');
 
 /** LeNet's training-step kernels, unfused (so its sigmoids are elementwise kernels), at batch 512. */
 function kernels(limits: Partial<DeviceLimits>, severity: 'error' | 'warning' = 'error'): KernelModule[] {
-  const c = compileToKernels(source, { path, batch: 512, fuse: false }, { ...defaultLimits, ...limits }, severity);
+  const c = compileModel(source, { path, batch: 512, fuse: false, limits: { ...defaultLimits, ...limits }, limitSeverity: severity });
   return [...c.kernels.forward, ...c.kernels.train].map((call) => call.kernel);
 }
 const named = (ks: readonly KernelModule[], part: string): KernelModule[] => ks.filter((k) => k.name.includes(part));
@@ -56,7 +56,7 @@ describe('device limits reach the kernel templates', () => {
   it('the optimizer step is chunked at the device\'s storage binding size', () => {
     expect(named(defaults, '_sgd')).toHaveLength(1);
     // The param arena (LeNet's 61,706 parameters, aligned) in bindings of 64 KiB (16,384 floats).
-    const arena = compileToKernels(source, { path, batch: 512, fuse: false }, defaultLimits).plan.arenas.param;
+    const arena = compileModel(source, { path, batch: 512, fuse: false, limits: defaultLimits }).plan.arenas.param;
     expect(arena).toBeGreaterThan(3 * 16384);
     expect(arena).toBeLessThanOrEqual(4 * 16384);
     const chunked = named(kernels({ maxStorageBufferBindingSize: 64 * 1024 }, 'warning'), '_sgd');

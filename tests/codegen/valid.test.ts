@@ -4,11 +4,10 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { analyze } from '../../compiler/index.ts';
+import { analyze, CompileError, compileModel } from '../../compiler/index.ts';
 import { defaultLimits } from '../../compiler/codegen/index.ts';
 import { openGpu, type Gpu } from '../../runtime/gpu/device.ts';
 import { pipelineFor } from '../../runtime/gpu/run-kernel.ts';
-import { CompileError, compileToKernels } from '../../runtime/model.ts';
 
 const root = join(import.meta.dirname, '..', '..');
 const models = readdirSync(join(root, 'dsl-examples')).filter((f) => f.endsWith('.cnn')).sort().flatMap((f) => {
@@ -34,13 +33,13 @@ afterAll(() => gpu.dispose());
 
 describe('every example kernel compiles in Dawn', () => {
   it.each(models.map((m) => [`${m.path}:${m.model}`, m] as const))('%s', async (key, m) => {
-    const options = { path: m.path, model: m.model, batch: 2, loss: m.loss };
+    const options = { path: m.path, model: m.model, batch: 2, loss: m.loss, limits: defaultLimits };
     if (tooBig.has(key)) {
-      expect(() => compileToKernels(m.source, options, defaultLimits)).toThrow(CompileError);
-      expect(() => compileToKernels(m.source, options, defaultLimits)).toThrow(/E0401.*linear.*maxStorageBufferBindingSize/s);
+      expect(() => compileModel(m.source, options)).toThrow(CompileError);
+      expect(() => compileModel(m.source, options)).toThrow(/E0401.*linear.*maxStorageBufferBindingSize/s);
       return;
     }
-    const c = compileToKernels(m.source, options, defaultLimits);
+    const c = compileModel(m.source, options);
     const calls = [...c.kernels.forward, ...c.kernels.train];
     expect(calls.length).toBeGreaterThan(0);
     for (const call of calls) {

@@ -7,9 +7,9 @@ import { defaultLimits } from '../../compiler/codegen/index.ts';
 import { opTensors, type StepOp, type StepProgram, type TensorId } from '../../compiler/autodiff/step-ir.ts';
 import { fuse } from '../../compiler/fusion/fuse.ts';
 import { printFusion } from '../../compiler/fusion/print.ts';
-import { compileToKernels, type Compiled } from '../../runtime/model.ts';
+import { type Compiled, compileModel } from '../../compiler/index.ts';
 
-const build = (source: string, fuse = true): Compiled => compileToKernels(source, { path: 'test.cnn', batch: 2, fuse }, defaultLimits, 'warning');
+const build = (source: string, fuse = true): Compiled => compileModel(source, { path: 'test.cnn', batch: 2, fuse, limits: defaultLimits, limitSeverity: 'warning' });
 const root = join(import.meta.dirname, '..', '..');
 const example = (f: string) => readFileSync(join(root, 'dsl-examples', f), 'utf8');
 

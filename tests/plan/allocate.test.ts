@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { defaultLimits } from '../../compiler/codegen/index.ts';
 import { liveIntervals } from '../../compiler/plan/liveness.ts';
 import { ALIGN_ELEMENTS } from '../../compiler/plan/allocate.ts';
-import { compileToKernels } from '../../runtime/model.ts';
+import { compileModel } from '../../compiler/index.ts';
 
 const root = join(import.meta.dirname, '..', '..');
 const examples = ['lenet.cnn', 'resnet18.cnn', 'googlenet.cnn', 'densenet.cnn', 'batchnorm-lenet.cnn', 'nin.cnn'];
@@ -14,7 +14,7 @@ const examples = ['lenet.cnn', 'resnet18.cnn', 'googlenet.cnn', 'densenet.cnn', 
 describe('memory plan', () => {
   it.each(examples)('%s: no live overlap, views on bases, aligned, smaller than unplanned', (f) => {
     expect(readdirSync(join(root, 'dsl-examples'))).toContain(f);
-    const c = compileToKernels(readFileSync(join(root, 'dsl-examples', f), 'utf8'), { path: f, batch: 4 }, defaultLimits, 'warning');
+    const c = compileModel(readFileSync(join(root, 'dsl-examples', f), 'utf8'), { path: f, batch: 4, limits: defaultLimits, limitSeverity: 'warning' });
     const { program, plan } = c;
     const live = liveIntervals(program);
     const work = program.tensors.filter((t) => t.arena === 'work' && t.aliasOf === null);
