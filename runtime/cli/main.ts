@@ -18,12 +18,17 @@ commands:
                              on the npy arrays) [--data DIR] [--batch-size N] [--resize H[,W]]
   predict FILE --weights W   classify --images IDX_FILE [--count N] or --npy X.npy ([N, C, H, W]):
                              class, probability and top 3 per sample
+  weights W.safetensors      print a checkpoint's (or optimizer file's) tensors as PyTorch
+                             prints them, with dtype, shape and min/max/mean/std [--name PATTERN]
 
 options:
   --model NAME               the model to use when the file defines several (default: the last)
   --input N,C,H,W            override the model's input shape and set the batch (default batch 1)
   --expand                   summary: one row per layer instead of one per top-level block
-  --json                     summary, eval, predict: machine-readable output
+  --params                   summary: also every parameter's state_dict name, shape and size
+  --json                     summary, eval, predict, weights: machine-readable output
+  --name PATTERN             weights: only tensors whose name matches PATTERN, a glob (* ? [...])
+                             on the whole name if it has one of those characters, else a substring
   --emit WHAT                compile: ir (graph + step program), graph (DOT), wgsl, plan,
                              fusion (each fusion decision and why)
   --no-fuse                  compile, kernels, train, eval, predict: every op its own kernel
@@ -56,6 +61,8 @@ export async function main(argv: readonly string[], io: Output = stdio): Promise
         model: { type: 'string' },
         input: { type: 'string' },
         expand: { type: 'boolean' },
+        params: { type: 'boolean' },
+        name: { type: 'string' },
         json: { type: 'boolean' },
         emit: { type: 'string' },
         out: { type: 'string' },
@@ -103,10 +110,11 @@ export async function main(argv: readonly string[], io: Output = stdio): Promise
         (await import('./train.ts')).trainCommand(f, values, io, io === stdio && process.stderr.isTTY === true),
       eval: async (f) => (await import('./eval.ts')).evalCommand(f, values, io),
       predict: async (f) => (await import('./predict.ts')).predictCommand(f, values, io),
+      weights: async (f) => (await import('./weights.ts')).weightsCommand(f, values, io),
     };
     const run = commands[command];
     if (!run) throw new UserError(`unknown command '${command}' (commands: ${Object.keys(commands).join(', ')})`);
-    if (file === undefined) throw new UserError(`'${command}' needs a .cnn FILE`);
+    if (file === undefined) throw new UserError(`'${command}' needs ${command === 'weights' ? 'a .safetensors' : 'a .cnn'} FILE`);
     if (extra.length > 0) throw new UserError(`unexpected argument '${extra[0]}'`);
     return await run(file);
   } catch (e) {

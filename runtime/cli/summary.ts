@@ -1,4 +1,4 @@
-// `cnnc check FILE` and `cnnc summary FILE [--input N,C,H,W] [--expand] [--json] [--model NAME]`.
+// `cnnc check FILE` and `cnnc summary FILE [--input N,C,H,W] [--expand] [--params] [--json] [--model NAME]`.
 import { renderSummary, summarize, summaryJson } from '../../compiler/shapes/summary.ts';
 import type { FrontendOptions } from '../../compiler/index.ts';
 import { frontend, parseInputFlag, type Output } from './io.ts';
@@ -7,6 +7,7 @@ export interface SummaryFlags {
   readonly input?: string;
   readonly model?: string;
   readonly expand?: boolean;
+  readonly params?: boolean;
   readonly json?: boolean;
 }
 
@@ -28,6 +29,7 @@ export function summaryCommand(file: string, flags: SummaryFlags, io: Output): n
   const r = frontend(file, options(flags), io);
   if (!r) return 1;
   const s = summarize(r.shaped!, flags.expand ? 'expanded' : 'collapsed');
-  io.out(flags.json ? JSON.stringify(summaryJson(s), null, 2) + '\n' : renderSummary(s) + '\n');
+  const params = flags.params === true;
+  io.out(flags.json ? JSON.stringify(summaryJson(s, params), null, 2) + '\n' : renderSummary(s, params) + '\n');
   return 0;
 }

@@ -67,14 +67,16 @@ function stridesOf(shape: readonly number[]): number[] {
 }
 
 class Printer {
+  private readonly shape: readonly number[];
+  private readonly value: (i: number) => Value;
+  private readonly o: Options;
   private readonly strides: number[];
   private readonly summarize: boolean;
 
-  constructor(
-    private readonly shape: readonly number[],
-    private readonly value: (i: number) => Value,
-    private readonly o: Options,
-  ) {
+  constructor(shape: readonly number[], value: (i: number) => Value, o: Options) {
+    this.shape = shape;
+    this.value = value;
+    this.o = o;
     this.strides = stridesOf(shape);
     this.summarize = shape.reduce((a, b) => a * b, 1) > o.threshold;
   }
