@@ -27,8 +27,8 @@ options:
   --expand                   summary: one row per layer instead of one per top-level block
   --params                   summary: also every parameter's state_dict name, shape and size
   --json                     summary, eval, predict, weights: machine-readable output
-  --name PATTERN             weights: only tensors whose name matches PATTERN, a glob (* ? [...])
-                             on the whole name if it has one of those characters, else a substring
+  --name PATTERN             weights: only the tensors PATTERN names: a glob (* ? [...]) on the
+                             whole name, else the tensor of that name, else names containing it
   --emit WHAT                compile: ir (graph + step program), graph (DOT), wgsl, plan,
                              fusion (each fusion decision and why)
   --no-fuse                  compile, kernels, train, eval, predict: every op its own kernel

@@ -8,7 +8,7 @@ import { UserError } from '../errors.ts';
 import type { Output } from './io.ts';
 
 export interface WeightsFlags {
-  /** A glob (`*`, `?`, `[...]`) matched against the whole name if it has one of those, else a substring. */
+  /** A glob (`*`, `?`, `[...]`) on the whole name if it has one of those; else the tensor of that name, or every name containing it. */
   readonly name?: string;
   readonly json?: boolean;
 }
@@ -43,9 +43,12 @@ export function tensorStats(t: StoredTensor): TensorStats {
   return { min, max, mean, std: n > 1 ? Math.sqrt(squares / (n - 1)) : NaN };
 }
 
-/** `--name`: a glob on the whole name when PATTERN has a glob character, else a substring. */
-export function nameMatcher(pattern: string): (name: string) => boolean {
-  if (!/[*?[]/.test(pattern)) return (name) => name.includes(pattern);
+/**
+ * `--name`: a glob on the whole name when PATTERN has a glob character; else the name itself where
+ * a tensor has it (`0.weight` is net[0].weight, not also 10.weight), otherwise a substring.
+ */
+export function nameMatcher(pattern: string, names: readonly string[]): (name: string) => boolean {
+  if (!/[*?[]/.test(pattern)) return names.includes(pattern) ? (name) => name === pattern : (name) => name.includes(pattern);
   // As Python's fnmatch: `[!...]` negates, a `[` with no `]` after it is literal.
   let re = '';
   for (let i = 0; i < pattern.length; i++) {
@@ -136,7 +139,7 @@ function writeJson(io: Output, path: string, meta: Readonly<Record<string, strin
 export function weightsCommand(file: string, flags: WeightsFlags, io: Output): number {
   const ckpt = readCheckpoint(file);
   const all = [...ckpt.tensors].sort(([a], [b]) => compareNames(a, b));
-  const match = flags.name === undefined ? () => true : nameMatcher(flags.name);
+  const match = flags.name === undefined ? () => true : nameMatcher(flags.name, all.map(([n]) => n));
   const chosen = all.filter(([name]) => match(name));
   if (flags.name !== undefined && chosen.length === 0) {
     const names = all.map(([n]) => n);

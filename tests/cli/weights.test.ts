@@ -67,9 +67,11 @@ describe('cnnc weights', () => {
     expect(r.stdout).toContain('0.weight.momentum_buffer  float32 [2]  min nan  max nan  mean nan  std nan\ntensor([0.5000,    nan])');
   });
 
-  it('--name takes a substring, or a glob on the whole name', async () => {
+  it('--name takes a glob on the whole name, else a whole name, else a substring', async () => {
     const names = async (pattern: string) => (await cnncInProcess('weights', weights, '--name', pattern)).stdout.split('\n').filter((l) => l.includes('  min ')).map((l) => l.split(' ')[0]);
     expect(await names('0.')).toEqual(['0.bias', '0.weight', '10.weight']);
+    expect(await names('0.weight')).toEqual(['0.weight']);
+    expect(await names('.weight')).toEqual(['0.weight', '10.weight']);
     expect(await names('0.*')).toEqual(['0.bias', '0.weight']);
     expect(await names('[12]*')).toEqual(['2.num_batches_tracked', '10.weight']);
     expect(await names('*.weight')).toEqual(['0.weight', '10.weight']);
@@ -82,7 +84,7 @@ describe('cnnc weights', () => {
     expect(j.file).toBe(optim);
     expect(j.metadata.optimizer).toBe('sgd');
     expect(j.tensors).toEqual([{ name: '0.weight.momentum_buffer', dtype: 'float32', shape: [2], numel: 2, min: 'nan', max: 'nan', mean: 'nan', std: 'nan', values: [0.5, 'nan'] }]);
-    const w = JSON.parse((await cnncInProcess('weights', weights, '--json', '--name', '0.weight')).stdout) as { tensors: Record<string, unknown>[] };
+    const w = JSON.parse((await cnncInProcess('weights', weights, '--json', '--name', '*0.weight')).stdout) as { tensors: Record<string, unknown>[] };
     expect(w.tensors.map((t) => [t.name, t.min, t.max, t.values])).toEqual([
       ['0.weight', -0.9776, 1.0014, [1.0014, -0.9776]],
       ['10.weight', 1, 4, [1, 2, 3, 4]],
@@ -111,12 +113,13 @@ describe('names', () => {
       .toEqual(['1.0.weight', '1.2', '1.2.weight', '1.10.weight', '1.weight', '2.bias', '10.weight', 'fc.weight']);
   });
   it('matches globs as fnmatch does, with regex characters literal', () => {
-    expect(nameMatcher('[!0]*')('10.weight')).toBe(true);
-    expect(nameMatcher('[!0]*')('0.weight')).toBe(false);
-    expect(nameMatcher('?.bias')('0.bias')).toBe(true);
-    expect(nameMatcher('?.bias')('0xbias')).toBe(false);
-    expect(nameMatcher('a(b)+*')('a(b)+c')).toBe(true);
-    expect(nameMatcher('[x')('[x')).toBe(true);
-    expect(nameMatcher('b.w')('ab.wc')).toBe(true);
+    const glob = (pattern: string, name: string) => nameMatcher(pattern, [])(name);
+    expect(glob('[!0]*', '10.weight')).toBe(true);
+    expect(glob('[!0]*', '0.weight')).toBe(false);
+    expect(glob('?.bias', '0.bias')).toBe(true);
+    expect(glob('?.bias', '0xbias')).toBe(false);
+    expect(glob('a(b)+*', 'a(b)+c')).toBe(true);
+    expect(glob('[x', '[x')).toBe(true);
+    expect(glob('b.w', 'ab.wc')).toBe(true);
   });
 });
