@@ -2,7 +2,7 @@
 // Tensor layout is PyTorch's (tests/format/torch-print.test.ts checks it against PyTorch); here
 // the header, the stats line (float64 min/max/mean/unbiased std, as torch.std), --name, --json and
 // the errors.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -104,6 +104,37 @@ describe('cnnc weights', () => {
     expect(none.stderr).toBe(`cnnc: no tensor of ${weights} matches 'conv' (it holds 0.bias, 0.weight, 2.num_batches_tracked, 10.weight)\n`);
     const noFile = await cnncInProcess('weights');
     expect([noFile.code, noFile.stderr]).toEqual([1, "cnnc: 'weights' needs a .safetensors FILE\n"]);
+  });
+});
+
+describe('cnnc weights on a checkpoint PyTorch wrote', () => {
+  // tests/fixtures/torch/checkpoint.safetensors (tests/fixtures/gen/checkpoint.py) against torch's own
+  // repr and statistics of its tensors (tests/fixtures/gen/tensor_print.py): reprs byte for byte;
+  // statistics rtol 1e-6 (cnnc's are float64, torch's float32 mean/std of float32 values).
+  const file = 'tests/fixtures/torch/checkpoint.safetensors';
+  const torch = (JSON.parse(readFileSync('tests/fixtures/torch/tensor-print.json', 'utf8')) as { checkpoint: Record<string, { repr: string; min: number; max: number; mean?: number; std?: number }> }).checkpoint;
+
+  it('prints every tensor as PyTorch does', async () => {
+    const r = await cnncInProcess('weights', file);
+    expect(r.code).toBe(0);
+    // A 4-D tensor's repr has blank lines too, but its lines after the first start with spaces.
+    const blocks = r.stdout.trimEnd().split(/\n\n(?=\S)/).slice(1);
+    const printed = Object.fromEntries(blocks.map((b) => [b.slice(0, b.indexOf(' ')), b.slice(b.indexOf('\n') + 1)]));
+    expect(printed).toEqual(Object.fromEntries(Object.entries(torch).map(([name, t]) => [name, t.repr])));
+  });
+
+  it("gives torch's min, max, mean and unbiased std", async () => {
+    const j = JSON.parse((await cnncInProcess('weights', file, '--json')).stdout) as { tensors: { name: string; min: number; max: number; mean: number | null; std: number | null }[] };
+    expect(j.tensors.map((t) => t.name).sort()).toEqual(Object.keys(torch).sort());
+    for (const t of j.tensors) {
+      const want = torch[t.name]!;
+      // min and max are stored float32 values, in JSON as the shortest decimal that reads back as them.
+      expect([Math.fround(t.min), Math.fround(t.max)]).toEqual([want.min, want.max]);
+      for (const k of ['mean', 'std'] as const) {
+        if (want[k] === undefined) expect(t[k]).toBeNull();
+        else expect(Math.abs(t[k]! - want[k]!)).toBeLessThanOrEqual(1e-6 * Math.abs(want[k]!) + 1e-9);
+      }
+    }
   });
 });
 
