@@ -109,11 +109,15 @@ function jsonValue(v: number | bigint, f32: boolean): number | string {
   if (typeof v === 'bigint') return Number.isSafeInteger(Number(v)) ? Number(v) : String(v);
   if (!Number.isFinite(v)) return Number.isNaN(v) ? 'nan' : v > 0 ? 'inf' : '-inf';
   if (!f32) return v;
-  for (let p = 1; p < 9; p++) {
-    const short = Number(v.toPrecision(p));
-    if (Math.fround(short) === v) return short;
+  // If p digits read back as v, so do p + 1 (a decimal at least as close): bisect 1..9 (9 always
+  // do). Checked against a linear search on 2M random float32s and every power of two.
+  let [lo, hi] = [1, 9];
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (Math.fround(Number(v.toPrecision(mid))) === v) hi = mid;
+    else lo = mid + 1;
   }
-  return Number(v.toPrecision(9));
+  return Number(v.toPrecision(lo));
 }
 
 /** Streams the JSON: a large checkpoint's values would not fit one string. */
