@@ -17,10 +17,21 @@ export interface SummaryRow {
   readonly source: string;
 }
 
+/** One state_dict entry (d2l prints `net[0].weight.shape`). */
+export interface ParamRow {
+  readonly name: string;
+  readonly shape: Shape;
+  readonly numel: number;
+  /** False for batch norm's buffers (running statistics, num_batches_tracked). */
+  readonly learnable: boolean;
+}
+
 export interface Summary {
   readonly model: string;
   readonly input: Shape;
   readonly layers: readonly SummaryRow[];
+  /** Every parameter and buffer, in state_dict order. */
+  readonly params: readonly ParamRow[];
   readonly totalParams: number;
   readonly totalFlops: number;
 }
@@ -57,7 +68,8 @@ export function summarize(graph: ShapedGraph, mode: 'collapsed' | 'expanded'): S
     }
   }
   const input = graph.nodes.find((n) => n.op === 'input')!;
-  return { model: graph.model, input: input.shape, layers: rows, totalParams: totalParams(graph), totalFlops: body.reduce((s, n) => s + n.flops, 0) };
+  const params = graph.nodes.flatMap((n) => n.params.map((p) => ({ name: p.name, shape: p.shape, numel: numel(p.shape), learnable: p.learnable })));
+  return { model: graph.model, input: input.shape, layers: rows, params, totalParams: totalParams(graph), totalFlops: body.reduce((s, n) => s + n.flops, 0) };
 }
 
 const group = (x: number): string => x.toLocaleString('en-US');
@@ -68,13 +80,29 @@ export function formatFlops(f: number): string {
   return `${f} FLOP`;
 }
 
-export function renderSummary(s: Summary): string {
+/** Columns padded to their widest cell; columns from `right` on are right-aligned. */
+function columns(rows: readonly string[][], right: number): { line: (row: string[]) => string; width: number } {
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((row) => row[i]!.length)));
+  const line = (row: string[]) => row.map((c, i) => (i >= right ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join('  ').trimEnd();
+  return { line, width: widths.reduce((a, b) => a + b + 2, -2) };
+}
+
+/** `--params`: every state_dict entry with its shape and size; buffers marked. */
+function renderParams(params: readonly ParamRow[]): string[] {
+  if (params.length === 0) return ['no parameters'];
+  // The fourth column marks buffers, when the model has any.
+  const marks = params.some((p) => !p.learnable);
+  const header = ['parameter', 'shape', 'count', ...(marks ? [''] : [])];
+  const body = params.map((p) => [p.name, formatShape(p.shape), group(p.numel), ...(marks ? [p.learnable ? '' : 'buffer'] : [])]);
+  const { line, width } = columns([header, ...body], 2);
+  return [line(header), '-'.repeat(width), ...body.map(line)];
+}
+
+export function renderSummary(s: Summary, withParams = false): string {
   const header = ['layer', 'op', 'output shape', 'params', 'FLOPs'];
   const body = s.layers.map((r) => [r.name, r.op, formatShape(r.outputShape), group(r.params), formatFlops(r.flops)]);
-  const table = [header, ...body];
-  const widths = header.map((_, i) => Math.max(...table.map((row) => row[i]!.length)));
-  const line = (row: string[]) => row.map((c, i) => (i >= 3 ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join('  ').trimEnd();
-  const rule = '-'.repeat(widths.reduce((a, b) => a + b + 2, -2));
+  const { line, width } = columns([header, ...body], 3);
+  const rule = '-'.repeat(width);
   return [
     `model ${s.model}, input ${formatShape(s.input)}`,
     line(header),
@@ -83,14 +111,16 @@ export function renderSummary(s: Summary): string {
     rule,
     `total params: ${group(s.totalParams)}`,
     `total FLOPs (forward, batch ${s.input[0]}): ${formatFlops(s.totalFlops)}`,
+    ...(withParams ? ['', ...renderParams(s.params)] : []),
   ].join('\n');
 }
 
-export function summaryJson(s: Summary): object {
+export function summaryJson(s: Summary, withParams = false): object {
   return {
     model: s.model,
     input: s.input,
     layers: s.layers.map((r) => ({ name: r.name, op: r.op, outputShape: r.outputShape, params: r.params, flops: r.flops })),
+    ...(withParams ? { parameters: s.params } : {}),
     totalParams: s.totalParams,
     totalFlops: s.totalFlops,
   };

@@ -6,6 +6,7 @@ import { kernelFloat } from '../../compiler/ir/f32.ts';
 import { UserError } from '../errors.ts';
 import {
   type CommandName,
+  type CommandSpec,
   commandNames as names,
   commands,
   type ListOption,
@@ -15,7 +16,8 @@ import {
 } from './options.ts';
 
 const isCommand = (name: string): name is CommandName => Object.hasOwn(commands, name);
-const tableOf = (command: CommandName): Table => commands[command].options;
+const specOf = (command: CommandName): CommandSpec => commands[command];
+const tableOf = (command: CommandName): Table => specOf(command).options;
 
 /** A malformed command line: printed as `cnnc <command>: <message>`, exit 1. */
 export class OptionError extends UserError {
@@ -73,7 +75,7 @@ export function parseCommandLine(argv: readonly string[]): Request {
   if (wantsHelp) return { kind: 'help', command: first, exitCode: 0 };
   const { flags, positionals } = parseOptions(first, [...argv.slice(0, at), ...argv.slice(at + 1)]);
   const [file, ...extra] = positionals;
-  if (file === undefined) throw new UserError(`'${first}' needs a .cnn FILE`);
+  if (file === undefined) throw new UserError(`'${first}' needs ${specOf(first).file ?? 'a .cnn FILE'}`);
   if (extra.length > 0) throw new UserError(`unexpected argument '${extra[0]}'`);
   for (const [name, o] of Object.entries(tableOf(first))) {
     if (o.kind === 'string' && o.required && flags[name] === undefined)

@@ -153,6 +153,8 @@ const runFiles = group('files', {
 export interface CommandSpec {
   /** What follows the command name in its synopsis. */
   readonly synopsis: string;
+  /** What its FILE is, for the message when it is missing (default: a .cnn FILE). */
+  readonly file?: string;
   readonly help: string;
   readonly options: Table;
 }
@@ -166,6 +168,7 @@ export const commands = {
       ...modelName,
       ...inputShape,
       expand: { kind: 'boolean', help: 'one row per layer instead of one per top-level block' },
+      params: { kind: 'boolean', help: "also every parameter's state_dict name, shape and size" },
       ...json,
     },
   },
@@ -216,6 +219,19 @@ export const commands = {
       npy: { kind: 'string', value: 'X.npy', help: 'classify the samples of an [N, C, H, W] array' },
       count: { kind: 'number', value: 'N', integer: true, min: 1, help: 'the first N samples only (default all)' },
       ...modelRun,
+      ...json,
+    },
+  },
+  weights: {
+    synopsis: 'W.safetensors [--name PATTERN]',
+    file: 'a .safetensors FILE',
+    help: "print a checkpoint's (or optimizer file's) tensors as PyTorch prints them, with dtype, shape and min/max/mean/std",
+    options: {
+      name: {
+        kind: 'string',
+        value: 'PATTERN',
+        help: 'only the tensors PATTERN names: a glob (* ? [...]) on the whole name, else the tensor of that name, else names containing it',
+      },
       ...json,
     },
   },

@@ -1,4 +1,4 @@
-// `cnnc check FILE` and `cnnc summary FILE [--input N,C,H,W] [--expand] [--json] [--model NAME]`.
+// `cnnc check FILE` and `cnnc summary FILE [--input N,C,H,W] [--expand] [--params] [--json] [--model NAME]`.
 import { renderSummary, summarize, summaryJson } from '../../compiler/shapes/summary.ts';
 import type { FrontendOptions } from '../../compiler/index.ts';
 import { frontend, type Output } from './io.ts';
@@ -19,6 +19,7 @@ export function summaryCommand(file: string, flags: Flags<'summary'>, io: Output
   const r = frontend(file, options(flags), io);
   if (!r) return 1;
   const s = summarize(r.shaped!, flags.expand ? 'expanded' : 'collapsed');
-  io.out(flags.json ? JSON.stringify(summaryJson(s), null, 2) + '\n' : renderSummary(s) + '\n');
+  const params = flags.params === true;
+  io.out(flags.json ? JSON.stringify(summaryJson(s, params), null, 2) + '\n' : renderSummary(s, params) + '\n');
   return 0;
 }

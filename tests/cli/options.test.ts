@@ -56,7 +56,7 @@ describe("another command's option", () => {
       'cnnc check: --weights is not an option of check (it is an option of eval and predict)',
     );
     expect(await refused('check', 'absent.cnn', '--json')).toBe(
-      'cnnc check: --json is not an option of check (it is an option of summary, eval and predict)',
+      'cnnc check: --json is not an option of check (it is an option of summary, eval, predict and weights)',
     );
   });
 });
@@ -73,7 +73,7 @@ describe('unknown options', () => {
     [['summary', 'absent.cnn', '-x'], 'cnnc summary: unknown option -x (cnnc summary --help lists its options)'],
     [
       ['chekc', 'absent.cnn'],
-      "cnnc: unknown command 'chekc' (did you mean 'check'?; commands: check, summary, compile, kernels, train, eval, predict)",
+      "cnnc: unknown command 'chekc' (did you mean 'check'?; commands: check, summary, compile, kernels, train, eval, predict, weights)",
     ],
   ])('%j', async (args, message) => {
     expect(await refused(...args)).toBe(message);
@@ -178,7 +178,7 @@ describe('usage', () => {
     const r = await cnncInProcess('--help');
     expect(r.code).toBe(0);
     expect(r.stdout).toBe(usage());
-    for (const c of names) expect(r.stdout).toMatch(new RegExp(`^ {2}${c} FILE`, 'm'));
+    for (const c of names) expect(r.stdout).toMatch(new RegExp(`^ {2}${c} ${commands[c].synopsis.split(' ')[0]}`, 'm'));
     // No command: the usage, as an error.
     expect((await cnncInProcess()).code).toBe(1);
   });
