@@ -6,7 +6,7 @@ import type { Program } from './syntax/ast.ts';
 import { parse } from './syntax/index.ts';
 import { elaborate } from './elaborate/expand.ts';
 import { readTrainConfig, type TrainConfig } from './elaborate/train-config.ts';
-import { inferShapes } from './shapes/infer.ts';
+import { checkTrainingBatch, inferShapes } from './shapes/infer.ts';
 import type { ElaboratedGraph, ShapedGraph } from './ir/graph.ts';
 
 export interface FrontendOptions {
@@ -18,6 +18,8 @@ export interface FrontendOptions {
   readonly trainBatch?: boolean;
   /** Replaces the model's `input [C, H, W]`. */
   readonly inputShape?: readonly number[];
+  /** The model will be trained at this batch: refuse what training alone cannot do (E0307). */
+  readonly training?: boolean;
 }
 
 export interface FrontendResult {
@@ -47,8 +49,10 @@ export function analyze(path: string, text: string, options: FrontendOptions = {
   const graph = elaborate(program, diagnostics, options.model === undefined ? {} : { model: options.model });
   if (!graph || diagnostics.hasErrors) return { ...none, program };
 
-  // 4. shapes: every lazy dimension resolved; bad shapes reported at the layer that made them.
+  // 4. shapes: every lazy dimension resolved; bad shapes reported at the layer that made them; for
+  //    training, batch norm's values per channel.
   const batch = options.batch ?? (options.trainBatch ? train.batch : 1);
-  const shaped = inferShapes(graph, { batch, ...(options.inputShape ? { inputShape: options.inputShape } : {}) }, diagnostics);
+  const inferred = inferShapes(graph, { batch, ...(options.inputShape ? { inputShape: options.inputShape } : {}) }, diagnostics);
+  const shaped = inferred && (!options.training || checkTrainingBatch(inferred, diagnostics)) ? inferred : null;
   return { file, diagnostics, program, graph, shaped, train: shaped ? train : null };
 }

@@ -181,7 +181,7 @@ export class Model {
     let sibling = this.siblings.get(batch);
     if (!sibling) {
       sibling = (async () => {
-        const compiled = compileToKernels(this.shared.source, { ...this.shared.options, batch }, limitsFor(this.shared.gpu, this.shared.options));
+        const compiled = compileToKernels(this.shared.source, { ...this.shared.options, batch, training: false }, limitsFor(this.shared.gpu, this.shared.options));
         const executor = await Executor.create(this.shared.gpu, compiled.program, compiled.plan, compiled.kernels, this.executor);
         return new Model(this.shared, compiled, executor);
       })();

@@ -35,6 +35,7 @@ function compiled(file: string, flags: CompileFlags, io: Output): Compiled | nul
   try {
     const c = compileToKernels(readSource(file), {
       path: file,
+      training: true,
       ...modelOption(flags),
       ...(flags.input !== undefined ? parseInputFlag(flags.input) : {}),
     }, flags.subgroups ? { ...defaultLimits, subgroupMinSize: 8 } : defaultLimits, 'warning');
