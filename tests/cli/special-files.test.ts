@@ -74,6 +74,14 @@ describe('inputs larger than they should be', () => {
     expect(refused('check', big)).toBe(`cnnc: cannot read ${big}: it has ${16 * 2 ** 20 + 1} bytes; model files over 16 MiB are not supported\n`);
   });
 
+  it('a checkpoint over 2 GiB is refused before it is read', () => {
+    // Sparse: no disk space is used. 2 GiB is what Node reads into one buffer at most.
+    const big = at('big.safetensors');
+    writeFileSync(big, '');
+    truncateSync(big, 2 ** 31);
+    expect(refused('train', m, '--init', big)).toBe(`cnnc: cannot read ${big}: it has ${2 ** 31} bytes; files over 2 GiB are not supported\n`);
+  });
+
   it('gunzips an IDX file no further than its header describes', () => {
     // 3 images of 2x2 declared, 64 MB of zeros behind them: 64 KB gzipped.
     const declared = idxBytes(IMAGES_MAGIC, [3, 2, 2], new Uint8Array(12));
