@@ -28,7 +28,7 @@ export interface TrainRecipe {
 /**
  * Where a run stopped inside an epoch: what a checkpoint needs so that the resumed run trains the
  * rest of that epoch, in the same order, and reports the same train_loss for it as the
- * uninterrupted run (the epoch's mean batch loss, summed in float32 on the GPU in batch order).
+ * uninterrupted run (from the epoch's batch losses, summed in float32 on the GPU in batch order).
  */
 export interface EpochPosition {
   /** Samples of the epoch's order already trained. */
