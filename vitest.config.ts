@@ -12,6 +12,7 @@ const gpu = [
   'tests/cli/eval-predict.test.ts',
   'tests/cli/fashion-mnist.test.ts',
   'tests/cli/inputs.test.ts',
+  'tests/cli/last-batch.test.ts',
   'tests/cli/no-fuse.test.ts',
   'tests/cli/resume.test.ts',
   'tests/cli/train.test.ts',

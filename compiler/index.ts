@@ -15,7 +15,7 @@ import type { InitKind, LossKind, OptimizerConfig, TrainConfig } from './ir/reci
 import { type FusionDecision, fuse } from './fusion/fuse.ts';
 import type { ElaboratedGraph, ShapedGraph } from './ir/graph.ts';
 import { type MemoryPlan, planMemory } from './plan/allocate.ts';
-import { checkClassifierOutput, inferShapes } from './shapes/infer.ts';
+import { checkClassifierOutput, checkTrainingBatch, inferShapes } from './shapes/infer.ts';
 import type { Program } from './syntax/ast.ts';
 import { parse } from './syntax/index.ts';
 
@@ -67,7 +67,8 @@ export function analyze(path: string, text: string, options: FrontendOptions = {
   const graph = elaborate(program, diagnostics, options.model === undefined ? {} : { model: options.model });
   if (!graph || diagnostics.hasErrors) return { ...none, program };
 
-  // 4. shapes: every lazy dimension resolved; bad shapes reported at the layer that made them.
+  // 4. shapes: every lazy dimension resolved; bad shapes reported at the layer that made them; for
+  //    training, batch norm's values per channel.
   const batch = options.batch ?? (options.trainBatch ? train.batch : 1);
   const inputShape = options.inputShape ?? resized(graph, options.inputSize);
   const shaped = inferShapes(graph, { batch, ...(inputShape ? { inputShape } : {}) }, diagnostics);
@@ -95,6 +96,8 @@ export interface BackendOptions {
   readonly seed?: number;
   /** Fuse activations and their gradients into neighbouring kernels (default true; `--no-fuse`). */
   readonly fuse?: boolean;
+  /** The kernels will train at this batch: refuse what training alone cannot do (E0307). */
+  readonly training?: boolean;
   /** The device's limits, or WebGPU's defaults (`defaultLimits`) when compiling without one. */
   readonly limits: DeviceLimits;
   /**
@@ -159,7 +162,7 @@ export function compileModel(input: string | FrontendResult, options: SourceOpti
   const batch = options.batch ?? recipe.batch;
   const inputShape = front.shaped.nodes.find((n) => n.op === 'input')!.shape.slice(1);
   const graph = front.shaped.batch === batch ? front.shaped : inferShapes(front.graph, { batch, inputShape }, diagnostics);
-  if (!graph) throw fail();
+  if (!graph || (options.training && !checkTrainingBatch(graph, diagnostics))) throw fail();
 
   // 2. autodiff: forward (training and evaluation mode), loss, gradients and the optimizer update.
   const unfused = buildStepProgram(graph, { loss: train.loss, optimizer: train.optimizer }, diagnostics);

@@ -143,8 +143,9 @@ export class Model {
     let sibling = this.siblings.get(batch);
     if (!sibling) {
       sibling = (async () => {
-        // From the analysed graph: shape inference at this batch and the back end, no parse.
-        const compiled = compileModel(this.shared.front, { ...backendOptions(this.shared.gpu, this.shared.options), batch });
+        // From the analysed graph: shape inference at this batch and the back end, no parse. A
+        // sibling only ever evaluates or trains a last partial batch the trainer has checked.
+        const compiled = compileModel(this.shared.front, { ...backendOptions(this.shared.gpu, this.shared.options), batch, training: false });
         const executor = await Executor.create(this.shared.gpu, compiled.program, compiled.plan, compiled.kernels, this.executor);
         return new Model(this.shared, compiled, executor);
       })();

@@ -25,6 +25,7 @@ export const codes = {
   E0304: 'empty tensor',
   E0305: 'channels not divisible by groups',
   E0306: 'tensor too large',
+  E0307: 'batch norm trained on 1 value per channel',
   E0401: 'exceeds a device limit',
   // Warnings: the model compiles and trains, but probably not as meant.
   W0201: 'unused value',

@@ -64,6 +64,30 @@ export function totalParams(graph: ShapedGraph): number {
 }
 
 /**
+ * The batch norm layers that cannot train on batches of `batch` samples. Training normalises each
+ * channel over the N * H * W values of its input ([N, F]: N), and PyTorch refuses a single one
+ * (`Expected more than 1 value per channel when training`): its variance is 0 and the running
+ * variance's unbiased estimate divides by 0. Evaluation, on the running statistics, takes any batch.
+ */
+export function untrainableBatchNorms(graph: ShapedGraph, batch: number = graph.batch): ShapedNode[] {
+  return graph.nodes.filter((n) => n.op === 'batchnorm' && batch * numel(n.shape.slice(2)) < 2);
+}
+
+/**
+ * For the commands that train at the graph's batch (`train`, `compile`): every batch norm layer
+ * needs more than 1 value per channel. Returns whether none is short of them.
+ */
+export function checkTrainingBatch(graph: ShapedGraph, diags: DiagnosticBag): boolean {
+  const short = untrainableBatchNorms(graph);
+  for (const n of short) {
+    diags.error('E0307', `batch norm cannot train on 1 value per channel: with a batch of ${graph.batch} its input ${formatShape(n.shape)} has 1 per channel (PyTorch: Expected more than 1 value per channel when training)`, n.span, {
+      help: 'train with a batch of 2 or more (`batch` in the train section, or --batch-size)',
+    });
+  }
+  return short.length === 0;
+}
+
+/**
  * Cross-entropy training needs [N, classes] logits with 2 classes or more: a model that ends in a
  * 4-D tensor or one logit would otherwise fail late, on the labels (`not a class 0..0`). For the
  * commands that train or evaluate with that loss; `check` cannot apply it, as a file's train

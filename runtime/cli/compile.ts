@@ -25,6 +25,7 @@ function compiled(file: string, flags: CodegenFlags, io: Output): Compiled | nul
   try {
     const c = compileModel(readSource(file), {
       path: file,
+      training: true,
       ...modelOption(flags),
       ...inputOption(flags),
       limits: flags.subgroups ? { ...defaultLimits, subgroupMinSize: 8 } : defaultLimits,

@@ -1,20 +1,18 @@
 // Shared CLI plumbing: reading a .cnn file, running the front end, reporting diagnostics.
-import { readFileSync } from 'node:fs';
 import { analyze, type FrontendOptions, type FrontendResult } from '../../compiler/index.ts';
 import { renderDiagnostics } from '../../compiler/diagnostics/render.ts';
-import { fsReason, UserError } from '../errors.ts';
+import { readInputFile } from '../input-file.ts';
 
 export interface Output {
   out(text: string): void;
   err(text: string): void;
 }
 
+/** A model is text a person wrote: far below this, and the front end's memory grows with its size. */
+const MAX_SOURCE_BYTES = 16 * 2 ** 20;
+
 export function readSource(path: string): string {
-  try {
-    return readFileSync(path, 'utf8');
-  } catch (e) {
-    throw new UserError(`cannot read ${path}: ${fsReason(e)}`);
-  }
+  return readInputFile(path, { limit: { bytes: MAX_SOURCE_BYTES, message: 'model files over 16 MiB are not supported' } }).toString('utf8');
 }
 
 /** Runs the front end; on errors prints them and returns null (the caller exits 1). */

@@ -81,7 +81,7 @@ export async function trainCommand(file: string, flags: TrainFlags, io: Output, 
   // Before compiling: a bad path found after the first epoch would throw that epoch away.
   checkOutputs(outputs(flags), inputs(file, flags, [data.train, ...(data.val ? [data.val] : [])]));
 
-  const model = await compileModel(front, { batch, seed, optimizer: { ...saved?.optimizer, ...optimizer }, ...modelOption(flags) }, io);
+  const model = await compileModel(front, { batch, training: true, seed, optimizer: { ...saved?.optimizer, ...optimizer }, ...modelOption(flags) }, io);
   if (!model) return 1;
   try {
     if (init) setWeights(model, init);
@@ -97,6 +97,7 @@ export async function trainCommand(file: string, flags: TrainFlags, io: Output, 
     const history: CurvePoint[] = [...(saved?.history ?? [])];
     await train(model, data, { epochs, firstEpoch: done + 1, batchSize: batch, shuffle, seed, maxSteps, valLimit, position }, {
       ...(tty ? { onProgress: (p: Progress) => io.err(`\r${progressLine(p, epochs)}\x1b[K`) } : {}),
+      onWarning: (message) => io.err(`cnnc: warning: ${message}\n`),
       onEpoch: async (r, stoppedAt) => {
         // The saved history holds whole epochs only: a resumed run reports the partial one again, whole.
         const point = { epoch: r.epoch, trainLoss: r.trainLoss, valLoss: r.valLoss, valAcc: r.valAcc };

@@ -1,9 +1,9 @@
 // IDX files, the format of MNIST and Fashion-MNIST (yann.lecun.com/exdb/mnist): a big-endian magic
 // 0x0000 08 NN (08 = unsigned bytes, NN = number of dimensions), NN big-endian u32 sizes, then the
 // values in row-major order. The distributed files are gzipped; either form is accepted.
-import { readFileSync } from 'node:fs';
-import { gunzipSync } from 'node:zlib';
-import { fsReason, UserError } from '../errors.ts';
+import { gunzipSync, constants as zlibConstants } from 'node:zlib';
+import { UserError } from '../errors.ts';
+import { readInputFile } from '../input-file.ts';
 
 /** A problem with a data file; a UserError so the CLI prints its one-line message and exits 1. */
 export class DataError extends UserError {}
@@ -30,18 +30,43 @@ const hex = (n: number): string => `0x${n.toString(16).padStart(8, '0')}`;
 
 /** The file's bytes, gunzipped when they start with the gzip magic 1f 8b (RFC 1952). */
 function readIdxBytes(path: string): IdxBytes {
-  let raw: Buffer;
-  try {
-    raw = readFileSync(path);
-  } catch (e) {
-    throw new DataError(`cannot read ${path}: ${fsReason(e)}`);
-  }
+  const raw = readInputFile(path, { fail: (m) => new DataError(m) });
   if (raw.length < 2 || raw[0] !== 0x1f || raw[1] !== 0x8b) return { bytes: raw, at: (offset) => `${path} @ byte ${offset}` };
+  // Deflate expands up to ~1000-fold: a small file could otherwise fill the memory before the
+  // header's sizes are checked. The output stops at what the header describes.
+  const described = describedLength(raw);
   try {
-    return { bytes: gunzipSync(raw), at: (offset) => `${path} @ byte ${offset} (after gunzip)` };
+    return { bytes: gunzipSync(raw, { maxOutputLength: described }), at: (offset) => `${path} @ byte ${offset} (after gunzip)` };
   } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') {
+      throw new DataError(`${path}: the gunzipped data is longer than the ${described} bytes its IDX header describes`);
+    }
     throw new DataError(`${path}: gzip data is corrupt or truncated (${(e as Error).message})`);
   }
+}
+
+/** The most bytes one file's data may gunzip to: a buffer's limit in Node, 2 GiB - 1. */
+const GUNZIP_MAX = 2 ** 31 - 1;
+
+/**
+ * The length of the IDX data a gzipped file's header describes (header and values), from the first
+ * bytes of the stream alone; GUNZIP_MAX when they cannot tell (the full read then reports why).
+ */
+function describedLength(raw: Uint8Array): number {
+  let head: Uint8Array;
+  try {
+    // Z_SYNC_FLUSH: the first 4 KiB of the stream gunzip without the rest (to 4 MiB at most).
+    head = gunzipSync(raw.subarray(0, 4096), { finishFlush: zlibConstants.Z_SYNC_FLUSH });
+  } catch {
+    return GUNZIP_MAX;
+  }
+  const rank = head[3] ?? 0;
+  const start = 4 + 4 * rank;
+  if (head.length < start || head[2] !== 0x08) return GUNZIP_MAX;
+  const view = new DataView(head.buffer, head.byteOffset, head.byteLength);
+  let length = 1;
+  for (let i = 0; i < rank; i++) length *= view.getUint32(4 + 4 * i, false);
+  return Math.min(start + length, GUNZIP_MAX);
 }
 
 /** Checks the magic and reads the `rank` dimension sizes; returns them and the header size. */

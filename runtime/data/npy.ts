@@ -1,7 +1,7 @@
 // NumPy .npy arrays (format 1.0-3.0, C order): the tensor data source for `data npy(...)` and
 // raw prediction batches. Errors name the file and byte offset.
-import { readFileSync } from 'node:fs';
-import { fsReason, UserError } from '../errors.ts';
+import { UserError } from '../errors.ts';
+import { readInputFile } from '../input-file.ts';
 
 export class NpyError extends UserError {}
 
@@ -54,13 +54,7 @@ export function parseNpy(bytes: Uint8Array, path: string): NpyArray {
 }
 
 export function readNpy(path: string): NpyArray {
-  let bytes: Uint8Array;
-  try {
-    bytes = readFileSync(path);
-  } catch (e) {
-    throw new NpyError(`cannot read ${path}: ${fsReason(e)}`);
-  }
-  return parseNpy(bytes, path);
+  return parseNpy(readInputFile(path, { fail: (m) => new NpyError(m) }), path);
 }
 
 /**

@@ -5,6 +5,7 @@
 import fs from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { fsReason as why } from '../errors.ts';
+import { readInputFile } from '../input-file.ts';
 import { CheckpointError, decodeSafetensors, encodeSafetensors, formatShape, type StoredTensor } from './safetensors.ts';
 
 export { CheckpointError, type DType, type StoredTensor } from './safetensors.ts';
@@ -130,12 +131,7 @@ export function writeCheckpoint(path: string, tensors: ReadonlyMap<string, Store
 
 /** Reads and validates a safetensors checkpoint; every problem is a CheckpointError naming the file. */
 export function readCheckpoint(path: string): Checkpoint {
-  let bytes: Uint8Array;
-  try {
-    bytes = fs.readFileSync(path);
-  } catch (e) {
-    throw new CheckpointError(`cannot read ${path}: ${why(e)}`);
-  }
+  const bytes = readInputFile(path, { fail: (m) => new CheckpointError(m) });
   const { tensors, metadata } = decodeSafetensors(bytes, path);
   return { path, tensors, metadata };
 }

@@ -1,5 +1,7 @@
 // The training loop: epochs of batches submitted without readbacks (loss and accuracy accumulate on
 // the GPU), a readback about once a second for progress and divergence checks, and validation.
+import { location } from '../../compiler/diagnostics/render.ts';
+import { untrainableBatchNorms } from '../../compiler/shapes/infer.ts';
 import type { Model } from '../model.ts';
 import { UserError } from '../errors.ts';
 import type { TrainData } from './data.ts';
@@ -26,7 +28,7 @@ export interface TrainRecipe {
 /**
  * Where a run stopped inside an epoch: what a checkpoint needs so that the resumed run trains the
  * rest of that epoch, in the same order, and reports the same train_loss for it as the
- * uninterrupted run (the epoch's mean batch loss, summed in float32 on the GPU in batch order).
+ * uninterrupted run (from the epoch's batch losses, summed in float32 on the GPU in batch order).
  */
 export interface EpochPosition {
   /** Samples of the epoch's order already trained. */
@@ -40,7 +42,10 @@ export interface EpochReport {
   readonly epoch: number;
   /** Training steps run so far, in all. */
   readonly steps: number;
-  /** Mean of this epoch's batch losses (so far, when partial). */
+  /**
+   * The epoch's loss per sample (so far, when partial): its samples' losses summed over their number
+   * (for `mse_sum`, each sample's sum), as d2l's Accumulator and validation count it.
+   */
   readonly trainLoss: number;
   /**
    * Present when `--steps` stopped training inside the epoch: the batches done of the epoch's
@@ -70,6 +75,8 @@ export interface TrainHooks {
   onProgress?(p: Progress): void;
   /** After every epoch, and after the partial one a `--steps` stop ends with (`position` then says where it stopped). */
   onEpoch?(r: EpochReport, position: EpochPosition | null): void | Promise<void>;
+  /** Once, before training, when something about the run deserves a word (a last batch left out). */
+  onWarning?(message: string): void;
 }
 
 /** Training stopped on a NaN or infinite loss; weights from before it are what was last saved. */
@@ -77,23 +84,85 @@ export class DivergedError extends UserError {}
 
 const READBACK_MS = 1000;
 
+/**
+ * Each epoch's last batch, when batch norm cannot train on it (one sample, where a layer has 1 value
+ * per channel: `compile` refuses such a batch size, E0307): the size to leave out, as PyTorch's
+ * DataLoader(drop_last=True) would (without it PyTorch stops in the first epoch's last batch); 0 when
+ * every batch trains. Data that is nothing but that batch is refused.
+ */
+function untrainableLastBatch(model: Model, count: number, batchSize: number, hooks: TrainHooks): number {
+  const last = count % batchSize;
+  const layer = last > 0 ? untrainableBatchNorms(model.compiled.graph, last)[0] : undefined;
+  if (layer === undefined) return 0;
+  const where = `batch norm at ${location(layer.span)} cannot train on 1 value per channel`;
+  if (count < batchSize) throw new UserError(`the data has ${count} sample${count === 1 ? '' : 's'}, and ${where}: train on 2 or more`);
+  hooks.onWarning?.(`each epoch's last batch would hold ${last} sample${last === 1 ? '' : 's'} (${count} = ${Math.floor(count / batchSize)} x ${batchSize} + ${last}), and ${where}: ` +
+    `that batch is left out of training (as DataLoader(drop_last=True)), ${last} of ${count} samples per epoch; another --batch-size trains on all`);
+  return last;
+}
+
+/**
+ * A loss per sample from the GPU's running sum of batch losses, each the mean of its batch's samples
+ * (for `mse_sum`, their sum): before a batch of another size (once, a short last batch) the sum is
+ * read out, weighted by the batch size it holds, and reset. Over batches of one size this costs no
+ * readback, and the mean of batch means (~2e-3 off with a short last batch) is avoided.
+ */
+class PerSampleLoss {
+  private readonly model: Model;
+  /** The size of the batches the GPU's sums hold (0: none yet). */
+  private size: number;
+  private flushed = 0;
+  private flushedCorrect = 0;
+
+  constructor(model: Model, size: number) {
+    this.model = model;
+    this.size = size;
+  }
+
+  private weight(size: number): number {
+    return this.model.compiled.train.loss === 'mse_sum' ? 1 : size;
+  }
+
+  /** Call before running a batch of `size`. */
+  async next(size: number): Promise<void> {
+    if (size === this.size) return;
+    if (this.size > 0) {
+      const { lossSum, correct } = await this.model.metrics();
+      this.flushed += lossSum * this.weight(this.size);
+      this.flushedCorrect += correct ?? 0;
+      this.model.resetMetrics();
+    }
+    this.size = size;
+  }
+
+  /** The summed loss and correct count so far, with the GPU's current sums (`model.metrics()`). */
+  total(gpu: { lossSum: number; correct: number | null }): { loss: number; correct: number } {
+    return { loss: this.flushed + gpu.lossSum * this.weight(this.size), correct: this.flushedCorrect + (gpu.correct ?? 0) };
+  }
+}
+
 export async function train(model: Model, data: { train: TrainData; val: TrainData | null }, recipe: TrainRecipe, hooks: TrainHooks = {}): Promise<EpochReport[]> {
   const reports: EpochReport[] = [];
-  const batches = Math.ceil(data.train.count / recipe.batchSize);
+  const dropped = untrainableLastBatch(model, data.train.count, recipe.batchSize, hooks);
+  const batches = Math.ceil((data.train.count - dropped) / recipe.batchSize);
   const firstEpoch = recipe.firstEpoch ?? 1;
   const stopHere = (): boolean => recipe.maxSteps !== null && model.steps >= recipe.maxSteps;
   for (let epoch = firstEpoch; epoch <= recipe.epochs; epoch++) {
-    // A resumed epoch starts where it stopped, its loss sum as it was: train_loss stays the mean over all its batches.
+    // A resumed epoch starts where it stopped, its loss sum (of whole batches) as it was: train_loss
+    // stays the mean over all its samples.
     const resumed = epoch === firstEpoch ? recipe.position ?? null : null;
     model.resetMetrics(resumed?.lossSum ?? 0);
+    const tally = new PerSampleLoss(model, recipe.batchSize);
     const start = performance.now();
     let lastRead = start;
     let seen = 0;
     let done = resumed?.batches ?? 0;
     let checked = model.steps;
+    const from = resumed?.samples ?? 0;
     const check = async (): Promise<{ lossSum: number; running: number }> => {
-      const { lossSum } = await model.metrics();
-      const running = lossSum / done;
+      const metrics = await model.metrics();
+      const { lossSum } = metrics;
+      const running = tally.total(metrics).loss / (from + seen);
       if (!Number.isFinite(running)) {
         // Every step's loss is kept on the GPU since the last check: name the first bad one.
         const losses = await model.stepLosses(checked, model.steps);
@@ -106,12 +175,15 @@ export async function train(model: Model, data: { train: TrainData; val: TrainDa
       return { lossSum, running };
     };
     let stopped = false;
-    const from = resumed?.samples ?? 0;
     for (const b of data.train.batches({ batchSize: recipe.batchSize, shuffle: recipe.shuffle, seed: recipe.seed, epoch, from })) {
+      if (b.size === dropped) break;
       if (stopHere()) {
         stopped = true;
         break;
       }
+      // Only a short last batch changes the size, so a stop (above) always leaves the GPU's loss sum
+      // whole batches only, which is what a saved position holds.
+      await tally.next(b.size);
       (await model.withBatch(b.size)).trainStep(b.x, b.target);
       seen += b.size;
       done++;
@@ -146,37 +218,22 @@ export async function train(model: Model, data: { train: TrainData; val: TrainDa
  * Evaluation-mode loss and accuracy over a split, accumulated on the GPU: over all of it, or over its
  * first `limit` samples in order (the last batch cut short). `samples` says how many were used.
  * The loss is the sum of the samples' losses over their number, as PyTorch's mean over the whole
- * split: a batch's loss is the mean of its samples' (for `mse_sum`, their sum), so the GPU's running
- * sum of batch losses is read out and weighted by the batch size whenever the size changes (once,
- * before a short last batch). The mean of the batch means was ~2e-3 off with a short last batch.
+ * split (PerSampleLoss).
  */
 export async function validate(model: Model, data: TrainData, batchSize: number, limit: number | null = null): Promise<{ loss: number; acc: number | null; samples: number }> {
   const total = limit === null ? data.count : Math.min(limit, data.count);
-  const summed = model.compiled.train.loss === 'mse_sum';
-  let lossTotal = 0;
-  let correctTotal = 0;
-  let runSize = 0;
-  const flush = async (): Promise<void> => {
-    if (runSize === 0) return;
-    const { lossSum, correct } = await model.metrics();
-    lossTotal += summed ? lossSum : lossSum * runSize;
-    correctTotal += correct ?? 0;
-    model.resetMetrics();
-  };
   model.resetMetrics();
+  const tally = new PerSampleLoss(model, 0);
   let used = 0;
   for (const b of data.batches({ batchSize, shuffle: false, seed: 0, epoch: 0 })) {
     if (used >= total) break;
     const size = Math.min(b.size, total - used);
     const x = size === b.size ? b.x : b.x.subarray(0, (b.x.length / b.size) * size);
     const target = size === b.size ? b.target : b.target.subarray(0, (b.target.length / b.size) * size);
-    if (size !== runSize) {
-      await flush();
-      runSize = size;
-    }
+    await tally.next(size);
     (await model.withBatch(size)).evaluateStep(x, target);
     used += size;
   }
-  await flush();
-  return { loss: lossTotal / used, acc: model.compiled.program.correct === null ? null : correctTotal / used, samples: used };
+  const { loss, correct } = tally.total(await model.metrics());
+  return { loss: loss / used, acc: model.compiled.program.correct === null ? null : correct / used, samples: used };
 }

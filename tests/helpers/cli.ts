@@ -15,12 +15,18 @@ export const root = join(import.meta.dirname, '..', '..');
 const dawnLavapipeNoise = /^Warning: maxDynamic(Uniform|Storage)BuffersPerPipelineLayout artificially reduced.*\n?/gm;
 
 export function cnnc(...args: string[]): { code: number; stdout: string; stderr: string } {
+  return cnncWithin(undefined, ...args);
+}
+
+/** As cnnc, killed after `timeoutMs` (code -1, `signal` SIGTERM): for cases whose regression is a hang. */
+export function cnncWithin(timeoutMs: number | undefined, ...args: string[]): { code: number; signal: string | null; stdout: string; stderr: string } {
   const r = spawnSync(process.execPath, [join(root, 'bin', 'cnnc.js'), ...args], {
     cwd: root,
     encoding: 'utf8',
     env: { ...process.env, CNNC_DIST: inject('cnncDist') },
+    ...(timeoutMs !== undefined ? { timeout: timeoutMs } : {}),
   });
-  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr.replace(dawnLavapipeNoise, '') };
+  return { code: r.status ?? -1, signal: r.signal, stdout: r.stdout, stderr: r.stderr.replace(dawnLavapipeNoise, '') };
 }
 
 /** The CLI's main() in this process, its output captured: for checks that end before any GPU work. */

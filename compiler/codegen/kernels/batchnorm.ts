@@ -74,8 +74,10 @@ function perChannelKernel(spec: BatchnormSpec, frame: ReduceFrame, sumType: 'f32
  */
 export function batchnormTrainForward(spec: BatchnormSpec): KernelModule {
   const l = layout(spec);
-  if (l.count < 2) throw new Error(`kernel ${spec.name}: training batch norm needs more than 1 value per channel, got ${l.count}`);
   const { eps, momentum } = spec.attrs;
+  // One value per channel: a model compiled to evaluate (a last batch of 1) never runs this kernel,
+  // as training refuses that batch (E0307, and the trainer drops such a last batch).
+  const unbiased = l.count > 1 ? l.count / (l.count - 1) : 1;
   const bindings = [
     readBinding('x', l.elements), readBinding('gamma', l.channels), readBinding('beta', l.channels),
     writeBinding('y', l.elements), writeBinding('save_mean', l.channels), writeBinding('save_invstd', l.channels),
@@ -93,7 +95,7 @@ export function batchnormTrainForward(spec: BatchnormSpec): KernelModule {
       save_mean[c] = mean;
       save_invstd[c] = invstd;
       running_mean[c] = ${f32Lit(1 - momentum)} * running_mean[c] + ${f32Lit(momentum)} * mean;
-      running_var[c] = ${f32Lit(1 - momentum)} * running_var[c] + ${f32Lit(momentum)} * var_biased * ${f32Lit(l.count / (l.count - 1))};
+      running_var[c] = ${f32Lit(1 - momentum)} * running_var[c] + ${f32Lit(momentum)} * var_biased * ${f32Lit(unbiased)};
     `));
   });
 }
