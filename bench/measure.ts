@@ -1,4 +1,4 @@
-// The timing protocol shared by cnnc and tfjs (bench/torch.py repeats it in Python): warm-up
+// The timing protocol shared by cnnc and tfjs (bench/pytorch.py repeats it in Python): warm-up
 // steps, then rounds of steps that end in one loss readback. GPU frameworks queue work and return
 // at once, so only a readback tells when the steps are done; reading back every step would time
 // the round trip too, so a round's time is divided by its steps. The best round is reported: on a

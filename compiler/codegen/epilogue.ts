@@ -55,8 +55,8 @@ export function epilogueDecls(e: Epilogue | undefined): string {
 /**
  * `binding[index] = epilogue(value);` The index is computed once when the epilogue reads other
  * tensors at it, and each tensor is loaded once into a local however often the expression uses
- * it (sigmoid's gradient reads its activation twice; lavapipe does not merge the two loads:
- * ~25% of an average-pool gradient kernel). `channel` is the output's channel, for channel reads.
+ * it (sigmoid's gradient reads its activation twice, and lavapipe does not merge the two loads;
+ * measurements: bench/NOTES.md). `channel` is the output's channel, for channel reads.
  */
 export function epilogueStore(binding: string, index: string, value: string, e: Epilogue | undefined, channel?: string): string {
   if (!e) return `${binding}[${index}] = ${value};`;

@@ -1,8 +1,6 @@
 // Every diagnostic code, one table. Tests match on codes, so wording can improve freely.
 
 export const codes = {
-  E0001: 'unreadable file',
-  E0002: 'invalid command-line argument',
   E0101: 'unexpected character',
   E0102: 'unterminated string',
   E0110: 'syntax error',

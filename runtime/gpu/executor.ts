@@ -63,11 +63,11 @@ export class Executor {
   }
 
   /**
-   * Compiles every pipeline, all at once (Dawn spreads them over the cores: ResNet-18's compile
-   * went from 4.6 to 2.7 s against one at a time, on lavapipe with Mesa 25), then the bind groups.
+   * Compiles every pipeline, all at once (Dawn spreads them over the cores, faster than one at a
+   * time; measurements: bench/NOTES.md), then the bind groups.
    * `share`: another executor of the same model (another batch size) whose weights this one uses.
    * `meanwhile` runs once the buffers exist and the pipelines are compiling on Dawn's threads: the
-   * main thread's own set-up (drawing ResNet-18's 11M initial weights, ~250 ms) overlaps them.
+   * main thread's own set-up (drawing the initial weights: ResNet-18 has 11M) overlaps them.
    */
   static async create(
     gpu: Gpu,

@@ -1,5 +1,5 @@
-// CPU twin of the dropout mask hash in compiler/codegen/kernels/dropout.ts: tests (and a CPU
-// backend) compute exactly the mask the GPU draws. Keep the two in step.
+// CPU twin of the dropout mask hash in compiler/codegen/kernels/dropout.ts: tests compute exactly
+// the mask the GPU draws. Keep the two in step.
 
 /** Jarzynski & Olano's PCG hash on u32 (JCGT 2020), with u32 wrap-around as in WGSL. */
 export function pcgHash(v: number): number {

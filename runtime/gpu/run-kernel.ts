@@ -1,5 +1,5 @@
 // Runs kernel modules on given host arrays and reads results back: the harness for kernel tests
-// and one-off evaluations. Training encodes whole steps instead (runtime/step.ts).
+// and one-off evaluations. Training encodes whole steps instead (runtime/gpu/executor.ts).
 import type { KernelModule } from '../../compiler/codegen/kernel.ts';
 import type { Gpu } from './device.ts';
 import { awaitGpu } from './wait.ts';
@@ -28,9 +28,8 @@ export function pipelineFor(gpu: Gpu, k: KernelModule): Promise<GPUComputePipeli
 
 /**
  * The pipeline is asked for as soon as its module exists, not after the module's compilation info:
- * Dawn's threads then compile while the main thread parses the next kernel's WGSL (ResNet-18's 84
- * pipelines: 1.0 s on lavapipe, against 1.4 s with every module parsed first). The info is read
- * only when creation fails, to name the WGSL line.
+ * Dawn's threads then compile while the main thread parses the next kernel's WGSL (measurements:
+ * bench/NOTES.md). The info is read only when creation fails, to name the WGSL line.
  */
 async function compile(device: GPUDevice, k: KernelModule): Promise<GPUComputePipeline> {
   const module = device.createShaderModule({ code: k.wgsl, label: k.name });

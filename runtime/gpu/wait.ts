@@ -2,10 +2,9 @@
 // popErrorScope, onSubmittedWorkDone) by polling Dawn: while any is pending, each poll schedules
 // the next with the global setImmediate, a busy loop on the main thread. On lavapipe the GPU is
 // the CPU, so through every readback that loop held one of the two cores the kernels run on
-// (LeNet: the main thread burned 21 ms of CPU per 24 ms training step; polled once a millisecond,
-// a step took 13 ms). While cnnc awaits the GPU, dawn.node's polls (anonymous native functions,
-// looked up on the global at every poll) go through a 1 ms timer; every other caller of
-// setImmediate gets the real one.
+// (measurements: bench/NOTES.md). While cnnc awaits the GPU, dawn.node's polls (anonymous native
+// functions, looked up on the global at every poll) go through a 1 ms timer; every other caller
+// of setImmediate gets the real one.
 
 let waiting = 0;
 let immediate: typeof setImmediate | null = null;

@@ -1,6 +1,6 @@
 // The float64 CPU reference of every graph op, forward and backward, with PyTorch semantics. Direct
-// loops, written to be obviously correct rather than fast: the oracle that tests (and the CPU
-// backend) check the WGSL kernels against. NCHW activations, OIHW conv weights, [out, in] linear weights.
+// loops, written to be obviously correct rather than fast: the oracle that tests check the WGSL
+// kernels against. NCHW activations, OIHW conv weights, [out, in] linear weights.
 export { type Tensor, numel, tensor } from './tensor.ts';
 export { conv2d, conv2dBackward } from './conv.ts';
 export { linear, linearBackward } from './linear.ts';

@@ -10,11 +10,6 @@ export function shaped(src: string, options: FrontendOptions = {}): ShapedGraph 
   return r.shaped;
 }
 
-/** Shapes of every non-input node, in order, without the batch dimension unless `withBatch`. */
-export function layerShapes(g: ShapedGraph, withBatch = false): number[][] {
-  return g.nodes.filter((n) => n.op !== 'input').map((n) => (withBatch ? [...n.shape] : n.shape.slice(1)));
-}
-
 export function outputShape(src: string, options: FrontendOptions = {}): number[] {
   const g = shaped(src, options);
   return [...g.nodes[g.output]!.shape];

@@ -6,7 +6,10 @@ export interface Rng {
   next(): number;
 }
 
-/** mulberry32: a tiny 32-bit-state generator, plenty for test data. */
+/**
+ * mulberry32: a tiny 32-bit-state generator, plenty for test data. Written here independently of
+ * runtime/random.ts on purpose: tests/train/init.test.ts checks the runtime's against this one.
+ */
 export function createRng(seed: number): Rng {
   let s = seed >>> 0;
   return {

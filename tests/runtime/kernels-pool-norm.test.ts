@@ -23,10 +23,7 @@ beforeAll(async () => {
 });
 afterAll(() => gpu.dispose());
 
-/**
- * runKernels after compiling the pipelines one by one: on dawn.node + lavapipe, concurrent
- * createComputePipelineAsync calls stall ~0.4 s where sequential ones take ~25 ms each.
- */
+/** runKernels on this file's device. */
 const run = (kernels: readonly KernelModule[], inputs: Record<string, HostArray>, outputs: readonly string[]) => runKernels(gpu, kernels, inputs, outputs);
 
 /** A seeded normal tensor rounded to f32, so the reference sees exactly what the GPU sees. */

@@ -13,8 +13,7 @@
 // - runs (y, n, x), stride 1, where a row block divides N*W: a lane computes a run of neighbouring
 //   pixels of a row (RowRuns) and loads the dy row segment under them once per (o, ky); a block
 //   shares y, so kernel rows that miss dy are skipped.
-// dgradOrder picks by a load model. LeNet's second conv (14x14 from a 10x10 dy through 5x5 taps,
-// half the taps miss), on lavapipe: image-major 17.7 ms, pixel-major 11.2, runs 6.6.
+// dgradOrder picks among them (measurements: bench/NOTES.md).
 import { type Epilogue, epilogueBindings, epilogueDecls, epilogueStore } from '../epilogue.ts';
 import { readBinding, writeBinding } from '../module.ts';
 import type { KernelModule } from '../kernel.ts';
@@ -48,11 +47,9 @@ export function dgradTile(s: ConvSpec, order: DgradOrder): GemmTile | undefined 
 
 /**
  * Runs wherever they apply; else pixel-major rows where at most two thirds of the taps land inside
- * dy; else image-major. Measured on lavapipe (A/B in one process): LeNet conv2 (half the taps
- * miss) runs 7.9 ms, pixel-major 11.4, image-major 17.7; ResNet 3x3 pad 1 convs at batch 32
- * (64/128/256 channels at 24/12/6 pixels) runs 144/135/144 ms, image-major 180/140/185,
- * pixel-major 262/202/204: pixel-major lanes gather from different images (no shared cache
- * lines), which costs more than the taps it skips unless many miss.
+ * dy; else image-major. On lavapipe runs were fastest on LeNet's conv2 and ResNet's 3x3 convs, and
+ * pixel-major lanes, which gather from different images (no shared cache lines), cost more than
+ * the taps they skip unless many miss (measurements: bench/NOTES.md).
  */
 export function dgradOrder(s: ConvSpec): { order: DgradOrder; tile: GemmTile } {
   const g = convGeometry(s);

@@ -26,7 +26,7 @@ export interface Conv2dGradWeightSpec extends ConvSpec {
  * segment under them once (steps * SW + (KW - 1) * DW values) instead of KW per pixel. `steps`
  * divides the output width, 3 to 8; runs are taken where a count of loads per tap and pixel says
  * they save a quarter: LeNet's 5x5 and, since shared U loads are packed (sharedRunLoads), ResNet's
- * 3x3 convs yes (paired A/B on lavapipe: 0.77-0.90x the plain kernel's time), 1x1 never. `force`
+ * 3x3 convs yes (faster than the plain kernel; measurements: bench/NOTES.md), 1x1 never. `force`
  * true takes them wherever possible, false never (tests).
  */
 export function wgradRun(s: ConvSpec, force?: boolean): number | undefined {

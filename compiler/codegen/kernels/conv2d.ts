@@ -74,10 +74,9 @@ export function tapHelper(x: string): string {
  * How many neighbouring output pixels of a row one lane computes in a run (RowRuns), or undefined
  * for the plain GEMM: runs wherever the kernel is 2+ wide and a run of 3 to 8 divides the output
  * width (so it never leaves a row) with at most 96 accumulators; `enabled = false` turns them off.
- * Measured on lavapipe (A/B in one process, runs vs plain): LeNet's 5x5 convs 3.3 vs 6.1 ms and
- * 7.1 vs 7.8 ms; ResNet 3x3 pad 1 convs at batch 32 (64/128/256 channels at 24/12/6 pixels, 16
- * columns a block) 131-174 vs 145-198, 129-144 vs 141-207, 124 vs 149 ms: the segment loads save
- * more than the unshared U loads of a group cost, which a load count had predicted otherwise.
+ * Runs beat the plain GEMM on LeNet's 5x5 and ResNet's 3x3 convs: the segment loads save more than
+ * the unshared U loads of a group cost, which a load count had predicted otherwise (measurements:
+ * bench/NOTES.md).
  */
 export function rowRun(s: ConvSpec, enabled = true): number | undefined {
   const g = convGeometry(s);

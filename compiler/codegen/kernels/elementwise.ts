@@ -23,7 +23,7 @@ export function elementwiseKernel(spec: ElementwiseSpec): KernelModule {
     if (!spec.inputs.includes(name)) throw new Error(`kernel ${spec.name}: body reads ${name}, which is not an input`);
   }
   // On lavapipe a vec4 access costs about what a scalar one does (per-lane memory traffic is the
-  // cost, design.md), so 4 elements per invocation when the count allows: ~2x measured on 4M relu.
+  // cost), so 4 elements per invocation when the count allows (measurements: bench/NOTES.md).
   const width = spec.count % 4 === 0 ? 4 : 1;
   const items = spec.count / width;
   const local = (name: string): string => `v${spec.inputs.indexOf(name)}`;

@@ -11,8 +11,8 @@ export interface GemmTile {
   /**
    * Share U loads through subgroups (needs the WGSL subgroups feature with subgroups of at least
    * 8): each of 8 lanes loads U for its own k, and the k loop takes the 8 values by shuffle.
-   * One load site then serves 8 k steps, which makes wide tiles pay on lavapipe: 8 x 16 reaches
-   * ~10 GFLOP/s on a 16384 x 16 x 256 GEMM where the best unshared tile reaches ~5-6.
+   * One load site then serves 8 k steps, which makes wide tiles pay on lavapipe (measurements:
+   * bench/NOTES.md).
    */
   readonly shareU?: boolean;
 }
@@ -25,8 +25,8 @@ const LANE_COUNTS = [32, 24, 16, 8] as const;
  * Default tiling for lavapipe (matmul-core.ts's top comment): up to 8 columns per workgroup (balanced
  * over the column blocks), then rows per lane up to 12 loads per k step (4 x 8, 6 x 6, 8 x 1 for
  * depthwise) and up to 32 lanes (rowBlock). With shared U loads (shareU) columns cost a shuffle,
- * not a load: up to 16 columns and 64 accumulators (4 x 16, 8 x 8); 8 x 16 runs ~5% faster but
- * takes LLVM 2-3x longer to compile (ResNet-18: 5 s instead of ~2). Shrunk for small problems
+ * not a load: up to 16 columns and 64 accumulators (4 x 16, 8 x 8); 8 x 16 runs a little faster
+ * but compiles 2-3x slower (measurements: bench/NOTES.md). Shrunk for small problems
  * until at least `minGroups` workgroups keep both cores busy. Overridable per kernel.
  */
 export function chooseTile(rows: number, cols: number, convGroups: number, opts: { minGroups?: number; shareU?: boolean } = {}): GemmTile {
@@ -87,7 +87,7 @@ export function chooseRowRunTile(rows: number, run: number, cols: number, convGr
 /**
  * The largest row block (rows per lane up to `maxRowsPerLane`, 8 to 32 lanes) whose padding past
  * `rows` wastes at most an eighth of the work, else the least wasteful: a weight gradient's 151
- * rows in blocks of 128 would compute 256 (measured ~1.3x slower on lavapipe than blocks of 32).
+ * rows in blocks of 128 would compute 256, slower than blocks of 32 (measurements: bench/NOTES.md).
  */
 function rowBlock(rows: number, maxRowsPerLane: number): { rowsPerLane: number; lanes: number } {
   let best = { rowsPerLane: maxRowsPerLane, lanes: 32, padded: Infinity };

@@ -9,19 +9,15 @@
 // they load) and the whole workgroup shares `cols` columns, whose U loads have the
 // same address in every invocation (weights: broadcast on GPUs). Each k step does
 // rowsPerLane + cols loads for rowsPerLane * cols FMAs into registers; no workgroup memory and no
-// barriers (each one is a coroutine switch on lavapipe, design.md).
-// Measured on lavapipe (Mesa 25, 2 cores): inside a loop every storage load, uniform or not, is
-// compiled to 8 masked per-lane loads, costing ~1 ns per lane at run time and ~20-50 ms of LLVM
-// compile time per load or store site. So the tile is a compromise between FMAs per load (speed)
-// and load + store sites (the kernel's first-dispatch compile): 4 x 8 gives ~5 GFLOP/s at 512^3
-// and compiles in ~0.4-0.8 s; 8 x 30 compiled for 20-35 s.
+// barriers (lavapipe runs a workgroup as coroutines: each barrier is a switch).
+// On lavapipe every storage load in a loop, uniform or not, becomes 8 masked per-lane loads, and
+// each load or store site adds LLVM compile time, so the tile trades FMAs per load (speed) against
+// load + store sites (the kernel's first-dispatch compile).
 // Where the adapter has subgroups (lavapipe's are 8 wide, one AVX2 vector), U loads are shared:
 // 8 lanes each load U for a different k and the k loop takes them by subgroupShuffle, so a U
-// column costs a shuffle per k step instead of a load, and wider tiles pay (GemmTile.shareU).
-// Microbenchmarks (2026-11-23, per 8-lane vector, both cores): a storage load ~4.5 ns whatever
-// its address, a shuffle ~0.5 ns, an FMA ~0.4 ns with its accumulator in a register and ~0.8 ns
-// spilled (the wide tiles' case), so a load is worth about ten shuffles or FMAs.
-// Unrolling the k loop, vec4 loads and uniform-buffer weights all measured no faster (2026-11-23).
+// column costs a shuffle per k step instead of a load (a load costs about ten shuffles or FMAs),
+// and wider tiles pay (GemmTile.shareU). Unrolling the k loop, vec4 loads and uniform-buffer
+// weights measured no faster. (measurements: bench/NOTES.md)
 import type { BindingSpec, KernelModule } from '../kernel.ts';
 import { buildModule, readBinding, writeBinding, type KernelFrame } from '../module.ts';
 import type { WgslWriter } from '../writer.ts';
@@ -35,7 +31,7 @@ import type { GemmTile } from './gemm-tiles.ts';
  * group = (input channel, kernel row), steps = kernel columns. Weight gradient: rows = a kernel
  * row's taps, a group = a run of output pixels of one row, steps = those pixels.
  * Loads, not FMAs, bound these kernels on lavapipe: LeNet's first conv (6 columns, 5 taps a row)
- * has 7 rows a lane load 11 values a kernel row instead of 35, and ran 2.6x faster.
+ * has 7 rows a lane load 11 values a kernel row instead of 35 (measurements: bench/NOTES.md).
  */
 export interface RowRuns {
   readonly groups: number;
@@ -243,8 +239,8 @@ function runLoop(w: WgslWriter, runs: RowRuns, plan: GemmFrame, g0: string, g1: 
     for (const step of range(runs.steps)) for (const j of tn) w.line(`let u${step}_${j} = ${u(step, j)};`);
     // Accumulator by accumulator, each taking all the group's steps: wide tiles keep their
     // accumulators on the stack, and this order loads and stores each once a group, not once a
-    // step (the operands, read-only, spill more cheaply). Paired A/B on lavapipe against step by
-    // step: LeNet's conv kernels 0.68-0.85x the time, ResNet-18's 3x3 ones 0.81-0.91x.
+    // step (the operands, read-only, spill more cheaply); faster than step by step on LeNet's and
+    // ResNet-18's convs (measurements: bench/NOTES.md).
     for (const i of tm) for (const j of tn) w.line(range(runs.steps).map((step) => `acc${i}_${j} += s${runs.tapOf(i, step)} * u${step}_${j};`).join(' '));
   });
 }
@@ -253,9 +249,8 @@ function runLoop(w: WgslWriter, runs: RowRuns, plan: GemmFrame, g0: string, g1: 
  * Shared U loads of a run group, packed: the group needs U at cols x steps (column, step) pairs,
  * pair f = j * steps + step; lane sid % 8 of load m holds pair 8m + lane (its column sc_m and step
  * ss_m are set up here, before the loop). A load per column, as before, left the lanes past the
- * last step idle: 16 loads a group where 10 serve LeNet's 5 steps and 6 ResNet's 3. Paired A/B on
- * lavapipe: ResNet-18's 3x3 forward and input-gradient kernels 0.47-0.69x the time, LeNet's conv
- * kernels 0.86-0.99x. Returns the shuffle that takes U at (step, column j).
+ * last step idle: 16 loads a group where 10 serve LeNet's 5 steps and 6 ResNet's 3 (measurements:
+ * bench/NOTES.md). Returns the shuffle that takes U at (step, column j).
  */
 function sharedRunLoads(w: WgslWriter, runs: RowRuns, plan: GemmFrame): (step: number, j: number) => string {
   const { tile, cols } = plan;
@@ -274,9 +269,8 @@ function storeTile(w: WgslWriter, plan: GemmPlan, store: (row: string, col: stri
   const { rows, cols, tile, bias } = plan;
   const accs = range(tile.rowsPerLane).flatMap((i) => range(tile.cols).map((j) => `acc${i}_${j}`));
   // One store site in a loop rather than one per accumulator: on lavapipe LLVM's compile time
-  // grows with store sites (a 4 x 16 tile's 64 unrolled stores were half its pipeline's creation
-  // time), while the loop costs little next to the k loop. Rows grow with i and columns with j,
-  // so the first one past the edge ends its loop.
+  // grows with store sites (measurements: bench/NOTES.md), while the loop costs little next to the
+  // k loop. Rows grow with i and columns with j, so the first one past the edge ends its loop.
   w.line(`var tile = array<f32, ${accs.length}>(${accs.join(', ')});`);
   w.block(`for (var i = 0u; i < ${tile.rowsPerLane}u; i++)`, () => {
     w.line(`let row = ${rowOf(plan, 'i')};`);

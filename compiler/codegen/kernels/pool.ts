@@ -165,7 +165,8 @@ const scan: Record<PoolKind, { init: string; tap: string; store: string }> = {
  * How many neighbouring columns one invocation handles: 4 where it divides the row, else the
  * largest divisor up to 8 (1 for a prime width above 8). On lavapipe an invocation's fixed cost
  * (index split, bounds checks, launch) is several times a load's, so a run of columns sharing one
- * index split halves a pooling kernel; runs of 4 measured faster than runs of 7 or 14.
+ * index split halves a pooling kernel; runs of 4 measured faster than runs of 7 or 14
+ * (measurements: bench/NOTES.md).
  */
 export function columnRun(width: number): number {
   if (width % 4 === 0) return 4;

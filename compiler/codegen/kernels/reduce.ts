@@ -23,8 +23,8 @@ export interface ReduceFrame extends KernelFrame {
 /**
  * One invocation per item, or per `run` neighbouring items: `main` sees `i` (u32), the item's
  * index, for i < count only, and must not `return` when run > 1. On lavapipe an invocation's fixed
- * cost is several times a load's: 4 items an invocation made SGD over LeNet's 61,706 parameters
- * ~2x faster.
+ * cost is several times a load's, so the optimizer and dropout take 4 items an invocation
+ * (measurements: bench/NOTES.md).
  */
 export function perItemKernel(frame: ReduceFrame, count: number, decls: string, main: string, run = 1): KernelModule {
   const threads = workgroupLanes(limitsOf(frame), ITEM_THREADS);
