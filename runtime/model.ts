@@ -214,12 +214,6 @@ export class Model {
     this.executor.run('evaluate', this.compiled.train.seed, this.shared.steps);
   }
 
-  /** Evaluation-mode loss on one batch. */
-  async evaluate(x: Float32Array, target: Int32Array | Float32Array): Promise<number> {
-    this.evaluateStep(x, target);
-    return this.lastLoss();
-  }
-
   /** The loss of the last step or evaluation (a readback: call it when you need the number). */
   async lastLoss(): Promise<number> {
     return new Float32Array(await this.executor.read(this.compiled.program.loss))[0]!;

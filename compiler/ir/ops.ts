@@ -36,11 +36,6 @@ export interface OpAttrs {
 
 export type OpKind = keyof OpAttrs;
 
-export const opKinds: readonly OpKind[] = [
-  'input', 'conv2d', 'linear', 'maxpool2d', 'avgpool2d', 'adaptive_avgpool2d', 'batchnorm', 'dropout',
-  'flatten', 'relu', 'sigmoid', 'tanh', 'identity', 'leaky_relu', 'add', 'concat',
-];
-
 /** What `cnnc summary` calls each op (PyTorch's module class names, as d2l's layer_summary prints). */
 export const opDisplayNames: { readonly [K in OpKind]: string } = {
   input: 'Input',
