@@ -162,13 +162,15 @@ export class CnnParser extends CstParser {
     });
   });
 
+  // `a ? b : c ? d : e` is a flat chain (to-ast.ts nests it to the right): a recursive else
+  // branch would cost stack per link, and a chain is not nesting (lexer.ts, `nestingLimit`).
   expression = this.RULE('expression', () => {
     this.SUBRULE(this.orExpr);
-    this.OPTION(() => {
+    this.MANY(() => {
       this.CONSUME(T.Question);
       this.SUBRULE(this.expression);
       this.CONSUME(T.Colon);
-      this.SUBRULE2(this.expression);
+      this.SUBRULE2(this.orExpr);
     });
   });
 
@@ -188,15 +190,11 @@ export class CnnParser extends CstParser {
     });
   });
 
-  notExpr = this.RULE('notExpr', () => this.OR([
-    {
-      ALT: () => {
-        this.CONSUME(T.Not);
-        this.SUBRULE(this.notExpr);
-      },
-    },
-    { ALT: () => this.SUBRULE(this.comparison) },
-  ]));
+  // Prefix operators repeat rather than recurse, for the same reason.
+  notExpr = this.RULE('notExpr', () => {
+    this.MANY(() => this.CONSUME(T.Not));
+    this.SUBRULE(this.comparison);
+  });
 
   // Comparisons do not chain: `a < b < c` is an error rather than a surprise.
   comparison = this.RULE('comparison', () => {
@@ -223,15 +221,10 @@ export class CnnParser extends CstParser {
     });
   });
 
-  unary = this.RULE('unary', () => this.OR([
-    {
-      ALT: () => {
-        this.CONSUME(T.Minus);
-        this.SUBRULE(this.unary);
-      },
-    },
-    { ALT: () => this.SUBRULE(this.postfix) },
-  ]));
+  unary = this.RULE('unary', () => {
+    this.MANY(() => this.CONSUME(T.Minus));
+    this.SUBRULE(this.postfix);
+  });
 
   postfix = this.RULE('postfix', () => {
     this.SUBRULE(this.primary);
@@ -307,16 +300,33 @@ export class CnnParser extends CstParser {
     this.CONSUME(T.RBracket);
   });
 
+  // `else if` links repeat, so a long chain is flat here too; after a plain `else` body the
+  // chain ends.
   ifExpr = this.RULE('ifExpr', () => {
     this.CONSUME(T.If);
     this.SUBRULE(this.expression);
     this.SUBRULE(this.ifBody);
-    this.OPTION(() => {
-      this.CONSUME(T.Else);
-      this.OR([
-        { ALT: () => this.SUBRULE(this.elseBody) },
-        { ALT: () => this.SUBRULE(this.ifExpr) },
-      ]);
+    let ended = false;
+    this.MANY({
+      GATE: () => !ended,
+      DEF: () => {
+        this.CONSUME(T.Else);
+        this.OR([
+          {
+            ALT: () => {
+              this.SUBRULE(this.elseBody);
+              ended = true;
+            },
+          },
+          {
+            ALT: () => {
+              this.CONSUME2(T.If);
+              this.SUBRULE2(this.expression);
+              this.SUBRULE2(this.ifBody);
+            },
+          },
+        ]);
+      },
     });
   });
 }
