@@ -63,11 +63,12 @@ export function tokenize(file: SourceFile): Tokenized {
  * rule of the grammar (parser.ts) opens one of these, so this bounds the recursion of the parser,
  * of the CST-to-AST conversion and of elaboration; chains that do not nest (sums, `else if`,
  * `- - x`, `a ? b : c ? d : e`) are flat in the grammar and need no limit. One level costs the
- * parser about a dozen chevrotain rules, several stack frames each: on Node's default stack,
- * parentheses overflowed at 157 levels, lists at 250, `if` bodies at 194 (Node 20, from the CLI),
- * so 64 leaves room for callers deeper in the stack, such as a test runner.
+ * parser about a dozen chevrotain rules, several stack frames each. On Node's default stack
+ * (Node 20, called from the CLI) parentheses overflowed at 157 levels and `if` bodies at 194; a
+ * syntax error deep inside `if` bodies, whose recovery walks the grammar, at 76. 32 leaves room
+ * for callers deeper in the stack, such as a test runner, and is deeper than any real model.
  */
-export const nestingLimit = 64;
+export const nestingLimit = 32;
 
 const nestCloserOf: ReadonlyMap<TokenType, TokenType> = new Map([...closerOf, [T.Colon, T.Question]]);
 
