@@ -120,7 +120,7 @@ export async function main(argv: readonly string[], io: Output = stdio): Promise
       io.err(`cnnc: ${e.message}\nThis is a bug in cnnc, not in your model; please report it with the .cnn file.\n`);
       return 2;
     }
-    io.err(`cnnc: internal error: ${(e as Error).stack ?? String(e)}\nThis is a bug in cnnc; please report it with the .cnn file.\n`);
+    io.err(`cnnc: internal error: ${e instanceof RangeError ? e.message : (e as Error).stack ?? String(e)}\nThis is a bug in cnnc; please report it with the .cnn file.\n`);
     return 2;
   }
 }
