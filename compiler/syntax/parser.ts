@@ -1,12 +1,16 @@
 // The .cnn grammar (docs/language.md) as a chevrotain CST parser. Rule names are part of the
 // contract with messages.ts (they say what was being parsed) and to-ast.ts (they key the CST).
 import { CstParser, tokenMatcher } from 'chevrotain';
-import type { IParserErrorMessageProvider, TokenType } from 'chevrotain';
+import type { IParserErrorMessageProvider, IToken, TokenType } from 'chevrotain';
 import * as T from './tokens.ts';
 
-/** chevrotain's recovery internals that the override below uses (not in its typings). */
+/** chevrotain's recovery internals that `findReSyncTokenType` uses (not in its typings). */
 interface Recovery {
-  flattenFollowSet(): TokenType[];
+  /** Index of the innermost rule in the rule stack. */
+  readonly RULE_STACK_IDX: number;
+  /** One key per rule of the stack, outermost first. */
+  buildFullFollowKeyStack(): unknown[];
+  getFollowSetFromFollowKey(key: unknown): TokenType[];
 }
 
 export class CnnParser extends CstParser {
@@ -16,13 +20,33 @@ export class CnnParser extends CstParser {
   }
 
   // chevrotain (11.2, traits/recoverable.ts) looks for the token to resynchronise on once for
-  // every rule an error unwinds, each time comparing every token ahead with every follow set on
-  // the rule stack, duplicates included: a thousand stray ']' inside 60 parentheses took 10 s.
-  // The same search over the distinct follow types, first occurrence first, returns the same type.
+  // every rule an error unwinds, each time flattening the follow sets of the whole rule stack and
+  // comparing every token ahead with all of them: cubic in the nesting, a thousand stray ']'
+  // inside 60 parentheses took 10 s. The answer for a rule is the first token ahead that is in
+  // the follow set of a rule at or below it, the first such follow type in stack order. So one
+  // error computes the stack's distinct follow types once (those at or below a rule are a prefix
+  // of them), and each rule it unwinds resumes the scan where the rule above it stopped.
+  private resync: { at: IToken; depth: number; types: TokenType[]; upTo: number[]; k: number } | undefined;
+
   findReSyncTokenType(): TokenType {
-    const follows = [...new Set((this as unknown as Recovery).flattenFollowSet())];
-    for (let k = 1; ; k++) {
-      const tok = this.LA(k);
+    const engine = this as unknown as Recovery;
+    const at = this.LA(1);
+    const depth = engine.RULE_STACK_IDX;
+    let r = this.resync;
+    // The same error, one rule further out: no token was consumed and no rule entered since.
+    if (r === undefined || r.at !== at || depth >= r.depth) {
+      const types = new Set<TokenType>();
+      const upTo = engine.buildFullFollowKeyStack().map((key) => {
+        for (const type of engine.getFollowSetFromFollowKey(key)) types.add(type);
+        return types.size;
+      });
+      r = { at, depth, types: [...types], upTo, k: 1 };
+      this.resync = r;
+    }
+    r.depth = depth;
+    const follows = r.types.slice(0, r.upTo[depth]);
+    for (; ; r.k++) {
+      const tok = this.LA(r.k);
       const match = follows.find((type) => tokenMatcher(tok, type));
       // End of file is always among the follows and, past the end, always the token.
       if (match !== undefined) return match;

@@ -36,9 +36,10 @@ describe('nesting limit', () => {
 
   it('stays fast on stray closers deep inside, and on a megabyte of openers', () => {
     const t0 = performance.now();
-    expect(errors(`model M {\n  x = ${'('.repeat(nestingLimit - 2)}${']'.repeat(20_000)}\n}\n`)[0]).toMatch(/^E0110/);
+    expect(errors(`model M {\n  x = ${'('.repeat(nestingLimit - 2)}${']'.repeat(200_000)}\n}\n`)[0]).toMatch(/^E0110/);
     expect(errors('('.repeat(1_000_000))).toEqual([`E0111@1:${nestingLimit + 1}`]);
-    expect(performance.now() - t0).toBeLessThan(20_000);
+    // Before resynchronisation searched once per error, the stray closers alone took about 45 s.
+    expect(performance.now() - t0).toBeLessThan(10_000);
   });
 });
 
