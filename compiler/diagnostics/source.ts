@@ -7,10 +7,10 @@ export class SourceFile {
 
   constructor(path: string, text: string) {
     this.path = path;
-    this.text = text;
-    const starts = [0];
-    for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) === 10) starts.push(i + 1);
-    this.lineStarts = starts;
+    // Editors save a UTF-8 byte order mark that they never show; it is not part of the program,
+    // and dropping it keeps the columns of line 1 as the editor counts them.
+    this.text = text.startsWith('\uFEFF') ? text.slice(1) : text;
+    this.lineStarts = lineStarts(this.text);
   }
 
   /** 1-based line and column of a 0-based character offset. */
@@ -29,7 +29,18 @@ export class SourceFile {
   lineText(line: number): string {
     const start = this.lineStarts[line - 1] ?? this.text.length;
     const next = this.lineStarts[line];
-    const end = next === undefined ? this.text.length : next - 1;
-    return this.text.slice(start, end).replace(/\r$/, '');
+    const end = next === undefined ? this.text.length : next;
+    return this.text.slice(start, end).replace(/\r?\n?$/, '');
   }
+}
+
+// A line ends at LF, CRLF or a lone CR (the lexer's Newline token agrees).
+function lineStarts(text: string): number[] {
+  const starts = [0];
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 13 && text.charCodeAt(i + 1) === 10) i++;
+    if (c === 10 || c === 13) starts.push(i + 1);
+  }
+  return starts;
 }

@@ -30,6 +30,9 @@ const MAX_NODES = 200_000;
 const MAX_LOOP = 10_000;
 /** Loop iterations and block calls of one elaboration, all together: nested loops cannot run away. */
 const MAX_STEPS = 250_000;
+// Each level of block calls costs several stack frames of this elaborator; real models nest a
+// few levels (ResNet: model -> stage -> residual block).
+const MAX_BLOCK_DEPTH = 64;
 
 export interface ElaborateOptions {
   /** Which model to elaborate; default: the last model in the file. */
@@ -181,9 +184,19 @@ class Elaborator {
         return cur;
       }
       case 'if': {
-        const branch = this.cond(s.cond, scope, frame, cur) ? s.then : s.else;
+        const branch = this.branch(s, scope, frame, cur);
         return branch ? this.body(branch, scope, frame, cur) : cur;
       }
+    }
+  }
+
+  /** The body an `if` runs; an `else if` chain is followed in a loop, not one call per link. */
+  private branch(s: { cond: Expr; then: Body; else: Body | null }, scope: Scope, frame: Frame, cur: NodeId | null): Body | null {
+    for (let link = s; ;) {
+      const branch = this.cond(link.cond, scope, frame, cur) ? link.then : link.else;
+      const only = branch?.stmts.length === 1 ? branch.stmts[0] : undefined;
+      if (only?.kind !== 'if') return branch;
+      link = only;
     }
   }
 
@@ -221,7 +234,7 @@ class Elaborator {
     }
     if (st.label) this.fail('E0210', '`as` names a layer, and this is not a layer call', st.label.span, {}, frame);
     if (e.kind === 'if') {
-      const branch = this.cond(e.cond, scope, frame, input) ? e.then : e.else;
+      const branch = this.branch(e, scope, frame, input);
       const out = branch ? this.body(branch, scope, frame, input) : input;
       if (out === null) this.fail('E0207', 'this `if` has no tensor to work on', e.span, {}, frame);
       return { kind: 'tensor', node: out };
@@ -274,6 +287,9 @@ class Elaborator {
     if (active) {
       this.fail('E0205', `block \`${name}\` calls itself`, span, { help: 'blocks are expanded at compile time, so recursion would never end; use `repeat` instead' }, frame);
     }
+    if (frame.callers.length >= MAX_BLOCK_DEPTH) {
+      this.fail('E0219', `block calls nested more than ${MAX_BLOCK_DEPTH} deep`, span, { help: 'call blocks one after another instead of each from the previous one' }, frame);
+    }
     const bound = bindArgs(name, def.params.map((p) => ({ name: p.name.name, required: p.default === null })), rest);
     if (!bound.ok) this.fail('E0203', bound.message, bound.span ?? span, bound.help !== undefined ? { help: bound.help } : {}, frame);
     const inner = new Scope(this.globals);
@@ -311,8 +327,11 @@ class Elaborator {
   // ---- expressions ----
 
   private cond(e: Expr, scope: Scope, frame: Frame, cur: NodeId | null): boolean {
-    const v = this.expr(e, scope, frame, cur);
-    if (v.kind !== 'bool') this.fail('E0204', `a condition must be true or false, got ${typeName(v)} ${show(v)}`, e.span, {}, frame);
+    return this.truth(this.expr(e, scope, frame, cur), e.span, frame);
+  }
+
+  private truth(v: Value, span: Span, frame: Frame): boolean {
+    if (v.kind !== 'bool') this.fail('E0204', `a condition must be true or false, got ${typeName(v)} ${show(v)}`, span, {}, frame);
     return v.value;
   }
 
@@ -376,21 +395,32 @@ class Elaborator {
         return this.fail('E0201', `unknown name \`${e.name}\``, e.span, near ? { help: `did you mean \`${near}\`?` } : {}, frame);
       }
       case 'unary': {
-        const v = this.expr(e.operand, scope, frame, cur);
-        if (e.op === '-' && v.kind === 'num') return num(-v.value);
-        if (e.op === 'not' && v.kind === 'bool') return bool(!v.value);
-        return this.fail('E0204', `\`${e.op}\` does not apply to ${typeName(v)}`, e.span, {}, frame);
+        // `- - - x` is a chain as long as the file, so it is walked in loops, not recursively.
+        const chain: Extract<Expr, { kind: 'unary' }>[] = [];
+        let operand: Expr = e;
+        for (; operand.kind === 'unary'; operand = operand.operand) chain.push(operand);
+        let v = this.expr(operand, scope, frame, cur);
+        for (const u of chain.reverse()) {
+          if (u.op === '-' && v.kind === 'num') v = num(-v.value);
+          else if (u.op === 'not' && v.kind === 'bool') v = bool(!v.value);
+          else return this.fail('E0204', `\`${u.op}\` does not apply to ${typeName(v)}`, u.span, {}, frame);
+        }
+        return v;
       }
-      case 'binary': return this.binary(e, scope, fr, cur);
-      case 'ternary': return this.cond(e.cond, scope, fr, cur) ? this.expr(e.then, scope, frame, cur) : this.expr(e.else, scope, frame, cur);
+      case 'binary': return this.binaryChain(e, scope, fr, cur);
+      case 'ternary': {
+        let chosen: Expr = e;
+        while (chosen.kind === 'ternary') chosen = this.cond(chosen.cond, scope, fr, cur) ? chosen.then : chosen.else;
+        return this.expr(chosen, scope, frame, cur);
+      }
       case 'index': {
-        const t = this.expr(e.target, scope, frame, cur);
-        const i = this.expr(e.index, scope, frame, cur);
-        if (!isSeq(t)) return this.fail('E0204', `cannot index ${typeName(t)}`, e.target.span, {}, frame);
-        if (i.kind !== 'num' || !Number.isInteger(i.value)) return this.fail('E0204', `an index must be an integer, got ${typeName(i)}`, e.index.span, {}, frame);
-        const item = seqAt(t, i.value < 0 ? seqLength(t) + i.value : i.value);
-        if (!item) return this.fail('E0211', `index ${i.value} is out of range for ${show(t)} (length ${seqLength(t)})`, e.span, {}, frame);
-        return item;
+        // `t[0][0]...` nests its targets to the left: the innermost target is evaluated first.
+        const chain: Extract<Expr, { kind: 'index' }>[] = [];
+        let target: Expr = e;
+        for (; target.kind === 'index'; target = target.target) chain.push(target);
+        let v = this.expr(target, scope, frame, cur);
+        for (const ix of chain.reverse()) v = this.index(ix, v, scope, frame, cur);
+        return v;
       }
       case 'call': {
         const name = e.callee.kind === 'name' ? e.callee.name : null;
@@ -410,13 +440,33 @@ class Elaborator {
     }
   }
 
-  private binary(e: Extract<Expr, { kind: 'binary' }>, scope: Scope, frame: Frame, cur: NodeId | null): Value {
+  private index(e: Extract<Expr, { kind: 'index' }>, t: Value, scope: Scope, frame: Frame | null, cur: NodeId | null): Value {
+    const i = this.expr(e.index, scope, frame, cur);
+    if (!isSeq(t)) return this.fail('E0204', `cannot index ${typeName(t)}`, e.target.span, {}, frame);
+    if (i.kind !== 'num' || !Number.isInteger(i.value)) return this.fail('E0204', `an index must be an integer, got ${typeName(i)}`, e.index.span, {}, frame);
+    const item = seqAt(t, i.value < 0 ? seqLength(t) + i.value : i.value);
+    if (!item) return this.fail('E0211', `index ${i.value} is out of range for ${show(t)} (length ${seqLength(t)})`, e.span, {}, frame);
+    return item;
+  }
+
+  // A left-associative chain (`1 + 2 + ... + n`, as long as the file) nests to the left: it is
+  // walked down to its first operand and folded back up in a loop, not one call per operator.
+  private binaryChain(e: Extract<Expr, { kind: 'binary' }>, scope: Scope, frame: Frame, cur: NodeId | null): Value {
+    const chain: Extract<Expr, { kind: 'binary' }>[] = [];
+    let left: Expr = e;
+    for (; left.kind === 'binary'; left = left.left) chain.push(left);
+    let v = this.expr(left, scope, frame, cur);
+    for (const b of chain.reverse()) v = this.binary(b, v, scope, frame, cur);
+    return v;
+  }
+
+  /** `e` applied to its left operand's value `a`. */
+  private binary(e: Extract<Expr, { kind: 'binary' }>, a: Value, scope: Scope, frame: Frame, cur: NodeId | null): Value {
     if (e.op === 'and' || e.op === 'or') {
-      const l = this.cond(e.left, scope, frame, cur);
+      const l = this.truth(a, e.left.span, frame);
       if (e.op === 'and' ? !l : l) return bool(l);
       return bool(this.cond(e.right, scope, frame, cur));
     }
-    const a = this.expr(e.left, scope, frame, cur);
     const b = this.expr(e.right, scope, frame, cur);
     if (e.op === '==') return bool(equal(a, b));
     if (e.op === '!=') return bool(!equal(a, b));

@@ -55,12 +55,16 @@ export function typeName(v: Value): string {
   }
 }
 
-export function show(v: Value): string {
+// Loops can nest a value as deep as they run (`repeat 10000 { t = [t] }`): messages show the
+// outer levels only, and `equal` walks with a stack of its own rather than recursing.
+const shownDepth = 8;
+
+export function show(v: Value, depth = 0): string {
   switch (v.kind) {
     case 'num': return String(v.value);
     case 'bool': return String(v.value);
     case 'str': return JSON.stringify(v.value);
-    case 'seq': return `(${v.items.map(show).join(', ')})`;
+    case 'seq': return depth >= shownDepth ? '(...)' : `(${v.items.map((x) => show(x, depth + 1)).join(', ')})`;
     case 'range': return `range(${v.start}, ${v.end})`;
     case 'tensor': return `tensor %${v.node}`;
     case 'ref': return v.name;
@@ -69,8 +73,21 @@ export function show(v: Value): string {
 
 /** Python's ==: a range equals a range with the same items, never a tuple. */
 export function equal(a: Value, b: Value): boolean {
-  if (a.kind === 'seq' && b.kind === 'seq') return a.items.length === b.items.length && a.items.every((x, i) => equal(x, b.items[i]!));
-  if (a.kind === 'range' && b.kind === 'range') return seqLength(a) === seqLength(b) && (seqLength(a) === 0 || a.start === b.start);
+  // Its own stack: values nested by loops (`repeat 10000 { t = [t] }`) would overflow the call stack.
+  const pending: [Value, Value][] = [[a, b]];
+  for (let pair = pending.pop(); pair !== undefined; pair = pending.pop()) {
+    const [x, y] = pair;
+    if (x.kind === 'seq' && y.kind === 'seq') {
+      if (x.items.length !== y.items.length) return false;
+      x.items.forEach((item, i) => pending.push([item, y.items[i]!]));
+    } else if (x.kind === 'range' && y.kind === 'range') {
+      if (seqLength(x) !== seqLength(y) || (seqLength(x) !== 0 && x.start !== y.start)) return false;
+    } else if (!equalLeaf(x, y)) return false;
+  }
+  return true;
+}
+
+function equalLeaf(a: Value, b: Value): boolean {
   if (a.kind === 'tensor' && b.kind === 'tensor') return a.node === b.node;
   return a.kind === b.kind && 'value' in a && 'value' in b ? a.value === b.value : a.kind === 'ref' && b.kind === 'ref' && a.name === b.name;
 }

@@ -47,7 +47,48 @@ export function tokenize(file: SourceFile): Tokenized {
       { file, start: e.offset, end: e.offset + e.length }, help === undefined ? {} : { help });
   }
   const tokens = result.tokens.map((tok) => checkString(file, tok, bag));
+  const tooDeep = firstTooDeep(tokens);
+  if (tooDeep !== undefined) {
+    // Nothing past the lexer sees this file: the parser would recurse once per level.
+    bag.error('E0111', `nesting deeper than ${nestingLimit} levels`,
+      { file, start: tooDeep.startOffset, end: tooDeep.startOffset + tooDeep.image.length },
+      { help: 'brackets, braces and `c ? a : b` each open a level; name the inner parts instead' });
+    return { tokens: [], diagnostics: bag.all };
+  }
   return { tokens: filterNewlines(tokens), diagnostics: bag.all };
+}
+
+/**
+ * How deeply brackets, braces and conditionals (`?` up to its `:`) may nest. Every recursive
+ * rule of the grammar (parser.ts) opens one of these, so this bounds the recursion of the parser,
+ * of the CST-to-AST conversion and of elaboration; chains that do not nest (sums, `else if`,
+ * `- - x`, `a ? b : c ? d : e`) are flat in the grammar and need no limit. One level costs the
+ * parser about a dozen chevrotain rules, several stack frames each. On Node's default stack
+ * (Node 20, called from the CLI) parentheses overflowed at 157 levels and `if` bodies at 194; a
+ * syntax error deep inside `if` bodies, whose recovery walks the grammar, at 76. 32 leaves room
+ * for callers deeper in the stack, such as a test runner, and is deeper than any real model.
+ */
+export const nestingLimit = 32;
+
+const nestCloserOf: ReadonlyMap<TokenType, TokenType> = new Map([...closerOf, [T.Colon, T.Question]]);
+
+/** The first opener that goes past `nestingLimit`, if any. */
+function firstTooDeep(tokens: readonly IToken[]): IToken | undefined {
+  const open: TokenType[] = [];
+  for (const tok of tokens) {
+    const type = tok.tokenType;
+    if (type === T.LParen || type === T.LBracket || type === T.LCurly || type === T.Question) {
+      if (open.push(type) > nestingLimit) return tok;
+      continue;
+    }
+    // As in filterNewlines: a closer ends everything up to its opener, and a stray one nothing.
+    const opener = nestCloserOf.get(type);
+    if (opener !== undefined) {
+      const at = open.lastIndexOf(opener);
+      if (at >= 0) open.length = at;
+    }
+  }
+  return undefined;
 }
 
 // Reports bad escapes and unterminated strings; an unterminated string still parses as a

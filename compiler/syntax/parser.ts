@@ -1,13 +1,56 @@
 // The .cnn grammar (docs/language.md) as a chevrotain CST parser. Rule names are part of the
 // contract with messages.ts (they say what was being parsed) and to-ast.ts (they key the CST).
-import { CstParser } from 'chevrotain';
-import type { IParserErrorMessageProvider, TokenType } from 'chevrotain';
+import { CstParser, tokenMatcher } from 'chevrotain';
+import type { IParserErrorMessageProvider, IToken, TokenType } from 'chevrotain';
 import * as T from './tokens.ts';
+
+/** chevrotain's recovery internals that `findReSyncTokenType` uses (not in its typings). */
+interface Recovery {
+  /** Index of the innermost rule in the rule stack. */
+  readonly RULE_STACK_IDX: number;
+  /** One key per rule of the stack, outermost first. */
+  buildFullFollowKeyStack(): unknown[];
+  getFollowSetFromFollowKey(key: unknown): TokenType[];
+}
 
 export class CnnParser extends CstParser {
   constructor(errorMessageProvider: IParserErrorMessageProvider) {
     super([...T.parserTokens], { recoveryEnabled: true, nodeLocationTracking: 'onlyOffset', errorMessageProvider });
     this.performSelfAnalysis();
+  }
+
+  // chevrotain (11.2, traits/recoverable.ts) looks for the token to resynchronise on once for
+  // every rule an error unwinds, each time flattening the follow sets of the whole rule stack and
+  // comparing every token ahead with all of them: cubic in the nesting, a thousand stray ']'
+  // inside 60 parentheses took 10 s. The answer for a rule is the first token ahead that is in
+  // the follow set of a rule at or below it, the first such follow type in stack order. So one
+  // error computes the stack's distinct follow types once (those at or below a rule are a prefix
+  // of them), and each rule it unwinds resumes the scan where the rule above it stopped.
+  private resync: { at: IToken; depth: number; types: TokenType[]; upTo: number[]; k: number } | undefined;
+
+  findReSyncTokenType(): TokenType {
+    const engine = this as unknown as Recovery;
+    const at = this.LA(1);
+    const depth = engine.RULE_STACK_IDX;
+    let r = this.resync;
+    // The same error, one rule further out: no token was consumed and no rule entered since.
+    if (r === undefined || r.at !== at || depth >= r.depth) {
+      const types = new Set<TokenType>();
+      const upTo = engine.buildFullFollowKeyStack().map((key) => {
+        for (const type of engine.getFollowSetFromFollowKey(key)) types.add(type);
+        return types.size;
+      });
+      r = { at, depth, types: [...types], upTo, k: 1 };
+      this.resync = r;
+    }
+    r.depth = depth;
+    const follows = r.types.slice(0, r.upTo[depth]);
+    for (; ; r.k++) {
+      const tok = this.LA(r.k);
+      const match = follows.find((type) => tokenMatcher(tok, type));
+      // End of file is always among the follows and, past the end, always the token.
+      if (match !== undefined) return match;
+    }
   }
 
   // Recovery may invent a missing closer, but an invented opener makes the real closer further
@@ -162,13 +205,15 @@ export class CnnParser extends CstParser {
     });
   });
 
+  // `a ? b : c ? d : e` is a flat chain (to-ast.ts nests it to the right): a recursive else
+  // branch would cost stack per link, and a chain is not nesting (lexer.ts, `nestingLimit`).
   expression = this.RULE('expression', () => {
     this.SUBRULE(this.orExpr);
-    this.OPTION(() => {
+    this.MANY(() => {
       this.CONSUME(T.Question);
       this.SUBRULE(this.expression);
       this.CONSUME(T.Colon);
-      this.SUBRULE2(this.expression);
+      this.SUBRULE2(this.orExpr);
     });
   });
 
@@ -188,15 +233,11 @@ export class CnnParser extends CstParser {
     });
   });
 
-  notExpr = this.RULE('notExpr', () => this.OR([
-    {
-      ALT: () => {
-        this.CONSUME(T.Not);
-        this.SUBRULE(this.notExpr);
-      },
-    },
-    { ALT: () => this.SUBRULE(this.comparison) },
-  ]));
+  // Prefix operators repeat rather than recurse, for the same reason.
+  notExpr = this.RULE('notExpr', () => {
+    this.MANY(() => this.CONSUME(T.Not));
+    this.SUBRULE(this.comparison);
+  });
 
   // Comparisons do not chain: `a < b < c` is an error rather than a surprise.
   comparison = this.RULE('comparison', () => {
@@ -223,15 +264,10 @@ export class CnnParser extends CstParser {
     });
   });
 
-  unary = this.RULE('unary', () => this.OR([
-    {
-      ALT: () => {
-        this.CONSUME(T.Minus);
-        this.SUBRULE(this.unary);
-      },
-    },
-    { ALT: () => this.SUBRULE(this.postfix) },
-  ]));
+  unary = this.RULE('unary', () => {
+    this.MANY(() => this.CONSUME(T.Minus));
+    this.SUBRULE(this.postfix);
+  });
 
   postfix = this.RULE('postfix', () => {
     this.SUBRULE(this.primary);
@@ -307,16 +343,33 @@ export class CnnParser extends CstParser {
     this.CONSUME(T.RBracket);
   });
 
+  // `else if` links repeat, so a long chain is flat here too; after a plain `else` body the
+  // chain ends.
   ifExpr = this.RULE('ifExpr', () => {
     this.CONSUME(T.If);
     this.SUBRULE(this.expression);
     this.SUBRULE(this.ifBody);
-    this.OPTION(() => {
-      this.CONSUME(T.Else);
-      this.OR([
-        { ALT: () => this.SUBRULE(this.elseBody) },
-        { ALT: () => this.SUBRULE(this.ifExpr) },
-      ]);
+    let ended = false;
+    this.MANY({
+      GATE: () => !ended,
+      DEF: () => {
+        this.CONSUME(T.Else);
+        this.OR([
+          {
+            ALT: () => {
+              this.SUBRULE(this.elseBody);
+              ended = true;
+            },
+          },
+          {
+            ALT: () => {
+              this.CONSUME2(T.If);
+              this.SUBRULE2(this.expression);
+              this.SUBRULE2(this.ifBody);
+            },
+          },
+        ]);
+      },
     });
   });
 }

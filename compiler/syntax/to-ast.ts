@@ -5,7 +5,6 @@ import type { CstElement, CstNode, IToken } from 'chevrotain';
 import { invariant } from '../diagnostics/diagnostic.ts';
 import type { Span } from '../diagnostics/diagnostic.ts';
 import type { SourceFile } from '../diagnostics/source.ts';
-import { Not } from './tokens.ts';
 import type { Arg, BinaryOp, Body, BlockDef, Expr, Ident, Param, Pattern, Pipeline, Program, Stage, Stmt, TrainEntry, TrainSection } from './ast.ts';
 
 type IfExpr = Extract<Expr, { kind: 'if' }>;
@@ -183,28 +182,38 @@ class Converter {
   private expr(n: CstNode | undefined): Expr {
     if (n === undefined) return this.missing(n);
     switch (n.name) {
-      case 'expression': {
-        const cond = this.expr(node(n, 'orExpr'));
-        if (token(n, 'Question') === undefined) return cond;
-        const otherwise = this.expr(node(n, 'expression', 1));
-        return { kind: 'ternary', cond, then: this.expr(node(n, 'expression')), else: otherwise, span: join(cond.span, otherwise.span) };
-      }
+      case 'expression': return this.ternaryChain(n);
       case 'orExpr': return this.fold(n, 'andExpr', tokens(n, 'Or'));
       case 'andExpr': return this.fold(n, 'notExpr', tokens(n, 'And'));
       case 'comparison': return this.fold(n, 'additive', tokens(n, 'CompareOp'));
       case 'additive': return this.fold(n, 'multiplicative', tokens(n, 'AddOp'));
       case 'multiplicative': return this.fold(n, 'unary', tokens(n, 'MulOp'));
-      case 'notExpr':
-      case 'unary': {
-        const op = token(n, 'Not') ?? token(n, 'Minus');
-        if (op === undefined) return this.expr(node(n, 'comparison') ?? node(n, 'postfix'));
-        const operand = this.expr(node(n, n.name));
-        return { kind: 'unary', op: op.tokenType === Not ? 'not' : '-', operand, span: join(this.tokSpan(op), operand.span) };
-      }
+      case 'notExpr': return this.prefixed(tokens(n, 'Not'), 'not', this.expr(node(n, 'comparison')));
+      case 'unary': return this.prefixed(tokens(n, 'Minus'), '-', this.expr(node(n, 'postfix')));
       case 'postfix': return nodes(n, 'suffix').reduce((target, s) => this.suffix(target, s), this.expr(node(n, 'primary')));
       case 'primary': return this.primary(n);
       default: return this.missing(n);
     }
+  }
+
+  // `c0 ? t0 : c1 ? t1 : e`: conditions are the orExprs, branches the expressions; the last
+  // orExpr is the final else. Nested from the right, as a recursive grammar would.
+  private ternaryChain(n: CstNode): Expr {
+    const conds = nodes(n, 'orExpr').map((c) => this.expr(c));
+    const thens = nodes(n, 'expression');
+    let acc = conds.at(-1) ?? this.missing(n);
+    for (let i = conds.length - 2; i >= 0; i--) {
+      const cond = conds[i]!;
+      acc = { kind: 'ternary', cond, then: this.expr(thens[i]), else: acc, span: join(cond.span, acc.span) };
+    }
+    return acc;
+  }
+
+  // `- - x`: the innermost operator applies first.
+  private prefixed(ops: readonly IToken[], op: '-' | 'not', operand: Expr): Expr {
+    let acc = operand;
+    for (let i = ops.length - 1; i >= 0; i--) acc = { kind: 'unary', op, operand: acc, span: join(this.tokSpan(ops[i]), acc.span) };
+    return acc;
   }
 
   // Left-associative chain: operands[0] op[0] operands[1] op[1] ...
@@ -251,17 +260,21 @@ class Converter {
     return ifExpr === undefined ? this.missing(n) : this.ifExpr(ifExpr);
   }
 
+  // `if c0 {..} else if c1 {..} else {..}`: the i-th `if` token, condition and body belong
+  // together. `else if` is an `else` body holding one `if` statement, built from the last link.
   private ifExpr(n: CstNode): IfExpr {
+    const ifs = tokens(n, 'If');
+    const conds = nodes(n, 'expression');
+    const bodies = nodes(n, 'ifBody');
     const elseBody = node(n, 'elseBody');
-    const elseIf = node(n, 'ifExpr');
-    let otherwise: Body | null = null;
-    if (elseBody !== undefined) otherwise = this.body(elseBody);
-    else if (elseIf !== undefined) {
-      // `else if` is an `else` body holding one `if` statement.
-      const nested = this.ifExpr(elseIf);
-      otherwise = { stmts: [ifStmt(nested)], span: nested.span };
+    const whole = this.span(n);
+    let otherwise: Body | null = elseBody === undefined ? null : this.body(elseBody);
+    for (let i = Math.max(ifs.length, 1) - 1; i >= 1; i--) {
+      const span = { ...whole, start: this.tokSpan(ifs[i]).start };
+      const link: Stmt = { kind: 'if', cond: this.expr(conds[i]), then: this.body(bodies[i]), else: otherwise, span };
+      otherwise = { stmts: [link], span };
     }
-    return { kind: 'if', cond: this.expr(node(n, 'expression')), then: this.body(node(n, 'ifBody')), else: otherwise, span: this.span(n) };
+    return { kind: 'if', cond: this.expr(conds[0]), then: this.body(bodies[0]), else: otherwise, span: whole };
   }
 }
 

@@ -63,8 +63,9 @@ export const RBracket = createToken({ name: 'RBracket', pattern: ']' });
 export const LCurly = createToken({ name: 'LCurly', pattern: '{' });
 export const RCurly = createToken({ name: 'RCurly', pattern: '}' });
 
-export const Newline = createToken({ name: 'Newline', pattern: /\r?\n/, line_breaks: true });
-export const Whitespace = createToken({ name: 'Whitespace', pattern: /[ \t\r]+/, group: Lexer.SKIPPED });
+// CRLF (Windows), LF and a lone CR (classic Mac OS) each end a line, as SourceFile counts lines.
+export const Newline = createToken({ name: 'Newline', pattern: /\r\n?|\n/, line_breaks: true });
+export const Whitespace = createToken({ name: 'Whitespace', pattern: /[ \t]+/, group: Lexer.SKIPPED });
 export const Comment = createToken({ name: 'Comment', pattern: /#[^\r\n]*/, group: Lexer.SKIPPED });
 
 // `input` must come before `in`: the first pattern that matches wins, and `longer_alt` only

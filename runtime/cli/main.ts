@@ -41,8 +41,9 @@ export async function main(argv: readonly string[], io: Output = stdio): Promise
       io.err(`cnnc: ${e.message}\nThis is a bug in cnnc, not in your model; please report it with the .cnn file.\n`);
       return 2;
     }
+    // A stack overflow (a RangeError) behind the front end's limits: its frames would fill the screen.
     io.err(
-      `cnnc: internal error: ${(e as Error).stack ?? String(e)}\nThis is a bug in cnnc; please report it with the .cnn file.\n`,
+      `cnnc: internal error: ${e instanceof RangeError ? e.message : ((e as Error).stack ?? String(e))}\nThis is a bug in cnnc; please report it with the .cnn file.\n`,
     );
     return 2;
   }
