@@ -20,7 +20,7 @@ export const examples: readonly { name: string; text: string }[] = readdirSync(e
   .map((f) => ({ name: f, text: readFileSync(join(examplesDir, f), 'utf8') }));
 
 // Close to the lexer's tokens; whitespace and comments are tokens too, so joining gives the text back.
-const tokenPattern = /\s+|#[^\n]*|"[^"\n]*"?|\d+(?:\.\d+)?(?:[eE][+-]?\d+)?|[A-Za-z_]\w*|->|\/\/|==|!=|<=|>=|[^]/g;
+const tokenPattern = /\s+|#[^\n]*|"[^"\n]*"?|\d+(?:\.\d+)?(?:[eE][+-]?\d+)?|[A-Za-z_]\w*|->|\/\/|==|!=|<=|>=|[\s\S]/g;
 const tokensOf = (text: string): string[] => text.match(tokenPattern) ?? [];
 const isCode = (t: string): boolean => !/^\s|^#/.test(t);
 const pool: readonly string[] = [...new Set(examples.flatMap((e) => tokensOf(e.text).filter(isCode)))];
