@@ -48,7 +48,7 @@ describe('line ends', () => {
 describe('byte order mark', () => {
   it('is accepted and not counted as a column', () => {
     expect(errors(`\ufeff${lines.join('\n')}`)).toEqual(['E0202@4:3']);
-    expect(errors('\ufeffmodel M {\n  input [4]\n}\n')).toEqual([]);
+    expect(errors('\ufeffmodel M {\n  input [4]\n  relu\n}\n')).toEqual([]);
     expect(errors('\ufeffmodel M { lineaar }')).toEqual(['E0201@1:11']);
   });
 

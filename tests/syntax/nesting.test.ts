@@ -15,7 +15,7 @@ describe('nesting limit', () => {
 
   // `x = ...` on line 3 of a model: the model's braces are level 1, so n openers reach level n + 1; the opener of level
   // limit + 1 is the last opening character of the limit-th `open`.
-  const stmt = (line: string): string => `model M {\n  input [4]\n  ${line}\n}\n`;
+  const stmt = (line: string): string => `model M {\n  input [4]\n  ${line}\n  relu\n}\n`;
   // k: where in the last `open` the first opener past the limit sits (`[0]` and `[1]` go one deeper).
   it.each([
     ['parentheses', '(', 0, '3', ')', 'x = '],
