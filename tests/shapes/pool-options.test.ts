@@ -5,7 +5,8 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { analyze } from '../../compiler/index.ts';
 import type { Pair } from '../../compiler/ir/ops.ts';
-import { errors, oneLayer, outputShape } from '../helpers/cnn.ts';
+import { summarize } from '../../compiler/shapes/summary.ts';
+import { errors, oneLayer, outputShape, shaped } from '../helpers/cnn.ts';
 
 interface Config {
   readonly kernel: Pair;
@@ -64,6 +65,15 @@ describe('pooling option arguments', () => {
     expect(outputShape(oneLayer('1, 7, 7', 'maxpool(2)'))).toEqual([1, 1, 3, 3]);
     expect(outputShape(oneLayer('1, 7, 7', 'maxpool(2, ceil_mode = true)'))).toEqual([1, 1, 4, 4]);
     expect(outputShape(oneLayer('1, 7, 7', 'avgpool(2, ceil_mode = true, count_include_pad = false)'))).toEqual([1, 1, 4, 4]);
+  });
+
+  it('summary FLOPs: one per window tap of every output, the extra windows of ceil_mode included', () => {
+    // 7x7, kernel 3: 2x2 outputs floored, 3x3 with ceil_mode; 9 taps each, 2 channels.
+    const flops = (l: string) => summarize(shaped(oneLayer('2, 7, 7', l)), 'expanded').totalFlops;
+    expect(flops('maxpool(3)')).toBe(2 * 4 * 9);
+    expect(flops('maxpool(3, ceil_mode = true)')).toBe(2 * 9 * 9);
+    expect(flops('maxpool(3, stride = 1, dilation = 2)')).toBe(2 * 9 * 9);
+    expect(flops('avgpool(3, ceil_mode = true, count_include_pad = false)')).toBe(2 * 9 * 9);
   });
 
   it.each([
