@@ -27,7 +27,7 @@ export interface PoolAxis {
   /** Taps this far apart (max pooling's dilation); absent: neighbours. */
   readonly step?: number;
   /**
-   * Windows tile the axis, each this wide (k = s, no padding; equal adaptive bins): `cover` holds
+   * Windows tile the axis, each this wide (k = s, no padding or dilation; equal adaptive bins): `cover` holds
    * at most one output, so the backward needs no loop, and neighbouring inputs share it.
    */
   readonly disjoint?: number;
