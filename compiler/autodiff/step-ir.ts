@@ -4,6 +4,7 @@
 import type { Shape } from '../ir/graph.ts';
 import type { OpAttrs } from '../ir/ops.ts';
 import type { KernelOrigin, ScalarType } from '../ir/kernel-facts.ts';
+import type { Pool2dAttrs } from '../ir/pool-window.ts';
 import type { LossKind, OptimizerConfig } from '../ir/recipe.ts';
 
 export type TensorId = number;
@@ -80,8 +81,8 @@ export type StepOp = Base & (
   | { readonly op: 'unary_grad'; readonly fn: UnaryFn; readonly slope: number; readonly from: 'input' | 'output'; readonly x: TensorId; readonly dy: TensorId; readonly dx: TensorId }
   /** A residual sum in the forward (an activation may follow it), or a gradient sum in the backward. */
   | { readonly op: 'add'; readonly a: TensorId; readonly b: TensorId; readonly y: TensorId; readonly epilogue?: Epilogue }
-  | { readonly op: 'pool'; readonly kind: 'max' | 'avg'; readonly x: TensorId; readonly y: TensorId; readonly argmax: TensorId | null; readonly attrs: OpAttrs['maxpool2d'] }
-  | { readonly op: 'pool_grad'; readonly kind: 'max' | 'avg'; readonly dy: TensorId; readonly argmax: TensorId | null; readonly dx: TensorId; readonly attrs: OpAttrs['maxpool2d']; readonly epilogue?: FusedActGrad }
+  | { readonly op: 'pool'; readonly kind: 'max' | 'avg'; readonly x: TensorId; readonly y: TensorId; readonly argmax: TensorId | null; readonly attrs: Pool2dAttrs }
+  | { readonly op: 'pool_grad'; readonly kind: 'max' | 'avg'; readonly dy: TensorId; readonly argmax: TensorId | null; readonly dx: TensorId; readonly attrs: Pool2dAttrs; readonly epilogue?: FusedActGrad }
   | { readonly op: 'adaptive_pool'; readonly x: TensorId; readonly y: TensorId }
   | { readonly op: 'adaptive_pool_grad'; readonly dy: TensorId; readonly dx: TensorId }
   | { readonly op: 'bn_train'; readonly x: TensorId; readonly gamma: TensorId; readonly beta: TensorId; readonly y: TensorId; readonly mean: TensorId; readonly invstd: TensorId; readonly runMean: TensorId; readonly runVar: TensorId; readonly attrs: OpAttrs['batchnorm']; readonly epilogue?: ForwardEpilogue }

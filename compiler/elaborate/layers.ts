@@ -40,14 +40,12 @@ const p = (a: LayerArgs, name: string): Pair => a.get(name) as Pair;
 const n = (a: LayerArgs, name: string): number => a.get(name) as number;
 const none = (op: OpKind, doc: string): LayerDef => ({ params: [], inputs: 1, build: () => ({ op, attrs: {} }), doc });
 
-function pool(op: 'maxpool2d' | 'avgpool2d', doc: string): LayerDef {
-  return {
-    params: [pair('kernel', 1), pair('stride', 1, null), pair('padding', 0, 0)],
-    inputs: 1,
-    // PyTorch: stride defaults to the kernel size.
-    build: (a) => ({ op, attrs: { kernel: p(a, 'kernel'), stride: (a.get('stride') as Pair | null) ?? p(a, 'kernel'), padding: p(a, 'padding') } }),
-    doc,
-  };
+/** The window arguments PyTorch's MaxPool2d and AvgPool2d share, in their order. */
+const poolWindow = [pair('kernel', 1), pair('stride', 1, null), pair('padding', 0, 0)];
+
+function windowAttrs(a: LayerArgs): { kernel: Pair; stride: Pair; padding: Pair } {
+  // PyTorch: stride defaults to the kernel size.
+  return { kernel: p(a, 'kernel'), stride: (a.get('stride') as Pair | null) ?? p(a, 'kernel'), padding: p(a, 'padding') };
 }
 
 export const layers: ReadonlyMap<string, LayerDef> = new Map<string, LayerDef>([
@@ -63,8 +61,18 @@ export const layers: ReadonlyMap<string, LayerDef> = new Map<string, LayerDef>([
     build: (a) => ({ op: 'linear', attrs: { outFeatures: n(a, 'out'), bias: a.get('bias') as boolean } }),
     doc: 'linear(out, bias = true)',
   }],
-  ['maxpool', pool('maxpool2d', 'maxpool(kernel, stride = kernel, padding = 0)')],
-  ['avgpool', pool('avgpool2d', 'avgpool(kernel, stride = kernel, padding = 0)')],
+  ['maxpool', {
+    params: [...poolWindow, pair('dilation', 1, 1), flag('ceil_mode', false)],
+    inputs: 1,
+    build: (a) => ({ op: 'maxpool2d', attrs: { ...windowAttrs(a), dilation: p(a, 'dilation'), ceilMode: a.get('ceil_mode') as boolean } }),
+    doc: 'maxpool(kernel, stride = kernel, padding = 0, dilation = 1, ceil_mode = false)',
+  }],
+  ['avgpool', {
+    params: [...poolWindow, flag('ceil_mode', false), flag('count_include_pad', true)],
+    inputs: 1,
+    build: (a) => ({ op: 'avgpool2d', attrs: { ...windowAttrs(a), ceilMode: a.get('ceil_mode') as boolean, countIncludePad: a.get('count_include_pad') as boolean } }),
+    doc: 'avgpool(kernel, stride = kernel, padding = 0, ceil_mode = false, count_include_pad = true)',
+  }],
   ['adaptive_avgpool', {
     params: [pair('output', 1), int('w', 1, 0)],
     inputs: 1,

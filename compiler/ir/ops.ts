@@ -16,9 +16,16 @@ export interface OpAttrs {
     readonly bias: boolean;
   };
   linear: { readonly outFeatures: number; readonly bias: boolean };
-  maxpool2d: { readonly kernel: Pair; readonly stride: Pair; readonly padding: Pair };
-  /** PyTorch's default count_include_pad = true: padded zeros count in the average. */
-  avgpool2d: { readonly kernel: Pair; readonly stride: Pair; readonly padding: Pair };
+  /**
+   * PyTorch's MaxPool2d. ceilMode rounds the output size up, but a window must start inside the
+   * input or its left padding; taps past the input are skipped.
+   */
+  maxpool2d: { readonly kernel: Pair; readonly stride: Pair; readonly padding: Pair; readonly dilation: Pair; readonly ceilMode: boolean };
+  /**
+   * PyTorch's AvgPool2d. countIncludePad: padded zeros count in the divisor, which is clipped to the
+   * padded input where a ceilMode window runs past it; otherwise only the input elements count.
+   */
+  avgpool2d: { readonly kernel: Pair; readonly stride: Pair; readonly padding: Pair; readonly ceilMode: boolean; readonly countIncludePad: boolean };
   adaptive_avgpool2d: { readonly output: Pair };
   batchnorm: { readonly eps: number; readonly momentum: number };
   dropout: { readonly p: number };

@@ -3,6 +3,7 @@
 import type { DiagCode } from '../diagnostics/codes.ts';
 import { formatShape, numel, type NodeOf, type ParamRole, type Shape } from '../ir/graph.ts';
 import type { OpKind, Pair } from '../ir/ops.ts';
+import { poolOptions, windowMissingInput, windowOutSize } from '../ir/pool-window.ts';
 
 export interface ParamShape {
   readonly role: ParamRole;
@@ -27,18 +28,18 @@ function rank4(what: string, x: Shape): RuleResult | null {
 }
 
 /**
- * Spatial output size of a sliding window, as PyTorch: floor((n + 2p - d(k - 1) - 1) / s) + 1.
+ * Spatial output size of a sliding window, as PyTorch: floor((n + 2p - d(k - 1) - 1) / s) + 1, or
+ * with ceil_mode rounded up while the last window starts inside the input or its left padding.
  * Returns an error when the (dilated) window does not fit the padded input.
  */
-function windowOut(what: string, x: Shape, k: Pair, s: Pair, p: Pair, d: Pair): Pair | RuleResult {
+function windowOut(what: string, x: Shape, k: Pair, s: Pair, p: Pair, d: Pair, ceilMode = false): Pair | RuleResult {
   const out: number[] = [];
   for (const i of [0, 1] as const) {
-    const n = x[2 + i]!;
-    const extent = d[i] * (k[i] - 1) + 1;
-    if (extent > n + 2 * p[i]) {
+    const o = windowOutSize(x[2 + i]!, k[i], s[i], p[i], d[i], ceilMode);
+    if (o < 1) {
       return err('E0302', `${what} window ${fmtPair([d[0] * (k[0] - 1) + 1, d[1] * (k[1] - 1) + 1])} (kernel ${fmtPair(k)}${d[0] * d[1] > 1 ? `, dilation ${fmtPair(d)}` : ''}) is larger than its padded input ${x[2]! + 2 * p[0]}x${x[3]! + 2 * p[1]} (input ${formatShape(x)}, padding ${fmtPair(p)})`);
     }
-    out.push(Math.floor((n + 2 * p[i] - extent) / s[i]) + 1);
+    out.push(o);
   }
   return [out[0]!, out[1]!];
 }
@@ -47,10 +48,18 @@ function pool(what: string, node: NodeOf<'maxpool2d' | 'avgpool2d'>, x: Shape): 
   const bad = rank4(what, x);
   if (bad) return bad;
   const { kernel: k, stride: s, padding: p } = node.attrs;
-  // PyTorch: "pad should be at most half of effective kernel size".
+  const { dilation: d, ceilMode } = poolOptions(node.attrs);
+  // PyTorch: "pad should be at most half of kernel size" (the kernel, not the dilated window).
   if (p[0] * 2 > k[0] || p[1] * 2 > k[1]) return err('E0211', `${what} padding ${fmtPair(p)} must be at most half the kernel ${fmtPair(k)}`);
-  const o = windowOut(what, x, k, s, p, [1, 1]);
+  const o = windowOut(what, x, k, s, p, d, ceilMode);
   if (!Array.isArray(o)) return o as RuleResult;
+  for (const i of [0, 1] as const) {
+    const miss = windowMissingInput(x[2 + i]!, o[i], k[i], s[i], p[i], d[i]);
+    if (miss >= 0) {
+      return err('E0302', `${what} window ${miss} along ${i === 0 ? 'H' : 'W'} (kernel ${k[i]}, dilation ${d[i]}, padding ${p[i]}) reads only padding of the input ${formatShape(x)}`,
+        'PyTorch would give -inf there; use a smaller dilation or padding');
+    }
+  }
   const shape = [x[0]!, x[1]!, o[0], o[1]];
   return ok(shape, numel(shape) * k[0] * k[1]);
 }

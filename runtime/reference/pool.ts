@@ -1,10 +1,9 @@
-// Max, average and adaptive-average pooling over NCHW (PyTorch MaxPool2d, AvgPool2d with
-// count_include_pad = true and ceil_mode = false, AdaptiveAvgPool2d) and their gradients.
+// Max, average and adaptive-average pooling over NCHW (PyTorch MaxPool2d, AvgPool2d,
+// AdaptiveAvgPool2d; every option but return_indices and divisor_override) and their gradients.
 import type { OpAttrs, Pair } from '../../compiler/ir/ops.ts';
+import { type Pool2dAttrs, poolOptions } from '../../compiler/ir/pool-window.ts';
 import { type Tensor, assertRank, at, dim, sameShape, tensor } from './tensor.ts';
 import { type AxisWindows, adaptive, forEachWindow, outSize, strided } from './window.ts';
-
-type PoolAttrs = OpAttrs['maxpool2d'] | OpAttrs['avgpool2d'];
 
 interface Grid {
   readonly out: Pair;
@@ -12,16 +11,18 @@ interface Grid {
   readonly cols: AxisWindows;
 }
 
-function stridedGrid(x: Tensor, a: PoolAttrs, what: string): Grid {
+function stridedGrid(x: Tensor, a: Pool2dAttrs, what: string): Grid {
   assertRank(x, [4], what);
-  // PyTorch rejects padding above half the kernel, which guarantees every window reads the input.
+  // PyTorch rejects padding above half the kernel, which guarantees every undilated window reads the input.
   if (a.padding[0] > a.kernel[0] / 2 || a.padding[1] > a.kernel[1] / 2) {
     throw new Error(`${what}: padding ${a.padding.join('x')} exceeds half of kernel ${a.kernel.join('x')}`);
   }
+  const { dilation: d, ceilMode, countIncludePad } = poolOptions(a);
+  const axis = (i: 0 | 1) => outSize(dim(x.shape, 2 + i), a.kernel[i], a.stride[i], a.padding[i], d[i], ceilMode);
   return {
-    out: [outSize(dim(x.shape, 2), a.kernel[0], a.stride[0], a.padding[0]), outSize(dim(x.shape, 3), a.kernel[1], a.stride[1], a.padding[1])],
-    rows: strided(a.kernel[0], a.stride[0], a.padding[0]),
-    cols: strided(a.kernel[1], a.stride[1], a.padding[1]),
+    out: [axis(0), axis(1)],
+    rows: strided(a.kernel[0], a.stride[0], a.padding[0], d[0], countIncludePad),
+    cols: strided(a.kernel[1], a.stride[1], a.padding[1], d[1], countIncludePad),
   };
 }
 
@@ -46,6 +47,9 @@ function checkDy(x: Tensor, dy: Tensor, g: Grid, what: string): void {
  */
 function forEachArgmax(x: Tensor, g: Grid, visit: (yi: number, xi: number) => void): void {
   forEachWindow(x.shape, g.out, g.rows, g.cols, (yi, taps) => {
+    // A dilated window can step over a short input from its left padding: PyTorch then gives -inf
+    // and an argmax outside the input, which the shape rules refuse (E0302).
+    if (taps.length === 0) throw new Error(`maxpool2d: window ${yi} reads only padding`);
     let best = at(taps, 0);
     let bestVal = -Infinity;
     for (const t of taps) {

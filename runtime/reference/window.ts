@@ -2,9 +2,14 @@
 import type { Pair } from '../../compiler/ir/ops.ts';
 import { dim } from './tensor.ts';
 
-/** PyTorch's output size for a window op: floor((size + 2p - d(k-1) - 1) / s) + 1 (ceil_mode off). */
-export function outSize(size: number, kernel: number, stride: number, padding: number, dilation = 1): number {
-  const out = Math.floor((size + 2 * padding - dilation * (kernel - 1) - 1) / stride) + 1;
+/**
+ * PyTorch's output size for a window op: floor((size + 2p - d(k-1) - 1) / s) + 1; with ceil_mode
+ * (pooling) the numerator gains s - 1, and a last window that would start at or past size + p
+ * (beyond the input and its left padding) is dropped.
+ */
+export function outSize(size: number, kernel: number, stride: number, padding: number, dilation = 1, ceilMode = false): number {
+  let out = Math.floor((size + 2 * padding - dilation * (kernel - 1) - 1 + (ceilMode ? stride - 1 : 0)) / stride) + 1;
+  if (ceilMode && (out - 1) * stride >= size + padding) out--;
   if (out < 1) {
     throw new Error(`window ${kernel} (stride ${stride}, padding ${padding}, dilation ${dilation}) does not fit size ${size}`);
   }
@@ -13,28 +18,33 @@ export function outSize(size: number, kernel: number, stride: number, padding: n
 
 /**
  * One axis of a pooling window for output position o over an input axis of length `size`:
- * [start, end) are the input positions it reads (clipped to the input) and `extent` is that
- * axis's factor of the average-pool divisor.
+ * the input positions it reads are start, start + step, ... below end (clipped to the input), and
+ * `extent` is that axis's factor of the average-pool divisor.
  */
 export interface AxisWindow {
   readonly start: number;
   readonly end: number;
+  readonly step: number;
   readonly extent: number;
 }
 
 export type AxisWindows = (o: number, size: number) => AxisWindow;
 
 /**
- * A strided, padded pooling window. The divisor factor follows PyTorch's avg_pool2d
- * (count_include_pad = true): end = min(start + k, size + p) is taken BEFORE clipping to the
- * unpadded input, so padded positions count. Without ceil_mode that min never bites (the last
- * window ends at or before size + p) and the divisor is k; max pooling ignores it.
+ * A strided, padded, dilated pooling window. The divisor factor follows PyTorch's avg_pool2d: with
+ * count_include_pad, end = min(start + k, size + p) is taken BEFORE clipping to the unpadded input,
+ * so padded positions count but a ceil_mode window's overhang past the padding does not; without
+ * it, only the input positions count. Without ceil_mode that min never bites (the last window ends
+ * at or before size + p). Max pooling ignores the divisor; only it dilates (taps d apart).
  */
-export function strided(kernel: number, stride: number, padding: number): AxisWindows {
+export function strided(kernel: number, stride: number, padding: number, dilation = 1, countIncludePad = true): AxisWindows {
   return (o, size) => {
     const start = o * stride - padding;
-    const end = Math.min(start + kernel, size + padding);
-    return { start: Math.max(start, 0), end: Math.min(end, size), extent: end - start };
+    const end = Math.min(start + dilation * (kernel - 1) + 1, size + padding);
+    // The first tap inside the input: windows in the left padding skip whole steps.
+    const first = start < 0 ? start + Math.ceil(-start / dilation) * dilation : start;
+    const clipped = Math.min(end, size);
+    return { start: first, end: clipped, step: dilation, extent: countIncludePad ? end - start : clipped - Math.max(start, 0) };
   };
 }
 
@@ -43,7 +53,7 @@ export function adaptive(out: number): AxisWindows {
   return (o, size) => {
     const start = Math.floor((o * size) / out);
     const end = Math.ceil(((o + 1) * size) / out);
-    return { start, end, extent: end - start };
+    return { start, end, step: 1, extent: end - start };
   };
 }
 
@@ -69,8 +79,8 @@ export function forEachWindow(
       for (let j = 0; j < ow; j++) {
         const q = cols(j, w);
         const taps: number[] = [];
-        for (let y = r.start; y < r.end; y++) {
-          for (let x = q.start; x < q.end; x++) taps.push((plane * h + y) * w + x);
+        for (let y = r.start; y < r.end; y += r.step) {
+          for (let x = q.start; x < q.end; x += q.step) taps.push((plane * h + y) * w + x);
         }
         visit(yi++, taps, r.extent * q.extent);
       }

@@ -28,7 +28,7 @@ model M {
   %2 = relu(%1)  @0.1  # 2:66
   %3 = conv2d(%2) outChannels=4 kernel=3 stride=1 padding=1 dilation=1 groups=1 bias=true  @0.2  # 2:22
   %4 = relu(%3)  @0.3  # 2:66
-  %5 = maxpool2d(%4) kernel=2 stride=2 padding=0  @0.4  # 3:3
+  %5 = maxpool2d(%4) kernel=2 stride=2 padding=0 dilation=1 ceilMode=false  @0.4  # 3:3
   %6 = flatten(%5)  @1  # 8:3
   return %6
 }`);

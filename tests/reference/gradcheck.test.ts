@@ -5,6 +5,7 @@ import type { OpAttrs, Pair } from '../../compiler/ir/ops.ts';
 import * as ref from '../../runtime/reference/ops.ts';
 import type { Tensor } from '../../runtime/reference/ops.ts';
 import { GRADCHECK_TOL, dot, expectGradients } from '../helpers/gradcheck.ts';
+import { avgAttrs, maxAttrs } from '../helpers/pool.ts';
 import { type Rng, createRng, randint, randn, uniform } from '../helpers/random.ts';
 
 interface Case {
@@ -59,8 +60,6 @@ function linear(name: string, n: number, fin: number, fout: number, bias: boolea
       return g.db === null ? [g.dx, g.dw] : [g.dx, g.dw, g.db];
     });
 }
-
-const pool = (kernel: Pair, stride: Pair, padding: Pair): OpAttrs['maxpool2d'] => ({ kernel, stride, padding });
 
 function maxpool(name: string, xShape: number[], a: OpAttrs['maxpool2d']): Case {
   return vjp(rng, name, [randn(rng, xShape)], (xs) => ref.maxpool2d(x0(xs), a), (xs, dy) => [ref.maxpool2dBackward(x0(xs), dy, a)]);
@@ -136,15 +135,17 @@ const groups: readonly (readonly [string, readonly Case[]])[] = [
   ]],
   ['linear', [linear('with bias', 3, 5, 4, true), linear('without bias', 2, 4, 3, false)]],
   ['maxpool2d', [
-    maxpool('2x2 stride 2', [2, 2, 4, 6], pool([2, 2], [2, 2], [0, 0])),
-    maxpool('3x3 stride 2 padding 1', [2, 2, 5, 6], pool([3, 3], [2, 2], [1, 1])),
-    maxpool('2x3 stride (2,1) padding (1,1)', [1, 3, 5, 5], pool([2, 3], [2, 1], [1, 1])),
-    maxpool('overlapping 3x3 stride 1 padding 1', [1, 2, 4, 4], pool([3, 3], [1, 1], [1, 1])),
+    maxpool('2x2 stride 2', [2, 2, 4, 6], maxAttrs([2, 2], [2, 2], [0, 0])),
+    maxpool('3x3 stride 2 padding 1', [2, 2, 5, 6], maxAttrs([3, 3], [2, 2], [1, 1])),
+    maxpool('2x3 stride (2,1) padding (1,1)', [1, 3, 5, 5], maxAttrs([2, 3], [2, 1], [1, 1])),
+    maxpool('overlapping 3x3 stride 1 padding 1', [1, 2, 4, 4], maxAttrs([3, 3], [1, 1], [1, 1])),
+    maxpool('3x3 dilation 2 stride 2 padding 1, ceil_mode', [1, 2, 8, 9], maxAttrs([3, 3], [2, 2], [1, 1], { dilation: [2, 2], ceilMode: true })),
   ]],
   ['avgpool2d', [
-    avgpool('2x2 stride 2', [2, 2, 4, 4], pool([2, 2], [2, 2], [0, 0])),
-    avgpool('3x3 stride 2 padding 1', [2, 2, 5, 6], pool([3, 3], [2, 2], [1, 1])),
-    avgpool('2x3 stride (1,2) padding (1,1)', [1, 3, 4, 5], pool([2, 3], [1, 2], [1, 1])),
+    avgpool('2x2 stride 2', [2, 2, 4, 4], avgAttrs([2, 2], [2, 2], [0, 0])),
+    avgpool('3x3 stride 2 padding 1', [2, 2, 5, 6], avgAttrs([3, 3], [2, 2], [1, 1])),
+    avgpool('2x3 stride (1,2) padding (1,1)', [1, 3, 4, 5], avgAttrs([2, 3], [1, 2], [1, 1])),
+    avgpool('3x3 stride 2 padding 1, ceil_mode, count_include_pad false', [1, 2, 6, 7], avgAttrs([3, 3], [2, 2], [1, 1], { ceilMode: true, countIncludePad: false })),
   ]],
   ['adaptive_avgpool2d', [
     adaptive('5x5 -> 3x3 (non-divisible)', [2, 2, 5, 5], [3, 3]),

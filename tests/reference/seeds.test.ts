@@ -4,6 +4,7 @@ import type { OpAttrs, Pair } from '../../compiler/ir/ops.ts';
 import * as ref from '../../runtime/reference/ops.ts';
 import type { Tensor } from '../../runtime/reference/ops.ts';
 import { expectAllclose } from '../helpers/allclose.ts';
+import { avgAttrs, maxAttrs } from '../helpers/pool.ts';
 import { createRng, randn } from '../helpers/random.ts';
 
 const X = [0, 1, 2, 3, 4, 5, 6, 7, 8];
@@ -20,7 +21,7 @@ function corr(x: Tensor, w: Tensor): Tensor {
 }
 
 const maxpool = (x: Tensor, kernel: Pair, stride: Pair, padding: Pair = [0, 0]): number[] =>
-  Array.from(ref.maxpool2d(x, { kernel, stride, padding }).data);
+  Array.from(ref.maxpool2d(x, maxAttrs(kernel, stride, padding)).data);
 
 describe('d2l 7.2-7.4 convolutions', () => {
   it('corr2d(X, K) = [[19,25],[37,43]]', () => {
@@ -62,7 +63,7 @@ describe('d2l 7.5 pooling', () => {
   });
 
   it('2x2 average pool (stride 1) of 0..8 = [[2,3],[5,6]]', () => {
-    expect(Array.from(ref.avgpool2d(x3, { kernel: [2, 2], stride: [1, 1], padding: [0, 0] }).data)).toEqual([2, 3, 5, 6]);
+    expect(Array.from(ref.avgpool2d(x3, avgAttrs([2, 2], [1, 1])).data)).toEqual([2, 3, 5, 6]);
   });
 
   const x4 = ref.tensor([1, 1, 4, 4], Array.from({ length: 16 }, (_, i) => i));

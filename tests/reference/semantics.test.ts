@@ -3,6 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import * as ref from '../../runtime/reference/ops.ts';
 import { expectAllclose } from '../helpers/allclose.ts';
+import { avgAttrs, maxAttrs } from '../helpers/pool.ts';
 import { createRng, randint, randn } from '../helpers/random.ts';
 
 const EXACT = { rtol: 0, atol: 0 };
@@ -10,19 +11,19 @@ const EXACT = { rtol: 0, atol: 0 };
 describe('PyTorch conventions', () => {
   it('max pool ties send the gradient to the FIRST maximum in row-major scan order', () => {
     const x = ref.tensor([1, 1, 2, 3], [1, 3, 3, 3, 0, 3]);
-    const a = { kernel: [2, 3], stride: [1, 1], padding: [0, 0] } as const;
+    const a = maxAttrs([2, 3], [1, 1]);
     expect(Array.from(ref.maxpool2d(x, a).data)).toEqual([3]);
     expect(Array.from(ref.maxpool2dBackward(x, ref.tensor([1, 1, 1, 1], [5]), a).data)).toEqual([0, 5, 0, 0, 0, 0]);
   });
 
   it('max pool padding is -inf: an all-negative border window still picks a real element', () => {
     const x = ref.tensor([1, 1, 2, 2], [-4, -3, -2, -1]);
-    const y = ref.maxpool2d(x, { kernel: [2, 2], stride: [2, 2], padding: [1, 1] });
+    const y = ref.maxpool2d(x, maxAttrs([2, 2], [2, 2], [1, 1]));
     expect(Array.from(y.data)).toEqual([-4, -3, -2, -1]);
   });
 
   it('avg pool counts padded zeros in the divisor (count_include_pad): corner of ones is 4/9', () => {
-    const y = ref.avgpool2d(ref.tensor([1, 1, 3, 3], new Array(9).fill(1)), { kernel: [3, 3], stride: [2, 2], padding: [1, 1] });
+    const y = ref.avgpool2d(ref.tensor([1, 1, 3, 3], new Array(9).fill(1)), avgAttrs([3, 3], [2, 2], [1, 1]));
     expectAllclose(y.data, [4 / 9, 4 / 9, 4 / 9, 4 / 9], { rtol: 1e-15, atol: 0 }, 'avg pool');
   });
 
@@ -69,7 +70,7 @@ describe('PyTorch conventions', () => {
     expect(() => ref.tensor([2, 2], [1, 2, 3])).toThrow(/needs 4 values/);
     const a = { outChannels: 1, kernel: [2, 2], stride: [1, 1], padding: [0, 0], dilation: [1, 1], groups: 1, bias: true } as const;
     expect(() => ref.conv2d(ref.tensor([1, 1, 3, 3]), ref.tensor([1, 1, 2, 2]), null, a)).toThrow(/bias/);
-    expect(() => ref.maxpool2d(ref.tensor([1, 1, 4, 4]), { kernel: [2, 2], stride: [1, 1], padding: [2, 2] })).toThrow(/half/);
+    expect(() => ref.maxpool2d(ref.tensor([1, 1, 4, 4]), maxAttrs([2, 2], [1, 1], [2, 2]))).toThrow(/half/);
     expect(() => ref.softmaxCrossEntropy(ref.tensor([1, 3]), Int32Array.from([3]))).toThrow(/label 3/);
   });
 });

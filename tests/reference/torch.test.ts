@@ -71,6 +71,11 @@ function optimizerOp<S>(init: (p: Tensor) => S, step: (p: Tensor, g: Tensor, s: 
 
 const labelsOf = (t: Tensor): Int32Array => Int32Array.from(t.data);
 
+// These pooling cases predate PyTorch's pooling options and leave them at PyTorch's defaults
+// (tests/reference/pool-options.test.ts covers the options).
+const maxOf = (c: Fixture['config']): OpAttrs['maxpool2d'] => ({ dilation: [1, 1], ceilMode: false, ...c }) as unknown as OpAttrs['maxpool2d'];
+const avgOf = (c: Fixture['config']): OpAttrs['avgpool2d'] => ({ ceilMode: false, countIncludePad: true, ...c }) as unknown as OpAttrs['avgpool2d'];
+
 const runners: Record<string, Runner> = {
   conv2d: (f) => {
     const { get, has, check } = access(f);
@@ -93,8 +98,8 @@ const runners: Record<string, Runner> = {
     check('dw', g.dw);
     if (g.db !== null) check('db', g.db);
   },
-  maxpool2d: vjpOp((x, c) => ref.maxpool2d(x, c as OpAttrs['maxpool2d']), (x, dy, c) => ref.maxpool2dBackward(x, dy, c as OpAttrs['maxpool2d'])),
-  avgpool2d: vjpOp((x, c) => ref.avgpool2d(x, c as OpAttrs['avgpool2d']), (x, dy, c) => ref.avgpool2dBackward(x, dy, c as OpAttrs['avgpool2d'])),
+  maxpool2d: vjpOp((x, c) => ref.maxpool2d(x, maxOf(c)), (x, dy, c) => ref.maxpool2dBackward(x, dy, maxOf(c))),
+  avgpool2d: vjpOp((x, c) => ref.avgpool2d(x, avgOf(c)), (x, dy, c) => ref.avgpool2dBackward(x, dy, avgOf(c))),
   adaptive_avgpool2d: vjpOp(
     (x, c) => ref.adaptiveAvgpool2d(x, c['output'] as Pair),
     (x, dy, c) => ref.adaptiveAvgpool2dBackward(x, dy, c['output'] as Pair),

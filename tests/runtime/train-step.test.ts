@@ -76,6 +76,18 @@ train {
   optimizer sgd(lr = 3e-2)
 }`;
 
+// PyTorch's pooling options: a dilated ceil_mode max pool (last windows past the input) and a
+// ceil_mode average pool counting only input elements, each gradient with an activation's fused.
+const poolOptions = `
+model PoolOptions {
+  input [2, 13, 12]
+  conv(4, kernel = 3, padding = 1) relu
+  maxpool(3, stride = 2, padding = 1, dilation = 2, ceil_mode = true)
+  conv(4, kernel = 1) sigmoid
+  avgpool(3, stride = 2, padding = 1, ceil_mode = true, count_include_pad = false)
+  flatten linear(3)
+}`;
+
 const lr = 0.05;
 
 async function params(model: Model): Promise<Params> {
@@ -97,6 +109,7 @@ const cases = [
   ['branches (concat, pools with padding, dilation, groups, dropout, batchnorm1d)', branches, 5],
   ['stride-1 convs at batch 32 (input gradients in runs and pixel-major rows)', unitStride, 32],
   ['d2l 7.2 corr2d (no bias; summed squared error)', corr2d, 1],
+  ['pooling options (dilation, ceil_mode, count_include_pad)', poolOptions, 3],
 ] as const;
 
 // Fused (activations and their gradients in neighbouring kernels' epilogues) and unfused (every

@@ -1,6 +1,7 @@
-// Max and average 2-D pooling over NCHW, forward and backward (PyTorch MaxPool2d, AvgPool2d with
-// ceil_mode = false and count_include_pad = true), and the window machinery adaptive pooling reuses.
-import type { OpAttrs } from '../../ir/ops.ts';
+// Max and average 2-D pooling over NCHW, forward and backward (PyTorch MaxPool2d with dilation and
+// ceil_mode, AvgPool2d with ceil_mode and count_include_pad), and the window machinery adaptive
+// pooling reuses.
+import { type Pool2dAttrs, type PoolOptions, poolOptions, windowMissingInput, windowOutSize } from '../../ir/pool-window.ts';
 import { type Epilogue, epilogueBindings, epilogueDecls, epilogueStore } from '../epilogue.ts';
 import type { KernelModule } from '../kernel.ts';
 import { readBinding, writeBinding, type KernelFrame } from '../module.ts';
@@ -19,12 +20,14 @@ export interface PoolAxis {
   readonly window: string;
   readonly cover: string;
   /**
-   * Every window's length, when none is clipped: its loop then has a trip count all lanes share.
+   * Every window's tap count, when none is clipped: its loop then has a trip count all lanes share.
    * Lanes of a loop whose bounds differ per lane run masked on lavapipe, at several times the cost.
    */
   readonly extent?: number;
+  /** Taps this far apart (max pooling's dilation); absent: neighbours. */
+  readonly step?: number;
   /**
-   * Windows tile the axis, each this wide (k = s, no padding; equal adaptive bins): `cover` holds
+   * Windows tile the axis, each this wide (k = s, no padding or dilation; equal adaptive bins): `cover` holds
    * at most one output, so the backward needs no loop, and neighbouring inputs share it.
    */
   readonly disjoint?: number;
@@ -42,7 +45,7 @@ export type PoolKind = 'max' | 'avg';
 export interface Pool2dSpec extends KernelFrame {
   /** [N, C, H, W]. */
   readonly input: readonly [number, number, number, number];
-  readonly attrs: OpAttrs['maxpool2d'] | OpAttrs['avgpool2d'];
+  readonly attrs: Pool2dAttrs;
   /** Backward only: applied to each dx before it is stored (a fused activation gradient). */
   readonly epilogue?: Epilogue;
 }
@@ -59,36 +62,44 @@ function over(expr: string, d: number): string {
 }
 
 /**
- * A strided, padded window axis. PyTorch: out = floor((size + 2p - k) / s) + 1, and the avg divisor
- * factor is min(start + k, size + p) - start taken BEFORE clipping, so padded zeros count.
+ * A strided, padded, dilated window axis; its output size is PyTorch's, ceil_mode included
+ * (ir/pool-window.ts). The avg divisor factor is min(start + k, size + p) - start taken BEFORE
+ * clipping, so padded zeros count (count_include_pad) but a ceil_mode window's overhang past the
+ * padding does not; without count_include_pad it is the clipped length. Max pooling alone dilates.
  */
-function stridedAxis(kernel: string, size: number, k: number, s: number, p: number): PoolAxis {
-  if (k < 1 || s < 1 || p < 0) throw new Error(`kernel ${kernel}: bad window (kernel ${k}, stride ${s}, padding ${p})`);
-  // PyTorch rejects padding above half the kernel, which guarantees every window reads the input.
+function stridedAxis(kernel: string, size: number, k: number, s: number, p: number, d: number, o: PoolOptions): PoolAxis {
+  if (k < 1 || s < 1 || p < 0 || d < 1) throw new Error(`kernel ${kernel}: bad window (kernel ${k}, stride ${s}, padding ${p}, dilation ${d})`);
+  // PyTorch rejects padding above half the kernel, which guarantees every undilated window reads the input.
   if (p > k / 2) throw new Error(`kernel ${kernel}: padding ${p} exceeds half of kernel size ${k}`);
-  const out = Math.floor((size + 2 * p - k) / s) + 1;
-  if (out < 1) throw new Error(`kernel ${kernel}: window ${k} (stride ${s}, padding ${p}) does not fit size ${size}`);
-  const tiling = p === 0 && k === s;
+  const out = windowOutSize(size, k, s, p, d, o.ceilMode);
+  if (out < 1) throw new Error(`kernel ${kernel}: window ${k} (stride ${s}, padding ${p}, dilation ${d}) does not fit size ${size}`);
+  if (windowMissingInput(size, out, k, s, p, d) >= 0) throw new Error(`kernel ${kernel}: a window (kernel ${k}, dilation ${d}, padding ${p}) reads only padding of size ${size}`);
+  const span = d * (k - 1) + 1;
+  const tiling = p === 0 && k === s && d === 1;
+  // A dilated window starting in the padding reads from its first tap inside the input.
+  const lo = d > 1 && p > 0 ? `select(start, start + ${over(plus('-start', d - 1), d)} * ${d}, start < 0)` : 'max(start, 0)';
   return {
     size,
     out,
-    // Without padding (floor mode) every window lies inside the input.
-    ...(p === 0 ? { extent: k } : {}),
+    // Without padding, every window lies inside the input unless ceil_mode adds a last one past it.
+    ...(p === 0 && (out - 1) * s + span <= size ? { extent: k } : {}),
+    ...(d > 1 ? { step: d } : {}),
     ...(tiling ? { disjoint: k } : {}),
     window: wgsl`
       let start = ${plus(s === 1 ? 'o' : `o * ${s}`, -p)};
-      let end = min(start + ${k}, ${size + p});
-      return Win(max(start, 0), min(end, ${size}), end - start);
+      let end = min(start + ${span}, ${size + p});
+      return Win(${lo}, min(end, ${size}), ${o.countIncludePad ? 'end - start' : `min(end, ${size}) - max(start, 0)`});
     `,
-    // Window o reads i when o*s - p <= i < o*s - p + k: o in [ceil((i + p - k + 1) / s), floor((i + p) / s)];
-    // tiling windows reduce that to o = i / s (none past the last window), unsigned since i >= 0.
+    // Window o reads i when o*s - p <= i < o*s - p + span: o in [ceil((i + p - span + 1) / s), floor((i + p) / s)]
+    // (with dilation a superset: max pooling's argmax picks the taps); tiling windows reduce that
+    // to o = i / s (none past the last window), unsigned since i >= 0.
     cover: tiling
       ? wgsl`
         let o = i32(u32(i) / ${s}u);
         return vec2i(o, min(o, ${out - 1}));
       `
       : wgsl`
-        let a = ${plus('i', p - k + 1)};
+        let a = ${plus('i', p - span + 1)};
         let first = select(0, ${over(plus('a', s - 1), s)}, a > 0);
         return vec2i(first, min(${over(plus('i', p), s)}, ${out - 1}));
       `,
@@ -98,10 +109,11 @@ function stridedAxis(kernel: string, size: number, k: number, s: number, p: numb
 export function stridedGeometry(spec: Pool2dSpec): PoolGeometry {
   const [, , h, w] = spec.input;
   const { kernel, stride, padding } = spec.attrs;
+  const o = poolOptions(spec.attrs);
   return {
     input: spec.input,
-    rows: stridedAxis(spec.name, h, kernel[0], stride[0], padding[0]),
-    cols: stridedAxis(spec.name, w, kernel[1], stride[1], padding[1]),
+    rows: stridedAxis(spec.name, h, kernel[0], stride[0], padding[0], o.dilation[0], o),
+    cols: stridedAxis(spec.name, w, kernel[1], stride[1], padding[1], o.dilation[1], o),
   };
 }
 
@@ -258,12 +270,13 @@ function divisor(axis: 'h' | 'w', o: string, a: PoolAxis): string {
 
 /** `v` over the window `win` (a Win) of one axis. */
 function windowLoop(w: WgslWriter, v: string, win: string, axis: PoolAxis, body: () => void): void {
+  const step = axis.step ?? 1;
   if (axis.extent === undefined) {
-    w.block(`for (var ${v} = ${win}.lo; ${v} < ${win}.hi; ${v}++)`, body);
+    w.block(`for (var ${v} = ${win}.lo; ${v} < ${win}.hi; ${v}${step === 1 ? '++' : ` += ${step}`})`, body);
     return;
   }
   w.block(`for (var d${v} = 0; d${v} < ${axis.extent}; d${v}++)`, () => {
-    w.line(`let ${v} = ${win}.lo + d${v};`);
+    w.line(`let ${v} = ${win}.lo + d${v}${step === 1 ? '' : ` * ${step}`};`);
     body();
   });
 }

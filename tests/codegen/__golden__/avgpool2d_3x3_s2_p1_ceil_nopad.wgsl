@@ -1,0 +1,250 @@
+// kernel  k_avgpool2d   (forward)
+// source  lenet.cnn:5:3  maxpool(3, stride = 2, padding = 1)
+// fuses   maxpool2d#7
+// binds   @0 x[640] r  @1 y[240] rw
+// grid    (1, 1, 1)  workgroup_size(64, 1, 1)
+
+@group(0) @binding(0) var<storage, read_write> x: array<f32>;
+@group(0) @binding(1) var<storage, read_write> y: array<f32>;
+
+const H: i32 = 8;
+const W: i32 = 10;
+const OH: i32 = 5;
+const OW: i32 = 6;
+
+struct Win { lo: i32, hi: i32, extent: i32 }
+
+fn window_h(o: i32) -> Win {
+  let start = o * 2 - 1;
+  let end = min(start + 3, 9);
+  return Win(max(start, 0), min(end, 8), min(end, 8) - max(start, 0));
+}
+
+fn cover_h(i: i32) -> vec2i {
+  let a = i - 1;
+  let first = select(0, (a + 1) / 2, a > 0);
+  return vec2i(first, min((i + 1) / 2, 4));
+}
+
+fn window_w(o: i32) -> Win {
+  let start = o * 2 - 1;
+  let end = min(start + 3, 11);
+  return Win(max(start, 0), min(end, 10), min(end, 10) - max(start, 0));
+}
+
+fn cover_w(i: i32) -> vec2i {
+  let a = i - 1;
+  let first = select(0, (a + 1) / 2, a > 0);
+  return vec2i(first, min((i + 1) / 2, 5));
+}
+
+@compute @workgroup_size(64)
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32) {
+  let group = wid.x;
+  let i = group * 64u + lid;
+  if (i >= 40u) {
+    return;
+  }
+  let i0 = i * 6u;
+  let ox0 = i32(i0 % 6u);
+  let oy = i32((i0 / 6u) % 5u);
+  let base = (i0 / 30u) * 80u;
+  let r = window_h(oy);
+  {
+    let i = i0;
+    let q = window_w(ox0);
+    var sum = 0.0;
+    for (var yy = r.lo; yy < r.hi; yy++) {
+      for (var xx = q.lo; xx < q.hi; xx++) {
+        let t = yy * W + xx;
+        let v = x[base + u32(t)];
+        sum += v;
+      }
+    }
+    y[i] = sum / f32(r.extent * q.extent);
+  }
+  {
+    let i = i0 + 1u;
+    let q = window_w(ox0 + 1);
+    var sum = 0.0;
+    for (var yy = r.lo; yy < r.hi; yy++) {
+      for (var xx = q.lo; xx < q.hi; xx++) {
+        let t = yy * W + xx;
+        let v = x[base + u32(t)];
+        sum += v;
+      }
+    }
+    y[i] = sum / f32(r.extent * q.extent);
+  }
+  {
+    let i = i0 + 2u;
+    let q = window_w(ox0 + 2);
+    var sum = 0.0;
+    for (var yy = r.lo; yy < r.hi; yy++) {
+      for (var xx = q.lo; xx < q.hi; xx++) {
+        let t = yy * W + xx;
+        let v = x[base + u32(t)];
+        sum += v;
+      }
+    }
+    y[i] = sum / f32(r.extent * q.extent);
+  }
+  {
+    let i = i0 + 3u;
+    let q = window_w(ox0 + 3);
+    var sum = 0.0;
+    for (var yy = r.lo; yy < r.hi; yy++) {
+      for (var xx = q.lo; xx < q.hi; xx++) {
+        let t = yy * W + xx;
+        let v = x[base + u32(t)];
+        sum += v;
+      }
+    }
+    y[i] = sum / f32(r.extent * q.extent);
+  }
+  {
+    let i = i0 + 4u;
+    let q = window_w(ox0 + 4);
+    var sum = 0.0;
+    for (var yy = r.lo; yy < r.hi; yy++) {
+      for (var xx = q.lo; xx < q.hi; xx++) {
+        let t = yy * W + xx;
+        let v = x[base + u32(t)];
+        sum += v;
+      }
+    }
+    y[i] = sum / f32(r.extent * q.extent);
+  }
+  {
+    let i = i0 + 5u;
+    let q = window_w(ox0 + 5);
+    var sum = 0.0;
+    for (var yy = r.lo; yy < r.hi; yy++) {
+      for (var xx = q.lo; xx < q.hi; xx++) {
+        let t = yy * W + xx;
+        let v = x[base + u32(t)];
+        sum += v;
+      }
+    }
+    y[i] = sum / f32(r.extent * q.extent);
+  }
+}
+
+// kernel  k_avgpool2d_grad   (forward)
+// source  lenet.cnn:5:3  maxpool(3, stride = 2, padding = 1)
+// fuses   maxpool2d#7
+// binds   @0 dy[240] r  @1 dx[640] rw
+// grid    (2, 1, 1)  workgroup_size(64, 1, 1)
+
+@group(0) @binding(0) var<storage, read_write> dy: array<f32>;
+@group(0) @binding(1) var<storage, read_write> dx: array<f32>;
+
+const H: i32 = 8;
+const W: i32 = 10;
+const OH: i32 = 5;
+const OW: i32 = 6;
+
+struct Win { lo: i32, hi: i32, extent: i32 }
+
+fn window_h(o: i32) -> Win {
+  let start = o * 2 - 1;
+  let end = min(start + 3, 9);
+  return Win(max(start, 0), min(end, 8), min(end, 8) - max(start, 0));
+}
+
+fn cover_h(i: i32) -> vec2i {
+  let a = i - 1;
+  let first = select(0, (a + 1) / 2, a > 0);
+  return vec2i(first, min((i + 1) / 2, 4));
+}
+
+fn window_w(o: i32) -> Win {
+  let start = o * 2 - 1;
+  let end = min(start + 3, 11);
+  return Win(max(start, 0), min(end, 10), min(end, 10) - max(start, 0));
+}
+
+fn cover_w(i: i32) -> vec2i {
+  let a = i - 1;
+  let first = select(0, (a + 1) / 2, a > 0);
+  return vec2i(first, min((i + 1) / 2, 5));
+}
+
+@compute @workgroup_size(64)
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32) {
+  let group = wid.x;
+  let i = group * 64u + lid;
+  if (i >= 128u) {
+    return;
+  }
+  let i0 = i * 5u;
+  let ix0 = i32(i0 % 10u);
+  let iy = i32((i0 / 10u) % 8u);
+  let base = (i0 / 80u) * 30u;
+  let rows = cover_h(iy);
+  {
+    let i = i0;
+    let ix = ix0;
+    let cols = cover_w(ix);
+    var g = 0.0;
+    for (var oy = rows.x; oy <= rows.y; oy++) {
+      for (var ox = cols.x; ox <= cols.y; ox++) {
+        let o = base + u32(oy * OW + ox);
+        g += dy[o] / f32(window_h(oy).extent * window_w(ox).extent);
+      }
+    }
+    dx[i] = g;
+  }
+  {
+    let i = i0 + 1u;
+    let ix = ix0 + 1;
+    let cols = cover_w(ix);
+    var g = 0.0;
+    for (var oy = rows.x; oy <= rows.y; oy++) {
+      for (var ox = cols.x; ox <= cols.y; ox++) {
+        let o = base + u32(oy * OW + ox);
+        g += dy[o] / f32(window_h(oy).extent * window_w(ox).extent);
+      }
+    }
+    dx[i] = g;
+  }
+  {
+    let i = i0 + 2u;
+    let ix = ix0 + 2;
+    let cols = cover_w(ix);
+    var g = 0.0;
+    for (var oy = rows.x; oy <= rows.y; oy++) {
+      for (var ox = cols.x; ox <= cols.y; ox++) {
+        let o = base + u32(oy * OW + ox);
+        g += dy[o] / f32(window_h(oy).extent * window_w(ox).extent);
+      }
+    }
+    dx[i] = g;
+  }
+  {
+    let i = i0 + 3u;
+    let ix = ix0 + 3;
+    let cols = cover_w(ix);
+    var g = 0.0;
+    for (var oy = rows.x; oy <= rows.y; oy++) {
+      for (var ox = cols.x; ox <= cols.y; ox++) {
+        let o = base + u32(oy * OW + ox);
+        g += dy[o] / f32(window_h(oy).extent * window_w(ox).extent);
+      }
+    }
+    dx[i] = g;
+  }
+  {
+    let i = i0 + 4u;
+    let ix = ix0 + 4;
+    let cols = cover_w(ix);
+    var g = 0.0;
+    for (var oy = rows.x; oy <= rows.y; oy++) {
+      for (var ox = cols.x; ox <= cols.y; ox++) {
+        let o = base + u32(oy * OW + ox);
+        g += dy[o] / f32(window_h(oy).extent * window_w(ox).extent);
+      }
+    }
+    dx[i] = g;
+  }
+}
