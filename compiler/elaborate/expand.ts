@@ -37,12 +37,15 @@ const MAX_BLOCK_DEPTH = 64;
 export interface ElaborateOptions {
   /** Which model to elaborate; default: the last model in the file. */
   readonly model?: string;
+  /** The files the program imports (compiler/imports.ts): their blocks and models are in scope. */
+  readonly imports?: readonly { readonly program: Program; readonly importedAt: Span }[];
 }
 
 export function elaborate(program: Program, diags: DiagnosticBag, options: ElaborateOptions = {}): ElaboratedGraph | null {
-  const defs = collectDefs(program, diags);
+  const defs = collectDefs([{ program, importedAt: null }, ...(options.imports ?? [])], diags);
   if (diags.hasErrors) return null;
-  const models = [...defs.values()].filter((d) => d.kind === 'model');
+  // The default is the file's own last model, never an imported one.
+  const models = program.defs.filter((d) => d.kind === 'model');
   const model = options.model === undefined ? models.at(-1) : defs.get(options.model);
   if (model?.kind !== 'model') {
     const names = models.map((m) => m.name.name);
@@ -59,17 +62,25 @@ export function elaborate(program: Program, diags: DiagnosticBag, options: Elabo
   }
 }
 
-function collectDefs(program: Program, diags: DiagnosticBag): Map<string, BlockDef> {
+function collectDefs(sources: readonly { program: Program; importedAt: Span | null }[], diags: DiagnosticBag): Map<string, BlockDef> {
   const defs = new Map<string, BlockDef>();
-  for (const d of program.defs) {
-    const name = d.name.name;
-    const prev = defs.get(name);
-    if (layers.has(name) || builtinFunctions.has(name)) {
-      diags.error('E0206', `\`${name}\` is a built-in ${layers.has(name) ? 'layer' : 'function'} and cannot be redefined`, d.name.span);
-    } else if (prev) {
-      diags.error('E0206', `\`${name}\` is defined twice`, d.name.span, { notes: [{ message: 'first defined here', span: prev.name.span }] });
-    } else {
-      defs.set(name, d);
+  for (const { program, importedAt } of sources) {
+    for (const d of program.defs) {
+      const name = d.name.name;
+      const prev = defs.get(name);
+      if (layers.has(name) || builtinFunctions.has(name)) {
+        diags.error('E0206', `\`${name}\` is a built-in ${layers.has(name) ? 'layer' : 'function'} and cannot be redefined`, d.name.span);
+      } else if (prev && prev.span.file !== d.span.file && importedAt !== null) {
+        // Two files define one name: the error is at the import that brought the second one in.
+        diags.error('E0206', `\`${name}\` is defined in both ${prev.span.file.path} and ${d.span.file.path}`, importedAt, {
+          notes: [{ message: 'one definition', span: prev.name.span }, { message: 'the other', span: d.name.span }],
+          help: 'rename one of them',
+        });
+      } else if (prev) {
+        diags.error('E0206', `\`${name}\` is defined twice`, d.name.span, { notes: [{ message: 'first defined here', span: prev.name.span }] });
+      } else {
+        defs.set(name, d);
+      }
     }
   }
   return defs;
