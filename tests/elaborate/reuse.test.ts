@@ -66,6 +66,13 @@ model M(act = leaky_relu(0.5)) {
 }`)).toEqual(['conv2d@0.0.0', 'relu@0.0.1', 'maxpool2d@0.0.2', 'conv2d@0.1.0', 'relu@0.1.1', 'maxpool2d@0.1.2', 'conv2d@1', 'leaky_relu(0.5)@2']);
   });
 
+  it('loops over layers', () => {
+    expect(layers(`model M {
+  input [1, 4, 4]
+  for act in (relu, tanh, leaky_relu(0.2)) { conv(2, kernel = 1) act }
+}`)).toEqual(['conv2d@0', 'relu@1', 'conv2d@2', 'tanh@3', 'conv2d@4', 'leaky_relu(0.2)@5']);
+  });
+
   it('refuses a number where a layer is used as a stage, at the stage, naming the call', () => {
     const src = `${vggBlock}model M {
   input [1, 8, 8]
