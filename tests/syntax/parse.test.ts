@@ -398,7 +398,7 @@ describe('errors', () => {
     ['a run of unexpected characters', 'model M {\n  y = x @$ w\n}', ["2:9 E0101 unexpected characters '@$'"]],
     ['an import without a path', 'import vgg\nblock B { relu }', ["1:8 E0110 expected a string, found 'vgg'"]],
     ['an import inside a body', 'model M {\n  import "a.cnn"\n}', [
-      "2:3 E0110 expected a statement, found 'import' (is a '}' missing before it?)", "3:1 E0110 expected 'model', 'block', 'train' or 'import', found '}'",
+      "2:3 E0110 expected a statement or '}' to close the body of model `M`, found 'import' (is a '}' missing before it?)", "3:1 E0110 expected 'model', 'block', 'train' or 'import', found '}'",
     ]],
     ['single quotes', "train { data 'x' }", ["1:14 E0101 unexpected character '''", "1:16 E0101 unexpected character '''"]],
   ])('%s', (_name, src, want) => {
