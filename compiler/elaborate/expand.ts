@@ -180,6 +180,8 @@ class Elaborator {
       }
       case 'pipeline': {
         const v = this.pipeline(s.pipeline, scope, frame, cur);
+        const only = s.pipeline.stages.length === 1 ? s.pipeline.stages[0]!.expr : null;
+        if (v.kind !== 'tensor' && only?.kind === 'name') this.notALayer(only.name, v, only.span, frame);
         if (v.kind !== 'tensor') this.fail('E0210', `this statement computes ${typeName(v)} ${show(v)} and does nothing with it`, s.span, { help: 'bind it to a name: `name = ...`' }, frame);
         return v.node;
       }
@@ -264,12 +266,17 @@ class Elaborator {
     }
     const v = this.expr(e, scope, frame, input);
     if (!first) {
-      // `act` of `block b(act = relu)` given a number: say which name holds it.
-      const named = e.kind === 'name' && v.kind !== 'tensor' ? e.name : null;
-      if (named !== null) this.fail('E0210', `\`${named}\` is ${typeName(v)} (${show(v)}), not a layer`, e.span, { help: 'a layer passed as an argument is written `act = relu` or `act = leaky_relu(0.1)`' }, frame);
+      if (e.kind === 'name' && v.kind !== 'tensor') this.notALayer(e.name, v, e.span, frame);
       this.fail('E0210', `expected a layer here, found ${typeName(v)}`, e.span, { help: 'only the first stage of a pipeline may be a tensor or value' }, frame);
     }
     return v;
+  }
+
+  /** `act` of `block b(act = relu)` given a number, used as a stage: say which name holds it. */
+  private notALayer(name: string, v: Value, span: Span, frame: Frame): never {
+    return this.fail('E0210', `\`${name}\` is ${typeName(v)} (${show(v)}), not a layer`, span, {
+      help: 'a layer passed as an argument is written `act = relu` or `act = leaky_relu(0.1)`',
+    }, frame);
   }
 
   /**

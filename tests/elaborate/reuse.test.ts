@@ -84,6 +84,12 @@ model M(act = leaky_relu(0.5)) {
     expect(text).toContain('in block `vgg_block` called here (t.cnn:7:3)');
   });
 
+  it('says the same of a name alone on its line', () => {
+    const src = 'block b(act) {\n  conv(2, kernel = 1)\n  act\n}\nmodel M {\n  input [1, 4, 4]\n  b(act = "relu")\n}';
+    expect(errors(src)).toEqual(['E0210@3:3']);
+    expect(rendered(src)).toContain('`act` is a string ("relu"), not a layer');
+  });
+
   it('locates a bad argument of a layer value where it was written', () => {
     expect(errors(`${vggBlock}model M {
   input [1, 8, 8]
