@@ -21,6 +21,7 @@ interface Frame {
   readonly prefix: string;
   readonly counter: { next: number };
   readonly callers: readonly CallSite[];
+  /** A model's body: the one elaborated (no callers), or one called as a block, whose `input` is skipped. */
   readonly isModel: boolean;
   /** Parameter paths given out in this instance, and where: two layers may not share one. */
   readonly paths: Map<string, Span>;
