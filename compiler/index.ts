@@ -10,6 +10,7 @@ import { DiagnosticBag, type Diagnostic } from './diagnostics/diagnostic.ts';
 import { renderDiagnostics } from './diagnostics/render.ts';
 import { SourceFile } from './diagnostics/source.ts';
 import { elaborate } from './elaborate/expand.ts';
+import { loadImports, type ReadFile } from './imports.ts';
 import { readTrainConfig } from './elaborate/train-config.ts';
 import type { InitKind, LossKind, OptimizerConfig, TrainConfig } from './ir/recipe.ts';
 import { type FusionDecision, fuse } from './fusion/fuse.ts';
@@ -38,6 +39,11 @@ export interface FrontendOptions {
    * cross-entropy needs classifier logits (E0213); `check` and `compile` also read shape-study models.
    */
   readonly forTraining?: boolean;
+  /**
+   * Reads the files `import` names (paths relative to the importing file, resolved by the compiler);
+   * without it a file that imports is an error. The CLI reads them from disk.
+   */
+  readonly readFile?: ReadFile;
 }
 
 export interface FrontendResult {
@@ -64,7 +70,9 @@ export function analyze(path: string, text: string, options: FrontendOptions = {
   const train = readTrainConfig(program, diagnostics);
 
   // 3. elaborate: blocks, loops and conditionals expanded into a lazy graph, parameters named.
-  const graph = elaborate(program, diagnostics, options.model === undefined ? {} : { model: options.model });
+  const imports = loadImports(program, options.readFile, diagnostics);
+  if (diagnostics.hasErrors) return { ...none, program };
+  const graph = elaborate(program, diagnostics, { ...(options.model === undefined ? {} : { model: options.model }), imports });
   if (!graph || diagnostics.hasErrors) return { ...none, program };
 
   // 4. shapes: every lazy dimension resolved; bad shapes reported at the layer that made them; for

@@ -19,6 +19,8 @@ export const codes = {
   E0212: 'duplicate parameter name',
   E0213: 'model computes nothing to train',
   E0219: 'block calls nested too deeply',
+  E0230: 'import not readable',
+  E0231: 'import cycle',
   E0301: 'wrong input rank',
   E0302: 'kernel larger than input',
   E0303: 'shape mismatch',

@@ -1,13 +1,9 @@
 // Binds call arguments (positional, then keyword) to a parameter list, Python-style.
 import type { Span } from '../diagnostics/diagnostic.ts';
 import { nearest } from '../diagnostics/suggest.ts';
-import type { Value } from './values.ts';
+import type { HeldArg } from './values.ts';
 
-export interface ArgValue {
-  readonly name: string | null;
-  readonly value: Value;
-  readonly span: Span;
-}
+export type ArgValue = HeldArg;
 
 export interface ParamSlot {
   readonly name: string;

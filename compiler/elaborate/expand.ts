@@ -21,6 +21,7 @@ interface Frame {
   readonly prefix: string;
   readonly counter: { next: number };
   readonly callers: readonly CallSite[];
+  /** A model's body: the one elaborated (no callers), or one called as a block, whose `input` is skipped. */
   readonly isModel: boolean;
   /** Parameter paths given out in this instance, and where: two layers may not share one. */
   readonly paths: Map<string, Span>;
@@ -37,12 +38,15 @@ const MAX_BLOCK_DEPTH = 64;
 export interface ElaborateOptions {
   /** Which model to elaborate; default: the last model in the file. */
   readonly model?: string;
+  /** The files the program imports (compiler/imports.ts): their blocks and models are in scope. */
+  readonly imports?: readonly { readonly program: Program; readonly importedAt: Span }[];
 }
 
 export function elaborate(program: Program, diags: DiagnosticBag, options: ElaborateOptions = {}): ElaboratedGraph | null {
-  const defs = collectDefs(program, diags);
+  const defs = collectDefs([{ program, importedAt: null }, ...(options.imports ?? [])], diags);
   if (diags.hasErrors) return null;
-  const models = [...defs.values()].filter((d) => d.kind === 'model');
+  // The default is the file's own last model, never an imported one.
+  const models = program.defs.filter((d) => d.kind === 'model');
   const model = options.model === undefined ? models.at(-1) : defs.get(options.model);
   if (model?.kind !== 'model') {
     const names = models.map((m) => m.name.name);
@@ -59,20 +63,35 @@ export function elaborate(program: Program, diags: DiagnosticBag, options: Elabo
   }
 }
 
-function collectDefs(program: Program, diags: DiagnosticBag): Map<string, BlockDef> {
+function collectDefs(sources: readonly { program: Program; importedAt: Span | null }[], diags: DiagnosticBag): Map<string, BlockDef> {
   const defs = new Map<string, BlockDef>();
-  for (const d of program.defs) {
-    const name = d.name.name;
-    const prev = defs.get(name);
-    if (layers.has(name) || builtinFunctions.has(name)) {
-      diags.error('E0206', `\`${name}\` is a built-in ${layers.has(name) ? 'layer' : 'function'} and cannot be redefined`, d.name.span);
-    } else if (prev) {
-      diags.error('E0206', `\`${name}\` is defined twice`, d.name.span, { notes: [{ message: 'first defined here', span: prev.name.span }] });
-    } else {
-      defs.set(name, d);
+  for (const { program, importedAt } of sources) {
+    for (const d of program.defs) {
+      const name = d.name.name;
+      const prev = defs.get(name);
+      if (layers.has(name) || builtinFunctions.has(name)) {
+        diags.error('E0206', `\`${name}\` is a built-in ${layers.has(name) ? 'layer' : 'function'} and cannot be redefined`, d.name.span);
+      } else if (prev && prev.span.file !== d.span.file && importedAt !== null) {
+        // Two files define one name: the error is at the import that brought the second one in.
+        diags.error('E0206', `\`${name}\` is defined in both ${prev.span.file.path} and ${d.span.file.path}`, importedAt, {
+          notes: [{ message: 'one definition', span: prev.name.span }, { message: 'the other', span: d.name.span }],
+          help: 'rename one of them',
+        });
+      } else if (prev) {
+        diags.error('E0206', `\`${name}\` is defined twice`, d.name.span, { notes: [{ message: 'first defined here', span: prev.name.span }] });
+      } else {
+        defs.set(name, d);
+      }
     }
   }
   return defs;
+}
+
+/** How many of a call's first arguments are positional tensors: the layer's inputs. */
+function leadingTensors(args: readonly ArgValue[]): number {
+  let lead = 0;
+  while (lead < args.length && args[lead]!.name === null && args[lead]!.value.kind === 'tensor') lead++;
+  return lead;
 }
 
 class Elaborator {
@@ -144,6 +163,8 @@ class Elaborator {
   private stmt(s: Stmt, scope: Scope, frame: Frame, cur: NodeId | null): NodeId | null {
     switch (s.kind) {
       case 'input': {
+        // A model called as a stage takes the stage's input, whatever its own `input` declares.
+        if (frame.isModel && frame.callers.length > 0) return cur;
         if (!frame.isModel) this.fail('E0207', '`input` is only allowed in a model, not in a block', s.span, {}, frame);
         if (this.nodes.some((n) => n.op === 'input')) this.fail('E0207', 'a model has one `input` statement', s.span, {}, frame);
         const dims = s.dims.map((d) => this.positiveInt(this.expr(d, scope, frame, cur), 'input dimension', d.span, frame));
@@ -160,6 +181,8 @@ class Elaborator {
       }
       case 'pipeline': {
         const v = this.pipeline(s.pipeline, scope, frame, cur);
+        const only = s.pipeline.stages.length === 1 ? s.pipeline.stages[0]!.expr : null;
+        if (v.kind !== 'tensor' && only?.kind === 'name') this.notALayer(only.name, v, only.span, frame);
         if (v.kind !== 'tensor') this.fail('E0210', `this statement computes ${typeName(v)} ${show(v)} and does nothing with it`, s.span, { help: 'bind it to a name: `name = ...`' }, frame);
         return v.node;
       }
@@ -225,12 +248,15 @@ class Elaborator {
 
   private stage(st: Stage, scope: Scope, frame: Frame, input: NodeId | null, first: boolean, assignedTo: Ident | null): Value {
     const e = st.expr;
-    const layerName = this.calleeName(e, scope);
-    if (layerName !== null) {
-      const args = e.kind === 'call' ? this.args(e.args, scope, frame, input) : [];
+    const callee = this.callee(e, scope);
+    if (callee !== null) {
+      const own = e.kind === 'call' ? this.args(e.args, scope, frame, input) : [];
+      // A layer value's kept arguments follow the stage's leading tensor inputs: `act(y)`.
+      const lead = leadingTensors(own);
+      const args = [...own.slice(0, lead), ...callee.args, ...own.slice(lead)];
       const explicit = args[0]?.name === null && args[0].value.kind === 'tensor';
       if (assignedTo !== null && input !== null && !explicit) this.warnImplicitInput(assignedTo, st, scope, input);
-      return { kind: 'tensor', node: this.call(layerName, args, st, input, frame) };
+      return { kind: 'tensor', node: this.call(callee.name, args, st, input, frame) };
     }
     if (st.label) this.fail('E0210', '`as` names a layer, and this is not a layer call', st.label.span, {}, frame);
     if (e.kind === 'if') {
@@ -240,15 +266,32 @@ class Elaborator {
       return { kind: 'tensor', node: out };
     }
     const v = this.expr(e, scope, frame, input);
-    if (!first) this.fail('E0210', `expected a layer here, found ${typeName(v)}`, e.span, { help: 'only the first stage of a pipeline may be a tensor or value' }, frame);
+    if (!first) {
+      if (e.kind === 'name' && v.kind !== 'tensor') this.notALayer(e.name, v, e.span, frame);
+      this.fail('E0210', `expected a layer here, found ${typeName(v)}`, e.span, { help: 'only the first stage of a pipeline may be a tensor or value' }, frame);
+    }
     return v;
   }
 
-  /** The layer or block a stage calls, or null when the stage is an ordinary expression. */
-  private calleeName(e: Expr, scope: Scope): string | null {
+  /** `act` of `block b(act = relu)` given a number, used as a stage: say which name holds it. */
+  private notALayer(name: string, v: Value, span: Span, frame: Frame): never {
+    return this.fail('E0210', `\`${name}\` is ${typeName(v)} (${show(v)}), not a layer`, span, {
+      help: 'a layer passed as an argument is written `act = relu` or `act = leaky_relu(0.1)`',
+    }, frame);
+  }
+
+  /**
+   * The layer, block or model a stage calls with the arguments it already holds, or null when the
+   * stage is an ordinary expression. A name bound to a layer value (a block's `act` parameter)
+   * calls that layer.
+   */
+  private callee(e: Expr, scope: Scope): { name: string; args: readonly ArgValue[] } | null {
     const name = e.kind === 'name' ? e.name : e.kind === 'call' && e.callee.kind === 'name' ? e.callee.name : null;
-    if (name === null || scope.lookup(name) !== undefined) return null;
-    return layers.has(name) || this.defs.has(name) ? name : e.kind === 'call' && !builtinFunctions.has(name) ? name : null;
+    if (name === null) return null;
+    const bound = scope.lookup(name);
+    if (bound !== undefined) return bound.kind === 'ref' ? { name: bound.name, args: bound.args ?? [] } : null;
+    const known = layers.has(name) || this.defs.has(name) || (e.kind === 'call' && !builtinFunctions.has(name));
+    return known ? { name, args: [] } : null;
   }
 
   private args(args: readonly { name: { name: string } | null; value: Expr; span: Span }[], scope: Scope, frame: Frame, cur: NodeId | null): ArgValue[] {
@@ -257,8 +300,7 @@ class Elaborator {
 
   private call(name: string, args: readonly ArgValue[], st: Stage, current: NodeId | null, frame: Frame): NodeId {
     const span = st.span;
-    let lead = 0;
-    while (lead < args.length && args[lead]!.name === null && args[lead]!.value.kind === 'tensor') lead++;
+    const lead = leadingTensors(args);
     const tensorArgs = args.slice(0, lead).map((a) => (a.value as { node: NodeId }).node);
     const rest = args.slice(lead);
     const inputs = tensorArgs.length > 0 ? tensorArgs : current === null ? [] : [current];
@@ -281,8 +323,8 @@ class Elaborator {
       const near = nearest(name, [...layers.keys(), ...this.defs.keys()]);
       this.fail('E0202', `unknown layer or block \`${name}\``, span, near ? { help: `did you mean \`${near}\`?` } : {}, frame);
     }
-    if (def.kind === 'model') this.fail('E0202', `\`${name}\` is a model; only blocks can be used as layers`, span, { help: `declare it with \`block ${name}(...)\`` }, frame);
-    if (inputs.length > 1) this.fail('E0203', `block \`${name}\` takes one tensor input, got ${inputs.length}`, span, {}, frame);
+    // A model used as a stage is a block, as a PyTorch module is inside another (its `input` is skipped).
+    if (inputs.length > 1) this.fail('E0203', `${def.kind} \`${name}\` takes one tensor input, got ${inputs.length}`, span, {}, frame);
     const active = frame.callers.find((c) => c.block === name);
     if (active) {
       this.fail('E0205', `block \`${name}\` calls itself`, span, { help: 'blocks are expanded at compile time, so recursion would never end; use `repeat` instead' }, frame);
@@ -299,7 +341,7 @@ class Elaborator {
     }
     inner.set('x', { kind: 'tensor', node: inputs[0]! });
     this.step(span, frame);
-    const innerFrame: Frame = { prefix: `${path}.`, counter: { next: 0 }, callers: [...frame.callers, { block: name, span }], isModel: false, paths: new Map() };
+    const innerFrame: Frame = { prefix: `${path}.`, counter: { next: 0 }, callers: [...frame.callers, { block: name, span }], isModel: def.kind === 'model', paths: new Map() };
     const out = this.body(def.body, inner, innerFrame, inputs[0]!)!;
     this.origins.set(out, { span, name: null, callers: frame.callers });
     return out;
@@ -424,10 +466,10 @@ class Elaborator {
       }
       case 'call': {
         const name = e.callee.kind === 'name' ? e.callee.name : null;
+        const layer = this.callee(e, scope);
+        if (layer !== null && (layers.has(layer.name) || this.defs.has(layer.name))) return this.layerValue(e, layer, scope, frame, cur);
         if (name === null || !builtinFunctions.has(name) || scope.lookup(name) !== undefined) {
-          return this.fail('E0210', name && (layers.has(name) || this.defs.has(name))
-            ? `layer \`${name}\` can only be used as a pipeline stage, not inside an expression`
-            : `\`${name ?? 'this expression'}\` is not a function`, e.span, {}, frame);
+          return this.fail('E0210', `\`${name ?? 'this expression'}\` is not a function`, e.span, {}, frame);
         }
         const args = e.args.map((a) => {
           if (a.name) this.fail('E0203', `\`${name}\` takes no keyword arguments`, a.span, {}, frame);
@@ -438,6 +480,21 @@ class Elaborator {
       }
       case 'if': return this.fail('E0210', '`if { } else { }` as a value must be a pipeline stage; use `cond ? a : b` for numbers', e.span, {}, frame);
     }
+  }
+
+  /**
+   * `leaky_relu(0.1)` outside a stage (a block argument, a default): the layer with the arguments it
+   * keeps, called when a stage uses it. Its arguments are checked then, against the layer's own.
+   */
+  private layerValue(e: Extract<Expr, { kind: 'call' }>, layer: { name: string; args: readonly ArgValue[] }, scope: Scope, frame: Frame | null, cur: NodeId | null): Value {
+    const own = e.args.map((a) => ({ name: a.name?.name ?? null, value: this.expr(a.value, scope, frame, cur), span: a.span }));
+    const tensor = own.find((a) => a.value.kind === 'tensor');
+    if (tensor) {
+      return this.fail('E0210', `\`${layer.name}\` given a tensor here would be a layer's output, not a layer value`, tensor.span, {
+        help: 'apply the layer as a pipeline stage (`y = x -> relu`), or pass it without its input (`act = relu`)',
+      }, frame);
+    }
+    return { kind: 'ref', name: layer.name, args: [...layer.args, ...own] };
   }
 
   private index(e: Extract<Expr, { kind: 'index' }>, t: Value, scope: Scope, frame: Frame | null, cur: NodeId | null): Value {

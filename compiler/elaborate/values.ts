@@ -1,5 +1,13 @@
 // Values of the .cnn language during elaboration: parameters are plain data, tensors are graph nodes.
+import type { Span } from '../diagnostics/diagnostic.ts';
 import type { NodeId } from '../ir/graph.ts';
+
+/** An argument a layer value carries (`leaky_relu(0.1)`), bound when the layer is used as a stage. */
+export interface HeldArg {
+  readonly name: string | null;
+  readonly value: Value;
+  readonly span: Span;
+}
 
 export type Value =
   | { readonly kind: 'num'; readonly value: number }
@@ -12,8 +20,11 @@ export type Value =
    */
   | { readonly kind: 'range'; readonly start: number; readonly end: number }
   | { readonly kind: 'tensor'; readonly node: NodeId }
-  /** A layer or block named without a call (`sigmoid`, `flatten`), or a bare word in `train { }`. */
-  | { readonly kind: 'ref'; readonly name: string };
+  /**
+   * A layer, block or model as a value: named without a call (`sigmoid`, `flatten`, a bare word in
+   * `train { }`), or called outside a stage with the arguments it keeps (`act = leaky_relu(0.1)`).
+   */
+  | { readonly kind: 'ref'; readonly name: string; readonly args?: readonly HeldArg[] };
 
 export type SeqValue = Extract<Value, { kind: 'seq' | 'range' }>;
 
@@ -67,7 +78,7 @@ export function show(v: Value, depth = 0): string {
     case 'seq': return depth >= shownDepth ? '(...)' : `(${v.items.map((x) => show(x, depth + 1)).join(', ')})`;
     case 'range': return `range(${v.start}, ${v.end})`;
     case 'tensor': return `tensor %${v.node}`;
-    case 'ref': return v.name;
+    case 'ref': return v.args === undefined ? v.name : `${v.name}(${v.args.map((a) => `${a.name === null ? '' : `${a.name} = `}${show(a.value, depth + 1)}`).join(', ')})`;
   }
 }
 
@@ -89,5 +100,5 @@ export function equal(a: Value, b: Value): boolean {
 
 function equalLeaf(a: Value, b: Value): boolean {
   if (a.kind === 'tensor' && b.kind === 'tensor') return a.node === b.node;
-  return a.kind === b.kind && 'value' in a && 'value' in b ? a.value === b.value : a.kind === 'ref' && b.kind === 'ref' && a.name === b.name;
+  return a.kind === b.kind && 'value' in a && 'value' in b ? a.value === b.value : a.kind === 'ref' && b.kind === 'ref' && show(a) === show(b);
 }

@@ -90,7 +90,15 @@ export interface TrainSection {
   readonly span: Span;
 }
 
+/** `import "other.cnn"`: `path` as written, relative to the importing file. */
+export interface Import {
+  readonly path: string;
+  readonly pathSpan: Span;
+  readonly span: Span;
+}
+
 export interface Program {
+  readonly imports: readonly Import[];
   readonly defs: readonly BlockDef[];
   readonly train: readonly TrainSection[];
   readonly span: Span;

@@ -40,8 +40,8 @@ const noun: ReadonlyMap<TokenType, string> = new Map([
   [EOF, 'end of file'],
 ]);
 
-const topLevel = "'model', 'block' or 'train'";
-const topLevelKeywords: ReadonlySet<TokenType> = new Set([T.Model, T.Block, T.Train]);
+const topLevel = "'model', 'block', 'train' or 'import'";
+const topLevelKeywords: ReadonlySet<TokenType> = new Set([T.Model, T.Block, T.Train, T.Import]);
 
 // What a rule's alternatives have in common, for "no alternative matched" errors.
 const expectedByRule: Readonly<Record<string, string>> = {

@@ -63,7 +63,13 @@ export class CnnParser extends CstParser {
     this.MANY(() => this.OR([
       { ALT: () => this.SUBRULE(this.definition) },
       { ALT: () => this.SUBRULE(this.trainSection) },
+      { ALT: () => this.SUBRULE(this.importDecl) },
     ]));
+  });
+
+  importDecl = this.RULE('importDecl', () => {
+    this.CONSUME(T.Import);
+    this.CONSUME(T.StringLit);
   });
 
   definition = this.RULE('definition', () => {

@@ -5,7 +5,7 @@ import type { CstElement, CstNode, IToken } from 'chevrotain';
 import { invariant } from '../diagnostics/diagnostic.ts';
 import type { Span } from '../diagnostics/diagnostic.ts';
 import type { SourceFile } from '../diagnostics/source.ts';
-import type { Arg, BinaryOp, Body, BlockDef, Expr, Ident, Param, Pattern, Pipeline, Program, Stage, Stmt, TrainEntry, TrainSection } from './ast.ts';
+import type { Arg, BinaryOp, Body, BlockDef, Expr, Ident, Import, Param, Pattern, Pipeline, Program, Stage, Stmt, TrainEntry, TrainSection } from './ast.ts';
 
 type IfExpr = Extract<Expr, { kind: 'if' }>;
 
@@ -87,12 +87,18 @@ class Converter {
 
   program(cst: CstNode | undefined): Program {
     const all: Span = { file: this.file, start: 0, end: this.file.text.length };
-    if (cst === undefined) return { defs: [], train: [], span: all };
+    if (cst === undefined) return { imports: [], defs: [], train: [], span: all };
     return {
+      imports: nodes(cst, 'importDecl').map((i) => this.importDecl(i)),
       defs: nodes(cst, 'definition').map((d) => this.definition(d)),
       train: nodes(cst, 'trainSection').map((t) => this.train(t)),
       span: all,
     };
+  }
+
+  private importDecl(n: CstNode): Import {
+    const path = token(n, 'StringLit');
+    return { path: path === undefined ? '' : unescapeString(path.image), pathSpan: this.tokSpan(path), span: this.span(n) };
   }
 
   private definition(n: CstNode): BlockDef {

@@ -25,6 +25,7 @@ export const And = keyword('and');
 export const Or = keyword('or');
 export const Not = keyword('not');
 export const As = keyword('as');
+export const Import = keyword('import');
 
 export const NumberLit = createToken({ name: 'NumberLit', pattern: /\d+(?:\.\d+)?(?:[eE][+-]?\d+)?/ });
 // Any backslash escape is lexed so that the string stays one token; the lexer then reports
@@ -71,7 +72,7 @@ export const Comment = createToken({ name: 'Comment', pattern: /#[^\r\n]*/, grou
 // `input` must come before `in`: the first pattern that matches wins, and `longer_alt` only
 // prefers Identifier when it matches more text than the keyword did.
 export const keywords: readonly TokenType[] = [
-  Model, Block, Input, Train, Repeat, For, In, If, Else, True, False, And, Or, Not, As,
+  Model, Block, Input, Train, Repeat, For, In, If, Else, True, False, And, Or, Not, As, Import,
 ];
 
 export const allTokens: readonly TokenType[] = [

@@ -11,7 +11,7 @@ import { printFusion } from '../../compiler/fusion/print.ts';
 import { printPlan } from '../../compiler/plan/print.ts';
 import { renderDiagnostics } from '../../compiler/diagnostics/render.ts';
 import { modelOption } from './flags.ts';
-import { readSource, type Output } from './io.ts';
+import { readImport, readSource, type Output } from './io.ts';
 import { type CodegenFlags, type Flags, inputOption } from './options.ts';
 import { checkOutputs, makeDirectory, writeOutput, type InputPath, type OutputPath } from './outputs.ts';
 import { UserError } from '../errors.ts';
@@ -25,6 +25,7 @@ function compiled(file: string, flags: CodegenFlags, io: Output): Compiled | nul
   try {
     const c = compileModel(readSource(file), {
       path: file,
+      readFile: readImport,
       training: true,
       ...modelOption(flags),
       ...inputOption(flags),

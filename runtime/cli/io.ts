@@ -1,6 +1,8 @@
 // Shared CLI plumbing: reading a .cnn file, running the front end, reporting diagnostics.
 import { analyze, type FrontendOptions, type FrontendResult } from '../../compiler/index.ts';
 import { renderDiagnostics } from '../../compiler/diagnostics/render.ts';
+import type { ReadFile } from '../../compiler/imports.ts';
+import { UserError } from '../errors.ts';
 import { readInputFile } from '../input-file.ts';
 
 export interface Output {
@@ -15,9 +17,19 @@ export function readSource(path: string): string {
   return readInputFile(path, { limit: { bytes: MAX_SOURCE_BYTES, message: 'model files over 16 MiB are not supported' } }).toString('utf8');
 }
 
+/** The files a model imports, read as the model itself is; why one cannot be is the compiler's to report. */
+export const readImport: ReadFile = (path) => {
+  try {
+    return readSource(path);
+  } catch (e) {
+    if (e instanceof UserError) return { error: e.message };
+    throw e;
+  }
+};
+
 /** Runs the front end; on errors prints them and returns null (the caller exits 1). */
 export function frontend(path: string, options: FrontendOptions, io: Output): FrontendResult | null {
-  const result = analyze(path, readSource(path), options);
+  const result = analyze(path, readSource(path), { readFile: readImport, ...options });
   if (result.diagnostics.all.length > 0) io.err(renderDiagnostics(result.diagnostics.all) + '\n');
   return result.diagnostics.hasErrors ? null : result;
 }

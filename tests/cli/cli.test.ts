@@ -1,5 +1,5 @@
 // Runs `cnnc` as a user would (a child process through bin/cnnc.js) and checks output and exit codes.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -84,5 +84,38 @@ describe('cnnc errors', () => {
     const r = cnnc('--help');
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('usage: cnnc');
+  });
+});
+
+describe('cnnc across an import', () => {
+  type Summary = { model: string; parameters: { name: string; shape: number[] }[]; totalParams: number };
+  const summary = (path: string): Summary => JSON.parse(cnnc('summary', path, '--params', '--json').stdout) as Summary;
+
+  it('checks and summarises vgg-variants.cnn, which imports vgg-small.cnn: the same state_dict as its VGG', () => {
+    expect(cnnc('check', 'dsl-examples/vgg-variants.cnn').code).toBe(0);
+    const variant = summary('dsl-examples/vgg-variants.cnn');
+    const vgg = summary('dsl-examples/vgg-small.cnn');
+    expect(variant.model).toBe('VGGAct');
+    expect(variant.parameters.map((p) => `${p.name} ${p.shape.join('x')}`)).toEqual(vgg.parameters.map((p) => `${p.name} ${p.shape.join('x')}`));
+    expect(variant.parameters.map((p) => p.name).slice(0, 4)).toEqual(['0.0.weight', '0.0.bias', '1.0.weight', '1.0.bias']);
+    expect(variant.totalParams).toBe(vgg.totalParams);
+  });
+
+  it('reads imports relative to the importing file, and locates errors in the imported one', () => {
+    mkdirSync(join(tmp, 'lib'), { recursive: true });
+    file('lib/blocks.cnn', 'block stem(act = relu) {\n  conv(4, kernel = 3) act\n}\nblock broken {\n  conv(4, kernel = 0)\n}\n');
+    const ok = file('uses-stem.cnn', 'import "lib/blocks.cnn"\nmodel M {\n  input [1, 8, 8]\n  stem(act = leaky_relu(0.1))\n  flatten\n  linear(2)\n}\n');
+    const r = cnnc('summary', ok);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('total params: 330');
+    const bad = file('uses-broken.cnn', 'import "lib/blocks.cnn"\nmodel M {\n  input [1, 8, 8]\n  broken()\n}\n');
+    const e = cnnc('check', bad);
+    expect(e.code).toBe(1);
+    expect(e.stderr).toContain(`${join(tmp, 'lib/blocks.cnn')}:5:11: error[E0211]`);
+    expect(e.stderr).toContain(`in block \`broken\` called here (${bad}:4:3)`);
+    const missing = file('uses-missing.cnn', 'import "lib/nope.cnn"\nmodel M {\n  input [4]\n  relu\n}\n');
+    const m = cnnc('check', missing);
+    expect(m.code).toBe(1);
+    expect(m.stderr).toContain(`${missing}:1:8: error[E0230]: cannot import \`lib/nope.cnn\`: cannot read ${join(tmp, 'lib/nope.cnn')}: no such file or directory`);
   });
 });

@@ -10,13 +10,15 @@ import { openGpu, type Gpu } from '../../runtime/gpu/device.ts';
 import { pipelineFor } from '../../runtime/gpu/run-kernel.ts';
 
 const root = join(import.meta.dirname, '..', '..');
+// vgg-variants.cnn imports vgg-small.cnn.
+const readFile = (path: string): string => readFileSync(join(root, path), 'utf8');
 const models = readdirSync(join(root, 'dsl-examples')).filter((f) => f.endsWith('.cnn')).sort().flatMap((f) => {
   const path = `dsl-examples/${f}`;
   const source = readFileSync(join(root, path), 'utf8');
-  const program = analyze(path, source).program!;
+  const program = analyze(path, source, { readFile }).program!;
   return program.defs.filter((d) => d.kind === 'model').map((d) => {
     // Shape-demo models (d2l 7.3-7.5) end in a feature map, not logits: train them on squared error.
-    const out = analyze(path, source, { model: d.name.name }).shaped!;
+    const out = analyze(path, source, { model: d.name.name, readFile }).shaped!;
     const classifier = out.nodes[out.output]!.shape.length === 2;
     return { path, source, model: d.name.name, loss: classifier ? 'cross_entropy' as const : 'mse_sum' as const };
   });
@@ -33,7 +35,7 @@ afterAll(() => gpu.dispose());
 
 describe('every example kernel compiles in Dawn', () => {
   it.each(models.map((m) => [`${m.path}:${m.model}`, m] as const))('%s', async (key, m) => {
-    const options = { path: m.path, model: m.model, batch: 2, loss: m.loss, limits: defaultLimits };
+    const options = { path: m.path, model: m.model, readFile, batch: 2, loss: m.loss, limits: defaultLimits };
     if (tooBig.has(key)) {
       expect(() => compileModel(m.source, options)).toThrow(CompileError);
       expect(() => compileModel(m.source, options)).toThrow(/E0401.*linear.*maxStorageBufferBindingSize/s);

@@ -1,13 +1,15 @@
 // Runs every tests/diagnostics/cases/*.cnn file: each `# expect-error@+N CODE` (or `expect-warning`)
 // comment says an error (a warning) with CODE is reported N lines below it (`@+0`: on the same line).
 // Reported and expected sets must match, severities included.
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { analyze } from '../../compiler/index.ts';
 
 const dir = join(import.meta.dirname, 'cases');
 const files = readdirSync(dir).filter((f) => f.endsWith('.cnn')).sort();
+/** Imports resolve under cases/ (the files they import live in cases/imports/, not cases themselves). */
+const readFile = (path: string): string | null => (existsSync(join(dir, path)) ? readFileSync(join(dir, path), 'utf8') : null);
 
 function expected(text: string): string[] {
   const out: string[] = [];
@@ -23,7 +25,7 @@ describe('diagnostic cases', () => {
     const text = readFileSync(join(dir, f), 'utf8');
     const want = expected(text);
     expect(want.length, 'a case file must expect at least one diagnostic').toBeGreaterThan(0);
-    const got = analyze(f, text).diagnostics.all.map((d) => `${d.severity} ${d.code}@${d.span!.file.position(d.span!.start).line}`).sort();
+    const got = analyze(f, text, { readFile }).diagnostics.all.map((d) => `${d.severity} ${d.code}@${d.span!.file.position(d.span!.start).line}`).sort();
     expect(got).toEqual(want);
   });
 });

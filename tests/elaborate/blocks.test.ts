@@ -119,7 +119,7 @@ describe('elaboration errors', () => {
     ['non-bool condition', 'model M {\n  input [1, 4, 4]\n  if 1 { relu }\n}', 'E0204@3:6'],
     ['index out of range', 'model M(a = (1, 2)) {\n  input [1, 4, 4]\n  conv(a[2], kernel = 1)\n}', 'E0211@3:8'],
     ['unbounded repeat', 'model M {\n  input [1, 4, 4]\n  repeat 1000000 { relu }\n}', 'E0211@3:10'],
-    ['model used as a block', 'model A {\n  input [1, 4, 4]\n}\nmodel M {\n  input [1, 4, 4]\n  A\n}', 'E0202@6:3'],
+    ['model used as a block with two tensors', 'model A {\n  input [4]\n  relu\n}\nmodel M {\n  input [4]\n  y = relu\n  A(x, y)\n}', 'E0203@8:3'],
     ['bad train setting', 'model M {\n  input [1, 4, 4]\n}\ntrain {\n  batchsize 3\n}', 'E0209@5:3'],
     ['bad optimizer', 'model M {\n  input [1, 4, 4]\n}\ntrain {\n  optimizer sdg(lr = 0.1)\n}', 'E0209@5:13'],
   ])('%s', (_d, src, expected) => {

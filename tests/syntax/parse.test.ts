@@ -373,8 +373,8 @@ describe('errors', () => {
     ['a missing } before the next definition', 'block b {\n  repeat 2 {\n    relu\n}\nmodel M {}\n',
       ["5:1 E0110 expected a statement, found 'model' (is a '}' missing before it?)"]],
     ['a stray }', 'model M {\n  relu\n}\n}\nblock B {}',
-      ["4:1 E0110 expected 'model', 'block' or 'train', found '}'"]],
-    ['a statement at top level', 'relu\nmodel M {}', ["1:1 E0110 expected 'model', 'block' or 'train', found 'relu'"]],
+      ["4:1 E0110 expected 'model', 'block', 'train' or 'import', found '}'"]],
+    ['a statement at top level', 'relu\nmodel M {}', ["1:1 E0110 expected 'model', 'block', 'train' or 'import', found 'relu'"]],
     ['junk after a statement', 'model M {\n  conv(6) ) relu\n}', ["2:11 E0110 expected a new line or '}' after the statement, found ')'"]],
     ['junk at the start of a body', 'model M { ) }', ["1:11 E0110 expected a statement or '}' to close the body of model `M`, found ')'"]],
     ['a missing name', 'model {\n}', ["1:7 E0110 expected a name after 'model', found '{'"]],
@@ -396,6 +396,10 @@ describe('errors', () => {
     ['an unknown escape', 'train { data "a\\nb" }', ["1:16 E0101 unknown escape '\\n' in a string"]],
     ['an unexpected character', 'model M {\n  y = x @ w\n}', ["2:9 E0101 unexpected character '@'"]],
     ['a run of unexpected characters', 'model M {\n  y = x @$ w\n}', ["2:9 E0101 unexpected characters '@$'"]],
+    ['an import without a path', 'import vgg\nblock B { relu }', ["1:8 E0110 expected a string, found 'vgg'"]],
+    ['an import inside a body', 'model M {\n  import "a.cnn"\n}', [
+      "2:3 E0110 expected a statement or '}' to close the body of model `M`, found 'import' (is a '}' missing before it?)", "3:1 E0110 expected 'model', 'block', 'train' or 'import', found '}'",
+    ]],
     ['single quotes', "train { data 'x' }", ["1:14 E0101 unexpected character '''", "1:16 E0101 unexpected character '''"]],
   ])('%s', (_name, src, want) => {
     expect(errors(src)).toEqual(want);
