@@ -10,6 +10,8 @@ import { renderDiagnostics } from '../../compiler/diagnostics/render.ts';
 import { torchModule } from '../../compiler/export/torch.ts';
 import { numel, type ShapedGraph } from '../../compiler/ir/graph.ts';
 import { Mulberry32 } from '../../runtime/random.ts';
+import { forward } from '../../runtime/reference/interpret.ts';
+import { tensor, type Tensor } from '../../runtime/reference/tensor.ts';
 import { writeCheckpoint, type StoredTensor } from '../../runtime/train/checkpoint.ts';
 import { initParam } from '../../runtime/train/init.ts';
 import { createRng, normal } from '../helpers/random.ts';
@@ -101,12 +103,9 @@ export interface TorchRun {
   readonly output: Float64Array;
 }
 
-/** Runs the exported modules in PyTorch (one process), at `dtype`; with `onnx`, also writes `<module>.onnx`. */
-export function runTorch(dir: string, cases: readonly Exported[], dtype: 'float64' | 'float32', onnx = false): TorchRun[] {
-  const jobs = cases.map((c) => ({
-    module: c.module, weights: c.weights, input: c.input, dtype,
-    output: `${c.module}.${dtype}.out`, ...(onnx ? { onnx: `${c.module}.onnx` } : {}),
-  }));
+/** Runs the exported modules in PyTorch (one process), at `dtype`. */
+export function runTorch(dir: string, cases: readonly Exported[], dtype: 'float64' | 'float32'): TorchRun[] {
+  const jobs = cases.map((c) => ({ module: c.module, weights: c.weights, input: c.input, dtype, output: `${c.module}.${dtype}.out` }));
   const file = join(dir, `jobs-${dtype}.json`);
   writeFileSync(file, JSON.stringify(jobs));
   const stdout = execFileSync('/usr/bin/python3', [join(root, 'tests/export/run_exported.py'), file], { encoding: 'utf8', maxBuffer: 64 * 2 ** 20 });
@@ -115,4 +114,12 @@ export function runTorch(dir: string, cases: readonly Exported[], dtype: 'float6
     const bytes = readFileSync(jobs[i]!.output);
     return { ...r, output: new Float64Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 8) };
   });
+}
+
+/** cnnc's float64 reference interpreter on the case's weights and batch, in evaluation mode. */
+export function referenceOutput(c: Exported): Float64Array {
+  const specs = new Map(c.graph.nodes.flatMap((n) => n.params.map((p) => [p.name, p] as const)));
+  const params = new Map<string, Tensor>([...c.params].map(([name, v]) => [name, tensor(specs.get(name)!.shape, v)]));
+  const input = c.graph.nodes.find((n) => n.op === 'input')!.shape;
+  return forward(c.graph, params, tensor(input, c.x), 'eval').output.data;
 }

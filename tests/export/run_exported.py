@@ -2,12 +2,11 @@
 
     /usr/bin/python3 tests/export/run_exported.py JOBS.json
 
-JOBS.json is a list of {module, weights, input, output, dtype ('float64' or 'float32'), onnx?}:
+JOBS.json is a list of {module, weights, input, output, dtype ('float64' or 'float32')}:
 import `module`, build `model()`, `load_state_dict(load_cnnc(weights), strict=True)`, convert to
 dtype, eval mode, run it on the tensor `x` of the safetensors file `input`, and write the output
-as little-endian float64 to `output`. With `onnx` set, also torch.onnx.export to that path (the
-float32 model). Prints one JSON line per job: the state_dict keys in order, the number of learnable
-parameters and the output shape.
+as little-endian float64 to `output`. Prints one JSON line per job: the state_dict keys in order,
+the number of learnable parameters and the output shape.
 """
 import importlib.util
 import json
@@ -38,9 +37,6 @@ def main():
         with torch.no_grad():
             y = net(x)
         y.to(torch.float64).numpy().astype('<f8').tofile(job['output'])
-        if job.get('onnx'):
-            torch.onnx.export(net.float(), x[:1].float(), job['onnx'], opset_version=17, input_names=['input'],
-                              output_names=['output'], dynamic_axes={'input': {0: 'batch'}, 'output': {0: 'batch'}})
         print(json.dumps({'keys': keys, 'params': sum(p.numel() for p in net.parameters()), 'shape': list(y.shape)}))
 
 
