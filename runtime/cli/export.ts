@@ -1,5 +1,6 @@
 // `cnnc export FILE (--torch OUT.py | --onnx OUT.onnx [--weights W])`: the model for PyTorch (a
 // module whose state_dict names are cnnc's), or ONNX traced from that module by PyTorch.
+import { basename } from 'node:path';
 import { torchModule } from '../../compiler/export/torch.ts';
 import { renderDiagnostics } from '../../compiler/diagnostics/render.ts';
 import { UserError } from '../errors.ts';
@@ -32,7 +33,7 @@ export function exportCommand(file: string, flags: Flags<'export'>, io: Output):
   }
   if (target === 'torch') {
     writeOutput(out, exported.source);
-    io.out(`wrote ${out}: class ${exported.className} (from ${out} import model, load_cnnc)\n`);
+    io.out(`wrote ${out}: class ${exported.className} (from ${basename(out).replace(/\.py$/, '')} import model, load_cnnc)\n`);
     return 0;
   }
   if (flags.weights !== undefined) readWeights(graph, flags.weights);

@@ -90,7 +90,7 @@ describe('cnnc export --torch', () => {
   it('writes the module and names its class', async () => {
     const out = join(dir, 'lenet.py');
     const r = await cnncInProcess('export', lenet, '--torch', out);
-    expect([r.code, r.stdout]).toEqual([0, `wrote ${out}: class LeNet (from ${out} import model, load_cnnc)\n`]);
+    expect([r.code, r.stdout]).toEqual([0, `wrote ${out}: class LeNet (from lenet import model, load_cnnc)\n`]);
     expect(readFileSync(out, 'utf8')).toContain('class LeNet(nn.Module):');
   });
 });
