@@ -50,7 +50,9 @@ SRC
 fi
 
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  npm ci --no-audit --no-fund
+  # onnxruntime-node's CPU binaries are in its npm tarball; its install script would fetch CUDA
+  # ones from nuget.org (.npmrc says the same to npm versions that still pass it on).
+  ONNXRUNTIME_NODE_INSTALL=skip npm ci --no-audit --no-fund
 fi
 # The CLI as plain JavaScript in dist/ (bin/cnnc.js runs the sources through tsx until then).
 node scripts/build.mjs

@@ -29,6 +29,7 @@ export const codes = {
   E0306: 'tensor too large',
   E0307: 'batch norm trained on 1 value per channel',
   E0401: 'exceeds a device limit',
+  E0501: 'not exportable',
   // Warnings: the model compiles and trains, but probably not as meant.
   W0201: 'unused value',
   W0202: 'implicit chain input',

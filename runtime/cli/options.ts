@@ -235,6 +235,27 @@ export const commands = {
       ...json,
     },
   },
+  export: {
+    synopsis: 'FILE (--torch OUT.py | --onnx OUT.onnx [--weights W])',
+    help: 'write the model as a PyTorch module, or as ONNX (through PyTorch)',
+    options: {
+      ...modelName,
+      resize: {
+        kind: 'list',
+        value: 'H[,W]',
+        forms: ['H', 'H,W'],
+        help: "the model's input size H x W (lazy layers' sizes follow it)",
+        group: 'model options',
+      },
+      torch: { kind: 'string', value: 'OUT.py', help: 'a PyTorch module: model() builds it, load_cnnc(W) reads a checkpoint for it' },
+      onnx: { kind: 'string', value: 'OUT.onnx', help: 'ONNX (opset 17) of the forward pass in eval mode; needs python3 with PyTorch' },
+      weights: {
+        kind: 'string',
+        value: 'W',
+        help: "the weights the ONNX file holds (.safetensors; default PyTorch's initial weights)",
+      },
+    },
+  },
 } as const satisfies Readonly<Record<string, CommandSpec>>;
 
 export type CommandName = keyof typeof commands;
