@@ -7,7 +7,8 @@
 // error (E0501), never a silently different module.
 import type { DiagnosticBag } from '../diagnostics/diagnostic.ts';
 import type { ShapedGraph, ShapedNode } from '../ir/graph.ts';
-import type { OpKind } from '../ir/ops.ts';
+import type { OpAttrs, OpKind } from '../ir/ops.ts';
+import type { Pool2dAttrs } from '../ir/pool-window.ts';
 
 /** Each op's PyTorch module, given the node (its attrs and its input's shape); null: no module (a tensor op). */
 interface TorchOp {
@@ -37,8 +38,20 @@ const TORCH: Partial<{ readonly [K in OpKind]: TorchOp }> = {
       return `nn.Linear(${x[1]}, ${a.outFeatures}, bias=${py(a.bias)})`;
     },
   },
-  maxpool2d: { attrs: pool, module: (n) => poolModule('MaxPool2d', n) },
-  avgpool2d: { attrs: pool, module: (n) => poolModule('AvgPool2d', n) },
+  maxpool2d: {
+    attrs: [...pool, 'dilation', 'ceilMode'],
+    module: (n) => {
+      const a = n.attrs as OpAttrs['maxpool2d'];
+      return `nn.MaxPool2d(${poolArgs(a)}, dilation=${pair(a.dilation)}, ceil_mode=${py(a.ceilMode)})`;
+    },
+  },
+  avgpool2d: {
+    attrs: [...pool, 'ceilMode', 'countIncludePad'],
+    module: (n) => {
+      const a = n.attrs as OpAttrs['avgpool2d'];
+      return `nn.AvgPool2d(${poolArgs(a)}, ceil_mode=${py(a.ceilMode)}, count_include_pad=${py(a.countIncludePad)})`;
+    },
+  },
   adaptive_avgpool2d: { attrs: ['output'], module: (n) => `nn.AdaptiveAvgPool2d(${pair((n.attrs as { output: [number, number] }).output)})` },
   batchnorm: {
     attrs: ['eps', 'momentum'],
@@ -58,9 +71,8 @@ const TORCH: Partial<{ readonly [K in OpKind]: TorchOp }> = {
   concat: { attrs: [], module: null },
 };
 
-function poolModule(cls: string, n: ShapedNode): string {
-  const a = n.attrs as { kernel: [number, number]; stride: [number, number]; padding: [number, number] };
-  return `nn.${cls}(kernel_size=${pair(a.kernel)}, stride=${pair(a.stride)}, padding=${pair(a.padding)})`;
+function poolArgs(a: Pool2dAttrs): string {
+  return `kernel_size=${pair(a.kernel)}, stride=${pair(a.stride)}, padding=${pair(a.padding)}`;
 }
 
 /** One container of the module tree: a block instance (or the model itself, path ''). */
