@@ -232,6 +232,21 @@ export const commands = {
       ...json,
     },
   },
+  profile: {
+    synopsis: 'FILE [--batch-size N] [--steps K] [--json]',
+    help: "GPU time of one training step by layer (forward, backward), loss and optimizer, from the kernels' timestamps",
+    options: {
+      ...modelRun,
+      steps: {
+        kind: 'number',
+        value: 'K',
+        integer: true,
+        min: 1,
+        help: "time K steps (after 2 unmeasured), each kernel's best (default 10)",
+      },
+      ...json,
+    },
+  },
   weights: {
     synopsis: 'W.safetensors [--name PATTERN]',
     file: 'a .safetensors FILE',
