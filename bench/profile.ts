@@ -1,5 +1,6 @@
 // Where a training step's GPU time goes, by kernel family and by kernel, largest first: the
-// measurement of `cnnc profile` (runtime/profile.ts), which prints it by .cnn layer.
+// measurement of `cnnc profile` (runtime/profile.ts), which prints it by .cnn layer; here each
+// kernel's best of 10 steps, as the benchmark's rounds are.
 //   npx tsx bench/profile.ts FILE [BATCH] [--no-fuse]      (default: the train section's batch)
 import fs from 'node:fs';
 import { openGpu } from '../runtime/gpu/device.ts';
@@ -15,7 +16,7 @@ const model = await compile(fs.readFileSync(file, 'utf8'), {
   ...(batchText ? { batch: Number(batchText) } : {}),
 });
 const g = model.compiled.graph;
-const { kernels, totalMs: total, method } = await profileSteps(model, randomBatch(model), 10);
+const { kernels, totalMs: total, method } = await profileSteps(model, randomBatch(model), 10, { statistic: 'min' });
 
 console.log(`${g.model}, batch ${g.batch}, input ${g.nodes[0]!.shape.slice(1).join('x')}: ${kernels.length} kernels, ${total.toFixed(1)} ms of GPU time per step (${method}; ${gpu.adapterName})\n`);
 const families = new Map<string, number>();

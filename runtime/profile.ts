@@ -20,9 +20,17 @@ export interface LayerRow {
   readonly kernels: number;
 }
 
+/**
+ * How a kernel's times over the profiled steps become one: the fastest (on a shared machine the
+ * run least disturbed by others: the bench's choice), or the mean (timestamps are quantised, to
+ * 65.5 us on lavapipe, so the fastest of a short kernel reads 0; the mean does not: the command's).
+ */
+export type Statistic = 'min' | 'mean';
+
 export interface StepProfile {
   readonly method: ProfileMethod;
-  /** Every kernel of the step, in dispatch order, with its best time over the profiled steps. */
+  readonly statistic: Statistic;
+  /** Every kernel of the step, in dispatch order, with its time over the profiled steps. */
   readonly kernels: readonly KernelTime[];
   readonly rows: readonly LayerRow[];
   readonly totalMs: number;
@@ -43,23 +51,25 @@ export function randomBatch(model: Model, seed = 3): { x: Float32Array; target: 
 
 /**
  * Profiles `steps` training steps (after two unmeasured ones: the first steps include lazy driver
- * work) and keeps each kernel's fastest time: on a shared machine a kernel's best time is the one
- * least disturbed by others. The model trains on the batch it is given.
+ * work) and reduces each kernel's times by `statistic`. The model trains on the batch it is given.
  */
 export async function profileSteps(
   model: Model,
   batch: { x: Float32Array; target: Int32Array | Float32Array },
   steps: number,
-  method?: ProfileMethod,
+  options: { readonly statistic: Statistic; readonly method?: ProfileMethod },
 ): Promise<StepProfile> {
-  const how = method ?? model.profileMethod;
+  const { statistic } = options;
+  const how = options.method ?? model.profileMethod;
   const run = () => model.profileTrainStep(batch.x, batch.target, how);
   for (let i = 0; i < 2; i++) await run();
   const runs: KernelTime[][] = [];
   for (let i = 0; i < steps; i++) runs.push(await run());
-  const kernels = runs[0]!.map((k, i) => ({ ...k, ms: Math.min(...runs.map((r) => r[i]!.ms)) }));
+  const reduce = (ms: number[]): number => (statistic === 'min' ? Math.min(...ms) : ms.reduce((a, b) => a + b, 0) / ms.length);
+  const kernels = runs[0]!.map((k, i) => ({ ...k, ms: reduce(runs.map((r) => r[i]!.ms)) }));
   return {
     method: how,
+    statistic,
     kernels,
     rows: byLayer(kernels, model.compiled.graph),
     totalMs: kernels.reduce((s, k) => s + k.ms, 0),

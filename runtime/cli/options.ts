@@ -242,7 +242,7 @@ export const commands = {
         value: 'K',
         integer: true,
         min: 1,
-        help: "time K steps (after 2 unmeasured), each kernel's best (default 10)",
+        help: "time K steps (after 2 unmeasured), each kernel's mean (default 10)",
       },
       ...json,
     },

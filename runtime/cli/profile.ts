@@ -21,7 +21,7 @@ export async function profileCommand(file: string, flags: Flags<'profile'>, io: 
     const model = await compileModel(front, { gpu, batch, training: true, ...modelOption(flags) }, io);
     if (!model) return 1;
     try {
-      const profile = await profileSteps(model, randomBatch(model), steps);
+      const profile = await profileSteps(model, randomBatch(model), steps, { statistic: 'mean' });
       const { graph } = model.compiled;
       const what = { model: graph.model, batch, input: graph.nodes[0]!.shape.slice(1), device: gpu.adapterName, steps };
       io.out(flags.json ? JSON.stringify(profileJson(what, profile), null, 2) + '\n' : renderProfile(what, profile));
@@ -43,7 +43,7 @@ interface Profiled {
 }
 
 function methodLine(p: StepProfile, steps: number): string {
-  const best = steps === 1 ? 'one step' : `each kernel's best of ${steps} steps`;
+  const best = steps === 1 ? 'one step' : `each kernel's mean over ${steps} steps`;
   return p.method === 'timestamps'
     ? `${best}, from GPU timestamp queries`
     : `${best}, on the wall clock over ${WALL_CLOCK_REPEATS} repeated dispatches (this adapter has no timestamp queries: the submit and the wait are included, so small kernels read high)`;
@@ -76,6 +76,7 @@ export function profileJson(what: Profiled, p: StepProfile): object {
   return {
     ...what,
     method: p.method,
+    statistic: p.statistic,
     totalMs: p.totalMs,
     layers: p.rows.map((r) => ({ ...r, share: (r.forwardMs + r.backwardMs) / p.totalMs })),
     kernels: p.kernels.map((k) => ({ name: k.kernel, phase: k.origin.phase, ops: k.origin.ops, ms: k.ms })),
