@@ -18,7 +18,7 @@ import type { ElaboratedGraph, ShapedGraph } from './ir/graph.ts';
 import { type MemoryPlan, planMemory } from './plan/allocate.ts';
 import { checkClassifierOutput, checkTrainingBatch, inferShapes } from './shapes/infer.ts';
 import type { Program } from './syntax/ast.ts';
-import { parse } from './syntax/index.ts';
+import { parse, parseSetting } from './syntax/index.ts';
 
 export interface FrontendOptions {
   /** Which model of the file; default: the last one. */
@@ -44,6 +44,11 @@ export interface FrontendOptions {
    * without it a file that imports is an error. The CLI reads them from disk.
    */
   readonly readFile?: ReadFile;
+  /**
+   * `NAME=VALUE` texts (`cnnc --set`): the model's parameters set from outside the file, each
+   * value a .cnn expression; errors point into the flag (shown as the file `--set`).
+   */
+  readonly settings?: readonly string[];
 }
 
 export interface FrontendResult {
@@ -69,10 +74,17 @@ export function analyze(path: string, text: string, options: FrontendOptions = {
   // 2. the train section is independent of the model: read it first so its errors show together.
   const train = readTrainConfig(program, diagnostics);
 
-  // 3. elaborate: blocks, loops and conditionals expanded into a lazy graph, parameters named.
+  // 3. elaborate: blocks, loops and conditionals expanded into a lazy graph, parameters named;
+  //    the model's parameters set by `--set` replace their defaults.
+  const settings = (options.settings ?? []).map((text) => parseSetting(new SourceFile('--set', text)));
+  for (const d of settings.flatMap((s) => s.diagnostics)) diagnostics.add(d);
   const imports = loadImports(program, options.readFile, diagnostics);
   if (diagnostics.hasErrors) return { ...none, program };
-  const graph = elaborate(program, diagnostics, { ...(options.model === undefined ? {} : { model: options.model }), imports });
+  const graph = elaborate(program, diagnostics, {
+    ...(options.model === undefined ? {} : { model: options.model }),
+    imports,
+    settings: settings.map((s) => s.param!),
+  });
   if (!graph || diagnostics.hasErrors) return { ...none, program };
 
   // 4. shapes: every lazy dimension resolved; bad shapes reported at the layer that made them; for

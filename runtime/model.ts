@@ -5,10 +5,24 @@
 import { analyzeSource, type BackendOptions, type Compiled, compileModel, type FrontendOptions, type FrontendResult } from '../compiler/index.ts';
 import type { StepProgram, TensorId } from '../compiler/autodiff/step-ir.ts';
 import { numel } from '../compiler/ir/graph.ts';
+import type { KernelOrigin } from '../compiler/ir/kernel-facts.ts';
 import { openGpu, type Gpu } from './gpu/device.ts';
 import { Executor } from './gpu/executor.ts';
 import { initParam } from './train/init.ts';
 import { Mulberry32 } from './random.ts';
+
+/** How kernels are timed: the GPU's timestamp queries, or the wall clock around repeated dispatches. */
+export type ProfileMethod = 'timestamps' | 'wall-clock';
+
+/** Wall-clock profiling: each kernel's dispatches per submit, so that the submit's own cost is spread. */
+export const WALL_CLOCK_REPEATS = 5;
+
+/** One kernel of a profiled step: its name, the op and layer it came from, its time. */
+export interface KernelTime {
+  readonly kernel: string;
+  readonly origin: KernelOrigin;
+  readonly ms: number;
+}
 
 /** How an analysed model becomes a Model: the back end's options, with the device in place of its limits. */
 export interface ModelOptions extends Omit<BackendOptions, 'limits' | 'limitSeverity'> {
@@ -196,16 +210,31 @@ export class Model {
     this.shared.trainedSinceLoad++;
   }
 
+  /** How profileTrainStep times kernels on this device by default: timestamps where it has them. */
+  get profileMethod(): ProfileMethod {
+    return this.shared.gpu.timestamps ? 'timestamps' : 'wall-clock';
+  }
+
   /**
-   * One real training step (the weights are updated) with each kernel timed on the GPU: the
-   * kernel names and milliseconds, in dispatch order. Needs the timestamp-query feature.
+   * One training step with each kernel timed on the GPU: the kernels, their origins and
+   * milliseconds, in dispatch order. With timestamp queries ('timestamps', the default where the
+   * device has them) it is one real step, the same as trainStep's; on the wall clock ('wall-clock')
+   * each kernel runs `repeats` times in a row, so the weights afterwards are not one step's.
    */
-  async profileTrainStep(x: Float32Array, target: Int32Array | Float32Array): Promise<{ kernel: string; ms: number }[]> {
+  async profileTrainStep(
+    x: Float32Array,
+    target: Int32Array | Float32Array,
+    method: ProfileMethod = this.profileMethod,
+    repeats = WALL_CLOCK_REPEATS,
+  ): Promise<KernelTime[]> {
     this.feed(x, target);
-    const ns = await this.executor.profile('train', this.compiled.train.seed, this.shared.steps);
+    const { seed } = this.compiled.train;
+    const ms = method === 'timestamps'
+      ? (await this.executor.profile('train', seed, this.shared.steps)).map((ns) => ns / 1e6)
+      : await this.executor.timeDispatches('train', seed, this.shared.steps, repeats);
     this.shared.steps++;
     this.shared.trainedSinceLoad++;
-    return this.compiled.kernels.train.map((call, i) => ({ kernel: call.kernel.name, ms: ns[i]! / 1e6 }));
+    return this.compiled.kernels.train.map((call, i) => ({ kernel: call.kernel.name, origin: call.origin, ms: ms[i]! }));
   }
 
   /** Evaluation-mode loss of one batch, added to the GPU's running totals; nothing is read back. */

@@ -5,15 +5,20 @@ import type { StepOp, StepProgram } from '../autodiff/step-ir.ts';
 import type { MemoryPlan } from '../plan/allocate.ts';
 import type { KernelCall, LowerContext } from './lower/context.ts';
 import { lowerOp } from './lower/index.ts';
-import { KernelLimitError } from './kernel.ts';
+import { KernelLimitError, type KernelOrigin } from './kernel.ts';
 import type { DeviceLimits } from './limits.ts';
 
 export { defaultLimits, type DeviceLimits } from './limits.ts';
 
+/** A kernel call with the origin of the step op it came from (its layer and phase, for profiles). */
+export interface LoweredCall extends KernelCall {
+  readonly origin: KernelOrigin;
+}
+
 export interface LoweredProgram {
-  readonly forward: readonly KernelCall[];
-  readonly evaluate: readonly KernelCall[];
-  readonly train: readonly KernelCall[];
+  readonly forward: readonly LoweredCall[];
+  readonly evaluate: readonly LoweredCall[];
+  readonly train: readonly LoweredCall[];
 }
 
 const mib = (bytes: number): string => `${(bytes / 2 ** 20).toFixed(1)} MiB`;
@@ -45,11 +50,11 @@ type Report = (code: 'E0401', message: string, span?: undefined, extra?: { help?
 export function lowerProgram(program: StepProgram, plan: MemoryPlan, limits: DeviceLimits, diags: DiagnosticBag, severity: 'error' | 'warning' = 'error'): LoweredProgram {
   const report: Report = (code, message, span, extra) => diags.report(severity, code, message, span, extra);
   const ctx: LowerContext = { program, plan, limits, counter: 0 };
-  const lowerAll = (ops: readonly StepOp[]): KernelCall[] => ops.flatMap((op) => {
+  const lowerAll = (ops: readonly StepOp[]): LoweredCall[] => ops.flatMap((op) => {
     try {
       const calls = lowerOp(op, ctx);
       for (const c of calls) checkCall(c, op, limits, report);
-      return calls;
+      return calls.map((c) => ({ ...c, origin: op.origin }));
     } catch (e) {
       if (!(e instanceof KernelLimitError)) throw e;
       report('E0401', `${e.message} (${op.origin.sources[0] ?? op.origin.ops.join(', ')})`, undefined, { help: 'use a smaller batch or input size' });

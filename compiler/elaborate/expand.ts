@@ -3,7 +3,7 @@
 import type { DiagnosticBag, Note, Span } from '../diagnostics/diagnostic.ts';
 import type { DiagCode } from '../diagnostics/codes.ts';
 import { nearest } from '../diagnostics/suggest.ts';
-import type { BlockDef, Body, Expr, Ident, Pattern, Pipeline, Program, Stage, Stmt } from '../syntax/ast.ts';
+import type { BlockDef, Body, Expr, Ident, Param, Pattern, Pipeline, Program, Stage, Stmt } from '../syntax/ast.ts';
 import type { CallSite, ElaboratedGraph, Node, NodeId } from '../ir/graph.ts';
 import type { OpAttrs, OpKind } from '../ir/ops.ts';
 import { bindArgs, type ArgValue } from './args.ts';
@@ -40,6 +40,8 @@ export interface ElaborateOptions {
   readonly model?: string;
   /** The files the program imports (compiler/imports.ts): their blocks and models are in scope. */
   readonly imports?: readonly { readonly program: Program; readonly importedAt: Span }[];
+  /** The model's parameters set from outside the file (`--set NAME=VALUE`), replacing their defaults. */
+  readonly settings?: readonly Param[];
 }
 
 export function elaborate(program: Program, diags: DiagnosticBag, options: ElaborateOptions = {}): ElaboratedGraph | null {
@@ -56,7 +58,7 @@ export function elaborate(program: Program, diags: DiagnosticBag, options: Elabo
     return null;
   }
   try {
-    return new Elaborator(defs, diags).model(model);
+    return new Elaborator(defs, diags).model(model, options.settings ?? []);
   } catch (e) {
     if (e instanceof Abort) return null;
     throw e;
@@ -113,11 +115,15 @@ class Elaborator {
     this.diags = diags;
   }
 
-  model(def: BlockDef): ElaboratedGraph {
+  model(def: BlockDef, settings: readonly Param[]): ElaboratedGraph {
     const scope = new Scope(this.globals);
+    const set = this.settings(def, settings);
     for (const p of def.params) {
       if (!p.default) this.fail('E0203', `model parameter \`${p.name.name}\` needs a default value`, p.span);
-      scope.set(p.name.name, this.expr(p.default, this.globals, null, null));
+      const dflt = this.expr(p.default, this.globals, null, null);
+      const given = set.get(p.name.name);
+      if (given) this.checkSetting(p.name.name, dflt, given.value, settings.find((q) => q.name.name === p.name.name)!.default!.span);
+      scope.set(p.name.name, given ? given.value : dflt);
     }
     const frame: Frame = { prefix: '', counter: { next: 0 }, callers: [], isModel: true, paths: new Map() };
     const out = this.body(def.body, scope, frame, null);
@@ -131,6 +137,25 @@ class Elaborator {
     }
     reportUnused(this.nodes, out, this.origins, this.diags);
     return { model: def.name.name, nodes: this.nodes, output: out };
+  }
+
+  /** `--set NAME=VALUE`: bound to the model's parameters as keyword arguments, evaluated as defaults are. */
+  private settings(def: BlockDef, settings: readonly Param[]): ReadonlyMap<string, ArgValue> {
+    const args = settings.map((s) => ({ name: s.name.name, value: this.expr(s.default!, this.globals, null, null), span: s.name.span }));
+    const bound = bindArgs(`model ${def.name.name}`, def.params.map((p) => ({ name: p.name.name, required: false })), args);
+    if (!bound.ok) this.fail('E0203', bound.message, bound.span ?? def.name.span, bound.help !== undefined ? { help: bound.help } : {});
+    return bound.bound;
+  }
+
+  /**
+   * A set value has its default's kind (a number, a tuple, a bool, a string, a layer), as the model
+   * was written for it. Whether a number fits (an int for channels) is checked where it is used.
+   */
+  private checkSetting(name: string, dflt: Value, given: Value, span: Span): void {
+    const kind = (v: Value): string => (v.kind === 'range' ? 'seq' : v.kind);
+    if (kind(dflt) === kind(given)) return;
+    const want = dflt.kind === 'num' ? 'a number' : typeName(dflt);
+    this.fail('E0204', `\`--set ${name}\` expects ${want} like its default \`${show(dflt)}\`, got ${typeName(given)} \`${show(given)}\``, span);
   }
 
   // ---- errors ----

@@ -4,11 +4,11 @@ import type { IRecognitionException } from 'chevrotain';
 import { DiagnosticBag } from '../diagnostics/diagnostic.ts';
 import type { Diagnostic, Span } from '../diagnostics/diagnostic.ts';
 import type { SourceFile } from '../diagnostics/source.ts';
-import type { Program } from './ast.ts';
+import type { Param, Program } from './ast.ts';
 import { tokenize } from './lexer.ts';
 import { SyntaxMessages } from './messages.ts';
 import { CnnParser } from './parser.ts';
-import { toAst } from './to-ast.ts';
+import { toAst, toParam } from './to-ast.ts';
 
 // Building the parser runs chevrotain's grammar analysis, so it is done once and reused.
 const messages = new SyntaxMessages();
@@ -36,6 +36,34 @@ export function parse(file: SourceFile): { program: Program; diagnostics: readon
   const program = toAst(file, cst);
   checkParamOrder(program, bag);
   return { program, diagnostics: bag.all };
+}
+
+/**
+ * A model parameter set from outside the file (`cnnc --set NAME=VALUE`): `file` holds the text
+ * `NAME=VALUE`, parsed as a parameter with its default (the grammar's `param` rule), so the value
+ * is any expression a default can be and errors point into the flag.
+ */
+export function parseSetting(file: SourceFile): { param: Param | null; diagnostics: readonly Diagnostic[] } {
+  const lexed = tokenize(file);
+  const bag = new DiagnosticBag();
+  for (const d of lexed.diagnostics) bag.add(d);
+  if (bag.hasErrors) return { param: null, diagnostics: bag.all };
+  messages.reset(lexed.tokens);
+  parser.input = [...lexed.tokens];
+  const cst = parser.param();
+  const first = parser.errors[0];
+  if (first !== undefined) {
+    // The messages speak of a file's top level where input is left over; here a value ended early.
+    const left = first.name === 'NotAllInputParsedException' ? `unexpected '${first.token.image}' after the value` : null;
+    bag.error('E0110', left ?? first.message.replace('end of file', 'end of the value'), errorSpan(file, first));
+    return { param: null, diagnostics: bag.all };
+  }
+  const param = toParam(file, cst);
+  if (param.default === null) {
+    bag.error('E0110', `\`--set ${param.name.name}\` needs a value: --set ${param.name.name}=VALUE`, param.span);
+    return { param: null, diagnostics: bag.all };
+  }
+  return { param, diagnostics: bag.all };
 }
 
 function errorSpan(file: SourceFile, e: IRecognitionException): Span {

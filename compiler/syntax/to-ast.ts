@@ -112,7 +112,7 @@ class Converter {
     };
   }
 
-  private param(n: CstNode): Param {
+  param(n: CstNode): Param {
     const dflt = node(n, 'expression');
     return { name: this.ident(token(n, 'Identifier')), default: dflt === undefined ? null : this.expr(dflt), span: this.span(n) };
   }
@@ -290,4 +290,9 @@ function ifStmt(e: IfExpr): Stmt {
 
 export function toAst(file: SourceFile, cst: CstNode | undefined): Program {
   return new Converter(file).program(cst);
+}
+
+/** One `param` (NAME = VALUE), parsed on its own for `--set`. */
+export function toParam(file: SourceFile, cst: CstNode): Param {
+  return new Converter(file).param(cst);
 }

@@ -121,7 +121,8 @@ function parseOptions(
       text = next;
       i++;
     }
-    flags[name] = parseValue(name, spec, text);
+    const value = parseValue(name, spec, text);
+    flags[name] = spec.kind === 'string' && spec.repeatable ? [...((flags[name] as string[] | undefined) ?? []), value] : value;
   }
   return { flags, positionals };
 }

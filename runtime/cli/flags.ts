@@ -10,9 +10,16 @@ import { openData, type TrainData } from '../train/data.ts';
 import { frontend, type Output } from './io.ts';
 import type { Flags, ModelFlags } from './options.ts';
 
-/** Which model of the file, and whether to fuse (`--no-fuse` compiles every op to its own kernel). */
-export function modelOption(flags: Pick<ModelFlags, 'model' | 'no-fuse'>): { model?: string; fuse?: boolean } {
-  return { ...(flags.model !== undefined ? { model: flags.model } : {}), ...(flags['no-fuse'] ? { fuse: false } : {}) };
+/**
+ * Which model of the file, its parameters set by `--set`, and whether to fuse (`--no-fuse` compiles
+ * every op to its own kernel).
+ */
+export function modelOption(flags: Pick<ModelFlags, 'model' | 'set' | 'no-fuse'>): { model?: string; settings?: readonly string[]; fuse?: boolean } {
+  return {
+    ...(flags.model !== undefined ? { model: flags.model } : {}),
+    ...(flags.set !== undefined ? { settings: flags.set } : {}),
+    ...(flags['no-fuse'] ? { fuse: false } : {}),
+  };
 }
 
 /** `--resize H[,W]` (checked by the parser) as height and width. */

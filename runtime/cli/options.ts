@@ -18,6 +18,8 @@ export interface StringOption extends Described {
   readonly value: string;
   /** The command refuses to run without it. */
   readonly required?: boolean;
+  /** Given any number of times; the flag is the list of values, in order. */
+  readonly repeatable?: boolean;
 }
 export interface NumberOption extends Described {
   readonly kind: 'number';
@@ -43,7 +45,9 @@ type ValueOf<O> = O extends { kind: 'boolean' }
     ? number
     : O extends { kind: 'list' }
       ? readonly number[]
-      : string;
+      : O extends { repeatable: true }
+        ? readonly string[]
+        : string;
 type RequiredKeys<T> = { [K in keyof T]: T[K] extends { required: true } ? K : never }[keyof T];
 
 /** The parsed flags of a table: each option's value, optional unless the option is required. */
@@ -61,6 +65,12 @@ function group<const T extends Table>(
 
 const modelName = group('model options', {
   model: { kind: 'string', value: 'NAME', help: 'the model to use when the file defines several (default: the last)' },
+  set: {
+    kind: 'string',
+    value: 'NAME=VALUE',
+    repeatable: true,
+    help: "set a parameter of the model (its default in `model M(NAME = ...)`), a .cnn expression; repeatable",
+  },
 });
 const inputShape = group('model options', {
   input: {
@@ -219,6 +229,21 @@ export const commands = {
       npy: { kind: 'string', value: 'X.npy', help: 'classify the samples of an [N, C, H, W] array' },
       count: { kind: 'number', value: 'N', integer: true, min: 1, help: 'the first N samples only (default all)' },
       ...modelRun,
+      ...json,
+    },
+  },
+  profile: {
+    synopsis: 'FILE [--batch-size N] [--steps K] [--json]',
+    help: "GPU time of one training step by layer (forward, backward), loss and optimizer, from the kernels' timestamps",
+    options: {
+      ...modelRun,
+      steps: {
+        kind: 'number',
+        value: 'K',
+        integer: true,
+        min: 1,
+        help: "time K steps (after 2 unmeasured), each kernel's mean (default 10)",
+      },
       ...json,
     },
   },

@@ -3,7 +3,7 @@
 // log, curves (SVG + PNG) and checkpoints with the optimizer state to resume from.
 import { UserError } from '../errors.ts';
 import type { TrainData } from '../train/data.ts';
-import { pngPath, writePlot, type CurvePoint } from '../train/plot.ts';
+import { pngPath, StepCurve, writePlot, type CurvePoint } from '../train/plot.ts';
 import { applyRun, optimPath, readRun, saveRun } from '../train/resume.ts';
 import { readWeights, setWeights } from '../train/state-dict.ts';
 import { train, type EpochReport, type Progress } from '../train/trainer.ts';
@@ -11,6 +11,9 @@ import { compileModel, modelFrontend, modelOption, nonFiniteWeights, openModelDa
 import type { Output } from './io.ts';
 import type { Flags } from './options.ts';
 import { checkOutputs, writeOutput, type InputPath, type OutputPath } from './outputs.ts';
+
+/** Epochs of at least this many batches draw train_loss per group of steps, as d2l's board does. */
+const LONG_EPOCH = 10;
 
 type TrainFlags = Flags<'train'>;
 
@@ -95,18 +98,28 @@ export async function trainCommand(file: string, flags: TrainFlags, io: Output, 
     // A resumed run continues its log; a fresh one starts it.
     if (flags['json-log'] !== undefined && !saved) writeOutput(flags['json-log'], '');
     const history: CurvePoint[] = [...(saved?.history ?? [])];
+    // Where an epoch is long or --steps may stop inside one, train_loss is drawn per group of steps.
+    const batches = Math.ceil(data.train.count / batch);
+    const stepCurve = maxSteps !== null || batches >= LONG_EPOCH || (saved?.stepHistory.length ?? 0) > 0
+      ? new StepCurve(batches, maxSteps !== null ? maxSteps - (saved?.steps ?? 0) : null, saved?.stepHistory)
+      : null;
     await train(model, data, { epochs, firstEpoch: done + 1, batchSize: batch, shuffle, seed, maxSteps, valLimit, position }, {
       ...(tty ? { onProgress: (p: Progress) => io.err(`\r${progressLine(p, epochs)}\x1b[K`) } : {}),
       onWarning: (message) => io.err(`cnnc: warning: ${message}\n`),
+      ...(stepCurve ? { onStepLosses: (e: number, n: number, first: number, losses: readonly number[]) => stepCurve.add(e, n, first, losses) } : {}),
       onEpoch: async (r, stoppedAt) => {
+        stepCurve?.flush();
         // The saved history holds whole epochs only: a resumed run reports the partial one again, whole.
         const point = { epoch: r.epoch, trainLoss: r.trainLoss, valLoss: r.valLoss, valAcc: r.valAcc };
         if (!stoppedAt) history.push(point);
+        const stepHistory = stepCurve?.points ?? [];
         if (tty) io.err('\r\x1b[K');
         io.out(epochLine(r, epochs) + '\n');
-        if (flags.save !== undefined) await saveRun(model, flags.save, { epoch: stoppedAt ? r.epoch - 1 : r.epoch, seed, batch, shuffle, history, position: stoppedAt });
+        if (flags.save !== undefined) await saveRun(model, flags.save, { epoch: stoppedAt ? r.epoch - 1 : r.epoch, seed, batch, shuffle, history, stepHistory, position: stoppedAt });
         if (flags['json-log'] !== undefined) writeOutput(flags['json-log'], JSON.stringify(r) + '\n', true);
-        if (flags.plot !== undefined) writePlot(flags.plot, stoppedAt ? [...history, point] : history);
+        // A partial epoch's validation is drawn where it stopped (epoch 1 after 3 of 469 batches: 0.0064).
+        const partial = r.partial ? { ...point, epoch: r.epoch - 1 + r.partial.batch / r.partial.batches } : null;
+        if (flags.plot !== undefined) writePlot(flags.plot, partial ? [...history, partial] : history, stepHistory);
       },
     });
     if (flags.save !== undefined) io.out(`saved ${flags.save} (optimizer state: ${optimPath(flags.save)})\n`);

@@ -179,6 +179,31 @@ export class Executor {
     return kernels.map((_, i) => Number(t[2 * i + 1]! - t[2 * i]!));
   }
 
+  /**
+   * Where the adapter cannot time passes: each dispatch of a pass on the wall clock, `repeats`
+   * times in one submit awaited with onSubmittedWorkDone, in ms per dispatch, in order. The submit
+   * and the wait are counted too (spread over the repeats), and a repeated kernel runs again on its
+   * own outputs, so the state afterwards is not one step's.
+   */
+  async timeDispatches(pass: PassName, seed: number, step: number, repeats: number): Promise<number[]> {
+    const { device } = this.gpu;
+    this.writeStep(seed, step);
+    const ms: number[] = [];
+    for (const k of this.passes.get(pass)!) {
+      const enc = device.createCommandEncoder();
+      const cp = enc.beginComputePass();
+      cp.setPipeline(k.pipeline);
+      cp.setBindGroup(0, k.bindGroup);
+      for (let r = 0; r < repeats; r++) cp.dispatchWorkgroups(...k.dispatch);
+      cp.end();
+      const start = performance.now();
+      device.queue.submit([enc.finish()]);
+      await awaitGpu(() => device.queue.onSubmittedWorkDone());
+      ms.push((performance.now() - start) / repeats);
+    }
+    return ms;
+  }
+
   write(tensor: TensorId, data: Float32Array | Int32Array | Uint32Array): void {
     const p = this.plan.placements[tensor]!;
     if (data.length !== p.elements) throw new Error(`${this.program.tensors[tensor]!.name}: ${data.length} values given, ${p.elements} expected`);

@@ -1,5 +1,6 @@
 // Training curves as d2l's ProgressBoard draws them: train_loss, val_loss and val_acc against the
-// epoch on one pair of axes, matplotlib's first three colours and line styles. Written as SVG and
+// epoch on one pair of axes, matplotlib's first three colours and line styles; train_loss per group
+// of steps at fractional epochs (StepCurve) where a run records them, else per epoch. Written as SVG and
 // as PNG (rasterised here: Bresenham lines and a 3x5 bitmap font for tick labels, the axis label
 // and the legend; deflate from node:zlib), so a run is watchable without any plotting package.
 import { renameSync, rmSync, writeFileSync } from 'node:fs';
@@ -11,6 +12,51 @@ export interface CurvePoint {
   readonly trainLoss: number;
   readonly valLoss: number | null;
   readonly valAcc: number | null;
+}
+
+/** The train loss over a group of steps, at the fractional epoch where the group ends (1.5: half of epoch 2). */
+export interface StepPoint {
+  readonly epoch: number;
+  readonly trainLoss: number;
+}
+
+/** About this many step points per epoch: d2l's board draws a few; the saved run keeps them all. */
+const POINTS_PER_EPOCH = 50;
+
+/**
+ * Per-step train losses (each step's loss per sample) gathered into points: the mean over groups of
+ * `group` consecutive batches of an epoch, a group cut short where an epoch or a run ends. With
+ * `--steps K` the groups are those of K steps (one step each for K <= 50), else of an epoch.
+ */
+export class StepCurve {
+  readonly points: StepPoint[];
+  private readonly group: number;
+  private pending: { epoch: number; key: number; last: number; sum: number; count: number; batches: number } | null = null;
+
+  constructor(batchesPerEpoch: number, plannedSteps: number | null, saved: readonly StepPoint[] = []) {
+    this.group = Math.max(1, Math.ceil(Math.min(batchesPerEpoch, plannedSteps ?? Infinity) / POINTS_PER_EPOCH));
+    this.points = [...saved];
+  }
+
+  /** Losses of consecutive batches of `epoch`, the first being batch `first` (0-based) of its `batches`. */
+  add(epoch: number, batches: number, first: number, losses: readonly number[]): void {
+    losses.forEach((loss, i) => {
+      const batch = first + i;
+      const key = Math.floor(batch / this.group);
+      if (this.pending && (this.pending.epoch !== epoch || this.pending.key !== key)) this.flush();
+      this.pending ??= { epoch, key, last: batch, sum: 0, count: 0, batches };
+      this.pending.last = batch;
+      this.pending.sum += loss;
+      this.pending.count++;
+    });
+  }
+
+  /** Ends the group in progress (at an epoch's end or a `--steps` stop). */
+  flush(): void {
+    const p = this.pending;
+    if (p) this.points.push({ epoch: p.epoch - 1 + (p.last + 1) / p.batches, trainLoss: p.sum / p.count });
+    this.pending = null;
+  }
 }
 
 const W = 640;
@@ -47,23 +93,28 @@ function ticks(max: number, step: number, toPixel: (v: number) => number): { at:
   return Array.from({ length: n + 1 }, (_, i) => ({ at: toPixel(i * step), label: (i * step).toFixed(decimals) }));
 }
 
-function layout(history: readonly CurvePoint[]): Layout {
-  const xStep = Math.max(1, niceStep(Math.max(1, ...history.map((p) => p.epoch))));
-  const xMax = Math.ceil(Math.max(1, ...history.map((p) => p.epoch)) / xStep) * xStep;
-  const values = history.flatMap((p) => [p.trainLoss, p.valLoss ?? 0, p.valAcc ?? 0]).filter(Number.isFinite);
+function layout(history: readonly CurvePoint[], steps: readonly StepPoint[]): Layout {
+  // A run shorter than an epoch (`--steps`) gets a fractional axis; whole epochs, integer ticks.
+  const last = Math.max(...history.map((p) => p.epoch), ...steps.map((p) => p.epoch), 0);
+  const span = last > 0 && last < 1 ? last : Math.max(1, last);
+  const xStep = span < 1 ? niceStep(span) : Math.max(1, niceStep(span));
+  const xMax = Math.ceil(span / xStep - 1e-9) * xStep;
+  const values = [...history.flatMap((p) => [p.trainLoss, p.valLoss ?? 0, p.valAcc ?? 0]), ...steps.map((p) => p.trainLoss)].filter(Number.isFinite);
   const yStep = niceStep(Math.max(1e-6, ...values));
   const yMax = Math.ceil(Math.max(1e-6, ...values) / yStep) * yStep;
   const sx = (x: number): number => BOX.left + (x / xMax) * (BOX.right - BOX.left);
   const sy = (y: number): number => BOX.bottom - (y / yMax) * (BOX.bottom - BOX.top);
-  const curve = (label: string, color: Rgb, dash: number[], pick: (p: CurvePoint) => number | null): Series[] => {
-    const points = history.flatMap((p) => { const v = pick(p); return v === null || !Number.isFinite(v) ? [] : [[sx(p.epoch), sy(v)] as const]; });
+  const curve = <P extends { epoch: number }>(label: string, color: Rgb, dash: number[], from: readonly P[], pick: (p: P) => number | null): Series[] => {
+    const points = from.flatMap((p) => { const v = pick(p); return v === null || !Number.isFinite(v) ? [] : [[sx(p.epoch), sy(v)] as const]; });
     return points.length > 0 ? [{ label, color, dash, points }] : [];
   };
   return {
     series: [
-      ...curve('train_loss', [0x1f, 0x77, 0xb4], [], (p) => p.trainLoss),
-      ...curve('val_loss', [0xff, 0x7f, 0x0e], [8, 5], (p) => p.valLoss),
-      ...curve('val_acc', [0x2c, 0xa0, 0x2c], [8, 4, 2, 4], (p) => p.valAcc),
+      ...(steps.length > 0
+        ? curve('train_loss', [0x1f, 0x77, 0xb4], [], steps, (p) => p.trainLoss)
+        : curve('train_loss', [0x1f, 0x77, 0xb4], [], history, (p) => p.trainLoss)),
+      ...curve('val_loss', [0xff, 0x7f, 0x0e], [8, 5], history, (p) => p.valLoss),
+      ...curve('val_acc', [0x2c, 0xa0, 0x2c], [8, 4, 2, 4], history, (p) => p.valAcc),
     ],
     xTicks: ticks(xMax, xStep, sx),
     yTicks: ticks(yMax, yStep, sy),
@@ -74,8 +125,8 @@ const legendAt = (i: number): [number, number] => [BOX.right - 130, BOX.top + 14
 const hex = (c: Rgb): string => `#${c.map((v) => v.toString(16).padStart(2, '0')).join('')}`;
 const r1 = (v: number): string => v.toFixed(1);
 
-export function renderSvg(history: readonly CurvePoint[]): string {
-  const { series, xTicks, yTicks } = layout(history);
+export function renderSvg(history: readonly CurvePoint[], steps: readonly StepPoint[] = []): string {
+  const { series, xTicks, yTicks } = layout(history, steps);
   const { left, right, top, bottom } = BOX;
   const out = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="12">`,
@@ -181,8 +232,8 @@ export function encodePng(width: number, height: number, rgba: Uint8Array): Buff
   return Buffer.concat([signature, chunk('IHDR', ihdr), chunk('IDAT', deflateSync(raw)), chunk('IEND', new Uint8Array(0))]);
 }
 
-export function renderPng(history: readonly CurvePoint[]): Buffer {
-  const { series, xTicks, yTicks } = layout(history);
+export function renderPng(history: readonly CurvePoint[], steps: readonly StepPoint[] = []): Buffer {
+  const { series, xTicks, yTicks } = layout(history, steps);
   const { left, right, top, bottom } = BOX;
   const img = new Raster();
   const black: Rgb = [0, 0, 0];
@@ -206,8 +257,8 @@ export function renderPng(history: readonly CurvePoint[]): Buffer {
 export const pngPath = (svg: string): string => `${svg.replace(/\.svg$/i, '')}.png`;
 
 /** Writes the SVG and the PNG, each to a temporary file renamed over the target, so a viewer never sees half a plot. */
-export function writePlot(svgPath: string, history: readonly CurvePoint[]): void {
-  for (const [path, data] of [[svgPath, renderSvg(history)], [pngPath(svgPath), renderPng(history)]] as const) {
+export function writePlot(svgPath: string, history: readonly CurvePoint[], steps: readonly StepPoint[] = []): void {
+  for (const [path, data] of [[svgPath, renderSvg(history, steps)], [pngPath(svgPath), renderPng(history, steps)]] as const) {
     const tmp = `${path}.tmp-${process.pid}`;
     try {
       writeFileSync(tmp, data);

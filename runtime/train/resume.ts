@@ -12,7 +12,7 @@ import { kernelFloat } from '../../compiler/ir/f32.ts';
 import type { Model } from '../model.ts';
 import { CheckpointError, expectTensors, readCheckpoint, type Checkpoint, type StoredTensor } from './checkpoint.ts';
 import { completePair, savedTogether, writePair } from './pair.ts';
-import type { CurvePoint } from './plot.ts';
+import type { CurvePoint, StepPoint } from './plot.ts';
 import { floatTensor, readWeights, setWeights, stateDict } from './state-dict.ts';
 import type { EpochPosition } from './trainer.ts';
 
@@ -25,6 +25,11 @@ export interface SavedRun {
   readonly shuffle: boolean;
   readonly optimizer: Pick<OptimizerConfig, 'kind' | 'lr' | 'momentum' | 'weightDecay'>;
   readonly history: readonly CurvePoint[];
+  /**
+   * The train loss per group of steps (`--plot`'s step curve, StepCurve), so a resumed run redraws it
+   * whole; [] where the run drew per-epoch points only, or was saved before step points existed.
+   */
+  readonly stepHistory: readonly StepPoint[];
   /** Where in epoch `epoch + 1` the run stopped (`--steps` inside an epoch); null at an epoch's end. */
   readonly position: EpochPosition | null;
   /** The weights and the optimizer file, applied once the model is compiled. */
@@ -40,7 +45,7 @@ export function optimPath(weights: string): string {
 /** The metadata keys of a position inside an epoch, written only for a run stopped inside one. */
 const POSITION = { samples: 'epoch_samples', batches: 'epoch_batches', lossSum: 'epoch_loss_sum' } as const;
 
-export async function saveRun(model: Model, path: string, run: Pick<SavedRun, 'epoch' | 'seed' | 'batch' | 'shuffle' | 'history' | 'position'>): Promise<void> {
+export async function saveRun(model: Model, path: string, run: Pick<SavedRun, 'epoch' | 'seed' | 'batch' | 'shuffle' | 'history' | 'stepHistory' | 'position'>): Promise<void> {
   const o = model.compiled.train.optimizer;
   const tensors = new Map<string, StoredTensor>();
   for (const { name, shape, data } of await model.getOptimizerState()) tensors.set(name, { dtype: 'F32', shape, data });
@@ -53,12 +58,24 @@ export async function saveRun(model: Model, path: string, run: Pick<SavedRun, 'e
       format: 'cnnc-optimizer', model: name, steps, epoch, ...position,
       optimizer: o.kind, lr: String(o.lr), momentum: String(o.momentum), weight_decay: String(o.weightDecay),
       seed: String(run.seed), batch: String(run.batch), shuffle: String(run.shuffle), history: JSON.stringify(run.history),
+      ...(run.stepHistory.length > 0 ? { step_history: JSON.stringify(run.stepHistory) } : {}),
     },
   });
 }
 
-const isPoint = (p: unknown): p is CurvePoint =>
+const isPoint = (p: unknown): p is CurvePoint & StepPoint =>
   typeof p === 'object' && p !== null && typeof (p as CurvePoint).epoch === 'number' && typeof (p as CurvePoint).trainLoss === 'number';
+
+/** A JSON list of points from the metadata, or null when it is not one. */
+function points(text: string | undefined): (CurvePoint & StepPoint)[] | null {
+  let list: unknown = null;
+  try {
+    list = JSON.parse(text ?? '');
+  } catch {
+    // null below
+  }
+  return Array.isArray(list) && list.every(isPoint) ? list : null;
+}
 
 /**
  * Reads the run saved as weights `path` and the optimizer file beside it, checked against the model's
@@ -96,18 +113,15 @@ export function readRun(path: string, graph: ShapedGraph): SavedRun {
   const batch = number('batch', true);
   if (batch < 1) throw bad('batch', 'a batch size >= 1');
   const run = { epoch: number('epoch', true), steps, seed: number('seed', true), batch, shuffle: m.shuffle === 'true', optimizer };
-  let history: unknown = null;
-  try {
-    history = JSON.parse(m.history ?? '');
-  } catch {
-    // reported below
-  }
-  if (!Array.isArray(history) || !history.every(isPoint)) throw bad('history', 'a JSON list of epochs');
+  const history = points(m.history);
+  if (!history) throw bad('history', 'a JSON list of epochs');
+  const stepHistory = m.step_history === undefined ? [] : points(m.step_history);
+  if (!stepHistory) throw bad('step_history', 'a JSON list of step points');
   const position = readPosition(m, bad);
   let weights = readWeights(graph, path);
   if (!savedTogether(weights.metadata, m) && completePair(path, file)) weights = readWeights(graph, path);
   if (!savedTogether(weights.metadata, m)) throw new CheckpointError(`${path} (step ${weights.metadata.steps ?? 'unknown'}) and ${file} (step ${steps}) were not saved together`);
-  return { ...run, history, position, weights, state };
+  return { ...run, history, stepHistory, position, weights, state };
 }
 
 function readPosition(m: Readonly<Record<string, string>>, bad: (key: string, what: string) => CheckpointError): EpochPosition | null {

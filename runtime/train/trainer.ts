@@ -77,6 +77,11 @@ export interface TrainHooks {
   onEpoch?(r: EpochReport, position: EpochPosition | null): void | Promise<void>;
   /** Once, before training, when something about the run deserves a word (a last batch left out). */
   onWarning?(message: string): void;
+  /**
+   * Each step's loss per sample, read at the readbacks the loop makes anyway (about once a second,
+   * and at an epoch's end) from the GPU's ring of step losses: batches `first`.. of `epoch`'s `batches`.
+   */
+  onStepLosses?(epoch: number, batches: number, first: number, losses: readonly number[]): void;
 }
 
 /** Training stopped on a NaN or infinite loss; weights from before it are what was last saved. */
@@ -158,6 +163,8 @@ export async function train(model: Model, data: { train: TrainData; val: TrainDa
     let seen = 0;
     let done = resumed?.batches ?? 0;
     let checked = model.steps;
+    /** The sizes of the batches since the last check: `mse_sum` losses are sums over them. */
+    const sizes: number[] = [];
     const from = resumed?.samples ?? 0;
     const check = async (): Promise<{ lossSum: number; running: number }> => {
       const metrics = await model.metrics();
@@ -171,6 +178,12 @@ export async function train(model: Model, data: { train: TrainData; val: TrainDa
         const where = bad >= 0 ? `at step ${checked + bad + 1}` : `between steps ${checked + 1} and ${model.steps}`;
         throw new DivergedError(`the loss became ${Number.isNaN(value) ? 'NaN' : 'infinite'} in epoch ${epoch} ${where} (steps count from 1 over the run); training stopped (lower the learning rate?)`);
       }
+      const losses = hooks.onStepLosses && sizes.length > 0 ? await model.stepLosses(checked, model.steps) : null;
+      if (losses) {
+        const perSample = model.compiled.train.loss === 'mse_sum' ? [...losses].map((l, i) => l / sizes[i]!) : [...losses];
+        hooks.onStepLosses!(epoch, batches, done - losses.length, perSample);
+      }
+      sizes.length = 0;
       checked = model.steps;
       return { lossSum, running };
     };
@@ -185,6 +198,7 @@ export async function train(model: Model, data: { train: TrainData; val: TrainDa
       // whole batches only, which is what a saved position holds.
       await tally.next(b.size);
       (await model.withBatch(b.size)).trainStep(b.x, b.target);
+      sizes.push(b.size);
       seen += b.size;
       done++;
       const now = performance.now();

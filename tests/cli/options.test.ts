@@ -56,7 +56,7 @@ describe("another command's option", () => {
       'cnnc check: --weights is not an option of check (it is an option of eval, predict and export)',
     );
     expect(await refused('check', 'absent.cnn', '--json')).toBe(
-      'cnnc check: --json is not an option of check (it is an option of summary, eval, predict and weights)',
+      'cnnc check: --json is not an option of check (it is an option of summary, eval, predict, profile and weights)',
     );
   });
 });
@@ -73,7 +73,7 @@ describe('unknown options', () => {
     [['summary', 'absent.cnn', '-x'], 'cnnc summary: unknown option -x (cnnc summary --help lists its options)'],
     [
       ['chekc', 'absent.cnn'],
-      "cnnc: unknown command 'chekc' (did you mean 'check'?; commands: check, summary, compile, kernels, train, eval, predict, weights, export)",
+      "cnnc: unknown command 'chekc' (did you mean 'check'?; commands: check, summary, compile, kernels, train, eval, predict, profile, weights, export)",
     ],
   ])('%j', async (args, message) => {
     expect(await refused(...args)).toBe(message);
@@ -119,6 +119,8 @@ describe('values', () => {
     // `=` keeps a value that looks like an option, and an empty one (refused by its range check).
     expect(flags('kernels', 'm.cnn', '--filter=--k0')).toEqual({ filter: '--k0' });
     expect(flags('train', 'm.cnn', '--seed=0', '--seed', '7')).toEqual({ seed: 7 });
+    // A repeatable option collects its values in order (`=` inside the value is kept).
+    expect(flags('profile', 'm.cnn', '--set', 'a=1', '--set=arch=((1, 2),)')).toEqual({ set: ['a=1', 'arch=((1, 2),)'] });
   });
 
   it('takes options before the command and the file', () => {
@@ -198,6 +200,7 @@ describe('the flags a command module reads', () => {
   it('are typed from its table (tsc refuses a read of an option the table lacks)', () => {
     expectTypeOf<Flags<'train'>['epochs']>().toEqualTypeOf<number | undefined>();
     expectTypeOf<Flags<'eval'>['weights']>().toEqualTypeOf<string>();
+    expectTypeOf<Flags<'check'>['set']>().toEqualTypeOf<readonly string[] | undefined>();
     expectTypeOf<Flags<'summary'>['input']>().toEqualTypeOf<readonly number[] | undefined>();
     expectTypeOf<Flags<'check'>>().not.toHaveProperty('epochs');
     expectTypeOf<Flags<'predict'>>().not.toHaveProperty('data');
@@ -211,6 +214,7 @@ describe('the flags a command module reads', () => {
     ['eval.ts', ['eval']],
     ['predict.ts', ['predict']],
     ['flags.ts', ['train', 'eval', 'predict']],
+    ['profile.ts', ['profile']],
   ] as const)('%s reads only options of %j', (file, users) => {
     const text = readFileSync(join(root, 'runtime', 'cli', file), 'utf8');
     const reads = [...text.matchAll(/(?<![\w/.])flags(?:\.([a-zA-Z]+)|\['([a-z-]+)'\])/g)].map((m) => m[1] ?? m[2]!);

@@ -135,6 +135,30 @@ describe('cnnc train --steps inside an epoch, then --resume', () => {
   });
 });
 
+describe('cnnc train --plot with --steps', () => {
+  it('draws train_loss per step at fractional epochs, and a stopped and resumed run redraws the whole curve', () => {
+    // Seven samples in batches of 2: four steps an epoch.
+    const npy = (name: string, shape: number[], data: Float32Array): void => writeNpy(at(name), shape, data);
+    npy('xp.npy', [7, 1, 6, 8], Float32Array.from({ length: 336 }, (_, i) => Math.sin(i * 0.4)));
+    npy('yp.npy', [7, 1, 6, 7], Float32Array.from({ length: 294 }, (_, i) => Math.cos(i * 0.7)));
+    const model = at('plot.cnn');
+    writeFileSync(model, 'model Edges {\n  input [1, 6, 8]\n  conv(1, kernel = (1, 2))\n}\n' +
+      'train {\n  data npy(inputs = "xp.npy", targets = "yp.npy")\n  loss mse_sum\n  optimizer sgd(lr = 0.01)\n  batch 2  seed 5  epochs 2\n}\n');
+    const curve = (svg: string): string => /<polyline class="train_loss" points="([^"]*)"/.exec(readFileSync(svg, 'utf8'))![1]!;
+    const [full, part] = [at('plot-full'), at('plot-part')];
+    train(model, '--steps', '6', '--plot', `${full}.svg`, '--save', `${full}.safetensors`);
+    train(model, '--steps', '3', '--plot', `${part}.svg`, '--save', `${part}.safetensors`);
+    expect(curve(`${part}.svg`).split(' ')).toHaveLength(3);
+    train(model, '--steps', '6', '--resume', `${part}.safetensors`, '--plot', `${part}.svg`, '--save', `${part}.safetensors`);
+    // One point per step, at the end of its batch: 4 batches an epoch.
+    const points = JSON.parse(readCheckpoint(`${full}.optim.safetensors`).metadata.step_history!) as { epoch: number; trainLoss: number }[];
+    expect(points.map((p) => p.epoch)).toEqual([0.25, 0.5, 0.75, 1, 1.25, 1.5]);
+    expect(curve(`${full}.svg`).split(' ')).toHaveLength(6);
+    expect(readCheckpoint(`${part}.optim.safetensors`).metadata.step_history).toBe(readCheckpoint(`${full}.optim.safetensors`).metadata.step_history);
+    expect(readFileSync(`${part}.svg`, 'utf8')).toBe(readFileSync(`${full}.svg`, 'utf8'));
+  });
+});
+
 describe('cnnc train --resume refuses', () => {
   const weights = at('w.safetensors');
   writeCheckpoint(weights, new Map([['0.weight', { dtype: 'F32', shape: [1, 1, 1, 2], data: Float32Array.of(0.5, -0.5) }]]), { model: 'Corr2d', steps: '3' });

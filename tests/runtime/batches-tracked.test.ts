@@ -75,7 +75,7 @@ describe('num_batches_tracked', () => {
       expect(await tracked(model)).toEqual({ 'bn1.num_batches_tracked': 1238n, 'bn2.num_batches_tracked': 11n });
 
       const saved = join(dir, 'run.safetensors');
-      await saveRun(model, saved, { epoch: 1, seed: 1, batch: BATCH, shuffle: false, history: [], position: null });
+      await saveRun(model, saved, { epoch: 1, seed: 1, batch: BATCH, shuffle: false, history: [], stepHistory: [], position: null });
       const resumed = await newModel();
       try {
         applyRun(resumed, readRun(saved, resumed.compiled.graph));

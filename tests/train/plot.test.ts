@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { crc32, inflateSync } from 'node:zlib';
 import { describe, expect, it, onTestFinished } from 'vitest';
-import { renderPng, renderSvg, writePlot, type CurvePoint } from '../../runtime/train/plot.ts';
+import { renderPng, renderSvg, StepCurve, writePlot, type CurvePoint } from '../../runtime/train/plot.ts';
 
 const history: CurvePoint[] = [1, 2, 3, 4, 5].map((epoch) => ({ epoch, trainLoss: 2 / epoch, valLoss: 2.2 / epoch, valAcc: 0.5 + 0.05 * epoch }));
 
@@ -79,5 +79,62 @@ describe('training curves', () => {
     expect(readdirSync(dir).sort()).toEqual(['curves.png', 'curves.svg']);
     expect(readFileSync(join(dir, 'curves.svg'), 'utf8')).toBe(renderSvg(history));
     expect(existsSync(join(dir, 'curves.png'))).toBe(true);
+  });
+});
+
+describe('train_loss per group of steps (StepCurve)', () => {
+  it('groups each epoch into about 50 points, ending at fractional epochs; a group never spans two epochs', () => {
+    // 469 batches an epoch (Fashion-MNIST at 128): groups of 10, the last of 9.
+    const c = new StepCurve(469, null);
+    c.add(1, 469, 0, Array.from({ length: 469 }, (_, i) => (i < 10 ? 2 : 1)));
+    c.add(2, 469, 0, [3, 5]);
+    c.flush();
+    expect(c.points).toHaveLength(48);
+    expect(c.points[0]).toEqual({ epoch: 10 / 469, trainLoss: 2 });
+    expect(c.points[1]).toEqual({ epoch: 20 / 469, trainLoss: 1 });
+    expect(c.points[46]).toEqual({ epoch: 1, trainLoss: 1 });
+    expect(c.points[47]).toEqual({ epoch: 1 + 2 / 469, trainLoss: 4 });
+    expect(c.points.map((p) => p.epoch)).toEqual([...c.points.map((p) => p.epoch)].sort((a, b) => a - b));
+  });
+
+  it('takes the losses in pieces (one readback each) as it would whole', () => {
+    const losses = Array.from({ length: 30 }, (_, i) => Math.sin(i) + 2);
+    const whole = new StepCurve(30, null);
+    whole.add(1, 30, 0, losses);
+    whole.flush();
+    const pieces = new StepCurve(30, null);
+    for (const [from, to] of [[0, 7], [7, 8], [8, 30]] as const) pieces.add(1, 30, from, losses.slice(from, to));
+    pieces.flush();
+    expect(pieces.points).toEqual(whole.points);
+    expect(whole.points).toHaveLength(30);
+  });
+
+  it('with --steps K, one point per step up to 50 steps, and continues the points of a saved run', () => {
+    const c = new StepCurve(469, 5, [{ epoch: 1 / 469, trainLoss: 2.3 }]);
+    c.add(1, 469, 1, [2.2, 2.1]);
+    c.flush();
+    expect(c.points.map((p) => p.epoch)).toEqual([1 / 469, 2 / 469, 3 / 469]);
+    expect(new StepCurve(469, 500, []).points).toEqual([]);
+  });
+
+  it('draws them as the train_loss line, with val points per epoch, on a fractional axis for a short run', () => {
+    const steps = [1, 2, 3, 4, 5].map((k) => ({ epoch: k / 469, trainLoss: 2.3 - k / 100 }));
+    const partial: CurvePoint = { epoch: 5 / 469, trainLoss: 2.27, valLoss: 2.29, valAcc: 0.1 };
+    const svg = renderSvg([partial], steps);
+    const lines = polylines(svg);
+    expect(lines.get('train_loss')).toHaveLength(5);
+    expect(lines.get('val_loss')).toHaveLength(1);
+    // The val point is where the last step point is: both at 5/469 of an epoch.
+    expect(lines.get('val_loss')![0]![0]).toBe(lines.get('train_loss')![4]![0]);
+    // The axis spans the run (0.015 epochs), not a whole epoch: the points spread over the width.
+    const xs = lines.get('train_loss')!.map((p) => p[0]!);
+    expect(xs.at(-1)! - xs[0]!).toBeGreaterThan(200);
+    expect(svg).toContain('>0.005</text>');
+    // Over whole epochs, the step line and per-epoch val points share the epoch axis.
+    const long = renderSvg(history, [0.5, 1, 1.5, 2, 2.5, 3, 3.5, 4, 4.5, 5].map((epoch) => ({ epoch, trainLoss: 2 / epoch })));
+    expect(polylines(long).get('train_loss')).toHaveLength(10);
+    expect(polylines(long).get('val_acc')).toHaveLength(5);
+    expect(polylines(long).get('train_loss')!.at(-1)![0]).toBe(polylines(long).get('val_acc')!.at(-1)![0]);
+    expect(renderPng(history, [{ epoch: 0.5, trainLoss: 1 }]).length).toBeGreaterThan(0);
   });
 });
