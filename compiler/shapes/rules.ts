@@ -3,6 +3,7 @@
 import type { DiagCode } from '../diagnostics/codes.ts';
 import { formatShape, numel, type NodeOf, type ParamRole, type Shape } from '../ir/graph.ts';
 import type { OpKind, Pair } from '../ir/ops.ts';
+import { conv3dRule, pool3dRule } from './rules3d.ts';
 
 export interface ParamShape {
   readonly role: ParamRole;
@@ -96,6 +97,9 @@ export const shapeRules: { readonly [K in OpKind]: ShapeRule<K> } = {
     const [oh, ow] = node.attrs.output;
     return ok([x![0]!, x![1]!, oh, ow], numel(x!));
   },
+  conv3d: (node, [x]) => conv3dRule(node, x!),
+  maxpool3d: (node, [x]) => pool3dRule(node, x!),
+  avgpool3d: (node, [x]) => pool3dRule(node, x!),
   batchnorm: (_node, [x]) => {
     if (x!.length !== 2 && x!.length !== 4) return err('E0301', `batchnorm expects [N, C, H, W] or [N, F], got ${formatShape(x!)}`);
     const c = x![1]!;

@@ -42,6 +42,9 @@ export function forward(g: ShapedGraph, params: Params, input: Tensor, mode: 'tr
       case 'maxpool2d': y = ops.maxpool2d(x, n.attrs); break;
       case 'avgpool2d': y = ops.avgpool2d(x, n.attrs); break;
       case 'adaptive_avgpool2d': y = ops.adaptiveAvgpool2d(x, n.attrs.output); break;
+      case 'conv3d': y = ops.conv3d(x, p(params, n, 'weight'), opt(params, n, 'bias'), n.attrs); break;
+      case 'maxpool3d': y = ops.maxpool3d(x, n.attrs); break;
+      case 'avgpool3d': y = ops.avgpool3d(x, n.attrs); break;
       case 'batchnorm': {
         if (mode === 'eval') {
           y = ops.batchnormEval(x, p(params, n, 'weight'), p(params, n, 'bias'), p(params, n, 'running_mean'), p(params, n, 'running_var'), n.attrs.eps);
@@ -105,6 +108,13 @@ export function backward(g: ShapedGraph, params: Params, fwd: ForwardResult, dOu
         acc(i0, r.dx);
         break;
       }
+      case 'conv3d': {
+        const r = ops.conv3dBackward(x, p(params, n, 'weight'), dy, n.attrs);
+        grads.set(nameOf(n, 'weight'), r.dw);
+        if (r.db) grads.set(nameOf(n, 'bias'), r.db);
+        acc(i0, r.dx);
+        break;
+      }
       case 'linear': {
         const r = ops.linearBackward(x, p(params, n, 'weight'), dy, n.attrs.bias);
         grads.set(nameOf(n, 'weight'), r.dw);
@@ -115,6 +125,8 @@ export function backward(g: ShapedGraph, params: Params, fwd: ForwardResult, dOu
       case 'maxpool2d': acc(i0, ops.maxpool2dBackward(x, dy, n.attrs)); break;
       case 'avgpool2d': acc(i0, ops.avgpool2dBackward(x, dy, n.attrs)); break;
       case 'adaptive_avgpool2d': acc(i0, ops.adaptiveAvgpool2dBackward(x, dy, n.attrs.output)); break;
+      case 'maxpool3d': acc(i0, ops.maxpool3dBackward(x, dy, n.attrs)); break;
+      case 'avgpool3d': acc(i0, ops.avgpool3dBackward(x, dy, n.attrs)); break;
       case 'batchnorm': {
         const r = ops.batchnormTrainBackward(x, p(params, n, 'weight'), dy, n.attrs.eps);
         grads.set(nameOf(n, 'weight'), r.dgamma);

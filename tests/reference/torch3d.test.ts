@@ -1,0 +1,77 @@
+// The 3-D reference ops (conv3d, maxpool3d, avgpool3d) against PyTorch 1.13 itself:
+// tests/fixtures/torch/ops3d.json, made by tests/fixtures/gen/ops3d.py (regenerate:
+// /usr/bin/python3 tests/fixtures/gen/ops3d.py). Forward and every gradient (input, weight,
+// bias), both sides float64, the same sums in orders that differ only by rounding: rtol 1e-9,
+// atol 1e-10, as tests/reference/torch.test.ts.
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import type { OpAttrs } from '../../compiler/ir/ops.ts';
+import * as ref from '../../runtime/reference/ops.ts';
+import type { Tensor } from '../../runtime/reference/ops.ts';
+import { expectAllclose } from '../helpers/allclose.ts';
+
+interface StoredTensor {
+  readonly shape: number[];
+  readonly data: number[];
+}
+
+interface Fixture {
+  readonly op: 'conv3d' | 'maxpool3d' | 'avgpool3d';
+  readonly name: string;
+  readonly config: Record<string, unknown>;
+  readonly tensors: Record<string, StoredTensor>;
+}
+
+const file = JSON.parse(readFileSync(new URL('../fixtures/torch/ops3d.json', import.meta.url), 'utf8')) as { torch: string; cases: Fixture[] };
+const TOL = { rtol: 1e-9, atol: 1e-10 };
+
+function run(f: Fixture): void {
+  const get = (name: string): Tensor => {
+    const s = f.tensors[name];
+    if (s === undefined) throw new Error(`fixture ${f.op} '${f.name}' has no tensor ${name}`);
+    return ref.tensor(s.shape, s.data);
+  };
+  const check = (name: string, actual: Tensor): void => {
+    const expected = get(name);
+    expect(actual.shape, `${name} shape`).toEqual(expected.shape);
+    expectAllclose(actual.data, expected.data, TOL, name);
+  };
+  const [x, dy] = [get('x'), get('dy')];
+  switch (f.op) {
+    case 'conv3d': {
+      const a = f.config as unknown as OpAttrs['conv3d'];
+      const w = get('w');
+      check('y', ref.conv3d(x, w, a.bias ? get('b') : null, a));
+      const g = ref.conv3dBackward(x, w, dy, a);
+      check('dx', g.dx);
+      check('dw', g.dw);
+      expect(g.db === null).toBe(!a.bias);
+      if (g.db !== null) check('db', g.db);
+      return;
+    }
+    case 'maxpool3d': {
+      const a = f.config as unknown as OpAttrs['maxpool3d'];
+      check('y', ref.maxpool3d(x, a));
+      check('dx', ref.maxpool3dBackward(x, dy, a));
+      return;
+    }
+    case 'avgpool3d': {
+      const a = f.config as unknown as OpAttrs['avgpool3d'];
+      check('y', ref.avgpool3d(x, a));
+      check('dx', ref.avgpool3dBackward(x, dy, a));
+    }
+  }
+}
+
+describe.each(['conv3d', 'maxpool3d', 'avgpool3d'])(`%s vs torch ${file.torch}`, (op) => {
+  const fixtures = file.cases.filter((c) => c.op === op);
+  it('has fixtures', () => expect(fixtures.length).toBeGreaterThanOrEqual(3));
+  it.each(fixtures)(`$name (rtol ${TOL.rtol.toExponential()}, atol ${TOL.atol.toExponential()})`, (f) => run(f));
+});
+
+it("the seeds' exercise: pool3d(X_3d, (2, 2, 2)) on arange(27) as 3x3x3 (stride 1) is [[[13, 14], [16, 17]], [[22, 23], [25, 26]]]", () => {
+  const x = ref.tensor([1, 1, 3, 3, 3], Array.from({ length: 27 }, (_, i) => i));
+  const y = ref.maxpool3d(x, { kernel: [2, 2, 2], stride: [1, 1, 1], padding: [0, 0, 0], dilation: [1, 1, 1] });
+  expect(y.shape).toEqual([1, 1, 2, 2, 2]);
+  expect(Array.from(y.data)).toEqual([13, 14, 16, 17, 22, 23, 25, 26]);
+});
