@@ -1,8 +1,13 @@
 // Shape rules of the 3-D ops (PyTorch Conv3d, MaxPool3d, AvgPool3d) on [N, C, D, H, W] inputs:
 // output shape, parameters and forward FLOPs, as rules.ts gives them for the 2-D ops.
-import { formatShape, numel, type NodeOf, type Shape } from '../ir/graph.ts';
+import { formatShape, numel, type NodeOf, type ParamRole, type Shape } from '../ir/graph.ts';
 import type { Triple } from '../ir/ops.ts';
-import type { ParamShape, RuleResult } from './rules.ts';
+
+// rules.ts's RuleResult, restated to keep this file out of an import cycle with the table there.
+type ParamShape = { readonly role: ParamRole; readonly shape: Shape };
+type RuleResult =
+  | { readonly ok: true; readonly shape: Shape; readonly params: readonly ParamShape[]; readonly flops: number }
+  | { readonly ok: false; readonly code: 'E0301' | 'E0302' | 'E0305' | 'E0211'; readonly message: string; readonly help?: string };
 
 const fail = (code: 'E0301' | 'E0302' | 'E0305' | 'E0211', message: string, help?: string): RuleResult =>
   (help === undefined ? { ok: false, code, message } : { ok: false, code, message, help });

@@ -1,8 +1,8 @@
 // 3-D convolution (PyTorch Conv3d: cross-correlation, [N, C, D, H, W] input, [O, C/groups, kd,
 // kh, kw] weight, zero padding, stride, dilation, groups) and its gradients.
 import type { OpAttrs } from '../../compiler/ir/ops.ts';
-import { type Tensor, assertRank, at, dim, numel, sameShape, tensor } from './tensor.ts';
-import { addChannelBias, channelBiasGrad, checkBias } from './bias.ts';
+import { type Tensor, assertRank, dim, numel, sameShape } from './tensor.ts';
+import { convolve, convolveBackward } from './conv.ts';
 import { forEachTap3d, outVolume } from './window3d.ts';
 
 type Conv3dAttrs = OpAttrs['conv3d'];
@@ -45,23 +45,12 @@ function forEachConvTap(x: Tensor, a: Conv3dAttrs, yShape: readonly number[], vi
 }
 
 export function conv3d(x: Tensor, w: Tensor, b: Tensor | null, a: Conv3dAttrs): Tensor {
-  const y = tensor(convOutShape(x, w, a));
-  checkBias(b, a.outChannels, a.bias, 'conv3d');
-  forEachConvTap(x, a, y.shape, (xi, wi, yi) => {
-    y.data[yi] = at(y.data, yi) + at(x.data, xi) * at(w.data, wi);
-  });
-  return addChannelBias(y, b);
+  const yShape = convOutShape(x, w, a);
+  return convolve(x, w, b, yShape, a.bias, (visit) => forEachConvTap(x, a, yShape, visit), 'conv3d');
 }
 
 /** Vector-Jacobian product of conv3d for the cotangent dy; db is null when the layer has no bias. */
 export function conv3dBackward(x: Tensor, w: Tensor, dy: Tensor, a: Conv3dAttrs): { dx: Tensor; dw: Tensor; db: Tensor | null } {
   const yShape = convOutShape(x, w, a);
-  if (!sameShape(dy.shape, yShape)) throw new Error(`conv3dBackward: dy shape [${dy.shape.join(', ')}] is not [${yShape.join(', ')}]`);
-  const dx = tensor(x.shape);
-  const dw = tensor(w.shape);
-  forEachConvTap(x, a, yShape, (xi, wi, yi) => {
-    dx.data[xi] = at(dx.data, xi) + at(dy.data, yi) * at(w.data, wi);
-    dw.data[wi] = at(dw.data, wi) + at(dy.data, yi) * at(x.data, xi);
-  });
-  return { dx, dw, db: a.bias ? channelBiasGrad(dy) : null };
+  return convolveBackward(x, w, dy, yShape, a.bias, (visit) => forEachConvTap(x, a, yShape, visit), 'conv3dBackward');
 }

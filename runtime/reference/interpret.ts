@@ -101,15 +101,10 @@ export function backward(g: ShapedGraph, params: Params, fwd: ForwardResult, dOu
     const x = xs[0]!;
     const [i0] = n.inputs as [NodeId];
     switch (n.op) {
-      case 'conv2d': {
-        const r = ops.conv2dBackward(x, p(params, n, 'weight'), dy, n.attrs);
-        grads.set(nameOf(n, 'weight'), r.dw);
-        if (r.db) grads.set(nameOf(n, 'bias'), r.db);
-        acc(i0, r.dx);
-        break;
-      }
+      case 'conv2d':
       case 'conv3d': {
-        const r = ops.conv3dBackward(x, p(params, n, 'weight'), dy, n.attrs);
+        const w = p(params, n, 'weight');
+        const r = n.op === 'conv2d' ? ops.conv2dBackward(x, w, dy, n.attrs) : ops.conv3dBackward(x, w, dy, n.attrs);
         grads.set(nameOf(n, 'weight'), r.dw);
         if (r.db) grads.set(nameOf(n, 'bias'), r.db);
         acc(i0, r.dx);

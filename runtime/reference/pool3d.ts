@@ -2,6 +2,7 @@
 // with count_include_pad = true; ceil_mode = false) and their gradients.
 import type { OpAttrs } from '../../compiler/ir/ops.ts';
 import { type Tensor, assertRank, at, dim, numel, sameShape, tensor } from './tensor.ts';
+import { firstMaxTap } from './pool.ts';
 import { type Window3d, forEachTap3d, outVolume } from './window3d.ts';
 
 type Pool3dAttrs = OpAttrs['maxpool3d'] | OpAttrs['avgpool3d'];
@@ -40,20 +41,9 @@ function checkDy(dy: Tensor, g: Geometry, what: string): void {
   if (!sameShape(dy.shape, g.yShape)) throw new Error(`${what}: dy shape [${dy.shape.join(', ')}] is not [${g.yShape.join(', ')}]`);
 }
 
-/** The input index each output takes: the first maximum in scan order; a NaN wins (PyTorch's CPU kernel). */
+/** The input index each output takes (d, h, w scan order). */
 function forEachArgmax(x: Tensor, g: Geometry, visit: (yi: number, xi: number) => void): void {
-  forEachWindow3d(x, g, (yi, taps) => {
-    let best = at(taps, 0);
-    let bestVal = -Infinity;
-    for (const t of taps) {
-      const v = at(x.data, t);
-      if (v > bestVal || Number.isNaN(v)) {
-        best = t;
-        bestVal = v;
-      }
-    }
-    visit(yi, best);
-  });
+  forEachWindow3d(x, g, (yi, taps) => visit(yi, firstMaxTap(x.data, taps)));
 }
 
 export function maxpool3d(x: Tensor, a: OpAttrs['maxpool3d']): Tensor {
