@@ -66,9 +66,9 @@ describe.each(['max', 'avg'] as const)('%spool3d forward and backward vs the ref
   });
 });
 
-interface ConvCase { input: Shape5; attrs: OpAttrs['conv3d'] }
+interface ConvCase { name: string; input: Shape5; attrs: OpAttrs['conv3d'] }
 const conv = (input: Shape5, o: Partial<OpAttrs['conv3d']> & { outChannels: number; kernel: Triple }): ConvCase =>
-  ({ input, attrs: { stride: [1, 1, 1], padding: [0, 0, 0], dilation: [1, 1, 1], groups: 1, bias: true, ...o } });
+  ({ name: `input [${input.join(', ')}] ${JSON.stringify(o).replace(/"/g, '')}`, input, attrs: { stride: [1, 1, 1], padding: [0, 0, 0], dilation: [1, 1, 1], groups: 1, bias: true, ...o } });
 const convCases: ConvCase[] = [
   conv([2, 3, 5, 6, 4], { outChannels: 4, kernel: [3, 2, 3] }),
   conv([1, 2, 7, 6, 5], { outChannels: 3, kernel: [3, 3, 3], stride: [2, 1, 2], padding: [1, 0, 1], bias: false }),
@@ -77,7 +77,7 @@ const convCases: ConvCase[] = [
 ];
 
 describe('conv3d forward, input and weight gradients vs the reference (rtol 1e-4, atol 1e-5 * sqrt(K))', () => {
-  it.each(convCases)('input $input attrs $attrs', async (c) => {
+  it.each(convCases)('$name', async (c) => {
     const a = c.attrs;
     const spec = { name: 'k_conv3d', origin, input: c.input, attrs: a };
     const x = randomF32(21, c.input);
