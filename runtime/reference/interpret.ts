@@ -154,7 +154,8 @@ export function updatedRunningStats(g: ShapedGraph, params: Params, fwd: Forward
   for (const n of g.nodes) {
     const s = fwd.bnStats.get(n.id);
     if (!s || n.op !== 'batchnorm') continue;
-    const count = n.shape.length === 4 ? n.shape[0]! * n.shape[2]! * n.shape[3]! : n.shape[0]!;
+    // Values per channel: N times the spatial size ([N, F]: N).
+    const count = n.shape.reduce((a, b) => a * b, 1) / n.shape[1]!;
     const r = ops.updateRunningStats(p(params, n, 'running_mean'), p(params, n, 'running_var'), s.mean, s.varBiased, count, n.attrs.momentum);
     out.set(nameOf(n, 'running_mean'), r.runMean);
     out.set(nameOf(n, 'running_var'), r.runVar);

@@ -18,6 +18,7 @@ const cases: [string, string, string, number[], number][] = [
   ['maxpool3d padding and dilation', '2, 7, 7, 7', 'maxpool3d(3, stride = 2, padding = 1, dilation = 2)', [1, 2, 3, 3, 3], 0],
   ['avgpool3d with padding', '2, 5, 6, 7', 'avgpool3d(3, stride = 2, padding = 1)', [1, 2, 3, 3, 4], 0],
   ['flatten and linear after a 3-D stack (lazy in-features)', '2, 6, 6, 6', 'conv3d(4, kernel = 3, padding = 1) relu maxpool3d(2) flatten linear(5)', [1, 5], 220 + 108 * 5 + 5],
+  ['batchnorm on a 5-D tensor (BatchNorm3d: 2C learnable, 2C running statistics)', '3, 4, 4, 4', 'conv3d(4, kernel = 1) batchnorm', [1, 4, 4, 4, 4], 3 * 4 + 4 + 8],
   ['two conv3d: the second takes its in-channels from the first', '1, 4, 4, 4', 'conv3d(3, kernel = 1) conv3d(2, kernel = 2)', [1, 2, 3, 3, 3], 3 * 1 + 3 + 2 * 3 * 8 + 2],
 ];
 
@@ -33,6 +34,11 @@ describe('3-D shape rules (PyTorch semantics)', () => {
     expect(g.nodes.flatMap((n) => n.params.map((p) => `${p.name}:${p.shape.join('x')}`))).toEqual(['0.weight:6x2x3x2x1', '0.bias:6']);
   });
 
+  it('calls batch norm on 5-D input BatchNorm3d, as PyTorch', () => {
+    const g = shaped(oneLayer('3, 4, 4, 4', 'conv3d(4, kernel = 1) batchnorm flatten linear(2) batchnorm'));
+    expect(summarize(g, 'expanded').layers.map((l) => l.op)).toEqual(['Conv3d', 'BatchNorm3d', 'Flatten', 'Linear', 'BatchNorm1d']);
+  });
+
   it('counts FLOPs: 2 per multiply-add plus the bias for conv3d, one per window element for pooling', () => {
     const r = analyze('t.cnn', oneLayer('2, 6, 6, 6', 'conv3d(4, kernel = 3, padding = 1) maxpool3d(2)'), { batch: 2 });
     const rows = summarize(r.shaped!, 'expanded').layers;
@@ -45,7 +51,6 @@ describe('3-D errors, located', () => {
     ['a 3-D layer on [C, H, W] input (E0301)', '1, 8, 8', 'maxpool3d(2)', ['E0301@3:3']],
     ['a 2-D layer on [C, D, H, W] input (E0301)', '1, 4, 8, 8', 'conv(2, kernel = 3)', ['E0301@3:3']],
     ['linear on a 5-D tensor (E0301)', '1, 4, 4, 4', 'conv3d(2, kernel = 1) linear(3)', ['E0301@3:25']],
-    ['batchnorm on a 5-D tensor (no BatchNorm3d yet, E0301)', '1, 4, 4, 4', 'batchnorm', ['E0301@3:3']],
     ['a pair where a triple is expected (E0204)', '1, 4, 4, 4', 'conv3d(2, kernel = (2, 2))', ['E0204@3:13']],
     ['a zero stride (E0211)', '1, 4, 4, 4', 'maxpool3d(2, stride = (1, 0, 1))', ['E0211@3:16']],
     ['a window larger than the padded input (E0302)', '1, 4, 4, 2', 'conv3d(2, kernel = 3)', ['E0302@3:3']],
