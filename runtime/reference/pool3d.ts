@@ -41,16 +41,19 @@ function checkDy(dy: Tensor, g: Geometry, what: string): void {
   if (!sameShape(dy.shape, g.yShape)) throw new Error(`${what}: dy shape [${dy.shape.join(', ')}] is not [${g.yShape.join(', ')}]`);
 }
 
-/** The input index each output takes (d, h, w scan order). */
+/**
+ * The input index each output takes (d, h, w scan order), or -1 for a window whose dilated taps
+ * all land in the padding: PyTorch's output there is -inf, and it takes no gradient.
+ */
 function forEachArgmax(x: Tensor, g: Geometry, visit: (yi: number, xi: number) => void): void {
-  forEachWindow3d(x, g, (yi, taps) => visit(yi, firstMaxTap(x.data, taps)));
+  forEachWindow3d(x, g, (yi, taps) => visit(yi, taps.length === 0 ? -1 : firstMaxTap(x.data, taps)));
 }
 
 export function maxpool3d(x: Tensor, a: OpAttrs['maxpool3d']): Tensor {
   const g = geometry(x, a, 'maxpool3d');
   const y = tensor(g.yShape);
   forEachArgmax(x, g, (yi, xi) => {
-    y.data[yi] = at(x.data, xi);
+    y.data[yi] = xi < 0 ? -Infinity : at(x.data, xi);
   });
   return y;
 }
@@ -60,7 +63,7 @@ export function maxpool3dBackward(x: Tensor, dy: Tensor, a: OpAttrs['maxpool3d']
   checkDy(dy, g, 'maxpool3dBackward');
   const dx = tensor(x.shape);
   forEachArgmax(x, g, (yi, xi) => {
-    dx.data[xi] = at(dx.data, xi) + at(dy.data, yi);
+    if (xi >= 0) dx.data[xi] = at(dx.data, xi) + at(dy.data, yi);
   });
   return dx;
 }

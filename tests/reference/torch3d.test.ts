@@ -98,3 +98,10 @@ it("the seeds' exercise: pool3d(X_3d, (2, 2, 2)) on arange(27) as 3x3x3 (stride 
   expect(y.shape).toEqual([1, 1, 2, 2, 2]);
   expect(Array.from(y.data)).toEqual([13, 14, 16, 17, 22, 23, 25, 26]);
 });
+
+it('a max-pool window whose dilated taps all land in the padding gives -inf and no gradient, as PyTorch (F.max_pool3d(x, 2, 1, 1, 3) on 2x2x2)', () => {
+  const x = ref.tensor([1, 1, 2, 2, 2], Array.from({ length: 8 }, (_, i) => i));
+  const a = { kernel: [2, 2, 2], stride: [1, 1, 1], padding: [1, 1, 1], dilation: [3, 3, 3] } as const;
+  expect(Array.from(ref.maxpool3d(x, a).data)).toEqual([-Infinity]);
+  expect(Array.from(ref.maxpool3dBackward(x, ref.tensor([1, 1, 1, 1, 1], [1]), a).data)).toEqual(new Array(8).fill(0));
+});

@@ -40,6 +40,14 @@ describe("3-D pooling: the seeds' exercise on the GPU (exact)", () => {
     expect(Array.from((await run([pool3dForward(spec, 'max')], { x }, ['y']))['y']!)).toEqual([13, 14, 16, 17, 22, 23, 25, 26]);
     expect(Array.from((await run([pool3dForward(spec, 'avg')], { x }, ['y']))['y']!)).toEqual([6.5, 7.5, 9.5, 10.5, 15.5, 16.5, 18.5, 19.5]);
   });
+
+  it('a window whose dilated taps all land in the padding gives -inf and no gradient, as PyTorch', async () => {
+    const spec = { name: 'k_pool3d', origin, input: [1, 1, 2, 2, 2] as Shape5, attrs: { kernel: [2, 2, 2], stride: [1, 1, 1], padding: [1, 1, 1], dilation: [3, 3, 3] } as const };
+    const x = Float32Array.from({ length: 8 }, (_, i) => i);
+    const out = await run([pool3dForward(spec, 'max'), pool3dBackward({ ...spec, name: 'k_pool3d_grad' }, 'max')], { x, dy: Float32Array.of(1) }, ['y', 'dx']);
+    expect(Array.from(out['y']!)).toEqual([-Infinity]);
+    expect(Array.from(out['dx']!)).toEqual(new Array(8).fill(0));
+  });
 });
 
 interface PoolCase { input: Shape5; kernel: Triple; stride: Triple; padding: Triple; dilation: Triple }

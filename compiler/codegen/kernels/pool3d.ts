@@ -104,7 +104,9 @@ export function pool3dForward(spec: Pool3dSpec, kind: PoolKind): KernelModule {
     if (kind === 'max') w.block('if (arg < 0 || v > best)', () => w.line('best = v;').line('arg = t;'));
     else w.line('sum += v;');
   });
-  if (kind === 'max') w.line('y[i] = best;').line('argmax[i] = arg;');
+  // A dilated window can miss the input entirely (all its taps in the padding): PyTorch gives -inf.
+  // WGSL has no -inf constant; u32(-1) masked to the sign and exponent bits is its pattern.
+  if (kind === 'max') w.line('y[i] = select(best, bitcast<f32>(u32(arg) & 0xff800000u), arg < 0);').line('argmax[i] = arg;');
   else w.line(`y[i] = sum / ${prod(spec.attrs.kernel)}.0;`);
   return perItemKernel({ ...spec, bindings }, outCount, volumeDecls(spec.input, out, spec.attrs), w.toString());
 }
