@@ -4,6 +4,7 @@
 // weight element for the weight gradient (a loop over the batch and the output volume) and per
 // output channel for the bias gradient.
 import type { OpAttrs } from '../../ir/ops.ts';
+import { type Epilogue, epilogueBindings, epilogueDecls, epilogueStore } from '../epilogue.ts';
 import type { KernelModule } from '../kernel.ts';
 import { readBinding, writeBinding, type KernelFrame } from '../module.ts';
 import { WgslWriter } from '../writer.ts';
@@ -14,6 +15,8 @@ export interface Conv3dSpec extends KernelFrame {
   /** The input's shape. */
   readonly input: Shape5;
   readonly attrs: OpAttrs['conv3d'];
+  /** Applied to each y (forward: a fused activation) or dx (input gradient: an activation's gradient) before it is stored. */
+  readonly epilogue?: Epilogue;
 }
 
 const prod = (xs: readonly number[]): number => xs.reduce((a, b) => a * b, 1);
@@ -45,12 +48,12 @@ function sizes(spec: Conv3dSpec): Sizes {
 /** The flat OIDHW weight index of (oc, ci, kd, kh, kw). */
 const weightAt = 'u32(((oc * CG + ci) * KD + kd) * KH + kh) * u32(KW) + u32(kw)';
 
-/** Bindings: x, w, [b] | y. */
+/** Bindings: x, w, [b] | y, then the epilogue's. */
 export function conv3dKernel(spec: Conv3dSpec): KernelModule {
   const s = sizes(spec);
   const bias = spec.attrs.bias;
   const yCount = s.n * s.o * s.outVol;
-  const bindings = [readBinding('x', s.n * s.c * s.inVol), readBinding('w', s.o * s.cg * s.kVol), ...(bias ? [readBinding('b', s.o)] : []), writeBinding('y', yCount)];
+  const bindings = [readBinding('x', s.n * s.c * s.inVol), readBinding('w', s.o * s.cg * s.kVol), ...(bias ? [readBinding('b', s.o)] : []), writeBinding('y', yCount), ...epilogueBindings(spec.epilogue, yCount, s.o)];
   const w = new WgslWriter();
   split(w, 'i', ['n', 'oc', 'od', 'oh', 'ow'], [s.n, s.o, ...s.out]);
   w.line(`var acc = ${bias ? 'b[oc]' : '0.0'};`);
@@ -58,15 +61,15 @@ export function conv3dKernel(spec: Conv3dSpec): KernelModule {
     w.line(`let xBase = u32(n * C + (oc / OG) * CG + ci) * ${s.inVol}u;`);
     tapLoops(w, 'window', () => w.line(`acc += x[xBase + u32((id * H + ih) * W + iw)] * w[${weightAt}];`));
   });
-  w.line('y[i] = acc;');
-  return perItemKernel({ ...spec, bindings }, yCount, s.decls, w.toString());
+  w.line(epilogueStore('y', 'i', 'acc', spec.epilogue, 'u32(oc)'));
+  return perItemKernel({ ...spec, bindings }, yCount, [s.decls, epilogueDecls(spec.epilogue)].join('\n'), w.toString());
 }
 
-/** Bindings: dy, w | dx. */
+/** Bindings: dy, w | dx, then the epilogue's. */
 export function conv3dGradInputKernel(spec: Conv3dSpec): KernelModule {
   const s = sizes(spec);
   const xCount = s.n * s.c * s.inVol;
-  const bindings = [readBinding('dy', s.n * s.o * s.outVol), readBinding('w', s.o * s.cg * s.kVol), writeBinding('dx', xCount)];
+  const bindings = [readBinding('dy', s.n * s.o * s.outVol), readBinding('w', s.o * s.cg * s.kVol), writeBinding('dx', xCount), ...epilogueBindings(spec.epilogue, xCount, s.c)];
   const w = new WgslWriter();
   split(w, 'i', ['n', 'c', 'id', 'ih', 'iw'], [s.n, s.c, ...spec.input.slice(2)]);
   w.line('let ci = c % CG;').line('var acc = 0.0;');
@@ -74,8 +77,8 @@ export function conv3dGradInputKernel(spec: Conv3dSpec): KernelModule {
     w.line('let oc = (c / CG) * OG + j;').line(`let yBase = u32(n * O + oc) * ${s.outVol}u;`);
     tapLoops(w, 'cover', () => w.line(`acc += dy[yBase + u32((od * OH + oh) * OW + ow)] * w[${weightAt}];`));
   });
-  w.line('dx[i] = acc;');
-  return perItemKernel({ ...spec, bindings }, xCount, s.decls, w.toString());
+  w.line(epilogueStore('dx', 'i', 'acc', spec.epilogue, 'u32(c)'));
+  return perItemKernel({ ...spec, bindings }, xCount, [s.decls, epilogueDecls(spec.epilogue)].join('\n'), w.toString());
 }
 
 /** Bindings: x, dy | dw; then, with a bias, dy | db. */

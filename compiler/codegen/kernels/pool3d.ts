@@ -3,6 +3,7 @@
 // conv3d.ts shares. Direct kernels, written for correctness first: one invocation per output
 // element forward, one per input element backward (a gather, so no two invocations write one dx).
 import type { OpAttrs, Triple } from '../../ir/ops.ts';
+import { type Epilogue, epilogueBindings, epilogueDecls, epilogueStore } from '../epilogue.ts';
 import type { KernelModule } from '../kernel.ts';
 import { readBinding, writeBinding, type KernelFrame } from '../module.ts';
 import { WgslWriter } from '../writer.ts';
@@ -17,6 +18,8 @@ export type Window3d = Pick<OpAttrs['maxpool3d'], 'kernel' | 'stride' | 'padding
 export interface Pool3dSpec extends KernelFrame {
   readonly input: Shape5;
   readonly attrs: Window3d;
+  /** Backward only: applied to each dx before it is stored (a fused activation gradient). */
+  readonly epilogue?: Epilogue;
 }
 
 const AXES = ['D', 'H', 'W'] as const;
@@ -119,7 +122,7 @@ export function pool3dBackward(spec: Pool3dSpec, kind: PoolKind): KernelModule {
   const [n, c, ...volume] = spec.input;
   const out = outVolume(spec.name, spec.input, spec.attrs);
   const [inCount, outCount] = [n * c * prod(volume), n * c * prod(out)];
-  const bindings = [...(kind === 'max' ? [readBinding('argmax', outCount, 'i32')] : []), readBinding('dy', outCount), writeBinding('dx', inCount)];
+  const bindings = [...(kind === 'max' ? [readBinding('argmax', outCount, 'i32')] : []), readBinding('dy', outCount), writeBinding('dx', inCount), ...epilogueBindings(spec.epilogue, inCount, c)];
   const w = new WgslWriter();
   split(w, 'i', ['plane', 'id', 'ih', 'iw'], [n * c, ...volume]);
   w.line(`let base = u32(plane) * ${prod(out)}u;`).line('let t = (id * H + ih) * W + iw;').line('var g = 0.0;');
@@ -128,6 +131,6 @@ export function pool3dBackward(spec: Pool3dSpec, kind: PoolKind): KernelModule {
     if (kind === 'max') w.block('if (argmax[o] == t)', () => w.line('g += dy[o];'));
     else w.line('g += dy[o];');
   });
-  w.line(kind === 'max' ? 'dx[i] = g;' : `dx[i] = g / ${prod(spec.attrs.kernel)}.0;`);
-  return perItemKernel({ ...spec, bindings }, inCount, volumeDecls(spec.input, out, spec.attrs), w.toString());
+  w.line(epilogueStore('dx', 'i', kind === 'max' ? 'g' : `g / ${prod(spec.attrs.kernel)}.0`, spec.epilogue));
+  return perItemKernel({ ...spec, bindings }, inCount, [volumeDecls(spec.input, out, spec.attrs), epilogueDecls(spec.epilogue)].join('\n'), w.toString());
 }
