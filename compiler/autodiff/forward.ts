@@ -2,6 +2,7 @@
 // identity, eval-mode dropout) cost nothing: their output aliases the input's storage.
 import { assertNever } from '../diagnostics/diagnostic.ts';
 import type { NodeId, ParamRole, ShapedNode } from '../ir/graph.ts';
+import type { OpAttrs } from '../ir/ops.ts';
 import type { StepOp, TensorId } from './step-ir.ts';
 import { originOf, type TensorTable } from './tensors.ts';
 
@@ -22,6 +23,9 @@ export interface ForwardContext {
   /** What each node saved for its gradient: max-pool argmax, batch norm statistics. */
   readonly saved: Map<NodeId, Saved>;
 }
+
+/** A 3-D pooling node's window; average pooling has no dilation (PyTorch's AvgPool3d). */
+export const window3d = (node: ShapedNode & { op: 'maxpool3d' | 'avgpool3d' }): OpAttrs['maxpool3d'] => ({ dilation: [1, 1, 1], ...node.attrs });
 
 export function forwardOp(node: ShapedNode, xs: readonly TensorId[], ctx: ForwardContext, ops: StepOp[]): TensorId {
   const { table, params } = ctx;
@@ -68,6 +72,18 @@ export function forwardOp(node: ShapedNode, xs: readonly TensorId[], ctx: Forwar
       const argmax = kind === 'max' ? table.add(`argmax ${node.id}`, node.shape, 'work', 'i32') : null;
       if (argmax !== null) ctx.saved.set(node.id, { argmax });
       return emit({ op: 'pool', kind, x, y, argmax, attrs: node.attrs, origin }, y);
+    }
+    case 'conv3d': {
+      const y = out();
+      return emit({ op: 'conv3d', x, w: param('weight'), b: optional('bias'), y, attrs: node.attrs, origin }, y);
+    }
+    case 'maxpool3d':
+    case 'avgpool3d': {
+      const y = out();
+      const kind = node.op === 'maxpool3d' ? 'max' : 'avg';
+      const argmax = kind === 'max' ? table.add(`argmax ${node.id}`, node.shape, 'work', 'i32') : null;
+      if (argmax !== null) ctx.saved.set(node.id, { argmax });
+      return emit({ op: 'pool3d', kind, x, y, argmax, attrs: window3d(node), origin }, y);
     }
     case 'adaptive_avgpool2d': {
       const y = out();

@@ -6,7 +6,7 @@ function opLine(op: StepOp, name: (id: TensorId) => string): string {
   const fields = operands(op)
     .filter(([, v]) => v !== null)
     .map(([k, v]) => `${k}=${typeof v === 'number' ? name(v) : `[${v!.map(name).join(', ')}]`}`);
-  const extra = op.op === 'unary' ? [`fn=${op.fn}`] : op.op === 'unary_grad' ? [`fn=${op.fn}`, `from=${op.from}`] : op.op === 'pool' || op.op === 'pool_grad' || op.op === 'loss' ? [`kind=${op.kind}`] : op.op === 'update' ? [`optimizer=${op.optimizer.kind}`] : [];
+  const extra = op.op === 'unary' ? [`fn=${op.fn}`] : op.op === 'unary_grad' ? [`fn=${op.fn}`, `from=${op.from}`] : op.op === 'pool' || op.op === 'pool_grad' || op.op === 'pool3d' || op.op === 'pool3d_grad' || op.op === 'loss' ? [`kind=${op.kind}`] : op.op === 'update' ? [`optimizer=${op.optimizer.kind}`] : [];
   const e = 'epilogue' in op ? op.epilogue : undefined;
   if (e?.kind === 'forward' && e.bn) extra.push('bn=eval');
   if (e?.kind === 'forward' && e.act) extra.push(`act=${e.act.fn}`);

@@ -5,7 +5,7 @@ import { assertNever } from '../diagnostics/diagnostic.ts';
 import type { NodeId, ParamRole, ShapedNode } from '../ir/graph.ts';
 import type { StepOp, TensorId } from './step-ir.ts';
 import { originOf, type TensorTable } from './tensors.ts';
-import type { NodeTensors, Saved } from './forward.ts';
+import { type NodeTensors, type Saved, window3d } from './forward.ts';
 
 export interface BackwardContext {
   readonly table: TensorTable;
@@ -65,6 +65,14 @@ export function backwardOp(
       return one((dx) => ({ op: 'pool_grad', kind: 'max', dy, argmax: saved('argmax'), dx, attrs: node.attrs, origin }));
     case 'avgpool2d':
       return one((dx) => ({ op: 'pool_grad', kind: 'avg', dy, argmax: null, dx, attrs: node.attrs, origin }));
+    case 'conv3d': {
+      ops.push({ op: 'conv3d_dw', x, dy, dw: grad('weight')!, db: grad('bias'), attrs: node.attrs, origin });
+      return one((dx) => ({ op: 'conv3d_dx', dy, w: param('weight'), dx, attrs: node.attrs, origin }));
+    }
+    case 'maxpool3d':
+      return one((dx) => ({ op: 'pool3d_grad', kind: 'max', dy, argmax: saved('argmax'), dx, attrs: window3d(node), origin }));
+    case 'avgpool3d':
+      return one((dx) => ({ op: 'pool3d_grad', kind: 'avg', dy, argmax: null, dx, attrs: window3d(node), origin }));
     case 'adaptive_avgpool2d':
       return one((dx) => ({ op: 'adaptive_pool_grad', dy, dx, origin }));
     case 'batchnorm': {

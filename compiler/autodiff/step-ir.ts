@@ -83,6 +83,13 @@ export type StepOp = Base & (
   | { readonly op: 'add'; readonly a: TensorId; readonly b: TensorId; readonly y: TensorId; readonly epilogue?: Epilogue }
   | { readonly op: 'pool'; readonly kind: 'max' | 'avg'; readonly x: TensorId; readonly y: TensorId; readonly argmax: TensorId | null; readonly attrs: Pool2dAttrs }
   | { readonly op: 'pool_grad'; readonly kind: 'max' | 'avg'; readonly dy: TensorId; readonly argmax: TensorId | null; readonly dx: TensorId; readonly attrs: Pool2dAttrs; readonly epilogue?: FusedActGrad }
+  /** 3-D ops: direct kernels; conv3d stores through an activation, its dx and pool3d_grad through an activation gradient. */
+  | { readonly op: 'conv3d'; readonly x: TensorId; readonly w: TensorId; readonly b: TensorId | null; readonly y: TensorId; readonly attrs: OpAttrs['conv3d']; readonly epilogue?: ForwardEpilogue }
+  | { readonly op: 'conv3d_dx'; readonly dy: TensorId; readonly w: TensorId; readonly dx: TensorId; readonly attrs: OpAttrs['conv3d']; readonly epilogue?: FusedActGrad }
+  | { readonly op: 'conv3d_dw'; readonly x: TensorId; readonly dy: TensorId; readonly dw: TensorId; readonly db: TensorId | null; readonly attrs: OpAttrs['conv3d'] }
+  /** Average pooling carries dilation 1. */
+  | { readonly op: 'pool3d'; readonly kind: 'max' | 'avg'; readonly x: TensorId; readonly y: TensorId; readonly argmax: TensorId | null; readonly attrs: OpAttrs['maxpool3d'] }
+  | { readonly op: 'pool3d_grad'; readonly kind: 'max' | 'avg'; readonly dy: TensorId; readonly argmax: TensorId | null; readonly dx: TensorId; readonly attrs: OpAttrs['maxpool3d']; readonly epilogue?: FusedActGrad }
   | { readonly op: 'adaptive_pool'; readonly x: TensorId; readonly y: TensorId }
   | { readonly op: 'adaptive_pool_grad'; readonly dy: TensorId; readonly dx: TensorId }
   | { readonly op: 'bn_train'; readonly x: TensorId; readonly gamma: TensorId; readonly beta: TensorId; readonly y: TensorId; readonly mean: TensorId; readonly invstd: TensorId; readonly runMean: TensorId; readonly runVar: TensorId; readonly attrs: OpAttrs['batchnorm']; readonly epilogue?: ForwardEpilogue }
@@ -170,6 +177,11 @@ const operandTable: { readonly [K in StepOpKind]: (op: StepOpOf<K>) => readonly 
   add: (op) => [read('a', op.a), read('b', op.b), write('y', op.y), ...epilogueOperands(op.epilogue)],
   pool: (op) => [read('x', op.x), write('y', op.y), write('argmax', op.argmax)],
   pool_grad: (op) => [read('dy', op.dy), read('argmax', op.argmax), write('dx', op.dx), ...epilogueOperands(op.epilogue)],
+  conv3d: (op) => [read('x', op.x), read('w', op.w), read('b', op.b), write('y', op.y), ...epilogueOperands(op.epilogue)],
+  conv3d_dx: (op) => [read('dy', op.dy), read('w', op.w), write('dx', op.dx), ...epilogueOperands(op.epilogue)],
+  conv3d_dw: (op) => [read('x', op.x), read('dy', op.dy), write('dw', op.dw), write('db', op.db)],
+  pool3d: (op) => [read('x', op.x), write('y', op.y), write('argmax', op.argmax)],
+  pool3d_grad: (op) => [read('dy', op.dy), read('argmax', op.argmax), write('dx', op.dx), ...epilogueOperands(op.epilogue)],
   adaptive_pool: (op) => [read('x', op.x), write('y', op.y)],
   adaptive_pool_grad: (op) => [read('dy', op.dy), write('dx', op.dx)],
   // Training-mode batch norm also moves the running statistics towards this batch's.

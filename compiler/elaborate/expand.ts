@@ -193,7 +193,7 @@ class Elaborator {
         if (!frame.isModel) this.fail('E0207', '`input` is only allowed in a model, not in a block', s.span, {}, frame);
         if (this.nodes.some((n) => n.op === 'input')) this.fail('E0207', 'a model has one `input` statement', s.span, {}, frame);
         const dims = s.dims.map((d) => this.positiveInt(this.expr(d, scope, frame, cur), 'input dimension', d.span, frame));
-        if (dims.length !== 1 && dims.length !== 3) this.fail('E0203', `\`input\` takes [C, H, W] or [F], got ${dims.length} dimensions`, s.span, {}, frame);
+        if (dims.length !== 1 && dims.length !== 3 && dims.length !== 4) this.fail('E0203', `\`input\` takes [C, H, W], [C, D, H, W] or [F], got ${dims.length} dimensions`, s.span, {}, frame);
         const id = this.add('input', { shape: dims }, [], s.span, '', frame);
         scope.set('x', { kind: 'tensor', node: id });
         return id;
@@ -380,7 +380,7 @@ class Elaborator {
     for (const sig of layer.params) {
       const a = bound.bound.get(sig.name);
       if (!a) {
-        out.set(sig.name, sig.default === null ? null : sig.type === 'pair' ? [sig.default as number, sig.default as number] : sig.default!);
+        out.set(sig.name, sig.default === null ? null : sig.type === 'pair' ? [sig.default as number, sig.default as number] : sig.type === 'triple' ? [sig.default as number, sig.default as number, sig.default as number] : sig.default!);
         continue;
       }
       if (a.value.kind === 'tensor') this.fail('E0204', `\`${name}\` takes its tensor input first, before other arguments`, a.span, {}, frame);

@@ -1,11 +1,11 @@
 // The built-in layers of the language: their argument signatures and the IR op each one makes.
 import type { DiagCode } from '../diagnostics/codes.ts';
 import { f32Problem } from '../ir/f32.ts';
-import type { OpAttrs, OpKind, Pair } from '../ir/ops.ts';
+import type { OpAttrs, OpKind, Pair, Triple } from '../ir/ops.ts';
 import type { Value } from './values.ts';
 import { typeName, show } from './values.ts';
 
-type ArgType = 'int' | 'pair' | 'float' | 'bool';
+type ArgType = 'int' | 'pair' | 'triple' | 'float' | 'bool';
 
 interface ParamSig {
   readonly name: string;
@@ -21,7 +21,7 @@ interface ParamSig {
   readonly default?: number | boolean | null;
 }
 
-export type LayerArgs = ReadonlyMap<string, number | boolean | Pair | null>;
+export type LayerArgs = ReadonlyMap<string, number | boolean | Pair | Triple | null>;
 
 export interface LayerDef {
   readonly params: readonly ParamSig[];
@@ -33,6 +33,7 @@ export interface LayerDef {
 
 const int = (name: string, min: number, def?: number): ParamSig => (def === undefined ? { name, type: 'int', min } : { name, type: 'int', min, default: def });
 const pair = (name: string, min: number, def?: number | null): ParamSig => (def === undefined ? { name, type: 'pair', min } : { name, type: 'pair', min, default: def });
+const triple = (name: string, min: number, def?: number | null): ParamSig => (def === undefined ? { name, type: 'triple', min } : { name, type: 'triple', min, default: def });
 const float = (name: string, def: number, range: Pick<ParamSig, 'min' | 'minOpen' | 'max' | 'maxOpen'>): ParamSig => ({ name, type: 'float', default: def, ...range });
 const flag = (name: string, def: boolean): ParamSig => ({ name, type: 'bool', default: def });
 
@@ -46,6 +47,22 @@ const poolWindow = [pair('kernel', 1), pair('stride', 1, null), pair('padding', 
 function windowAttrs(a: LayerArgs): { kernel: Pair; stride: Pair; padding: Pair } {
   // PyTorch: stride defaults to the kernel size.
   return { kernel: p(a, 'kernel'), stride: (a.get('stride') as Pair | null) ?? p(a, 'kernel'), padding: p(a, 'padding') };
+}
+
+const t3 = (a: LayerArgs, name: string): Triple => a.get(name) as Triple;
+
+/** 3-D pooling: PyTorch's MaxPool3d (with dilation) and AvgPool3d; stride defaults to the kernel. */
+function pool3d(op: 'maxpool3d' | 'avgpool3d', doc: string): LayerDef {
+  const window = [triple('kernel', 1), triple('stride', 1, null), triple('padding', 0, 0)];
+  return {
+    params: op === 'maxpool3d' ? [...window, triple('dilation', 1, 1)] : window,
+    inputs: 1,
+    build: (a) => {
+      const common = { kernel: t3(a, 'kernel'), stride: (a.get('stride') as Triple | null) ?? t3(a, 'kernel'), padding: t3(a, 'padding') };
+      return { op, attrs: op === 'maxpool3d' ? { ...common, dilation: t3(a, 'dilation') } : common };
+    },
+    doc,
+  };
 }
 
 export const layers: ReadonlyMap<string, LayerDef> = new Map<string, LayerDef>([
@@ -73,6 +90,14 @@ export const layers: ReadonlyMap<string, LayerDef> = new Map<string, LayerDef>([
     build: (a) => ({ op: 'avgpool2d', attrs: { ...windowAttrs(a), ceilMode: a.get('ceil_mode') as boolean, countIncludePad: a.get('count_include_pad') as boolean } }),
     doc: 'avgpool(kernel, stride = kernel, padding = 0, ceil_mode = false, count_include_pad = true)',
   }],
+  ['conv3d', {
+    params: [int('out', 1), triple('kernel', 1), triple('stride', 1, 1), triple('padding', 0, 0), triple('dilation', 1, 1), int('groups', 1, 1), flag('bias', true)],
+    inputs: 1,
+    build: (a) => ({ op: 'conv3d', attrs: { outChannels: n(a, 'out'), kernel: t3(a, 'kernel'), stride: t3(a, 'stride'), padding: t3(a, 'padding'), dilation: t3(a, 'dilation'), groups: n(a, 'groups'), bias: a.get('bias') as boolean } }),
+    doc: 'conv3d(out, kernel, stride = 1, padding = 0, dilation = 1, groups = 1, bias = true)',
+  }],
+  ['maxpool3d', pool3d('maxpool3d', 'maxpool3d(kernel, stride = kernel, padding = 0, dilation = 1)')],
+  ['avgpool3d', pool3d('avgpool3d', 'avgpool3d(kernel, stride = kernel, padding = 0)')],
   ['adaptive_avgpool', {
     params: [pair('output', 1), int('w', 1, 0)],
     inputs: 1,
@@ -116,7 +141,7 @@ export const layers: ReadonlyMap<string, LayerDef> = new Map<string, LayerDef>([
  */
 export const MAX_INT_ARG = 2 ** 31 - 1;
 
-type Converted = { ok: true; value: number | boolean | Pair } | { ok: false; code: DiagCode; message: string };
+type Converted = { ok: true; value: number | boolean | Pair | Triple } | { ok: false; code: DiagCode; message: string };
 
 function floatRange(sig: ParamSig): string {
   const lo = sig.min === undefined ? '' : `${sig.minOpen ? '>' : '>='} ${sig.min}`;
@@ -145,6 +170,14 @@ export function convertArg(layer: string, sig: ParamSig, v: Value): Converted {
     case 'int':
       if (v.kind !== 'num' || !Number.isInteger(v.value)) return bad('an integer');
       return intInRange(v.value) ? { ok: true, value: v.value } : bad(`an integer from ${sig.min} to ${MAX_INT_ARG}`, 'E0211');
+    case 'triple': {
+      const want = `an integer >= ${sig.min} or a triple (d, h, w) of them`;
+      const items = v.kind === 'seq' ? v.items : [v, v, v];
+      if (items.length !== 3 || items.some((x) => x?.kind !== 'num' || !Number.isInteger(x.value))) return bad(want);
+      const nums = items.map((x) => (x as { value: number }).value);
+      if (!nums.every(intInRange)) return bad(`from ${sig.min} to ${MAX_INT_ARG} (or a triple of such)`, 'E0211');
+      return { ok: true, value: [nums[0]!, nums[1]!, nums[2]!] };
+    }
     case 'pair': {
       const want = `an integer >= ${sig.min} or a pair (h, w) of them`;
       const items = v.kind === 'seq' ? v.items : [v, v];

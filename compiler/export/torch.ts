@@ -19,6 +19,7 @@ interface TorchOp {
 
 const py = (v: number | boolean): string => (typeof v === 'boolean' ? (v ? 'True' : 'False') : String(v));
 const pair = (p: readonly [number, number]): string => `(${p[0]}, ${p[1]})`;
+const tuple = (p: readonly number[]): string => `(${p.join(', ')})`;
 const pool = ['kernel', 'stride', 'padding'];
 
 // Partial on purpose: an op added to the IR without a line here is refused at its layer, not mistranslated.
@@ -52,12 +53,33 @@ const TORCH: Partial<{ readonly [K in OpKind]: TorchOp }> = {
       return `nn.AvgPool2d(${poolArgs(a)}, ceil_mode=${py(a.ceilMode)}, count_include_pad=${py(a.countIncludePad)})`;
     },
   },
+  conv3d: {
+    attrs: ['outChannels', 'kernel', 'stride', 'padding', 'dilation', 'groups', 'bias'],
+    module: (n, x) => {
+      const a = n.attrs as OpAttrs['conv3d'];
+      return `nn.Conv3d(${x[1]}, ${a.outChannels}, kernel_size=${tuple(a.kernel)}, stride=${tuple(a.stride)}, padding=${tuple(a.padding)}, dilation=${tuple(a.dilation)}, groups=${a.groups}, bias=${py(a.bias)})`;
+    },
+  },
+  maxpool3d: {
+    attrs: [...pool, 'dilation'],
+    module: (n) => {
+      const a = n.attrs as OpAttrs['maxpool3d'];
+      return `nn.MaxPool3d(kernel_size=${tuple(a.kernel)}, stride=${tuple(a.stride)}, padding=${tuple(a.padding)}, dilation=${tuple(a.dilation)})`;
+    },
+  },
+  avgpool3d: {
+    attrs: pool,
+    module: (n) => {
+      const a = n.attrs as OpAttrs['avgpool3d'];
+      return `nn.AvgPool3d(kernel_size=${tuple(a.kernel)}, stride=${tuple(a.stride)}, padding=${tuple(a.padding)})`;
+    },
+  },
   adaptive_avgpool2d: { attrs: ['output'], module: (n) => `nn.AdaptiveAvgPool2d(${pair((n.attrs as { output: [number, number] }).output)})` },
   batchnorm: {
     attrs: ['eps', 'momentum'],
     module: (n, x) => {
       const a = n.attrs as { eps: number; momentum: number };
-      return `nn.BatchNorm${x.length === 4 ? '2d' : '1d'}(${x[1]}, eps=${py(a.eps)}, momentum=${py(a.momentum)})`;
+      return `nn.BatchNorm${x.length === 5 ? '3d' : x.length === 4 ? '2d' : '1d'}(${x[1]}, eps=${py(a.eps)}, momentum=${py(a.momentum)})`;
     },
   },
   dropout: { attrs: ['p'], module: (n) => `nn.Dropout(p=${py((n.attrs as { p: number }).p)})` },

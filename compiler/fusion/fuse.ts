@@ -28,11 +28,13 @@ export interface Fusion {
 }
 
 /** Ops whose output store can apply an activation. */
-type ActHost = StepOpOf<'conv2d' | 'linear' | 'add' | 'bn_train' | 'bn_eval'>;
-const isActHost = (op: StepOp): op is ActHost => op.op === 'conv2d' || op.op === 'linear' || op.op === 'add' || op.op === 'bn_train' || op.op === 'bn_eval';
+type ActHost = StepOpOf<'conv2d' | 'conv3d' | 'linear' | 'add' | 'bn_train' | 'bn_eval'>;
+const actHosts: ReadonlySet<string> = new Set<ActHost['op']>(['conv2d', 'conv3d', 'linear', 'add', 'bn_train', 'bn_eval']);
+const isActHost = (op: StepOp): op is ActHost => actHosts.has(op.op);
 /** Ops whose output store can apply an activation gradient. */
-type GradHost = StepOpOf<'conv2d_dx' | 'linear_dx' | 'pool_grad' | 'add'>;
-const isGradHost = (op: StepOp): op is GradHost => op.op === 'conv2d_dx' || op.op === 'linear_dx' || op.op === 'pool_grad' || op.op === 'add';
+type GradHost = StepOpOf<'conv2d_dx' | 'conv3d_dx' | 'linear_dx' | 'pool_grad' | 'pool3d_grad' | 'add'>;
+const gradHosts: ReadonlySet<string> = new Set<GradHost['op']>(['conv2d_dx', 'conv3d_dx', 'linear_dx', 'pool_grad', 'pool3d_grad', 'add']);
+const isGradHost = (op: StepOp): op is GradHost => gradHosts.has(op.op);
 /** The tensor a gradient host stores. */
 const gradOut = (host: GradHost): TensorId => (host.op === 'add' ? host.y : host.dx);
 

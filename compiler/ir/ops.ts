@@ -2,9 +2,11 @@
 // every stage table (shape rules, reference ops, gradients, kernels) that lacks it.
 
 export type Pair = readonly [number, number];
+/** (depth, height, width) of a 3-D window. */
+export type Triple = readonly [number, number, number];
 
 export interface OpAttrs {
-  /** The model input; `shape` excludes the batch dimension ([C, H, W] or [F]). */
+  /** The model input; `shape` excludes the batch dimension ([C, H, W], [C, D, H, W] or [F]). */
   input: { readonly shape: readonly number[] };
   conv2d: {
     readonly outChannels: number;
@@ -27,6 +29,20 @@ export interface OpAttrs {
    */
   avgpool2d: { readonly kernel: Pair; readonly stride: Pair; readonly padding: Pair; readonly ceilMode: boolean; readonly countIncludePad: boolean };
   adaptive_avgpool2d: { readonly output: Pair };
+  /** PyTorch Conv3d on [N, C, D, H, W]; weight [out, in / groups, kd, kh, kw]. */
+  conv3d: {
+    readonly outChannels: number;
+    readonly kernel: Triple;
+    readonly stride: Triple;
+    readonly padding: Triple;
+    readonly dilation: Triple;
+    readonly groups: number;
+    readonly bias: boolean;
+  };
+  /** PyTorch MaxPool3d (ceil_mode = false). */
+  maxpool3d: { readonly kernel: Triple; readonly stride: Triple; readonly padding: Triple; readonly dilation: Triple };
+  /** PyTorch AvgPool3d (ceil_mode = false, count_include_pad = true). */
+  avgpool3d: { readonly kernel: Triple; readonly stride: Triple; readonly padding: Triple };
   batchnorm: { readonly eps: number; readonly momentum: number };
   dropout: { readonly p: number };
   flatten: Record<string, never>;
@@ -51,6 +67,9 @@ export const opDisplayNames: { readonly [K in OpKind]: string } = {
   maxpool2d: 'MaxPool2d',
   avgpool2d: 'AvgPool2d',
   adaptive_avgpool2d: 'AdaptiveAvgPool2d',
+  conv3d: 'Conv3d',
+  maxpool3d: 'MaxPool3d',
+  avgpool3d: 'AvgPool3d',
   batchnorm: 'BatchNorm',
   dropout: 'Dropout',
   flatten: 'Flatten',

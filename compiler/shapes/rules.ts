@@ -4,6 +4,7 @@ import type { DiagCode } from '../diagnostics/codes.ts';
 import { formatShape, numel, type NodeOf, type ParamRole, type Shape } from '../ir/graph.ts';
 import type { OpKind, Pair } from '../ir/ops.ts';
 import { poolOptions, windowMissingInput, windowOutSize } from '../ir/pool-window.ts';
+import { conv3dRule, pool3dRule } from './rules3d.ts';
 
 export interface ParamShape {
   readonly role: ParamRole;
@@ -89,7 +90,7 @@ export const shapeRules: { readonly [K in OpKind]: ShapeRule<K> } = {
   },
   linear: (node, [x]) => {
     if (x!.length !== 2) {
-      return err('E0301', `linear expects a 2-D input [N, F], got ${formatShape(x!)}`, x!.length === 4 ? 'add `flatten` before it' : undefined);
+      return err('E0301', `linear expects a 2-D input [N, F], got ${formatShape(x!)}`, x!.length >= 4 ? 'add `flatten` before it' : undefined);
     }
     const a = node.attrs;
     const shape = [x![0]!, a.outFeatures];
@@ -105,8 +106,11 @@ export const shapeRules: { readonly [K in OpKind]: ShapeRule<K> } = {
     const [oh, ow] = node.attrs.output;
     return ok([x![0]!, x![1]!, oh, ow], numel(x!));
   },
+  conv3d: (node, [x]) => conv3dRule(node, x!),
+  maxpool3d: (node, [x]) => pool3dRule(node, x!),
+  avgpool3d: (node, [x]) => pool3dRule(node, x!),
   batchnorm: (_node, [x]) => {
-    if (x!.length !== 2 && x!.length !== 4) return err('E0301', `batchnorm expects [N, C, H, W] or [N, F], got ${formatShape(x!)}`);
+    if (x!.length !== 2 && x!.length !== 4 && x!.length !== 5) return err('E0301', `batchnorm expects [N, C, H, W], [N, C, D, H, W] or [N, F], got ${formatShape(x!)}`);
     const c = x![1]!;
     return ok(x!, 2 * numel(x!), [
       { role: 'weight', shape: [c] },

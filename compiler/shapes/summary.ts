@@ -38,7 +38,7 @@ export interface Summary {
 
 /** PyTorch's class name for a layer; batch norm's depends on the rank it sees. */
 export function layerName(n: ShapedNode): string {
-  return n.op === 'batchnorm' ? `BatchNorm${n.shape.length === 4 ? '2d' : '1d'}` : opDisplayNames[n.op];
+  return n.op === 'batchnorm' ? `BatchNorm${n.shape.length === 5 ? '3d' : n.shape.length === 4 ? '2d' : '1d'}` : opDisplayNames[n.op];
 }
 
 const learnable = (n: ShapedNode): number => n.params.filter((p) => p.learnable).reduce((s, p) => s + numel(p.shape), 0);

@@ -57,24 +57,38 @@ function forEachConvTap(x: Tensor, a: ConvAttrs, yShape: readonly number[], visi
   }
 }
 
-export function conv2d(x: Tensor, w: Tensor, b: Tensor | null, a: ConvAttrs): Tensor {
-  const y = tensor(convOutShape(x, w, a));
-  checkBias(b, a.outChannels, a.bias, 'conv2d');
-  forEachConvTap(x, a, y.shape, (xi, wi, yi) => {
+/** Calls visit(xi, wi, yi) for every product x[xi] * w[wi] a convolution sums into y[yi]. */
+export type ConvTaps = (visit: (xi: number, wi: number, yi: number) => void) => void;
+
+/** A convolution's output (shape `yShape`) from its taps, plus the per-channel bias; conv2d and conv3d. */
+export function convolve(x: Tensor, w: Tensor, b: Tensor | null, yShape: readonly number[], hasBias: boolean, taps: ConvTaps, what: string): Tensor {
+  const y = tensor(yShape);
+  checkBias(b, dim(yShape, 1), hasBias, what);
+  taps((xi, wi, yi) => {
     y.data[yi] = at(y.data, yi) + at(x.data, xi) * at(w.data, wi);
   });
   return addChannelBias(y, b);
 }
 
-/** Vector-Jacobian product of conv2d for the cotangent dy; db is null when the layer has no bias. */
-export function conv2dBackward(x: Tensor, w: Tensor, dy: Tensor, a: ConvAttrs): { dx: Tensor; dw: Tensor; db: Tensor | null } {
-  const yShape = convOutShape(x, w, a);
-  if (!sameShape(dy.shape, yShape)) throw new Error(`conv2dBackward: dy shape [${dy.shape.join(', ')}] is not [${yShape.join(', ')}]`);
+/** A convolution's vector-Jacobian product for the cotangent dy, from its taps; db is null without a bias. */
+export function convolveBackward(x: Tensor, w: Tensor, dy: Tensor, yShape: readonly number[], hasBias: boolean, taps: ConvTaps, what: string): { dx: Tensor; dw: Tensor; db: Tensor | null } {
+  if (!sameShape(dy.shape, yShape)) throw new Error(`${what}: dy shape [${dy.shape.join(', ')}] is not [${yShape.join(', ')}]`);
   const dx = tensor(x.shape);
   const dw = tensor(w.shape);
-  forEachConvTap(x, a, yShape, (xi, wi, yi) => {
+  taps((xi, wi, yi) => {
     dx.data[xi] = at(dx.data, xi) + at(dy.data, yi) * at(w.data, wi);
     dw.data[wi] = at(dw.data, wi) + at(dy.data, yi) * at(x.data, xi);
   });
-  return { dx, dw, db: a.bias ? channelBiasGrad(dy) : null };
+  return { dx, dw, db: hasBias ? channelBiasGrad(dy) : null };
+}
+
+export function conv2d(x: Tensor, w: Tensor, b: Tensor | null, a: ConvAttrs): Tensor {
+  const yShape = convOutShape(x, w, a);
+  return convolve(x, w, b, yShape, a.bias, (visit) => forEachConvTap(x, a, yShape, visit), 'conv2d');
+}
+
+/** Vector-Jacobian product of conv2d for the cotangent dy; db is null when the layer has no bias. */
+export function conv2dBackward(x: Tensor, w: Tensor, dy: Tensor, a: ConvAttrs): { dx: Tensor; dw: Tensor; db: Tensor | null } {
+  const yShape = convOutShape(x, w, a);
+  return convolveBackward(x, w, dy, yShape, a.bias, (visit) => forEachConvTap(x, a, yShape, visit), 'conv2dBackward');
 }

@@ -42,6 +42,9 @@ export function forward(g: ShapedGraph, params: Params, input: Tensor, mode: 'tr
       case 'maxpool2d': y = ops.maxpool2d(x, n.attrs); break;
       case 'avgpool2d': y = ops.avgpool2d(x, n.attrs); break;
       case 'adaptive_avgpool2d': y = ops.adaptiveAvgpool2d(x, n.attrs.output); break;
+      case 'conv3d': y = ops.conv3d(x, p(params, n, 'weight'), opt(params, n, 'bias'), n.attrs); break;
+      case 'maxpool3d': y = ops.maxpool3d(x, n.attrs); break;
+      case 'avgpool3d': y = ops.avgpool3d(x, n.attrs); break;
       case 'batchnorm': {
         if (mode === 'eval') {
           y = ops.batchnormEval(x, p(params, n, 'weight'), p(params, n, 'bias'), p(params, n, 'running_mean'), p(params, n, 'running_var'), n.attrs.eps);
@@ -98,8 +101,10 @@ export function backward(g: ShapedGraph, params: Params, fwd: ForwardResult, dOu
     const x = xs[0]!;
     const [i0] = n.inputs as [NodeId];
     switch (n.op) {
-      case 'conv2d': {
-        const r = ops.conv2dBackward(x, p(params, n, 'weight'), dy, n.attrs);
+      case 'conv2d':
+      case 'conv3d': {
+        const w = p(params, n, 'weight');
+        const r = n.op === 'conv2d' ? ops.conv2dBackward(x, w, dy, n.attrs) : ops.conv3dBackward(x, w, dy, n.attrs);
         grads.set(nameOf(n, 'weight'), r.dw);
         if (r.db) grads.set(nameOf(n, 'bias'), r.db);
         acc(i0, r.dx);
@@ -115,6 +120,8 @@ export function backward(g: ShapedGraph, params: Params, fwd: ForwardResult, dOu
       case 'maxpool2d': acc(i0, ops.maxpool2dBackward(x, dy, n.attrs)); break;
       case 'avgpool2d': acc(i0, ops.avgpool2dBackward(x, dy, n.attrs)); break;
       case 'adaptive_avgpool2d': acc(i0, ops.adaptiveAvgpool2dBackward(x, dy, n.attrs.output)); break;
+      case 'maxpool3d': acc(i0, ops.maxpool3dBackward(x, dy, n.attrs)); break;
+      case 'avgpool3d': acc(i0, ops.avgpool3dBackward(x, dy, n.attrs)); break;
       case 'batchnorm': {
         const r = ops.batchnormTrainBackward(x, p(params, n, 'weight'), dy, n.attrs.eps);
         grads.set(nameOf(n, 'weight'), r.dgamma);
@@ -147,7 +154,8 @@ export function updatedRunningStats(g: ShapedGraph, params: Params, fwd: Forward
   for (const n of g.nodes) {
     const s = fwd.bnStats.get(n.id);
     if (!s || n.op !== 'batchnorm') continue;
-    const count = n.shape.length === 4 ? n.shape[0]! * n.shape[2]! * n.shape[3]! : n.shape[0]!;
+    // Values per channel: N times the spatial size ([N, F]: N).
+    const count = n.shape.reduce((a, b) => a * b, 1) / n.shape[1]!;
     const r = ops.updateRunningStats(p(params, n, 'running_mean'), p(params, n, 'running_var'), s.mean, s.varBiased, count, n.attrs.momentum);
     out.set(nameOf(n, 'running_mean'), r.runMean);
     out.set(nameOf(n, 'running_var'), r.runVar);

@@ -1,5 +1,5 @@
-// Batch normalization, PyTorch BatchNorm2d on [N, C, H, W] (statistics per channel over N, H, W)
-// and BatchNorm1d on [N, F] (per feature over N), always affine (gamma, beta of shape [C]).
+// Batch normalization, PyTorch BatchNorm2d on [N, C, H, W] (statistics per channel over N, H, W),
+// BatchNorm3d on [N, C, D, H, W] (over N, D, H, W) and BatchNorm1d on [N, F] (per feature over N), always affine (gamma, beta of shape [C]).
 import { type Tensor, assertRank, assertSameShape, at, dim, generate, numel, sameShape } from './tensor.ts';
 import { channelSums, mapChannels } from './channels.ts';
 
@@ -9,7 +9,7 @@ function perChannel(x: Tensor): number {
 }
 
 function checkChannels(x: Tensor, perChannelTensors: readonly Tensor[], what: string): void {
-  assertRank(x, [2, 4], what);
+  assertRank(x, [2, 4, 5], what);
   for (const t of perChannelTensors) {
     if (!sameShape(t.shape, [dim(x.shape, 1)])) throw new Error(`${what}: per-channel tensor [${t.shape.join(', ')}] does not match input [${x.shape.join(', ')}]`);
   }

@@ -7,6 +7,8 @@ export { linear, linearBackward } from './linear.ts';
 export {
   adaptiveAvgpool2d, adaptiveAvgpool2dBackward, avgpool2d, avgpool2dBackward, maxpool2d, maxpool2dBackward,
 } from './pool.ts';
+export { conv3d, conv3dBackward } from './conv3d.ts';
+export { avgpool3d, avgpool3dBackward, maxpool3d, maxpool3dBackward } from './pool3d.ts';
 export {
   batchnormEval, batchnormEvalBackward, batchnormTrain, batchnormTrainBackward, updateRunningStats,
 } from './norm.ts';

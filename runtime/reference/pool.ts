@@ -41,25 +41,30 @@ function checkDy(x: Tensor, dy: Tensor, g: Grid, what: string): void {
 }
 
 /**
- * Calls visit(yi, xi) with the input index each max-pool output takes. Padding acts as -inf, so
- * only real taps compete. Ties go to the FIRST maximum in row-major scan order, and a NaN wins:
- * PyTorch's CPU kernel starts at -inf and replaces on `val > maxval || isnan(val)`.
+ * The tap a max-pool window takes. Padding acts as -inf, so only real taps compete. Ties go to the
+ * FIRST maximum in scan order, and a NaN wins: PyTorch's CPU kernel starts at -inf and replaces
+ * on `val > maxval || isnan(val)`.
  */
+export function firstMaxTap(data: Float64Array, taps: readonly number[]): number {
+  let best = at(taps, 0);
+  let bestVal = -Infinity;
+  for (const t of taps) {
+    const v = at(data, t);
+    if (v > bestVal || Number.isNaN(v)) {
+      best = t;
+      bestVal = v;
+    }
+  }
+  return best;
+}
+
+/** Calls visit(yi, xi) with the input index each max-pool output takes (row-major scan order). */
 function forEachArgmax(x: Tensor, g: Grid, visit: (yi: number, xi: number) => void): void {
   forEachWindow(x.shape, g.out, g.rows, g.cols, (yi, taps) => {
     // A dilated window can step over a short input from its left padding: PyTorch then gives -inf
     // and an argmax outside the input, which the shape rules refuse (E0302).
     if (taps.length === 0) throw new Error(`maxpool2d: window ${yi} reads only padding`);
-    let best = at(taps, 0);
-    let bestVal = -Infinity;
-    for (const t of taps) {
-      const v = at(x.data, t);
-      if (v > bestVal || Number.isNaN(v)) {
-        best = t;
-        bestVal = v;
-      }
-    }
-    visit(yi, best);
+    visit(yi, firstMaxTap(x.data, taps));
   });
 }
 

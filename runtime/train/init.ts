@@ -13,7 +13,7 @@ export interface ParamToInit {
   /** The layer's weight shape (for a bias, its layer's weight), to get fan-in and fan-out. */
   readonly weightShape: Shape | null;
   readonly role: 'weight' | 'bias' | 'running_mean' | 'running_var';
-  readonly layer: 'conv2d' | 'linear' | 'batchnorm';
+  readonly layer: 'conv2d' | 'conv3d' | 'linear' | 'batchnorm';
 }
 
 /** PyTorch's _calculate_fan_in_and_fan_out: fan_in = in * receptive field, fan_out = out * receptive field. */

@@ -47,8 +47,8 @@ describe('cnnc export: refused input', () => {
     const withNode = (id: number, change: object): ShapedGraph => ({ ...g, nodes: g.nodes.map((n) => (n.id === id ? ({ ...n, ...change } as typeof n) : n)) });
     const pool = g.nodes.find((n) => n.op === 'avgpool2d')!;
     for (const [graph, message] of [
-      [withNode(pool.id, { op: 'maxpool3d' }), '`maxpool3d` has no PyTorch equivalent in `cnnc export` yet'],
-      [withNode(pool.id, { attrs: { ...pool.attrs, ceilMode: true } }), "`cnnc export` cannot express avgpool2d's `ceilMode` in PyTorch yet"],
+      [withNode(pool.id, { op: 'future_pool' }), '`future_pool` has no PyTorch equivalent in `cnnc export` yet'],
+      [withNode(pool.id, { attrs: { ...pool.attrs, futureOption: true } }), "`cnnc export` cannot express avgpool2d's `futureOption` in PyTorch yet"],
     ] as const) {
       const bag = new DiagnosticBag();
       expect(torchModule(graph, [], lenet, bag)).toBeNull();

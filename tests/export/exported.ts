@@ -29,11 +29,14 @@ export interface Exported {
   readonly x: Float32Array;
 }
 
+/** Reads the files an example imports (paths from the repository's root). */
+const readFile = (path: string): string => readFileSync(join(root, path), 'utf8');
+
 /** Every model of every example file, as `FILE` (the default model) or `FILE:MODEL`. */
 export function exampleModels(): { file: string; model: string }[] {
   return readdirSync(join(root, 'dsl-examples')).filter((f) => f.endsWith('.cnn')).sort().flatMap((f) => {
     const path = join('dsl-examples', f);
-    const r = analyze(path, readFileSync(join(root, path), 'utf8'));
+    const r = analyze(path, readFile(path), { readFile });
     return r.program!.defs.filter((d) => d.kind === 'model').map((d) => ({ file: path, model: d.name.name }));
   });
 }
@@ -44,11 +47,11 @@ export function exampleModels(): { file: string; model: string }[] {
  */
 export function smallest(file: string, model: string, batch: number): FrontendResult {
   const text = readFileSync(join(root, file), 'utf8');
-  const own = analyze(file, text, { model, batch });
+  const own = analyze(file, text, { model, batch, readFile });
   const input = own.shaped?.nodes.find((n) => n.op === 'input')?.shape;
   if (input?.length !== 4 || input[2]! <= 32) return own;
   for (const s of [32, 64, 96]) {
-    const r = analyze(file, text, { model, batch, inputSize: [s, s] });
+    const r = analyze(file, text, { model, batch, inputSize: [s, s], readFile });
     if (r.shaped) return r;
   }
   return own;

@@ -180,7 +180,7 @@ describe.each(adaptiveConfigs)('adaptive avg pool $input -> $output (float64 ref
   });
 });
 
-const bnConfigs: { input: number[] }[] = [{ input: [4, 3, 5, 6] }, { input: [8, 5] }, { input: [128, 2, 24, 24] }];
+const bnConfigs: { input: number[] }[] = [{ input: [4, 3, 5, 6] }, { input: [8, 5] }, { input: [128, 2, 24, 24] }, { input: [2, 3, 4, 5, 3] }];
 
 describe.each(bnConfigs)('batchnorm $input (float64 reference, rtol 1e-4 atol 1e-5)', ({ input }) => {
   const attrs = { eps: 1e-5, momentum: 0.1 };

@@ -45,7 +45,7 @@ const LOSS_RTOL = 1e-4;
 const UPDATE_REL = 1e-3;
 const UPDATE_ULPS = 4;
 
-const CASES = ['lenet-sgd', 'residual-sgd', 'residual-momentum', 'residual-adam'];
+const CASES = ['lenet-sgd', 'residual-sgd', 'residual-momentum', 'residual-adam', 'net3d-sgd', 'net3d-bn-momentum'];
 
 let gpu: Gpu;
 beforeAll(async () => {

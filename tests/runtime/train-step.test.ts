@@ -1,5 +1,6 @@
 // Whole models on the GPU against the float64 interpreter: evaluation forward, loss, and one
-// training step (every op's backward, fan-in sums, batch norm running stats, dropout masks, SGD).
+// training step (every op's backward, fan-in sums, batch norm running stats, dropout masks, SGD;
+// the 3-D ops too).
 // Tolerance: float32 GPU vs float64 reference, rtol 1e-3 atol 1e-5 on outputs and updated weights.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openGpu, type Gpu } from '../../runtime/gpu/device.ts';
@@ -88,6 +89,17 @@ model PoolOptions {
   flatten linear(3)
 }`;
 
+// 3-D: the relu's gradient fuses into the second conv3d's input gradient, tanh's into the max pool's.
+const volumes = `
+model V {
+  input [2, 5, 6, 5]
+  conv3d(4, kernel = 3, padding = 1) relu
+  conv3d(6, kernel = (2, 3, 2), stride = (1, 2, 1), padding = 1, dilation = (2, 1, 1), groups = 2) batchnorm tanh
+  maxpool3d(2, stride = 1, padding = 1)
+  avgpool3d((2, 1, 2), padding = (1, 0, 1))
+  flatten linear(3)
+}`;
+
 const lr = 0.05;
 
 async function params(model: Model): Promise<Params> {
@@ -110,6 +122,7 @@ const cases = [
   ['stride-1 convs at batch 32 (input gradients in runs and pixel-major rows)', unitStride, 32],
   ['d2l 7.2 corr2d (no bias; summed squared error)', corr2d, 1],
   ['pooling options (dilation, ceil_mode, count_include_pad)', poolOptions, 3],
+  ['3-D volumes (conv3d with dilation and groups, BatchNorm3d, padded 3-D pools)', volumes, 3],
 ] as const;
 
 // Fused (activations and their gradients in neighbouring kernels' epilogues) and unfused (every

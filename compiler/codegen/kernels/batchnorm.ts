@@ -1,4 +1,5 @@
-// Batch normalization kernels (PyTorch BatchNorm2d on [N, C, H, W], BatchNorm1d on [N, F]):
+// Batch normalization kernels (PyTorch BatchNorm2d on [N, C, H, W], BatchNorm3d on [N, C, D, H, W],
+// BatchNorm1d on [N, F]):
 // training forward with the running-statistics update, its backward, and the eval forward.
 import type { OpAttrs } from '../../ir/ops.ts';
 import { type Epilogue, epilogueDecls, epilogueStore } from '../epilogue.ts';
@@ -8,7 +9,7 @@ import { WgslWriter, f32Lit, wgsl } from '../writer.ts';
 import { type ReduceFrame, perItemKernel, reductionThreads, workgroupSumFn } from './reduce.ts';
 
 export interface BatchnormSpec extends KernelFrame {
-  /** [N, C, H, W] or [N, F]; statistics are per channel (dim 1) over every other dim. */
+  /** [N, C, H, W], [N, C, D, H, W] or [N, F]; statistics are per channel (dim 1) over every other dim. */
   readonly input: readonly number[];
   readonly attrs: OpAttrs['batchnorm'];
   /** Forward only: applied to each y before it is stored (a fused activation; no reads). */
@@ -18,18 +19,20 @@ export interface BatchnormSpec extends KernelFrame {
 interface Layout {
   readonly elements: number;
   readonly channels: number;
-  /** H * W, or 1 for [N, F]. */
+  /** H * W (D * H * W), or 1 for [N, F]. */
   readonly spatial: number;
   /** Values per channel: N * H * W (or N). */
   readonly count: number;
 }
 
 function layout(spec: BatchnormSpec): Layout {
-  if (spec.input.length !== 2 && spec.input.length !== 4) {
-    throw new Error(`kernel ${spec.name}: batchnorm wants [N, C, H, W] or [N, F], got [${spec.input.join(', ')}]`);
+  if (spec.input.length !== 2 && spec.input.length !== 4 && spec.input.length !== 5) {
+    throw new Error(`kernel ${spec.name}: batchnorm wants [N, C, H, W], [N, C, D, H, W] or [N, F], got [${spec.input.join(', ')}]`);
   }
-  const [n = 0, c = 0, h = 1, w = 1] = spec.input;
-  return { elements: n * c * h * w, channels: c, spatial: h * w, count: n * h * w };
+  const [n = 0, c = 0, ...rest] = spec.input;
+  // BatchNorm3d's [D, H, W] is one spatial run per (sample, channel), as BatchNorm2d's [H, W].
+  const spatial = rest.reduce((a, b) => a * b, 1);
+  return { elements: n * c * spatial, channels: c, spatial, count: n * spatial };
 }
 
 /**

@@ -10,6 +10,7 @@ import { lowerLoss } from './loss.ts';
 import { lowerNorm } from './norm.ts';
 import { lowerUpdate } from './optimizer.ts';
 import { lowerPool } from './pool.ts';
+import { lowerVolume } from './volume.ts';
 
 export function lowerOp(op: StepOp, ctx: LowerContext): KernelCall[] {
   switch (op.op) {
@@ -34,6 +35,12 @@ export function lowerOp(op: StepOp, ctx: LowerContext): KernelCall[] {
     case 'adaptive_pool':
     case 'adaptive_pool_grad':
       return lowerPool(op, ctx);
+    case 'conv3d':
+    case 'conv3d_dx':
+    case 'conv3d_dw':
+    case 'pool3d':
+    case 'pool3d_grad':
+      return lowerVolume(op, ctx);
     case 'bn_train':
     case 'bn_eval':
     case 'bn_grad':
