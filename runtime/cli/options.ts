@@ -222,6 +222,23 @@ export const commands = {
       ...json,
     },
   },
+  run: {
+    synopsis: 'FILE [--input-tensor NAME | --npy X.npy | --images IDX_FILE --index I] [--weights W]',
+    help: "the model's output (evaluation mode) on one input, printed as PyTorch prints tensors",
+    options: {
+      'input-tensor': { kind: 'string', value: 'NAME', help: 'run on this constant tensor of the file (default: the one named X)' },
+      npy: { kind: 'string', value: 'X.npy', help: 'run on an array of one sample or [N, ...] samples' },
+      images: { kind: 'string', value: 'IDX_FILE', help: 'run on one image of an IDX file (with --index)' },
+      index: { kind: 'number', value: 'I', integer: true, help: 'which image of --images (from 0)' },
+      weights: { kind: 'string', value: 'W', help: "the weights (.safetensors); default: the file's constants and the train section's init" },
+      tensor: { kind: 'string', value: 'NAME', help: 'print this constant tensor of the file instead of running the model' },
+      squeeze: { kind: 'boolean', help: 'drop every dimension of size 1 from what is printed, as torch.squeeze()' },
+      shape: { kind: 'boolean', help: 'print only the shape, as torch.Size([...])' },
+      ...modelName,
+      ...noFuse,
+      ...json,
+    },
+  },
   weights: {
     synopsis: 'W.safetensors [--name PATTERN]',
     file: 'a .safetensors FILE',

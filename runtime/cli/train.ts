@@ -55,6 +55,11 @@ export async function trainCommand(file: string, flags: TrainFlags, io: Output, 
   const optimizer = optimizerFlags(flags);
   const front = modelFrontend(file, flags, io);
   if (!front) return 1;
+  // The optimizer updates every parameter in one dispatch: a frozen one cannot be left out yet.
+  const frozen = [...(front.shaped!.fixed ?? [])].filter(([, f]) => !f.trainable).map(([name]) => name);
+  if (frozen.length > 0) {
+    throw new UserError(`${frozen.join(', ')} ${frozen.length > 1 ? 'are' : 'is'} fixed by a constant of the file and frozen; cnnc trains every parameter, so mark it \`trainable = true\` (the constant is then its initial value) or run the model with \`cnnc run\``);
+  }
   const recipe = front.train!;
   const saved = flags.resume !== undefined ? readRun(flags.resume, front.shaped!) : null;
   const batch = flags['batch-size'] ?? saved?.batch ?? recipe.batch;
