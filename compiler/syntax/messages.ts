@@ -41,7 +41,7 @@ const noun: ReadonlyMap<TokenType, string> = new Map([
   [EOF, 'end of file'],
 ]);
 
-const topLevel = "'model', 'block', 'train' or a tensor `NAME = ...`";
+const topLevel = "'model', 'block' or 'train'";
 const topLevelKeywords: ReadonlySet<TokenType> = new Set([T.Model, T.Block, T.Train]);
 
 // What a rule's alternatives have in common, for "no alternative matched" errors.

@@ -63,7 +63,9 @@ export class CnnParser extends CstParser {
     this.MANY(() => this.OR([
       { ALT: () => this.SUBRULE(this.definition) },
       { ALT: () => this.SUBRULE(this.trainSection) },
-      { ALT: () => this.SUBRULE(this.tensorDef) },
+      // Only a name followed by `=` or `[` starts a definition: a stray word (`relu` outside a
+      // body, or where recovery resumes after an error) is still "expected 'model', ...".
+      { GATE: () => this.LA(2).tokenType === T.Assign || this.LA(2).tokenType === T.LBracket, ALT: () => this.SUBRULE(this.tensorDef) },
     ]));
   });
 
