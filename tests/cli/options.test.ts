@@ -53,7 +53,7 @@ describe("another command's option", () => {
 
   it('lists every command that takes it', async () => {
     expect(await refused('check', 'absent.cnn', '--weights', 'w')).toBe(
-      'cnnc check: --weights is not an option of check (it is an option of eval and predict)',
+      'cnnc check: --weights is not an option of check (it is an option of eval, predict and run)',
     );
     expect(await refused('check', 'absent.cnn', '--json')).toBe(
       'cnnc check: --json is not an option of check (it is an option of summary, eval, predict and weights)',
@@ -73,7 +73,7 @@ describe('unknown options', () => {
     [['summary', 'absent.cnn', '-x'], 'cnnc summary: unknown option -x (cnnc summary --help lists its options)'],
     [
       ['chekc', 'absent.cnn'],
-      "cnnc: unknown command 'chekc' (did you mean 'check'?; commands: check, summary, compile, kernels, train, eval, predict, weights)",
+      "cnnc: unknown command 'chekc' (did you mean 'check'?; commands: check, summary, compile, kernels, train, eval, predict, run, weights)",
     ],
   ])('%j', async (args, message) => {
     expect(await refused(...args)).toBe(message);
