@@ -56,7 +56,7 @@ describe("another command's option", () => {
       'cnnc check: --weights is not an option of check (it is an option of eval, predict and run)',
     );
     expect(await refused('check', 'absent.cnn', '--json')).toBe(
-      'cnnc check: --json is not an option of check (it is an option of summary, eval, predict and weights)',
+      'cnnc check: --json is not an option of check (it is an option of summary, eval, predict, run and weights)',
     );
   });
 });
