@@ -223,7 +223,7 @@ export const commands = {
     },
   },
   run: {
-    synopsis: 'FILE [--input-tensor NAME | --npy X.npy | --images IDX_FILE --index I] [--weights W]',
+    synopsis: 'FILE [--input-tensor NAME | --npy X.npy | --images IDX_FILE --index I] [--weights W] [--out OUT.npy]',
     help: "the model's output (evaluation mode) on one input, printed as PyTorch prints tensors",
     options: {
       'input-tensor': { kind: 'string', value: 'NAME', help: 'run on this constant tensor of the file (default: the one named X)' },
@@ -234,6 +234,7 @@ export const commands = {
       tensor: { kind: 'string', value: 'NAME', help: 'print this constant tensor of the file instead of running the model' },
       squeeze: { kind: 'boolean', help: 'drop every dimension of size 1 from what is printed, as torch.squeeze()' },
       shape: { kind: 'boolean', help: 'print only the shape, as torch.Size([...])' },
+      out: { kind: 'string', value: 'OUT.npy', help: 'also write what is printed as a float32 .npy array' },
       ...modelName,
       ...noFuse,
       ...json,

@@ -7,13 +7,14 @@ import { fitsShape, type ConstTensor } from '../../compiler/ir/constant.ts';
 import { formatShape } from '../../compiler/ir/graph.ts';
 import { epochBatches } from '../data/batches.ts';
 import { DataError, readIdxImages } from '../data/idx.ts';
-import { readNpy } from '../data/npy.ts';
+import { encodeNpy, readNpy } from '../data/npy.ts';
 import { UserError } from '../errors.ts';
 import { formatTensor } from '../format/torch-print.ts';
 import { readWeights, setWeights } from '../train/state-dict.ts';
 import { compileModel, modelOption, sampleShape } from './flags.ts';
 import { frontend, type Output } from './io.ts';
 import type { Flags } from './options.ts';
+import { checkOutputs, writeOutput } from './outputs.ts';
 
 type RunFlags = Flags<'run'>;
 
@@ -64,15 +65,21 @@ function input(front: FrontendResult, flags: RunFlags): { x: Float32Array; batch
   return asBatch(constant(front, name, '--input-tensor'), want, `tensor \`${name}\``);
 }
 
-/** `--squeeze` drops every size-1 dimension, as torch.squeeze() (a [1, 1, 2, 2] output prints as 2x2). */
+/**
+ * `--squeeze` drops every size-1 dimension, as torch.squeeze() (a [1, 1, 2, 2] output prints as
+ * 2x2); `--out` also writes what is printed as a .npy array.
+ */
 function show(t: Printed, flags: RunFlags, io: Output): void {
   const shape = flags.squeeze ? t.shape.filter((d) => d !== 1) : t.shape;
+  if (flags.out !== undefined) writeOutput(flags.out, encodeNpy(shape, t.data));
   if (flags.json) io.out(JSON.stringify({ shape, data: Array.from(t.data) }) + '\n');
   else if (flags.shape) io.out(`torch.Size([${shape.join(', ')}])\n`);
   else io.out(formatTensor(shape, t.data) + '\n');
 }
 
 export async function runCommand(file: string, flags: RunFlags, io: Output): Promise<number> {
+  const reads = [flags.npy, flags.images, flags.weights].filter((p) => p !== undefined).map((path) => ({ what: 'an input', path }));
+  if (flags.out !== undefined) checkOutputs([{ what: '--out', path: flags.out }], [{ what: 'the model', path: file }, ...reads]);
   const front = frontend(file, modelOption(flags), io);
   if (!front) return 1;
   if (flags.tensor !== undefined) {

@@ -1,10 +1,11 @@
 // `cnnc run`'s input and flag errors (exit 1, naming the flag or tensor and both shapes), all
 // found before any GPU work, and `cnnc train`'s refusal of frozen fixed weights. The outputs of
 // `run` are tested on the notes' examples in tests/seeds/values.test.ts (GPU set).
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { readNpy } from '../../runtime/data/npy.ts';
 import { cnncInProcess } from '../helpers/cli.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'cnnc-run-'));
@@ -64,5 +65,25 @@ describe('cnnc train with fixed weights', () => {
     const r = await cnncInProcess('train', edge);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/^cnnc: 0\.weight is fixed by a constant of the file and frozen; .*mark it `trainable = true`/);
+  });
+});
+
+describe('cnnc run --out', () => {
+  it('writes what it prints as a float32 .npy that numpy reads back (the header numpy.save writes)', async () => {
+    const out = join(dir, 'k.npy');
+    expect((await cnncInProcess('run', edge, '--tensor', 'K', '--squeeze', '--out', out)).code).toBe(0);
+    const bytes = readFileSync(out);
+    const header = bytes.subarray(10, 10 + bytes.readUInt16LE(8)).toString('latin1');
+    expect(header.trimEnd()).toBe("{'descr': '<f4', 'fortran_order': False, 'shape': (2,), }");
+    expect((10 + header.length) % 64).toBe(0);
+    expect([...new Float32Array(bytes.buffer.slice(bytes.byteOffset + 10 + header.length, bytes.byteOffset + bytes.length))]).toEqual([1, -1]);
+    const round = readNpy(out);
+    expect([...round.shape]).toEqual([2]);
+  });
+
+  it('refuses to write over the model', async () => {
+    const r = await cnncInProcess('run', edge, '--tensor', 'K', '--out', edge);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/--out/);
   });
 });
