@@ -2,9 +2,12 @@
 // prints tensors. The input is a constant tensor of the file (--input-tensor, default `X`), an
 // [N, ...] .npy array or one image of an IDX file; the weights are --weights or the file's own
 // (its constants where it fixes them, else the train section's init and seed).
+import type { DiagnosticBag } from '../../compiler/diagnostics/diagnostic.ts';
+import { InternalCompilerError } from '../../compiler/diagnostics/diagnostic.ts';
 import type { FrontendResult } from '../../compiler/index.ts';
 import { fitsShape, type ConstTensor } from '../../compiler/ir/constant.ts';
-import { formatShape } from '../../compiler/ir/graph.ts';
+import { formatShape, type ElaboratedGraph } from '../../compiler/ir/graph.ts';
+import { inferShapes } from '../../compiler/shapes/infer.ts';
 import { epochBatches } from '../data/batches.ts';
 import { DataError, readIdxImages } from '../data/idx.ts';
 import { encodeNpy, readNpy } from '../data/npy.ts';
@@ -77,6 +80,27 @@ function show(t: Printed, flags: RunFlags, io: Output): void {
   else io.out(formatTensor(shape, t.data) + '\n');
 }
 
+/**
+ * The model cut after the layer `--layer NAME` names (its state_dict prefix, e.g. `0` or `1.conv1`,
+ * or its `as` label path): that layer's output becomes the model's, so it is computed, not read
+ * from memory a later layer may reuse. Layers after it are dropped with their parameters.
+ */
+function cutAt(front: FrontendResult, name: string, diagnostics: DiagnosticBag): FrontendResult {
+  const graph = front.graph!;
+  const at = graph.nodes.find((n) => n.path === name && n.op !== 'input');
+  if (at === undefined) {
+    const paths = graph.nodes.filter((n) => n.op !== 'input' && n.path !== '').map((n) => n.path);
+    throw new UserError(`--layer ${name}: model ${graph.model} has no layer \`${name}\` (its layers: ${paths.join(', ')})`);
+  }
+  const nodes = graph.nodes.slice(0, at.id + 1);
+  const kept = new Set(nodes.map((n) => n.path));
+  const fixed = new Map([...(graph.fixed ?? [])].filter(([param]) => kept.has(param.slice(0, param.lastIndexOf('.')))));
+  const cut: ElaboratedGraph = { model: graph.model, nodes, output: at.id, ...(fixed.size > 0 ? { fixed } : {}) };
+  const shaped = inferShapes(cut, { batch: 1, inputShape: sampleShape(front) }, diagnostics);
+  if (shaped === null) throw new InternalCompilerError('shapes', `--layer ${name}: a prefix of a shaped graph failed shape inference`);
+  return { ...front, graph: cut, shaped };
+}
+
 export async function runCommand(file: string, flags: RunFlags, io: Output): Promise<number> {
   const reads = [flags.npy, flags.images, flags.weights].filter((p) => p !== undefined).map((path) => ({ what: 'an input', path }));
   if (flags.out !== undefined) checkOutputs([{ what: '--out', path: flags.out }], [{ what: 'the model', path: file }, ...reads]);
@@ -88,13 +112,14 @@ export async function runCommand(file: string, flags: RunFlags, io: Output): Pro
   }
   const { x, batch } = input(front, flags);
   const ckpt = flags.weights === undefined ? null : readWeights(front.shaped!, flags.weights);
+  const target = flags.layer === undefined ? front : cutAt(front, flags.layer, front.diagnostics);
   // Only the forward pass runs: a loss any output shape has keeps cross-entropy's check (logits) away.
-  const model = await compileModel(front, { batch, loss: 'mse_sum', ...modelOption(flags) }, io);
+  const model = await compileModel(target, { batch, loss: 'mse_sum', ...modelOption(flags) }, io);
   if (!model) return 1;
   try {
     if (ckpt !== null) setWeights(model, ckpt);
     const out = await model.forward(x);
-    const shape = [batch, ...front.shaped!.nodes[front.shaped!.output]!.shape.slice(1)];
+    const shape = [batch, ...target.shaped!.nodes[target.shaped!.output]!.shape.slice(1)];
     show({ shape, data: out }, flags, io);
     return 0;
   } finally {

@@ -39,6 +39,7 @@ describe('cnnc run', () => {
     ['two inputs', ['--input-tensor', 'X', '--npy', 'x.npy'], /^cnnc: give one input: /],
     ['--images without --index', ['--images', 'x.idx'], /^cnnc: --images and --index go together/],
     ['--index without --images', ['--index', '0'], /^cnnc: --images and --index go together/],
+    ['an unknown layer', ['--layer', '3'], /^cnnc: --layer 3: model Edge has no layer `3` \(its layers: 0\)/],
   ])('refuses %s with exit 1', async (_what, args, want) => {
     const r = await cnncInProcess('run', edge, ...args);
     expect(r.code).toBe(1);

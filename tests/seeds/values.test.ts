@@ -4,7 +4,7 @@
 // collapsed (PyTorch pads columns, the notes' copies lose the padding and the line breaks), and
 // where every copy lost a bracket or comma to the OCR the string is the PyTorch output it shows
 // (marked "repaired"). Exact: the inputs and kernels are small integers, so float32 is exact.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -51,6 +51,21 @@ describe('7.2 convolutions for images', () => {
       expect(Math.abs(Number(m![1]) - 1)).toBeLessThan(0.1);
       expect(Math.abs(Number(m![2]) + 1)).toBeLessThan(0.1);
     });
+  });
+});
+
+describe('cnnc run --layer', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'cnnc-layer-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it("prints a labelled or numbered layer's output: the model cut after it", () => {
+    const path = join(dir, 'layers.cnn');
+    writeFileSync(path, 'X = reshape(arange(16), (1, 1, 4, 4))\nK = [[1.0, -1.0]]\nmodel M {\n  input [1, 4, 4]\n  conv(1, kernel = (1, 2), bias = false, weight = K) as edges\n  relu\n  maxpool(2)\n}\n');
+    const layer = (...args: string[]) => collapse(cnnc('run', path, '--squeeze', ...args).stdout);
+    // x[j] - x[j + 1] = -1 everywhere; relu makes it 0; maxpool(2) of 4x3 is 2x1.
+    expect(layer('--layer', 'edges')).toBe(`tensor([${Array(4).fill('[-1., -1., -1.]').join(', ')}])`);
+    expect(layer('--layer', '1')).toBe(`tensor([${Array(4).fill('[0., 0., 0.]').join(', ')}])`);
+    expect(layer()).toBe('tensor([0., 0.])');
   });
 });
 
