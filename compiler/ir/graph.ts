@@ -47,6 +47,8 @@ export interface ParamSpec {
   readonly shape: Shape;
   /** Learnable parameters get gradients; running statistics are buffers. */
   readonly learnable: boolean;
+  /** A learnable parameter the file fixes and freezes (`weight = K`): no gradient, no update. */
+  readonly frozen?: true;
 }
 
 export type ShapedNode = Node & {

@@ -54,6 +54,7 @@ export function inferShapes(graph: ElaboratedGraph, options: ShapeOptions, diags
       role: p.role,
       shape: p.shape,
       learnable: p.role === 'weight' || p.role === 'bias',
+      ...(graph.fixed?.get(`${node.path}.${p.role}`)?.trainable === false ? { frozen: true as const } : {}),
     }));
     nodes.push({ ...n, shape: r.shape, params, flops: r.flops } as ShapedNode);
   }

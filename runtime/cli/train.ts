@@ -55,10 +55,12 @@ export async function trainCommand(file: string, flags: TrainFlags, io: Output, 
   const optimizer = optimizerFlags(flags);
   const front = modelFrontend(file, flags, io);
   if (!front) return 1;
-  // The optimizer updates every parameter in one dispatch: a frozen one cannot be left out yet.
-  const frozen = [...(front.shaped!.fixed ?? [])].filter(([, f]) => !f.trainable).map(([name]) => name);
-  if (frozen.length > 0) {
-    throw new UserError(`${frozen.join(', ')} ${frozen.length > 1 ? 'are' : 'is'} fixed by a constant of the file and frozen; cnnc trains every parameter, so mark it \`trainable = true\` (the constant is then its initial value) or run the model with \`cnnc run\``);
+  // A frozen weight's layer computes no weight gradient, and cnnc's kernels give the bias gradient
+  // only with it: a trained bias beside a frozen weight is refused.
+  const halfFrozen = front.shaped!.nodes.filter((n) => n.params.some((p) => p.role === 'weight' && p.frozen) && n.params.some((p) => p.role === 'bias' && !p.frozen));
+  if (halfFrozen.length > 0) {
+    const path = halfFrozen[0]!.path;
+    throw new UserError(`${path}.weight is a frozen constant but ${path}.bias is trained; cnnc trains a layer's bias only with its weight: give the bias too (\`bias = false\` or \`bias = B\`), or mark the layer \`trainable = true\``);
   }
   const recipe = front.train!;
   const saved = flags.resume !== undefined ? readRun(flags.resume, front.shaped!) : null;

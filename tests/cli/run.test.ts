@@ -17,7 +17,7 @@ function file(name: string, text: string): string {
   return path;
 }
 
-const edge = file('edge.cnn', `X = ones(6, 8)
+const edgeSource = `X = ones(6, 8)
 X[:, 2:6] = 0
 XT = transpose(X)
 K = [[1.0, -1.0]]
@@ -29,7 +29,8 @@ train {
   data tensors(inputs = X, targets = X)
   loss mse_sum
 }
-`);
+`;
+const edge = file('edge.cnn', edgeSource);
 
 describe('cnnc run', () => {
   it.each([
@@ -62,10 +63,11 @@ describe('cnnc run', () => {
 });
 
 describe('cnnc train with fixed weights', () => {
-  it('refuses frozen weights, naming them and the way out', async () => {
-    const r = await cnncInProcess('train', edge);
+  it('refuses a frozen weight beside a trained bias, naming both and the ways out', async () => {
+    const path = file('half.cnn', edgeSource.replace('bias = false, ', ''));
+    const r = await cnncInProcess('train', path);
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/^cnnc: 0\.weight is fixed by a constant of the file and frozen; .*mark it `trainable = true`/);
+    expect(r.stderr).toMatch(/^cnnc: 0\.weight is a frozen constant but 0\.bias is trained; .*`trainable = true`/);
   });
 });
 

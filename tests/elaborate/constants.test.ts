@@ -1,7 +1,8 @@
 // Constant tensors: their values (float32, row-major, PyTorch's semantics), fixed layer
 // parameters, `data tensors(...)`, and every error at its location.
 import { describe, expect, it } from 'vitest';
-import { analyze } from '../../compiler/index.ts';
+import { defaultLimits } from '../../compiler/codegen/limits.ts';
+import { analyze, compileModel } from '../../compiler/index.ts';
 import { errors, shaped } from '../helpers/cnn.ts';
 
 const model = 'model M {\n  input [1, 4, 4]\n  relu\n}\n';
@@ -143,5 +144,24 @@ describe('data tensors(...)', () => {
     ['a missing argument', 'tensors(inputs = X)', /^E0209@/],
   ])('%s', (_what, data, want) => {
     expect(firstError(`Z = zeros(3, 1)\nV = zeros(3)\n${train(data)}`)).toMatch(want);
+  });
+});
+
+describe('frozen parameters in the step program', () => {
+  const src = (extra: string) => `K = [[1.0, -1.0]]\nmodel M {\n  input [1, 4, 4]\n  conv(1, kernel = (1, 2), bias = false, weight = K${extra})\n  flatten\n  linear(1)\n}\ntrain {\n  loss mse_sum\n}\n`;
+  const step = (extra: string) => compileModel(src(extra), { limits: defaultLimits, batch: 2 });
+
+  it('gives a frozen weight no gradient, no optimizer state and no weight-gradient kernel', () => {
+    const c = step('');
+    const names = (ids: Iterable<number>) => [...ids].map((id) => c.program.tensors[id]!.name);
+    expect(names(c.program.gradients.keys())).toEqual(['2.weight', '2.bias']);
+    expect(c.program.train.map((o) => o.op)).not.toContain('conv2d_dw');
+    expect(c.program.train.map((o) => o.op)).toContain('linear_dw');
+  });
+
+  it('trains a trainable constant like any weight', () => {
+    const c = step(', trainable = true');
+    expect([...c.program.gradients.keys()].map((id) => c.program.tensors[id]!.name)).toEqual(['0.weight', '2.weight', '2.bias']);
+    expect(c.program.train.map((o) => o.op)).toContain('conv2d_dw');
   });
 });

@@ -69,6 +69,24 @@ describe('cnnc run --layer', () => {
   });
 });
 
+describe('frozen constants in training', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'cnnc-frozen-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('keeps a frozen weight exactly and trains the layers around it', () => {
+    const path = join(dir, 'frozen.cnn');
+    writeFileSync(path, `X = reshape(arange(32) / 32, (2, 1, 4, 4))\nY = [[1.0], [-1.0]]\nK = [[1.0, -1.0]]
+model M {\n  input [1, 4, 4]\n  conv(1, kernel = (1, 2), bias = false, weight = K)\n  flatten\n  linear(1)\n}
+train {\n  data tensors(inputs = X, targets = Y)\n  loss mse_sum\n  optimizer sgd(lr = 0.1, momentum = 0.9, weight_decay = 0.1)\n  batch 2\n  epochs 3\n}\n`);
+    const save = join(dir, 'w.safetensors');
+    const t = cnnc('train', path, '--save', save);
+    expect(t.code, t.stderr).toBe(0);
+    // Weight decay and momentum would move an updated weight even with a zero gradient.
+    expect(collapse(cnnc('weights', save, '--name', '0.weight').stdout)).toMatch(/tensor\(\[\[\[\[ 1\., -1\.\]\]\]\]\)$/);
+    expect(cnnc('weights', save, '--name', '2.bias').stdout).not.toMatch(/tensor\(\[0\.\]\)/);
+  });
+});
+
 describe('7.3 padding and stride', () => {
   it.each([
     ['Padding', 'torch.Size([8, 8])'],
