@@ -9,8 +9,12 @@ import { type DeviceLimits, type LoweredProgram, lowerProgram } from './codegen/
 import { DiagnosticBag, type Diagnostic } from './diagnostics/diagnostic.ts';
 import { renderDiagnostics } from './diagnostics/render.ts';
 import { SourceFile } from './diagnostics/source.ts';
+import { builtinFunctions } from './elaborate/builtins.ts';
+import { evaluateConstants, tensorFunctions } from './elaborate/constants.ts';
 import { elaborate } from './elaborate/expand.ts';
 import { loadImports, type ReadFile } from './imports.ts';
+import { layers } from './elaborate/layers.ts';
+import type { ConstTensor } from './ir/constant.ts';
 import { readTrainConfig } from './elaborate/train-config.ts';
 import type { InitKind, LossKind, OptimizerConfig, TrainConfig } from './ir/recipe.ts';
 import { type FusionDecision, fuse } from './fusion/fuse.ts';
@@ -58,6 +62,8 @@ export interface FrontendResult {
   readonly graph: ElaboratedGraph | null;
   readonly shaped: ShapedGraph | null;
   readonly train: TrainConfig | null;
+  /** The file's constant tensors by name (absent when analysis stopped before the end). */
+  readonly constants?: ReadonlyMap<string, ConstTensor>;
 }
 
 export function analyze(path: string, text: string, options: FrontendOptions = {}): FrontendResult {
@@ -71,8 +77,11 @@ export function analyze(path: string, text: string, options: FrontendOptions = {
   if (diagnostics.hasErrors) return none;
   const program = parsed.program;
 
-  // 2. the train section is independent of the model: read it first so its errors show together.
-  const train = readTrainConfig(program, diagnostics);
+  // 2. the file's constant tensors, then the train section (independent of the model: read
+  //    first so its errors show together), which may name constants as its data.
+  const constants = evaluateConstants(program, diagnostics, reservedNames(program));
+  if (constants === null) return { ...none, program };
+  const train = readTrainConfig(program, diagnostics, constants);
 
   // 3. elaborate: blocks, loops and conditionals expanded into a lazy graph, parameters named;
   //    the model's parameters set by `--set` replace their defaults.
@@ -80,11 +89,12 @@ export function analyze(path: string, text: string, options: FrontendOptions = {
   for (const d of settings.flatMap((s) => s.diagnostics)) diagnostics.add(d);
   const imports = loadImports(program, options.readFile, diagnostics);
   if (diagnostics.hasErrors) return { ...none, program };
-  const graph = elaborate(program, diagnostics, {
-    ...(options.model === undefined ? {} : { model: options.model }),
-    imports,
-    settings: settings.map((s) => s.param!),
-  });
+  const graph = elaborate(
+    program,
+    diagnostics,
+    { ...(options.model === undefined ? {} : { model: options.model }), imports, settings: settings.map((s) => s.param!) },
+    constants,
+  );
   if (!graph || diagnostics.hasErrors) return { ...none, program };
 
   // 4. shapes: every lazy dimension resolved; bad shapes reported at the layer that made them; for
@@ -97,7 +107,12 @@ export function analyze(path: string, text: string, options: FrontendOptions = {
   // 5. the recipe's loss against the model: cross-entropy needs [N, classes] logits.
   if (options.forTraining && train.loss === 'cross_entropy') checkClassifierOutput(shaped, diagnostics);
   if (diagnostics.hasErrors) return { ...none, program, graph };
-  return { file, diagnostics, program, graph, shaped, train };
+  return { file, diagnostics, program, graph, shaped, train, constants };
+}
+
+/** Names a constant tensor may not take: layers, functions, and the file's models and blocks. */
+function reservedNames(program: Program): ReadonlySet<string> {
+  return new Set([...layers.keys(), ...builtinFunctions, ...tensorFunctions, ...program.defs.map((d) => d.name.name)]);
 }
 
 /** The declared `input [C, H, W]` with H and W replaced (none when not asked, or not an image input). */

@@ -68,7 +68,7 @@ function paramIds(program: StepProgram): ReadonlyMap<string, TensorId> {
   return new Map(program.params.map((id) => [program.tensors[id]!.name, id]));
 }
 
-/** Fresh weights from the recipe's init scheme and seed. */
+/** Fresh weights from the recipe's init scheme and seed; parameters the file fixes get their constants. */
 function writeInitialWeights(compiled: Compiled, executor: Executor): void {
   const { graph, program, train } = compiled;
   const ids = paramIds(program);
@@ -81,6 +81,11 @@ function writeInitialWeights(compiled: Compiled, executor: Executor): void {
     for (const p of node.params) {
       if (p.role === 'num_batches_tracked') continue;
       const values = scratch.subarray(0, numel(p.shape));
+      const fixed = graph.fixed?.get(p.name);
+      if (fixed !== undefined) {
+        executor.write(ids.get(p.name)!, fixed.tensor.data);
+        continue;
+      }
       initParam({ name: p.name, shape: p.shape, weightShape, role: p.role, layer: node.op }, train.init, random, values);
       executor.write(ids.get(p.name)!, values);
     }

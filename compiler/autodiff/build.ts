@@ -25,10 +25,12 @@ export function buildStepProgram(graph: ShapedGraph, options: TrainOptions, diag
   for (const node of graph.nodes) {
     for (const p of node.params) {
       if (p.role === 'num_batches_tracked') continue;
-      const id = table.add(p.name, p.shape, p.learnable ? 'param' : 'stats');
+      // A frozen parameter lives with the buffers: the one update dispatch over `param` skips it.
+      const trained = p.learnable && p.frozen !== true;
+      const id = table.add(p.name, p.shape, trained ? 'param' : 'stats');
       params.set(node.id, (params.get(node.id) ?? new Map()).set(p.role, id));
       order.push(id);
-      if (!p.learnable) continue;
+      if (!trained) continue;
       const grad = table.add(`${p.name}.grad`, p.shape, 'grad');
       grads.set(node.id, (grads.get(node.id) ?? new Map()).set(p.role, grad));
       gradients.set(id, grad);

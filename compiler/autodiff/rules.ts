@@ -47,11 +47,13 @@ export function backwardOp(
       if (node.attrs.p === 0) return [needs[0] ? table.alias(dy, `grad view ${node.id}`, table.shape(x)) : null];
       return one((dx) => ({ op: 'dropout_grad', dy, dx, p: node.attrs.p, salt: node.id, origin }));
     case 'conv2d': {
-      ops.push({ op: 'conv2d_dw', x, dy, dw: grad('weight')!, db: grad('bias'), attrs: node.attrs, origin });
+      // A frozen weight (the file's constant) costs no weight gradient; train.ts refuses a frozen
+      // weight with a trained bias, which would need the bias gradient alone.
+      if (grad('weight') !== null) ops.push({ op: 'conv2d_dw', x, dy, dw: grad('weight')!, db: grad('bias'), attrs: node.attrs, origin });
       return one((dx) => ({ op: 'conv2d_dx', dy, w: param('weight'), dx, attrs: node.attrs, origin }));
     }
     case 'linear': {
-      ops.push({ op: 'linear_dw', x, dy, dw: grad('weight')!, db: grad('bias'), origin });
+      if (grad('weight') !== null) ops.push({ op: 'linear_dw', x, dy, dw: grad('weight')!, db: grad('bias'), origin });
       return one((dx) => ({ op: 'linear_dx', dy, w: param('weight'), dx, origin }));
     }
     case 'relu':

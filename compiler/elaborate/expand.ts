@@ -4,6 +4,7 @@ import type { DiagnosticBag, Note, Span } from '../diagnostics/diagnostic.ts';
 import type { DiagCode } from '../diagnostics/codes.ts';
 import { nearest } from '../diagnostics/suggest.ts';
 import type { BlockDef, Body, Expr, Ident, Param, Pattern, Pipeline, Program, Stage, Stmt } from '../syntax/ast.ts';
+import type { ConstTensor, FixedParam } from '../ir/constant.ts';
 import type { CallSite, ElaboratedGraph, Node, NodeId } from '../ir/graph.ts';
 import type { OpAttrs, OpKind } from '../ir/ops.ts';
 import { bindArgs, type ArgValue } from './args.ts';
@@ -44,7 +45,8 @@ export interface ElaborateOptions {
   readonly settings?: readonly Param[];
 }
 
-export function elaborate(program: Program, diags: DiagnosticBag, options: ElaborateOptions = {}): ElaboratedGraph | null {
+/** `constants`: the file's constant tensors (constants.ts), visible in every body as globals. */
+export function elaborate(program: Program, diags: DiagnosticBag, options: ElaborateOptions = {}, constants: ReadonlyMap<string, ConstTensor> = new Map()): ElaboratedGraph | null {
   const defs = collectDefs([{ program, importedAt: null }, ...(options.imports ?? [])], diags);
   if (diags.hasErrors) return null;
   // The default is the file's own last model, never an imported one.
@@ -58,7 +60,7 @@ export function elaborate(program: Program, diags: DiagnosticBag, options: Elabo
     return null;
   }
   try {
-    return new Elaborator(defs, diags).model(model, options.settings ?? []);
+    return new Elaborator(defs, diags, constants).model(model, options.settings ?? []);
   } catch (e) {
     if (e instanceof Abort) return null;
     throw e;
@@ -110,9 +112,13 @@ class Elaborator {
   /** Source positions already warned about: a block called ten times warns once. */
   private readonly warned = new Set<number>();
 
-  constructor(defs: ReadonlyMap<string, BlockDef>, diags: DiagnosticBag) {
+  /** Parameters given by constants (`conv(1, kernel = (1, 2), weight = K)`), by state_dict name. */
+  private readonly fixed = new Map<string, FixedParam>();
+
+  constructor(defs: ReadonlyMap<string, BlockDef>, diags: DiagnosticBag, constants: ReadonlyMap<string, ConstTensor>) {
     this.defs = defs;
     this.diags = diags;
+    for (const [name, value] of constants) this.globals.set(name, { kind: 'const', name, value });
   }
 
   model(def: BlockDef, settings: readonly Param[]): ElaboratedGraph {
@@ -136,7 +142,7 @@ class Elaborator {
         { notes: [{ message: 'the input is declared here', span: input.span }], help: 'add layers after `input`, ending in `linear(num_classes)` for a classifier' });
     }
     reportUnused(this.nodes, out, this.origins, this.diags);
-    return { model: def.name.name, nodes: this.nodes, output: out };
+    return { model: def.name.name, nodes: this.nodes, output: out, ...(this.fixed.size > 0 ? { fixed: this.fixed } : {}) };
   }
 
   /** `--set NAME=VALUE`: bound to the model's parameters as keyword arguments, evaluated as defaults are. */
@@ -340,7 +346,7 @@ class Elaborator {
     const layer = layers.get(name);
     if (layer) {
       if (layer.inputs === 1 && inputs.length > 1) this.fail('E0203', `\`${name}\` takes one tensor input, got ${inputs.length}`, span, {}, frame);
-      const { op, attrs } = layer.build(this.layerArgs(name, rest, span, frame));
+      const { op, attrs } = layer.build(this.layerArgs(name, this.fixedArgs(name, rest, path, span, frame), span, frame));
       return this.add(op, attrs, inputs, span, path, frame);
     }
     const def = this.defs.get(name);
@@ -370,6 +376,36 @@ class Elaborator {
     const out = this.body(def.body, inner, innerFrame, inputs[0]!)!;
     this.origins.set(out, { span, name: null, callers: frame.callers });
     return out;
+  }
+
+  /**
+   * `weight = K`, `bias = B` (constants) and `trainable = true` of conv and linear: recorded as the
+   * layer's fixed parameters (shapes checks them against the layer's); what remains goes to
+   * layerArgs, a constant bias as `bias = true`.
+   */
+  private fixedArgs(name: string, args: readonly ArgValue[], path: string, span: Span, frame: Frame): ArgValue[] {
+    if (name !== 'conv' && name !== 'linear') return [...args];
+    const trainableArg = args.find((a) => a.name === 'trainable');
+    let trainable = false;
+    if (trainableArg !== undefined) {
+      if (trainableArg.value.kind !== 'bool') this.fail('E0204', `\`${name}\` argument \`trainable\` must be true or false, got ${typeName(trainableArg.value)}`, trainableArg.span, {}, frame);
+      trainable = trainableArg.value.value;
+    }
+    const rest: ArgValue[] = [];
+    let given = 0;
+    for (const a of args) {
+      if (a === trainableArg) continue;
+      if (a.name === 'weight' || (a.name === 'bias' && a.value.kind === 'const')) {
+        if (a.value.kind !== 'const') this.fail('E0204', `\`${name}\` argument \`weight\` must be a constant tensor of the file, got ${typeName(a.value)}`, a.span, { help: 'define it at the top level: `K = [[1.0, -1.0]]`' }, frame);
+        this.fixed.set(`${path}.${a.name}`, { tensor: a.value.value, trainable, span: a.span });
+        given++;
+        if (a.name === 'bias') rest.push({ ...a, value: bool(true) });
+        continue;
+      }
+      rest.push(a);
+    }
+    if (trainableArg !== undefined && given === 0) this.fail('E0203', '`trainable` applies to a weight or bias given by a constant (`weight = K`)', trainableArg.span ?? span, {}, frame);
+    return rest;
   }
 
   private layerArgs(name: string, args: readonly ArgValue[], span: Span, frame: Frame): LayerArgs {
@@ -503,6 +539,7 @@ class Elaborator {
         const r = evalBuiltin(name, args);
         return r.ok ? r.value : this.fail(r.code ?? 'E0204', r.message, e.span, {}, frame);
       }
+      case 'slice': return this.fail('E0210', 'a slice `a:b` indexes a constant tensor, in a top-level definition (`Y = X[:, 1:3]`)', e.span, {}, frame);
       case 'if': return this.fail('E0210', '`if { } else { }` as a value must be a pipeline stage; use `cond ? a : b` for numbers', e.span, {}, frame);
     }
   }

@@ -5,6 +5,7 @@ import { f32Problem } from '../ir/f32.ts';
 import { MAX_INT_ARG } from './layers.ts';
 import { nearest } from '../diagnostics/suggest.ts';
 import type { Arg, Expr, Program } from '../syntax/ast.ts';
+import type { ConstTensor } from '../ir/constant.ts';
 import type { Pair } from '../ir/ops.ts';
 import type { InitKind, LossKind, OptimizerConfig, OptimizerKind, TrainConfig } from '../ir/recipe.ts';
 
@@ -149,10 +150,29 @@ const stringArg = (a: Arg): string => {
   return a.value.value;
 };
 
-/** `data fashion_mnist(resize = 96)`, `data "path/to/idx-dir"`, `data npy(inputs = "x.npy", targets = "y.npy")`. */
-function data(v: Expr, cfg: TrainConfig): TrainConfig {
+/**
+ * `data fashion_mnist(resize = 96)`, `data "path/to/idx-dir"`, `data npy(inputs = "x.npy", targets = "y.npy")`,
+ * `data tensors(inputs = X, targets = Y)` (constants of the file, [N, ...] each).
+ */
+function data(v: Expr, cfg: TrainConfig, constants: ReadonlyMap<string, ConstTensor>): TrainConfig {
   if (v.kind === 'str') return { ...cfg, data: { kind: 'idx', dir: v.value } };
   const c = callOf(v);
+  if (c.name === 'tensors') {
+    const inputs = c.args.find((a) => a.name!.name === 'inputs');
+    const targets = c.args.find((a) => a.name!.name === 'targets');
+    const other = c.args.find((a) => a.name!.name !== 'inputs' && a.name!.name !== 'targets');
+    if (other) throw new BadEntry(`tensors data has no argument \`${other.name!.name}\` (inputs, targets)`, other.span);
+    if (!inputs || !targets) throw new BadEntry('tensors data needs `inputs = X` and `targets = Y`, constant tensors of the file', c.span);
+    const constant = (a: Arg): ConstTensor => {
+      const t = a.value.kind === 'name' ? constants.get(a.value.name) : undefined;
+      if (t === undefined) throw new BadEntry(`${a.name!.name} must name a constant tensor of the file`, a.value.span, 'E0201');
+      if (t.shape.length < 2) throw new BadEntry(`${a.name!.name} is [${t.shape.join(', ')}]; samples are [N, ...] (reshape it, e.g. reshape(X, (1, 1, 6, 8)))`, a.value.span, 'E0234');
+      return t;
+    };
+    const [x, y] = [constant(inputs), constant(targets)];
+    if (x.shape[0] !== y.shape[0]) throw new BadEntry(`${x.shape[0]} inputs but ${y.shape[0]} targets (the first dimension counts samples)`, c.span, 'E0234');
+    return { ...cfg, data: { kind: 'tensors', inputs: x, targets: y } };
+  }
   if (c.name === 'npy') {
     const inputs = c.args.find((a) => a.name!.name === 'inputs');
     const targets = c.args.find((a) => a.name!.name === 'targets');
@@ -161,7 +181,7 @@ function data(v: Expr, cfg: TrainConfig): TrainConfig {
     if (!inputs || !targets) throw new BadEntry('npy data needs `inputs = "x.npy"` and `targets = "y.npy"`', c.span);
     return { ...cfg, data: { kind: 'npy', inputs: stringArg(inputs), targets: stringArg(targets) } };
   }
-  if (c.name !== 'fashion_mnist') throw new BadEntry('data must be `fashion_mnist`, `npy(inputs = ..., targets = ...)` or an IDX directory path in quotes', v.span);
+  if (c.name !== 'fashion_mnist') throw new BadEntry('data must be `fashion_mnist`, `npy(inputs = ..., targets = ...)`, `tensors(inputs = X, targets = Y)` or an IDX directory path in quotes', v.span);
   let out: TrainConfig = { ...cfg, data: { kind: 'fashion_mnist' } };
   for (const a of c.args) {
     if (a.name!.name !== 'resize') throw new BadEntry(`data has no argument \`${a.name!.name}\` (resize)`, a.span);
@@ -176,13 +196,13 @@ const LR: Domain = { min: 0, minOpen: true };
 const keys = ['data', 'resize', 'batch', 'epochs', 'optimizer', 'lr', 'init', 'loss', 'seed'] as const;
 
 /** The recipe of the file's train sections (later entries win); bad entries are reported and skipped. */
-export function readTrainConfig(program: Program, diags: DiagnosticBag): TrainConfig {
+export function readTrainConfig(program: Program, diags: DiagnosticBag, constants: ReadonlyMap<string, ConstTensor> = new Map()): TrainConfig {
   let cfg = defaultTrainConfig;
   for (const entry of program.train.flatMap((t) => t.entries)) {
     const v = entry.value;
     try {
       switch (entry.key.name) {
-        case 'data': cfg = data(v, cfg); break;
+        case 'data': cfg = data(v, cfg, constants); break;
         case 'resize': cfg = { ...cfg, resize: resize(v) }; break;
         case 'batch': cfg = { ...cfg, batch: integer(v, 'batch', 1, MAX_INT_ARG) }; break;
         case 'epochs': cfg = { ...cfg, epochs: integer(v, 'epochs', 1, Number.MAX_SAFE_INTEGER) }; break;

@@ -1,5 +1,6 @@
 // Values of the .cnn language during elaboration: parameters are plain data, tensors are graph nodes.
 import type { Span } from '../diagnostics/diagnostic.ts';
+import type { ConstTensor } from '../ir/constant.ts';
 import type { NodeId } from '../ir/graph.ts';
 
 /** An argument a layer value carries (`leaky_relu(0.1)`), bound when the layer is used as a stage. */
@@ -20,6 +21,8 @@ export type Value =
    */
   | { readonly kind: 'range'; readonly start: number; readonly end: number }
   | { readonly kind: 'tensor'; readonly node: NodeId }
+  /** A constant tensor of the file (`K = [[1.0, -1.0]]`): a layer's fixed weight or bias. */
+  | { readonly kind: 'const'; readonly name: string; readonly value: ConstTensor }
   /**
    * A layer, block or model as a value: named without a call (`sigmoid`, `flatten`, a bare word in
    * `train { }`), or called outside a stage with the arguments it keeps (`act = leaky_relu(0.1)`).
@@ -62,6 +65,7 @@ export function typeName(v: Value): string {
     case 'seq': return 'a tuple';
     case 'range': return 'a range';
     case 'tensor': return 'a tensor';
+    case 'const': return 'a constant tensor';
     case 'ref': return `\`${v.name}\``;
   }
 }
@@ -78,6 +82,7 @@ export function show(v: Value, depth = 0): string {
     case 'seq': return depth >= shownDepth ? '(...)' : `(${v.items.map((x) => show(x, depth + 1)).join(', ')})`;
     case 'range': return `range(${v.start}, ${v.end})`;
     case 'tensor': return `tensor %${v.node}`;
+    case 'const': return `${v.name} [${v.value.shape.join(', ')}]`;
     case 'ref': return v.args === undefined ? v.name : `${v.name}(${v.args.map((a) => `${a.name === null ? '' : `${a.name} = `}${show(a.value, depth + 1)}`).join(', ')})`;
   }
 }
@@ -100,5 +105,6 @@ export function equal(a: Value, b: Value): boolean {
 
 function equalLeaf(a: Value, b: Value): boolean {
   if (a.kind === 'tensor' && b.kind === 'tensor') return a.node === b.node;
+  if (a.kind === 'const' && b.kind === 'const') return a.value === b.value;
   return a.kind === b.kind && 'value' in a && 'value' in b ? a.value === b.value : a.kind === 'ref' && b.kind === 'ref' && show(a) === show(b);
 }

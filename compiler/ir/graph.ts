@@ -1,6 +1,7 @@
 // Graph IR: nodes in topological order, one output value per node (a value's id is its node's id).
 // Two phase types: ElaboratedGraph (no shapes yet, layers lazy) and ShapedGraph (every shape known).
 import type { Span } from '../diagnostics/diagnostic.ts';
+import type { FixedParam } from './constant.ts';
 import type { OpAttrs, OpKind } from './ops.ts';
 
 export type NodeId = number;
@@ -33,6 +34,8 @@ export interface ElaboratedGraph {
   readonly model: string;
   readonly nodes: readonly Node[];
   readonly output: NodeId;
+  /** Parameters given by the file's constants, by state_dict name (absent: none). */
+  readonly fixed?: ReadonlyMap<string, FixedParam>;
 }
 
 export type ParamRole = 'weight' | 'bias' | 'running_mean' | 'running_var' | 'num_batches_tracked';
@@ -44,6 +47,8 @@ export interface ParamSpec {
   readonly shape: Shape;
   /** Learnable parameters get gradients; running statistics are buffers. */
   readonly learnable: boolean;
+  /** A learnable parameter the file fixes and freezes (`weight = K`): no gradient, no update. */
+  readonly frozen?: true;
 }
 
 export type ShapedNode = Node & {
@@ -59,6 +64,8 @@ export interface ShapedGraph {
   readonly nodes: readonly ShapedNode[];
   readonly output: NodeId;
   readonly batch: number;
+  /** As the elaborated graph's, each checked against its parameter's shape. */
+  readonly fixed?: ReadonlyMap<string, FixedParam>;
 }
 
 export function numel(shape: Shape): number {

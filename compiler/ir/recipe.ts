@@ -1,5 +1,6 @@
 // The training recipe: what the `train { }` section says (optimizer, loss, init, data, batch),
 // read by elaborate/train-config.ts and consumed by autodiff, codegen and the runtime.
+import type { ConstTensor } from './constant.ts';
 import type { Pair } from './ops.ts';
 
 export type OptimizerKind = 'sgd' | 'adam' | 'adamw';
@@ -39,7 +40,9 @@ export interface AdamHyper {
 export type DataSource =
   | { readonly kind: 'fashion_mnist' }
   | { readonly kind: 'idx'; readonly dir: string }
-  | { readonly kind: 'npy'; readonly inputs: string; readonly targets: string };
+  | { readonly kind: 'npy'; readonly inputs: string; readonly targets: string }
+  /** Constant tensors of the file, [N, ...] each. */
+  | { readonly kind: 'tensors'; readonly inputs: ConstTensor; readonly targets: ConstTensor };
 
 export interface TrainConfig {
   readonly data: DataSource;

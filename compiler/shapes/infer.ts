@@ -2,6 +2,7 @@
 // parameter, and refuses shapes PyTorch would refuse, pointing at the layer that made them.
 import type { DiagnosticBag, Note } from '../diagnostics/diagnostic.ts';
 import { formatShape, numel, type ElaboratedGraph, type Node, type ParamSpec, type Shape, type ShapedGraph, type ShapedNode } from '../ir/graph.ts';
+import { fitsShape, type FixedParam } from '../ir/constant.ts';
 import { shapeRules } from './rules.ts';
 
 /**
@@ -53,10 +54,31 @@ export function inferShapes(graph: ElaboratedGraph, options: ShapeOptions, diags
       role: p.role,
       shape: p.shape,
       learnable: p.role === 'weight' || p.role === 'bias',
+      ...(graph.fixed?.get(`${node.path}.${p.role}`)?.trainable === false ? { frozen: true as const } : {}),
     }));
     nodes.push({ ...n, shape: r.shape, params, flops: r.flops } as ShapedNode);
   }
-  return { model: graph.model, nodes, output: graph.output, batch: options.batch };
+  if (graph.fixed === undefined) return { model: graph.model, nodes, output: graph.output, batch: options.batch };
+  return checkFixed(nodes, graph.fixed, diags) ? { model: graph.model, nodes, output: graph.output, batch: options.batch, fixed: graph.fixed } : null;
+}
+
+/**
+ * A constant given as a parameter must hold the parameter's values: its shape equals the
+ * parameter's once leading 1s are dropped from both (a 1x2 kernel `[[1.0, -1.0]]` for a conv
+ * weight [1, 1, 1, 2]).
+ */
+function checkFixed(nodes: readonly ShapedNode[], fixed: ReadonlyMap<string, FixedParam>, diags: DiagnosticBag): boolean {
+  for (const [name, f] of fixed) {
+    const node = nodes.find((n) => n.params.some((p) => p.name === name))!;
+    const want = node.params.find((p) => p.name === name)!.shape;
+    if (!fitsShape(f.tensor.shape, want)) {
+      const layout = node.op === 'conv2d' ? ' (conv weights are [out, in/groups, kh, kw])' : node.op === 'linear' ? ' (linear weights are [out, in])' : '';
+      diags.error('E0234', `\`${name}\` is ${formatShape(want)}${layout}, this constant is ${formatShape(f.tensor.shape)}`, f.span,
+        { notes: [{ message: 'the layer', span: node.span }], help: 'leading dimensions of size 1 may be left out; reshape the constant otherwise' });
+      return false;
+    }
+  }
+  return true;
 }
 
 export function totalParams(graph: ShapedGraph): number {

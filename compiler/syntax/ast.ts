@@ -30,7 +30,10 @@ export type Expr =
   | { readonly kind: 'unary'; readonly op: '-' | 'not'; readonly operand: Expr; readonly span: Span }
   | { readonly kind: 'binary'; readonly op: BinaryOp; readonly left: Expr; readonly right: Expr; readonly span: Span }
   | { readonly kind: 'ternary'; readonly cond: Expr; readonly then: Expr; readonly else: Expr; readonly span: Span }
+  /** `t[i]`; `X[a, b]` indexes with the tuple `(a, b)`, as Python's does. */
   | { readonly kind: 'index'; readonly target: Expr; readonly index: Expr; readonly span: Span }
+  /** `start:stop:step` inside an index, each part optional (constant tensors only). */
+  | { readonly kind: 'slice'; readonly start: Expr | null; readonly stop: Expr | null; readonly step: Expr | null; readonly span: Span }
   | { readonly kind: 'call'; readonly callee: Expr; readonly args: readonly Arg[]; readonly span: Span }
   | { readonly kind: 'if'; readonly cond: Expr; readonly then: Body; readonly else: Body | null; readonly span: Span };
 
@@ -97,9 +100,21 @@ export interface Import {
   readonly span: Span;
 }
 
+/** A top-level constant tensor: `K = [[1.0, -1.0]]`, or a slice of one assigned: `X[:, 2:6] = 0`. */
+export interface TensorDef {
+  readonly kind: 'tensor';
+  readonly name: Ident;
+  /** The subscripts of `X[...] = value`; null for `X = value`. */
+  readonly index: Expr | null;
+  readonly value: Expr;
+  readonly span: Span;
+}
+
 export interface Program {
   readonly imports: readonly Import[];
   readonly defs: readonly BlockDef[];
   readonly train: readonly TrainSection[];
+  /** In file order: each may read those before it. */
+  readonly tensors: readonly TensorDef[];
   readonly span: Span;
 }

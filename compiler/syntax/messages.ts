@@ -20,7 +20,8 @@ const bodyOwner: Readonly<Record<string, string>> = {
 // What a missing token was for, keyed by `rule:TokenName`.
 const purpose: Readonly<Record<string, string>> = {
   'suffix:RParen': 'to close the argument list',
-  'suffix:RBracket': 'to close the index',
+  'indexSuffix:RBracket': 'to close the index',
+  'tensorDef:Assign': 'after the tensor name (`K = [[1.0, -1.0]]`)',
   'parenthesized:RParen': 'to close the parenthesis',
   'listExpr:RBracket': 'to close the list',
   'inputStmt:LBracket': "after 'input' (a shape like [1, 28, 28])",
@@ -51,6 +52,7 @@ const expectedByRule: Readonly<Record<string, string>> = {
   unary: 'an expression',
   primary: 'an expression',
   pattern: "a name or '(' in the loop pattern",
+  subscript: "an index or a slice like '1:3'",
   ifExpr: "'{' or 'if' after 'else'",
 };
 

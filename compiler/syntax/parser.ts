@@ -64,12 +64,24 @@ export class CnnParser extends CstParser {
       { ALT: () => this.SUBRULE(this.definition) },
       { ALT: () => this.SUBRULE(this.trainSection) },
       { ALT: () => this.SUBRULE(this.importDecl) },
+      // Only a name followed by `=` or `[` starts a definition: a stray word (`relu` outside a
+      // body, or where recovery resumes after an error) is still "expected 'model', ...".
+      { GATE: () => this.LA(2).tokenType === T.Assign || this.LA(2).tokenType === T.LBracket, ALT: () => this.SUBRULE(this.tensorDef) },
     ]));
   });
 
   importDecl = this.RULE('importDecl', () => {
     this.CONSUME(T.Import);
     this.CONSUME(T.StringLit);
+  });
+
+  // A constant tensor at the top level: `K = [[1.0, -1.0]]`, `X[:, 2:6] = 0`. Top-level newlines
+  // are layout, and none is needed: an expression never runs on into the next name.
+  tensorDef = this.RULE('tensorDef', () => {
+    this.CONSUME(T.Identifier);
+    this.OPTION(() => this.SUBRULE(this.indexSuffix));
+    this.CONSUME(T.Assign);
+    this.SUBRULE(this.expression);
   });
 
   definition = this.RULE('definition', () => {
@@ -282,13 +294,7 @@ export class CnnParser extends CstParser {
 
   // Index and call share one rule so the CST keeps them in source order.
   suffix = this.RULE('suffix', () => this.OR([
-    {
-      ALT: () => {
-        this.CONSUME(T.LBracket);
-        this.SUBRULE(this.expression);
-        this.CONSUME(T.RBracket);
-      },
-    },
+    { ALT: () => this.SUBRULE(this.indexSuffix) },
     {
       ALT: () => {
         this.CONSUME(T.LParen);
@@ -304,6 +310,41 @@ export class CnnParser extends CstParser {
       },
     },
   ]));
+
+  // `t[i]`, and on constant tensors `X[:, 2:6]`, `X[::2, -1]`.
+  indexSuffix = this.RULE('indexSuffix', () => {
+    this.CONSUME(T.LBracket);
+    this.SUBRULE(this.subscript);
+    this.MANY(() => {
+      this.CONSUME(T.Comma);
+      this.SUBRULE2(this.subscript);
+    });
+    this.OPTION(() => this.CONSUME2(T.Comma));
+    this.CONSUME(T.RBracket);
+  });
+
+  subscript = this.RULE('subscript', () => this.OR([
+    {
+      ALT: () => {
+        this.SUBRULE(this.expression);
+        this.OPTION(() => this.SUBRULE(this.sliceTail));
+      },
+    },
+    { ALT: () => this.SUBRULE2(this.sliceTail) },
+  ]));
+
+  // `:stop`, `:stop:step`, `::step`, `:` after an optional start.
+  sliceTail = this.RULE('sliceTail', () => {
+    this.CONSUME(T.Colon);
+    this.OPTION(() => this.SUBRULE(this.sliceBound));
+    this.OPTION2(() => {
+      this.CONSUME2(T.Colon);
+      this.OPTION3(() => this.SUBRULE2(this.sliceStep));
+    });
+  });
+
+  sliceBound = this.RULE('sliceBound', () => this.SUBRULE(this.expression));
+  sliceStep = this.RULE('sliceStep', () => this.SUBRULE(this.expression));
 
   arg = this.RULE('arg', () => {
     this.OPTION(() => {

@@ -15,6 +15,7 @@ export function printExpr(e: Expr): string {
     case 'binary': return `(${e.op} ${printExpr(e.left)} ${printExpr(e.right)})`;
     case 'ternary': return `(? ${printExpr(e.cond)} ${printExpr(e.then)} ${printExpr(e.else)})`;
     case 'index': return `(index ${printExpr(e.target)} ${printExpr(e.index)})`;
+    case 'slice': return `(slice ${[e.start, e.stop, e.step].map((x) => (x === null ? '_' : printExpr(x))).join(' ')})`;
     case 'call': {
       const args = e.args.map((a) => ` ${a.name === null ? '' : `${a.name.name}=`}${printExpr(a.value)}`);
       return `(call ${printExpr(e.callee)}${args.join('')})`;
@@ -63,5 +64,9 @@ export function printProgram(p: Program): string {
     at: t.span.start,
     text: `(train${t.entries.map((e) => ` ${e.key.name}=${printExpr(e.value)}`).join('')})`,
   }));
-  return [...defs, ...trains].sort((a, b) => a.at - b.at).map((x) => x.text).join('\n');
+  const tensors = p.tensors.map((t) => ({
+    at: t.span.start,
+    text: `(tensor ${t.name.name}${t.index === null ? '' : ` ${printExpr(t.index)}`} ${printExpr(t.value)})`,
+  }));
+  return [...defs, ...trains, ...tensors].sort((a, b) => a.at - b.at).map((x) => x.text).join('\n');
 }

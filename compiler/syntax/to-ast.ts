@@ -5,7 +5,7 @@ import type { CstElement, CstNode, IToken } from 'chevrotain';
 import { invariant } from '../diagnostics/diagnostic.ts';
 import type { Span } from '../diagnostics/diagnostic.ts';
 import type { SourceFile } from '../diagnostics/source.ts';
-import type { Arg, BinaryOp, Body, BlockDef, Expr, Ident, Import, Param, Pattern, Pipeline, Program, Stage, Stmt, TrainEntry, TrainSection } from './ast.ts';
+import type { Arg, BinaryOp, Body, BlockDef, Expr, Ident, Import, Param, Pattern, Pipeline, Program, Stage, Stmt, TensorDef, TrainEntry, TrainSection } from './ast.ts';
 
 type IfExpr = Extract<Expr, { kind: 'if' }>;
 
@@ -87,11 +87,12 @@ class Converter {
 
   program(cst: CstNode | undefined): Program {
     const all: Span = { file: this.file, start: 0, end: this.file.text.length };
-    if (cst === undefined) return { imports: [], defs: [], train: [], span: all };
+    if (cst === undefined) return { imports: [], defs: [], train: [], tensors: [], span: all };
     return {
       imports: nodes(cst, 'importDecl').map((i) => this.importDecl(i)),
       defs: nodes(cst, 'definition').map((d) => this.definition(d)),
       train: nodes(cst, 'trainSection').map((t) => this.train(t)),
+      tensors: nodes(cst, 'tensorDef').map((t) => this.tensorDef(t)),
       span: all,
     };
   }
@@ -99,6 +100,35 @@ class Converter {
   private importDecl(n: CstNode): Import {
     const path = token(n, 'StringLit');
     return { path: path === undefined ? '' : unescapeString(path.image), pathSpan: this.tokSpan(path), span: this.span(n) };
+  }
+
+  private tensorDef(n: CstNode): TensorDef {
+    const index = node(n, 'indexSuffix');
+    return {
+      kind: 'tensor',
+      name: this.ident(token(n, 'Identifier')),
+      index: index === undefined ? null : this.subscripts(index),
+      value: this.expr(node(n, 'expression')),
+      span: this.span(n),
+    };
+  }
+
+  /** One subscript is itself; several are a tuple, as `X[a, b]` is `X[(a, b)]` in Python. */
+  private subscripts(n: CstNode): Expr {
+    const items = nodes(n, 'subscript').map((s) => this.subscript(s));
+    const only = items.length === 1 && token(n, 'Comma') === undefined ? items[0] : undefined;
+    return only ?? { kind: 'tuple', items, span: this.span(n) };
+  }
+
+  private subscript(n: CstNode): Expr {
+    const start = node(n, 'expression');
+    const tail = node(n, 'sliceTail');
+    if (tail === undefined) return this.expr(start);
+    const part = (rule: string): Expr | null => {
+      const p = node(tail, rule);
+      return p === undefined ? null : this.expr(node(p, 'expression'));
+    };
+    return { kind: 'slice', start: start === undefined ? null : this.expr(start), stop: part('sliceBound'), step: part('sliceStep'), span: this.span(n) };
   }
 
   private definition(n: CstNode): BlockDef {
@@ -235,7 +265,8 @@ class Converter {
 
   private suffix(target: Expr, s: CstNode): Expr {
     const span = join(target.span, this.span(s));
-    if (token(s, 'LBracket') !== undefined) return { kind: 'index', target, index: this.expr(node(s, 'expression')), span };
+    const index = node(s, 'indexSuffix');
+    if (index !== undefined) return { kind: 'index', target, index: this.subscripts(index), span };
     const args = nodes(s, 'arg').map((a): Arg => {
       const name = token(a, 'Identifier');
       return { name: name === undefined ? null : this.ident(name), value: this.expr(node(a, 'expression')), span: this.span(a) };

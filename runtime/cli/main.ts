@@ -27,6 +27,7 @@ export async function main(argv: readonly string[], io: Output = stdio): Promise
         (await import('./train.ts')).trainCommand(f, flags, io, io === stdio && process.stderr.isTTY === true),
       eval: async (f, flags) => (await import('./eval.ts')).evalCommand(f, flags, io),
       predict: async (f, flags) => (await import('./predict.ts')).predictCommand(f, flags, io),
+      run: async (f, flags) => (await import('./run.ts')).runCommand(f, flags, io),
       weights: async (f, flags) => (await import('./weights.ts')).weightsCommand(f, flags, io),
       export: async (f, flags) => (await import('./export.ts')).exportCommand(f, flags, io),
       profile: async (f, flags) => (await import('./profile.ts')).profileCommand(f, flags, io),

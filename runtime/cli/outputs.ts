@@ -121,7 +121,7 @@ export function makeDirectory(o: OutputPath): void {
 }
 
 /** Writes, or appends to, a checked output file; what can still fail (a full disk) is a UserError. */
-export function writeOutput(path: string, data: string, append = false): void {
+export function writeOutput(path: string, data: string | Uint8Array, append = false): void {
   try {
     if (append) appendFileSync(path, data);
     else writeFileSync(path, data);

@@ -58,6 +58,13 @@ export async function trainCommand(file: string, flags: TrainFlags, io: Output, 
   const optimizer = optimizerFlags(flags);
   const front = modelFrontend(file, flags, io);
   if (!front) return 1;
+  // A frozen weight's layer computes no weight gradient, and cnnc's kernels give the bias gradient
+  // only with it: a trained bias beside a frozen weight is refused.
+  const halfFrozen = front.shaped!.nodes.filter((n) => n.params.some((p) => p.role === 'weight' && p.frozen) && n.params.some((p) => p.role === 'bias' && !p.frozen));
+  if (halfFrozen.length > 0) {
+    const path = halfFrozen[0]!.path;
+    throw new UserError(`${path}.weight is a frozen constant but ${path}.bias is trained; cnnc trains a layer's bias only with its weight: give the bias too (\`bias = false\` or \`bias = B\`), or mark the layer \`trainable = true\``);
+  }
   const recipe = front.train!;
   const saved = flags.resume !== undefined ? readRun(flags.resume, front.shaped!) : null;
   const batch = flags['batch-size'] ?? saved?.batch ?? recipe.batch;

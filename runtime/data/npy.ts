@@ -53,6 +53,21 @@ export function parseNpy(bytes: Uint8Array, path: string): NpyArray {
   return { shape, data, dtype: descr! };
 }
 
+/** A float32 array as a .npy file (format 1.0, little-endian '<f4', C order), as numpy.save writes it. */
+export function encodeNpy(shape: readonly number[], data: Float32Array): Uint8Array {
+  const dims = shape.length === 1 ? `${shape[0]},` : shape.join(', ');
+  let header = `{'descr': '<f4', 'fortran_order': False, 'shape': (${dims}), }`;
+  // The magic, version and length (10 bytes), the header and its newline end on a multiple of 64.
+  header += ' '.repeat(63 - ((10 + header.length) % 64)) + '\n';
+  const out = new Uint8Array(10 + header.length + data.length * 4);
+  out.set([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 1, 0]);
+  new DataView(out.buffer).setUint16(8, header.length, true);
+  out.set(new TextEncoder().encode(header), 10);
+  const view = new DataView(out.buffer, 10 + header.length);
+  data.forEach((v, i) => view.setFloat32(i * 4, v, true));
+  return out;
+}
+
 export function readNpy(path: string): NpyArray {
   return parseNpy(readInputFile(path, { fail: (m) => new NpyError(m) }), path);
 }

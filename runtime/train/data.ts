@@ -1,12 +1,13 @@
 // Training data behind one interface: IDX image sets (Fashion-MNIST, MNIST) with labels, or .npy
 // input/target arrays. Paths in the train section are relative to the .cnn file.
 import { dirname, isAbsolute, resolve } from 'node:path';
+import type { ConstTensor } from '../../compiler/ir/constant.ts';
 import type { DataSource } from '../../compiler/ir/recipe.ts';
 import type { Pair } from '../../compiler/ir/ops.ts';
 import { epochBatches, epochOrder } from '../data/batches.ts';
 import { DEFAULT_DATA_DIR, loadDataset, type Split } from '../data/dataset.ts';
 import { DataError } from '../data/idx.ts';
-import { nonFiniteSamples, readNpy, NpyError } from '../data/npy.ts';
+import { nonFiniteSamples, readNpy, NpyError, type NpyArray } from '../data/npy.ts';
 
 export interface TrainBatch {
   readonly x: Float32Array;
@@ -63,8 +64,11 @@ function idx(dir: string, split: Split, resize: Pair | null, numClasses: number)
 
 /** numClasses: the class count for cross-entropy, whose targets are class indices; null for regression. */
 function npy(inputsPath: string, targetsPath: string, numClasses: number | null): TrainData {
-  const inputs = readNpy(inputsPath);
-  const targets = readNpy(targetsPath);
+  return arrays(readNpy(inputsPath), readNpy(targetsPath), inputsPath, targetsPath, numClasses, [inputsPath, targetsPath]);
+}
+
+/** Samples from arrays [N, ...]: two .npy files, or the file's constants (`data tensors(...)`); the paths name them in messages. */
+function arrays(inputs: NpyArray, targets: NpyArray, inputsPath: string, targetsPath: string, numClasses: number | null, files: readonly string[]): TrainData {
   const n = inputs.shape[0] ?? 0;
   if (inputs.shape.length < 2 || n < 1) throw new NpyError(`${inputsPath}: expected an array [N, ...] of N >= 1 samples, got shape (${inputs.shape.join(', ')})`);
   if (targets.shape[0] !== n) throw new NpyError(`${targetsPath}: expected ${n} targets (one per input in ${inputsPath}), got shape (${targets.shape.join(', ')})`);
@@ -81,7 +85,7 @@ function npy(inputsPath: string, targetsPath: string, numClasses: number | null)
     count: n,
     sampleShape: inputs.shape.slice(1),
     describe: `${inputsPath} -> ${targetsPath} (${n} samples)`,
-    files: [inputsPath, targetsPath],
+    files,
     nonFinite: nonFiniteSamples(inputs, inputsPath) ?? nonFiniteSamples(targets, targetsPath),
     *batches(o) {
       const order = epochOrder(n, o.shuffle, o.seed, o.epoch);
@@ -103,6 +107,10 @@ function npy(inputsPath: string, targetsPath: string, numClasses: number | null)
 export function openData(req: DataRequest, classification: boolean): { train: TrainData; val: TrainData | null } {
   const rel = (p: string) => (isAbsolute(p) ? p : resolve(dirname(req.modelPath), p));
   const s = req.source;
+  if (s.kind === 'tensors' && req.dirOverride === undefined) {
+    const array = (t: ConstTensor): NpyArray => ({ shape: t.shape, data: Float64Array.from(t.data), dtype: '<f4' });
+    return { train: arrays(array(s.inputs), array(s.targets), 'the inputs tensor', 'the targets tensor', classification ? req.numClasses : null, []), val: null };
+  }
   if (s.kind === 'npy' && req.dirOverride === undefined) {
     return { train: npy(rel(s.inputs), rel(s.targets), classification ? req.numClasses : null), val: null };
   }

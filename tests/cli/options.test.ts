@@ -53,10 +53,10 @@ describe("another command's option", () => {
 
   it('lists every command that takes it', async () => {
     expect(await refused('check', 'absent.cnn', '--weights', 'w')).toBe(
-      'cnnc check: --weights is not an option of check (it is an option of eval, predict and export)',
+      'cnnc check: --weights is not an option of check (it is an option of eval, predict, run and export)',
     );
     expect(await refused('check', 'absent.cnn', '--json')).toBe(
-      'cnnc check: --json is not an option of check (it is an option of summary, eval, predict, profile and weights)',
+      'cnnc check: --json is not an option of check (it is an option of summary, eval, predict, profile, run and weights)',
     );
   });
 });
@@ -73,7 +73,7 @@ describe('unknown options', () => {
     [['summary', 'absent.cnn', '-x'], 'cnnc summary: unknown option -x (cnnc summary --help lists its options)'],
     [
       ['chekc', 'absent.cnn'],
-      "cnnc: unknown command 'chekc' (did you mean 'check'?; commands: check, summary, compile, kernels, train, eval, predict, profile, weights, export)",
+      "cnnc: unknown command 'chekc' (did you mean 'check'?; commands: check, summary, compile, kernels, train, eval, predict, profile, run, weights, export)",
     ],
   ])('%j', async (args, message) => {
     expect(await refused(...args)).toBe(message);
