@@ -45,6 +45,6 @@ describe('constant tensor definitions', () => {
     expect(errors('X = ones(2)\nX[] = 0\n')).toEqual(["2:3 E0110 expected an index or a slice like '1:3', found ']'"]);
     expect(errors('X = \nmodel M { input [1] }')[0]).toMatch(/^2:1 E0110 /);
     expect(errors('X[0] 3')[0]).toMatch(/^1:6 E0110 expected '=' after the tensor name/);
-    expect(errors('relu\nmodel M { input [1] }')).toEqual(["1:1 E0110 expected 'model', 'block' or 'train', found 'relu'"]);
+    expect(errors('relu\nmodel M { input [1] }')).toEqual(["1:1 E0110 expected 'model', 'block', 'train' or 'import', found 'relu'"]);
   });
 });
