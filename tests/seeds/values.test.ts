@@ -129,3 +129,14 @@ describe('7.5 pooling', () => {
     expect(run('pooling.cnn', ...args)).toBe(want);
   });
 });
+
+describe('7.5 exercise: pooling 3-D data', () => {
+  it("pool3d(X_3d, (2, 2, 2), mode='max') (seed 001, line 247)", () => {
+    expect(run('pool3d.cnn', '--squeeze')).toBe('tensor([[[13., 14.], [16., 17.]], [[22., 23.], [25., 26.]]])');
+  });
+
+  it("mode='avg', as nn.AvgPool3d((2, 2, 2), stride=1) prints it", () => {
+    expect(run('pool3d.cnn', '--model', 'AvgPool3d', '--squeeze'))
+      .toBe('tensor([[[ 6.5000, 7.5000], [ 9.5000, 10.5000]], [[15.5000, 16.5000], [18.5000, 19.5000]]])');
+  });
+});
