@@ -76,7 +76,7 @@ const inputShape = group('model options', {
   input: {
     kind: 'list',
     value: 'N,C,H,W',
-    forms: ['N,C,H,W', 'N,F'],
+    forms: ['N,C,H,W', 'N,C,D,H,W', 'N,F'],
     help: "override the model's input shape and set the batch (default batch 1)",
   },
 });
@@ -257,7 +257,12 @@ export const commands = {
       index: { kind: 'number', value: 'I', integer: true, help: 'which image of --images (from 0)' },
       weights: { kind: 'string', value: 'W', help: "the weights (.safetensors); default: the file's constants and the train section's init" },
       tensor: { kind: 'string', value: 'NAME', help: 'print this constant tensor of the file instead of running the model' },
-      layer: { kind: 'string', value: 'NAME', help: "print this layer's output instead of the model's (its state_dict prefix: 0, 1.conv1, ...)" },
+      layer: {
+        kind: 'string',
+        value: 'NAME',
+        repeatable: true,
+        help: "print this layer's output instead of the model's (its state_dict prefix: 0, 1.conv1, ...); repeatable",
+      },
       squeeze: { kind: 'boolean', help: 'drop every dimension of size 1 from what is printed, as torch.squeeze()' },
       shape: { kind: 'boolean', help: 'print only the shape, as torch.Size([...])' },
       out: { kind: 'string', value: 'OUT.npy', help: 'also write what is printed as a float32 .npy array' },

@@ -72,12 +72,15 @@ function input(front: FrontendResult, flags: RunFlags): { x: Float32Array; batch
  * `--squeeze` drops every size-1 dimension, as torch.squeeze() (a [1, 1, 2, 2] output prints as
  * 2x2); `--out` also writes what is printed as a .npy array.
  */
-function show(t: Printed, flags: RunFlags, io: Output): void {
+function show(t: Printed, flags: RunFlags, io: Output, layer: string | null = null): void {
   const shape = flags.squeeze ? t.shape.filter((d) => d !== 1) : t.shape;
   if (flags.out !== undefined) writeOutput(flags.out, encodeNpy(shape, t.data));
-  if (flags.json) io.out(JSON.stringify({ shape, data: Array.from(t.data) }) + '\n');
-  else if (flags.shape) io.out(`torch.Size([${shape.join(', ')}])\n`);
-  else io.out(formatTensor(shape, t.data) + '\n');
+  // With several --layer, each value is headed by its layer's name (JSON: a "layer" field).
+  if (flags.json) io.out(JSON.stringify({ ...(layer !== null ? { layer } : {}), shape, data: Array.from(t.data) }) + '\n');
+  else {
+    if (layer !== null) io.out(`${layer}:\n`);
+    io.out(flags.shape ? `torch.Size([${shape.join(', ')}])\n` : formatTensor(shape, t.data) + '\n');
+  }
 }
 
 /**
@@ -112,17 +115,22 @@ export async function runCommand(file: string, flags: RunFlags, io: Output): Pro
   }
   const { x, batch } = input(front, flags);
   const ckpt = flags.weights === undefined ? null : readWeights(front.shaped!, flags.weights);
-  const target = flags.layer === undefined ? front : cutAt(front, flags.layer, front.diagnostics);
-  // Only the forward pass runs: a loss any output shape has keeps cross-entropy's check (logits) away.
-  const model = await compileModel(target, { batch, loss: 'mse_sum', ...modelOption(flags) }, io);
-  if (!model) return 1;
-  try {
-    if (ckpt !== null) setWeights(model, ckpt);
-    const out = await model.forward(x);
-    const shape = [batch, ...target.shaped!.nodes[target.shaped!.output]!.shape.slice(1)];
-    show({ shape, data: out }, flags, io);
-    return 0;
-  } finally {
-    await model.dispose();
+  const layers = flags.layer ?? [];
+  if (layers.length > 1 && flags.out !== undefined) throw new UserError(`--out writes one tensor: give one --layer with it (got ${layers.length})`);
+  // Each --layer is the model cut after that layer, checked before anything compiles.
+  const targets = layers.length === 0 ? [{ name: null, front }] : layers.map((name) => ({ name, front: cutAt(front, name, front.diagnostics) }));
+  for (const { name, front: target } of targets) {
+    // Only the forward pass runs: a loss any output shape has keeps cross-entropy's check (logits) away.
+    const model = await compileModel(target, { batch, loss: 'mse_sum', ...modelOption(flags) }, io);
+    if (!model) return 1;
+    try {
+      if (ckpt !== null) setWeights(model, ckpt);
+      const out = await model.forward(x);
+      const shape = [batch, ...target.shaped!.nodes[target.shaped!.output]!.shape.slice(1)];
+      show({ shape, data: out }, flags, io, targets.length > 1 ? name : null);
+    } finally {
+      await model.dispose();
+    }
   }
+  return 0;
 }

@@ -70,7 +70,7 @@ describe('cnnc errors', () => {
     [['summary', 'dsl-examples'], 'cnnc: cannot read dsl-examples: it is a directory'],
     [['frobnicate', 'x.cnn'], "cnnc: unknown command 'frobnicate'"],
     [['summary'], "cnnc: 'summary' needs a .cnn FILE"],
-    [['summary', 'dsl-examples/lenet.cnn', '--input', '1,2,3'], 'cnnc: --input expects N,C,H,W or N,F'],
+    [['summary', 'dsl-examples/lenet.cnn', '--input', '1,2,3'], 'cnnc: --input expects N,C,H,W or N,C,D,H,W or N,F'],
     [['summary', 'dsl-examples/lenet.cnn', '--bogus'], 'cnnc summary: unknown option --bogus (cnnc summary --help lists its options)'],
     [['summary', 'dsl-examples/lenet.cnn', '--model', 'Nope'], 'no model named `Nope`'],
   ])('cnnc %j fails clearly', (args, message) => {

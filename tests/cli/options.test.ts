@@ -121,6 +121,9 @@ describe('values', () => {
     expect(flags('train', 'm.cnn', '--seed=0', '--seed', '7')).toEqual({ seed: 7 });
     // A repeatable option collects its values in order (`=` inside the value is kept).
     expect(flags('profile', 'm.cnn', '--set', 'a=1', '--set=arch=((1, 2),)')).toEqual({ set: ['a=1', 'arch=((1, 2),)'] });
+    expect(flags('run', 'm.cnn', '--layer', '0', '--layer', 'edges')).toEqual({ layer: ['0', 'edges'] });
+    // --input takes a 3-D model's [N, C, D, H, W] too.
+    expect(flags('summary', 'm.cnn', '--input', '2,1,3,3,3')).toEqual({ input: [2, 1, 3, 3, 3] });
   });
 
   it('takes options before the command and the file', () => {
@@ -145,7 +148,7 @@ describe('values', () => {
     [['summary', 'absent.cnn', '--json=yes'], "cnnc summary: --json takes no value, got '--json=yes'"],
     [
       ['summary', 'absent.cnn', '--input', '1,2,3'],
-      "cnnc: --input expects N,C,H,W or N,F with positive integers, got '1,2,3'",
+      "cnnc: --input expects N,C,H,W or N,C,D,H,W or N,F with positive integers, got '1,2,3'",
     ],
     [
       ['eval', 'absent.cnn', '--resize', '6,0', '--weights', 'w'],

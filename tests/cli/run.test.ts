@@ -41,6 +41,7 @@ describe('cnnc run', () => {
     ['--images without --index', ['--images', 'x.idx'], /^cnnc: --images and --index go together/],
     ['--index without --images', ['--index', '0'], /^cnnc: --images and --index go together/],
     ['an unknown layer', ['--layer', '3'], /^cnnc: --layer 3: model Edge has no layer `3` \(its layers: 0\)/],
+    ['--out with two layers', ['--layer', '0', '--layer', '0', '--out', 'y.npy'], /^cnnc: --out writes one tensor: give one --layer with it \(got 2\)/],
   ])('refuses %s with exit 1', async (_what, args, want) => {
     const r = await cnncInProcess('run', edge, ...args);
     expect(r.code).toBe(1);

@@ -66,6 +66,9 @@ describe('cnnc run --layer', () => {
     expect(layer('--layer', 'edges')).toBe(`tensor([${Array(4).fill('[-1., -1., -1.]').join(', ')}])`);
     expect(layer('--layer', '1')).toBe(`tensor([${Array(4).fill('[0., 0., 0.]').join(', ')}])`);
     expect(layer()).toBe('tensor([0., 0.])');
+    // --layer repeats: each value in order, headed by its layer's name.
+    const rows = (v: string) => `tensor([${Array(4).fill(`[${v}, ${v}, ${v}]`).join(', ')}])`;
+    expect(layer('--layer', 'edges', '--layer', '1')).toBe(`edges: ${rows('-1.')} 1: ${rows('0.')}`);
   });
 });
 
