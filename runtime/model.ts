@@ -76,7 +76,6 @@ function writeInitialWeights(compiled: Compiled, executor: Executor): void {
   // One buffer for every parameter: writeBuffer copies what it is given.
   const scratch = new Float32Array(Math.max(0, ...graph.nodes.flatMap((n) => n.params.map((p) => numel(p.shape)))));
   for (const node of graph.nodes) {
-    if (node.op !== 'conv2d' && node.op !== 'conv3d' && node.op !== 'linear' && node.op !== 'batchnorm') continue;
     const weightShape = node.params.find((p) => p.role === 'weight')?.shape ?? null;
     for (const p of node.params) {
       if (p.role === 'num_batches_tracked') continue;

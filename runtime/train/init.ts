@@ -4,6 +4,7 @@
 // `kaiming`: kaiming_uniform_ (fan_in, ReLU gain). Batch norm: weight 1, bias 0, running var 1.
 import type { InitKind } from '../../compiler/ir/recipe.ts';
 import type { Shape } from '../../compiler/ir/graph.ts';
+import type { OpKind } from '../../compiler/ir/ops.ts';
 import { numel } from '../../compiler/ir/graph.ts';
 import type { Mulberry32 } from '../random.ts';
 
@@ -13,7 +14,8 @@ export interface ParamToInit {
   /** The layer's weight shape (for a bias, its layer's weight), to get fan-in and fan-out. */
   readonly weightShape: Shape | null;
   readonly role: 'weight' | 'bias' | 'running_mean' | 'running_var';
-  readonly layer: 'conv2d' | 'conv3d' | 'linear' | 'batchnorm';
+  /** The op the parameter belongs to: batch norm's are constants, every other's drawn from its fans. */
+  readonly layer: OpKind;
 }
 
 /** PyTorch's _calculate_fan_in_and_fan_out: fan_in = in * receptive field, fan_out = out * receptive field. */

@@ -84,7 +84,7 @@ export function exportModel(dir: string, key: string, front: FrontendResult, see
         const [lo, hi] = p.role === 'running_var' || p.role === 'weight' ? [0.5, 2] : [-0.5, 0.5];
         for (let i = 0; i < values.length; i++) values[i] = lo + (hi - lo) * rng.next();
       } else {
-        initParam({ name: p.name, shape: p.shape, weightShape, role: p.role, layer: node.op as 'conv2d' | 'linear' }, 'default', random, values);
+        initParam({ name: p.name, shape: p.shape, weightShape, role: p.role, layer: node.op }, 'default', random, values);
       }
       params.set(p.name, values);
       tensors.set(p.name, { dtype: 'F32', shape: p.shape, data: values });
