@@ -18,7 +18,7 @@ import { epochOrder } from '../../runtime/data/batches.ts';
 import { readCheckpoint } from '../../runtime/train/checkpoint.ts';
 import { readRun } from '../../runtime/train/resume.ts';
 import { cnncInProcess } from '../helpers/cli.ts';
-import { freePort, momentumLenet, python, run } from './torch-train.ts';
+import { freePort, withMomentum, python, run } from './torch-train.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'cnnc-ddp-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -26,7 +26,7 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 let file: string;
 let out: string;
 beforeAll(async () => {
-  file = momentumLenet(dir);
+  file = withMomentum(dir);
   out = join(dir, 'lenet');
   for (const [model, at] of [[file, out], ['dsl-examples/lenet-relu.cnn', join(dir, 'other')]] as const) {
     const r = await cnncInProcess('export', model, '--torch-train', at);

@@ -8,12 +8,12 @@ import { root } from './exported.ts';
 
 export const python = '/usr/bin/python3';
 
-/** LeNet with momentum, so the optimizer file holds state to compare. */
-export function momentumLenet(at: string): string {
-  const text = readFileSync(join(root, 'dsl-examples/lenet.cnn'), 'utf8');
+/** An example LeNet (lenet.cnn, lenet-relu.cnn) with momentum, so the optimizer file holds state to compare. */
+export function withMomentum(at: string, example = 'lenet.cnn'): string {
+  const text = readFileSync(join(root, 'dsl-examples', example), 'utf8');
   const changed = text.replace('optimizer sgd(lr = 0.1)', 'optimizer sgd(lr = 0.1, momentum = 0.9)');
-  if (changed === text) throw new Error('dsl-examples/lenet.cnn no longer says `optimizer sgd(lr = 0.1)`: update this test');
-  const file = join(at, 'lenet-momentum.cnn');
+  if (changed === text) throw new Error(`dsl-examples/${example} no longer says \`optimizer sgd(lr = 0.1)\`: update this test`);
+  const file = join(at, example.replace(/\.cnn$/, '-momentum.cnn'));
   writeFileSync(file, changed);
   return file;
 }
