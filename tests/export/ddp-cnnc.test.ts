@@ -3,7 +3,11 @@
 // the script; `cnnc eval --weights` on them gives the script's own test accuracy (within 2 of
 // 10000 samples: float32 forward passes summed in another order may flip a near tie; loss rtol
 // 1e-4); `cnnc train --resume` continues it inside epoch 1 from step 20 to 25, and the script
-// resumes cnnc's save from 25 to 30.
+// resumes cnnc's save from 25 to 30. And one SGD step (momentum 0.9) of the exported module from
+// the same weights on the same first batch (train.py orders samples as cnnc does) equals cnnc's
+// step within tests/runtime/torch-train-step.test.ts's tolerance: every weight within rtol 1e-4,
+// atol 1e-5, and the update (final - initial) within 1e-3 of the tensor's largest update plus
+// 4 ulp of the weight.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,6 +18,31 @@ import { run, withMomentum } from './torch-train.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'cnnc-ddp-cnnc-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+it('one SGD step of the exported module equals cnnc\'s', () => {
+  const file = withMomentum(dir, 'lenet.cnn');
+  const out = join(dir, 'step');
+  expect(cnnc('export', file, '--torch-train', out).code).toBe(0);
+  const [w0, torchStep, cnncStep] = ['w0', 't1', 'c1'].map((n) => join(dir, `${n}.safetensors`)) as [string, string, string];
+  run(['train.py', '--steps', '0', '--save', w0], out);
+  run(['train.py', '--init', w0, '--steps', '1', '--save', torchStep], out);
+  const trained = cnnc('train', file, '--init', w0, '--steps', '1', '--save', cnncStep);
+  expect(trained.code, trained.stderr).toBe(0);
+  const [init, t, c] = [w0, torchStep, cnncStep].map((f) => readCheckpoint(f).tensors);
+  let worst = 0;
+  for (const [name, e] of t!) {
+    const [w, a, x] = [init!.get(name)!.data, c!.get(name)!.data, e.data] as Float32Array[];
+    const largest = Math.max(...x!.map((v, i) => Math.abs(v - w![i]!)));
+    expect(largest, `${name} did not move`).toBeGreaterThan(0);
+    for (let i = 0; i < x!.length; i++) {
+      expect(Math.abs(a![i]! - x![i]!), `${name}[${i}]`).toBeLessThanOrEqual(1e-5 + 1e-4 * Math.abs(x![i]!));
+      const off = Math.abs((a![i]! - w![i]!) - (x![i]! - w![i]!));
+      expect(off, `${name}[${i}]'s update`).toBeLessThanOrEqual(1e-3 * largest + 4 * 2 ** -23 * Math.abs(x![i]!));
+      worst = Math.max(worst, off / largest);
+    }
+  }
+  console.log(`one SGD step, cnnc against the exported module: largest update difference ${worst.toExponential(2)} of the tensor's largest update`);
+}, 300_000);
 
 it('PyTorch -> cnnc eval and train --resume -> PyTorch --resume', () => {
   const file = withMomentum(dir, 'lenet-relu.cnn');
