@@ -48,7 +48,7 @@ describe('cnnc export: refused input', () => {
     const pool = g.nodes.find((n) => n.op === 'avgpool2d')!;
     for (const [graph, message] of [
       [withNode(pool.id, { op: 'maxpool3d' }), '`maxpool3d` has no PyTorch equivalent in `cnnc export` yet'],
-      [withNode(pool.id, { attrs: { ...pool.attrs, ceilMode: true } }), "`cnnc export` cannot express avgpool2d's `ceilMode` in PyTorch yet"],
+      [withNode(pool.id, { attrs: { ...pool.attrs, divisorOverride: 2 } }), "`cnnc export` cannot express avgpool2d's `divisorOverride` in PyTorch yet"],
     ] as const) {
       const bag = new DiagnosticBag();
       expect(torchModule(graph, [], lenet, bag)).toBeNull();
