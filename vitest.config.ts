@@ -17,6 +17,7 @@ const gpu = [
   'tests/cli/resume.test.ts',
   'tests/cli/train.test.ts',
   'tests/cli/val-limit.test.ts',
+  'tests/export/ddp-cnnc.test.ts',
   'tests/export/eval.test.ts',
   'tests/seeds/values.test.ts',
 ];

@@ -285,8 +285,8 @@ export const commands = {
     },
   },
   export: {
-    synopsis: 'FILE (--torch OUT.py | --onnx OUT.onnx [--weights W])',
-    help: 'write the model as a PyTorch module, or as ONNX (through PyTorch)',
+    synopsis: 'FILE (--torch OUT.py | --torch-train DIR | --onnx OUT.onnx [--weights W])',
+    help: 'write the model as a PyTorch module (with a training script: --torch-train), or as ONNX (through PyTorch)',
     options: {
       ...modelName,
       resize: {
@@ -297,6 +297,11 @@ export const commands = {
         group: 'model options',
       },
       torch: { kind: 'string', value: 'OUT.py', help: 'a PyTorch module: model() builds it, load_cnnc(W) reads a checkpoint for it' },
+      'torch-train': {
+        kind: 'string',
+        value: 'DIR',
+        help: "DIR/model.py (as --torch) and DIR/train.py, the train section's recipe for python3 or torchrun (DDP), reading and saving cnnc's checkpoints",
+      },
       onnx: { kind: 'string', value: 'OUT.onnx', help: 'ONNX (opset 17) of the forward pass in eval mode; needs python3 with PyTorch' },
       weights: {
         kind: 'string',

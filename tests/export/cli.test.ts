@@ -28,7 +28,7 @@ describe('cnnc export: refused input', () => {
     for (const args of [[], ['--torch', join(dir, 'a.py'), '--onnx', join(dir, 'a.onnx')]]) {
       const r = await cnncInProcess('export', lenet, ...args);
       expect(r.code).toBe(1);
-      expect(r.stderr).toMatch(/^cnnc: export writes one thing: give exactly one of --torch OUT.py or --onnx OUT.onnx/);
+      expect(r.stderr).toMatch(/^cnnc: export writes one thing: give exactly one of --torch OUT.py, --torch-train DIR or --onnx OUT.onnx/);
     }
     const r = await cnncInProcess('export', lenet, '--torch', join(dir, 'a.py'), '--weights', 'w.safetensors');
     expect([r.code, r.stderr]).toEqual([1, 'cnnc: --weights goes with --onnx (a --torch module loads weights itself: load_cnnc)\n']);
