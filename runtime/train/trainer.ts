@@ -57,9 +57,17 @@ export interface EpochReport {
   /** Present when validation used only the first valSamples of the split's valTotal samples (`--val-limit`). */
   readonly valSamples?: number;
   readonly valTotal?: number;
-  /** Training time of the epoch in this process (validation excluded) and its throughput. */
+  /**
+   * Training time of the epoch in this process (validation and compiling excluded) and its
+   * throughput: the steady rate, which the first step's wait for the driver's compiles would blur.
+   */
   readonly seconds: number;
   readonly samplesPerSec: number;
+  /**
+   * Seconds spent compiling kernels for this epoch: the model's own before the first epoch the run
+   * trains (what its first step waited for), and a short batch's or validation's when first met.
+   */
+  readonly compileSeconds: number;
 }
 
 export interface Progress {
@@ -147,6 +155,8 @@ export async function train(model: Model, data: { train: TrainData; val: TrainDa
   const batches = Math.ceil((data.train.count - dropped) / recipe.batchSize);
   const firstEpoch = recipe.firstEpoch ?? 1;
   const stopHere = (): boolean => recipe.maxSteps !== null && model.steps >= recipe.maxSteps;
+  // Compile time already reported: none yet, so the first epoch counts the model's own.
+  let compileReported = 0;
   for (let epoch = firstEpoch; epoch <= recipe.epochs; epoch++) {
     // A resumed epoch starts where it stopped, its loss sum (of whole batches) as it was: train_loss
     // stays the mean over all its samples.
@@ -154,6 +164,7 @@ export async function train(model: Model, data: { train: TrainData; val: TrainDa
     model.resetMetrics(resumed?.lossSum ?? 0);
     const tally = new PerSampleLoss(model, recipe.batchSize);
     const start = performance.now();
+    const compileBefore = model.compileSeconds;
     let lastRead = start;
     let seen = 0;
     let done = resumed?.batches ?? 0;
@@ -184,7 +195,7 @@ export async function train(model: Model, data: { train: TrainData; val: TrainDa
       // Only a short last batch changes the size, so a stop (above) always leaves the GPU's loss sum
       // whole batches only, which is what a saved position holds.
       await tally.next(b.size);
-      (await model.withBatch(b.size)).trainStep(b.x, b.target);
+      (await model.withBatch(b.size, 'train')).trainStep(b.x, b.target);
       seen += b.size;
       done++;
       const now = performance.now();
@@ -192,20 +203,22 @@ export async function train(model: Model, data: { train: TrainData; val: TrainDa
         // The readback also bounds how much work is queued on the device.
         const { running: runningLoss } = await check();
         lastRead = performance.now();
-        const seconds = (lastRead - start) / 1000;
+        const seconds = (lastRead - start) / 1000 - (model.compileSeconds - compileBefore);
         hooks.onProgress?.({ epoch, batch: done, batches, seconds, samplesPerSec: seen / seconds, runningLoss });
       }
     }
     if (seen === 0) break;
     // Read before validation, which reuses the GPU's loss sum.
     const { lossSum, running: trainLoss } = await check();
-    const seconds = (performance.now() - start) / 1000;
+    const seconds = (performance.now() - start) / 1000 - (model.compileSeconds - compileBefore);
     const val = data.val ? await validate(model, data.val, recipe.batchSize, recipe.valLimit ?? null) : null;
+    const compileSeconds = model.compileSeconds - compileReported;
+    compileReported = model.compileSeconds;
     const limited = val !== null && val.samples < data.val!.count;
     const report: EpochReport = {
       epoch, steps: model.steps, trainLoss, ...(stopped ? { partial: { batch: done, batches } } : {}),
       valLoss: val?.loss ?? null, valAcc: val?.acc ?? null,
-      ...(limited ? { valSamples: val.samples, valTotal: data.val!.count } : {}), seconds, samplesPerSec: seen / seconds,
+      ...(limited ? { valSamples: val.samples, valTotal: data.val!.count } : {}), seconds, samplesPerSec: seen / seconds, compileSeconds,
     };
     reports.push(report);
     await hooks.onEpoch?.(report, stopped ? { samples: from + seen, batches: done, lossSum } : null);
@@ -231,7 +244,7 @@ export async function validate(model: Model, data: TrainData, batchSize: number,
     const x = size === b.size ? b.x : b.x.subarray(0, (b.x.length / b.size) * size);
     const target = size === b.size ? b.target : b.target.subarray(0, (b.target.length / b.size) * size);
     await tally.next(size);
-    (await model.withBatch(size)).evaluateStep(x, target);
+    (await model.withBatch(size, 'evaluate')).evaluateStep(x, target);
     used += size;
   }
   const { loss, correct } = tally.total(await model.metrics());
