@@ -139,9 +139,9 @@ export class Model {
   }
 
   /**
-   * Seconds this model (every batch size of it) has spent compiling: the back end, the driver's
-   * pipeline compiles and the bind groups. The first training step waits for them; the trainer
-   * reports them apart from training throughput.
+   * Seconds this model (every batch size of it) has spent compiling: the back end, pipeline
+   * creation and the bind groups. Drivers that compile at the first dispatch (lavapipe) do most of
+   * it later, in the first step: the trainer times that step and reports both apart from training.
    */
   get compileSeconds(): number {
     return this.shared.compileSeconds;
