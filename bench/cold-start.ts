@@ -2,9 +2,9 @@
 // of `cnnc train FILE --steps 1 --val-limit 1`, timed end to end, as a user meets it on a fresh
 // machine. Also the compile time the epoch line reports apart (`(+X.Xs compiling kernels)`).
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 
 export interface ColdStartRow {
   readonly name: string;
@@ -36,12 +36,15 @@ export function coldStartJobs(quick: boolean): { name: string; args: string[]; t
 
 /** Runs the CLI as bundled from the sources at hand (what `npm run setup` leaves), never through tsx. */
 export function coldStart(quick: boolean): ColdStartRow[] {
-  const dist = mkdtempSync(join(tmpdir(), 'cnnc-cold-'));
+  const tmp = mkdtempSync(join(tmpdir(), 'cnnc-cold-'));
   try {
+    // The bundle imports webgpu (left external) as a package: found from the bundle's folder up.
+    symlinkSync(resolve('node_modules'), join(tmp, 'node_modules'));
+    const dist = join(tmp, 'dist');
     execFileSync(process.execPath, ['scripts/build.mjs', '--outdir', dist], { stdio: 'ignore' });
     return coldStartJobs(quick).map(({ name, args }) => run(name, args, dist));
   } finally {
-    rmSync(dist, { recursive: true, force: true });
+    rmSync(tmp, { recursive: true, force: true });
   }
 }
 
