@@ -1,4 +1,4 @@
-// `npm run bench [-- --quick] [--only train,kernels,compile]`: cnnc side by side with TensorFlow.js's
+// `npm run bench [-- --quick] [--only train,kernels,compile,cold]`: cnnc side by side with TensorFlow.js's
 // WebGPU backend (same dawn.node) and PyTorch on the CPU, in one run on this machine. Prints
 // tables and writes bench/results.json. --quick shrinks every workload to a smoke test.
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -7,6 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { openGpu } from '../runtime/gpu/device.ts';
 import { benchCnnc, type CnncRun } from './cnnc.ts';
+import { coldStart, coldStartJobs, type ColdStartRow } from './cold-start.ts';
 import { kernelThroughput, type KernelReport } from './kernels.ts';
 import { runPeer, type PeerName, type PeerOutcome } from './peers.ts';
 import { FASHION_MNIST_TRAIN, workloads, type Workload } from './workloads.ts';
@@ -14,7 +15,7 @@ import { FASHION_MNIST_TRAIN, workloads, type Workload } from './workloads.ts';
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');
 const onlyAt = args.indexOf('--only');
-const sections = new Set(onlyAt >= 0 ? (args[onlyAt + 1] ?? '').split(',') : ['train', 'kernels', 'compile']);
+const sections = new Set(onlyAt >= 0 ? (args[onlyAt + 1] ?? '').split(',') : ['train', 'kernels', 'compile', 'cold']);
 const PEERS: readonly PeerName[] = ['tfjs-webgpu', 'pytorch-cpu'];
 
 interface TrainResult {
@@ -113,14 +114,24 @@ function printCompile(rows: readonly CompileRow[]): void {
   for (const r of rows) if (!r.cold) console.log(`  ${r.file}: ${r.error ?? 'no result'}`);
 }
 
+function printCold(rows: readonly ColdStartRow[]): void {
+  console.log('\nCold start (whole process of `cnnc train FILE --steps 1 --val-limit 1`, driver shader cache off)');
+  console.log(table(['run', 'seconds', 'of which compiling', 'args'],
+    rows.map((r) => [r.name, r.seconds === null ? '-' : fmt(r.seconds), r.compileSeconds === null ? '-' : fmt(r.compileSeconds), r.error ?? r.args.join(' ')])));
+}
+
 function printKernels(k: KernelReport): void {
   console.log('\nKernel throughput (GFLOP/s of the direct algorithm, best of runs)');
   console.log(table(['kernel', 'GFLOP/s', 'of reference', 'ms', 'first run ms'],
     [...k.rows, k.reference].map((r) => [r.label, fmt(r.gflops, 2), `${fmt((100 * r.gflops) / k.reference.gflops, 0)}%`, fmt(r.bestMs, 2), fmt(r.firstMs, 0)])));
 }
 
-function targets(trainRes: readonly TrainResult[], kernels: KernelReport | null, compiles: readonly CompileRow[]): string[] {
+function targets(trainRes: readonly TrainResult[], kernels: KernelReport | null, compiles: readonly CompileRow[], cold: readonly ColdStartRow[]): string[] {
   const out: string[] = [];
+  for (const job of coldStartJobs(quick)) {
+    const r = cold.find((c) => c.name === job.name);
+    if (r?.seconds != null && job.targetSeconds !== null) out.push(`${job.name} cold start ${fmt(r.seconds)} s (target ${job.targetSeconds} s): ${r.seconds <= job.targetSeconds ? 'met' : 'NOT met'}`);
+  }
   const lenet = trainRes.find((r) => r.workload.name === 'lenet');
   for (const [peer, want] of [['tfjs-webgpu', 20], ['pytorch-cpu', 1]] as const) {
     const p = lenet?.peers[peer];
@@ -150,18 +161,20 @@ if (sections.has('kernels')) {
   kernelRes = await kernelThroughput(g, quick).finally(() => g.dispose());
 }
 const compileRes = sections.has('compile') ? compileTimes() : [];
+const coldRes = sections.has('cold') ? coldStart(quick) : [];
 
 if (trainRes.length) printTrain(trainRes);
 if (kernelRes) printKernels(kernelRes);
 if (compileRes.length) printCompile(compileRes);
-const verdicts = targets(trainRes, kernelRes, compileRes);
+if (coldRes.length) printCold(coldRes);
+const verdicts = targets(trainRes, kernelRes, compileRes, coldRes);
 console.log(`\nTargets\n${verdicts.map((v) => `  ${v}`).join('\n')}`);
 
 const out = path.join('bench', quick ? 'results.quick.json' : 'results.json');
 // With --only, the sections not run keep their numbers from the last run.
 const previous = onlyAt >= 0 && fs.existsSync(out) ? (JSON.parse(fs.readFileSync(out, 'utf8')) as Record<string, unknown>) : {};
-const fresh = { ...(sections.has('train') ? { train: trainRes } : {}), ...(sections.has('kernels') ? { kernels: kernelRes } : {}), ...(sections.has('compile') ? { compile: compileRes } : {}) };
+const fresh = { ...(sections.has('train') ? { train: trainRes } : {}), ...(sections.has('kernels') ? { kernels: kernelRes } : {}), ...(sections.has('compile') ? { compile: compileRes } : {}), ...(sections.has('cold') ? { cold: coldRes } : {}) };
 const merged = { ...previous, ...fresh, date: new Date().toISOString(), quick, machine, sectionsRun: [...sections] };
-fs.writeFileSync(out, `${JSON.stringify({ ...merged, targets: targets((merged.train ?? []) as TrainResult[], (merged.kernels ?? null) as KernelReport | null, (merged.compile ?? []) as CompileRow[]) }, null, 1)}\n`);
+fs.writeFileSync(out, `${JSON.stringify({ ...merged, targets: targets((merged.train ?? []) as TrainResult[], (merged.kernels ?? null) as KernelReport | null, (merged.compile ?? []) as CompileRow[], (merged.cold ?? []) as ColdStartRow[]) }, null, 1)}\n`);
 console.log(`\nwrote ${out}`);
 process.exit(0);

@@ -3,7 +3,7 @@
 // runtime runs what the compiler (compiler/index.ts) produced: it only opens the device, writes the
 // initial weights and dispatches the kernels.
 import { analyzeSource, type BackendOptions, type Compiled, compileModel, type FrontendOptions, type FrontendResult } from '../compiler/index.ts';
-import type { StepProgram, TensorId } from '../compiler/autodiff/step-ir.ts';
+import { PASSES, type PassName, type StepProgram, type TensorId } from '../compiler/autodiff/step-ir.ts';
 import { numel } from '../compiler/ir/graph.ts';
 import type { KernelOrigin } from '../compiler/ir/kernel-facts.ts';
 import { openGpu, type Gpu } from './gpu/device.ts';
@@ -54,9 +54,11 @@ export async function compile(input: string | FrontendResult, options: CompileOp
   const front = typeof input === 'string' ? analyzeSource(input, options) : input;
   const gpu = options.gpu ?? (await openGpu());
   try {
+    const start = performance.now();
     const compiled = compileModel(front, backendOptions(gpu, options));
     const executor = await Executor.create(gpu, compiled.program, compiled.plan, compiled.kernels, null, (ex) => writeInitialWeights(compiled, ex));
-    return new Model({ front, options, gpu, ownsGpu: !options.gpu, steps: 0, tracked: new Map(), trainedSinceLoad: 0 }, compiled, executor);
+    const compileSeconds = (performance.now() - start) / 1000;
+    return new Model({ front, options, gpu, ownsGpu: !options.gpu, steps: 0, tracked: new Map(), trainedSinceLoad: 0, compileSeconds }, compiled, executor);
   } catch (e) {
     if (!options.gpu) gpu.dispose();
     throw e;
@@ -105,6 +107,8 @@ interface Shared {
    */
   tracked: ReadonlyMap<string, bigint>;
   trainedSinceLoad: number;
+  /** Seconds spent compiling kernels and pipelines so far, every batch size's (`Model.compileSeconds`). */
+  compileSeconds: number;
 }
 
 export interface Metrics {
@@ -153,23 +157,47 @@ export class Model {
   }
 
   /**
+   * Seconds this model (every batch size of it) has spent compiling: the back end, pipeline
+   * creation and the bind groups. Drivers that compile at the first dispatch (lavapipe) do most of
+   * it later, in the first step: the trainer times that step and reports both apart from training.
+   */
+  get compileSeconds(): number {
+    return this.shared.compileSeconds;
+  }
+
+  /**
    * The same model specialised to another batch size (kernels are compiled for static shapes),
    * sharing its weights, optimizer state and step count: for a data set's last, partial batch.
+   * `pass`: the one pass the caller will run (a short validation batch only evaluates), so only its
+   * pipelines are compiled now; absent, all of them.
    */
-  withBatch(batch: number): Promise<Model> {
-    if (batch === this.batch) return Promise.resolve(this);
+  async withBatch(batch: number, pass?: PassName): Promise<Model> {
+    if (batch === this.batch) return this;
+    const passes = pass === undefined ? PASSES : [pass];
     let sibling = this.siblings.get(batch);
     if (!sibling) {
-      sibling = (async () => {
+      sibling = this.timed(async () => {
         // From the analysed graph: shape inference at this batch and the back end, no parse. A
         // sibling only ever evaluates or trains a last partial batch the trainer has checked.
         const compiled = compileModel(this.shared.front, { ...backendOptions(this.shared.gpu, this.shared.options), batch, training: false });
-        const executor = await Executor.create(this.shared.gpu, compiled.program, compiled.plan, compiled.kernels, this.executor);
+        const executor = await Executor.create(this.shared.gpu, compiled.program, compiled.plan, compiled.kernels, this.executor, undefined, passes);
         return new Model(this.shared, compiled, executor);
-      })();
+      });
       this.siblings.set(batch, sibling);
     }
-    return sibling;
+    const model = await sibling;
+    if (!passes.every((p) => model.executor.prepared(p))) await this.timed(() => model.executor.prepare(...passes));
+    return model;
+  }
+
+  /** Runs `work`, counting its time as compile time. */
+  private async timed<T>(work: () => Promise<T>): Promise<T> {
+    const start = performance.now();
+    try {
+      return await work();
+    } finally {
+      this.shared.compileSeconds += (performance.now() - start) / 1000;
+    }
   }
 
   /**

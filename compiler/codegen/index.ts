@@ -5,6 +5,7 @@ import type { StepOp, StepProgram } from '../autodiff/step-ir.ts';
 import type { MemoryPlan } from '../plan/allocate.ts';
 import type { KernelCall, LowerContext } from './lower/context.ts';
 import { lowerOp } from './lower/index.ts';
+import { resolveAccess } from './access.ts';
 import { KernelLimitError, type KernelOrigin } from './kernel.ts';
 import type { DeviceLimits } from './limits.ts';
 
@@ -52,7 +53,7 @@ export function lowerProgram(program: StepProgram, plan: MemoryPlan, limits: Dev
   const ctx: LowerContext = { program, plan, limits, counter: 0 };
   const lowerAll = (ops: readonly StepOp[]): LoweredCall[] => ops.flatMap((op) => {
     try {
-      const calls = lowerOp(op, ctx);
+      const calls = lowerOp(op, ctx).map((c) => resolveAccess(c, plan));
       for (const c of calls) checkCall(c, op, limits, report);
       return calls.map((c) => ({ ...c, origin: op.origin }));
     } catch (e) {

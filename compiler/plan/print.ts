@@ -9,11 +9,12 @@ const bytes = (elements: number): string => {
 };
 
 export function printPlan(program: StepProgram, plan: MemoryPlan): string {
-  const arenas = Object.entries(plan.arenas).map(([a, e]) => `  ${a.padEnd(7)} ${bytes(e).padStart(12)}`);
+  const banks = plan.workBanks.length > 1 ? `  in ${plan.workBanks.length} buffers: ${plan.workBanks.map(bytes).join(' + ')}` : '';
+  const arenas = Object.entries(plan.arenas).map(([a, e]) => `  ${a.padEnd(7)} ${bytes(e).padStart(12)}${a === 'work' ? banks : ''}`);
   const total = Object.values(plan.arenas).reduce((s, e) => s + e, 0);
   const rows = program.tensors.map((t, i) => {
     const p = plan.placements[i]!;
-    return `  %${t.id} ${p.arena}+${p.offset * 4}  ${bytes(p.elements).padStart(10)}  ${formatShape(t.shape)}${t.aliasOf !== null ? ` (view of %${t.aliasOf})` : ''}  "${t.name}"`;
+    return `  %${t.id} ${p.arena}${p.bank > 0 ? `#${p.bank}` : ''}+${p.offset * 4}  ${bytes(p.elements).padStart(10)}  ${formatShape(t.shape)}${t.aliasOf !== null ? ` (view of %${t.aliasOf})` : ''}  "${t.name}"`;
   });
   const unplanned = total - plan.arenas.work + plan.unplannedWork;
   return [

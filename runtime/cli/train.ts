@@ -28,7 +28,9 @@ function epochLine(r: EpochReport, epochs: number): string {
   const limited = r.valSamples !== undefined ? ` (first ${r.valSamples} of ${r.valTotal} val samples)` : '';
   const val = r.valLoss === null ? '' : `  val_loss ${r.valLoss.toFixed(4)}${r.valAcc === null ? '' : `  val_acc ${r.valAcc.toFixed(4)}`}${limited}`;
   const partial = r.partial ? `  (--steps: stopped after batch ${r.partial.batch} of ${r.partial.batches})` : '';
-  return `epoch ${r.epoch}/${epochs}  train_loss ${r.trainLoss.toFixed(4)}${val}  ${r.seconds.toFixed(1)}s  ${r.samplesPerSec.toFixed(0)} samples/s${partial}`;
+  // Throughput leaves compiling out: the first epoch's line says how long the first step waited for it.
+  const compiling = r.compileSeconds >= 0.05 ? `  (+${r.compileSeconds.toFixed(1)}s compiling kernels)` : '';
+  return `epoch ${r.epoch}/${epochs}  train_loss ${r.trainLoss.toFixed(4)}${val}  ${r.seconds.toFixed(1)}s  ${r.samplesPerSec.toFixed(0)} samples/s${compiling}${partial}`;
 }
 
 /** What the run writes: the checkpoint pair, the log, the SVG and its PNG. */

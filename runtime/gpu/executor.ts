@@ -27,6 +27,8 @@ export class Executor {
   private readonly program: StepProgram;
   private readonly plan: MemoryPlan;
   private readonly arenas = new Map<Arena, GPUBuffer>();
+  /** The `work` arena's banks (the plan's `workBanks`), one buffer each; `arenas` holds the other arenas. */
+  private readonly workBanks: GPUBuffer[] = [];
   /** The per-step words (`stepWords`): seed, step and the optimizer's host-computed factors. */
   private readonly stepParams: GPUBuffer;
   private readonly optimizer: OptimizerConfig | null;
@@ -36,15 +38,19 @@ export class Executor {
   private scratch: GPUBuffer | null = null;
   /** The first GPU error of a submitted pass; raised at the next readback (passes never wait). */
   private failure: Promise<Error | null> = Promise.resolve(null);
+  private readonly calls: Readonly<Record<PassName, readonly KernelCall[]>>;
+  /** The passes ready to run, and those being made ready (`prepare`). */
   private readonly passes = new Map<PassName, Encoded[]>();
+  private readonly preparing = new Map<PassName, Promise<void>>();
 
   /** Arenas borrowed from another executor (not destroyed by this one). */
   private readonly borrowed = new Set<Arena>();
 
-  private constructor(gpu: Gpu, program: StepProgram, plan: MemoryPlan, share: Executor | null) {
+  private constructor(gpu: Gpu, program: StepProgram, plan: MemoryPlan, calls: Readonly<Record<PassName, readonly KernelCall[]>>, share: Executor | null) {
     this.gpu = gpu;
     this.program = program;
     this.plan = plan;
+    this.calls = calls;
     const usage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
     for (const [arena, elements] of Object.entries(plan.arenas) as [Arena, number][]) {
       if (share && sharedArenas.includes(arena)) {
@@ -54,8 +60,11 @@ export class Executor {
         continue;
       }
       // Buffers start zeroed (WebGPU guarantees it): optimizer state and counters need no init.
-      this.arenas.set(arena, gpu.device.createBuffer({ size: Math.max(256, elements * 4), usage, label: `arena ${arena}` }));
+      if (arena !== 'work') this.arenas.set(arena, gpu.device.createBuffer({ size: Math.max(256, elements * 4), usage, label: `arena ${arena}` }));
     }
+    plan.workBanks.forEach((elements, bank) => {
+      this.workBanks.push(gpu.device.createBuffer({ size: Math.max(256, elements * 4), usage, label: `arena work#${bank}` }));
+    });
     this.stepParams = gpu.device.createBuffer({ size: 16, usage, label: 'step params' });
     const update = program.train.find((op) => op.op === 'update');
     this.optimizer = update?.op === 'update' ? update.optimizer : null;
@@ -63,8 +72,9 @@ export class Executor {
   }
 
   /**
-   * Compiles every pipeline, all at once (Dawn spreads them over the cores, faster than one at a
-   * time; measurements: bench/NOTES.md), then the bind groups.
+   * Compiles the pipelines of `passes` (default all), all at once (Dawn spreads them over the cores,
+   * faster than one at a time; measurements: bench/NOTES.md), then their bind groups; `prepare`
+   * adds the other passes when they are first needed (a sibling for a short batch runs one pass).
    * `share`: another executor of the same model (another batch size) whose weights this one uses.
    * `meanwhile` runs once the buffers exist and the pipelines are compiling on Dawn's threads: the
    * main thread's own set-up (drawing the initial weights: ResNet-18 has 11M) overlaps them.
@@ -76,22 +86,40 @@ export class Executor {
     calls: Readonly<Record<PassName, readonly KernelCall[]>>,
     share: Executor | null = null,
     meanwhile: (ex: Executor) => void = () => undefined,
+    passes: readonly PassName[] = PASSES,
   ): Promise<Executor> {
-    const ex = new Executor(gpu, program, plan, share);
-    const pipelines = Promise.all(Object.values(calls).flatMap((cs) => cs.map((c) => pipelineFor(gpu, c.kernel))));
+    const ex = new Executor(gpu, program, plan, calls, share);
+    const scratch = Math.max(0, ...Object.values(calls).flatMap((cs) => cs.flatMap((c) => Object.values(c.args).map((a) => (a.kind === 'scratch' ? a.elements : 0)))));
+    if (scratch > 0) ex.scratch = gpu.device.createBuffer({ size: scratch * 4, usage: GPUBufferUsage.STORAGE, label: 'scratch' });
+    const pipelines = Promise.all(passes.flatMap((name) => calls[name].map((c) => pipelineFor(gpu, c.kernel))));
     try {
       meanwhile(ex);
     } finally {
       await awaitGpu(() => pipelines);
     }
-    const scratch = Math.max(0, ...Object.values(calls).flatMap((cs) => cs.flatMap((c) => Object.values(c.args).map((a) => (a.kind === 'scratch' ? a.elements : 0)))));
-    if (scratch > 0) ex.scratch = gpu.device.createBuffer({ size: scratch * 4, usage: GPUBufferUsage.STORAGE, label: 'scratch' });
-    for (const name of PASSES) {
-      const encoded: Encoded[] = [];
-      for (const call of calls[name]) encoded.push(await ex.encode(call));
-      ex.passes.set(name, encoded);
-    }
+    await ex.prepare(...passes);
     return ex;
+  }
+
+  /** Whether `pass` is ready to run, or being made ready. */
+  prepared(pass: PassName): boolean {
+    return this.preparing.has(pass);
+  }
+
+  /** Compiles (all at once) and binds the kernels of the `passes` not ready yet. */
+  async prepare(...passes: readonly PassName[]): Promise<void> {
+    const todo = passes.filter((name) => !this.preparing.has(name));
+    if (todo.length > 0) {
+      const pipelines = awaitGpu(() => Promise.all(todo.flatMap((name) => this.calls[name].map((c) => pipelineFor(this.gpu, c.kernel)))));
+      for (const name of todo) {
+        this.preparing.set(name, pipelines.then(async () => {
+          const encoded: Encoded[] = [];
+          for (const call of this.calls[name]) encoded.push(await this.encode(call));
+          this.passes.set(name, encoded);
+        }));
+      }
+    }
+    await Promise.all(passes.map((name) => this.preparing.get(name)));
   }
 
   private async encode(call: KernelCall): Promise<Encoded> {
@@ -108,9 +136,9 @@ export class Executor {
         entries.push({ binding: i, resource: { buffer: this.scratch!, offset: 0, size: ref.elements * 4 } });
         return;
       }
-      const { arena, offset, elements } = ref.kind === 'range' ? ref : this.plan.placements[ref.tensor]!;
-      if (elements !== b.elements) throw new Error(`internal: kernel ${call.kernel.name} binding ${b.name} wants ${b.elements} elements, got ${elements}`);
-      entries.push({ binding: i, resource: { buffer: this.arenas.get(arena)!, offset: offset * 4, size: Math.max(4, elements * 4) } });
+      const p = ref.kind === 'range' ? { ...ref, bank: 0 } : this.plan.placements[ref.tensor]!;
+      if (p.elements !== b.elements) throw new Error(`internal: kernel ${call.kernel.name} binding ${b.name} wants ${b.elements} elements, got ${p.elements}`);
+      entries.push({ binding: i, resource: { buffer: this.bufferOf(p), offset: p.offset * 4, size: Math.max(4, p.elements * 4) } });
     });
     // Kernel families declare only bindings their WGSL uses: 'auto' layouts drop unused ones.
     this.gpu.device.pushErrorScope('validation');
@@ -126,14 +154,20 @@ export class Executor {
     this.gpu.device.queue.writeBuffer(this.stepParams, 0, words.buffer, words.byteOffset, words.byteLength);
   }
 
-  /** Encodes and submits one pass; `step` feeds dropout masks and the optimizer's step. */
+  private encoded(pass: PassName): readonly Encoded[] {
+    const encoded = this.passes.get(pass);
+    if (!encoded) throw new Error(`internal: the ${pass} pass was not prepared`);
+    return encoded;
+  }
+
+  /** Encodes and submits one pass (prepared); `step` feeds dropout masks and the optimizer's step. */
   run(pass: PassName, seed: number, step: number): void {
     const { device } = this.gpu;
     this.writeStep(seed, step);
     device.pushErrorScope('validation');
     const enc = device.createCommandEncoder();
     const cp = enc.beginComputePass();
-    for (const k of this.passes.get(pass)!) {
+    for (const k of this.encoded(pass)) {
       cp.setPipeline(k.pipeline);
       cp.setBindGroup(0, k.bindGroup);
       cp.dispatchWorkgroups(...k.dispatch);
@@ -141,7 +175,7 @@ export class Executor {
     cp.end();
     if (pass === 'train') {
       const loss = this.plan.placements[this.program.loss]!;
-      enc.copyBufferToBuffer(this.arenas.get(loss.arena)!, loss.offset * 4, this.lossHistory, (step % LOSS_HISTORY) * 4, 4);
+      enc.copyBufferToBuffer(this.bufferOf(loss), loss.offset * 4, this.lossHistory, (step % LOSS_HISTORY) * 4, 4);
     }
     device.queue.submit([enc.finish()]);
     const previous = this.failure;
@@ -155,7 +189,7 @@ export class Executor {
   async profile(pass: PassName, seed: number, step: number): Promise<number[]> {
     const { device } = this.gpu;
     if (!this.gpu.timestamps) throw new Error('this adapter has no timestamp-query feature: kernels cannot be timed');
-    const kernels = this.passes.get(pass)!;
+    const kernels = this.encoded(pass);
     const querySet = device.createQuerySet({ type: 'timestamp', count: 2 * kernels.length });
     const resolved = device.createBuffer({ size: 16 * kernels.length, usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC });
     const readback = device.createBuffer({ size: 16 * kernels.length, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
@@ -204,10 +238,15 @@ export class Executor {
     return ms;
   }
 
+  /** The buffer a placement lies in: its arena's, or its `work` bank's. */
+  private bufferOf(p: Pick<Placement, 'arena' | 'bank'>): GPUBuffer {
+    return p.arena === 'work' ? this.workBanks[p.bank]! : this.arenas.get(p.arena)!;
+  }
+
   write(tensor: TensorId, data: Float32Array | Int32Array | Uint32Array): void {
     const p = this.plan.placements[tensor]!;
     if (data.length !== p.elements) throw new Error(`${this.program.tensors[tensor]!.name}: ${data.length} values given, ${p.elements} expected`);
-    this.gpu.device.queue.writeBuffer(this.arenas.get(p.arena)!, p.offset * 4, data.buffer, data.byteOffset, data.byteLength);
+    this.gpu.device.queue.writeBuffer(this.bufferOf(p), p.offset * 4, data.buffer, data.byteOffset, data.byteLength);
   }
 
   read(tensor: TensorId): Promise<ArrayBuffer> {
@@ -237,7 +276,7 @@ export class Executor {
 
   private async readPlaced(p: Placement): Promise<ArrayBuffer> {
     // Copies are at least 4 bytes; an empty tensor reads back as 0 bytes.
-    return (await this.readBuffer(this.arenas.get(p.arena)!, p.offset * 4, Math.max(4, p.elements * 4))).slice(0, p.elements * 4);
+    return (await this.readBuffer(this.bufferOf(p), p.offset * 4, Math.max(4, p.elements * 4))).slice(0, p.elements * 4);
   }
 
   private readBuffer(buffer: GPUBuffer, offset: number, bytes: number): Promise<ArrayBuffer> {
@@ -259,6 +298,7 @@ export class Executor {
 
   dispose(): void {
     for (const [arena, b] of this.arenas) if (!this.borrowed.has(arena)) b.destroy();
+    for (const b of this.workBanks) b.destroy();
     this.stepParams.destroy();
     if (!this.borrowed.has('metric')) this.lossHistory.destroy();
     this.scratch?.destroy();

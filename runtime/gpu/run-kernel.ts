@@ -8,6 +8,12 @@ export type HostArray = Float32Array | Int32Array | Uint32Array;
 
 const pipelineCache = new WeakMap<GPUDevice, Map<string, Promise<GPUComputePipeline>>>();
 
+/**
+ * The code without its header comment: kernels that differ only in name and source line (repeated
+ * layers, the forward shared by evaluation) share one pipeline.
+ */
+export const pipelineKey = (k: KernelModule): string => k.wgsl.replace(/^(\/\/.*\n)+/, '');
+
 /** Compiles (once per device and kernel code) and reports WGSL errors with the kernel's name. */
 export function pipelineFor(gpu: Gpu, k: KernelModule): Promise<GPUComputePipeline> {
   let cache = pipelineCache.get(gpu.device);
@@ -15,9 +21,7 @@ export function pipelineFor(gpu: Gpu, k: KernelModule): Promise<GPUComputePipeli
     cache = new Map();
     pipelineCache.set(gpu.device, cache);
   }
-  // Keyed by the code without its header comment: kernels that differ only in name and source
-  // line (repeated layers, the forward shared by evaluation) share one pipeline.
-  const key = k.wgsl.replace(/^(\/\/.*\n)+/, '');
+  const key = pipelineKey(k);
   let p = cache.get(key);
   if (!p) {
     p = compile(gpu.device, k);

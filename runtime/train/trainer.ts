@@ -57,9 +57,20 @@ export interface EpochReport {
   /** Present when validation used only the first valSamples of the split's valTotal samples (`--val-limit`). */
   readonly valSamples?: number;
   readonly valTotal?: number;
-  /** Training time of the epoch in this process (validation excluded) and its throughput. */
+  /**
+   * Training time of the epoch in this process and its throughput, the steady rate: validation,
+   * compiling and the first step at each batch size (`compileSeconds`) left out; 0 when the epoch
+   * ran nothing but such steps.
+   */
   readonly seconds: number;
   readonly samplesPerSec: number;
+  /**
+   * Seconds spent compiling kernels for this epoch: the model's own before the first epoch the run
+   * trains, the first step at each batch size (drivers may compile a pipeline at its first dispatch,
+   * as lavapipe does: LeNet's first step takes seconds, the next ones milliseconds), and a short
+   * batch's or validation's back end when first met.
+   */
+  readonly compileSeconds: number;
 }
 
 export interface Progress {
@@ -152,6 +163,10 @@ export async function train(model: Model, data: { train: TrainData; val: TrainDa
   const batches = Math.ceil((data.train.count - dropped) / recipe.batchSize);
   const firstEpoch = recipe.firstEpoch ?? 1;
   const stopHere = (): boolean => recipe.maxSteps !== null && model.steps >= recipe.maxSteps;
+  // Compile time already reported: none yet, so the first epoch counts the model's own.
+  let compileReported = 0;
+  // Batch sizes that have trained a step in this run: the first step at each waits for compiles.
+  const warm = new Set<number>();
   for (let epoch = firstEpoch; epoch <= recipe.epochs; epoch++) {
     // A resumed epoch starts where it stopped, its loss sum (of whole batches) as it was: train_loss
     // stays the mean over all its samples.
@@ -159,6 +174,13 @@ export async function train(model: Model, data: { train: TrainData; val: TrainDa
     model.resetMetrics(resumed?.lossSum ?? 0);
     const tally = new PerSampleLoss(model, recipe.batchSize);
     const start = performance.now();
+    const compileBefore = model.compileSeconds;
+    // First steps at a batch size: their wall time and samples, and the back end's compile inside them.
+    const first = { seconds: 0, samples: 0, compile: 0 };
+    const steady = (now: number): { seconds: number; samplesPerSec: number } => {
+      const seconds = Math.max(0, (now - start) / 1000 - first.seconds - (model.compileSeconds - compileBefore - first.compile));
+      return { seconds, samplesPerSec: seen > first.samples && seconds > 0 ? (seen - first.samples) / seconds : 0 };
+    };
     let lastRead = start;
     let seen = 0;
     let done = resumed?.batches ?? 0;
@@ -197,7 +219,19 @@ export async function train(model: Model, data: { train: TrainData; val: TrainDa
       // Only a short last batch changes the size, so a stop (above) always leaves the GPU's loss sum
       // whole batches only, which is what a saved position holds.
       await tally.next(b.size);
-      (await model.withBatch(b.size)).trainStep(b.x, b.target);
+      if (warm.has(b.size)) {
+        (await model.withBatch(b.size, 'train')).trainStep(b.x, b.target);
+      } else {
+        // Timed to its end (one readback) and counted as compiling.
+        const [t, c] = [performance.now(), model.compileSeconds];
+        const m = await model.withBatch(b.size, 'train');
+        m.trainStep(b.x, b.target);
+        await m.lastLoss();
+        warm.add(b.size);
+        first.seconds += (performance.now() - t) / 1000;
+        first.compile += model.compileSeconds - c;
+        first.samples += b.size;
+      }
       sizes.push(b.size);
       seen += b.size;
       done++;
@@ -206,20 +240,21 @@ export async function train(model: Model, data: { train: TrainData; val: TrainDa
         // The readback also bounds how much work is queued on the device.
         const { running: runningLoss } = await check();
         lastRead = performance.now();
-        const seconds = (lastRead - start) / 1000;
-        hooks.onProgress?.({ epoch, batch: done, batches, seconds, samplesPerSec: seen / seconds, runningLoss });
+        hooks.onProgress?.({ epoch, batch: done, batches, ...steady(lastRead), runningLoss });
       }
     }
     if (seen === 0) break;
     // Read before validation, which reuses the GPU's loss sum.
     const { lossSum, running: trainLoss } = await check();
-    const seconds = (performance.now() - start) / 1000;
+    const { seconds, samplesPerSec } = steady(performance.now());
     const val = data.val ? await validate(model, data.val, recipe.batchSize, recipe.valLimit ?? null) : null;
+    const compileSeconds = model.compileSeconds - compileReported - first.compile + first.seconds;
+    compileReported = model.compileSeconds;
     const limited = val !== null && val.samples < data.val!.count;
     const report: EpochReport = {
       epoch, steps: model.steps, trainLoss, ...(stopped ? { partial: { batch: done, batches } } : {}),
       valLoss: val?.loss ?? null, valAcc: val?.acc ?? null,
-      ...(limited ? { valSamples: val.samples, valTotal: data.val!.count } : {}), seconds, samplesPerSec: seen / seconds,
+      ...(limited ? { valSamples: val.samples, valTotal: data.val!.count } : {}), seconds, samplesPerSec, compileSeconds,
     };
     reports.push(report);
     await hooks.onEpoch?.(report, stopped ? { samples: from + seen, batches: done, lossSum } : null);
@@ -245,7 +280,7 @@ export async function validate(model: Model, data: TrainData, batchSize: number,
     const x = size === b.size ? b.x : b.x.subarray(0, (b.x.length / b.size) * size);
     const target = size === b.size ? b.target : b.target.subarray(0, (b.target.length / b.size) * size);
     await tally.next(size);
-    (await model.withBatch(size)).evaluateStep(x, target);
+    (await model.withBatch(size, 'evaluate')).evaluateStep(x, target);
     used += size;
   }
   const { loss, correct } = tally.total(await model.metrics());

@@ -21,7 +21,7 @@ describe('memory plan', () => {
     for (const t of program.tensors) {
       const p = plan.placements[t.id]!;
       expect(p.offset % ALIGN_ELEMENTS).toBe(0);
-      expect(p.offset + p.elements).toBeLessThanOrEqual(plan.arenas[p.arena]);
+      expect(p.offset + p.elements).toBeLessThanOrEqual(p.arena === 'work' ? plan.workBanks[p.bank]! : plan.arenas[p.arena]);
       if (t.aliasOf !== null) expect(p.offset).toBe(plan.placements[t.aliasOf]!.offset);
     }
     for (const [param, grad] of program.gradients) expect(plan.placements[grad]!.offset).toBe(plan.placements[param]!.offset);
@@ -30,7 +30,7 @@ describe('memory plan', () => {
       for (const b of work.slice(i + 1)) {
         const pa = plan.placements[a.id]!;
         const pb = plan.placements[b.id]!;
-        const memory = pa.offset < pb.offset + pb.elements && pb.offset < pa.offset + pa.elements;
+        const memory = pa.bank === pb.bank && pa.offset < pb.offset + pb.elements && pb.offset < pa.offset + pa.elements;
         if (!memory) continue;
         shared++;
         const la = live.get(a.id);
