@@ -4,7 +4,7 @@
 // binds   @0 x[9408] r  @1 y[2352] rw
 // grid    (6, 1, 1)  workgroup_size(64, 1, 1)
 
-@group(0) @binding(0) var<storage, read_write> x: array<f32>;
+@group(0) @binding(0) var<storage, read> x: array<f32>;
 @group(0) @binding(1) var<storage, read_write> y: array<f32>;
 
 const H: i32 = 28;
@@ -161,7 +161,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
 // binds   @0 dy[2352] r  @1 dx[9408] rw
 // grid    (37, 1, 1)  workgroup_size(64, 1, 1)
 
-@group(0) @binding(0) var<storage, read_write> dy: array<f32>;
+@group(0) @binding(0) var<storage, read> dy: array<f32>;
 @group(0) @binding(1) var<storage, read_write> dx: array<f32>;
 
 const H: i32 = 28;

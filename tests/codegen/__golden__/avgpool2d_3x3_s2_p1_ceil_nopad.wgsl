@@ -4,7 +4,7 @@
 // binds   @0 x[640] r  @1 y[240] rw
 // grid    (1, 1, 1)  workgroup_size(64, 1, 1)
 
-@group(0) @binding(0) var<storage, read_write> x: array<f32>;
+@group(0) @binding(0) var<storage, read> x: array<f32>;
 @group(0) @binding(1) var<storage, read_write> y: array<f32>;
 
 const H: i32 = 8;
@@ -136,7 +136,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
 // binds   @0 dy[240] r  @1 dx[640] rw
 // grid    (2, 1, 1)  workgroup_size(64, 1, 1)
 
-@group(0) @binding(0) var<storage, read_write> dy: array<f32>;
+@group(0) @binding(0) var<storage, read> dy: array<f32>;
 @group(0) @binding(1) var<storage, read_write> dx: array<f32>;
 
 const H: i32 = 8;

@@ -4,7 +4,7 @@
 // binds   @0 x[720] r  @1 y[160] rw  @2 argmax[160]:i32 rw
 // grid    (1, 1, 1)  workgroup_size(64, 1, 1)
 
-@group(0) @binding(0) var<storage, read_write> x: array<f32>;
+@group(0) @binding(0) var<storage, read> x: array<f32>;
 @group(0) @binding(1) var<storage, read_write> y: array<f32>;
 @group(0) @binding(2) var<storage, read_write> argmax: array<i32>;
 
@@ -149,8 +149,8 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
 // binds   @0 argmax[160]:i32 r  @1 dy[160] r  @2 dx[720] rw
 // grid    (3, 1, 1)  workgroup_size(64, 1, 1)
 
-@group(0) @binding(0) var<storage, read_write> argmax: array<i32>;
-@group(0) @binding(1) var<storage, read_write> dy: array<f32>;
+@group(0) @binding(0) var<storage, read> argmax: array<i32>;
+@group(0) @binding(1) var<storage, read> dy: array<f32>;
 @group(0) @binding(2) var<storage, read_write> dx: array<f32>;
 
 const H: i32 = 9;
