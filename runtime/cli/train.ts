@@ -30,7 +30,9 @@ function epochLine(r: EpochReport, epochs: number): string {
   const partial = r.partial ? `  (--steps: stopped after batch ${r.partial.batch} of ${r.partial.batches})` : '';
   // Throughput leaves compiling out: the first epoch's line says how long the first step waited for it.
   const compiling = r.compileSeconds >= 0.05 ? `  (+${r.compileSeconds.toFixed(1)}s compiling kernels)` : '';
-  return `epoch ${r.epoch}/${epochs}  train_loss ${r.trainLoss.toFixed(4)}${val}  ${r.seconds.toFixed(1)}s  ${r.samplesPerSec.toFixed(0)} samples/s${compiling}${partial}`;
+  // An epoch of first steps only (`--steps 1`) has no steady rate to report.
+  const rate = r.samplesPerSec > 0 ? `  ${r.seconds.toFixed(1)}s  ${r.samplesPerSec.toFixed(0)} samples/s` : '';
+  return `epoch ${r.epoch}/${epochs}  train_loss ${r.trainLoss.toFixed(4)}${val}${rate}${compiling}${partial}`;
 }
 
 /** What the run writes: the checkpoint pair, the log, the SVG and its PNG. */
