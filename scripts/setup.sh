@@ -24,6 +24,7 @@ mesa_ok || need_pkgs+=(mesa-vulkan-drivers)
 have_pkg libvulkan1 || need_pkgs+=(libvulkan1)
 have_pkg dataset-fashion-mnist || need_pkgs+=(dataset-fashion-mnist)
 have_pkg python3-torch || need_pkgs+=(python3-torch)
+have_pkg python3-pil || need_pkgs+=(python3-pil)
 
 if [ ${#need_pkgs[@]} -gt 0 ]; then
   if [ "$is_debian" != 1 ] || [ "$(id -u)" != 0 ]; then
@@ -46,7 +47,7 @@ SRC
   fi
   apt-get update -qq
   apt-get install -y -qq -t "${codename}-backports" mesa-vulkan-drivers libvulkan1 >/dev/null
-  apt-get install -y -qq dataset-fashion-mnist python3-torch >/dev/null
+  apt-get install -y -qq dataset-fashion-mnist python3-torch python3-pil >/dev/null
 fi
 
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then

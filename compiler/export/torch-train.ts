@@ -10,6 +10,8 @@
 // the losses and optimizers (torch.optim with the recipe's hyperparameters). What differs: the
 // initial values (the same distributions, drawn by PyTorch's generator from the seed, not cnnc's),
 // and under DDP a last partial batch (DistributedSampler pads it with repeated samples).
+// Besides cnnc's IDX and .npy sources it reads an image folder (--image-folder: torchvision's
+// ImageFolder layout, through Pillow), for users' own data.
 import type { TrainConfig } from '../ir/recipe.ts';
 
 export interface TorchTrainExport {
@@ -45,6 +47,7 @@ export function torchTrainScript(e: TorchTrainExport): string {
     python3 train.py [--epochs N] [--batch-size B] [--lr LR] [--steps K] [--data DIR] [--save W]
     torchrun --nproc_per_node N train.py ...      # DDP: B is the global batch, B / N per process
     python3 train.py --resume W --save W          # W from \`cnnc train --save W\` or from this script
+    python3 train.py --image-folder ROOT          # your images: ROOT/<class>/*.png (or ROOT/train/..., ROOT/test/...)
 
 Defaults are the train section's recipe (below). Checkpoints are cnnc's pair (W and W's
 .optim.safetensors), read back by \`cnnc eval/predict/run --weights W\` and \`cnnc train --resume W\`.
@@ -151,6 +154,80 @@ def load_data(data_dir):
         return (x, y), None
     root = data_dir or (source['dir'] if source['kind'] == 'idx' else DEFAULT_DATA_DIR)
     return load_idx(root, 'train'), load_idx(root, 'test')
+
+
+# --- Data: an image folder (torchvision's ImageFolder layout), read with Pillow. ---
+IMAGE_TYPES = ('.png', '.jpg', '.jpeg', '.bmp')
+
+
+def _class_names(root):
+    names = sorted(e.name for e in os.scandir(root) if e.is_dir())
+    if not names:
+        raise Stop(f'--image-folder {root}: no class subfolders (expected one folder of images per class: {root}/<class>/<image>.png)')
+    return names
+
+
+def _read_split(root, names, Image):
+    """Sorted class names are the labels 0..K-1, as torchvision's ImageFolder numbers them. Every
+    image becomes the model's channels (mode L or RGB) and its H x W through the interpolate that
+    prepare() uses (antialiased bilinear, PyTorch's), then [0, 1] as ToTensor scales it."""
+    c, h, w = RECIPE['input']
+    mode = {1: 'L', 3: 'RGB'}[c]
+    xs, ys = [], []
+    for label, name in enumerate(names):
+        folder = os.path.join(root, name)
+        files = sorted(f for f in os.listdir(folder) if f.lower().endswith(IMAGE_TYPES))
+        if not files:
+            raise Stop(f'{folder}: no images ({", ".join(IMAGE_TYPES)}) for class {name}')
+        for f in files:
+            path = os.path.join(folder, f)
+            try:
+                with Image.open(path) as im:
+                    pixels = np.asarray(im.convert(mode), dtype=np.uint8)
+            except (OSError, ValueError) as e:  # Pillow's UnidentifiedImageError is an OSError
+                raise Stop(f'{path}: not a readable image ({e})') from None
+            t = torch.from_numpy(pixels.astype(np.float32) / np.float32(255)).reshape(pixels.shape[0], pixels.shape[1], c).permute(2, 0, 1)
+            if tuple(t.shape[1:]) != (h, w):
+                t = F.interpolate(t.unsqueeze(0), size=(h, w), mode='bilinear', align_corners=False, antialias=True).squeeze(0)
+            xs.append(t.contiguous())
+            ys.append(label)
+    return torch.stack(xs), torch.tensor(ys, dtype=torch.int64)
+
+
+def load_image_folder(root, outputs):
+    """(train x, train y), and (test x, test y) or None: ROOT/train and ROOT/test when ROOT has a
+    train folder (test optional), else ROOT itself is the training set and nothing validates."""
+    if not os.path.isdir(root):
+        raise Stop(f'--image-folder {root}: not a directory')
+    if RECIPE['loss'] != 'cross_entropy':
+        raise Stop(f'--image-folder gives class labels: the recipe\'s loss is {RECIPE["loss"]}, not cross_entropy')
+    if RECIPE['input'][0] not in (1, 3):
+        raise Stop(f'--image-folder: the model takes {RECIPE["input"][0]} channels; images give 1 (grayscale) or 3 (RGB)')
+    try:
+        from PIL import Image
+    except ImportError:
+        raise Stop('--image-folder reads images with Pillow: install python3-pil (Debian) or pillow (pip)') from None
+    split = os.path.isdir(os.path.join(root, 'train'))
+    train_root = os.path.join(root, 'train') if split else root
+    names = _class_names(train_root)
+    if len(names) != outputs:
+        raise Stop(f'--image-folder {train_root}: {len(names)} classes ({", ".join(names)}), but {RECIPE["model"]} has {outputs} outputs')
+    test_root = os.path.join(root, 'test')
+    test = None
+    if split and os.path.isdir(test_root):
+        if _class_names(test_root) != names:
+            raise Stop(f'--image-folder {test_root}: classes {", ".join(_class_names(test_root))}, not those of {train_root} ({", ".join(names)})')
+        test = _read_split(test_root, names, Image)
+    return _read_split(train_root, names, Image), test
+
+
+def outputs_of(net):
+    """The model's output count, from one eval-mode forward pass of a zero image."""
+    net.eval()
+    with torch.no_grad():
+        n = net(torch.zeros(1, *RECIPE['input'], device=next(net.parameters()).device)).shape[-1]
+    net.train()
+    return n
 
 
 def prepare(x):
@@ -337,6 +414,7 @@ def main():
     p.add_argument('--lr', type=float, help=f'learning rate (default {r["optimizer"]["lr"]}, or the resumed run\'s)')
     p.add_argument('--steps', type=int, help='stop after this many steps in all (saved ones included)')
     p.add_argument('--data', help='an IDX directory (Fashion-MNIST layout) instead of the recipe\'s data')
+    p.add_argument('--image-folder', metavar='ROOT', help='your images instead: ROOT/<class>/<image> (PNG, JPEG, BMP), one folder per class; ROOT/train and ROOT/test if ROOT has a train folder')
     p.add_argument('--seed', type=int, help=f'init and epoch order (default {r["seed"]}, or the resumed run\'s)')
     p.add_argument('--no-shuffle', action='store_true', help='keep the data in file order')
     p.add_argument('--init', metavar='W', help='start from these weights (a cnnc checkpoint)')
@@ -346,6 +424,8 @@ def main():
     a = p.parse_args()
     if a.init and a.resume:
         raise Stop('--resume and --init both give start weights: use one')
+    if a.data and a.image_folder:
+        raise Stop('--data and --image-folder both give the data: use one')
 
     world, rank = int(os.environ.get('WORLD_SIZE', '1')), int(os.environ.get('RANK', '0'))
     local = int(os.environ.get('LOCAL_RANK', '0'))
@@ -380,7 +460,7 @@ def main():
         load_state(opt, net, o, saved)
     ddp = nn.parallel.DistributedDataParallel(net, device_ids=[local] if device.type == 'cuda' else None) if world > 1 else net
 
-    (x, y), test = load_data(a.data)
+    (x, y), test = load_image_folder(a.image_folder, outputs_of(net)) if a.image_folder else load_data(a.data)
     steps, history = (saved['steps'], saved['history']) if saved else (0, [])
     position = saved['position'] if saved else None
     run = {'seed': seed, 'batch': batch, 'shuffle': shuffle, 'history': history}
