@@ -46,7 +46,10 @@ export default defineConfig({
           name: 'unit',
           include: ['tests/**/*.test.ts'],
           exclude: gpu,
-          env: { VK_DRIVER_FILES: '/nonexistent/cnnc-unit-tests.json', VK_ICD_FILENAMES: '/nonexistent/cnnc-unit-tests.json' },
+          env: {
+            VK_DRIVER_FILES: '/nonexistent/cnnc-unit-tests.json',
+            VK_ICD_FILENAMES: '/nonexistent/cnnc-unit-tests.json',
+          },
         },
       },
       { extends: true, test: { name: 'gpu', include: gpu } },

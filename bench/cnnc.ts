@@ -17,7 +17,11 @@ export interface CnncRun extends StepTiming {
  * The workload's step fused and with every op a kernel of its own (`--no-fuse`), both compiled
  * from the same seed (the same weights) and timed in alternating rounds.
  */
-export async function benchCnnc(gpu: Gpu, w: Workload, dir: string): Promise<{ fused: CnncRun; unfused: CnncRun; job: PeerJob }> {
+export async function benchCnnc(
+  gpu: Gpu,
+  w: Workload,
+  dir: string,
+): Promise<{ fused: CnncRun; unfused: CnncRun; job: PeerJob }> {
   const build = async (fuse: boolean) => {
     const t0 = performance.now();
     const model = await compile(fs.readFileSync(w.file, 'utf8'), {
@@ -35,8 +39,15 @@ export async function benchCnnc(gpu: Gpu, w: Workload, dir: string): Promise<{ f
   try {
     const { x, y } = makeBatch(w);
     const job = await writeJob(dir, w, variants[0]!.model, { x, y });
-    const timings = await measure(variants.map(({ model }) => ({ step: () => model.trainStep(x, y), loss: () => model.lastLoss() })), w);
-    const [fused, unfused] = variants.map(({ model, compileMs }, i) => ({ ...timings[i]!, kernels: model.compiled.kernels.train.length, compileMs }));
+    const timings = await measure(
+      variants.map(({ model }) => ({ step: () => model.trainStep(x, y), loss: () => model.lastLoss() })),
+      w,
+    );
+    const [fused, unfused] = variants.map(({ model, compileMs }, i) => ({
+      ...timings[i]!,
+      kernels: model.compiled.kernels.train.length,
+      compileMs,
+    }));
     return { fused: fused!, unfused: unfused!, job };
   } finally {
     for (const { model } of variants) await model.dispose();

@@ -13,7 +13,14 @@ let batch: { batch?: number } = process.argv[3] ? { batch: Number(process.argv[3
 // The seeds' shape demos end without a classifier: their training step uses summed squared error.
 let loss: { loss?: 'mse_sum' } = {};
 
-async function once(): Promise<{ ms: number; kernels: number; batch: number; input: readonly number[]; peakBytes: number; unplannedBytes: number }> {
+async function once(): Promise<{
+  ms: number;
+  kernels: number;
+  batch: number;
+  input: readonly number[];
+  peakBytes: number;
+  unplannedBytes: number;
+}> {
   const gpu = await openGpu();
   try {
     const t0 = performance.now();

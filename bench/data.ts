@@ -7,12 +7,17 @@ import { DEFAULT_DATA_DIR, loadDataset } from '../runtime/data/dataset.ts';
 const dir = process.argv[2] ?? DEFAULT_DATA_DIR;
 let t0 = performance.now();
 const ds = loadDataset(dir, 'train');
-console.log(`loaded ${ds.count} images ${ds.height}x${ds.width} in ${(performance.now() - t0).toFixed(0)} ms from ${ds.source}`);
+console.log(
+  `loaded ${ds.count} images ${ds.height}x${ds.width} in ${(performance.now() - t0).toFixed(0)} ms from ${ds.source}`,
+);
 
 for (const size of [28, 96, 224]) {
   t0 = performance.now();
   let samples = 0;
-  for (const batch of epochBatches(ds, { batchSize: 256, shuffle: true, seed: 1, epoch: 0, resize: [size, size] })) samples += batch.size;
+  for (const batch of epochBatches(ds, { batchSize: 256, shuffle: true, seed: 1, epoch: 0, resize: [size, size] }))
+    samples += batch.size;
   const seconds = (performance.now() - t0) / 1000;
-  console.log(`${size}x${size}: ${samples} samples in ${seconds.toFixed(2)} s = ${Math.round(samples / seconds)} samples/s`);
+  console.log(
+    `${size}x${size}: ${samples} samples in ${seconds.toFixed(2)} s = ${Math.round(samples / seconds)} samples/s`,
+  );
 }

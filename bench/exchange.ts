@@ -32,7 +32,11 @@ export function makeBatch(w: Workload, seed = 1): Batch {
 
 /** Writes the model's current weights and the batch into dir; returns the peers' job. */
 export async function writeJob(dir: string, w: Workload, model: Model, batch: Batch): Promise<PeerJob> {
-  const job = { workload: w, weights: path.join(dir, `${w.name}.weights.safetensors`), batch: path.join(dir, `${w.name}.batch.safetensors`) };
+  const job = {
+    workload: w,
+    weights: path.join(dir, `${w.name}.weights.safetensors`),
+    batch: path.join(dir, `${w.name}.batch.safetensors`),
+  };
   await saveWeights(model, job.weights);
   const tensors = new Map<string, StoredTensor>([
     ['x', { dtype: 'F32', shape: [w.batch, 1, w.size, w.size], data: batch.x }],
@@ -43,9 +47,13 @@ export async function writeJob(dir: string, w: Workload, model: Model, batch: Ba
 }
 
 /** The weights (float32 ones: num_batches_tracked is left out) and the batch of a job. */
-export function readJob(job: PeerJob): { weights: Map<string, { shape: readonly number[]; data: Float32Array }>; batch: Batch } {
+export function readJob(job: PeerJob): {
+  weights: Map<string, { shape: readonly number[]; data: Float32Array }>;
+  batch: Batch;
+} {
   const weights = new Map<string, { shape: readonly number[]; data: Float32Array }>();
-  for (const [name, t] of readCheckpoint(job.weights).tensors) if (t.dtype === 'F32') weights.set(name, { shape: t.shape, data: t.data });
+  for (const [name, t] of readCheckpoint(job.weights).tensors)
+    if (t.dtype === 'F32') weights.set(name, { shape: t.shape, data: t.data });
   const b = readCheckpoint(job.batch).tensors;
   const x = b.get('x');
   const y = b.get('y');

@@ -11,8 +11,12 @@ const [file, batch, size] = process.argv.slice(2);
 if (!file) throw new Error('usage: npx tsx bench/first-dispatch.ts FILE [BATCH] [SIZE]');
 const gpu = await openGpu();
 const c = compileModel(fs.readFileSync(file, 'utf8'), {
-  path: file, limits: gpu.limits, trainBatch: true, forTraining: true,
-  ...(batch ? { batch: Number(batch) } : {}), ...(size ? { inputSize: [Number(size), Number(size)] as const } : {}),
+  path: file,
+  limits: gpu.limits,
+  trainBatch: true,
+  forTraining: true,
+  ...(batch ? { batch: Number(batch) } : {}),
+  ...(size ? { inputSize: [Number(size), Number(size)] as const } : {}),
 });
 const seen = new Set<string>();
 const rows: { kernel: string; compileMs: number; runMs: number; bytes: number }[] = [];
@@ -26,10 +30,20 @@ for (const pass of ['train', 'evaluate'] as const) {
     const t1 = performance.now();
     await runKernels(gpu, [kernel], {}, [out]);
     const t2 = performance.now();
-    rows.push({ kernel: `${pass} ${kernel.name}`, compileMs: t1 - t0 - (t2 - t1), runMs: t2 - t1, bytes: kernel.wgsl.length });
+    rows.push({
+      kernel: `${pass} ${kernel.name}`,
+      compileMs: t1 - t0 - (t2 - t1),
+      runMs: t2 - t1,
+      bytes: kernel.wgsl.length,
+    });
   }
 }
 rows.sort((a, b) => b.compileMs - a.compileMs);
-console.log(`${rows.length} distinct kernels; first dispatches took ${rows.reduce((s, r) => s + r.compileMs, 0).toFixed(0)} ms more than second ones`);
-for (const r of rows) console.log(`${r.compileMs.toFixed(0).padStart(7)} ms  (run ${r.runMs.toFixed(0).padStart(4)} ms, WGSL ${String(r.bytes).padStart(6)} B)  ${r.kernel}`);
+console.log(
+  `${rows.length} distinct kernels; first dispatches took ${rows.reduce((s, r) => s + r.compileMs, 0).toFixed(0)} ms more than second ones`,
+);
+for (const r of rows)
+  console.log(
+    `${r.compileMs.toFixed(0).padStart(7)} ms  (run ${r.runMs.toFixed(0).padStart(4)} ms, WGSL ${String(r.bytes).padStart(6)} B)  ${r.kernel}`,
+  );
 gpu.dispose();

@@ -30,13 +30,21 @@ export interface KernelReport {
 const origin: KernelOrigin = { phase: 'forward', sources: [], ops: ['bench'] };
 
 /** Runs `kernels` (in order, one submit) on random buffers: first-run and best-of-`repeats` milliseconds. */
-async function time(gpu: Gpu, kernels: readonly KernelModule[], repeats: number): Promise<{ first: number; best: number }> {
+async function time(
+  gpu: Gpu,
+  kernels: readonly KernelModule[],
+  repeats: number,
+): Promise<{ first: number; best: number }> {
   const { device } = gpu;
   const buffers = new Map<string, GPUBuffer>();
   for (const b of kernels.flatMap((k) => k.bindings)) {
     if (buffers.has(b.name)) continue;
     const buf = device.createBuffer({ size: b.elements * 4, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST });
-    device.queue.writeBuffer(buf, 0, Float32Array.from({ length: b.elements }, () => Math.random() - 0.5));
+    device.queue.writeBuffer(
+      buf,
+      0,
+      Float32Array.from({ length: b.elements }, () => Math.random() - 0.5),
+    );
     buffers.set(b.name, buf);
   }
   const t0 = performance.now();
@@ -82,16 +90,28 @@ async function checkReference(gpu: Gpu, k: KernelModule, n: number): Promise<voi
     const j = Math.floor(Math.random() * n);
     let want = 0;
     for (let t = 0; t < n; t++) want += a[i * n + t]! * b[t * n + j]!;
-    if (Math.abs(c![i * n + j]! - want) > 1e-3 * (1 + Math.abs(want))) throw new Error(`${k.name}: C[${i}, ${j}] = ${c![i * n + j]}, expected ${want}`);
+    if (Math.abs(c![i * n + j]! - want) > 1e-3 * (1 + Math.abs(want)))
+      throw new Error(`${k.name}: C[${i}, ${j}] = ${c![i * n + j]}, expected ${want}`);
   }
 }
 
-const conv = (o: number, k: number, pad: number): OpAttrs['conv2d'] =>
-  ({ outChannels: o, kernel: [k, k], stride: [1, 1], padding: [pad, pad], dilation: [1, 1], groups: 1, bias: true });
+const conv = (o: number, k: number, pad: number): OpAttrs['conv2d'] => ({
+  outChannels: o,
+  kernel: [k, k],
+  stride: [1, 1],
+  padding: [pad, pad],
+  dilation: [1, 1],
+  groups: 1,
+  bias: true,
+});
 
 const convCases = [
   { label: 'LeNet conv2 [128, 6, 14, 14] -> 16, 5x5', input: [128, 6, 14, 14] as const, attrs: conv(16, 5, 0) },
-  { label: 'ResNet b3 conv [32, 128, 12, 12] -> 128, 3x3 pad 1', input: [32, 128, 12, 12] as const, attrs: conv(128, 3, 1) },
+  {
+    label: 'ResNet b3 conv [32, 128, 12, 12] -> 128, 3x3 pad 1',
+    input: [32, 128, 12, 12] as const,
+    attrs: conv(128, 3, 1),
+  },
 ];
 
 export async function kernelThroughput(gpu: Gpu, quick: boolean): Promise<KernelReport> {
@@ -108,17 +128,39 @@ export async function kernelThroughput(gpu: Gpu, quick: boolean): Promise<Kernel
     const g = convGeometry(spec);
     const flops = 2 * g.n * g.o * g.oh * g.ow * g.cg * g.kh * g.kw;
     rows.push(await measureRow(`${c.label} forward`, flops, [conv2dKernel({ ...spec, name: 'bench_fwd' })]));
-    rows.push(await measureRow(`${c.label} input grad`, flops, [conv2dGradInputKernel({ ...spec, name: 'bench_dgrad' })]));
-    rows.push(await measureRow(`${c.label} weight grad`, flops, conv2dGradWeightKernels({ ...spec, name: 'bench_wgrad' })));
+    rows.push(
+      await measureRow(`${c.label} input grad`, flops, [conv2dGradInputKernel({ ...spec, name: 'bench_dgrad' })]),
+    );
+    rows.push(
+      await measureRow(`${c.label} weight grad`, flops, conv2dGradWeightKernels({ ...spec, name: 'bench_wgrad' })),
+    );
   }
   const n = 512;
   const mmFlops = 2 * n * n * n;
-  rows.push(await measureRow(`cnnc matmul ${n}^3`, mmFlops, [matmulKernel({ name: 'bench_mm', origin, m: n, n, k: n, transA: false, transB: false, a: 'a', b: 'b', c: 'c', subgroups })]));
+  rows.push(
+    await measureRow(`cnnc matmul ${n}^3`, mmFlops, [
+      matmulKernel({
+        name: 'bench_mm',
+        origin,
+        m: n,
+        n,
+        k: n,
+        transA: false,
+        transB: false,
+        a: 'a',
+        b: 'b',
+        c: 'c',
+        subgroups,
+      }),
+    ]),
+  );
   let reference: KernelRow | undefined;
   for (const t of quick ? REF_TILES.slice(0, 2) : REF_TILES) {
     const k = referenceMatmul(n, n, n, t);
     await checkReference(gpu, k, n);
-    const row = await measureRow(`reference ${k.name.replace('reference_matmul_', 'tiled matmul ')} ${n}^3`, mmFlops, [k]);
+    const row = await measureRow(`reference ${k.name.replace('reference_matmul_', 'tiled matmul ')} ${n}^3`, mmFlops, [
+      k,
+    ]);
     if (!reference || row.gflops > reference.gflops) reference = row;
   }
   return { rows, reference: reference! };

@@ -10,7 +10,9 @@ export interface PeerTiming extends StepTiming {
   readonly version: string;
 }
 
-export type PeerOutcome = { readonly ok: true; readonly timing: PeerTiming } | { readonly ok: false; readonly reason: string };
+export type PeerOutcome =
+  | { readonly ok: true; readonly timing: PeerTiming }
+  | { readonly ok: false; readonly reason: string };
 
 const PYTHON = '/usr/bin/python3';
 
@@ -36,8 +38,14 @@ export function runPeer(peer: PeerName, job: PeerJob, timeoutMs: number): Promis
       clearTimeout(timer);
       const line = stdout.trim().split('\n').at(-1) ?? '';
       if (code === 0 && line.startsWith('{')) return resolve({ ok: true, timing: JSON.parse(line) as PeerTiming });
-      const why = signal === 'SIGKILL' ? `timed out after ${Math.round(timeoutMs / 1000)} s` : `exited with ${code ?? signal}`;
-      const lastErr = stderr.trim().split('\n').filter((l) => !l.includes('artificially reduced')).slice(-3).join(' | ');
+      const why =
+        signal === 'SIGKILL' ? `timed out after ${Math.round(timeoutMs / 1000)} s` : `exited with ${code ?? signal}`;
+      const lastErr = stderr
+        .trim()
+        .split('\n')
+        .filter((l) => !l.includes('artificially reduced'))
+        .slice(-3)
+        .join(' | ');
       resolve({ ok: false, reason: `${why}${lastErr ? `: ${lastErr}` : ''}` });
     });
   });

@@ -28,7 +28,8 @@ export const REF_TILES: readonly RefTile[] = [
 export function referenceMatmul(m: number, n: number, k: number, t: RefTile): KernelModule {
   const bm = t.wy * t.tm;
   const bn = t.wx * t.tn;
-  if (m % bm || n % bn || k % t.bk) throw new Error(`reference matmul ${m}x${n}x${k} is not a multiple of the tile ${bm}x${bn}x${t.bk}`);
+  if (m % bm || n % bn || k % t.bk)
+    throw new Error(`reference matmul ${m}x${n}x${k} is not a multiple of the tile ${bm}x${bn}x${t.bk}`);
   const threads = t.wx * t.wy;
   const wgsl = `// Reference tiled matmul ${m}x${n}x${k}: tile ${bm}x${bn}x${t.bk}, ${t.tm}x${t.tn} outputs per invocation
 @group(0) @binding(0) var<storage, read_write> a: array<f32>;

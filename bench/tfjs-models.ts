@@ -17,7 +17,10 @@ function variables(tf: typeof TF, weights: Weights, layout: (name: string, t: TF
   for (const [name, w] of weights) {
     // Batch-norm running statistics do not enter a training-mode forward pass (see bn below).
     if (name.endsWith('running_mean') || name.endsWith('running_var')) continue;
-    vars.set(name, tf.tidy(() => tf.variable(layout(name, tf.tensor(w.data, [...w.shape])), true, name)));
+    vars.set(
+      name,
+      tf.tidy(() => tf.variable(layout(name, tf.tensor(w.data, [...w.shape])), true, name)),
+    );
   }
   const get = (name: string): TF.Variable => {
     const v = vars.get(name);
@@ -28,19 +31,29 @@ function variables(tf: typeof TF, weights: Weights, layout: (name: string, t: TF
 }
 
 /** Conv [out, in, kh, kw] -> [kh, kw, in, out]; linear [out, in] -> [in, out]. */
-const standardLayout = (tf: typeof TF) => (_name: string, t: TF.Tensor): TF.Tensor =>
-  t.rank === 4 ? tf.transpose(t, [2, 3, 1, 0]) : t.rank === 2 ? tf.transpose(t) : t;
+const standardLayout =
+  (tf: typeof TF) =>
+  (_name: string, t: TF.Tensor): TF.Tensor =>
+    t.rank === 4 ? tf.transpose(t, [2, 3, 1, 0]) : t.rank === 2 ? tf.transpose(t) : t;
 
 function layers(tf: typeof TF, get: (name: string) => TF.Variable) {
   return {
     conv: (x: TF.Tensor4D, name: string, stride: number, pad: number): TF.Tensor4D =>
       tf.add(tf.conv2d(x, get(`${name}.weight`) as TF.Tensor4D, stride, pad), get(`${name}.bias`)),
-    linear: (x: TF.Tensor2D, name: string): TF.Tensor2D => tf.add(tf.matMul(x, get(`${name}.weight`) as TF.Tensor2D), get(`${name}.bias`)),
+    linear: (x: TF.Tensor2D, name: string): TF.Tensor2D =>
+      tf.add(tf.matMul(x, get(`${name}.weight`) as TF.Tensor2D), get(`${name}.bias`)),
     // Training mode normalises with the batch's statistics. Updating running_mean/var would add
     // ops that change neither the loss nor the gradients; leaving them out only favours tfjs.
     bn: (x: TF.Tensor4D, name: string): TF.Tensor4D => {
       const { mean, variance } = tf.moments(x, [0, 1, 2]);
-      return tf.batchNorm(x, mean, variance, get(`${name}.bias`) as TF.Tensor1D, get(`${name}.weight`) as TF.Tensor1D, 1e-5) as TF.Tensor4D;
+      return tf.batchNorm(
+        x,
+        mean,
+        variance,
+        get(`${name}.bias`) as TF.Tensor1D,
+        get(`${name}.weight`) as TF.Tensor1D,
+        1e-5,
+      ) as TF.Tensor4D;
     },
   };
 }
@@ -50,7 +63,9 @@ export function lenet(tf: typeof TF, weights: Weights): TfModel {
   // PyTorch flattens [16, 5, 5] channel-major, NHWC flattens channel-minor: permute 7.weight's
   // input axis once here instead of transposing the activations every step.
   const layout = (name: string, t: TF.Tensor): TF.Tensor =>
-    name === '7.weight' ? tf.reshape(tf.transpose(tf.reshape(t, [120, 16, 5, 5]), [2, 3, 1, 0]), [400, 120]) : standard(name, t);
+    name === '7.weight'
+      ? tf.reshape(tf.transpose(tf.reshape(t, [120, 16, 5, 5]), [2, 3, 1, 0]), [400, 120])
+      : standard(name, t);
   const { get, all } = variables(tf, weights, layout);
   const { conv, linear } = layers(tf, get);
   const forward = (x: TF.Tensor4D): TF.Tensor2D => {

@@ -39,19 +39,30 @@ let last: TF.Scalar | null = null;
 
 // dawn.node's busy polling while a readback is pending takes a core from lavapipe; cnnc paces it
 // (runtime/gpu/wait.ts), and so does the peer here, through the whole measurement.
-const [result] = await awaitGpu(() => measure([{
-  step: () => {
-    // A fresh upload each step, as a data loader would give (cnnc writes its input every step too).
-    // [N, 1, H, W] and [N, H, W, 1] are the same bytes.
-    const x = tf.tensor4d(batch.x, [w.batch, w.size, w.size, 1]);
-    const y = tf.tidy(() => tf.oneHot(tf.tensor1d(batch.y, 'int32'), w.classes));
-    last?.dispose();
-    last = optimizer.minimize(() => tf.losses.softmaxCrossEntropy(y, model.forward(x)) as TF.Scalar, true, model.variables);
-    x.dispose();
-    y.dispose();
-  },
-  loss: async () => (await last!.data())[0]!,
-}], w));
+const [result] = await awaitGpu(() =>
+  measure(
+    [
+      {
+        step: () => {
+          // A fresh upload each step, as a data loader would give (cnnc writes its input every step too).
+          // [N, 1, H, W] and [N, H, W, 1] are the same bytes.
+          const x = tf.tensor4d(batch.x, [w.batch, w.size, w.size, 1]);
+          const y = tf.tidy(() => tf.oneHot(tf.tensor1d(batch.y, 'int32'), w.classes));
+          last?.dispose();
+          last = optimizer.minimize(
+            () => tf.losses.softmaxCrossEntropy(y, model.forward(x)) as TF.Scalar,
+            true,
+            model.variables,
+          );
+          x.dispose();
+          y.dispose();
+        },
+        loss: async () => (await last!.data())[0]!,
+      },
+    ],
+    w,
+  ),
+);
 
 // numTensors stays flat over the steps when nothing leaks: a check on the port, reported.
 console.log(JSON.stringify({ ...result, version: tf.version.tfjs, numTensors: tf.memory().numTensors }));

@@ -37,7 +37,8 @@ let main;
 if (href) {
   ({ main } = await import(href));
 } else {
-  if (why && process.stderr.isTTY) process.stderr.write(`cnnc: ${why}: running the sources (\`npm run build\` for a fast start)\n`);
+  if (why && process.stderr.isTTY)
+    process.stderr.write(`cnnc: ${why}: running the sources (\`npm run build\` for a fast start)\n`);
   const { register } = await import('tsx/esm/api');
   register();
   ({ main } = await import('../runtime/cli/main.ts'));

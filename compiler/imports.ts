@@ -28,9 +28,12 @@ export function loadImports(main: Program, readFile: ReadFile | undefined, diags
       const start = chain.findIndex((c) => c.path === path);
       if (start >= 0) {
         const cycle = chain.slice(start);
-        const notes = cycle.flatMap((c) => (c.at === null ? [] : [{ message: `${c.path} is imported here`, span: c.at }]));
+        const notes = cycle.flatMap((c) =>
+          c.at === null ? [] : [{ message: `${c.path} is imported here`, span: c.at }],
+        );
         diags.error('E0231', `import cycle: ${[...cycle.map((c) => c.path), path].join(' -> ')}`, imp.span, {
-          notes, help: 'move what both files need into a third file that both import',
+          notes,
+          help: 'move what both files need into a third file that both import',
         });
         continue;
       }
@@ -51,15 +54,22 @@ export function loadImports(main: Program, readFile: ReadFile | undefined, diags
 
 function read(imp: Import, path: string, readFile: ReadFile | undefined, diags: DiagnosticBag): Program | null {
   if (readFile === undefined) {
-    diags.error('E0230', `cannot import \`${imp.path}\`: this compilation was given no way to read files`, imp.pathSpan, {
-      help: 'pass `readFile` in the analyze options',
-    });
+    diags.error(
+      'E0230',
+      `cannot import \`${imp.path}\`: this compilation was given no way to read files`,
+      imp.pathSpan,
+      {
+        help: 'pass `readFile` in the analyze options',
+      },
+    );
     return null;
   }
   const text = readFile(path);
   if (typeof text !== 'string') {
     const why = text === null ? `no file ${path}` : text.error;
-    diags.error('E0230', `cannot import \`${imp.path}\`: ${why}`, imp.pathSpan, { help: 'an import path is relative to the file that imports it' });
+    diags.error('E0230', `cannot import \`${imp.path}\`: ${why}`, imp.pathSpan, {
+      help: 'an import path is relative to the file that imports it',
+    });
     return null;
   }
   const parsed = parse(new SourceFile(path, text));

@@ -92,7 +92,11 @@ export function analyze(path: string, text: string, options: FrontendOptions = {
   const graph = elaborate(
     program,
     diagnostics,
-    { ...(options.model === undefined ? {} : { model: options.model }), imports, settings: settings.map((s) => s.param!) },
+    {
+      ...(options.model === undefined ? {} : { model: options.model }),
+      imports,
+      settings: settings.map((s) => s.param!),
+    },
     constants,
   );
   if (!graph || diagnostics.hasErrors) return { ...none, program };
@@ -117,7 +121,8 @@ function reservedNames(program: Program): ReadonlySet<string> {
 
 /** The declared `input [C, H, W]` with H and W replaced (none when not asked, or not an image input). */
 function resized(graph: ElaboratedGraph, size: readonly [number, number] | undefined): readonly number[] | undefined {
-  const declared = (graph.nodes.find((n) => n.op === 'input')?.attrs as { shape?: readonly number[] } | undefined)?.shape;
+  const declared = (graph.nodes.find((n) => n.op === 'input')?.attrs as { shape?: readonly number[] } | undefined)
+    ?.shape;
   return size && declared?.length === 3 ? [declared[0]!, ...size] : undefined;
 }
 
@@ -196,7 +201,8 @@ export function compileModel(input: string | FrontendResult, options: SourceOpti
   // 1. shapes at the kernels' batch size, from the elaborated graph, with the analysed input shape.
   const batch = options.batch ?? recipe.batch;
   const inputShape = front.shaped.nodes.find((n) => n.op === 'input')!.shape.slice(1);
-  const graph = front.shaped.batch === batch ? front.shaped : inferShapes(front.graph, { batch, inputShape }, diagnostics);
+  const graph =
+    front.shaped.batch === batch ? front.shaped : inferShapes(front.graph, { batch, inputShape }, diagnostics);
   if (!graph || (options.training && !checkTrainingBatch(graph, diagnostics))) throw fail();
 
   // 2. autodiff: forward (training and evaluation mode), loss, gradients and the optimizer update.
@@ -212,5 +218,13 @@ export function compileModel(input: string | FrontendResult, options: SourceOpti
   // 5. codegen: WGSL kernel calls for each pass, checked against the device's limits.
   const kernels = lowerProgram(program, plan, options.limits, diagnostics, options.limitSeverity ?? 'error');
   if (diagnostics.hasErrors) throw fail();
-  return { warnings: diagnostics.all.filter((d) => d.severity === 'warning'), graph, train, program, fusion: decisions, plan, kernels };
+  return {
+    warnings: diagnostics.all.filter((d) => d.severity === 'warning'),
+    graph,
+    train,
+    program,
+    fusion: decisions,
+    plan,
+    kernels,
+  };
 }

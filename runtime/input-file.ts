@@ -29,7 +29,8 @@ function kindOf(st: Stats): string {
 
 /** The bytes of the regular file at `path`; anything else is an error `cannot read PATH: <why>`. */
 export function readInputFile(path: string, options: InputFileOptions = {}): Buffer {
-  const fail = (why: string): Error => (options.fail ?? ((m: string) => new UserError(m)))(`cannot read ${path}: ${why}`);
+  const fail = (why: string): Error =>
+    (options.fail ?? ((m: string) => new UserError(m)))(`cannot read ${path}: ${why}`);
   let fd: number;
   try {
     fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);

@@ -2,7 +2,14 @@
 // evaluateStep, parameter get/set and dispose. The CLI commands are thin layers over this. The
 // runtime runs what the compiler (compiler/index.ts) produced: it only opens the device, writes the
 // initial weights and dispatches the kernels.
-import { analyzeSource, type BackendOptions, type Compiled, compileModel, type FrontendOptions, type FrontendResult } from '../compiler/index.ts';
+import {
+  analyzeSource,
+  type BackendOptions,
+  type Compiled,
+  compileModel,
+  type FrontendOptions,
+  type FrontendResult,
+} from '../compiler/index.ts';
 import { PASSES, type PassName, type StepProgram, type TensorId } from '../compiler/autodiff/step-ir.ts';
 import { numel } from '../compiler/ir/graph.ts';
 import type { KernelOrigin } from '../compiler/ir/kernel-facts.ts';
@@ -56,9 +63,15 @@ export async function compile(input: string | FrontendResult, options: CompileOp
   try {
     const start = performance.now();
     const compiled = compileModel(front, backendOptions(gpu, options));
-    const executor = await Executor.create(gpu, compiled.program, compiled.plan, compiled.kernels, null, (ex) => writeInitialWeights(compiled, ex));
+    const executor = await Executor.create(gpu, compiled.program, compiled.plan, compiled.kernels, null, (ex) =>
+      writeInitialWeights(compiled, ex),
+    );
     const compileSeconds = (performance.now() - start) / 1000;
-    return new Model({ front, options, gpu, ownsGpu: !options.gpu, steps: 0, tracked: new Map(), trainedSinceLoad: 0, compileSeconds }, compiled, executor);
+    return new Model(
+      { front, options, gpu, ownsGpu: !options.gpu, steps: 0, tracked: new Map(), trainedSinceLoad: 0, compileSeconds },
+      compiled,
+      executor,
+    );
   } catch (e) {
     if (!options.gpu) gpu.dispose();
     throw e;
@@ -87,7 +100,12 @@ function writeInitialWeights(compiled: Compiled, executor: Executor): void {
         executor.write(ids.get(p.name)!, fixed.tensor.data);
         continue;
       }
-      initParam({ name: p.name, shape: p.shape, weightShape, role: p.role, layer: node.op }, train.init, random, values);
+      initParam(
+        { name: p.name, shape: p.shape, weightShape, role: p.role, layer: node.op },
+        train.init,
+        random,
+        values,
+      );
       executor.write(ids.get(p.name)!, values);
     }
   }
@@ -179,8 +197,20 @@ export class Model {
       sibling = this.timed(async () => {
         // From the analysed graph: shape inference at this batch and the back end, no parse. A
         // sibling only ever evaluates or trains a last partial batch the trainer has checked.
-        const compiled = compileModel(this.shared.front, { ...backendOptions(this.shared.gpu, this.shared.options), batch, training: false });
-        const executor = await Executor.create(this.shared.gpu, compiled.program, compiled.plan, compiled.kernels, this.executor, undefined, passes);
+        const compiled = compileModel(this.shared.front, {
+          ...backendOptions(this.shared.gpu, this.shared.options),
+          batch,
+          training: false,
+        });
+        const executor = await Executor.create(
+          this.shared.gpu,
+          compiled.program,
+          compiled.plan,
+          compiled.kernels,
+          this.executor,
+          undefined,
+          passes,
+        );
         return new Model(this.shared, compiled, executor);
       });
       this.siblings.set(batch, sibling);
@@ -261,12 +291,17 @@ export class Model {
   ): Promise<KernelTime[]> {
     this.feed(x, target);
     const { seed } = this.compiled.train;
-    const ms = method === 'timestamps'
-      ? (await this.executor.profile('train', seed, this.shared.steps)).map((ns) => ns / 1e6)
-      : await this.executor.timeDispatches('train', seed, this.shared.steps, repeats);
+    const ms =
+      method === 'timestamps'
+        ? (await this.executor.profile('train', seed, this.shared.steps)).map((ns) => ns / 1e6)
+        : await this.executor.timeDispatches('train', seed, this.shared.steps, repeats);
     this.shared.steps++;
     this.shared.trainedSinceLoad++;
-    return this.compiled.kernels.train.map((call, i) => ({ kernel: call.kernel.name, origin: call.origin, ms: ms[i]! }));
+    return this.compiled.kernels.train.map((call, i) => ({
+      kernel: call.kernel.name,
+      origin: call.origin,
+      ms: ms[i]!,
+    }));
   }
 
   /** Evaluation-mode loss of one batch, added to the GPU's running totals; nothing is read back. */
@@ -303,7 +338,8 @@ export class Model {
 
   async getOptimizerState(): Promise<{ name: string; shape: readonly number[]; data: Float32Array }[]> {
     const out = [];
-    for (const { name, shape, param, arena } of this.stateSlots()) out.push({ name, shape, data: new Float32Array(await this.executor.readMirror(param, arena)) });
+    for (const { name, shape, param, arena } of this.stateSlots())
+      out.push({ name, shape, data: new Float32Array(await this.executor.readMirror(param, arena)) });
     return out;
   }
 
@@ -321,11 +357,13 @@ export class Model {
     const { program } = this.compiled;
     const perParam = [...program.optimizerStates];
     const count = Math.max(0, ...perParam.map(([, states]) => states.length));
-    return Array.from({ length: count }, (_, i) => perParam.flatMap(([param, states]) => {
-      const s = states[i];
-      const t = program.tensors[param]!;
-      return s ? [{ name: `${t.name}.${s.name}`, shape: t.shape, param, arena: s.arena }] : [];
-    })).flat();
+    return Array.from({ length: count }, (_, i) =>
+      perParam.flatMap(([param, states]) => {
+        const s = states[i];
+        const t = program.tensors[param]!;
+        return s ? [{ name: `${t.name}.${s.name}`, shape: t.shape, param, arena: s.arena }] : [];
+      }),
+    ).flat();
   }
 
   private param(name: string): TensorId {
@@ -341,4 +379,3 @@ export class Model {
     if (this.shared.ownsGpu) this.shared.gpu.dispose();
   }
 }
-

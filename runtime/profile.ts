@@ -43,9 +43,10 @@ export function randomBatch(model: Model, seed = 3): { x: Float32Array; target: 
   const size = (shape: readonly number[]): number => shape.reduce((a, b) => a * b, 1);
   const x = Float32Array.from({ length: size(graph.nodes[0]!.shape) }, () => random.next());
   const out = graph.nodes[graph.output]!.shape;
-  const target = train.loss === 'cross_entropy'
-    ? Int32Array.from({ length: graph.batch }, () => Math.floor(random.next() * out[1]!))
-    : Float32Array.from({ length: size(out) }, () => random.next());
+  const target =
+    train.loss === 'cross_entropy'
+      ? Int32Array.from({ length: graph.batch }, () => Math.floor(random.next() * out[1]!))
+      : Float32Array.from({ length: size(out) }, () => random.next());
   return { x, target };
 }
 
@@ -65,7 +66,8 @@ export async function profileSteps(
   for (let i = 0; i < 2; i++) await run();
   const runs: KernelTime[][] = [];
   for (let i = 0; i < steps; i++) runs.push(await run());
-  const reduce = (ms: number[]): number => (statistic === 'min' ? Math.min(...ms) : ms.reduce((a, b) => a + b, 0) / ms.length);
+  const reduce = (ms: number[]): number =>
+    statistic === 'min' ? Math.min(...ms) : ms.reduce((a, b) => a + b, 0) / ms.length;
   const kernels = runs[0]!.map((k, i) => ({ ...k, ms: reduce(runs.map((r) => r[i]!.ms)) }));
   return {
     method: how,
@@ -83,7 +85,18 @@ export async function profileSteps(
  * optimizer; layers without kernels (views: flatten) are left out.
  */
 export function byLayer(kernels: readonly KernelTime[], graph: ShapedGraph): LayerRow[] {
-  const rows = new Map<string, { layer: string; op: string; source: string | null; order: number; forwardMs: number; backwardMs: number; kernels: number }>();
+  const rows = new Map<
+    string,
+    {
+      layer: string;
+      op: string;
+      source: string | null;
+      order: number;
+      forwardMs: number;
+      backwardMs: number;
+      kernels: number;
+    }
+  >();
   for (const k of kernels) {
     const { phase, ops } = k.origin;
     let key: string;
@@ -91,7 +104,12 @@ export function byLayer(kernels: readonly KernelTime[], graph: ShapedGraph): Lay
     if (phase === 'loss' || phase === 'update') {
       key = phase;
       const layer = phase === 'loss' ? 'loss' : 'optimizer';
-      make = () => ({ layer, op: ops[0] ?? layer, source: null, order: graph.nodes.length + (phase === 'loss' ? 0 : 1) });
+      make = () => ({
+        layer,
+        op: ops[0] ?? layer,
+        source: null,
+        order: graph.nodes.length + (phase === 'loss' ? 0 : 1),
+      });
     } else {
       const id = Number(/#(\d+)$/.exec(ops[0] ?? '')?.[1]);
       const node = graph.nodes[id];

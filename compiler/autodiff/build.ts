@@ -42,11 +42,17 @@ export function buildStepProgram(graph: ShapedGraph, options: TrainOptions, diag
   const input = table.add('input', inputNode.shape, 'io');
   const classification = options.loss === 'cross_entropy';
   if (classification && outNode.shape.length !== 2) {
-    diags.error('E0301', `cross-entropy loss needs [N, classes] logits from the model, got ${formatShape(outNode.shape)}`, outNode.span,
-      { help: 'end the model with `flatten` and `linear(num_classes)`, or use `loss mse_sum` in the train section' });
+    diags.error(
+      'E0301',
+      `cross-entropy loss needs [N, classes] logits from the model, got ${formatShape(outNode.shape)}`,
+      outNode.span,
+      { help: 'end the model with `flatten` and `linear(num_classes)`, or use `loss mse_sum` in the train section' },
+    );
     return null;
   }
-  const target = classification ? table.add('labels', [graph.batch], 'io', 'i32') : table.add('target', outNode.shape, 'io');
+  const target = classification
+    ? table.add('labels', [graph.batch], 'io', 'i32')
+    : table.add('target', outNode.shape, 'io');
   const loss = table.add('loss', [1], 'metric');
   const lossSum = table.add('loss_sum', [1], 'metric');
   const correct = classification ? table.add('correct', [1], 'metric', 'u32') : null;
@@ -57,7 +63,15 @@ export function buildStepProgram(graph: ShapedGraph, options: TrainOptions, diag
     const ctx: ForwardContext = { table, params, mode, saved: new Map() };
     for (const node of graph.nodes) {
       if (node.op === 'input') continue;
-      values.set(node.id, forwardOp(node, node.inputs.map((i) => values.get(i)!), ctx, ops));
+      values.set(
+        node.id,
+        forwardOp(
+          node,
+          node.inputs.map((i) => values.get(i)!),
+          ctx,
+          ops,
+        ),
+      );
     }
     return { ops, values, ctx };
   };
@@ -87,15 +101,29 @@ export function buildStepProgram(graph: ShapedGraph, options: TrainOptions, diag
       dy = sum;
     }
     const needs = node.inputs.map((i) => graph.nodes[i]!.op !== 'input');
-    const dxs = backwardOp(node, dy, node.inputs.map((i) => train.values.get(i)!), needs, {
-      table, params, grads, saved: train.ctx.saved,
-    }, trainOps);
+    const dxs = backwardOp(
+      node,
+      dy,
+      node.inputs.map((i) => train.values.get(i)!),
+      needs,
+      {
+        table,
+        params,
+        grads,
+        saved: train.ctx.saved,
+      },
+      trainOps,
+    );
     node.inputs.forEach((i, k) => {
       const dx = dxs[k];
       if (dx !== undefined && dx !== null) contributions.set(i, [...(contributions.get(i) ?? []), dx]);
     });
   }
-  trainOps.push({ op: 'update', optimizer: options.optimizer, origin: { phase: 'update', sources: [], ops: [options.optimizer.kind] } });
+  trainOps.push({
+    op: 'update',
+    optimizer: options.optimizer,
+    origin: { phase: 'update', sources: [], ops: [options.optimizer.kind] },
+  });
 
   return {
     model: graph.model,
@@ -119,6 +147,10 @@ export function buildStepProgram(graph: ShapedGraph, options: TrainOptions, diag
 
 /** The per-parameter state the optimizer keeps: SGD's momentum buffer (with momentum), Adam(W)'s two moments. */
 function stateSlots(o: OptimizerConfig): readonly OptimizerState[] {
-  if (o.kind !== 'sgd') return [{ name: 'exp_avg', arena: 'state1' }, { name: 'exp_avg_sq', arena: 'state2' }];
+  if (o.kind !== 'sgd')
+    return [
+      { name: 'exp_avg', arena: 'state1' },
+      { name: 'exp_avg_sq', arena: 'state2' },
+    ];
   return o.momentum > 0 ? [{ name: 'momentum_buffer', arena: 'state1' }] : [];
 }

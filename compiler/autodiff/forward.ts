@@ -25,7 +25,10 @@ export interface ForwardContext {
 }
 
 /** A 3-D pooling node's window; average pooling has no dilation (PyTorch's AvgPool3d). */
-export const window3d = (node: ShapedNode & { op: 'maxpool3d' | 'avgpool3d' }): OpAttrs['maxpool3d'] => ({ dilation: [1, 1, 1], ...node.attrs });
+export const window3d = (node: ShapedNode & { op: 'maxpool3d' | 'avgpool3d' }): OpAttrs['maxpool3d'] => ({
+  dilation: [1, 1, 1],
+  ...node.attrs,
+});
 
 export function forwardOp(node: ShapedNode, xs: readonly TensorId[], ctx: ForwardContext, ops: StepOp[]): TensorId {
   const { table, params } = ctx;
@@ -91,7 +94,16 @@ export function forwardOp(node: ShapedNode, xs: readonly TensorId[], ctx: Forwar
     }
     case 'batchnorm': {
       const y = out();
-      const common = { x, gamma: param('weight'), beta: param('bias'), y, runMean: param('running_mean'), runVar: param('running_var'), attrs: node.attrs, origin };
+      const common = {
+        x,
+        gamma: param('weight'),
+        beta: param('bias'),
+        y,
+        runMean: param('running_mean'),
+        runVar: param('running_var'),
+        attrs: node.attrs,
+        origin,
+      };
       if (ctx.mode === 'eval') return emit({ op: 'bn_eval', ...common }, y);
       const c = [node.shape[1]!];
       const mean = table.add(`bn mean ${node.id}`, c, 'work');

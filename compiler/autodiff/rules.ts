@@ -30,7 +30,8 @@ export function backwardOp(
   const grad = (role: ParamRole): TensorId | null => ctx.grads.get(node.id)?.get(role) ?? null;
   const saved = (what: keyof Saved): TensorId => ctx.saved.get(node.id)![what]!;
   /** A fresh gradient buffer shaped like input k, or null when input k needs none. */
-  const dxFor = (k: number): TensorId | null => (needs[k] ? table.add(`grad ${node.inputs[k]} from ${node.id}`, table.shape(xs[k]!), 'work') : null);
+  const dxFor = (k: number): TensorId | null =>
+    needs[k] ? table.add(`grad ${node.inputs[k]} from ${node.id}`, table.shape(xs[k]!), 'work') : null;
   const one = (op: (dx: TensorId) => StepOp): (TensorId | null)[] => {
     const dx = dxFor(0);
     if (dx !== null) ops.push(op(dx));
@@ -49,7 +50,8 @@ export function backwardOp(
     case 'conv2d': {
       // A frozen weight (the file's constant) costs no weight gradient; train.ts refuses a frozen
       // weight with a trained bias, which would need the bias gradient alone.
-      if (grad('weight') !== null) ops.push({ op: 'conv2d_dw', x, dy, dw: grad('weight')!, db: grad('bias'), attrs: node.attrs, origin });
+      if (grad('weight') !== null)
+        ops.push({ op: 'conv2d_dw', x, dy, dw: grad('weight')!, db: grad('bias'), attrs: node.attrs, origin });
       return one((dx) => ({ op: 'conv2d_dx', dy, w: param('weight'), dx, attrs: node.attrs, origin }));
     }
     case 'linear': {
@@ -64,7 +66,15 @@ export function backwardOp(
       return one((dx) => ({ op: 'unary_grad', fn: node.op as 'relu', slope, from: 'input', x, dy, dx, origin }));
     }
     case 'maxpool2d':
-      return one((dx) => ({ op: 'pool_grad', kind: 'max', dy, argmax: saved('argmax'), dx, attrs: node.attrs, origin }));
+      return one((dx) => ({
+        op: 'pool_grad',
+        kind: 'max',
+        dy,
+        argmax: saved('argmax'),
+        dx,
+        attrs: node.attrs,
+        origin,
+      }));
     case 'avgpool2d':
       return one((dx) => ({ op: 'pool_grad', kind: 'avg', dy, argmax: null, dx, attrs: node.attrs, origin }));
     case 'conv3d': {
@@ -72,7 +82,15 @@ export function backwardOp(
       return one((dx) => ({ op: 'conv3d_dx', dy, w: param('weight'), dx, attrs: node.attrs, origin }));
     }
     case 'maxpool3d':
-      return one((dx) => ({ op: 'pool3d_grad', kind: 'max', dy, argmax: saved('argmax'), dx, attrs: window3d(node), origin }));
+      return one((dx) => ({
+        op: 'pool3d_grad',
+        kind: 'max',
+        dy,
+        argmax: saved('argmax'),
+        dx,
+        attrs: window3d(node),
+        origin,
+      }));
     case 'avgpool3d':
       return one((dx) => ({ op: 'pool3d_grad', kind: 'avg', dy, argmax: null, dx, attrs: window3d(node), origin }));
     case 'adaptive_avgpool2d':
@@ -81,14 +99,30 @@ export function backwardOp(
       // Batch norm's dx depends on dgamma/dbeta's sums, so one kernel computes all three; without
       // a consumer for dx it still runs, into a scratch buffer.
       const dx = dxFor(0) ?? table.add(`grad scratch ${node.id}`, table.shape(x), 'work');
-      ops.push({ op: 'bn_grad', x, gamma: param('weight'), dy, mean: saved('mean'), invstd: saved('invstd'), dx, dgamma: grad('weight')!, dbeta: grad('bias')!, attrs: node.attrs, origin });
+      ops.push({
+        op: 'bn_grad',
+        x,
+        gamma: param('weight'),
+        dy,
+        mean: saved('mean'),
+        invstd: saved('invstd'),
+        dx,
+        dgamma: grad('weight')!,
+        dbeta: grad('bias')!,
+        attrs: node.attrs,
+        origin,
+      });
       return [needs[0] ? dx : null];
     }
     case 'add':
       // d(a + b) = dy for both; the same node twice (y + y) gets dy twice and sums it.
       return [needs[0] ? dy : null, needs[1] ? dy : null];
     case 'concat': {
-      const dxs = xs.map((xi, k) => (needs[k] ? table.add(`grad ${node.inputs[k]} from ${node.id}`, table.shape(xi), 'work') : table.add(`grad scratch ${node.id}.${k}`, table.shape(xi), 'work')));
+      const dxs = xs.map((xi, k) =>
+        needs[k]
+          ? table.add(`grad ${node.inputs[k]} from ${node.id}`, table.shape(xi), 'work')
+          : table.add(`grad scratch ${node.id}.${k}`, table.shape(xi), 'work'),
+      );
       ops.push({ op: 'concat_grad', dy, dxs, origin });
       return dxs.map((d, k) => (needs[k] ? d : null));
     }

@@ -69,42 +69,197 @@ interface Base {
   readonly origin: KernelOrigin;
 }
 
-export type StepOp = Base & (
-  | { readonly op: 'conv2d'; readonly x: TensorId; readonly w: TensorId; readonly b: TensorId | null; readonly y: TensorId; readonly attrs: OpAttrs['conv2d']; readonly epilogue?: ForwardEpilogue }
-  | { readonly op: 'conv2d_dx'; readonly dy: TensorId; readonly w: TensorId; readonly dx: TensorId; readonly attrs: OpAttrs['conv2d']; readonly epilogue?: FusedActGrad }
-  | { readonly op: 'conv2d_dw'; readonly x: TensorId; readonly dy: TensorId; readonly dw: TensorId; readonly db: TensorId | null; readonly attrs: OpAttrs['conv2d'] }
-  | { readonly op: 'linear'; readonly x: TensorId; readonly w: TensorId; readonly b: TensorId | null; readonly y: TensorId; readonly epilogue?: ForwardEpilogue }
-  | { readonly op: 'linear_dx'; readonly dy: TensorId; readonly w: TensorId; readonly dx: TensorId; readonly epilogue?: FusedActGrad }
-  | { readonly op: 'linear_dw'; readonly x: TensorId; readonly dy: TensorId; readonly dw: TensorId; readonly db: TensorId | null }
-  | { readonly op: 'unary'; readonly fn: UnaryFn; readonly slope: number; readonly x: TensorId; readonly y: TensorId }
-  /** `x` is the activation's input, or its output where `from` says so (after its forward was fused). */
-  | { readonly op: 'unary_grad'; readonly fn: UnaryFn; readonly slope: number; readonly from: 'input' | 'output'; readonly x: TensorId; readonly dy: TensorId; readonly dx: TensorId }
-  /** A residual sum in the forward (an activation may follow it), or a gradient sum in the backward. */
-  | { readonly op: 'add'; readonly a: TensorId; readonly b: TensorId; readonly y: TensorId; readonly epilogue?: Epilogue }
-  | { readonly op: 'pool'; readonly kind: 'max' | 'avg'; readonly x: TensorId; readonly y: TensorId; readonly argmax: TensorId | null; readonly attrs: Pool2dAttrs }
-  | { readonly op: 'pool_grad'; readonly kind: 'max' | 'avg'; readonly dy: TensorId; readonly argmax: TensorId | null; readonly dx: TensorId; readonly attrs: Pool2dAttrs; readonly epilogue?: FusedActGrad }
-  /** 3-D ops: direct kernels; conv3d stores through an activation, its dx and pool3d_grad through an activation gradient. */
-  | { readonly op: 'conv3d'; readonly x: TensorId; readonly w: TensorId; readonly b: TensorId | null; readonly y: TensorId; readonly attrs: OpAttrs['conv3d']; readonly epilogue?: ForwardEpilogue }
-  | { readonly op: 'conv3d_dx'; readonly dy: TensorId; readonly w: TensorId; readonly dx: TensorId; readonly attrs: OpAttrs['conv3d']; readonly epilogue?: FusedActGrad }
-  | { readonly op: 'conv3d_dw'; readonly x: TensorId; readonly dy: TensorId; readonly dw: TensorId; readonly db: TensorId | null; readonly attrs: OpAttrs['conv3d'] }
-  /** Average pooling carries dilation 1. */
-  | { readonly op: 'pool3d'; readonly kind: 'max' | 'avg'; readonly x: TensorId; readonly y: TensorId; readonly argmax: TensorId | null; readonly attrs: OpAttrs['maxpool3d'] }
-  | { readonly op: 'pool3d_grad'; readonly kind: 'max' | 'avg'; readonly dy: TensorId; readonly argmax: TensorId | null; readonly dx: TensorId; readonly attrs: OpAttrs['maxpool3d']; readonly epilogue?: FusedActGrad }
-  | { readonly op: 'adaptive_pool'; readonly x: TensorId; readonly y: TensorId }
-  | { readonly op: 'adaptive_pool_grad'; readonly dy: TensorId; readonly dx: TensorId }
-  | { readonly op: 'bn_train'; readonly x: TensorId; readonly gamma: TensorId; readonly beta: TensorId; readonly y: TensorId; readonly mean: TensorId; readonly invstd: TensorId; readonly runMean: TensorId; readonly runVar: TensorId; readonly attrs: OpAttrs['batchnorm']; readonly epilogue?: ForwardEpilogue }
-  | { readonly op: 'bn_eval'; readonly x: TensorId; readonly gamma: TensorId; readonly beta: TensorId; readonly y: TensorId; readonly runMean: TensorId; readonly runVar: TensorId; readonly attrs: OpAttrs['batchnorm']; readonly epilogue?: ForwardEpilogue }
-  | { readonly op: 'bn_grad'; readonly x: TensorId; readonly gamma: TensorId; readonly dy: TensorId; readonly mean: TensorId; readonly invstd: TensorId; readonly dx: TensorId; readonly dgamma: TensorId; readonly dbeta: TensorId; readonly attrs: OpAttrs['batchnorm'] }
-  | { readonly op: 'dropout'; readonly x: TensorId; readonly y: TensorId; readonly p: number; readonly salt: number }
-  | { readonly op: 'dropout_grad'; readonly dy: TensorId; readonly dx: TensorId; readonly p: number; readonly salt: number }
-  | { readonly op: 'concat'; readonly xs: readonly TensorId[]; readonly y: TensorId }
-  | { readonly op: 'concat_grad'; readonly dy: TensorId; readonly dxs: readonly TensorId[] }
-  | { readonly op: 'loss'; readonly kind: LossKind; readonly yhat: TensorId; readonly target: TensorId; readonly loss: TensorId; readonly correct: TensorId | null; readonly dyhat: TensorId | null }
-  /** target += source: running totals (the epoch's loss sum) kept on the GPU between readbacks. */
-  | { readonly op: 'accumulate'; readonly source: TensorId; readonly target: TensorId }
-  /** Every learnable parameter at once, over the packed `param`/`grad`/`state*` arenas. */
-  | { readonly op: 'update'; readonly optimizer: OptimizerConfig }
-);
+export type StepOp = Base &
+  (
+    | {
+        readonly op: 'conv2d';
+        readonly x: TensorId;
+        readonly w: TensorId;
+        readonly b: TensorId | null;
+        readonly y: TensorId;
+        readonly attrs: OpAttrs['conv2d'];
+        readonly epilogue?: ForwardEpilogue;
+      }
+    | {
+        readonly op: 'conv2d_dx';
+        readonly dy: TensorId;
+        readonly w: TensorId;
+        readonly dx: TensorId;
+        readonly attrs: OpAttrs['conv2d'];
+        readonly epilogue?: FusedActGrad;
+      }
+    | {
+        readonly op: 'conv2d_dw';
+        readonly x: TensorId;
+        readonly dy: TensorId;
+        readonly dw: TensorId;
+        readonly db: TensorId | null;
+        readonly attrs: OpAttrs['conv2d'];
+      }
+    | {
+        readonly op: 'linear';
+        readonly x: TensorId;
+        readonly w: TensorId;
+        readonly b: TensorId | null;
+        readonly y: TensorId;
+        readonly epilogue?: ForwardEpilogue;
+      }
+    | {
+        readonly op: 'linear_dx';
+        readonly dy: TensorId;
+        readonly w: TensorId;
+        readonly dx: TensorId;
+        readonly epilogue?: FusedActGrad;
+      }
+    | {
+        readonly op: 'linear_dw';
+        readonly x: TensorId;
+        readonly dy: TensorId;
+        readonly dw: TensorId;
+        readonly db: TensorId | null;
+      }
+    | { readonly op: 'unary'; readonly fn: UnaryFn; readonly slope: number; readonly x: TensorId; readonly y: TensorId }
+    /** `x` is the activation's input, or its output where `from` says so (after its forward was fused). */
+    | {
+        readonly op: 'unary_grad';
+        readonly fn: UnaryFn;
+        readonly slope: number;
+        readonly from: 'input' | 'output';
+        readonly x: TensorId;
+        readonly dy: TensorId;
+        readonly dx: TensorId;
+      }
+    /** A residual sum in the forward (an activation may follow it), or a gradient sum in the backward. */
+    | {
+        readonly op: 'add';
+        readonly a: TensorId;
+        readonly b: TensorId;
+        readonly y: TensorId;
+        readonly epilogue?: Epilogue;
+      }
+    | {
+        readonly op: 'pool';
+        readonly kind: 'max' | 'avg';
+        readonly x: TensorId;
+        readonly y: TensorId;
+        readonly argmax: TensorId | null;
+        readonly attrs: Pool2dAttrs;
+      }
+    | {
+        readonly op: 'pool_grad';
+        readonly kind: 'max' | 'avg';
+        readonly dy: TensorId;
+        readonly argmax: TensorId | null;
+        readonly dx: TensorId;
+        readonly attrs: Pool2dAttrs;
+        readonly epilogue?: FusedActGrad;
+      }
+    /** 3-D ops: direct kernels; conv3d stores through an activation, its dx and pool3d_grad through an activation gradient. */
+    | {
+        readonly op: 'conv3d';
+        readonly x: TensorId;
+        readonly w: TensorId;
+        readonly b: TensorId | null;
+        readonly y: TensorId;
+        readonly attrs: OpAttrs['conv3d'];
+        readonly epilogue?: ForwardEpilogue;
+      }
+    | {
+        readonly op: 'conv3d_dx';
+        readonly dy: TensorId;
+        readonly w: TensorId;
+        readonly dx: TensorId;
+        readonly attrs: OpAttrs['conv3d'];
+        readonly epilogue?: FusedActGrad;
+      }
+    | {
+        readonly op: 'conv3d_dw';
+        readonly x: TensorId;
+        readonly dy: TensorId;
+        readonly dw: TensorId;
+        readonly db: TensorId | null;
+        readonly attrs: OpAttrs['conv3d'];
+      }
+    /** Average pooling carries dilation 1. */
+    | {
+        readonly op: 'pool3d';
+        readonly kind: 'max' | 'avg';
+        readonly x: TensorId;
+        readonly y: TensorId;
+        readonly argmax: TensorId | null;
+        readonly attrs: OpAttrs['maxpool3d'];
+      }
+    | {
+        readonly op: 'pool3d_grad';
+        readonly kind: 'max' | 'avg';
+        readonly dy: TensorId;
+        readonly argmax: TensorId | null;
+        readonly dx: TensorId;
+        readonly attrs: OpAttrs['maxpool3d'];
+        readonly epilogue?: FusedActGrad;
+      }
+    | { readonly op: 'adaptive_pool'; readonly x: TensorId; readonly y: TensorId }
+    | { readonly op: 'adaptive_pool_grad'; readonly dy: TensorId; readonly dx: TensorId }
+    | {
+        readonly op: 'bn_train';
+        readonly x: TensorId;
+        readonly gamma: TensorId;
+        readonly beta: TensorId;
+        readonly y: TensorId;
+        readonly mean: TensorId;
+        readonly invstd: TensorId;
+        readonly runMean: TensorId;
+        readonly runVar: TensorId;
+        readonly attrs: OpAttrs['batchnorm'];
+        readonly epilogue?: ForwardEpilogue;
+      }
+    | {
+        readonly op: 'bn_eval';
+        readonly x: TensorId;
+        readonly gamma: TensorId;
+        readonly beta: TensorId;
+        readonly y: TensorId;
+        readonly runMean: TensorId;
+        readonly runVar: TensorId;
+        readonly attrs: OpAttrs['batchnorm'];
+        readonly epilogue?: ForwardEpilogue;
+      }
+    | {
+        readonly op: 'bn_grad';
+        readonly x: TensorId;
+        readonly gamma: TensorId;
+        readonly dy: TensorId;
+        readonly mean: TensorId;
+        readonly invstd: TensorId;
+        readonly dx: TensorId;
+        readonly dgamma: TensorId;
+        readonly dbeta: TensorId;
+        readonly attrs: OpAttrs['batchnorm'];
+      }
+    | { readonly op: 'dropout'; readonly x: TensorId; readonly y: TensorId; readonly p: number; readonly salt: number }
+    | {
+        readonly op: 'dropout_grad';
+        readonly dy: TensorId;
+        readonly dx: TensorId;
+        readonly p: number;
+        readonly salt: number;
+      }
+    | { readonly op: 'concat'; readonly xs: readonly TensorId[]; readonly y: TensorId }
+    | { readonly op: 'concat_grad'; readonly dy: TensorId; readonly dxs: readonly TensorId[] }
+    | {
+        readonly op: 'loss';
+        readonly kind: LossKind;
+        readonly yhat: TensorId;
+        readonly target: TensorId;
+        readonly loss: TensorId;
+        readonly correct: TensorId | null;
+        readonly dyhat: TensorId | null;
+      }
+    /** target += source: running totals (the epoch's loss sum) kept on the GPU between readbacks. */
+    | { readonly op: 'accumulate'; readonly source: TensorId; readonly target: TensorId }
+    /** Every learnable parameter at once, over the packed `param`/`grad`/`state*` arenas. */
+    | { readonly op: 'update'; readonly optimizer: OptimizerConfig }
+  );
 
 export type StepOpKind = StepOp['op'];
 export type StepOpOf<K extends StepOpKind> = Extract<StepOp, { op: K }>;
@@ -161,44 +316,104 @@ function epilogueOperands(e: Epilogue | undefined): Operand[] {
   if (e === undefined) return [];
   if (e.kind === 'act_grad') return [read('actGrad.x', e.x)];
   const bn = e.bn;
-  return bn ? [read('bn.gamma', bn.gamma), read('bn.beta', bn.beta), read('bn.runMean', bn.runMean), read('bn.runVar', bn.runVar)] : [];
+  return bn
+    ? [
+        read('bn.gamma', bn.gamma),
+        read('bn.beta', bn.beta),
+        read('bn.runMean', bn.runMean),
+        read('bn.runVar', bn.runVar),
+      ]
+    : [];
 }
 
 /** Every op's tensor operands, in the order `cnnc compile --emit ir` prints them. */
 const operandTable: { readonly [K in StepOpKind]: (op: StepOpOf<K>) => readonly Operand[] } = {
-  conv2d: (op) => [read('x', op.x), read('w', op.w), read('b', op.b), write('y', op.y), ...epilogueOperands(op.epilogue)],
+  conv2d: (op) => [
+    read('x', op.x),
+    read('w', op.w),
+    read('b', op.b),
+    write('y', op.y),
+    ...epilogueOperands(op.epilogue),
+  ],
   conv2d_dx: (op) => [read('dy', op.dy), read('w', op.w), write('dx', op.dx), ...epilogueOperands(op.epilogue)],
   conv2d_dw: (op) => [read('x', op.x), read('dy', op.dy), write('dw', op.dw), write('db', op.db)],
-  linear: (op) => [read('x', op.x), read('w', op.w), read('b', op.b), write('y', op.y), ...epilogueOperands(op.epilogue)],
+  linear: (op) => [
+    read('x', op.x),
+    read('w', op.w),
+    read('b', op.b),
+    write('y', op.y),
+    ...epilogueOperands(op.epilogue),
+  ],
   linear_dx: (op) => [read('dy', op.dy), read('w', op.w), write('dx', op.dx), ...epilogueOperands(op.epilogue)],
   linear_dw: (op) => [read('x', op.x), read('dy', op.dy), write('dw', op.dw), write('db', op.db)],
   unary: (op) => [read('x', op.x), write('y', op.y)],
   unary_grad: (op) => [read('x', op.x), read('dy', op.dy), write('dx', op.dx)],
   add: (op) => [read('a', op.a), read('b', op.b), write('y', op.y), ...epilogueOperands(op.epilogue)],
   pool: (op) => [read('x', op.x), write('y', op.y), write('argmax', op.argmax)],
-  pool_grad: (op) => [read('dy', op.dy), read('argmax', op.argmax), write('dx', op.dx), ...epilogueOperands(op.epilogue)],
-  conv3d: (op) => [read('x', op.x), read('w', op.w), read('b', op.b), write('y', op.y), ...epilogueOperands(op.epilogue)],
+  pool_grad: (op) => [
+    read('dy', op.dy),
+    read('argmax', op.argmax),
+    write('dx', op.dx),
+    ...epilogueOperands(op.epilogue),
+  ],
+  conv3d: (op) => [
+    read('x', op.x),
+    read('w', op.w),
+    read('b', op.b),
+    write('y', op.y),
+    ...epilogueOperands(op.epilogue),
+  ],
   conv3d_dx: (op) => [read('dy', op.dy), read('w', op.w), write('dx', op.dx), ...epilogueOperands(op.epilogue)],
   conv3d_dw: (op) => [read('x', op.x), read('dy', op.dy), write('dw', op.dw), write('db', op.db)],
   pool3d: (op) => [read('x', op.x), write('y', op.y), write('argmax', op.argmax)],
-  pool3d_grad: (op) => [read('dy', op.dy), read('argmax', op.argmax), write('dx', op.dx), ...epilogueOperands(op.epilogue)],
+  pool3d_grad: (op) => [
+    read('dy', op.dy),
+    read('argmax', op.argmax),
+    write('dx', op.dx),
+    ...epilogueOperands(op.epilogue),
+  ],
   adaptive_pool: (op) => [read('x', op.x), write('y', op.y)],
   adaptive_pool_grad: (op) => [read('dy', op.dy), write('dx', op.dx)],
   // Training-mode batch norm also moves the running statistics towards this batch's.
   bn_train: (op) => [
-    read('x', op.x), read('gamma', op.gamma), read('beta', op.beta), write('y', op.y),
-    update('runMean', op.runMean), update('runVar', op.runVar), write('mean', op.mean), write('invstd', op.invstd),
+    read('x', op.x),
+    read('gamma', op.gamma),
+    read('beta', op.beta),
+    write('y', op.y),
+    update('runMean', op.runMean),
+    update('runVar', op.runVar),
+    write('mean', op.mean),
+    write('invstd', op.invstd),
   ],
-  bn_eval: (op) => [read('x', op.x), read('gamma', op.gamma), read('beta', op.beta), write('y', op.y), read('runMean', op.runMean), read('runVar', op.runVar)],
+  bn_eval: (op) => [
+    read('x', op.x),
+    read('gamma', op.gamma),
+    read('beta', op.beta),
+    write('y', op.y),
+    read('runMean', op.runMean),
+    read('runVar', op.runVar),
+  ],
   bn_grad: (op) => [
-    read('x', op.x), read('gamma', op.gamma), read('dy', op.dy), read('mean', op.mean), read('invstd', op.invstd),
-    write('dx', op.dx), write('dgamma', op.dgamma), write('dbeta', op.dbeta),
+    read('x', op.x),
+    read('gamma', op.gamma),
+    read('dy', op.dy),
+    read('mean', op.mean),
+    read('invstd', op.invstd),
+    write('dx', op.dx),
+    write('dgamma', op.dgamma),
+    write('dbeta', op.dbeta),
   ],
   dropout: (op) => [read('x', op.x), write('y', op.y)],
   dropout_grad: (op) => [read('dy', op.dy), write('dx', op.dx)],
   concat: (op) => [read('xs', op.xs), write('y', op.y)],
   concat_grad: (op) => [read('dy', op.dy), write('dxs', op.dxs)],
-  loss: (op) => [read('yhat', op.yhat), read('target', op.target), write('loss', op.loss), write('correct', op.correct), write('dyhat', op.dyhat)],
+  loss: (op) => [
+    read('yhat', op.yhat),
+    read('target', op.target),
+    write('loss', op.loss),
+    write('correct', op.correct),
+    write('dyhat', op.dyhat),
+  ],
   accumulate: (op) => [read('source', op.source), update('target', op.target)],
   // The update reads and writes whole arenas (`param`, `grad`, the states), not tensors.
   update: () => [],
@@ -210,7 +425,8 @@ export function operands(op: StepOp): readonly Operand[] {
   return (operandTable[op.op] as (op: StepOp) => readonly Operand[])(op);
 }
 
-const ids = (list: readonly Operand[]): TensorId[] => list.flatMap(([, v]) => (v === null ? [] : typeof v === 'number' ? [v] : [...v]));
+const ids = (list: readonly Operand[]): TensorId[] =>
+  list.flatMap(([, v]) => (v === null ? [] : typeof v === 'number' ? [v] : [...v]));
 
 /** The tensors an op reads (running statistics and totals it updates included). */
 export const reads = (op: StepOp): TensorId[] => ids(operands(op).filter(([, , a]) => a !== 'write'));

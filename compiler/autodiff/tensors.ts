@@ -31,4 +31,3 @@ export function originOf(node: ShapedNode, phase: KernelOrigin['phase']): Kernel
   const text = node.span.file.text.slice(node.span.start, node.span.end).replace(/\s+/g, ' ');
   return { phase, sources: [`${location(node.span)}  ${text}`], ops: [`${node.op}#${node.id}`] };
 }
-

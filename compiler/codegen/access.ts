@@ -31,6 +31,8 @@ export function resolveAccess(call: KernelCall, plan: MemoryPlan): KernelCall {
     return bufferOf(ref, plan);
   };
   const written = new Set(bindings.filter((b) => b.access === 'read_write').map((b) => buffer(b.name)));
-  const writable = new Set(bindings.filter((b) => b.access === 'read' && written.has(buffer(b.name))).map((b) => b.name));
+  const writable = new Set(
+    bindings.filter((b) => b.access === 'read' && written.has(buffer(b.name))).map((b) => b.name),
+  );
   return writable.size === 0 ? call : { ...call, kernel: declareWritable(call.kernel, writable) };
 }

@@ -2,7 +2,18 @@
 // and the store. Fusion puts evaluation-mode batch norm and activations here (forward) and
 // activation gradients (backward), so no intermediate makes a round trip through memory.
 import type { FusedAct, FusedActGrad, FusedBatchnorm } from '../autodiff/step-ir.ts';
-import { activationForward, activationGrad, add, input, mul, recip, sqrt, sub, substitute, type ScalarExpr } from '../ir/expr.ts';
+import {
+  activationForward,
+  activationGrad,
+  add,
+  input,
+  mul,
+  recip,
+  sqrt,
+  sub,
+  substitute,
+  type ScalarExpr,
+} from '../ir/expr.ts';
 import { exprHelpers, printExpr } from './expr.ts';
 import { readBinding } from './module.ts';
 import type { BindingSpec } from './kernel.ts';
@@ -27,7 +38,10 @@ export function forwardEpilogue(bn: FusedBatchnorm | undefined, act: FusedAct | 
   const b = BN_BINDINGS;
   // As the bn_eval kernel: (x - running_mean) * (gamma / sqrt(running_var + eps)) + beta.
   const normalized = bn
-    ? add(mul(sub(input('x'), input(b.runMean)), mul(input(b.gamma), recip(sqrt(add(input(b.runVar), bn.eps))))), input(b.beta))
+    ? add(
+        mul(sub(input('x'), input(b.runMean)), mul(input(b.gamma), recip(sqrt(add(input(b.runVar), bn.eps))))),
+        input(b.beta),
+      )
     : input('x');
   const expr = act ? substitute(activationForward(act.fn, act.slope, input('x')), 'x', normalized) : normalized;
   return { expr, reads: [], channelReads: bn ? [b.gamma, b.beta, b.runMean, b.runVar] : [] };
@@ -44,7 +58,10 @@ export function activationGradEpilogue(g: Pick<FusedActGrad, 'fn' | 'slope' | 'f
 
 /** Read bindings of the epilogue's tensors: the output's size, or one value per channel. */
 export function epilogueBindings(e: Epilogue | undefined, outputElements: number, channels: number): BindingSpec[] {
-  return [...(e?.reads ?? []).map((name) => readBinding(name, outputElements)), ...(e?.channelReads ?? []).map((name) => readBinding(name, channels))];
+  return [
+    ...(e?.reads ?? []).map((name) => readBinding(name, outputElements)),
+    ...(e?.channelReads ?? []).map((name) => readBinding(name, channels)),
+  ];
 }
 
 /** Module-scope helpers the epilogue's expression calls (sigmoid). */
@@ -58,13 +75,24 @@ export function epilogueDecls(e: Epilogue | undefined): string {
  * it (sigmoid's gradient reads its activation twice, and lavapipe does not merge the two loads;
  * measurements: bench/NOTES.md). `channel` is the output's channel, for channel reads.
  */
-export function epilogueStore(binding: string, index: string, value: string, e: Epilogue | undefined, channel?: string): string {
+export function epilogueStore(
+  binding: string,
+  index: string,
+  value: string,
+  e: Epilogue | undefined,
+  channel?: string,
+): string {
   if (!e) return `${binding}[${index}] = ${value};`;
-  if (e.channelReads.length > 0 && channel === undefined) throw new Error(`epilogue of ${binding} reads per-channel values, but the kernel gave no channel`);
+  if (e.channelReads.length > 0 && channel === undefined)
+    throw new Error(`epilogue of ${binding} reads per-channel values, but the kernel gave no channel`);
   const text = printExpr(e.expr, {
-    input: (name) => (name === 'x' ? 'pre' : e.reads.includes(name) || e.channelReads.includes(name) ? `e_${name}` : fail(name)),
+    input: (name) =>
+      name === 'x' ? 'pre' : e.reads.includes(name) || e.channelReads.includes(name) ? `e_${name}` : fail(name),
   });
-  const loads = [...e.reads.map((name) => `let e_${name} = ${name}[at];`), ...e.channelReads.map((name) => `let e_${name} = ${name}[${channel}];`)];
+  const loads = [
+    ...e.reads.map((name) => `let e_${name} = ${name}[at];`),
+    ...e.channelReads.map((name) => `let e_${name} = ${name}[${channel}];`),
+  ];
   const at = e.reads.length === 0 ? [] : [`let at = ${index};`];
   return `{ ${[...at, `let pre = ${value};`, ...loads, `${binding}[${at.length ? 'at' : index}] = ${text};`].join(' ')} }`;
 }

@@ -13,18 +13,32 @@ export interface PrintOptions {
 // WGSL precedence levels used here: relational < additive < multiplicative < unary < primary.
 // A child is parenthesised when it binds looser than its slot requires; right operands need one
 // level more, so the printed text keeps the tree's evaluation order exactly (f32 is not associative).
-const REL = 0, ADD = 1, MUL = 2, UNARY = 3, PRIMARY = 4;
-const infix: Partial<Record<BinaryOp, [string, number]>> = { add: ['+', ADD], sub: ['-', ADD], mul: ['*', MUL], div: ['/', MUL], gt: ['>', REL], ge: ['>=', REL] };
+const REL = 0,
+  ADD = 1,
+  MUL = 2,
+  UNARY = 3,
+  PRIMARY = 4;
+const infix: Partial<Record<BinaryOp, [string, number]>> = {
+  add: ['+', ADD],
+  sub: ['-', ADD],
+  mul: ['*', MUL],
+  div: ['/', MUL],
+  gt: ['>', REL],
+  ge: ['>=', REL],
+};
 
 /** The expression as WGSL text; needs `exprHelpers` of it at module scope when it uses sigmoid. */
 export function printExpr(e: ScalarExpr, opts: PrintOptions): string {
   const ty = opts.width === 4 ? 'vec4<f32>' : 'f32';
   const go = (e: ScalarExpr, want: 'f32' | 'bool'): [string, number] => {
     const have = exprType(e);
-    if (have !== want) return want === 'f32' ? [`${ty}(${go(e, have)[0]})`, PRIMARY] : [`${operand(e, ADD)} != ${ty}(0.0)`, REL];
+    if (have !== want)
+      return want === 'f32' ? [`${ty}(${go(e, have)[0]})`, PRIMARY] : [`${operand(e, ADD)} != ${ty}(0.0)`, REL];
     switch (e.kind) {
-      case 'input': return [opts.input(e.name), PRIMARY];
-      case 'const': return ty === 'f32' ? [f32Lit(e.value), e.value < 0 ? UNARY : PRIMARY] : [`${ty}(${f32Lit(e.value)})`, PRIMARY];
+      case 'input':
+        return [opts.input(e.name), PRIMARY];
+      case 'const':
+        return ty === 'f32' ? [f32Lit(e.value), e.value < 0 ? UNARY : PRIMARY] : [`${ty}(${f32Lit(e.value)})`, PRIMARY];
       case 'unary': {
         if (e.op === 'neg') {
           const x = operand(e.x, UNARY);
@@ -41,7 +55,8 @@ export function printExpr(e: ScalarExpr, opts: PrintOptions): string {
         const side = p === REL ? ADD : p; // relational operands must be additive-level (no `a > b > c`)
         return [`${operand(e.a, side)} ${sym} ${operand(e.b, side === p ? p + 1 : side)}`, p];
       }
-      case 'select': return [`select(${operand(e.b, REL)}, ${operand(e.a, REL)}, ${go(e.cond, 'bool')[0]})`, PRIMARY];
+      case 'select':
+        return [`select(${operand(e.b, REL)}, ${operand(e.a, REL)}, ${go(e.cond, 'bool')[0]})`, PRIMARY];
     }
   };
   const operand = (e: ScalarExpr, min: number): string => paren(...go(e, 'f32'), min);
@@ -56,10 +71,15 @@ const sigmoidFn = (ty: string): string => (ty === 'f32' ? 'sigmoid_f32' : 'sigmo
 
 function usesSigmoid(e: ScalarExpr): boolean {
   switch (e.kind) {
-    case 'input': case 'const': return false;
-    case 'unary': return e.op === 'sigmoid' || usesSigmoid(e.x);
-    case 'binary': return usesSigmoid(e.a) || usesSigmoid(e.b);
-    case 'select': return usesSigmoid(e.cond) || usesSigmoid(e.a) || usesSigmoid(e.b);
+    case 'input':
+    case 'const':
+      return false;
+    case 'unary':
+      return e.op === 'sigmoid' || usesSigmoid(e.x);
+    case 'binary':
+      return usesSigmoid(e.a) || usesSigmoid(e.b);
+    case 'select':
+      return usesSigmoid(e.cond) || usesSigmoid(e.a) || usesSigmoid(e.b);
   }
 }
 

@@ -33,7 +33,8 @@ export function storageDecl(b: BindingSpec, index: number, element: string = b.t
   return `${declPrefix(index, b.access)} ${b.name}: array<${element}>;`;
 }
 
-const declPrefix = (index: number, access: BindingSpec['access']): string => `@group(0) @binding(${index}) var<storage, ${access}>`;
+const declPrefix = (index: number, access: BindingSpec['access']): string =>
+  `@group(0) @binding(${index}) var<storage, ${access}>`;
 
 /**
  * `k` with the `read` bindings named in `writable` declared `read_write` (declarations and header):

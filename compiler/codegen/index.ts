@@ -36,8 +36,12 @@ function checkCall(call: KernelCall, op: StepOp, limits: DeviceLimits, report: R
   for (const b of k.bindings) {
     const bytes = b.elements * 4;
     if (bytes > limits.maxStorageBufferBindingSize) {
-      report('E0401', `kernel ${k.name} (${where}) binds ${b.name} of ${mib(bytes)}; this device allows ${mib(limits.maxStorageBufferBindingSize)} per storage binding (maxStorageBufferBindingSize)`,
-        undefined, { help: 'use a smaller batch or input size, or a device with larger limits' });
+      report(
+        'E0401',
+        `kernel ${k.name} (${where}) binds ${b.name} of ${mib(bytes)}; this device allows ${mib(limits.maxStorageBufferBindingSize)} per storage binding (maxStorageBufferBindingSize)`,
+        undefined,
+        { help: 'use a smaller batch or input size, or a device with larger limits' },
+      );
     }
   }
 }
@@ -48,23 +52,35 @@ type Report = (code: 'E0401', message: string, span?: undefined, extra?: { help?
  * `severity`: 'error' when the kernels are about to run on a device with these limits; 'warning'
  * when they are only shown (`cnnc compile`), so a model too big for one device can still be read.
  */
-export function lowerProgram(program: StepProgram, plan: MemoryPlan, limits: DeviceLimits, diags: DiagnosticBag, severity: 'error' | 'warning' = 'error'): LoweredProgram {
+export function lowerProgram(
+  program: StepProgram,
+  plan: MemoryPlan,
+  limits: DeviceLimits,
+  diags: DiagnosticBag,
+  severity: 'error' | 'warning' = 'error',
+): LoweredProgram {
   const report: Report = (code, message, span, extra) => diags.report(severity, code, message, span, extra);
   const ctx: LowerContext = { program, plan, limits, counter: 0 };
-  const lowerAll = (ops: readonly StepOp[]): LoweredCall[] => ops.flatMap((op) => {
-    try {
-      const calls = lowerOp(op, ctx).map((c) => resolveAccess(c, plan));
-      for (const c of calls) checkCall(c, op, limits, report);
-      return calls.map((c) => ({ ...c, origin: op.origin }));
-    } catch (e) {
-      if (!(e instanceof KernelLimitError)) throw e;
-      report('E0401', `${e.message} (${op.origin.sources[0] ?? op.origin.ops.join(', ')})`, undefined, { help: 'use a smaller batch or input size' });
-      return [];
-    }
-  });
+  const lowerAll = (ops: readonly StepOp[]): LoweredCall[] =>
+    ops.flatMap((op) => {
+      try {
+        const calls = lowerOp(op, ctx).map((c) => resolveAccess(c, plan));
+        for (const c of calls) checkCall(c, op, limits, report);
+        return calls.map((c) => ({ ...c, origin: op.origin }));
+      } catch (e) {
+        if (!(e instanceof KernelLimitError)) throw e;
+        report('E0401', `${e.message} (${op.origin.sources[0] ?? op.origin.ops.join(', ')})`, undefined, {
+          help: 'use a smaller batch or input size',
+        });
+        return [];
+      }
+    });
   for (const [arena, elements] of Object.entries(plan.arenas)) {
     if (elements * 4 > limits.maxBufferSize) {
-      report('E0401', `the ${arena} arena needs ${mib(elements * 4)}; this device allows ${mib(limits.maxBufferSize)} per buffer (maxBufferSize)`);
+      report(
+        'E0401',
+        `the ${arena} arena needs ${mib(elements * 4)}; this device allows ${mib(limits.maxBufferSize)} per buffer (maxBufferSize)`,
+      );
     }
   }
   return { forward: lowerAll(program.forward), evaluate: lowerAll(program.evaluate), train: lowerAll(program.train) };

@@ -18,14 +18,28 @@ export interface KernelFrame {
 /** The limits a frame's kernel must fit. */
 export const limitsOf = (frame: KernelFrame): DeviceLimits => frame.limits ?? defaultLimits;
 
-export const readBinding = (name: string, elements: number, type: ScalarType = 'f32'): BindingSpec => ({ name, access: 'read', type, elements });
-export const writeBinding = (name: string, elements: number, type: ScalarType = 'f32'): BindingSpec => ({ name, access: 'read_write', type, elements });
+export const readBinding = (name: string, elements: number, type: ScalarType = 'f32'): BindingSpec => ({
+  name,
+  access: 'read',
+  type,
+  elements,
+});
+export const writeBinding = (name: string, elements: number, type: ScalarType = 'f32'): BindingSpec => ({
+  name,
+  access: 'read_write',
+  type,
+  elements,
+});
 
 /**
  * `groups` workgroups as a grid: (groups, 1, 1) when that fits, else (gx, gy, 1) with
  * gx * gy >= groups; `flat` is the WGSL for the flat workgroup index (uniform across the group).
  */
-export function foldGrid(kernel: string, groups: number, limits: DeviceLimits): { dispatch: [number, number, number]; flat: string } {
+export function foldGrid(
+  kernel: string,
+  groups: number,
+  limits: DeviceLimits,
+): { dispatch: [number, number, number]; flat: string } {
   if (!Number.isInteger(groups) || groups < 1) throw new Error(`kernel ${kernel}: bad workgroup count ${groups}`);
   const perDim = limits.maxComputeWorkgroupsPerDimension;
   const gy = Math.ceil(groups / perDim);
@@ -40,13 +54,17 @@ function checkLimits(k: KernelModule, limits: DeviceLimits): KernelModule {
     throw new KernelLimitError(`kernel ${k.name}: ${what}`);
   };
   if (k.bindings.length > limits.maxStorageBuffersPerShaderStage) {
-    fail(`${k.bindings.length} storage buffers, the limit is ${limits.maxStorageBuffersPerShaderStage} per shader stage`);
+    fail(
+      `${k.bindings.length} storage buffers, the limit is ${limits.maxStorageBuffersPerShaderStage} per shader stage`,
+    );
   }
   const perDim = limits.maxComputeWorkgroupsPerDimension;
   if (k.dispatch.some((d) => d > perDim)) fail(`grid (${k.dispatch.join(', ')}) exceeds ${perDim} per dimension`);
-  if (k.workgroupSize[0] > limits.maxComputeWorkgroupSizeX) fail(`workgroup size ${k.workgroupSize[0]}, the limit is ${limits.maxComputeWorkgroupSizeX} in x`);
+  if (k.workgroupSize[0] > limits.maxComputeWorkgroupSizeX)
+    fail(`workgroup size ${k.workgroupSize[0]}, the limit is ${limits.maxComputeWorkgroupSizeX} in x`);
   const lanes = k.workgroupSize[0] * k.workgroupSize[1] * k.workgroupSize[2];
-  if (lanes > limits.maxComputeInvocationsPerWorkgroup) fail(`${lanes} invocations per workgroup, the limit is ${limits.maxComputeInvocationsPerWorkgroup}`);
+  if (lanes > limits.maxComputeInvocationsPerWorkgroup)
+    fail(`${lanes} invocations per workgroup, the limit is ${limits.maxComputeInvocationsPerWorkgroup}`);
   return k;
 }
 
@@ -83,7 +101,8 @@ export function buildModule(p: ModuleParts): KernelModule {
   w.chunk(p.vec4 ? vec4Decls(p.name, p.bindings) : bindingDecls(p.bindings)).line();
   if (p.decls) w.chunk(p.decls).line();
   w.line(`@compute @workgroup_size(${p.lanes})`);
-  const lid = p.lid === 'index' ? '@builtin(local_invocation_index) lid: u32' : '@builtin(local_invocation_id) lid: vec3u';
+  const lid =
+    p.lid === 'index' ? '@builtin(local_invocation_index) lid: u32' : '@builtin(local_invocation_id) lid: vec3u';
   const sid = p.subgroups ? ', @builtin(subgroup_invocation_id) sid: u32' : '';
   w.block(`fn main(@builtin(workgroup_id) wid: vec3u, ${lid}${sid})`, () => {
     w.line(`let group = ${flat};`);
@@ -97,7 +116,8 @@ export function buildModule(p: ModuleParts): KernelModule {
 function vec4Decls(kernel: string, bindings: readonly BindingSpec[]): string {
   return bindings
     .map((b, i) => {
-      if (b.type !== 'f32' || b.elements % 4 !== 0) throw new Error(`kernel ${kernel}: binding ${b.name} cannot be read as vec4<f32>`);
+      if (b.type !== 'f32' || b.elements % 4 !== 0)
+        throw new Error(`kernel ${kernel}: binding ${b.name} cannot be read as vec4<f32>`);
       return storageDecl(b, i, 'vec4<f32>');
     })
     .join('\n');

@@ -35,7 +35,13 @@ export class DiagnosticBag {
     this.report('error', code, message, span, extra);
   }
 
-  report(severity: Diagnostic['severity'], code: DiagCode, message: string, span?: Span, extra: { notes?: readonly Note[]; help?: string } = {}): void {
+  report(
+    severity: Diagnostic['severity'],
+    code: DiagCode,
+    message: string,
+    span?: Span,
+    extra: { notes?: readonly Note[]; help?: string } = {},
+  ): void {
     this.items.push({
       severity,
       code,

@@ -15,11 +15,7 @@ function excerpt(span: Span): string[] {
   const { text, at, width } = clip(full, col - 1, fullWidth);
   const gutter = String(line).length;
   const pad = ' '.repeat(gutter);
-  return [
-    `${pad} |`,
-    `${line} | ${text}`,
-    `${pad} | ${' '.repeat(at)}${'^'.repeat(width)}`,
-  ];
+  return [`${pad} |`, `${line} | ${text}`, `${pad} | ${' '.repeat(at)}${'^'.repeat(width)}`];
 }
 
 const shownChars = 120;
@@ -42,7 +38,8 @@ function clip(line: string, at: number, width: number): { text: string; at: numb
 export function renderDiagnostic(d: Diagnostic): string {
   const head = `${d.severity}[${d.code}]: ${d.message}`;
   const lines = d.span ? [`${location(d.span)}: ${head}`, ...excerpt(d.span)] : [head];
-  for (const n of d.notes) lines.push(n.span ? `  = note: ${n.message} (${location(n.span)})` : `  = note: ${n.message}`);
+  for (const n of d.notes)
+    lines.push(n.span ? `  = note: ${n.message} (${location(n.span)})` : `  = note: ${n.message}`);
   if (d.help !== undefined) lines.push(`  = help: ${d.help}`);
   return lines.join('\n');
 }

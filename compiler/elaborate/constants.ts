@@ -17,13 +17,28 @@ type CValue =
 class Stop extends Error {}
 
 /** The functions a definition may call (`tensor([[...]])`, `zeros(6, 8)`, ...). */
-export const tensorFunctions: ReadonlySet<string> = new Set(['tensor', 'zeros', 'ones', 'full', 'arange', 'reshape', 'transpose', 'stack', 'cat', 'matmul']);
+export const tensorFunctions: ReadonlySet<string> = new Set([
+  'tensor',
+  'zeros',
+  'ones',
+  'full',
+  'arange',
+  'reshape',
+  'transpose',
+  'stack',
+  'cat',
+  'matmul',
+]);
 
 /**
  * Every constant by name (the value after its last assignment), or null after the first error
  * (reported to `diags`): the definitions and models that read it would only repeat it.
  */
-export function evaluateConstants(program: Program, diags: DiagnosticBag, reserved: ReadonlySet<string>): ReadonlyMap<string, ConstTensor> | null {
+export function evaluateConstants(
+  program: Program,
+  diags: DiagnosticBag,
+  reserved: ReadonlySet<string>,
+): ReadonlyMap<string, ConstTensor> | null {
   const env = new Map<string, ConstTensor>();
   for (const def of program.tensors) {
     try {
@@ -58,12 +73,24 @@ class Evaluator {
 
   define(def: TensorDef): void {
     const name = def.name.name;
-    if (this.reserved.has(name)) this.fail('E0206', `\`${name}\` names a layer, block, model or function and cannot also name a tensor`, def.name.span);
+    if (this.reserved.has(name))
+      this.fail(
+        'E0206',
+        `\`${name}\` names a layer, block, model or function and cannot also name a tensor`,
+        def.name.span,
+      );
     if (def.index === null) {
       this.env.set(name, this.tensorOf(def.value));
       return;
     }
-    const target = this.env.get(name) ?? this.fail('E0201', `\`${name}\` is not a tensor defined above, so it cannot be assigned in part`, def.name.span, `define it first: \`${name} = zeros(...)\``);
+    const target =
+      this.env.get(name) ??
+      this.fail(
+        'E0201',
+        `\`${name}\` is not a tensor defined above, so it cannot be assigned in part`,
+        def.name.span,
+        `define it first: \`${name} = zeros(...)\``,
+      );
     const subs = this.subscripts(def.index);
     const v = this.value(def.value);
     const value = v.kind === 'num' ? v.value : v.kind === 'tensor' ? v.t : this.literal(def.value);
@@ -92,7 +119,13 @@ class Evaluator {
   private literalShape(e: Expr, out: number[]): number[] {
     if (e.kind !== 'list' && e.kind !== 'tuple') {
       const v = this.value(e);
-      if (v.kind !== 'num') this.fail('E0233', `a tensor literal holds numbers, found ${v.kind === 'tensor' ? 'a tensor' : 'a tuple'}`, e.span, 'to join tensors use `stack((A, B), 0)` or `cat((A, B), 0)`');
+      if (v.kind !== 'num')
+        this.fail(
+          'E0233',
+          `a tensor literal holds numbers, found ${v.kind === 'tensor' ? 'a tensor' : 'a tuple'}`,
+          e.span,
+          'to join tensors use `stack((A, B), 0)` or `cat((A, B), 0)`',
+        );
       const problem = f32Problem(v.value);
       if (problem !== null) this.fail('E0211', `this value ${problem} (tensors are float32)`, e.span);
       out.push(v.value);
@@ -103,7 +136,12 @@ class Evaluator {
     for (const item of e.items.slice(1)) {
       const s = this.literalShape(item, out);
       if (ops.shapeText(s) !== ops.shapeText(inner)) {
-        this.fail('E0233', `ragged tensor literal: this item has shape ${ops.shapeText(s)}, the first ${ops.shapeText(inner)}`, item.span, 'every row of a tensor has the same length');
+        this.fail(
+          'E0233',
+          `ragged tensor literal: this item has shape ${ops.shapeText(s)}, the first ${ops.shapeText(inner)}`,
+          item.span,
+          'every row of a tensor has the same length',
+        );
       }
     }
     return [e.items.length, ...inner];
@@ -111,37 +149,67 @@ class Evaluator {
 
   private value(e: Expr): CValue {
     switch (e.kind) {
-      case 'num': return { kind: 'num', value: e.value };
+      case 'num':
+        return { kind: 'num', value: e.value };
       case 'list':
-      case 'tuple': return { kind: 'seq', items: e.items.map((i) => this.value(i)) };
+      case 'tuple':
+        return { kind: 'seq', items: e.items.map((i) => this.value(i)) };
       case 'name': {
         const t = this.env.get(e.name);
         if (t !== undefined) return { kind: 'tensor', t };
         const near = nearest(e.name, [...this.env.keys()]);
-        return this.fail('E0201', `unknown tensor \`${e.name}\``, e.span, near ? `did you mean \`${near}\`?` : 'constant tensors are defined above their use, at the top level');
+        return this.fail(
+          'E0201',
+          `unknown tensor \`${e.name}\``,
+          e.span,
+          near ? `did you mean \`${near}\`?` : 'constant tensors are defined above their use, at the top level',
+        );
       }
       case 'unary': {
         const v = this.value(e.operand);
         if (e.op === '-' && v.kind === 'num') return { kind: 'num', value: -v.value };
-        if (e.op === '-' && v.kind === 'tensor') return { kind: 'tensor', t: this.check(ops.elementwise(v.t, -1, (x, y) => x * y), e.span) };
+        if (e.op === '-' && v.kind === 'tensor')
+          return {
+            kind: 'tensor',
+            t: this.check(
+              ops.elementwise(v.t, -1, (x, y) => x * y),
+              e.span,
+            ),
+          };
         return this.fail('E0204', `\`${e.op}\` does not apply here`, e.span);
       }
-      case 'binary': return this.binary(e);
-      case 'call': return this.call(e);
+      case 'binary':
+        return this.binary(e);
+      case 'call':
+        return this.call(e);
       case 'index': {
         const t = this.value(e.target);
         if (t.kind !== 'tensor') return this.fail('E0204', 'only a tensor can be indexed here', e.target.span);
         return { kind: 'tensor', t: this.check(ops.select(t.t, this.subscripts(e.index)), e.span) };
       }
-      default: return this.fail('E0210', 'a tensor definition holds numbers, lists, tensors and the tensor functions (tensor, zeros, ones, full, arange, reshape, transpose, stack, cat, matmul)', e.span);
+      default:
+        return this.fail(
+          'E0210',
+          'a tensor definition holds numbers, lists, tensors and the tensor functions (tensor, zeros, ones, full, arange, reshape, transpose, stack, cat, matmul)',
+          e.span,
+        );
     }
   }
 
   private binary(e: Extract<Expr, { kind: 'binary' }>): CValue {
-    const f = ({ '+': (x: number, y: number) => x + y, '-': (x: number, y: number) => x - y, '*': (x: number, y: number) => x * y, '/': (x: number, y: number) => x / y } as Record<string, (x: number, y: number) => number>)[e.op];
-    if (f === undefined) return this.fail('E0204', `\`${e.op}\` does not apply to tensors (+, -, * and / do, elementwise)`, e.span);
+    const f = (
+      {
+        '+': (x: number, y: number) => x + y,
+        '-': (x: number, y: number) => x - y,
+        '*': (x: number, y: number) => x * y,
+        '/': (x: number, y: number) => x / y,
+      } as Record<string, (x: number, y: number) => number>
+    )[e.op];
+    if (f === undefined)
+      return this.fail('E0204', `\`${e.op}\` does not apply to tensors (+, -, * and / do, elementwise)`, e.span);
     const [a, b] = [this.value(e.left), this.value(e.right)];
-    const operand = (v: CValue, at: Expr): ConstTensor | number => (v.kind === 'num' ? v.value : v.kind === 'tensor' ? v.t : this.literal(at));
+    const operand = (v: CValue, at: Expr): ConstTensor | number =>
+      v.kind === 'num' ? v.value : v.kind === 'tensor' ? v.t : this.literal(at);
     if (a.kind === 'num' && b.kind === 'num') {
       if (e.op === '/' && b.value === 0) this.fail('E0211', 'division by zero', e.span);
       return { kind: 'num', value: f(a.value, b.value) };
@@ -152,11 +220,18 @@ class Evaluator {
   private call(e: Extract<Expr, { kind: 'call' }>): CValue {
     const name = e.callee.kind === 'name' ? e.callee.name : '';
     if (!tensorFunctions.has(name)) {
-      return this.fail('E0210', `\`${name || 'this expression'}\` is not a tensor function`, e.callee.span, `tensor functions: ${[...tensorFunctions].join(', ')}`);
+      return this.fail(
+        'E0210',
+        `\`${name || 'this expression'}\` is not a tensor function`,
+        e.callee.span,
+        `tensor functions: ${[...tensorFunctions].join(', ')}`,
+      );
     }
     const positional = e.args.filter((a) => a.name === null);
     const keyword = (key: string): Arg | undefined => e.args.find((a) => a.name?.name === key);
-    const stray = e.args.find((a) => a.name !== null && !(a.name.name === 'dim' && (name === 'stack' || name === 'cat')));
+    const stray = e.args.find(
+      (a) => a.name !== null && !(a.name.name === 'dim' && (name === 'stack' || name === 'cat')),
+    );
     if (stray) this.fail('E0203', `\`${name}\` has no parameter \`${stray.name!.name}\``, stray.span);
     const t = (i: number): ConstTensor => {
       const a = positional[i] ?? this.fail('E0203', `\`${name}\` needs a tensor as argument ${i + 1}`, e.span);
@@ -165,15 +240,22 @@ class Evaluator {
     const int = (a: Arg | undefined, fallback: number): number => {
       if (a === undefined) return fallback;
       const v = this.value(a.value);
-      return v.kind === 'num' && Number.isInteger(v.value) ? v.value : this.fail('E0204', `\`${name}\` expects an integer here`, a.span);
+      return v.kind === 'num' && Number.isInteger(v.value)
+        ? v.value
+        : this.fail('E0204', `\`${name}\` expects an integer here`, a.span);
     };
     const s = e.span;
     switch (name) {
       case 'tensor':
-        if (positional.length !== 1 || e.args.length !== 1) this.fail('E0203', '`tensor` takes one nested list: tensor([[0.0, 1.0], [2.0, 3.0]])', s);
+        if (positional.length !== 1 || e.args.length !== 1)
+          this.fail('E0203', '`tensor` takes one nested list: tensor([[0.0, 1.0], [2.0, 3.0]])', s);
         return { kind: 'tensor', t: this.literal(positional[0]!.value) };
       case 'zeros':
-      case 'ones': return { kind: 'tensor', t: this.check(ops.filled(this.shape(positional, s, name), name === 'ones' ? 1 : 0), s) };
+      case 'ones':
+        return {
+          kind: 'tensor',
+          t: this.check(ops.filled(this.shape(positional, s, name), name === 'ones' ? 1 : 0), s),
+        };
       case 'full': {
         if (positional.length !== 2) this.fail('E0203', '`full` takes a shape and a value: full((2, 3), 7.0)', s);
         const v = this.value(positional[1]!.value);
@@ -185,26 +267,41 @@ class Evaluator {
           const v = this.value(a.value);
           return v.kind === 'num' ? v.value : this.fail('E0204', '`arange` takes numbers', a.span);
         });
-        if (ns.length < 1 || ns.length > 3) this.fail('E0203', '`arange` takes end, or start, end and optionally step', s);
+        if (ns.length < 1 || ns.length > 3)
+          this.fail('E0203', '`arange` takes end, or start, end and optionally step', s);
         const [start, end, step] = ns.length === 1 ? [0, ns[0]!, 1] : [ns[0]!, ns[1]!, ns[2] ?? 1];
         return { kind: 'tensor', t: this.check(ops.arange(start, end, step), s) };
       }
-      case 'reshape': return { kind: 'tensor', t: this.check(ops.reshape(t(0), this.shape(positional.slice(1), s, name, true)), s) };
+      case 'reshape':
+        return { kind: 'tensor', t: this.check(ops.reshape(t(0), this.shape(positional.slice(1), s, name, true)), s) };
       case 'transpose': {
         const x = t(0);
-        if (positional.length === 1 && x.shape.length > 2) this.fail('E0234', `\`transpose(X)\` swaps the two dimensions of a matrix; X is ${ops.shapeText(x.shape)}: name the dimensions, transpose(X, 0, 1)`, s);
-        return { kind: 'tensor', t: this.check(ops.transpose(x, int(positional[1], 0), int(positional[2], x.shape.length > 1 ? 1 : 0)), s) };
+        if (positional.length === 1 && x.shape.length > 2)
+          this.fail(
+            'E0234',
+            `\`transpose(X)\` swaps the two dimensions of a matrix; X is ${ops.shapeText(x.shape)}: name the dimensions, transpose(X, 0, 1)`,
+            s,
+          );
+        return {
+          kind: 'tensor',
+          t: this.check(ops.transpose(x, int(positional[1], 0), int(positional[2], x.shape.length > 1 ? 1 : 0)), s),
+        };
       }
       case 'stack':
       case 'cat': {
         const list = positional[0];
-        if (positional.length > 2 || list === undefined || (list.value.kind !== 'tuple' && list.value.kind !== 'list')) {
+        if (
+          positional.length > 2 ||
+          list === undefined ||
+          (list.value.kind !== 'tuple' && list.value.kind !== 'list')
+        ) {
           this.fail('E0203', `\`${name}\` takes a tuple of tensors and a dimension: ${name}((A, B), 0)`, s);
         }
         const items = (list.value as { items: readonly Expr[] }).items.map((i) => this.tensorOf(i));
         return { kind: 'tensor', t: this.check(ops.join(items, int(positional[1] ?? keyword('dim'), 0), name), s) };
       }
-      default: return { kind: 'tensor', t: this.check(ops.matmul(t(0), t(1)), s) };
+      default:
+        return { kind: 'tensor', t: this.check(ops.matmul(t(0), t(1)), s) };
     }
   }
 
@@ -214,7 +311,8 @@ class Evaluator {
     const items = one?.kind === 'seq' ? one.items : args.map((a) => this.value(a.value));
     if (items.length === 0) this.fail('E0203', `\`${fn}\` needs a shape`, span);
     return items.map((v) => {
-      if (v.kind === 'num' && Number.isInteger(v.value) && (v.value >= 1 || (allowFree && v.value === -1))) return v.value;
+      if (v.kind === 'num' && Number.isInteger(v.value) && (v.value >= 1 || (allowFree && v.value === -1)))
+        return v.value;
       return this.fail('E0204', `\`${fn}\` takes a shape of integers >= 1${allowFree ? ' (one may be -1)' : ''}`, span);
     });
   }
@@ -233,6 +331,8 @@ class Evaluator {
 
   private integer(e: Expr): number {
     const v = this.value(e);
-    return v.kind === 'num' && Number.isInteger(v.value) ? v.value : this.fail('E0204', 'an index must be an integer', e.span);
+    return v.kind === 'num' && Number.isInteger(v.value)
+      ? v.value
+      : this.fail('E0204', 'an index must be an integer', e.span);
   }
 }

@@ -11,7 +11,20 @@ import { bindArgs, type ArgValue } from './args.ts';
 import { convertArg, layers, MAX_INT_ARG, type LayerArgs } from './layers.ts';
 import { evalBuiltin, builtinFunctions } from './builtins.ts';
 import { Scope } from './scope.ts';
-import { bool, isSeq, MAX_ITEMS, num, seq, seqAt, seqItems, seqLength, show, typeName, equal, type Value } from './values.ts';
+import {
+  bool,
+  isSeq,
+  MAX_ITEMS,
+  num,
+  seq,
+  seqAt,
+  seqItems,
+  seqLength,
+  show,
+  typeName,
+  equal,
+  type Value,
+} from './values.ts';
 import { reportUnused, type ValueOrigin } from './unused.ts';
 
 /** Raised after a diagnostic is recorded: elaboration of the model stops at its first error. */
@@ -46,7 +59,12 @@ export interface ElaborateOptions {
 }
 
 /** `constants`: the file's constant tensors (constants.ts), visible in every body as globals. */
-export function elaborate(program: Program, diags: DiagnosticBag, options: ElaborateOptions = {}, constants: ReadonlyMap<string, ConstTensor> = new Map()): ElaboratedGraph | null {
+export function elaborate(
+  program: Program,
+  diags: DiagnosticBag,
+  options: ElaborateOptions = {},
+  constants: ReadonlyMap<string, ConstTensor> = new Map(),
+): ElaboratedGraph | null {
   const defs = collectDefs([{ program, importedAt: null }, ...(options.imports ?? [])], diags);
   if (diags.hasErrors) return null;
   // The default is the file's own last model, never an imported one.
@@ -55,8 +73,12 @@ export function elaborate(program: Program, diags: DiagnosticBag, options: Elabo
   if (model?.kind !== 'model') {
     const names = models.map((m) => m.name.name);
     const what = options.model === undefined ? 'this file defines no model' : `no model named \`${options.model}\``;
-    diags.error('E0208', `${what}${names.length ? ` (models: ${names.join(', ')})` : ''}`, program.span,
-      options.model === undefined ? { help: 'add `model Name { input [C, H, W] ... }`' } : {});
+    diags.error(
+      'E0208',
+      `${what}${names.length ? ` (models: ${names.join(', ')})` : ''}`,
+      program.span,
+      options.model === undefined ? { help: 'add `model Name { input [C, H, W] ... }`' } : {},
+    );
     return null;
   }
   try {
@@ -67,22 +89,39 @@ export function elaborate(program: Program, diags: DiagnosticBag, options: Elabo
   }
 }
 
-function collectDefs(sources: readonly { program: Program; importedAt: Span | null }[], diags: DiagnosticBag): Map<string, BlockDef> {
+function collectDefs(
+  sources: readonly { program: Program; importedAt: Span | null }[],
+  diags: DiagnosticBag,
+): Map<string, BlockDef> {
   const defs = new Map<string, BlockDef>();
   for (const { program, importedAt } of sources) {
     for (const d of program.defs) {
       const name = d.name.name;
       const prev = defs.get(name);
       if (layers.has(name) || builtinFunctions.has(name)) {
-        diags.error('E0206', `\`${name}\` is a built-in ${layers.has(name) ? 'layer' : 'function'} and cannot be redefined`, d.name.span);
+        diags.error(
+          'E0206',
+          `\`${name}\` is a built-in ${layers.has(name) ? 'layer' : 'function'} and cannot be redefined`,
+          d.name.span,
+        );
       } else if (prev && prev.span.file !== d.span.file && importedAt !== null) {
         // Two files define one name: the error is at the import that brought the second one in.
-        diags.error('E0206', `\`${name}\` is defined in both ${prev.span.file.path} and ${d.span.file.path}`, importedAt, {
-          notes: [{ message: 'one definition', span: prev.name.span }, { message: 'the other', span: d.name.span }],
-          help: 'rename one of them',
-        });
+        diags.error(
+          'E0206',
+          `\`${name}\` is defined in both ${prev.span.file.path} and ${d.span.file.path}`,
+          importedAt,
+          {
+            notes: [
+              { message: 'one definition', span: prev.name.span },
+              { message: 'the other', span: d.name.span },
+            ],
+            help: 'rename one of them',
+          },
+        );
       } else if (prev) {
-        diags.error('E0206', `\`${name}\` is defined twice`, d.name.span, { notes: [{ message: 'first defined here', span: prev.name.span }] });
+        diags.error('E0206', `\`${name}\` is defined twice`, d.name.span, {
+          notes: [{ message: 'first defined here', span: prev.name.span }],
+        });
       } else {
         defs.set(name, d);
       }
@@ -128,7 +167,13 @@ class Elaborator {
       if (!p.default) this.fail('E0203', `model parameter \`${p.name.name}\` needs a default value`, p.span);
       const dflt = this.expr(p.default, this.globals, null, null);
       const given = set.get(p.name.name);
-      if (given) this.checkSetting(p.name.name, dflt, given.value, settings.find((q) => q.name.name === p.name.name)!.default!.span);
+      if (given)
+        this.checkSetting(
+          p.name.name,
+          dflt,
+          given.value,
+          settings.find((q) => q.name.name === p.name.name)!.default!.span,
+        );
       scope.set(p.name.name, given ? given.value : dflt);
     }
     const frame: Frame = { prefix: '', counter: { next: 0 }, callers: [], isModel: true, paths: new Map() };
@@ -138,18 +183,39 @@ class Elaborator {
       this.fail('E0207', `model \`${def.name.name}\` has no \`input [C, H, W]\` statement`, def.name.span);
     }
     if (out === input.id) {
-      this.fail('E0213', `model \`${def.name.name}\` has no layers: its output is its input`, def.name.span,
-        { notes: [{ message: 'the input is declared here', span: input.span }], help: 'add layers after `input`, ending in `linear(num_classes)` for a classifier' });
+      this.fail('E0213', `model \`${def.name.name}\` has no layers: its output is its input`, def.name.span, {
+        notes: [{ message: 'the input is declared here', span: input.span }],
+        help: 'add layers after `input`, ending in `linear(num_classes)` for a classifier',
+      });
     }
     reportUnused(this.nodes, out, this.origins, this.diags);
-    return { model: def.name.name, nodes: this.nodes, output: out, ...(this.fixed.size > 0 ? { fixed: this.fixed } : {}) };
+    return {
+      model: def.name.name,
+      nodes: this.nodes,
+      output: out,
+      ...(this.fixed.size > 0 ? { fixed: this.fixed } : {}),
+    };
   }
 
   /** `--set NAME=VALUE`: bound to the model's parameters as keyword arguments, evaluated as defaults are. */
   private settings(def: BlockDef, settings: readonly Param[]): ReadonlyMap<string, ArgValue> {
-    const args = settings.map((s) => ({ name: s.name.name, value: this.expr(s.default!, this.globals, null, null), span: s.name.span }));
-    const bound = bindArgs(`model ${def.name.name}`, def.params.map((p) => ({ name: p.name.name, required: false })), args);
-    if (!bound.ok) this.fail('E0203', bound.message, bound.span ?? def.name.span, bound.help !== undefined ? { help: bound.help } : {});
+    const args = settings.map((s) => ({
+      name: s.name.name,
+      value: this.expr(s.default!, this.globals, null, null),
+      span: s.name.span,
+    }));
+    const bound = bindArgs(
+      `model ${def.name.name}`,
+      def.params.map((p) => ({ name: p.name.name, required: false })),
+      args,
+    );
+    if (!bound.ok)
+      this.fail(
+        'E0203',
+        bound.message,
+        bound.span ?? def.name.span,
+        bound.help !== undefined ? { help: bound.help } : {},
+      );
     return bound.bound;
   }
 
@@ -161,20 +227,40 @@ class Elaborator {
     const kind = (v: Value): string => (v.kind === 'range' ? 'seq' : v.kind);
     if (kind(dflt) === kind(given)) return;
     const want = dflt.kind === 'num' ? 'a number' : typeName(dflt);
-    this.fail('E0204', `\`--set ${name}\` expects ${want} like its default \`${show(dflt)}\`, got ${typeName(given)} \`${show(given)}\``, span);
+    this.fail(
+      'E0204',
+      `\`--set ${name}\` expects ${want} like its default \`${show(dflt)}\`, got ${typeName(given)} \`${show(given)}\``,
+      span,
+    );
   }
 
   // ---- errors ----
 
-  private fail(code: DiagCode, message: string, span: Span, extra: { notes?: readonly Note[]; help?: string } = {}, frame?: Frame | null): never {
-    const chain = (frame?.callers ?? []).slice().reverse().map((c) => ({ message: `in block \`${c.block}\` called here`, span: c.span }));
+  private fail(
+    code: DiagCode,
+    message: string,
+    span: Span,
+    extra: { notes?: readonly Note[]; help?: string } = {},
+    frame?: Frame | null,
+  ): never {
+    const chain = (frame?.callers ?? [])
+      .slice()
+      .reverse()
+      .map((c) => ({ message: `in block \`${c.block}\` called here`, span: c.span }));
     this.diags.error(code, message, span, { ...extra, notes: [...(extra.notes ?? []), ...chain] });
     throw new Abort();
   }
 
   // ---- graph building ----
 
-  private add<K extends OpKind>(op: K, attrs: OpAttrs[K], inputs: readonly NodeId[], span: Span, path: string, frame: Frame): NodeId {
+  private add<K extends OpKind>(
+    op: K,
+    attrs: OpAttrs[K],
+    inputs: readonly NodeId[],
+    span: Span,
+    path: string,
+    frame: Frame,
+  ): NodeId {
     if (this.nodes.length >= MAX_NODES) this.fail('E0211', `the model grows past ${MAX_NODES} layers`, span, {}, frame);
     const id = this.nodes.length;
     this.nodes.push({ id, op, attrs, inputs, span, path, callers: frame.callers } as Node);
@@ -197,9 +283,19 @@ class Elaborator {
         // A model called as a stage takes the stage's input, whatever its own `input` declares.
         if (frame.isModel && frame.callers.length > 0) return cur;
         if (!frame.isModel) this.fail('E0207', '`input` is only allowed in a model, not in a block', s.span, {}, frame);
-        if (this.nodes.some((n) => n.op === 'input')) this.fail('E0207', 'a model has one `input` statement', s.span, {}, frame);
-        const dims = s.dims.map((d) => this.positiveInt(this.expr(d, scope, frame, cur), 'input dimension', d.span, frame));
-        if (dims.length !== 1 && dims.length !== 3 && dims.length !== 4) this.fail('E0203', `\`input\` takes [C, H, W], [C, D, H, W] or [F], got ${dims.length} dimensions`, s.span, {}, frame);
+        if (this.nodes.some((n) => n.op === 'input'))
+          this.fail('E0207', 'a model has one `input` statement', s.span, {}, frame);
+        const dims = s.dims.map((d) =>
+          this.positiveInt(this.expr(d, scope, frame, cur), 'input dimension', d.span, frame),
+        );
+        if (dims.length !== 1 && dims.length !== 3 && dims.length !== 4)
+          this.fail(
+            'E0203',
+            `\`input\` takes [C, H, W], [C, D, H, W] or [F], got ${dims.length} dimensions`,
+            s.span,
+            {},
+            frame,
+          );
         const id = this.add('input', { shape: dims }, [], s.span, '', frame);
         scope.set('x', { kind: 'tensor', node: id });
         return id;
@@ -207,14 +303,22 @@ class Elaborator {
       case 'assign': {
         const v = this.pipeline(s.value, scope, frame, cur, s.name);
         scope.set(s.name.name, v);
-        if (v.kind === 'tensor') this.origins.set(v.node, { span: s.name.span, name: s.name.name, callers: frame.callers });
+        if (v.kind === 'tensor')
+          this.origins.set(v.node, { span: s.name.span, name: s.name.name, callers: frame.callers });
         return v.kind === 'tensor' ? v.node : cur;
       }
       case 'pipeline': {
         const v = this.pipeline(s.pipeline, scope, frame, cur);
         const only = s.pipeline.stages.length === 1 ? s.pipeline.stages[0]!.expr : null;
         if (v.kind !== 'tensor' && only?.kind === 'name') this.notALayer(only.name, v, only.span, frame);
-        if (v.kind !== 'tensor') this.fail('E0210', `this statement computes ${typeName(v)} ${show(v)} and does nothing with it`, s.span, { help: 'bind it to a name: `name = ...`' }, frame);
+        if (v.kind !== 'tensor')
+          this.fail(
+            'E0210',
+            `this statement computes ${typeName(v)} ${show(v)} and does nothing with it`,
+            s.span,
+            { help: 'bind it to a name: `name = ...`' },
+            frame,
+          );
         return v.node;
       }
       case 'repeat': {
@@ -228,7 +332,14 @@ class Elaborator {
       }
       case 'for': {
         const it = this.expr(s.iterable, scope, frame, cur);
-        if (!isSeq(it)) this.fail('E0204', `\`for\` needs a tuple or list to loop over, got ${typeName(it)}`, s.iterable.span, {}, frame);
+        if (!isSeq(it))
+          this.fail(
+            'E0204',
+            `\`for\` needs a tuple or list to loop over, got ${typeName(it)}`,
+            s.iterable.span,
+            {},
+            frame,
+          );
         const n = this.count(num(seqLength(it)), s.iterable.span, frame);
         for (let i = 0; i < n; i++) {
           this.step(s.span, frame);
@@ -245,8 +356,13 @@ class Elaborator {
   }
 
   /** The body an `if` runs; an `else if` chain is followed in a loop, not one call per link. */
-  private branch(s: { cond: Expr; then: Body; else: Body | null }, scope: Scope, frame: Frame, cur: NodeId | null): Body | null {
-    for (let link = s; ;) {
+  private branch(
+    s: { cond: Expr; then: Body; else: Body | null },
+    scope: Scope,
+    frame: Frame,
+    cur: NodeId | null,
+  ): Body | null {
+    for (let link = s; ; ) {
       const branch = this.cond(link.cond, scope, frame, cur) ? link.then : link.else;
       const only = branch?.stmts.length === 1 ? branch.stmts[0] : undefined;
       if (only?.kind !== 'if') return branch;
@@ -268,7 +384,13 @@ class Elaborator {
   // ---- pipelines and layer calls ----
 
   /** `assignedTo`: the name of `name = pipeline`, whose implicit input may deserve a warning. */
-  private pipeline(p: Pipeline, scope: Scope, frame: Frame, cur: NodeId | null, assignedTo: Ident | null = null): Value {
+  private pipeline(
+    p: Pipeline,
+    scope: Scope,
+    frame: Frame,
+    cur: NodeId | null,
+    assignedTo: Ident | null = null,
+  ): Value {
     let acc: Value | null = null;
     for (const st of p.stages) {
       const input = acc === null ? cur : acc.kind === 'tensor' ? acc.node : null;
@@ -277,7 +399,14 @@ class Elaborator {
     return acc!;
   }
 
-  private stage(st: Stage, scope: Scope, frame: Frame, input: NodeId | null, first: boolean, assignedTo: Ident | null): Value {
+  private stage(
+    st: Stage,
+    scope: Scope,
+    frame: Frame,
+    input: NodeId | null,
+    first: boolean,
+    assignedTo: Ident | null,
+  ): Value {
     const e = st.expr;
     const callee = this.callee(e, scope);
     if (callee !== null) {
@@ -299,16 +428,28 @@ class Elaborator {
     const v = this.expr(e, scope, frame, input);
     if (!first) {
       if (e.kind === 'name' && v.kind !== 'tensor') this.notALayer(e.name, v, e.span, frame);
-      this.fail('E0210', `expected a layer here, found ${typeName(v)}`, e.span, { help: 'only the first stage of a pipeline may be a tensor or value' }, frame);
+      this.fail(
+        'E0210',
+        `expected a layer here, found ${typeName(v)}`,
+        e.span,
+        { help: 'only the first stage of a pipeline may be a tensor or value' },
+        frame,
+      );
     }
     return v;
   }
 
   /** `act` of `block b(act = relu)` given a number, used as a stage: say which name holds it. */
   private notALayer(name: string, v: Value, span: Span, frame: Frame): never {
-    return this.fail('E0210', `\`${name}\` is ${typeName(v)} (${show(v)}), not a layer`, span, {
-      help: 'a layer passed as an argument is written `act = relu` or `act = leaky_relu(0.1)`',
-    }, frame);
+    return this.fail(
+      'E0210',
+      `\`${name}\` is ${typeName(v)} (${show(v)}), not a layer`,
+      span,
+      {
+        help: 'a layer passed as an argument is written `act = relu` or `act = leaky_relu(0.1)`',
+      },
+      frame,
+    );
   }
 
   /**
@@ -325,8 +466,17 @@ class Elaborator {
     return known ? { name, args: [] } : null;
   }
 
-  private args(args: readonly { name: { name: string } | null; value: Expr; span: Span }[], scope: Scope, frame: Frame, cur: NodeId | null): ArgValue[] {
-    return args.map((a) => ({ name: a.name?.name ?? null, value: this.expr(a.value, scope, frame, cur), span: a.span }));
+  private args(
+    args: readonly { name: { name: string } | null; value: Expr; span: Span }[],
+    scope: Scope,
+    frame: Frame,
+    cur: NodeId | null,
+  ): ArgValue[] {
+    return args.map((a) => ({
+      name: a.name?.name ?? null,
+      value: this.expr(a.value, scope, frame, cur),
+      span: a.span,
+    }));
   }
 
   private call(name: string, args: readonly ArgValue[], st: Stage, current: NodeId | null, frame: Frame): NodeId {
@@ -345,26 +495,59 @@ class Elaborator {
     this.claimPath(path, st.label?.span ?? span, frame);
     const layer = layers.get(name);
     if (layer) {
-      if (layer.inputs === 1 && inputs.length > 1) this.fail('E0203', `\`${name}\` takes one tensor input, got ${inputs.length}`, span, {}, frame);
-      const { op, attrs } = layer.build(this.layerArgs(name, this.fixedArgs(name, rest, path, span, frame), span, frame));
+      if (layer.inputs === 1 && inputs.length > 1)
+        this.fail('E0203', `\`${name}\` takes one tensor input, got ${inputs.length}`, span, {}, frame);
+      const { op, attrs } = layer.build(
+        this.layerArgs(name, this.fixedArgs(name, rest, path, span, frame), span, frame),
+      );
       return this.add(op, attrs, inputs, span, path, frame);
     }
     const def = this.defs.get(name);
     if (!def) {
       const near = nearest(name, [...layers.keys(), ...this.defs.keys()]);
-      this.fail('E0202', `unknown layer or block \`${name}\``, span, near ? { help: `did you mean \`${near}\`?` } : {}, frame);
+      this.fail(
+        'E0202',
+        `unknown layer or block \`${name}\``,
+        span,
+        near ? { help: `did you mean \`${near}\`?` } : {},
+        frame,
+      );
     }
     // A model used as a stage is a block, as a PyTorch module is inside another (its `input` is skipped).
-    if (inputs.length > 1) this.fail('E0203', `${def.kind} \`${name}\` takes one tensor input, got ${inputs.length}`, span, {}, frame);
+    if (inputs.length > 1)
+      this.fail('E0203', `${def.kind} \`${name}\` takes one tensor input, got ${inputs.length}`, span, {}, frame);
     const active = frame.callers.find((c) => c.block === name);
     if (active) {
-      this.fail('E0205', `block \`${name}\` calls itself`, span, { help: 'blocks are expanded at compile time, so recursion would never end; use `repeat` instead' }, frame);
+      this.fail(
+        'E0205',
+        `block \`${name}\` calls itself`,
+        span,
+        { help: 'blocks are expanded at compile time, so recursion would never end; use `repeat` instead' },
+        frame,
+      );
     }
     if (frame.callers.length >= MAX_BLOCK_DEPTH) {
-      this.fail('E0219', `block calls nested more than ${MAX_BLOCK_DEPTH} deep`, span, { help: 'call blocks one after another instead of each from the previous one' }, frame);
+      this.fail(
+        'E0219',
+        `block calls nested more than ${MAX_BLOCK_DEPTH} deep`,
+        span,
+        { help: 'call blocks one after another instead of each from the previous one' },
+        frame,
+      );
     }
-    const bound = bindArgs(name, def.params.map((p) => ({ name: p.name.name, required: p.default === null })), rest);
-    if (!bound.ok) this.fail('E0203', bound.message, bound.span ?? span, bound.help !== undefined ? { help: bound.help } : {}, frame);
+    const bound = bindArgs(
+      name,
+      def.params.map((p) => ({ name: p.name.name, required: p.default === null })),
+      rest,
+    );
+    if (!bound.ok)
+      this.fail(
+        'E0203',
+        bound.message,
+        bound.span ?? span,
+        bound.help !== undefined ? { help: bound.help } : {},
+        frame,
+      );
     const inner = new Scope(this.globals);
     for (const p of def.params) {
       const a = bound.bound.get(p.name.name);
@@ -372,7 +555,13 @@ class Elaborator {
     }
     inner.set('x', { kind: 'tensor', node: inputs[0]! });
     this.step(span, frame);
-    const innerFrame: Frame = { prefix: `${path}.`, counter: { next: 0 }, callers: [...frame.callers, { block: name, span }], isModel: def.kind === 'model', paths: new Map() };
+    const innerFrame: Frame = {
+      prefix: `${path}.`,
+      counter: { next: 0 },
+      callers: [...frame.callers, { block: name, span }],
+      isModel: def.kind === 'model',
+      paths: new Map(),
+    };
     const out = this.body(def.body, inner, innerFrame, inputs[0]!)!;
     this.origins.set(out, { span, name: null, callers: frame.callers });
     return out;
@@ -388,7 +577,14 @@ class Elaborator {
     const trainableArg = args.find((a) => a.name === 'trainable');
     let trainable = false;
     if (trainableArg !== undefined) {
-      if (trainableArg.value.kind !== 'bool') this.fail('E0204', `\`${name}\` argument \`trainable\` must be true or false, got ${typeName(trainableArg.value)}`, trainableArg.span, {}, frame);
+      if (trainableArg.value.kind !== 'bool')
+        this.fail(
+          'E0204',
+          `\`${name}\` argument \`trainable\` must be true or false, got ${typeName(trainableArg.value)}`,
+          trainableArg.span,
+          {},
+          frame,
+        );
       trainable = trainableArg.value.value;
     }
     const rest: ArgValue[] = [];
@@ -396,7 +592,14 @@ class Elaborator {
     for (const a of args) {
       if (a === trainableArg) continue;
       if (a.name === 'weight' || (a.name === 'bias' && a.value.kind === 'const')) {
-        if (a.value.kind !== 'const') this.fail('E0204', `\`${name}\` argument \`weight\` must be a constant tensor of the file, got ${typeName(a.value)}`, a.span, { help: 'define it at the top level: `K = [[1.0, -1.0]]`' }, frame);
+        if (a.value.kind !== 'const')
+          this.fail(
+            'E0204',
+            `\`${name}\` argument \`weight\` must be a constant tensor of the file, got ${typeName(a.value)}`,
+            a.span,
+            { help: 'define it at the top level: `K = [[1.0, -1.0]]`' },
+            frame,
+          );
         this.fixed.set(`${path}.${a.name}`, { tensor: a.value.value, trainable, span: a.span });
         given++;
         if (a.name === 'bias') rest.push({ ...a, value: bool(true) });
@@ -404,22 +607,44 @@ class Elaborator {
       }
       rest.push(a);
     }
-    if (trainableArg !== undefined && given === 0) this.fail('E0203', '`trainable` applies to a weight or bias given by a constant (`weight = K`)', trainableArg.span ?? span, {}, frame);
+    if (trainableArg !== undefined && given === 0)
+      this.fail(
+        'E0203',
+        '`trainable` applies to a weight or bias given by a constant (`weight = K`)',
+        trainableArg.span ?? span,
+        {},
+        frame,
+      );
     return rest;
   }
 
   private layerArgs(name: string, args: readonly ArgValue[], span: Span, frame: Frame): LayerArgs {
     const layer = layers.get(name)!;
-    const bound = bindArgs(name, layer.params.map((p) => ({ name: p.name, required: p.default === undefined })), args);
-    if (!bound.ok) this.fail('E0203', bound.message, bound.span ?? span, { help: bound.help ?? `usage: ${layer.doc}` }, frame);
+    const bound = bindArgs(
+      name,
+      layer.params.map((p) => ({ name: p.name, required: p.default === undefined })),
+      args,
+    );
+    if (!bound.ok)
+      this.fail('E0203', bound.message, bound.span ?? span, { help: bound.help ?? `usage: ${layer.doc}` }, frame);
     const out = new Map<string, LayerArgs extends ReadonlyMap<string, infer V> ? V : never>();
     for (const sig of layer.params) {
       const a = bound.bound.get(sig.name);
       if (!a) {
-        out.set(sig.name, sig.default === null ? null : sig.type === 'pair' ? [sig.default as number, sig.default as number] : sig.type === 'triple' ? [sig.default as number, sig.default as number, sig.default as number] : sig.default!);
+        out.set(
+          sig.name,
+          sig.default === null
+            ? null
+            : sig.type === 'pair'
+              ? [sig.default as number, sig.default as number]
+              : sig.type === 'triple'
+                ? [sig.default as number, sig.default as number, sig.default as number]
+                : sig.default!,
+        );
         continue;
       }
-      if (a.value.kind === 'tensor') this.fail('E0204', `\`${name}\` takes its tensor input first, before other arguments`, a.span, {}, frame);
+      if (a.value.kind === 'tensor')
+        this.fail('E0204', `\`${name}\` takes its tensor input first, before other arguments`, a.span, {}, frame);
       const c = convertArg(name, sig, a.value);
       if (!c.ok) this.fail(c.code, c.message, a.span, { help: `usage: ${layer.doc}` }, frame);
       out.set(sig.name, c.value);
@@ -434,25 +659,37 @@ class Elaborator {
   }
 
   private truth(v: Value, span: Span, frame: Frame): boolean {
-    if (v.kind !== 'bool') this.fail('E0204', `a condition must be true or false, got ${typeName(v)} ${show(v)}`, span, {}, frame);
+    if (v.kind !== 'bool')
+      this.fail('E0204', `a condition must be true or false, got ${typeName(v)} ${show(v)}`, span, {}, frame);
     return v.value;
   }
 
   private count(v: Value, span: Span, frame: Frame): number {
-    if (v.kind !== 'num' || !Number.isInteger(v.value) || v.value < 0) this.fail('E0204', `a repeat count must be an integer >= 0, got ${typeName(v)} ${show(v)}`, span, {}, frame);
-    if (v.value > MAX_LOOP) this.fail('E0211', `a loop of ${v.value} iterations is more than the limit of ${MAX_LOOP}`, span, {}, frame);
+    if (v.kind !== 'num' || !Number.isInteger(v.value) || v.value < 0)
+      this.fail('E0204', `a repeat count must be an integer >= 0, got ${typeName(v)} ${show(v)}`, span, {}, frame);
+    if (v.value > MAX_LOOP)
+      this.fail('E0211', `a loop of ${v.value} iterations is more than the limit of ${MAX_LOOP}`, span, {}, frame);
     return v.value;
   }
 
   private positiveInt(v: Value, what: string, span: Span, frame: Frame): number {
-    if (v.kind !== 'num' || !Number.isInteger(v.value) || v.value < 1) this.fail('E0204', `${what} must be an integer >= 1, got ${typeName(v)} ${show(v)}`, span, {}, frame);
-    if (v.value > MAX_INT_ARG) this.fail('E0211', `${what} must be at most ${MAX_INT_ARG}, got ${show(v)}`, span, {}, frame);
+    if (v.kind !== 'num' || !Number.isInteger(v.value) || v.value < 1)
+      this.fail('E0204', `${what} must be an integer >= 1, got ${typeName(v)} ${show(v)}`, span, {}, frame);
+    if (v.value > MAX_INT_ARG)
+      this.fail('E0211', `${what} must be at most ${MAX_INT_ARG}, got ${show(v)}`, span, {}, frame);
     return v.value;
   }
 
   /** Counts one loop iteration or block call against MAX_STEPS. */
   private step(span: Span, frame: Frame): void {
-    if (++this.steps > MAX_STEPS) this.fail('E0211', `elaboration runs more than ${MAX_STEPS} loop iterations and block calls in all`, span, { help: 'nested loops multiply: check the loop counts' }, frame);
+    if (++this.steps > MAX_STEPS)
+      this.fail(
+        'E0211',
+        `elaboration runs more than ${MAX_STEPS} loop iterations and block calls in all`,
+        span,
+        { help: 'nested loops multiply: check the loop counts' },
+        frame,
+      );
   }
 
   /** Two layers of one block instance may not share a parameter path (`as` labels). */
@@ -460,10 +697,18 @@ class Elaborator {
     const first = frame.paths.get(path);
     if (first !== undefined) {
       const again = first.start === span.start && first.file === span.file;
-      this.fail('E0212', `two layers are named \`${path}\`: parameter names such as \`${path}.weight\` must be unique`, span, {
-        notes: again ? [] : [{ message: 'first named here', span: first }],
-        help: again ? 'this label is inside a loop, so every iteration\'s layer gets it; drop `as` or move the layer out of the loop' : 'give each layer its own label',
-      }, frame);
+      this.fail(
+        'E0212',
+        `two layers are named \`${path}\`: parameter names such as \`${path}.weight\` must be unique`,
+        span,
+        {
+          notes: again ? [] : [{ message: 'first named here', span: first }],
+          help: again
+            ? "this label is inside a loop, so every iteration's layer gets it; drop `as` or move the layer out of the loop"
+            : 'give each layer its own label',
+        },
+        frame,
+      );
     }
     frame.paths.set(path, span);
   }
@@ -477,25 +722,41 @@ class Elaborator {
     const x = scope.lookup('x');
     if (prev === null || (x?.kind === 'tensor' && x.node === cur) || this.warned.has(first.span.start)) return;
     this.warned.add(first.span.start);
-    this.diags.report('warning', 'W0202', `\`${name.name}\` continues from \`${prev}\`, the previous statement's value, not from \`x\``, first.span, {
-      help: `write \`${name.name} = x -> ...\` for a branch from the input, or \`${name.name} = ${prev} -> ...\` to keep the chain and silence this`,
-    });
+    this.diags.report(
+      'warning',
+      'W0202',
+      `\`${name.name}\` continues from \`${prev}\`, the previous statement's value, not from \`x\``,
+      first.span,
+      {
+        help: `write \`${name.name} = x -> ...\` for a branch from the input, or \`${name.name} = ${prev} -> ...\` to keep the chain and silence this`,
+      },
+    );
   }
 
   private expr(e: Expr, scope: Scope, frame: Frame | null, cur: NodeId | null): Value {
     const fr = frame ?? { prefix: '', counter: { next: 0 }, callers: [], isModel: false, paths: new Map() };
     switch (e.kind) {
-      case 'num': return num(e.value);
-      case 'str': return { kind: 'str', value: e.value };
-      case 'bool': return bool(e.value);
+      case 'num':
+        return num(e.value);
+      case 'str':
+        return { kind: 'str', value: e.value };
+      case 'bool':
+        return bool(e.value);
       case 'tuple':
-      case 'list': return seq(e.items.map((i) => this.expr(i, scope, frame, cur)));
+      case 'list':
+        return seq(e.items.map((i) => this.expr(i, scope, frame, cur)));
       case 'name': {
         const v = scope.lookup(e.name);
         if (v !== undefined) return v;
         if (layers.has(e.name) || this.defs.has(e.name)) return { kind: 'ref', name: e.name };
         const near = nearest(e.name, [...scope.names(), ...layers.keys(), ...this.defs.keys()]);
-        return this.fail('E0201', `unknown name \`${e.name}\``, e.span, near ? { help: `did you mean \`${near}\`?` } : {}, frame);
+        return this.fail(
+          'E0201',
+          `unknown name \`${e.name}\``,
+          e.span,
+          near ? { help: `did you mean \`${near}\`?` } : {},
+          frame,
+        );
       }
       case 'unary': {
         // `- - - x` is a chain as long as the file, so it is walked in loops, not recursively.
@@ -510,7 +771,8 @@ class Elaborator {
         }
         return v;
       }
-      case 'binary': return this.binaryChain(e, scope, fr, cur);
+      case 'binary':
+        return this.binaryChain(e, scope, fr, cur);
       case 'ternary': {
         let chosen: Expr = e;
         while (chosen.kind === 'ternary') chosen = this.cond(chosen.cond, scope, fr, cur) ? chosen.then : chosen.else;
@@ -528,7 +790,8 @@ class Elaborator {
       case 'call': {
         const name = e.callee.kind === 'name' ? e.callee.name : null;
         const layer = this.callee(e, scope);
-        if (layer !== null && (layers.has(layer.name) || this.defs.has(layer.name))) return this.layerValue(e, layer, scope, frame, cur);
+        if (layer !== null && (layers.has(layer.name) || this.defs.has(layer.name)))
+          return this.layerValue(e, layer, scope, frame, cur);
         if (name === null || !builtinFunctions.has(name) || scope.lookup(name) !== undefined) {
           return this.fail('E0210', `\`${name ?? 'this expression'}\` is not a function`, e.span, {}, frame);
         }
@@ -539,8 +802,22 @@ class Elaborator {
         const r = evalBuiltin(name, args);
         return r.ok ? r.value : this.fail(r.code ?? 'E0204', r.message, e.span, {}, frame);
       }
-      case 'slice': return this.fail('E0210', 'a slice `a:b` indexes a constant tensor, in a top-level definition (`Y = X[:, 1:3]`)', e.span, {}, frame);
-      case 'if': return this.fail('E0210', '`if { } else { }` as a value must be a pipeline stage; use `cond ? a : b` for numbers', e.span, {}, frame);
+      case 'slice':
+        return this.fail(
+          'E0210',
+          'a slice `a:b` indexes a constant tensor, in a top-level definition (`Y = X[:, 1:3]`)',
+          e.span,
+          {},
+          frame,
+        );
+      case 'if':
+        return this.fail(
+          'E0210',
+          '`if { } else { }` as a value must be a pipeline stage; use `cond ? a : b` for numbers',
+          e.span,
+          {},
+          frame,
+        );
     }
   }
 
@@ -548,23 +825,53 @@ class Elaborator {
    * `leaky_relu(0.1)` outside a stage (a block argument, a default): the layer with the arguments it
    * keeps, called when a stage uses it. Its arguments are checked then, against the layer's own.
    */
-  private layerValue(e: Extract<Expr, { kind: 'call' }>, layer: { name: string; args: readonly ArgValue[] }, scope: Scope, frame: Frame | null, cur: NodeId | null): Value {
-    const own = e.args.map((a) => ({ name: a.name?.name ?? null, value: this.expr(a.value, scope, frame, cur), span: a.span }));
+  private layerValue(
+    e: Extract<Expr, { kind: 'call' }>,
+    layer: { name: string; args: readonly ArgValue[] },
+    scope: Scope,
+    frame: Frame | null,
+    cur: NodeId | null,
+  ): Value {
+    const own = e.args.map((a) => ({
+      name: a.name?.name ?? null,
+      value: this.expr(a.value, scope, frame, cur),
+      span: a.span,
+    }));
     const tensor = own.find((a) => a.value.kind === 'tensor');
     if (tensor) {
-      return this.fail('E0210', `\`${layer.name}\` given a tensor here would be a layer's output, not a layer value`, tensor.span, {
-        help: 'apply the layer as a pipeline stage (`y = x -> relu`), or pass it without its input (`act = relu`)',
-      }, frame);
+      return this.fail(
+        'E0210',
+        `\`${layer.name}\` given a tensor here would be a layer's output, not a layer value`,
+        tensor.span,
+        {
+          help: 'apply the layer as a pipeline stage (`y = x -> relu`), or pass it without its input (`act = relu`)',
+        },
+        frame,
+      );
     }
     return { kind: 'ref', name: layer.name, args: [...layer.args, ...own] };
   }
 
-  private index(e: Extract<Expr, { kind: 'index' }>, t: Value, scope: Scope, frame: Frame | null, cur: NodeId | null): Value {
+  private index(
+    e: Extract<Expr, { kind: 'index' }>,
+    t: Value,
+    scope: Scope,
+    frame: Frame | null,
+    cur: NodeId | null,
+  ): Value {
     const i = this.expr(e.index, scope, frame, cur);
     if (!isSeq(t)) return this.fail('E0204', `cannot index ${typeName(t)}`, e.target.span, {}, frame);
-    if (i.kind !== 'num' || !Number.isInteger(i.value)) return this.fail('E0204', `an index must be an integer, got ${typeName(i)}`, e.index.span, {}, frame);
+    if (i.kind !== 'num' || !Number.isInteger(i.value))
+      return this.fail('E0204', `an index must be an integer, got ${typeName(i)}`, e.index.span, {}, frame);
     const item = seqAt(t, i.value < 0 ? seqLength(t) + i.value : i.value);
-    if (!item) return this.fail('E0211', `index ${i.value} is out of range for ${show(t)} (length ${seqLength(t)})`, e.span, {}, frame);
+    if (!item)
+      return this.fail(
+        'E0211',
+        `index ${i.value} is out of range for ${show(t)} (length ${seqLength(t)})`,
+        e.span,
+        {},
+        frame,
+      );
     return item;
   }
 
@@ -580,7 +887,13 @@ class Elaborator {
   }
 
   /** `e` applied to its left operand's value `a`. */
-  private binary(e: Extract<Expr, { kind: 'binary' }>, a: Value, scope: Scope, frame: Frame, cur: NodeId | null): Value {
+  private binary(
+    e: Extract<Expr, { kind: 'binary' }>,
+    a: Value,
+    scope: Scope,
+    frame: Frame,
+    cur: NodeId | null,
+  ): Value {
     if (e.op === 'and' || e.op === 'or') {
       const l = this.truth(a, e.left.span, frame);
       if (e.op === 'and' ? !l : l) return bool(l);
@@ -590,32 +903,52 @@ class Elaborator {
     if (e.op === '==') return bool(equal(a, b));
     if (e.op === '!=') return bool(!equal(a, b));
     if (e.op === '+' && a.kind === 'tensor' && b.kind === 'tensor') {
-      return { kind: 'tensor', node: this.add('add', {}, [a.node, b.node], e.span, frame.prefix.replace(/\.$/, ''), frame) };
+      return {
+        kind: 'tensor',
+        node: this.add('add', {}, [a.node, b.node], e.span, frame.prefix.replace(/\.$/, ''), frame),
+      };
     }
     if (e.op === '+' && isSeq(a) && isSeq(b)) {
       const [x, y] = [seqItems(a), seqItems(b)];
-      if (x === null || y === null || x.length + y.length > MAX_ITEMS) return this.fail('E0211', `this tuple would have ${seqLength(a) + seqLength(b)} items, more than ${MAX_ITEMS}`, e.span, {}, frame);
+      if (x === null || y === null || x.length + y.length > MAX_ITEMS)
+        return this.fail(
+          'E0211',
+          `this tuple would have ${seqLength(a) + seqLength(b)} items, more than ${MAX_ITEMS}`,
+          e.span,
+          {},
+          frame,
+        );
       return seq([...x, ...y]);
     }
     if (a.kind !== 'num' || b.kind !== 'num') {
-      const help = a.kind === 'tensor' || b.kind === 'tensor' ? { help: 'tensors support only `+` (residual add) with another tensor' } : {};
+      const help =
+        a.kind === 'tensor' || b.kind === 'tensor'
+          ? { help: 'tensors support only `+` (residual add) with another tensor' }
+          : {};
       return this.fail('E0204', `\`${e.op}\` does not apply to ${typeName(a)} and ${typeName(b)}`, e.span, help, frame);
     }
     const x = a.value;
     const y = b.value;
     switch (e.op) {
-      case '+': return num(x + y);
-      case '-': return num(x - y);
-      case '*': return num(x * y);
+      case '+':
+        return num(x + y);
+      case '-':
+        return num(x - y);
+      case '*':
+        return num(x * y);
       case '/':
       case '//':
       case '%':
         if (y === 0) return this.fail('E0211', 'division by zero', e.span, {}, frame);
         return num(e.op === '/' ? x / y : e.op === '//' ? Math.floor(x / y) : x - y * Math.floor(x / y));
-      case '<': return bool(x < y);
-      case '<=': return bool(x <= y);
-      case '>': return bool(x > y);
-      case '>=': return bool(x >= y);
+      case '<':
+        return bool(x < y);
+      case '<=':
+        return bool(x <= y);
+      case '>':
+        return bool(x > y);
+      case '>=':
+        return bool(x >= y);
     }
   }
 }

@@ -11,7 +11,11 @@ export type Result<T = ConstTensor> = { ok: true; value: T } | { ok: false; mess
 export const MAX_CONST_ELEMENTS = 2 ** 24;
 
 const ok = <T>(value: T): Result<T> => ({ ok: true, value });
-const err = (message: string, code: DiagCode = 'E0234'): { ok: false; message: string; code: DiagCode } => ({ ok: false, message, code });
+const err = (message: string, code: DiagCode = 'E0234'): { ok: false; message: string; code: DiagCode } => ({
+  ok: false,
+  message,
+  code,
+});
 
 export const shapeText = (shape: readonly number[]): string => `[${shape.join(', ')}]`;
 
@@ -28,7 +32,8 @@ export function filled(shape: readonly number[], value: number): Result {
   const bad = shape.find((d) => !Number.isInteger(d) || d < 1);
   if (bad !== undefined) return err(`a tensor's dimensions are integers >= 1, got ${shapeText(shape)}`);
   const n = count(shape);
-  if (n > MAX_CONST_ELEMENTS) return err(`a constant tensor holds at most ${MAX_CONST_ELEMENTS} values, ${shapeText(shape)} has ${n}`, 'E0211');
+  if (n > MAX_CONST_ELEMENTS)
+    return err(`a constant tensor holds at most ${MAX_CONST_ELEMENTS} values, ${shapeText(shape)} has ${n}`, 'E0211');
   return ok({ shape: [...shape], data: new Float32Array(n).fill(value) });
 }
 
@@ -45,10 +50,13 @@ export function arange(start: number, end: number, step: number): Result {
 export function reshape(t: ConstTensor, shape: readonly number[]): Result {
   const free = shape.filter((d) => d === -1).length;
   const known = count(shape.filter((d) => d !== -1));
-  if (free > 1 || shape.some((d) => !Number.isInteger(d) || (d < 1 && d !== -1))) return err(`\`reshape\` takes dimensions >= 1 and at most one -1, got ${shapeText(shape)}`);
+  if (free > 1 || shape.some((d) => !Number.isInteger(d) || (d < 1 && d !== -1)))
+    return err(`\`reshape\` takes dimensions >= 1 and at most one -1, got ${shapeText(shape)}`);
   const resolved = shape.map((d) => (d === -1 ? t.data.length / known : d));
   if (count(resolved) !== t.data.length || !resolved.every(Number.isInteger)) {
-    return err(`cannot reshape a tensor of shape ${shapeText(t.shape)} (${t.data.length} values) to ${shapeText(shape)}`);
+    return err(
+      `cannot reshape a tensor of shape ${shapeText(t.shape)} (${t.data.length} values) to ${shapeText(shape)}`,
+    );
   }
   return ok({ shape: resolved, data: t.data });
 }
@@ -57,7 +65,8 @@ export function reshape(t: ConstTensor, shape: readonly number[]): Result {
 export function transpose(t: ConstTensor, a: number, b: number): Result {
   const r = t.shape.length;
   const [x, y] = [a < 0 ? a + r : a, b < 0 ? b + r : b];
-  if (!(x >= 0 && x < r && y >= 0 && y < r)) return err(`\`transpose\` dimensions ${a} and ${b} are out of range for a tensor of ${r} dimensions`);
+  if (!(x >= 0 && x < r && y >= 0 && y < r))
+    return err(`\`transpose\` dimensions ${a} and ${b} are out of range for a tensor of ${r} dimensions`);
   const shape = [...t.shape];
   [shape[x], shape[y]] = [shape[y]!, shape[x]!];
   const src = strides(t.shape);
@@ -86,13 +95,19 @@ export function join(ts: readonly ConstTensor[], dim: number, how: 'stack' | 'ca
   const d = dim < 0 ? dim + rank : dim;
   if (!(d >= 0 && d < rank)) return err(`\`${how}\` dimension ${dim} is out of range for ${rank} dimensions`);
   for (const [i, t] of ts.entries()) {
-    const same = t.shape.length === first.shape.length && t.shape.every((s, j) => s === first.shape[j] || (how === 'cat' && j === d));
-    if (!same) return err(`\`${how}\` tensor ${i} has shape ${shapeText(t.shape)}, tensor 0 ${shapeText(first.shape)}${how === 'cat' ? ` (they may differ only in dimension ${d})` : ''}`);
+    const same =
+      t.shape.length === first.shape.length &&
+      t.shape.every((s, j) => s === first.shape[j] || (how === 'cat' && j === d));
+    if (!same)
+      return err(
+        `\`${how}\` tensor ${i} has shape ${shapeText(t.shape)}, tensor 0 ${shapeText(first.shape)}${how === 'cat' ? ` (they may differ only in dimension ${d})` : ''}`,
+      );
   }
   const parts = ts.map((t) => (how === 'stack' ? [...t.shape.slice(0, d), 1, ...t.shape.slice(d)] : t.shape));
   const shape = [...parts[0]!];
   shape[d] = parts.reduce((a, p) => a + p[d]!, 0);
-  if (count(shape) > MAX_CONST_ELEMENTS) return err(`\`${how}\` would hold ${count(shape)} values, more than ${MAX_CONST_ELEMENTS}`, 'E0211');
+  if (count(shape) > MAX_CONST_ELEMENTS)
+    return err(`\`${how}\` would hold ${count(shape)} values, more than ${MAX_CONST_ELEMENTS}`, 'E0211');
   // Row-major: the result is `outer` runs, each the tensors' blocks of their dimensions d.. one after another.
   const outer = count(shape.slice(0, d));
   const data = new Float32Array(count(shape));
@@ -111,7 +126,8 @@ export function join(ts: readonly ConstTensor[], dim: number, how: 'stack' | 'ca
 export function matmul(a: ConstTensor, b: ConstTensor): Result {
   const [m, k] = a.shape;
   const [k2, n] = b.shape;
-  if (a.shape.length !== 2 || b.shape.length !== 2 || k !== k2) return err(`\`matmul\` needs [m, k] and [k, n] tensors, got ${shapeText(a.shape)} and ${shapeText(b.shape)}`);
+  if (a.shape.length !== 2 || b.shape.length !== 2 || k !== k2)
+    return err(`\`matmul\` needs [m, k] and [k, n] tensors, got ${shapeText(a.shape)} and ${shapeText(b.shape)}`);
   const out = new Float32Array(m! * n!);
   for (let i = 0; i < m!; i++) {
     for (let j = 0; j < n!; j++) {
@@ -124,18 +140,26 @@ export function matmul(a: ConstTensor, b: ConstTensor): Result {
 }
 
 /** Elementwise `f` of a tensor and a number or a tensor of the same shape (no other broadcasting). */
-export function elementwise(a: ConstTensor | number, b: ConstTensor | number, f: (x: number, y: number) => number): Result {
+export function elementwise(
+  a: ConstTensor | number,
+  b: ConstTensor | number,
+  f: (x: number, y: number) => number,
+): Result {
   if (typeof a === 'number' && typeof b === 'number') return err('no tensor');
   const shapeOf = typeof a === 'number' ? (b as ConstTensor) : a;
   if (typeof a !== 'number' && typeof b !== 'number' && shapeText(a.shape) !== shapeText(b.shape)) {
-    return err(`the shapes ${shapeText(a.shape)} and ${shapeText(b.shape)} differ (constants combine with a number or a tensor of the same shape)`);
+    return err(
+      `the shapes ${shapeText(a.shape)} and ${shapeText(b.shape)} differ (constants combine with a number or a tensor of the same shape)`,
+    );
   }
   const at = (v: ConstTensor | number, i: number) => (typeof v === 'number' ? v : v.data[i]!);
   return ok({ shape: shapeOf.shape, data: Float32Array.from(shapeOf.data, (_, i) => f(at(a, i), at(b, i))) });
 }
 
 /** One dimension's part of an index: a single position (the dimension is dropped) or a range. */
-export type Subscript = { kind: 'at'; index: number } | { kind: 'slice'; start: number | null; stop: number | null; step: number | null };
+export type Subscript =
+  | { kind: 'at'; index: number }
+  | { kind: 'slice'; start: number | null; stop: number | null; step: number | null };
 
 interface View {
   readonly shape: number[];
@@ -149,7 +173,8 @@ interface View {
  * a bound past the end is a typo), and so is a slice that selects nothing.
  */
 function view(t: ConstTensor, subs: readonly Subscript[]): Result<View> {
-  if (subs.length > t.shape.length) return err(`${subs.length} indices for a tensor of ${t.shape.length} dimensions ${shapeText(t.shape)}`, 'E0235');
+  if (subs.length > t.shape.length)
+    return err(`${subs.length} indices for a tensor of ${t.shape.length} dimensions ${shapeText(t.shape)}`, 'E0235');
   const full = strides(t.shape);
   const shape: number[] = [];
   const stride: number[] = [];
@@ -168,10 +193,14 @@ function view(t: ConstTensor, subs: readonly Subscript[]): Result<View> {
     if (step < 1) return err(`a slice step must be >= 1, got ${step}`, 'E0235');
     const [start, stop] = [norm(s.start ?? 0), norm(s.stop ?? n)];
     if (!(start >= 0 && start <= n) || !(stop >= 0 && stop <= n)) {
-      return err(`slice ${s.start ?? ''}:${s.stop ?? ''} is out of range for dimension ${d} of size ${n} (bounds from ${-n} to ${n})`, 'E0235');
+      return err(
+        `slice ${s.start ?? ''}:${s.stop ?? ''} is out of range for dimension ${d} of size ${n} (bounds from ${-n} to ${n})`,
+        'E0235',
+      );
     }
     const len = Math.ceil((stop - start) / step);
-    if (len < 1) return err(`slice ${s.start ?? ''}:${s.stop ?? ''} selects nothing of dimension ${d} (size ${n})`, 'E0235');
+    if (len < 1)
+      return err(`slice ${s.start ?? ''}:${s.stop ?? ''} selects nothing of dimension ${d} (size ${n})`, 'E0235');
     shape.push(len);
     stride.push(full[d]! * step);
     offset += start * full[d]!;

@@ -15,7 +15,16 @@ export const defaultTrainConfig: TrainConfig = {
   resize: null,
   batch: 256,
   epochs: 10,
-  optimizer: { kind: 'sgd', lr: 0.1, momentum: 0, dampening: 0, nesterov: false, weightDecay: 0, betas: [0.9, 0.999], eps: 1e-8 },
+  optimizer: {
+    kind: 'sgd',
+    lr: 0.1,
+    momentum: 0,
+    dampening: 0,
+    nesterov: false,
+    weightDecay: 0,
+    betas: [0.9, 0.999],
+    eps: 1e-8,
+  },
   init: 'xavier_uniform',
   loss: 'cross_entropy',
   seed: 0,
@@ -35,13 +44,20 @@ type Plain = number | boolean | string | readonly Plain[];
 
 function plain(e: Expr): Plain {
   switch (e.kind) {
-    case 'num': case 'str': case 'bool': return e.value;
-    case 'name': return e.name;
-    case 'tuple': case 'list': return e.items.map(plain);
+    case 'num':
+    case 'str':
+    case 'bool':
+      return e.value;
+    case 'name':
+      return e.name;
+    case 'tuple':
+    case 'list':
+      return e.items.map(plain);
     case 'unary':
       if (e.op === '-' && e.operand.kind === 'num') return -e.operand.value;
       break;
-    default: break;
+    default:
+      break;
   }
   throw new BadEntry('expected a number, string, name or tuple here', e.span);
 }
@@ -50,14 +66,18 @@ function choice<T extends string>(e: Expr, what: string, options: readonly T[]):
   const v = plain(e);
   if (typeof v === 'string' && (options as readonly string[]).includes(v)) return v as T;
   const near = typeof v === 'string' ? nearest(v, options) : null;
-  throw new BadEntry(`${what} must be one of ${options.join(', ')}${near ? ` (did you mean \`${near}\`?)` : ''}`, e.span);
+  throw new BadEntry(
+    `${what} must be one of ${options.join(', ')}${near ? ` (did you mean \`${near}\`?)` : ''}`,
+    e.span,
+  );
 }
 
 /** An integer setting from `min` to `max` (batch, epochs, seed). */
 function integer(e: Expr, what: string, min: number, max: number): number {
   const v = plain(e);
   if (typeof v !== 'number' || !Number.isInteger(v)) throw new BadEntry(`${what} must be an integer >= ${min}`, e.span);
-  if (v < min || v > max) throw new BadEntry(`${what} must be an integer from ${min} to ${max}, got ${v}`, e.span, 'E0211');
+  if (v < min || v > max)
+    throw new BadEntry(`${what} must be an integer from ${min} to ${max}, got ${v}`, e.span, 'E0211');
   return v;
 }
 
@@ -70,15 +90,18 @@ interface Domain {
   readonly below?: number;
 }
 
-const domainText = (d: Domain): string => [`${d.minOpen ? '>' : '>='} ${d.min}`, ...(d.below === undefined ? [] : [`< ${d.below}`])].join(' and ');
+const domainText = (d: Domain): string =>
+  [`${d.minOpen ? '>' : '>='} ${d.min}`, ...(d.below === undefined ? [] : [`< ${d.below}`])].join(' and ');
 
 /** A float hyperparameter checked where it is written: f32-representable and in its domain. */
 function hyper(x: unknown, span: Span, what: string, d: Domain): number {
   if (typeof x !== 'number') throw new BadEntry(`${what} must be a number`, span);
   const problem = f32Problem(x);
   if (problem !== null) throw new BadEntry(`${what} ${problem}`, span, 'E0211');
-  if (d.minOpen ? !(x > d.min) : !(x >= d.min)) throw new BadEntry(`${what} must be ${domainText(d)}, got ${x}`, span, 'E0211');
-  if (d.below !== undefined && !(x < d.below)) throw new BadEntry(`${what} must be ${domainText(d)}, got ${x}`, span, 'E0211');
+  if (d.minOpen ? !(x > d.min) : !(x >= d.min))
+    throw new BadEntry(`${what} must be ${domainText(d)}, got ${x}`, span, 'E0211');
+  if (d.below !== undefined && !(x < d.below))
+    throw new BadEntry(`${what} must be ${domainText(d)}, got ${x}`, span, 'E0211');
   return x;
 }
 
@@ -98,7 +121,8 @@ function resize(e: Expr): Pair {
   if (items.length !== 2 || !items.every((x) => typeof x === 'number' && Number.isInteger(x) && x >= 1)) {
     throw new BadEntry('resize must be a size >= 1 or (h, w)', e.span);
   }
-  if (items.some((x) => (x as number) > MAX_INT_ARG)) throw new BadEntry(`resize must be at most ${MAX_INT_ARG}`, e.span, 'E0211');
+  if (items.some((x) => (x as number) > MAX_INT_ARG))
+    throw new BadEntry(`resize must be at most ${MAX_INT_ARG}`, e.span, 'E0211');
   return [items[0] as number, items[1] as number];
 }
 
@@ -114,17 +138,31 @@ function callOf(e: Expr): { name: string; args: readonly Arg[]; span: Span } {
 
 function optimizer(e: Expr, base: OptimizerConfig): OptimizerConfig {
   const c = callOf(e);
-  const kind = choice<OptimizerKind>({ kind: 'name', name: c.name, span: c.span }, 'optimizer', ['sgd', 'adam', 'adamw']);
+  const kind = choice<OptimizerKind>({ kind: 'name', name: c.name, span: c.span }, 'optimizer', [
+    'sgd',
+    'adam',
+    'adamw',
+  ]);
   // torch.optim.AdamW's default weight decay is 0.01; SGD and Adam default to 0.
   let o: OptimizerConfig = { ...base, kind, weightDecay: kind === 'adamw' ? 0.01 : 0 };
   for (const a of c.args) {
     const key = a.name!.name;
     switch (key) {
-      case 'lr': o = { ...o, lr: float(a.value, 'lr', LR) }; break;
-      case 'momentum': o = { ...o, momentum: float(a.value, 'momentum', { min: 0 }) }; break;
-      case 'dampening': o = { ...o, dampening: float(a.value, 'dampening', { min: 0 }) }; break;
-      case 'weight_decay': o = { ...o, weightDecay: float(a.value, 'weight_decay', { min: 0 }) }; break;
-      case 'eps': o = { ...o, eps: float(a.value, 'eps', { min: 0, minOpen: true }) }; break;
+      case 'lr':
+        o = { ...o, lr: float(a.value, 'lr', LR) };
+        break;
+      case 'momentum':
+        o = { ...o, momentum: float(a.value, 'momentum', { min: 0 }) };
+        break;
+      case 'dampening':
+        o = { ...o, dampening: float(a.value, 'dampening', { min: 0 }) };
+        break;
+      case 'weight_decay':
+        o = { ...o, weightDecay: float(a.value, 'weight_decay', { min: 0 }) };
+        break;
+      case 'eps':
+        o = { ...o, eps: float(a.value, 'eps', { min: 0, minOpen: true }) };
+        break;
       case 'nesterov': {
         const v = plain(a.value);
         if (typeof v !== 'boolean') throw new BadEntry('nesterov must be true or false', a.value.span);
@@ -139,7 +177,11 @@ function optimizer(e: Expr, base: OptimizerConfig): OptimizerConfig {
         o = { ...o, betas: [beta(0), beta(1)] };
         break;
       }
-      default: throw new BadEntry(`optimizer \`${kind}\` has no argument \`${key}\` (lr, momentum, dampening, nesterov, weight_decay, betas, eps)`, a.span);
+      default:
+        throw new BadEntry(
+          `optimizer \`${kind}\` has no argument \`${key}\` (lr, momentum, dampening, nesterov, weight_decay, betas, eps)`,
+          a.span,
+        );
     }
   }
   return o;
@@ -162,15 +204,27 @@ function data(v: Expr, cfg: TrainConfig, constants: ReadonlyMap<string, ConstTen
     const targets = c.args.find((a) => a.name!.name === 'targets');
     const other = c.args.find((a) => a.name!.name !== 'inputs' && a.name!.name !== 'targets');
     if (other) throw new BadEntry(`tensors data has no argument \`${other.name!.name}\` (inputs, targets)`, other.span);
-    if (!inputs || !targets) throw new BadEntry('tensors data needs `inputs = X` and `targets = Y`, constant tensors of the file', c.span);
+    if (!inputs || !targets)
+      throw new BadEntry('tensors data needs `inputs = X` and `targets = Y`, constant tensors of the file', c.span);
     const constant = (a: Arg): ConstTensor => {
       const t = a.value.kind === 'name' ? constants.get(a.value.name) : undefined;
-      if (t === undefined) throw new BadEntry(`${a.name!.name} must name a constant tensor of the file`, a.value.span, 'E0201');
-      if (t.shape.length < 2) throw new BadEntry(`${a.name!.name} is [${t.shape.join(', ')}]; samples are [N, ...] (reshape it, e.g. reshape(X, (1, 1, 6, 8)))`, a.value.span, 'E0234');
+      if (t === undefined)
+        throw new BadEntry(`${a.name!.name} must name a constant tensor of the file`, a.value.span, 'E0201');
+      if (t.shape.length < 2)
+        throw new BadEntry(
+          `${a.name!.name} is [${t.shape.join(', ')}]; samples are [N, ...] (reshape it, e.g. reshape(X, (1, 1, 6, 8)))`,
+          a.value.span,
+          'E0234',
+        );
       return t;
     };
     const [x, y] = [constant(inputs), constant(targets)];
-    if (x.shape[0] !== y.shape[0]) throw new BadEntry(`${x.shape[0]} inputs but ${y.shape[0]} targets (the first dimension counts samples)`, c.span, 'E0234');
+    if (x.shape[0] !== y.shape[0])
+      throw new BadEntry(
+        `${x.shape[0]} inputs but ${y.shape[0]} targets (the first dimension counts samples)`,
+        c.span,
+        'E0234',
+      );
     return { ...cfg, data: { kind: 'tensors', inputs: x, targets: y } };
   }
   if (c.name === 'npy') {
@@ -181,7 +235,11 @@ function data(v: Expr, cfg: TrainConfig, constants: ReadonlyMap<string, ConstTen
     if (!inputs || !targets) throw new BadEntry('npy data needs `inputs = "x.npy"` and `targets = "y.npy"`', c.span);
     return { ...cfg, data: { kind: 'npy', inputs: stringArg(inputs), targets: stringArg(targets) } };
   }
-  if (c.name !== 'fashion_mnist') throw new BadEntry('data must be `fashion_mnist`, `npy(inputs = ..., targets = ...)`, `tensors(inputs = X, targets = Y)` or an IDX directory path in quotes', v.span);
+  if (c.name !== 'fashion_mnist')
+    throw new BadEntry(
+      'data must be `fashion_mnist`, `npy(inputs = ..., targets = ...)`, `tensors(inputs = X, targets = Y)` or an IDX directory path in quotes',
+      v.span,
+    );
   let out: TrainConfig = { ...cfg, data: { kind: 'fashion_mnist' } };
   for (const a of c.args) {
     if (a.name!.name !== 'resize') throw new BadEntry(`data has no argument \`${a.name!.name}\` (resize)`, a.span);
@@ -196,24 +254,48 @@ const LR: Domain = { min: 0, minOpen: true };
 const keys = ['data', 'resize', 'batch', 'epochs', 'optimizer', 'lr', 'init', 'loss', 'seed'] as const;
 
 /** The recipe of the file's train sections (later entries win); bad entries are reported and skipped. */
-export function readTrainConfig(program: Program, diags: DiagnosticBag, constants: ReadonlyMap<string, ConstTensor> = new Map()): TrainConfig {
+export function readTrainConfig(
+  program: Program,
+  diags: DiagnosticBag,
+  constants: ReadonlyMap<string, ConstTensor> = new Map(),
+): TrainConfig {
   let cfg = defaultTrainConfig;
   for (const entry of program.train.flatMap((t) => t.entries)) {
     const v = entry.value;
     try {
       switch (entry.key.name) {
-        case 'data': cfg = data(v, cfg, constants); break;
-        case 'resize': cfg = { ...cfg, resize: resize(v) }; break;
-        case 'batch': cfg = { ...cfg, batch: integer(v, 'batch', 1, MAX_INT_ARG) }; break;
-        case 'epochs': cfg = { ...cfg, epochs: integer(v, 'epochs', 1, Number.MAX_SAFE_INTEGER) }; break;
-        case 'optimizer': cfg = { ...cfg, optimizer: optimizer(v, cfg.optimizer) }; break;
-        case 'lr': cfg = { ...cfg, optimizer: { ...cfg.optimizer, lr: float(v, 'lr', LR) } }; break;
-        case 'init': cfg = { ...cfg, init: choice<InitKind>(v, 'init', ['xavier_uniform', 'kaiming', 'default']) }; break;
-        case 'loss': cfg = { ...cfg, loss: choice<LossKind>(v, 'loss', ['cross_entropy', 'mse_sum', 'mse_mean']) }; break;
-        case 'seed': cfg = { ...cfg, seed: integer(v, 'seed', 0, Number.MAX_SAFE_INTEGER) }; break;
+        case 'data':
+          cfg = data(v, cfg, constants);
+          break;
+        case 'resize':
+          cfg = { ...cfg, resize: resize(v) };
+          break;
+        case 'batch':
+          cfg = { ...cfg, batch: integer(v, 'batch', 1, MAX_INT_ARG) };
+          break;
+        case 'epochs':
+          cfg = { ...cfg, epochs: integer(v, 'epochs', 1, Number.MAX_SAFE_INTEGER) };
+          break;
+        case 'optimizer':
+          cfg = { ...cfg, optimizer: optimizer(v, cfg.optimizer) };
+          break;
+        case 'lr':
+          cfg = { ...cfg, optimizer: { ...cfg.optimizer, lr: float(v, 'lr', LR) } };
+          break;
+        case 'init':
+          cfg = { ...cfg, init: choice<InitKind>(v, 'init', ['xavier_uniform', 'kaiming', 'default']) };
+          break;
+        case 'loss':
+          cfg = { ...cfg, loss: choice<LossKind>(v, 'loss', ['cross_entropy', 'mse_sum', 'mse_mean']) };
+          break;
+        case 'seed':
+          cfg = { ...cfg, seed: integer(v, 'seed', 0, Number.MAX_SAFE_INTEGER) };
+          break;
         default: {
           const near = nearest(entry.key.name, keys);
-          diags.error('E0209', `unknown train setting \`${entry.key.name}\``, entry.key.span, { help: near ? `did you mean \`${near}\`?` : `settings: ${keys.join(', ')}` });
+          diags.error('E0209', `unknown train setting \`${entry.key.name}\``, entry.key.span, {
+            help: near ? `did you mean \`${near}\`?` : `settings: ${keys.join(', ')}`,
+          });
         }
       }
       if (entry.key.name === 'optimizer' || entry.key.name === 'lr') {

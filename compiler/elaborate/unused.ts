@@ -16,7 +16,12 @@ export interface ValueOrigin {
  * Warns (W0201) once per source position for every node whose value is never read: the tail of
  * an unused chain (the layers before it are read by it). A block called many times warns once.
  */
-export function reportUnused(nodes: readonly Node[], output: NodeId, origins: ReadonlyMap<NodeId, ValueOrigin>, diags: DiagnosticBag): void {
+export function reportUnused(
+  nodes: readonly Node[],
+  output: NodeId,
+  origins: ReadonlyMap<NodeId, ValueOrigin>,
+  diags: DiagnosticBag,
+): void {
   const read = new Set<NodeId>([output]);
   for (const n of nodes) for (const i of n.inputs) read.add(i);
   const seen = new Set<string>();
@@ -27,10 +32,17 @@ export function reportUnused(nodes: readonly Node[], output: NodeId, origins: Re
     const key = `${span.start}:${span.end}`;
     if (seen.has(key)) continue;
     seen.add(key);
-    const what = origin === undefined ? `the output of this \`${opDisplayNames[n.op]}\`` : origin.name === null ? 'the output of this block' : `\`${origin.name}\``;
+    const what =
+      origin === undefined
+        ? `the output of this \`${opDisplayNames[n.op]}\``
+        : origin.name === null
+          ? 'the output of this block'
+          : `\`${origin.name}\``;
     diags.report('warning', 'W0201', `${what} is computed but never used`, span, {
-      notes: (origin?.callers ?? n.callers).slice(-1).map((c) => ({ message: `in block \`${c.block}\` called here`, span: c.span })),
-      help: 'use it or remove it; any parameters it has still count (as an unused PyTorch module\'s do) but get no gradient',
+      notes: (origin?.callers ?? n.callers)
+        .slice(-1)
+        .map((c) => ({ message: `in block \`${c.block}\` called here`, span: c.span })),
+      help: "use it or remove it; any parameters it has still count (as an unused PyTorch module's do) but get no gradient",
     });
   }
 }

@@ -59,14 +59,22 @@ export function seqItems(v: SeqValue): readonly Value[] | null {
 
 export function typeName(v: Value): string {
   switch (v.kind) {
-    case 'num': return Number.isInteger(v.value) ? 'an int' : 'a float';
-    case 'bool': return 'a bool';
-    case 'str': return 'a string';
-    case 'seq': return 'a tuple';
-    case 'range': return 'a range';
-    case 'tensor': return 'a tensor';
-    case 'const': return 'a constant tensor';
-    case 'ref': return `\`${v.name}\``;
+    case 'num':
+      return Number.isInteger(v.value) ? 'an int' : 'a float';
+    case 'bool':
+      return 'a bool';
+    case 'str':
+      return 'a string';
+    case 'seq':
+      return 'a tuple';
+    case 'range':
+      return 'a range';
+    case 'tensor':
+      return 'a tensor';
+    case 'const':
+      return 'a constant tensor';
+    case 'ref':
+      return `\`${v.name}\``;
   }
 }
 
@@ -76,14 +84,24 @@ const shownDepth = 8;
 
 export function show(v: Value, depth = 0): string {
   switch (v.kind) {
-    case 'num': return String(v.value);
-    case 'bool': return String(v.value);
-    case 'str': return JSON.stringify(v.value);
-    case 'seq': return depth >= shownDepth ? '(...)' : `(${v.items.map((x) => show(x, depth + 1)).join(', ')})`;
-    case 'range': return `range(${v.start}, ${v.end})`;
-    case 'tensor': return `tensor %${v.node}`;
-    case 'const': return `${v.name} [${v.value.shape.join(', ')}]`;
-    case 'ref': return v.args === undefined ? v.name : `${v.name}(${v.args.map((a) => `${a.name === null ? '' : `${a.name} = `}${show(a.value, depth + 1)}`).join(', ')})`;
+    case 'num':
+      return String(v.value);
+    case 'bool':
+      return String(v.value);
+    case 'str':
+      return JSON.stringify(v.value);
+    case 'seq':
+      return depth >= shownDepth ? '(...)' : `(${v.items.map((x) => show(x, depth + 1)).join(', ')})`;
+    case 'range':
+      return `range(${v.start}, ${v.end})`;
+    case 'tensor':
+      return `tensor %${v.node}`;
+    case 'const':
+      return `${v.name} [${v.value.shape.join(', ')}]`;
+    case 'ref':
+      return v.args === undefined
+        ? v.name
+        : `${v.name}(${v.args.map((a) => `${a.name === null ? '' : `${a.name} = `}${show(a.value, depth + 1)}`).join(', ')})`;
   }
 }
 
@@ -106,5 +124,7 @@ export function equal(a: Value, b: Value): boolean {
 function equalLeaf(a: Value, b: Value): boolean {
   if (a.kind === 'tensor' && b.kind === 'tensor') return a.node === b.node;
   if (a.kind === 'const' && b.kind === 'const') return a.value === b.value;
-  return a.kind === b.kind && 'value' in a && 'value' in b ? a.value === b.value : a.kind === 'ref' && b.kind === 'ref' && show(a) === show(b);
+  return a.kind === b.kind && 'value' in a && 'value' in b
+    ? a.value === b.value
+    : a.kind === 'ref' && b.kind === 'ref' && show(a) === show(b);
 }

@@ -28,7 +28,15 @@ const TORCH: Partial<{ readonly [K in OpKind]: TorchOp }> = {
   conv2d: {
     attrs: ['outChannels', 'kernel', 'stride', 'padding', 'dilation', 'groups', 'bias'],
     module: (n, x) => {
-      const a = n.attrs as { outChannels: number; kernel: [number, number]; stride: [number, number]; padding: [number, number]; dilation: [number, number]; groups: number; bias: boolean };
+      const a = n.attrs as {
+        outChannels: number;
+        kernel: [number, number];
+        stride: [number, number];
+        padding: [number, number];
+        dilation: [number, number];
+        groups: number;
+        bias: boolean;
+      };
       return `nn.Conv2d(${x[1]}, ${a.outChannels}, kernel_size=${pair(a.kernel)}, stride=${pair(a.stride)}, padding=${pair(a.padding)}, dilation=${pair(a.dilation)}, groups=${a.groups}, bias=${py(a.bias)})`;
     },
   },
@@ -74,7 +82,10 @@ const TORCH: Partial<{ readonly [K in OpKind]: TorchOp }> = {
       return `nn.AvgPool3d(kernel_size=${tuple(a.kernel)}, stride=${tuple(a.stride)}, padding=${tuple(a.padding)})`;
     },
   },
-  adaptive_avgpool2d: { attrs: ['output'], module: (n) => `nn.AdaptiveAvgPool2d(${pair((n.attrs as { output: [number, number] }).output)})` },
+  adaptive_avgpool2d: {
+    attrs: ['output'],
+    module: (n) => `nn.AdaptiveAvgPool2d(${pair((n.attrs as { output: [number, number] }).output)})`,
+  },
   batchnorm: {
     attrs: ['eps', 'momentum'],
     module: (n, x) => {
@@ -88,7 +99,10 @@ const TORCH: Partial<{ readonly [K in OpKind]: TorchOp }> = {
   sigmoid: { attrs: [], module: () => 'nn.Sigmoid()' },
   tanh: { attrs: [], module: () => 'nn.Tanh()' },
   identity: { attrs: [], module: () => 'nn.Identity()' },
-  leaky_relu: { attrs: ['slope'], module: (n) => `nn.LeakyReLU(negative_slope=${py((n.attrs as { slope: number }).slope)})` },
+  leaky_relu: {
+    attrs: ['slope'],
+    module: (n) => `nn.LeakyReLU(negative_slope=${py((n.attrs as { slope: number }).slope)})`,
+  },
   add: { attrs: [], module: null },
   concat: { attrs: [], module: null },
 };
@@ -123,7 +137,11 @@ function checkOps(g: ShapedGraph, diagnostics: DiagnosticBag): boolean {
     }
     const unknown = Object.keys(n.attrs).filter((k) => !op.attrs.includes(k));
     if (unknown.length > 0) {
-      diagnostics.error('E0501', `\`cnnc export\` cannot express ${n.op}'s ${unknown.map((k) => `\`${k}\``).join(', ')} in PyTorch yet`, n.span);
+      diagnostics.error(
+        'E0501',
+        `\`cnnc export\` cannot express ${n.op}'s ${unknown.map((k) => `\`${k}\``).join(', ')} in PyTorch yet`,
+        n.span,
+      );
       ok = false;
     }
   }
@@ -161,10 +179,15 @@ function moduleTree(g: ShapedGraph): Container {
   for (const n of g.nodes) for (const i of n.inputs) readers.set(i, [...(readers.get(i) ?? []), n.id]);
   for (const c of all) {
     const ids = new Set(c.nodes.map((n) => n.id));
-    c.chain = c.nodes.length > 0 && c.nodes.every((n, i) =>
-      TORCH[n.op]!.module !== null && n.inputs.length === 1 &&
-      (i === 0 ? !ids.has(n.inputs[0]!) : n.inputs[0] === c.nodes[i - 1]!.id) &&
-      (i === c.nodes.length - 1 || (readers.get(n.id) ?? []).every((r) => ids.has(r)) && n.id !== g.output));
+    c.chain =
+      c.nodes.length > 0 &&
+      c.nodes.every(
+        (n, i) =>
+          TORCH[n.op]!.module !== null &&
+          n.inputs.length === 1 &&
+          (i === 0 ? !ids.has(n.inputs[0]!) : n.inputs[0] === c.nodes[i - 1]!.id) &&
+          (i === c.nodes.length - 1 || ((readers.get(n.id) ?? []).every((r) => ids.has(r)) && n.id !== g.output)),
+      );
   }
   return root;
 }
@@ -175,9 +198,12 @@ function build(child: ShapedNode | Container, shapes: ReadonlyMap<number, readon
   const inner = `${indent}    `;
   const entries = [...child.children];
   const numbered = entries.every(([name], i) => name === String(i));
-  const items = entries.map(([name, c]) => (child.chain && numbered ? build(c, shapes, inner) : `(${JSON.stringify(name)}, ${build(c, shapes, inner)})`));
+  const items = entries.map(([name, c]) =>
+    child.chain && numbered ? build(c, shapes, inner) : `(${JSON.stringify(name)}, ${build(c, shapes, inner)})`,
+  );
   const body = items.map((s) => `\n${inner}${s},`).join('');
-  if (child.chain) return numbered ? `nn.Sequential(${body}\n${indent})` : `nn.Sequential(OrderedDict([${body}\n${indent}]))`;
+  if (child.chain)
+    return numbered ? `nn.Sequential(${body}\n${indent})` : `nn.Sequential(OrderedDict([${body}\n${indent}]))`;
   return `Block(${JSON.stringify(child.block)}, [${body}\n${indent}])`;
 }
 
@@ -200,7 +226,8 @@ function forwardLines(g: ShapedGraph, root: Container): string[] {
     if (n.op === 'input') continue;
     const unit = unitOf.get(n.id);
     if (unit) {
-      if (unit.nodes[unit.nodes.length - 1] === n) lines.push(`${v(n.id)} = ${call(unit.path, v(unit.nodes[0]!.inputs[0]!))}  # ${unit.block}`);
+      if (unit.nodes[unit.nodes.length - 1] === n)
+        lines.push(`${v(n.id)} = ${call(unit.path, v(unit.nodes[0]!.inputs[0]!))}  # ${unit.block}`);
     } else if (n.op === 'add') lines.push(`${v(n.id)} = ${v(n.inputs[0]!)} + ${v(n.inputs[1]!)}`);
     else if (n.op === 'concat') lines.push(`${v(n.id)} = torch.cat([${n.inputs.map(v).join(', ')}], dim=1)`);
     else lines.push(`${v(n.id)} = ${call(n.path, v(n.inputs[0]!))}`);
@@ -221,13 +248,20 @@ export interface TorchExport {
  * equivalent here. `params` are the model's parameter names (refused by `model(**overrides)`: the
  * layers' sizes were fixed when the file was exported). `origin` names the .cnn file in the header.
  */
-export function torchModule(g: ShapedGraph, params: readonly string[], origin: string, diagnostics: DiagnosticBag): TorchExport | null {
+export function torchModule(
+  g: ShapedGraph,
+  params: readonly string[],
+  origin: string,
+  diagnostics: DiagnosticBag,
+): TorchExport | null {
   if (!checkOps(g, diagnostics)) return null;
   const className = /^[A-Za-z_][A-Za-z0-9_]*$/.test(g.model) ? g.model : `Model_${g.model.replace(/\W/g, '_')}`;
   const root = moduleTree(g);
   const shapes = new Map(g.nodes.map((n) => [n.id, n.shape]));
   const input = g.nodes.find((n) => n.op === 'input')!.shape.slice(1);
-  const children = [...root.children].map(([name, c]) => `        self.add_module(${JSON.stringify(name)}, ${build(c, shapes, '        ')})`);
+  const children = [...root.children].map(
+    ([name, c]) => `        self.add_module(${JSON.stringify(name)}, ${build(c, shapes, '        ')})`,
+  );
   const forward = root.chain
     ? ['for layer in self.children():', '    x = layer(x)', 'return x']
     : forwardLines(g, root);
@@ -257,7 +291,11 @@ ${FOOTER}`;
   return { source, className };
 }
 
-const HEADER = (model: string, origin: string, input: readonly number[]): string => `"""${model}, exported by \`cnnc export\` from ${origin}.
+const HEADER = (
+  model: string,
+  origin: string,
+  input: readonly number[],
+): string => `"""${model}, exported by \`cnnc export\` from ${origin}.
 
     from <this module> import model, load_cnnc
     net = model()                                        # input [N, ${input.join(', ')}]

@@ -8,7 +8,17 @@
 //    scales (conv and linear input gradients, pooling gradients, gradient sums).
 // A rewrite needs the intermediate tensor to have no other reader; every candidate, fused or not,
 // is recorded with the reason, for `cnnc compile --emit fusion`.
-import { PASSES, opTensors, writes, type FusedAct, type PassName, type StepOp, type StepOpOf, type StepProgram, type TensorId } from '../autodiff/step-ir.ts';
+import {
+  PASSES,
+  opTensors,
+  writes,
+  type FusedAct,
+  type PassName,
+  type StepOp,
+  type StepOpOf,
+  type StepProgram,
+  type TensorId,
+} from '../autodiff/step-ir.ts';
 import { gradFromOutputExact } from '../ir/expr.ts';
 import type { KernelOrigin } from '../ir/kernel-facts.ts';
 import { formatShape, numel } from '../ir/graph.ts';
@@ -29,11 +39,25 @@ export interface Fusion {
 
 /** Ops whose output store can apply an activation. */
 type ActHost = StepOpOf<'conv2d' | 'conv3d' | 'linear' | 'add' | 'bn_train' | 'bn_eval'>;
-const actHosts: ReadonlySet<string> = new Set<ActHost['op']>(['conv2d', 'conv3d', 'linear', 'add', 'bn_train', 'bn_eval']);
+const actHosts: ReadonlySet<string> = new Set<ActHost['op']>([
+  'conv2d',
+  'conv3d',
+  'linear',
+  'add',
+  'bn_train',
+  'bn_eval',
+]);
 const isActHost = (op: StepOp): op is ActHost => actHosts.has(op.op);
 /** Ops whose output store can apply an activation gradient. */
 type GradHost = StepOpOf<'conv2d_dx' | 'conv3d_dx' | 'linear_dx' | 'pool_grad' | 'pool3d_grad' | 'add'>;
-const gradHosts: ReadonlySet<string> = new Set<GradHost['op']>(['conv2d_dx', 'conv3d_dx', 'linear_dx', 'pool_grad', 'pool3d_grad', 'add']);
+const gradHosts: ReadonlySet<string> = new Set<GradHost['op']>([
+  'conv2d_dx',
+  'conv3d_dx',
+  'linear_dx',
+  'pool_grad',
+  'pool3d_grad',
+  'add',
+]);
 const isGradHost = (op: StepOp): op is GradHost => gradHosts.has(op.op);
 /** The tensor a gradient host stores. */
 const gradOut = (host: GradHost): TensorId => (host.op === 'add' ? host.y : host.dx);
@@ -55,7 +79,11 @@ export function fuse(program: StepProgram): Fusion {
   for (const pass of PASSES) {
     const ctx = { program, pass, decisions };
     // Batch norm first: the activation after it then finds the conv or linear that absorbed it.
-    const fused = apply(apply(apply([...program[pass]], ctx, foldBatchnorm), ctx, fuseActivation), ctx, fuseActivationGrad);
+    const fused = apply(
+      apply(apply([...program[pass]], ctx, foldBatchnorm), ctx, fuseActivation),
+      ctx,
+      fuseActivationGrad,
+    );
     out[pass] = fused.filter((op): op is StepOp => op !== null);
   }
   return { program: { ...program, ...out }, decisions };
@@ -178,15 +206,28 @@ function apply<O extends StepOp>(ops: (StepOp | null)[], ctx: Ctx, rule: Rule<O>
     const t = rule.via(op);
     const p = producer(index, t, rule.hostOutput);
     const host = p >= 0 ? ops[p]! : null;
-    if (!host) { record(false, null, `%${t} comes from ${writerOf(index, t)}, ${rule.noHost}`); continue; }
-    if (rule.busy(host)) { record(false, host, 'the producer already has an epilogue'); continue; }
+    if (!host) {
+      record(false, null, `%${t} comes from ${writerOf(index, t)}, ${rule.noHost}`);
+      continue;
+    }
+    if (rule.busy(host)) {
+      record(false, host, 'the producer already has an epilogue');
+      continue;
+    }
     const { indices, refuse } = rule.companions(index, op);
     const others = index.uses(t).filter((j) => j !== p && j !== i && !indices.includes(j));
     if (ctx.program.tensors[t]!.aliasOf !== null || others.length > 0 || t === ctx.program.output) {
-      record(false, host, `%${t} is also read by ${others.map((j) => ops[j]!.op).join(', ') || 'the runtime'}, so it must be stored`);
+      record(
+        false,
+        host,
+        `%${t} is also read by ${others.map((j) => ops[j]!.op).join(', ') || 'the runtime'}, so it must be stored`,
+      );
       continue;
     }
-    if (refuse) { record(false, host, refuse); continue; }
+    if (refuse) {
+      record(false, host, refuse);
+      continue;
+    }
     ops[p] = { ...rule.rewrite(host, op, ops, indices), origin: merge(host.origin, op.origin) };
     ops[i] = null;
     for (const j of [p, i, ...indices]) index.update(j);
@@ -218,7 +259,8 @@ const fuseActivation: Rule<StepOpOf<'unary'>> = {
   hostOutput: (host) => (isActHost(host) ? host.y : undefined),
   noHost: 'which has no activation epilogue',
   // A folded batch norm and an activation share the forward epilogue; nothing else does.
-  busy: (host) => isActHost(host) && host.epilogue !== undefined && (host.epilogue.kind !== 'forward' || host.epilogue.act !== null),
+  busy: (host) =>
+    isActHost(host) && host.epilogue !== undefined && (host.epilogue.kind !== 'forward' || host.epilogue.act !== null),
   // The activation's own gradient reads its input: it is rewritten to read the output instead.
   companions: (index, act) => {
     const indices = index.uses(index.base(act.x)).filter((i) => {
@@ -226,7 +268,9 @@ const fuseActivation: Rule<StepOpOf<'unary'>> = {
       return op?.op === 'unary_grad' && op.x === act.x && op.fn === act.fn && op.from === 'input';
     });
     const exact = indices.length === 0 || gradFromOutputExact(act.fn, act.slope);
-    return exact ? { indices } : { indices, refuse: 'leaky_relu with a negative slope needs its input for the gradient' };
+    return exact
+      ? { indices }
+      : { indices, refuse: 'leaky_relu with a negative slope needs its input for the gradient' };
   },
   rewrite: (host, act, ops, grads) => {
     if (!isActHost(host)) throw new Error(`internal: activation fused into ${host.op}`);
@@ -238,7 +282,8 @@ const fuseActivation: Rule<StepOpOf<'unary'>> = {
     const bn = host.epilogue?.kind === 'forward' ? host.epilogue.bn : null;
     return { ...host, y: act.y, epilogue: { kind: 'forward', bn, act: fused } };
   },
-  fusedWhy: (grads) => `is read only by the activation${grads ? ' and its gradient, which now reads the activation output' : ''}: never stored`,
+  fusedWhy: (grads) =>
+    `is read only by the activation${grads ? ' and its gradient, which now reads the activation output' : ''}: never stored`,
 };
 
 const fuseActivationGrad: Rule<StepOpOf<'unary_grad'>> = {

@@ -12,7 +12,11 @@ export function printFusion(decisions: readonly FusionDecision[] | null): string
     const fused = own.filter((d) => d.fused).length;
     lines.push(`${pass} pass: ${fused} of ${own.length} candidates fused {`);
     for (const d of own) {
-      lines.push(d.fused ? `  fused     ${d.op}  into  ${d.into}` : `  separate  ${d.op}${d.into ? `  (not into ${d.into})` : ''}`);
+      lines.push(
+        d.fused
+          ? `  fused     ${d.op}  into  ${d.into}`
+          : `  separate  ${d.op}${d.into ? `  (not into ${d.into})` : ''}`,
+      );
       lines.push(`            ${d.why}`);
     }
     lines.push('}');

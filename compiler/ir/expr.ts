@@ -18,16 +18,36 @@ export type ScalarExpr =
 export type Operand = ScalarExpr | number;
 
 const wrap = (e: Operand): ScalarExpr => (typeof e === 'number' ? { kind: 'const', value: e } : e);
-const unary = (op: UnaryOp) => (x: Operand): ScalarExpr => ({ kind: 'unary', op, x: wrap(x) });
-const binary = (op: BinaryOp) => (a: Operand, b: Operand): ScalarExpr => ({ kind: 'binary', op, a: wrap(a), b: wrap(b) });
+const unary =
+  (op: UnaryOp) =>
+  (x: Operand): ScalarExpr => ({ kind: 'unary', op, x: wrap(x) });
+const binary =
+  (op: BinaryOp) =>
+  (a: Operand, b: Operand): ScalarExpr => ({ kind: 'binary', op, a: wrap(a), b: wrap(b) });
 
 export const input = (name: string): ScalarExpr => ({ kind: 'input', name });
 export const lit = (value: number): ScalarExpr => ({ kind: 'const', value });
-export const neg = unary('neg'), exp = unary('exp'), log = unary('log'), sqrt = unary('sqrt');
-export const recip = unary('recip'), tanh = unary('tanh'), sigmoid = unary('sigmoid');
-export const add = binary('add'), sub = binary('sub'), mul = binary('mul'), div = binary('div');
-export const max = binary('max'), min = binary('min'), gt = binary('gt'), ge = binary('ge');
-export const select = (cond: ScalarExpr, a: Operand, b: Operand): ScalarExpr => ({ kind: 'select', cond, a: wrap(a), b: wrap(b) });
+export const neg = unary('neg'),
+  exp = unary('exp'),
+  log = unary('log'),
+  sqrt = unary('sqrt');
+export const recip = unary('recip'),
+  tanh = unary('tanh'),
+  sigmoid = unary('sigmoid');
+export const add = binary('add'),
+  sub = binary('sub'),
+  mul = binary('mul'),
+  div = binary('div');
+export const max = binary('max'),
+  min = binary('min'),
+  gt = binary('gt'),
+  ge = binary('ge');
+export const select = (cond: ScalarExpr, a: Operand, b: Operand): ScalarExpr => ({
+  kind: 'select',
+  cond,
+  a: wrap(a),
+  b: wrap(b),
+});
 
 /** Comparisons are boolean; everything else is f32 (a boolean used as a number converts to 0 or 1). */
 export function exprType(e: ScalarExpr): 'f32' | 'bool' {
@@ -37,11 +57,23 @@ export function exprType(e: ScalarExpr): 'f32' | 'bool' {
 /** Names of the inputs an expression reads, in first-use order. */
 export function exprInputs(e: ScalarExpr, into: string[] = []): string[] {
   switch (e.kind) {
-    case 'input': if (!into.includes(e.name)) into.push(e.name); break;
-    case 'const': break;
-    case 'unary': exprInputs(e.x, into); break;
-    case 'binary': exprInputs(e.a, into); exprInputs(e.b, into); break;
-    case 'select': exprInputs(e.cond, into); exprInputs(e.a, into); exprInputs(e.b, into); break;
+    case 'input':
+      if (!into.includes(e.name)) into.push(e.name);
+      break;
+    case 'const':
+      break;
+    case 'unary':
+      exprInputs(e.x, into);
+      break;
+    case 'binary':
+      exprInputs(e.a, into);
+      exprInputs(e.b, into);
+      break;
+    case 'select':
+      exprInputs(e.cond, into);
+      exprInputs(e.a, into);
+      exprInputs(e.b, into);
+      break;
   }
   return into;
 }
@@ -49,11 +81,16 @@ export function exprInputs(e: ScalarExpr, into: string[] = []): string[] {
 /** `e` with every `input(name)` replaced by `by`: composes an epilogue onto an elementwise body. */
 export function substitute(e: ScalarExpr, name: string, by: ScalarExpr): ScalarExpr {
   switch (e.kind) {
-    case 'input': return e.name === name ? by : e;
-    case 'const': return e;
-    case 'unary': return { ...e, x: substitute(e.x, name, by) };
-    case 'binary': return { ...e, a: substitute(e.a, name, by), b: substitute(e.b, name, by) };
-    case 'select': return { ...e, cond: substitute(e.cond, name, by), a: substitute(e.a, name, by), b: substitute(e.b, name, by) };
+    case 'input':
+      return e.name === name ? by : e;
+    case 'const':
+      return e;
+    case 'unary':
+      return { ...e, x: substitute(e.x, name, by) };
+    case 'binary':
+      return { ...e, a: substitute(e.a, name, by), b: substitute(e.b, name, by) };
+    case 'select':
+      return { ...e, cond: substitute(e.cond, name, by), a: substitute(e.a, name, by), b: substitute(e.b, name, by) };
   }
 }
 
@@ -76,7 +113,11 @@ export const gradFromOutputExact = (fn: ActivationKind, slope: number): boolean 
 
 /** PyTorch semantics: relu'(0) = 0 (threshold_backward), leaky_relu'(0) = slope (x > 0 ? dy : dy * slope). */
 export const activations: { readonly [K in ActivationKind]: Activation<OpAttrs[K]> } = {
-  relu: { forward: (x) => max(x, 0), backward: (x, dy) => select(gt(x, 0), dy, 0), backwardFromOutput: (y, dy) => select(gt(y, 0), dy, 0) },
+  relu: {
+    forward: (x) => max(x, 0),
+    backward: (x, dy) => select(gt(x, 0), dy, 0),
+    backwardFromOutput: (y, dy) => select(gt(y, 0), dy, 0),
+  },
   sigmoid: {
     forward: (x) => sigmoid(x),
     backward: (x, dy) => mul(dy, mul(sigmoid(x), sub(1, sigmoid(x)))),
@@ -104,7 +145,13 @@ export function activationForward(fn: ActivationKind, slope: number, x: ScalarEx
 }
 
 /** dL/dx of an activation from dy and `at`: its input, or its output where `from` says so. */
-export function activationGrad(fn: ActivationKind, slope: number, from: 'input' | 'output', at: ScalarExpr, dy: ScalarExpr): ScalarExpr {
+export function activationGrad(
+  fn: ActivationKind,
+  slope: number,
+  from: 'input' | 'output',
+  at: ScalarExpr,
+  dy: ScalarExpr,
+): ScalarExpr {
   const f = activation(fn);
   return from === 'output' ? f.backwardFromOutput(at, dy, { slope }) : f.backward(at, dy, { slope });
 }

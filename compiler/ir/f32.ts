@@ -16,7 +16,8 @@ export function f32Problem(x: number): string | null {
   if (Number.isNaN(x)) return 'is not a number';
   if (!Number.isFinite(x)) return 'is infinite (the number overflows)';
   if (Math.abs(x) > F32_MAX) return `is ${x}, beyond the largest f32 (${F32_MAX.toPrecision(9)})`;
-  if (x !== 0 && Math.abs(x) < F32_MIN_NORMAL) return `is ${x}, below the smallest normal f32 (${F32_MIN_NORMAL.toPrecision(9)}), which a GPU may flush to zero; write 0 for zero`;
+  if (x !== 0 && Math.abs(x) < F32_MIN_NORMAL)
+    return `is ${x}, below the smallest normal f32 (${F32_MIN_NORMAL.toPrecision(9)}), which a GPU may flush to zero; write 0 for zero`;
   return null;
 }
 

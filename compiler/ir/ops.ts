@@ -22,12 +22,24 @@ export interface OpAttrs {
    * PyTorch's MaxPool2d. ceilMode rounds the output size up, but a window must start inside the
    * input or its left padding; taps past the input are skipped.
    */
-  maxpool2d: { readonly kernel: Pair; readonly stride: Pair; readonly padding: Pair; readonly dilation: Pair; readonly ceilMode: boolean };
+  maxpool2d: {
+    readonly kernel: Pair;
+    readonly stride: Pair;
+    readonly padding: Pair;
+    readonly dilation: Pair;
+    readonly ceilMode: boolean;
+  };
   /**
    * PyTorch's AvgPool2d. countIncludePad: padded zeros count in the divisor, which is clipped to the
    * padded input where a ceilMode window runs past it; otherwise only the input elements count.
    */
-  avgpool2d: { readonly kernel: Pair; readonly stride: Pair; readonly padding: Pair; readonly ceilMode: boolean; readonly countIncludePad: boolean };
+  avgpool2d: {
+    readonly kernel: Pair;
+    readonly stride: Pair;
+    readonly padding: Pair;
+    readonly ceilMode: boolean;
+    readonly countIncludePad: boolean;
+  };
   adaptive_avgpool2d: { readonly output: Pair };
   /** PyTorch Conv3d on [N, C, D, H, W]; weight [out, in / groups, kd, kh, kw]. */
   conv3d: {

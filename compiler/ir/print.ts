@@ -2,12 +2,15 @@
 import { formatShape, type ElaboratedGraph, type Node, type ShapedGraph, type ShapedNode } from './graph.ts';
 
 function attrText(value: unknown): string {
-  if (Array.isArray(value)) return value[0] === value[1] && value.length === 2 ? String(value[0]) : `(${value.join(', ')})`;
+  if (Array.isArray(value))
+    return value[0] === value[1] && value.length === 2 ? String(value[0]) : `(${value.join(', ')})`;
   return String(value);
 }
 
 function nodeLine(n: Node | ShapedNode): string {
-  const attrs = Object.entries(n.attrs).map(([k, v]) => `${k}=${attrText(v)}`).join(' ');
+  const attrs = Object.entries(n.attrs)
+    .map(([k, v]) => `${k}=${attrText(v)}`)
+    .join(' ');
   const shape = 'shape' in n ? ` : ${formatShape(n.shape)}` : '';
   const path = n.path === '' ? '' : `  @${n.path}`;
   const ins = n.inputs.map((i) => `%${i}`).join(', ');

@@ -51,18 +51,23 @@ function conflicts(program: StepProgram): Map<TensorId, Set<TensorId>> {
   const out = new Map<TensorId, Set<TensorId>>();
   const edge = (a: TensorId, b: TensorId): void => {
     if (a === b) return;
-    for (const [x, y] of [[a, b], [b, a]] as const) {
+    for (const [x, y] of [
+      [a, b],
+      [b, a],
+    ] as const) {
       const set = out.get(x) ?? new Set();
       set.add(y);
       out.set(x, set);
     }
   };
-  const idsOf = (v: TensorId | readonly TensorId[] | null): TensorId[] => (v === null ? [] : typeof v === 'number' ? [v] : [...v]);
+  const idsOf = (v: TensorId | readonly TensorId[] | null): TensorId[] =>
+    v === null ? [] : typeof v === 'number' ? [v] : [...v];
   for (const pass of PASSES) {
     for (const op of program[pass]) {
       const read: TensorId[] = [];
       const written: TensorId[] = [];
-      for (const [, v, access] of operands(op)) for (const id of idsOf(v)) if (isWork(id)) (access === 'read' ? read : written).push(base(id));
+      for (const [, v, access] of operands(op))
+        for (const id of idsOf(v)) if (isWork(id)) (access === 'read' ? read : written).push(base(id));
       for (const r of read) for (const w of written) edge(r, w);
     }
   }
@@ -95,7 +100,9 @@ function reuse(
     const iv = live.get(id)!;
     const taken = new Set([...(conflict.get(id) ?? [])].flatMap((n) => (at.has(n) ? [at.get(n)!.bank] : [])));
     const firstFit = (bank: number): number => {
-      const busy = placed[bank]!.filter((p) => p.live.first <= iv.last && iv.first <= p.live.last).sort((a, b) => a.offset - b.offset);
+      const busy = placed[bank]!.filter((p) => p.live.first <= iv.last && iv.first <= p.live.last).sort(
+        (a, b) => a.offset - b.offset,
+      );
       let offset = 0;
       for (const p of busy) {
         if (offset + size <= p.offset) break;
@@ -124,7 +131,11 @@ function reuse(
  * size (largest first). Neither wins everywhere once tensors are spread over banks (LeNet at batch
  * 32: 1.39 against 1.49 MiB; ResNet-18 at 96x96: 122.7 against 114.2 MiB).
  */
-function placeWork(sizes: ReadonlyMap<TensorId, number>, live: ReadonlyMap<TensorId, Interval>, conflict: ReadonlyMap<TensorId, ReadonlySet<TensorId>>): WorkPlan {
+function placeWork(
+  sizes: ReadonlyMap<TensorId, number>,
+  live: ReadonlyMap<TensorId, Interval>,
+  conflict: ReadonlyMap<TensorId, ReadonlySet<TensorId>>,
+): WorkPlan {
   const ids = [...sizes.keys()];
   const first = (id: TensorId): number => live.get(id)!.first;
   const size = (id: TensorId): number => sizes.get(id)!;
@@ -145,12 +156,19 @@ export function planMemory(program: StepProgram): MemoryPlan {
   // Work tensors no op touches (fused away: a pre-activation stored by no kernel) get no memory.
   const live = liveIntervals(program);
   const workSizes = new Map<TensorId, number>();
-  for (const t of program.tensors) if (t.arena === 'work' && t.aliasOf === null && live.has(t.id)) workSizes.set(t.id, align(Math.max(1, numel(t.shape))));
+  for (const t of program.tensors)
+    if (t.arena === 'work' && t.aliasOf === null && live.has(t.id))
+      workSizes.set(t.id, align(Math.max(1, numel(t.shape))));
   const work = placeWork(workSizes, live, conflicts(program));
   const place = (id: TensorId): Placement => {
     const t = program.tensors[id]!;
     const elements = Math.max(1, numel(t.shape));
-    if (t.arena === 'work' && t.aliasOf === null) return { arena: 'work', ...(work.at.get(id) ?? { bank: 0, offset: 0 }), elements: work.at.has(id) ? elements : 0 };
+    if (t.arena === 'work' && t.aliasOf === null)
+      return {
+        arena: 'work',
+        ...(work.at.get(id) ?? { bank: 0, offset: 0 }),
+        elements: work.at.has(id) ? elements : 0,
+      };
     if (t.aliasOf !== null) {
       const base = placements[t.aliasOf]!;
       return { ...base, elements };

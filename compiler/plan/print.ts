@@ -9,8 +9,11 @@ const bytes = (elements: number): string => {
 };
 
 export function printPlan(program: StepProgram, plan: MemoryPlan): string {
-  const banks = plan.workBanks.length > 1 ? `  in ${plan.workBanks.length} buffers: ${plan.workBanks.map(bytes).join(' + ')}` : '';
-  const arenas = Object.entries(plan.arenas).map(([a, e]) => `  ${a.padEnd(7)} ${bytes(e).padStart(12)}${a === 'work' ? banks : ''}`);
+  const banks =
+    plan.workBanks.length > 1 ? `  in ${plan.workBanks.length} buffers: ${plan.workBanks.map(bytes).join(' + ')}` : '';
+  const arenas = Object.entries(plan.arenas).map(
+    ([a, e]) => `  ${a.padEnd(7)} ${bytes(e).padStart(12)}${a === 'work' ? banks : ''}`,
+  );
   const total = Object.values(plan.arenas).reduce((s, e) => s + e, 0);
   const rows = program.tensors.map((t, i) => {
     const p = plan.placements[i]!;
@@ -18,8 +21,13 @@ export function printPlan(program: StepProgram, plan: MemoryPlan): string {
   });
   const unplanned = total - plan.arenas.work + plan.unplannedWork;
   return [
-    'arenas {', ...arenas, `  total   ${bytes(total).padStart(12)}`, '}',
+    'arenas {',
+    ...arenas,
+    `  total   ${bytes(total).padStart(12)}`,
+    '}',
     `peak ${bytes(total)} planned, against ${bytes(unplanned)} with every activation and gradient in its own buffer (work ${bytes(plan.unplannedWork)} -> ${bytes(plan.arenas.work)})`,
-    'tensors {', ...rows, '}',
+    'tensors {',
+    ...rows,
+    '}',
   ].join('\n');
 }

@@ -17,15 +17,24 @@ export type RuleResult =
 
 type ShapeRule<K extends OpKind> = (node: NodeOf<K>, inputs: readonly Shape[], batch: number) => RuleResult;
 
-const ok = (shape: Shape, flops = 0, params: readonly ParamShape[] = []): RuleResult => ({ ok: true, shape, params, flops });
-const err = (code: DiagCode, message: string, help?: string): RuleResult => (help === undefined ? { ok: false, code, message } : { ok: false, code, message, help });
+const ok = (shape: Shape, flops = 0, params: readonly ParamShape[] = []): RuleResult => ({
+  ok: true,
+  shape,
+  params,
+  flops,
+});
+const err = (code: DiagCode, message: string, help?: string): RuleResult =>
+  help === undefined ? { ok: false, code, message } : { ok: false, code, message, help };
 
 const fmtPair = (p: Pair): string => (p[0] === p[1] ? String(p[0]) : `(${p[0]}, ${p[1]})`);
 
 function rank4(what: string, x: Shape): RuleResult | null {
   if (x.length === 4) return null;
-  return err('E0301', `${what} expects a 4-D input [N, C, H, W], got ${formatShape(x)}`,
-    x.length === 2 ? 'this input is already flattened; move `flatten` after the spatial layers' : undefined);
+  return err(
+    'E0301',
+    `${what} expects a 4-D input [N, C, H, W], got ${formatShape(x)}`,
+    x.length === 2 ? 'this input is already flattened; move `flatten` after the spatial layers' : undefined,
+  );
 }
 
 /**
@@ -38,7 +47,10 @@ function windowOut(what: string, x: Shape, k: Pair, s: Pair, p: Pair, d: Pair, c
   for (const i of [0, 1] as const) {
     const o = windowOutSize(x[2 + i]!, k[i], s[i], p[i], d[i], ceilMode);
     if (o < 1) {
-      return err('E0302', `${what} window ${fmtPair([d[0] * (k[0] - 1) + 1, d[1] * (k[1] - 1) + 1])} (kernel ${fmtPair(k)}${d[0] * d[1] > 1 ? `, dilation ${fmtPair(d)}` : ''}) is larger than its padded input ${x[2]! + 2 * p[0]}x${x[3]! + 2 * p[1]} (input ${formatShape(x)}, padding ${fmtPair(p)})`);
+      return err(
+        'E0302',
+        `${what} window ${fmtPair([d[0] * (k[0] - 1) + 1, d[1] * (k[1] - 1) + 1])} (kernel ${fmtPair(k)}${d[0] * d[1] > 1 ? `, dilation ${fmtPair(d)}` : ''}) is larger than its padded input ${x[2]! + 2 * p[0]}x${x[3]! + 2 * p[1]} (input ${formatShape(x)}, padding ${fmtPair(p)})`,
+      );
     }
     out.push(o);
   }
@@ -51,14 +63,18 @@ function pool(what: string, node: NodeOf<'maxpool2d' | 'avgpool2d'>, x: Shape): 
   const { kernel: k, stride: s, padding: p } = node.attrs;
   const { dilation: d, ceilMode } = poolOptions(node.attrs);
   // PyTorch: "pad should be at most half of kernel size" (the kernel, not the dilated window).
-  if (p[0] * 2 > k[0] || p[1] * 2 > k[1]) return err('E0211', `${what} padding ${fmtPair(p)} must be at most half the kernel ${fmtPair(k)}`);
+  if (p[0] * 2 > k[0] || p[1] * 2 > k[1])
+    return err('E0211', `${what} padding ${fmtPair(p)} must be at most half the kernel ${fmtPair(k)}`);
   const o = windowOut(what, x, k, s, p, d, ceilMode);
   if (!Array.isArray(o)) return o as RuleResult;
   for (const i of [0, 1] as const) {
     const miss = windowMissingInput(x[2 + i]!, o[i], k[i], s[i], p[i], d[i]);
     if (miss >= 0) {
-      return err('E0302', `${what} window ${miss} along ${i === 0 ? 'H' : 'W'} (kernel ${k[i]}, dilation ${d[i]}, padding ${p[i]}) reads only padding of the input ${formatShape(x)}`,
-        'PyTorch would give -inf there; use a smaller dilation or padding');
+      return err(
+        'E0302',
+        `${what} window ${miss} along ${i === 0 ? 'H' : 'W'} (kernel ${k[i]}, dilation ${d[i]}, padding ${p[i]}) reads only padding of the input ${formatShape(x)}`,
+        'PyTorch would give -inf there; use a smaller dilation or padding',
+      );
     }
   }
   const shape = [x[0]!, x[1]!, o[0], o[1]];
@@ -77,7 +93,10 @@ export const shapeRules: { readonly [K in OpKind]: ShapeRule<K> } = {
     const a = node.attrs;
     const c = x![1]!;
     if (c % a.groups !== 0 || a.outChannels % a.groups !== 0) {
-      return err('E0305', `conv groups = ${a.groups} must divide both the input channels (${c}) and the output channels (${a.outChannels})`);
+      return err(
+        'E0305',
+        `conv groups = ${a.groups} must divide both the input channels (${c}) and the output channels (${a.outChannels})`,
+      );
     }
     const o = windowOut('conv', x!, a.kernel, a.stride, a.padding, a.dilation);
     if (!Array.isArray(o)) return o as RuleResult;
@@ -90,7 +109,11 @@ export const shapeRules: { readonly [K in OpKind]: ShapeRule<K> } = {
   },
   linear: (node, [x]) => {
     if (x!.length !== 2) {
-      return err('E0301', `linear expects a 2-D input [N, F], got ${formatShape(x!)}`, x!.length >= 4 ? 'add `flatten` before it' : undefined);
+      return err(
+        'E0301',
+        `linear expects a 2-D input [N, F], got ${formatShape(x!)}`,
+        x!.length >= 4 ? 'add `flatten` before it' : undefined,
+      );
     }
     const a = node.attrs;
     const shape = [x![0]!, a.outFeatures];
@@ -110,7 +133,8 @@ export const shapeRules: { readonly [K in OpKind]: ShapeRule<K> } = {
   maxpool3d: (node, [x]) => pool3dRule(node, x!),
   avgpool3d: (node, [x]) => pool3dRule(node, x!),
   batchnorm: (_node, [x]) => {
-    if (x!.length !== 2 && x!.length !== 4 && x!.length !== 5) return err('E0301', `batchnorm expects [N, C, H, W], [N, C, D, H, W] or [N, F], got ${formatShape(x!)}`);
+    if (x!.length !== 2 && x!.length !== 4 && x!.length !== 5)
+      return err('E0301', `batchnorm expects [N, C, H, W], [N, C, D, H, W] or [N, F], got ${formatShape(x!)}`);
     const c = x![1]!;
     return ok(x!, 2 * numel(x!), [
       { role: 'weight', shape: [c] },
@@ -132,8 +156,13 @@ export const shapeRules: { readonly [K in OpKind]: ShapeRule<K> } = {
   leaky_relu: elementwise(2),
   add: (_node, [a, b]) => {
     if (formatShape(a!) !== formatShape(b!)) {
-      return err('E0303', `cannot add tensors of different shapes: ${formatShape(a!)} + ${formatShape(b!)}`,
-        a!.length === 4 && b!.length === 4 ? 'a 1x1 conv on the shortcut (with the same stride) can match channels and size' : undefined);
+      return err(
+        'E0303',
+        `cannot add tensors of different shapes: ${formatShape(a!)} + ${formatShape(b!)}`,
+        a!.length === 4 && b!.length === 4
+          ? 'a 1x1 conv on the shortcut (with the same stride) can match channels and size'
+          : undefined,
+      );
     }
     return ok(a!, numel(a!));
   },

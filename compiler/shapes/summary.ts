@@ -38,10 +38,13 @@ export interface Summary {
 
 /** PyTorch's class name for a layer; batch norm's depends on the rank it sees. */
 export function layerName(n: ShapedNode): string {
-  return n.op === 'batchnorm' ? `BatchNorm${n.shape.length === 5 ? '3d' : n.shape.length === 4 ? '2d' : '1d'}` : opDisplayNames[n.op];
+  return n.op === 'batchnorm'
+    ? `BatchNorm${n.shape.length === 5 ? '3d' : n.shape.length === 4 ? '2d' : '1d'}`
+    : opDisplayNames[n.op];
 }
 
-const learnable = (n: ShapedNode): number => n.params.filter((p) => p.learnable).reduce((s, p) => s + numel(p.shape), 0);
+const learnable = (n: ShapedNode): number =>
+  n.params.filter((p) => p.learnable).reduce((s, p) => s + numel(p.shape), 0);
 
 /**
  * Expanded: one row per layer. Collapsed: one row per top-level layer or block call, as d2l's
@@ -52,7 +55,14 @@ export function summarize(graph: ShapedGraph, mode: 'collapsed' | 'expanded'): S
   const rows: SummaryRow[] = [];
   if (mode === 'expanded') {
     for (const n of body) {
-      rows.push({ name: n.path, op: layerName(n), outputShape: n.shape, params: learnable(n), flops: n.flops, source: location(n.span) });
+      rows.push({
+        name: n.path,
+        op: layerName(n),
+        outputShape: n.shape,
+        params: learnable(n),
+        flops: n.flops,
+        source: location(n.span),
+      });
     }
   } else {
     // Nodes of one top-level call are contiguous in topological order (blocks expand in place).
@@ -61,21 +71,47 @@ export function summarize(graph: ShapedGraph, mode: 'collapsed' | 'expanded'): S
       const key = call ? n.path.split('.')[0]! : n.path;
       const last = rows.at(-1);
       if (call && last && last.name === key) {
-        rows[rows.length - 1] = { ...last, outputShape: n.shape, params: last.params + learnable(n), flops: last.flops + n.flops };
+        rows[rows.length - 1] = {
+          ...last,
+          outputShape: n.shape,
+          params: last.params + learnable(n),
+          flops: last.flops + n.flops,
+        };
       } else {
-        rows.push({ name: key, op: call ? call.block : layerName(n), outputShape: n.shape, params: learnable(n), flops: n.flops, source: location(call?.span ?? n.span) });
+        rows.push({
+          name: key,
+          op: call ? call.block : layerName(n),
+          outputShape: n.shape,
+          params: learnable(n),
+          flops: n.flops,
+          source: location(call?.span ?? n.span),
+        });
       }
     }
   }
   const input = graph.nodes.find((n) => n.op === 'input')!;
-  const params = graph.nodes.flatMap((n) => n.params.map((p) => ({ name: p.name, shape: p.shape, numel: numel(p.shape), learnable: p.learnable })));
-  return { model: graph.model, input: input.shape, layers: rows, params, totalParams: totalParams(graph), totalFlops: body.reduce((s, n) => s + n.flops, 0) };
+  const params = graph.nodes.flatMap((n) =>
+    n.params.map((p) => ({ name: p.name, shape: p.shape, numel: numel(p.shape), learnable: p.learnable })),
+  );
+  return {
+    model: graph.model,
+    input: input.shape,
+    layers: rows,
+    params,
+    totalParams: totalParams(graph),
+    totalFlops: body.reduce((s, n) => s + n.flops, 0),
+  };
 }
 
 const group = (x: number): string => x.toLocaleString('en-US');
 
 export function formatFlops(f: number): string {
-  const units: [number, string][] = [[1e12, 'T'], [1e9, 'G'], [1e6, 'M'], [1e3, 'K']];
+  const units: [number, string][] = [
+    [1e12, 'T'],
+    [1e9, 'G'],
+    [1e6, 'M'],
+    [1e3, 'K'],
+  ];
   for (const [scale, u] of units) if (f >= scale) return `${(f / scale).toFixed(2)} ${u}FLOP`;
   return `${f} FLOP`;
 }
@@ -83,7 +119,11 @@ export function formatFlops(f: number): string {
 /** Columns padded to their widest cell; columns from `right` on are right-aligned. */
 function columns(rows: readonly string[][], right: number): { line: (row: string[]) => string; width: number } {
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((row) => row[i]!.length)));
-  const line = (row: string[]) => row.map((c, i) => (i >= right ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join('  ').trimEnd();
+  const line = (row: string[]) =>
+    row
+      .map((c, i) => (i >= right ? c.padStart(widths[i]!) : c.padEnd(widths[i]!)))
+      .join('  ')
+      .trimEnd();
   return { line, width: widths.reduce((a, b) => a + b + 2, -2) };
 }
 
@@ -93,7 +133,12 @@ function renderParams(params: readonly ParamRow[]): string[] {
   // The fourth column marks buffers, when the model has any.
   const marks = params.some((p) => !p.learnable);
   const header = ['parameter', 'shape', 'count', ...(marks ? [''] : [])];
-  const body = params.map((p) => [p.name, formatShape(p.shape), group(p.numel), ...(marks ? [p.learnable ? '' : 'buffer'] : [])]);
+  const body = params.map((p) => [
+    p.name,
+    formatShape(p.shape),
+    group(p.numel),
+    ...(marks ? [p.learnable ? '' : 'buffer'] : []),
+  ]);
   const { line, width } = columns([header, ...body], 2);
   return [line(header), '-'.repeat(width), ...body.map(line)];
 }
@@ -119,7 +164,13 @@ export function summaryJson(s: Summary, withParams = false): object {
   return {
     model: s.model,
     input: s.input,
-    layers: s.layers.map((r) => ({ name: r.name, op: r.op, outputShape: r.outputShape, params: r.params, flops: r.flops })),
+    layers: s.layers.map((r) => ({
+      name: r.name,
+      op: r.op,
+      outputShape: r.outputShape,
+      params: r.params,
+      flops: r.flops,
+    })),
     ...(withParams ? { parameters: s.params } : {}),
     totalParams: s.totalParams,
     totalFlops: s.totalFlops,

@@ -8,10 +8,7 @@ export interface Ident {
   readonly span: Span;
 }
 
-export type BinaryOp =
-  | '+' | '-' | '*' | '/' | '//' | '%'
-  | '==' | '!=' | '<' | '<=' | '>' | '>='
-  | 'and' | 'or';
+export type BinaryOp = '+' | '-' | '*' | '/' | '//' | '%' | '==' | '!=' | '<' | '<=' | '>' | '>=' | 'and' | 'or';
 
 export interface Arg {
   /** Keyword arguments have a name; positional ones do not. */
@@ -33,7 +30,13 @@ export type Expr =
   /** `t[i]`; `X[a, b]` indexes with the tuple `(a, b)`, as Python's does. */
   | { readonly kind: 'index'; readonly target: Expr; readonly index: Expr; readonly span: Span }
   /** `start:stop:step` inside an index, each part optional (constant tensors only). */
-  | { readonly kind: 'slice'; readonly start: Expr | null; readonly stop: Expr | null; readonly step: Expr | null; readonly span: Span }
+  | {
+      readonly kind: 'slice';
+      readonly start: Expr | null;
+      readonly stop: Expr | null;
+      readonly step: Expr | null;
+      readonly span: Span;
+    }
   | { readonly kind: 'call'; readonly callee: Expr; readonly args: readonly Arg[]; readonly span: Span }
   | { readonly kind: 'if'; readonly cond: Expr; readonly then: Body; readonly else: Body | null; readonly span: Span };
 
@@ -58,8 +61,20 @@ export type Stmt =
   | { readonly kind: 'input'; readonly dims: readonly Expr[]; readonly span: Span }
   | { readonly kind: 'assign'; readonly name: Ident; readonly value: Pipeline; readonly span: Span }
   | { readonly kind: 'pipeline'; readonly pipeline: Pipeline; readonly span: Span }
-  | { readonly kind: 'repeat'; readonly index: Ident | null; readonly count: Expr; readonly body: Body; readonly span: Span }
-  | { readonly kind: 'for'; readonly pattern: Pattern; readonly iterable: Expr; readonly body: Body; readonly span: Span }
+  | {
+      readonly kind: 'repeat';
+      readonly index: Ident | null;
+      readonly count: Expr;
+      readonly body: Body;
+      readonly span: Span;
+    }
+  | {
+      readonly kind: 'for';
+      readonly pattern: Pattern;
+      readonly iterable: Expr;
+      readonly body: Body;
+      readonly span: Span;
+    }
   | { readonly kind: 'if'; readonly cond: Expr; readonly then: Body; readonly else: Body | null; readonly span: Span };
 
 export interface Body {

@@ -54,7 +54,8 @@ export function parseSetting(file: SourceFile): { param: Param | null; diagnosti
   const first = parser.errors[0];
   if (first !== undefined) {
     // The messages speak of a file's top level where input is left over; here a value ended early.
-    const left = first.name === 'NotAllInputParsedException' ? `unexpected '${first.token.image}' after the value` : null;
+    const left =
+      first.name === 'NotAllInputParsedException' ? `unexpected '${first.token.image}' after the value` : null;
     bag.error('E0110', left ?? first.message.replace('end of file', 'end of the value'), errorSpan(file, first));
     return { param: null, diagnostics: bag.all };
   }
@@ -84,9 +85,14 @@ function checkParamOrder(program: Program, bag: DiagnosticBag): void {
     if (firstDefault === undefined) continue;
     for (const p of def.params.slice(def.params.indexOf(firstDefault) + 1)) {
       if (p.default !== null) continue;
-      bag.error('E0110', `parameter \`${p.name.name}\` needs a default value: it follows \`${firstDefault.name.name}\`, which has one`, p.span, {
-        help: 'parameters with defaults come after those without',
-      });
+      bag.error(
+        'E0110',
+        `parameter \`${p.name.name}\` needs a default value: it follows \`${firstDefault.name.name}\`, which has one`,
+        p.span,
+        {
+          help: 'parameters with defaults come after those without',
+        },
+      );
     }
   }
 }

@@ -12,15 +12,35 @@ const lexer = new Lexer([...T.allTokens], { ensureOptimizations: true });
 
 // A line that ends with one of these continues on the next line.
 const continuesAfter: ReadonlySet<TokenType> = new Set([
-  T.Arrow, T.Comma, T.Assign, T.LCurly, T.Question, T.Colon, T.Not, T.And, T.Or,
-  T.Plus, T.Minus, T.Star, T.Slash, T.FloorDiv, T.Percent,
-  T.EqEq, T.NotEq, T.Lt, T.LtEq, T.Gt, T.GtEq,
+  T.Arrow,
+  T.Comma,
+  T.Assign,
+  T.LCurly,
+  T.Question,
+  T.Colon,
+  T.Not,
+  T.And,
+  T.Or,
+  T.Plus,
+  T.Minus,
+  T.Star,
+  T.Slash,
+  T.FloorDiv,
+  T.Percent,
+  T.EqEq,
+  T.NotEq,
+  T.Lt,
+  T.LtEq,
+  T.Gt,
+  T.GtEq,
 ]);
 // A line that starts with one of these continues the previous line.
 const continuesBefore: ReadonlySet<TokenType> = new Set([T.Arrow, T.Else, T.RCurly]);
 
 const closerOf: ReadonlyMap<TokenType, TokenType> = new Map([
-  [T.RParen, T.LParen], [T.RBracket, T.LBracket], [T.RCurly, T.LCurly],
+  [T.RParen, T.LParen],
+  [T.RBracket, T.LBracket],
+  [T.RCurly, T.LCurly],
 ]);
 
 // Hints for characters people bring from other languages.
@@ -43,16 +63,23 @@ export function tokenize(file: SourceFile): Tokenized {
     const text = file.text.slice(e.offset, e.offset + e.length);
     const first = text[0] ?? '';
     const help = charHelp[first];
-    bag.error('E0101', `unexpected character${text.length > 1 ? 's' : ''} '${text}'`,
-      { file, start: e.offset, end: e.offset + e.length }, help === undefined ? {} : { help });
+    bag.error(
+      'E0101',
+      `unexpected character${text.length > 1 ? 's' : ''} '${text}'`,
+      { file, start: e.offset, end: e.offset + e.length },
+      help === undefined ? {} : { help },
+    );
   }
   const tokens = result.tokens.map((tok) => checkString(file, tok, bag));
   const tooDeep = firstTooDeep(tokens);
   if (tooDeep !== undefined) {
     // Nothing past the lexer sees this file: the parser would recurse once per level.
-    bag.error('E0111', `nesting deeper than ${nestingLimit} levels`,
+    bag.error(
+      'E0111',
+      `nesting deeper than ${nestingLimit} levels`,
       { file, start: tooDeep.startOffset, end: tooDeep.startOffset + tooDeep.image.length },
-      { help: 'brackets, braces and `c ? a : b` each open a level; name the inner parts instead' });
+      { help: 'brackets, braces and `c ? a : b` each open a level; name the inner parts instead' },
+    );
     return { tokens: [], diagnostics: bag.all };
   }
   return { tokens: filterNewlines(tokens), diagnostics: bag.all };
@@ -101,16 +128,31 @@ function checkString(file: SourceFile, tok: IToken, bag: DiagnosticBag): IToken 
     const escaped = tok.image[i + 1];
     if (escaped !== undefined && escaped !== '"' && escaped !== '\\') {
       const start = tok.startOffset + i;
-      bag.error('E0101', `unknown escape '\\${escaped}' in a string`, { file, start, end: start + 2 },
-        { help: 'only \\" and \\\\ are escapes' });
+      bag.error(
+        'E0101',
+        `unknown escape '\\${escaped}' in a string`,
+        { file, start, end: start + 2 },
+        { help: 'only \\" and \\\\ are escapes' },
+      );
     }
     i++;
   }
   if (!isUnterminated) return tok;
-  bag.error('E0102', 'unterminated string: missing closing \'"\' on this line',
-    { file, start: tok.startOffset, end: tok.startOffset + tok.image.length });
-  return createTokenInstance(T.StringLit, tok.image, tok.startOffset, tok.endOffset ?? tok.startOffset,
-    NaN, NaN, NaN, NaN);
+  bag.error('E0102', "unterminated string: missing closing '\"' on this line", {
+    file,
+    start: tok.startOffset,
+    end: tok.startOffset + tok.image.length,
+  });
+  return createTokenInstance(
+    T.StringLit,
+    tok.image,
+    tok.startOffset,
+    tok.endOffset ?? tok.startOffset,
+    NaN,
+    NaN,
+    NaN,
+    NaN,
+  );
 }
 
 function filterNewlines(tokens: readonly IToken[]): IToken[] {

@@ -110,12 +110,18 @@ export class SyntaxMessages implements IParserErrorMessageProvider {
   private withHint(message: string, actual: IToken): string {
     const prev = this.before(actual)?.tokenType;
     if (topLevelKeywords.has(actual.tokenType)) return `${message} (is a '}' missing before it?)`;
-    if (tokenMatcher(actual, T.FloorDiv) && (prev === T.LCurly || prev === T.Newline)) return `${message} (comments start with '#')`;
+    if (tokenMatcher(actual, T.FloorDiv) && (prev === T.LCurly || prev === T.Newline))
+      return `${message} (comments start with '#')`;
     if (tokenMatcher(actual, T.CompareOp)) return `${message} (comparisons do not chain: write \`a < b and b < c\`)`;
     return message;
   }
 
-  buildMismatchTokenMessage(options: { expected: TokenType; actual: IToken; previous: IToken; ruleName: string }): string {
+  buildMismatchTokenMessage(options: {
+    expected: TokenType;
+    actual: IToken;
+    previous: IToken;
+    ruleName: string;
+  }): string {
     return this.withHint(this.mismatch(options.expected, options.actual, options.ruleName), options.actual);
   }
 
@@ -144,18 +150,28 @@ export class SyntaxMessages implements IParserErrorMessageProvider {
   }
 
   buildNoViableAltMessage(options: {
-    expectedPathsPerAlt: TokenType[][][]; actual: IToken[]; previous: IToken; ruleName: string;
+    expectedPathsPerAlt: TokenType[][][];
+    actual: IToken[];
+    previous: IToken;
+    ruleName: string;
   }): string {
     const actual = options.actual[0] ?? options.previous;
-    const expected = expectedByRule[options.ruleName]
-      ?? [...new Set(options.expectedPathsPerAlt.flat().map((path) => describeType(path[0] ?? EOF)))].join(' or ');
+    const expected =
+      expectedByRule[options.ruleName] ??
+      [...new Set(options.expectedPathsPerAlt.flat().map((path) => describeType(path[0] ?? EOF)))].join(' or ');
     return this.withHint(phrase(expected, actual), actual);
   }
 
   buildEarlyExitMessage(options: {
-    expectedIterationPaths: TokenType[][]; actual: IToken[]; previous: IToken; ruleName: string;
+    expectedIterationPaths: TokenType[][];
+    actual: IToken[];
+    previous: IToken;
+    ruleName: string;
   }): string {
     const actual = options.actual[0] ?? options.previous;
-    return phrase([...new Set(options.expectedIterationPaths.map((p) => describeType(p[0] ?? EOF)))].join(' or '), actual);
+    return phrase(
+      [...new Set(options.expectedIterationPaths.map((p) => describeType(p[0] ?? EOF)))].join(' or '),
+      actual,
+    );
   }
 }

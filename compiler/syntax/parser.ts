@@ -60,14 +60,19 @@ export class CnnParser extends CstParser {
   }
 
   file = this.RULE('file', () => {
-    this.MANY(() => this.OR([
-      { ALT: () => this.SUBRULE(this.definition) },
-      { ALT: () => this.SUBRULE(this.trainSection) },
-      { ALT: () => this.SUBRULE(this.importDecl) },
-      // Only a name followed by `=` or `[` starts a definition: a stray word (`relu` outside a
-      // body, or where recovery resumes after an error) is still "expected 'model', ...".
-      { GATE: () => this.LA(2).tokenType === T.Assign || this.LA(2).tokenType === T.LBracket, ALT: () => this.SUBRULE(this.tensorDef) },
-    ]));
+    this.MANY(() =>
+      this.OR([
+        { ALT: () => this.SUBRULE(this.definition) },
+        { ALT: () => this.SUBRULE(this.trainSection) },
+        { ALT: () => this.SUBRULE(this.importDecl) },
+        // Only a name followed by `=` or `[` starts a definition: a stray word (`relu` outside a
+        // body, or where recovery resumes after an error) is still "expected 'model', ...".
+        {
+          GATE: () => this.LA(2).tokenType === T.Assign || this.LA(2).tokenType === T.LBracket,
+          ALT: () => this.SUBRULE(this.tensorDef),
+        },
+      ]),
+    );
   });
 
   importDecl = this.RULE('importDecl', () => {
@@ -115,10 +120,7 @@ export class CnnParser extends CstParser {
   trainSection = this.RULE('trainSection', () => {
     this.CONSUME(T.Train);
     this.CONSUME(T.LCurly);
-    this.MANY(() => this.OR([
-      { ALT: () => this.SUBRULE(this.trainEntry) },
-      { ALT: () => this.CONSUME(T.Newline) },
-    ]));
+    this.MANY(() => this.OR([{ ALT: () => this.SUBRULE(this.trainEntry) }, { ALT: () => this.CONSUME(T.Newline) }]));
     this.CONSUME(T.RCurly);
   });
 
@@ -147,13 +149,15 @@ export class CnnParser extends CstParser {
   }
 
   // An `if` statement parses as a pipeline of one `if` stage; to-ast.ts tells them apart.
-  statement = this.RULE('statement', () => this.OR([
-    { ALT: () => this.SUBRULE(this.inputStmt) },
-    { ALT: () => this.SUBRULE(this.assignStmt) },
-    { ALT: () => this.SUBRULE(this.repeatStmt) },
-    { ALT: () => this.SUBRULE(this.forStmt) },
-    { ALT: () => this.SUBRULE(this.pipeline) },
-  ]));
+  statement = this.RULE('statement', () =>
+    this.OR([
+      { ALT: () => this.SUBRULE(this.inputStmt) },
+      { ALT: () => this.SUBRULE(this.assignStmt) },
+      { ALT: () => this.SUBRULE(this.repeatStmt) },
+      { ALT: () => this.SUBRULE(this.forStmt) },
+      { ALT: () => this.SUBRULE(this.pipeline) },
+    ]),
+  );
 
   inputStmt = this.RULE('inputStmt', () => {
     this.CONSUME(T.Input);
@@ -190,20 +194,22 @@ export class CnnParser extends CstParser {
     this.SUBRULE(this.forBody);
   });
 
-  pattern = this.RULE('pattern', () => this.OR([
-    { ALT: () => this.CONSUME(T.Identifier) },
-    {
-      ALT: () => {
-        this.CONSUME(T.LParen);
-        this.SUBRULE(this.pattern);
-        this.MANY(() => {
-          this.CONSUME(T.Comma);
-          this.SUBRULE2(this.pattern);
-        });
-        this.CONSUME(T.RParen);
+  pattern = this.RULE('pattern', () =>
+    this.OR([
+      { ALT: () => this.CONSUME(T.Identifier) },
+      {
+        ALT: () => {
+          this.CONSUME(T.LParen);
+          this.SUBRULE(this.pattern);
+          this.MANY(() => {
+            this.CONSUME(T.Comma);
+            this.SUBRULE2(this.pattern);
+          });
+          this.CONSUME(T.RParen);
+        },
       },
-    },
-  ]));
+    ]),
+  );
 
   // `a -> b` and `a b` both chain. Expressions never juxtapose, so a stage ends exactly where
   // its expression cannot continue: `conv(6) sigmoid` is two stages, `a - b` one.
@@ -293,23 +299,25 @@ export class CnnParser extends CstParser {
   });
 
   // Index and call share one rule so the CST keeps them in source order.
-  suffix = this.RULE('suffix', () => this.OR([
-    { ALT: () => this.SUBRULE(this.indexSuffix) },
-    {
-      ALT: () => {
-        this.CONSUME(T.LParen);
-        this.OPTION(() => {
-          this.SUBRULE(this.arg);
-          this.MANY(() => {
-            this.CONSUME(T.Comma);
-            this.SUBRULE2(this.arg);
+  suffix = this.RULE('suffix', () =>
+    this.OR([
+      { ALT: () => this.SUBRULE(this.indexSuffix) },
+      {
+        ALT: () => {
+          this.CONSUME(T.LParen);
+          this.OPTION(() => {
+            this.SUBRULE(this.arg);
+            this.MANY(() => {
+              this.CONSUME(T.Comma);
+              this.SUBRULE2(this.arg);
+            });
+            this.OPTION2(() => this.CONSUME2(T.Comma));
           });
-          this.OPTION2(() => this.CONSUME2(T.Comma));
-        });
-        this.CONSUME(T.RParen);
+          this.CONSUME(T.RParen);
+        },
       },
-    },
-  ]));
+    ]),
+  );
 
   // `t[i]`, and on constant tensors `X[:, 2:6]`, `X[::2, -1]`.
   indexSuffix = this.RULE('indexSuffix', () => {
@@ -323,15 +331,17 @@ export class CnnParser extends CstParser {
     this.CONSUME(T.RBracket);
   });
 
-  subscript = this.RULE('subscript', () => this.OR([
-    {
-      ALT: () => {
-        this.SUBRULE(this.expression);
-        this.OPTION(() => this.SUBRULE(this.sliceTail));
+  subscript = this.RULE('subscript', () =>
+    this.OR([
+      {
+        ALT: () => {
+          this.SUBRULE(this.expression);
+          this.OPTION(() => this.SUBRULE(this.sliceTail));
+        },
       },
-    },
-    { ALT: () => this.SUBRULE2(this.sliceTail) },
-  ]));
+      { ALT: () => this.SUBRULE2(this.sliceTail) },
+    ]),
+  );
 
   // `:stop`, `:stop:step`, `::step`, `:` after an optional start.
   sliceTail = this.RULE('sliceTail', () => {
@@ -354,16 +364,18 @@ export class CnnParser extends CstParser {
     this.SUBRULE(this.expression);
   });
 
-  primary = this.RULE('primary', () => this.OR([
-    { ALT: () => this.CONSUME(T.NumberLit) },
-    { ALT: () => this.CONSUME(T.StringLit) },
-    { ALT: () => this.CONSUME(T.True) },
-    { ALT: () => this.CONSUME(T.False) },
-    { ALT: () => this.CONSUME(T.Identifier) },
-    { ALT: () => this.SUBRULE(this.parenthesized) },
-    { ALT: () => this.SUBRULE(this.listExpr) },
-    { ALT: () => this.SUBRULE(this.ifExpr) },
-  ]));
+  primary = this.RULE('primary', () =>
+    this.OR([
+      { ALT: () => this.CONSUME(T.NumberLit) },
+      { ALT: () => this.CONSUME(T.StringLit) },
+      { ALT: () => this.CONSUME(T.True) },
+      { ALT: () => this.CONSUME(T.False) },
+      { ALT: () => this.CONSUME(T.Identifier) },
+      { ALT: () => this.SUBRULE(this.parenthesized) },
+      { ALT: () => this.SUBRULE(this.listExpr) },
+      { ALT: () => this.SUBRULE(this.ifExpr) },
+    ]),
+  );
 
   // `(a)` groups, `(a, b)` and `(a,)` are tuples.
   parenthesized = this.RULE('parenthesized', () => {

@@ -5,23 +5,36 @@ import type { Body, Expr, Pattern, Pipeline, Program, Stmt } from './ast.ts';
 
 export function printExpr(e: Expr): string {
   switch (e.kind) {
-    case 'num': return String(e.value);
-    case 'str': return JSON.stringify(e.value);
-    case 'bool': return String(e.value);
-    case 'name': return e.name;
-    case 'tuple': return `(tuple${e.items.map((i) => ` ${printExpr(i)}`).join('')})`;
-    case 'list': return `[${e.items.map(printExpr).join(' ')}]`;
-    case 'unary': return `(${e.op} ${printExpr(e.operand)})`;
-    case 'binary': return `(${e.op} ${printExpr(e.left)} ${printExpr(e.right)})`;
-    case 'ternary': return `(? ${printExpr(e.cond)} ${printExpr(e.then)} ${printExpr(e.else)})`;
-    case 'index': return `(index ${printExpr(e.target)} ${printExpr(e.index)})`;
-    case 'slice': return `(slice ${[e.start, e.stop, e.step].map((x) => (x === null ? '_' : printExpr(x))).join(' ')})`;
+    case 'num':
+      return String(e.value);
+    case 'str':
+      return JSON.stringify(e.value);
+    case 'bool':
+      return String(e.value);
+    case 'name':
+      return e.name;
+    case 'tuple':
+      return `(tuple${e.items.map((i) => ` ${printExpr(i)}`).join('')})`;
+    case 'list':
+      return `[${e.items.map(printExpr).join(' ')}]`;
+    case 'unary':
+      return `(${e.op} ${printExpr(e.operand)})`;
+    case 'binary':
+      return `(${e.op} ${printExpr(e.left)} ${printExpr(e.right)})`;
+    case 'ternary':
+      return `(? ${printExpr(e.cond)} ${printExpr(e.then)} ${printExpr(e.else)})`;
+    case 'index':
+      return `(index ${printExpr(e.target)} ${printExpr(e.index)})`;
+    case 'slice':
+      return `(slice ${[e.start, e.stop, e.step].map((x) => (x === null ? '_' : printExpr(x))).join(' ')})`;
     case 'call': {
       const args = e.args.map((a) => ` ${a.name === null ? '' : `${a.name.name}=`}${printExpr(a.value)}`);
       return `(call ${printExpr(e.callee)}${args.join('')})`;
     }
-    case 'if': return printIf(e.cond, e.then, e.else);
-    default: return assertNever(e, 'print');
+    case 'if':
+      return printIf(e.cond, e.then, e.else);
+    default:
+      return assertNever(e, 'print');
   }
 }
 
@@ -30,7 +43,9 @@ function printIf(cond: Expr, then: Body, otherwise: Body | null): string {
 }
 
 function printPipeline(p: Pipeline): string {
-  const stages = p.stages.map((s) => (s.label === null ? printExpr(s.expr) : `(as ${printExpr(s.expr)} ${s.label.name})`));
+  const stages = p.stages.map((s) =>
+    s.label === null ? printExpr(s.expr) : `(as ${printExpr(s.expr)} ${s.label.name})`,
+  );
   return `(->${stages.map((s) => ` ${s}`).join('')})`;
 }
 
@@ -40,13 +55,20 @@ function printPattern(p: Pattern): string {
 
 export function printStmt(s: Stmt): string {
   switch (s.kind) {
-    case 'input': return `(input ${s.dims.map(printExpr).join(' ')})`;
-    case 'assign': return `(= ${s.name.name} ${printPipeline(s.value)})`;
-    case 'pipeline': return printPipeline(s.pipeline);
-    case 'repeat': return `(repeat ${s.index === null ? '' : `${s.index.name} in `}${printExpr(s.count)} ${printBody(s.body)})`;
-    case 'for': return `(for ${printPattern(s.pattern)} in ${printExpr(s.iterable)} ${printBody(s.body)})`;
-    case 'if': return printIf(s.cond, s.then, s.else);
-    default: return assertNever(s, 'print');
+    case 'input':
+      return `(input ${s.dims.map(printExpr).join(' ')})`;
+    case 'assign':
+      return `(= ${s.name.name} ${printPipeline(s.value)})`;
+    case 'pipeline':
+      return printPipeline(s.pipeline);
+    case 'repeat':
+      return `(repeat ${s.index === null ? '' : `${s.index.name} in `}${printExpr(s.count)} ${printBody(s.body)})`;
+    case 'for':
+      return `(for ${printPattern(s.pattern)} in ${printExpr(s.iterable)} ${printBody(s.body)})`;
+    case 'if':
+      return printIf(s.cond, s.then, s.else);
+    default:
+      return assertNever(s, 'print');
   }
 }
 
@@ -68,5 +90,8 @@ export function printProgram(p: Program): string {
     at: t.span.start,
     text: `(tensor ${t.name.name}${t.index === null ? '' : ` ${printExpr(t.index)}`} ${printExpr(t.value)})`,
   }));
-  return [...defs, ...trains, ...tensors].sort((a, b) => a.at - b.at).map((x) => x.text).join('\n');
+  return [...defs, ...trains, ...tensors]
+    .sort((a, b) => a.at - b.at)
+    .map((x) => x.text)
+    .join('\n');
 }

@@ -5,7 +5,24 @@ import type { CstElement, CstNode, IToken } from 'chevrotain';
 import { invariant } from '../diagnostics/diagnostic.ts';
 import type { Span } from '../diagnostics/diagnostic.ts';
 import type { SourceFile } from '../diagnostics/source.ts';
-import type { Arg, BinaryOp, Body, BlockDef, Expr, Ident, Import, Param, Pattern, Pipeline, Program, Stage, Stmt, TensorDef, TrainEntry, TrainSection } from './ast.ts';
+import type {
+  Arg,
+  BinaryOp,
+  Body,
+  BlockDef,
+  Expr,
+  Ident,
+  Import,
+  Param,
+  Pattern,
+  Pipeline,
+  Program,
+  Stage,
+  Stmt,
+  TensorDef,
+  TrainEntry,
+  TrainSection,
+} from './ast.ts';
 
 type IfExpr = Extract<Expr, { kind: 'if' }>;
 
@@ -33,7 +50,22 @@ function join(a: Span, b: Span): Span {
   return { file: a.file, start: Math.min(a.start, b.start), end: Math.max(a.end, b.end) };
 }
 
-const binaryOps: ReadonlySet<string> = new Set<BinaryOp>(['+', '-', '*', '/', '//', '%', '==', '!=', '<', '<=', '>', '>=', 'and', 'or']);
+const binaryOps: ReadonlySet<string> = new Set<BinaryOp>([
+  '+',
+  '-',
+  '*',
+  '/',
+  '//',
+  '%',
+  '==',
+  '!=',
+  '<',
+  '<=',
+  '>',
+  '>=',
+  'and',
+  'or',
+]);
 
 // Operators are never invented by error recovery (they only occur in optional productions),
 // so any other image is a bug in the grammar, not in the input.
@@ -67,18 +99,29 @@ class Converter {
   }
 
   private tokSpan(t: IToken | undefined): Span {
-    if (t === undefined || Number.isNaN(t.startOffset) || t.endOffset === undefined || Number.isNaN(t.endOffset)) return this.nowhere();
+    if (t === undefined || Number.isNaN(t.startOffset) || t.endOffset === undefined || Number.isNaN(t.endOffset))
+      return this.nowhere();
     return { file: this.file, start: t.startOffset, end: t.endOffset + 1 };
   }
 
   private span(n: CstNode | undefined): Span {
     const loc = n?.location;
-    if (loc === undefined || Number.isNaN(loc.startOffset) || loc.endOffset === undefined || Number.isNaN(loc.endOffset)) return this.nowhere();
+    if (
+      loc === undefined ||
+      Number.isNaN(loc.startOffset) ||
+      loc.endOffset === undefined ||
+      Number.isNaN(loc.endOffset)
+    )
+      return this.nowhere();
     return { file: this.file, start: loc.startOffset, end: loc.endOffset + 1 };
   }
 
   private ident(t: IToken | undefined): Ident {
-    return { kind: 'ident', name: t === undefined || t.isInsertedInRecovery === true ? '' : t.image, span: this.tokSpan(t) };
+    return {
+      kind: 'ident',
+      name: t === undefined || t.isInsertedInRecovery === true ? '' : t.image,
+      span: this.tokSpan(t),
+    };
   }
 
   private missing(n: CstNode | undefined): Expr {
@@ -99,7 +142,11 @@ class Converter {
 
   private importDecl(n: CstNode): Import {
     const path = token(n, 'StringLit');
-    return { path: path === undefined ? '' : unescapeString(path.image), pathSpan: this.tokSpan(path), span: this.span(n) };
+    return {
+      path: path === undefined ? '' : unescapeString(path.image),
+      pathSpan: this.tokSpan(path),
+      span: this.span(n),
+    };
   }
 
   private tensorDef(n: CstNode): TensorDef {
@@ -128,7 +175,13 @@ class Converter {
       const p = node(tail, rule);
       return p === undefined ? null : this.expr(node(p, 'expression'));
     };
-    return { kind: 'slice', start: start === undefined ? null : this.expr(start), stop: part('sliceBound'), step: part('sliceStep'), span: this.span(n) };
+    return {
+      kind: 'slice',
+      start: start === undefined ? null : this.expr(start),
+      stop: part('sliceBound'),
+      step: part('sliceStep'),
+      span: this.span(n),
+    };
   }
 
   private definition(n: CstNode): BlockDef {
@@ -144,15 +197,21 @@ class Converter {
 
   param(n: CstNode): Param {
     const dflt = node(n, 'expression');
-    return { name: this.ident(token(n, 'Identifier')), default: dflt === undefined ? null : this.expr(dflt), span: this.span(n) };
+    return {
+      name: this.ident(token(n, 'Identifier')),
+      default: dflt === undefined ? null : this.expr(dflt),
+      span: this.span(n),
+    };
   }
 
   private train(n: CstNode): TrainSection {
-    const entries = nodes(n, 'trainEntry').map((e): TrainEntry => ({
-      key: this.ident(token(e, 'Identifier')),
-      value: this.expr(node(e, 'expression')),
-      span: this.span(e),
-    }));
+    const entries = nodes(n, 'trainEntry').map(
+      (e): TrainEntry => ({
+        key: this.ident(token(e, 'Identifier')),
+        value: this.expr(node(e, 'expression')),
+        span: this.span(e),
+      }),
+    );
     return { kind: 'train', entries, span: this.span(n) };
   }
 
@@ -167,7 +226,12 @@ class Converter {
     if (input !== undefined) return { kind: 'input', dims: nodes(input, 'expression').map((e) => this.expr(e)), span };
     const assign = node(n, 'assignStmt');
     if (assign !== undefined) {
-      return { kind: 'assign', name: this.ident(token(assign, 'Identifier')), value: this.pipeline(node(assign, 'pipeline')), span };
+      return {
+        kind: 'assign',
+        name: this.ident(token(assign, 'Identifier')),
+        value: this.pipeline(node(assign, 'pipeline')),
+        span,
+      };
     }
     const repeat = node(n, 'repeatStmt');
     if (repeat !== undefined) {
@@ -208,27 +272,41 @@ class Converter {
   }
 
   private pipeline(n: CstNode | undefined): Pipeline {
-    const stages = n === undefined ? [] : nodes(n, 'stage').map((s): Stage => {
-      const label = token(s, 'As') === undefined ? null : this.ident(token(s, 'Identifier'));
-      return { expr: this.expr(node(s, 'expression')), label, span: this.span(s) };
-    });
+    const stages =
+      n === undefined
+        ? []
+        : nodes(n, 'stage').map((s): Stage => {
+            const label = token(s, 'As') === undefined ? null : this.ident(token(s, 'Identifier'));
+            return { expr: this.expr(node(s, 'expression')), label, span: this.span(s) };
+          });
     return { kind: 'pipeline', stages, span: this.span(n) };
   }
 
   private expr(n: CstNode | undefined): Expr {
     if (n === undefined) return this.missing(n);
     switch (n.name) {
-      case 'expression': return this.ternaryChain(n);
-      case 'orExpr': return this.fold(n, 'andExpr', tokens(n, 'Or'));
-      case 'andExpr': return this.fold(n, 'notExpr', tokens(n, 'And'));
-      case 'comparison': return this.fold(n, 'additive', tokens(n, 'CompareOp'));
-      case 'additive': return this.fold(n, 'multiplicative', tokens(n, 'AddOp'));
-      case 'multiplicative': return this.fold(n, 'unary', tokens(n, 'MulOp'));
-      case 'notExpr': return this.prefixed(tokens(n, 'Not'), 'not', this.expr(node(n, 'comparison')));
-      case 'unary': return this.prefixed(tokens(n, 'Minus'), '-', this.expr(node(n, 'postfix')));
-      case 'postfix': return nodes(n, 'suffix').reduce((target, s) => this.suffix(target, s), this.expr(node(n, 'primary')));
-      case 'primary': return this.primary(n);
-      default: return this.missing(n);
+      case 'expression':
+        return this.ternaryChain(n);
+      case 'orExpr':
+        return this.fold(n, 'andExpr', tokens(n, 'Or'));
+      case 'andExpr':
+        return this.fold(n, 'notExpr', tokens(n, 'And'));
+      case 'comparison':
+        return this.fold(n, 'additive', tokens(n, 'CompareOp'));
+      case 'additive':
+        return this.fold(n, 'multiplicative', tokens(n, 'AddOp'));
+      case 'multiplicative':
+        return this.fold(n, 'unary', tokens(n, 'MulOp'));
+      case 'notExpr':
+        return this.prefixed(tokens(n, 'Not'), 'not', this.expr(node(n, 'comparison')));
+      case 'unary':
+        return this.prefixed(tokens(n, 'Minus'), '-', this.expr(node(n, 'postfix')));
+      case 'postfix':
+        return nodes(n, 'suffix').reduce((target, s) => this.suffix(target, s), this.expr(node(n, 'primary')));
+      case 'primary':
+        return this.primary(n);
+      default:
+        return this.missing(n);
     }
   }
 
@@ -248,7 +326,8 @@ class Converter {
   // `- - x`: the innermost operator applies first.
   private prefixed(ops: readonly IToken[], op: '-' | 'not', operand: Expr): Expr {
     let acc = operand;
-    for (let i = ops.length - 1; i >= 0; i--) acc = { kind: 'unary', op, operand: acc, span: join(this.tokSpan(ops[i]), acc.span) };
+    for (let i = ops.length - 1; i >= 0; i--)
+      acc = { kind: 'unary', op, operand: acc, span: join(this.tokSpan(ops[i]), acc.span) };
     return acc;
   }
 
@@ -269,7 +348,11 @@ class Converter {
     if (index !== undefined) return { kind: 'index', target, index: this.subscripts(index), span };
     const args = nodes(s, 'arg').map((a): Arg => {
       const name = token(a, 'Identifier');
-      return { name: name === undefined ? null : this.ident(name), value: this.expr(node(a, 'expression')), span: this.span(a) };
+      return {
+        name: name === undefined ? null : this.ident(name),
+        value: this.expr(node(a, 'expression')),
+        span: this.span(a),
+      };
     });
     return { kind: 'call', callee: target, args, span };
   }

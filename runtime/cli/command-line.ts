@@ -122,7 +122,8 @@ function parseOptions(
       i++;
     }
     const value = parseValue(name, spec, text);
-    flags[name] = spec.kind === 'string' && spec.repeatable ? [...((flags[name] as string[] | undefined) ?? []), value] : value;
+    flags[name] =
+      spec.kind === 'string' && spec.repeatable ? [...((flags[name] as string[] | undefined) ?? []), value] : value;
   }
   return { flags, positionals };
 }

@@ -51,7 +51,8 @@ const emitters = {
 
 export function compileCommand(file: string, flags: Flags<'compile'>, io: Output): number {
   const emit = flags.emit ?? 'ir';
-  if (!(emit in emitters)) throw new UserError(`--emit must be one of ${Object.keys(emitters).join(', ')}, got '${emit}'`);
+  if (!(emit in emitters))
+    throw new UserError(`--emit must be one of ${Object.keys(emitters).join(', ')}, got '${emit}'`);
   const out: OutputPath | null = flags.out !== undefined ? { what: '--out', path: flags.out, directory: true } : null;
   const model: InputPath = { what: 'the model', path: file };
   if (out) checkOutputs([out], [model]);
@@ -62,9 +63,15 @@ export function compileCommand(file: string, flags: Flags<'compile'>, io: Output
     return 0;
   }
   const ext = { ir: 'ir.txt', graph: 'dot', plan: 'plan.txt', fusion: 'fusion.txt' } as const;
-  const files = emit === 'wgsl'
-    ? c.kernels.train.map((k) => ({ name: `${k.kernel.name}.wgsl`, text: k.kernel.wgsl }))
-    : [{ name: `${c.graph.model}.${ext[emit as keyof typeof ext]}`, text: emitters[emit as keyof typeof emitters](c) }];
+  const files =
+    emit === 'wgsl'
+      ? c.kernels.train.map((k) => ({ name: `${k.kernel.name}.wgsl`, text: k.kernel.wgsl }))
+      : [
+          {
+            name: `${c.graph.model}.${ext[emit as keyof typeof ext]}`,
+            text: emitters[emit as keyof typeof emitters](c),
+          },
+        ];
   const paths = files.map((f) => ({ what: '--out', path: join(out.path, f.name), text: f.text }));
   makeDirectory(out);
   // The directory may hold a FIFO or a directory of a kernel's name, or be where the model is.

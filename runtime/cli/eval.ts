@@ -17,7 +17,8 @@ export async function evalCommand(file: string, flags: Flags<'eval'>, io: Output
   const batch = Math.min(split.count, flags['batch-size'] ?? front.train!.batch);
   const ckpt = readWeights(front.shaped!, weights);
   // The loss is what these weights compute on this data, NaN included; the warning names the cause.
-  for (const cause of [nonFiniteWeights(ckpt), split.nonFinite]) if (cause !== null) io.err(`cnnc: warning: ${cause}; the loss will be NaN\n`);
+  for (const cause of [nonFiniteWeights(ckpt), split.nonFinite])
+    if (cause !== null) io.err(`cnnc: warning: ${cause}; the loss will be NaN\n`);
   const model = await compileModel(front, { batch, ...modelOption(flags) }, io);
   if (!model) return 1;
   try {
@@ -27,7 +28,9 @@ export async function evalCommand(file: string, flags: Flags<'eval'>, io: Output
     if (flags.json) {
       io.out(JSON.stringify({ model: name, weights, data: split.describe, samples: split.count, loss, acc }) + '\n');
     } else {
-      io.out(`${name} with ${weights} on ${split.describe}\n  val_loss ${loss.toFixed(4)}${acc === null ? '' : `  val_acc ${acc.toFixed(4)}`}\n`);
+      io.out(
+        `${name} with ${weights} on ${split.describe}\n  val_loss ${loss.toFixed(4)}${acc === null ? '' : `  val_acc ${acc.toFixed(4)}`}\n`,
+      );
     }
     return 0;
   } finally {

@@ -14,7 +14,11 @@ import type { Flags, ModelFlags } from './options.ts';
  * Which model of the file, its parameters set by `--set`, and whether to fuse (`--no-fuse` compiles
  * every op to its own kernel).
  */
-export function modelOption(flags: Pick<ModelFlags, 'model' | 'set' | 'no-fuse'>): { model?: string; settings?: readonly string[]; fuse?: boolean } {
+export function modelOption(flags: Pick<ModelFlags, 'model' | 'set' | 'no-fuse'>): {
+  model?: string;
+  settings?: readonly string[];
+  fuse?: boolean;
+} {
   return {
     ...(flags.model !== undefined ? { model: flags.model } : {}),
     ...(flags.set !== undefined ? { settings: flags.set } : {}),
@@ -28,9 +32,12 @@ export function resizeFlag(size: readonly number[] | undefined): [number, number
 }
 
 /** The optimizer settings train's flags override (the parser checked that each number fits a kernel). */
-export function optimizerFlags(flags: Pick<Flags<'train'>, 'optimizer' | 'lr' | 'momentum' | 'weight-decay'>): Partial<OptimizerConfig> {
+export function optimizerFlags(
+  flags: Pick<Flags<'train'>, 'optimizer' | 'lr' | 'momentum' | 'weight-decay'>,
+): Partial<OptimizerConfig> {
   const kind = flags.optimizer;
-  if (kind !== undefined && kind !== 'sgd' && kind !== 'adam' && kind !== 'adamw') throw new UserError(`--optimizer must be sgd, adam or adamw, got '${kind}'`);
+  if (kind !== undefined && kind !== 'sgd' && kind !== 'adam' && kind !== 'adamw')
+    throw new UserError(`--optimizer must be sgd, adam or adamw, got '${kind}'`);
   const { lr, momentum } = flags;
   const weightDecay = flags['weight-decay'];
   return {
@@ -59,18 +66,32 @@ export function sampleShape(front: FrontendResult): readonly number[] {
 }
 
 /** The train section's data (or --data, --resize), checked against the model's input shape. */
-export function openModelData(file: string, front: FrontendResult, flags: ModelFlags): { train: TrainData; val: TrainData | null } {
+export function openModelData(
+  file: string,
+  front: FrontendResult,
+  flags: ModelFlags,
+): { train: TrainData; val: TrainData | null } {
   const recipe = front.train!;
   const out = front.shaped!.nodes[front.shaped!.output]!.shape;
-  const data = openData({
-    source: recipe.data, modelPath: file, resize: resizeFlag(flags.resize) ?? recipe.resize, numClasses: out[1] ?? 1,
-    ...(flags.data !== undefined ? { dirOverride: flags.data } : {}),
-  }, recipe.loss === 'cross_entropy');
+  const data = openData(
+    {
+      source: recipe.data,
+      modelPath: file,
+      resize: resizeFlag(flags.resize) ?? recipe.resize,
+      numClasses: out[1] ?? 1,
+      ...(flags.data !== undefined ? { dirOverride: flags.data } : {}),
+    },
+    recipe.loss === 'cross_entropy',
+  );
   const want = sampleShape(front);
   const got = data.train.sampleShape;
   if (formatShape(want) !== formatShape(got)) {
-    throw new UserError(`the data gives samples of ${formatShape(got)}, model ${front.shaped!.model} expects ${formatShape(want)}` +
-      (want.length === 3 && got.length === 3 ? ` (resize the data: \`data fashion_mnist(resize = ${want[1]})\` or --resize ${want[1]},${want[2]})` : ''));
+    throw new UserError(
+      `the data gives samples of ${formatShape(got)}, model ${front.shaped!.model} expects ${formatShape(want)}` +
+        (want.length === 3 && got.length === 3
+          ? ` (resize the data: \`data fashion_mnist(resize = ${want[1]})\` or --resize ${want[1]},${want[2]})`
+          : ''),
+    );
   }
   return data;
 }

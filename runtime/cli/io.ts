@@ -14,7 +14,9 @@ export interface Output {
 const MAX_SOURCE_BYTES = 16 * 2 ** 20;
 
 export function readSource(path: string): string {
-  return readInputFile(path, { limit: { bytes: MAX_SOURCE_BYTES, message: 'model files over 16 MiB are not supported' } }).toString('utf8');
+  return readInputFile(path, {
+    limit: { bytes: MAX_SOURCE_BYTES, message: 'model files over 16 MiB are not supported' },
+  }).toString('utf8');
 }
 
 /** The files a model imports, read as the model itself is; why one cannot be is the compiler's to report. */

@@ -69,7 +69,7 @@ const modelName = group('model options', {
     kind: 'string',
     value: 'NAME=VALUE',
     repeatable: true,
-    help: "set a parameter of the model (its default in `model M(NAME = ...)`), a .cnn expression; repeatable",
+    help: 'set a parameter of the model (its default in `model M(NAME = ...)`), a .cnn expression; repeatable',
   },
 });
 const inputShape = group('model options', {
@@ -251,12 +251,24 @@ export const commands = {
     synopsis: 'FILE [--input-tensor NAME | --npy X.npy | --images IDX_FILE --index I] [--weights W] [--out OUT.npy]',
     help: "the model's output (evaluation mode) on one input, printed as PyTorch prints tensors",
     options: {
-      'input-tensor': { kind: 'string', value: 'NAME', help: 'run on this constant tensor of the file (default: the one named X)' },
+      'input-tensor': {
+        kind: 'string',
+        value: 'NAME',
+        help: 'run on this constant tensor of the file (default: the one named X)',
+      },
       npy: { kind: 'string', value: 'X.npy', help: 'run on an array of one sample or [N, ...] samples' },
       images: { kind: 'string', value: 'IDX_FILE', help: 'run on one image of an IDX file (with --index)' },
       index: { kind: 'number', value: 'I', integer: true, help: 'which image of --images (from 0)' },
-      weights: { kind: 'string', value: 'W', help: "the weights (.safetensors); default: the file's constants and the train section's init" },
-      tensor: { kind: 'string', value: 'NAME', help: 'print this constant tensor of the file instead of running the model' },
+      weights: {
+        kind: 'string',
+        value: 'W',
+        help: "the weights (.safetensors); default: the file's constants and the train section's init",
+      },
+      tensor: {
+        kind: 'string',
+        value: 'NAME',
+        help: 'print this constant tensor of the file instead of running the model',
+      },
       layer: {
         kind: 'string',
         value: 'NAME',
@@ -296,13 +308,21 @@ export const commands = {
         help: "the model's input size H x W (lazy layers' sizes follow it)",
         group: 'model options',
       },
-      torch: { kind: 'string', value: 'OUT.py', help: 'a PyTorch module: model() builds it, load_cnnc(W) reads a checkpoint for it' },
+      torch: {
+        kind: 'string',
+        value: 'OUT.py',
+        help: 'a PyTorch module: model() builds it, load_cnnc(W) reads a checkpoint for it',
+      },
       'torch-train': {
         kind: 'string',
         value: 'DIR',
         help: "DIR/model.py (as --torch) and DIR/train.py, the train section's recipe for python3 or torchrun (DDP), reading and saving cnnc's checkpoints",
       },
-      onnx: { kind: 'string', value: 'OUT.onnx', help: 'ONNX (opset 17) of the forward pass in eval mode; needs python3 with PyTorch' },
+      onnx: {
+        kind: 'string',
+        value: 'OUT.onnx',
+        help: 'ONNX (opset 17) of the forward pass in eval mode; needs python3 with PyTorch',
+      },
       weights: {
         kind: 'string',
         value: 'W',

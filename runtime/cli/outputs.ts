@@ -1,7 +1,17 @@
 // Where a command writes. Every output path is checked before any work starts (a missing directory
 // found after an epoch of training throws that epoch away), and no output may be an input of the
 // same command or another output: `train m.cnn --save m.cnn` would overwrite the model.
-import { accessSync, appendFileSync, constants, mkdirSync, realpathSync, statfsSync, statSync, writeFileSync, type Stats } from 'node:fs';
+import {
+  accessSync,
+  appendFileSync,
+  constants,
+  mkdirSync,
+  realpathSync,
+  statfsSync,
+  statSync,
+  writeFileSync,
+  type Stats,
+} from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fsReason, UserError } from '../errors.ts';
 
@@ -28,9 +38,18 @@ export interface InputPath {
  * switches, and creating a directory under /proc makes Node's recursive mkdir loop forever.
  */
 const PSEUDO_FS = new Map([
-  [0x9fa0, 'proc'], [0x62656572, 'sysfs'], [0x64626720, 'debugfs'], [0x74726163, 'tracefs'], [0x73636673, 'securityfs'],
-  [0x27e0eb, 'cgroup'], [0x63677270, 'cgroup2'], [0xcafe4a11, 'bpf'], [0x1cd1, 'devpts'], [0x6165676c, 'pstore'],
-  [0x62656570, 'configfs'], [0xde5e81e4, 'efivarfs'],
+  [0x9fa0, 'proc'],
+  [0x62656572, 'sysfs'],
+  [0x64626720, 'debugfs'],
+  [0x74726163, 'tracefs'],
+  [0x73636673, 'securityfs'],
+  [0x27e0eb, 'cgroup'],
+  [0x63677270, 'cgroup2'],
+  [0xcafe4a11, 'bpf'],
+  [0x1cd1, 'devpts'],
+  [0x6165676c, 'pstore'],
+  [0x62656570, 'configfs'],
+  [0xde5e81e4, 'efivarfs'],
 ]);
 
 /** Checks one output; throws a UserError naming it and what is wrong. */
@@ -97,12 +116,16 @@ export function checkOutputs(outputs: readonly OutputPath[], inputs: readonly In
   for (const o of outputs) {
     const key = identity(o.path);
     const other = written.get(key);
-    if (other) throw new UserError(`${other.what} ${other.path} and ${o.what} ${o.path} are the same file: give each output its own path`);
+    if (other)
+      throw new UserError(
+        `${other.what} ${other.path} and ${o.what} ${o.path} are the same file: give each output its own path`,
+      );
     written.set(key, o);
   }
   for (const i of inputs) {
     const o = written.get(identity(i.path));
-    if (o && i.replacedBy !== o.what) throw new UserError(`${o.what} ${o.path} would overwrite ${i.what} ${i.path}: write it elsewhere`);
+    if (o && i.replacedBy !== o.what)
+      throw new UserError(`${o.what} ${o.path} would overwrite ${i.what} ${i.path}: write it elsewhere`);
   }
 }
 

@@ -12,11 +12,27 @@ import type { Output } from './io.ts';
 import type { Flags } from './options.ts';
 
 /** d2l's `get_fashion_mnist_labels`, in label order. */
-const FASHION_MNIST = ['T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Shirt', 'Sneaker', 'Bag', 'Ankle boot'];
+const FASHION_MNIST = [
+  'T-shirt/top',
+  'Trouser',
+  'Pullover',
+  'Dress',
+  'Coat',
+  'Sandal',
+  'Shirt',
+  'Sneaker',
+  'Bag',
+  'Ankle boot',
+];
 
 /** The first `count` (default all) samples as the model's input batch. */
-function readSamples(flags: Flags<'predict'>, want: readonly number[], resize: readonly [number, number] | null): { x: Float32Array; count: number; nonFinite: string | null } {
-  if ((flags.images === undefined) === (flags.npy === undefined)) throw new UserError("'predict' needs one of --images IDX_FILE and --npy X.npy");
+function readSamples(
+  flags: Flags<'predict'>,
+  want: readonly number[],
+  resize: readonly [number, number] | null,
+): { x: Float32Array; count: number; nonFinite: string | null } {
+  if ((flags.images === undefined) === (flags.npy === undefined))
+    throw new UserError("'predict' needs one of --images IDX_FILE and --npy X.npy");
   const limit = flags.count;
   const take = (have: number, path: string): number => {
     if (have === 0) throw new UserError(`${path} holds 0 samples: nothing to predict`);
@@ -26,21 +42,38 @@ function readSamples(flags: Flags<'predict'>, want: readonly number[], resize: r
   if (flags.npy !== undefined) {
     const a = readNpy(flags.npy);
     if (a.shape.length !== want.length + 1 || formatShape(a.shape.slice(1)) !== formatShape(want) || a.shape[0] === 0) {
-      throw new NpyError(`${flags.npy}: shape (${a.shape.join(', ')}), the model expects (N, ${want.join(', ')}) with N >= 1`);
+      throw new NpyError(
+        `${flags.npy}: shape (${a.shape.join(', ')}), the model expects (N, ${want.join(', ')}) with N >= 1`,
+      );
     }
     const count = take(a.shape[0]!, flags.npy);
     const data = a.data.subarray(0, (a.data.length / a.shape[0]!) * count);
-    return { x: Float32Array.from(data), count, nonFinite: nonFiniteSamples({ ...a, shape: [count, ...want], data }, flags.npy) };
+    return {
+      x: Float32Array.from(data),
+      count,
+      nonFinite: nonFiniteSamples({ ...a, shape: [count, ...want], data }, flags.npy),
+    };
   }
   const path = flags.images!;
   const img = readIdxImages(path);
   const [h, w] = resize ?? [img.height, img.width];
   if (formatShape([1, h, w]) !== formatShape(want)) {
-    throw new DataError(`${path}: images of ${h}x${w}${resize ? ' (resized)' : ''}, the model expects ${formatShape(want)}` + (want.length === 3 ? ` (--resize ${want[1]},${want[2]})` : ''));
+    throw new DataError(
+      `${path}: images of ${h}x${w}${resize ? ' (resized)' : ''}, the model expects ${formatShape(want)}` +
+        (want.length === 3 ? ` (--resize ${want[1]},${want[2]})` : ''),
+    );
   }
   const count = take(img.count, path);
   // The training pipeline's scaling and resize, one batch of every sample; labels are not read.
-  const ds = { images: img.pixels, labels: new Uint8Array(count), count, height: img.height, width: img.width, source: path, files: [path] };
+  const ds = {
+    images: img.pixels,
+    labels: new Uint8Array(count),
+    count,
+    height: img.height,
+    width: img.width,
+    source: path,
+    files: [path],
+  };
   const [batch] = epochBatches(ds, { batchSize: count, shuffle: false, seed: 0, epoch: 0, resize });
   return { x: batch!.images, count, nonFinite: null };
 }
@@ -59,7 +92,10 @@ export async function predictCommand(file: string, flags: Flags<'predict'>, io: 
   if (!front) return 1;
   const recipe = front.train!;
   const out = front.shaped!.nodes[front.shaped!.output]!.shape;
-  if (recipe.loss !== 'cross_entropy' || out.length !== 2) throw new UserError(`predict needs a classifier: ${front.shaped!.model} is trained with loss ${recipe.loss} and outputs ${formatShape(out.slice(1))} per sample`);
+  if (recipe.loss !== 'cross_entropy' || out.length !== 2)
+    throw new UserError(
+      `predict needs a classifier: ${front.shaped!.model} is trained with loss ${recipe.loss} and outputs ${formatShape(out.slice(1))} per sample`,
+    );
   const classes = out[1]!;
   const names = classes === 10 && recipe.data.kind === 'fashion_mnist' ? FASHION_MNIST : null;
   const { x, count, nonFinite } = readSamples(flags, sampleShape(front), resizeFlag(flags.resize) ?? recipe.resize);
@@ -75,17 +111,29 @@ export async function predictCommand(file: string, flags: Flags<'predict'>, io: 
     setWeights(model, ckpt);
     const per = x.length / count;
     const label = (cls: number): string => names?.[cls] ?? String(cls);
-    const rows: { index: number; class: number; name: string | null; probability: number; top: { class: number; name: string | null; probability: number }[] }[] = [];
+    const rows: {
+      index: number;
+      class: number;
+      name: string | null;
+      probability: number;
+      top: { class: number; name: string | null; probability: number }[];
+    }[] = [];
     for (let first = 0; first < count; first += batch) {
       const size = Math.min(batch, count - first);
       const logits = await (await model.withBatch(size)).forward(x.subarray(first * per, (first + size) * per));
       for (let i = 0; i < size; i++) {
-        const top = ranked(logits.subarray(i * classes, (i + 1) * classes)).slice(0, 3).map(({ cls, p }) => ({ class: cls, name: names?.[cls] ?? null, probability: p }));
+        const top = ranked(logits.subarray(i * classes, (i + 1) * classes))
+          .slice(0, 3)
+          .map(({ cls, p }) => ({ class: cls, name: names?.[cls] ?? null, probability: p }));
         rows.push({ index: first + i, ...top[0]!, top });
       }
     }
     if (flags.json) io.out(JSON.stringify(rows) + '\n');
-    else for (const r of rows) io.out(`${r.index}  ${label(r.class)}  ${r.probability.toFixed(4)}  top-3: ${r.top.map((t) => `${label(t.class)} ${t.probability.toFixed(4)}`).join(', ')}\n`);
+    else
+      for (const r of rows)
+        io.out(
+          `${r.index}  ${label(r.class)}  ${r.probability.toFixed(4)}  top-3: ${r.top.map((t) => `${label(t.class)} ${t.probability.toFixed(4)}`).join(', ')}\n`,
+        );
     return 0;
   } finally {
     await model.dispose();

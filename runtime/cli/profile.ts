@@ -54,14 +54,33 @@ export function renderProfile(what: Profiled, p: StepProfile): string {
   const ms = (v: number): string => v.toFixed(3);
   const share = (v: number): string => `${((100 * v) / p.totalMs).toFixed(1)}%`;
   const head = ['layer', 'op', 'source', 'forward ms', 'backward ms', 'share', 'kernels'];
-  const body = p.rows.map((r) => [r.layer, r.op, r.source ?? '', ms(r.forwardMs), r.backwardMs > 0 || r.source ? ms(r.backwardMs) : '', share(r.forwardMs + r.backwardMs), String(r.kernels)]);
+  const body = p.rows.map((r) => [
+    r.layer,
+    r.op,
+    r.source ?? '',
+    ms(r.forwardMs),
+    r.backwardMs > 0 || r.source ? ms(r.backwardMs) : '',
+    share(r.forwardMs + r.backwardMs),
+    String(r.kernels),
+  ]);
   const sum = (f: (r: StepProfile['rows'][number]) => number): number => p.rows.reduce((s, r) => s + f(r), 0);
-  const total = ['total', '', '', ms(sum((r) => r.forwardMs)), ms(sum((r) => r.backwardMs)), share(p.totalMs), String(p.kernels.length)];
+  const total = [
+    'total',
+    '',
+    '',
+    ms(sum((r) => r.forwardMs)),
+    ms(sum((r) => r.backwardMs)),
+    share(p.totalMs),
+    String(p.kernels.length),
+  ];
   const table = [head, ...body, total];
   const widths = head.map((_, c) => Math.max(...table.map((row) => row[c]!.length)));
   const right = new Set([3, 4, 5, 6]);
   const line = (row: readonly string[]): string =>
-    row.map((cell, c) => (right.has(c) ? cell.padStart(widths[c]!) : cell.padEnd(widths[c]!))).join('  ').trimEnd();
+    row
+      .map((cell, c) => (right.has(c) ? cell.padStart(widths[c]!) : cell.padEnd(widths[c]!)))
+      .join('  ')
+      .trimEnd();
   const rule = '-'.repeat(line(head).length);
   return (
     `${what.model}, batch ${what.batch}, input [${what.input.join(', ')}]: one training step, ${p.kernels.length} kernels, ${ms(p.totalMs)} ms of GPU time\n` +

@@ -5,7 +5,11 @@ import { frontend, type Output } from './io.ts';
 import { type Flags, inputOption } from './options.ts';
 
 function options(flags: Flags<'check'>): FrontendOptions {
-  return { ...(flags.model !== undefined ? { model: flags.model } : {}), ...(flags.set !== undefined ? { settings: flags.set } : {}), ...inputOption(flags) };
+  return {
+    ...(flags.model !== undefined ? { model: flags.model } : {}),
+    ...(flags.set !== undefined ? { settings: flags.set } : {}),
+    ...inputOption(flags),
+  };
 }
 
 export function checkCommand(file: string, flags: Flags<'check'>, io: Output): number {

@@ -8,7 +8,12 @@ import { UserError } from '../errors.ts';
 import type { Output } from './io.ts';
 import type { Flags } from './options.ts';
 
-const DTYPE_NAMES: Record<StoredTensor['dtype'], PrintDType> = { F32: 'float32', F64: 'float64', I32: 'int32', I64: 'int64' };
+const DTYPE_NAMES: Record<StoredTensor['dtype'], PrintDType> = {
+  F32: 'float32',
+  F64: 'float64',
+  I32: 'int32',
+  I64: 'int64',
+};
 
 /** torch.min, max, mean and std (unbiased, n - 1) in float64; NaN propagates as in PyTorch. Integer tensors: min and max. */
 export interface TensorStats {
@@ -43,7 +48,8 @@ export function tensorStats(t: StoredTensor): TensorStats {
  * a tensor has it (`0.weight` is net[0].weight, not also 10.weight), otherwise a substring.
  */
 export function nameMatcher(pattern: string, names: readonly string[]): (name: string) => boolean {
-  if (!/[*?[]/.test(pattern)) return names.includes(pattern) ? (name) => name === pattern : (name) => name.includes(pattern);
+  if (!/[*?[]/.test(pattern))
+    return names.includes(pattern) ? (name) => name === pattern : (name) => name.includes(pattern);
   // As Python's fnmatch: `[!...]` negates, a `[` with no `]` after it is literal.
   let re = '';
   for (let i = 0; i < pattern.length; i++) {
@@ -82,21 +88,42 @@ function header(path: string, meta: Readonly<Record<string, string>>, count: num
   const optimizer = meta.format === 'cnnc-optimizer';
   const what = meta.model !== undefined ? `${optimizer ? 'optimizer state' : 'weights'} of model ${meta.model}, ` : '';
   const lines = [`${path}: ${what}${count} tensor${count === 1 ? '' : 's'}, ${group(values)} values`];
-  const progress = [meta.steps !== undefined ? `step ${meta.steps}` : '', meta.epoch !== undefined ? `epoch ${meta.epoch}` : ''].filter((s) => s !== '');
-  if (meta.epoch_batches !== undefined) progress.push(`stopped after batch ${meta.epoch_batches} of epoch ${Number(meta.epoch) + 1}`);
+  const progress = [
+    meta.steps !== undefined ? `step ${meta.steps}` : '',
+    meta.epoch !== undefined ? `epoch ${meta.epoch}` : '',
+  ].filter((s) => s !== '');
+  if (meta.epoch_batches !== undefined)
+    progress.push(`stopped after batch ${meta.epoch_batches} of epoch ${Number(meta.epoch) + 1}`);
   if (progress.length > 0) lines.push(`  ${progress.join(', ')}`);
-  const settings = ['optimizer', 'lr', 'momentum', 'weight_decay', 'seed', 'batch', 'shuffle'].filter((k) => meta[k] !== undefined);
+  const settings = ['optimizer', 'lr', 'momentum', 'weight_decay', 'seed', 'batch', 'shuffle'].filter(
+    (k) => meta[k] !== undefined,
+  );
   if (settings.length > 0) lines.push(`  ${settings.map((k) => `${k} ${meta[k]}`).join(', ')}`);
   // Shown above, or cnnc's bookkeeping (the pair id, the curves, the loss sum of a partial epoch).
-  const shown = new Set(['format', 'model', 'steps', 'epoch', 'epoch_batches', 'epoch_samples', 'epoch_loss_sum', 'history', 'pair', ...settings]);
-  for (const [k, v] of Object.entries(meta)) if (!shown.has(k)) lines.push(`  ${k}: ${v.length > 60 ? `${v.slice(0, 57)}...` : v}`);
+  const shown = new Set([
+    'format',
+    'model',
+    'steps',
+    'epoch',
+    'epoch_batches',
+    'epoch_samples',
+    'epoch_loss_sum',
+    'history',
+    'pair',
+    ...settings,
+  ]);
+  for (const [k, v] of Object.entries(meta))
+    if (!shown.has(k)) lines.push(`  ${k}: ${v.length > 60 ? `${v.slice(0, 57)}...` : v}`);
   return lines;
 }
 
 function statsLine(name: string, t: StoredTensor, s: TensorStats): string {
   const dtype = DTYPE_NAMES[t.dtype];
   const shown = (Object.entries(s) as [string, number | null][]).filter(([, v]) => v !== null);
-  return [`${name}  ${dtype} [${t.shape.join(', ')}]`, ...shown.map(([k, v]) => `${k} ${formatScalar(v!, t.dtype === 'F32' || t.dtype === 'F64' ? 'float64' : 'int64')}`)].join('  ');
+  return [
+    `${name}  ${dtype} [${t.shape.join(', ')}]`,
+    ...shown.map(([k, v]) => `${k} ${formatScalar(v!, t.dtype === 'F32' || t.dtype === 'F64' ? 'float64' : 'int64')}`),
+  ].join('  ');
 }
 
 /** A JSON number for a stored value: the shortest decimal that reads back as the same float32; NaN and infinities as strings. */
@@ -116,18 +143,34 @@ function jsonValue(v: number | bigint, f32: boolean): number | string {
 }
 
 /** Streams the JSON: a large checkpoint's values would not fit one string. */
-function writeJson(io: Output, path: string, meta: Readonly<Record<string, string>>, tensors: readonly [string, StoredTensor][]): void {
+function writeJson(
+  io: Output,
+  path: string,
+  meta: Readonly<Record<string, string>>,
+  tensors: readonly [string, StoredTensor][],
+): void {
   io.out(`{"file":${JSON.stringify(path)},"metadata":${JSON.stringify(meta)},"tensors":[`);
   tensors.forEach(([name, t], i) => {
     const s = tensorStats(t);
     const f32 = t.dtype === 'F32';
     // min and max are stored values; mean and std are float64 results.
     const stat = (v: number | null, stored: boolean) => (v === null ? null : jsonValue(v, stored && f32));
-    const head = { name, dtype: DTYPE_NAMES[t.dtype], shape: t.shape, numel: t.data.length, min: stat(s.min, true), max: stat(s.max, true), mean: stat(s.mean, false), std: stat(s.std, false) };
+    const head = {
+      name,
+      dtype: DTYPE_NAMES[t.dtype],
+      shape: t.shape,
+      numel: t.data.length,
+      min: stat(s.min, true),
+      max: stat(s.max, true),
+      mean: stat(s.mean, false),
+      std: stat(s.std, false),
+    };
     io.out(`${i > 0 ? ',' : ''}${JSON.stringify(head).slice(0, -1)},"values":[`);
     const CHUNK = 65536;
     for (let at = 0; at < t.data.length; at += CHUNK) {
-      const part = Array.from(t.data.subarray(at, at + CHUNK) as ArrayLike<number | bigint>, (v) => JSON.stringify(jsonValue(v, f32)));
+      const part = Array.from(t.data.subarray(at, at + CHUNK) as ArrayLike<number | bigint>, (v) =>
+        JSON.stringify(jsonValue(v, f32)),
+      );
       io.out(`${at > 0 ? ',' : ''}${part.join(',')}`);
     }
     io.out(']}');
@@ -138,11 +181,22 @@ function writeJson(io: Output, path: string, meta: Readonly<Record<string, strin
 export function weightsCommand(file: string, flags: Flags<'weights'>, io: Output): number {
   const ckpt = readCheckpoint(file);
   const all = [...ckpt.tensors].sort(([a], [b]) => compareNames(a, b));
-  const match = flags.name === undefined ? () => true : nameMatcher(flags.name, all.map(([n]) => n));
+  const match =
+    flags.name === undefined
+      ? () => true
+      : nameMatcher(
+          flags.name,
+          all.map(([n]) => n),
+        );
   const chosen = all.filter(([name]) => match(name));
   if (flags.name !== undefined && chosen.length === 0) {
     const names = all.map(([n]) => n);
-    const listed = names.length === 0 ? 'no tensors' : names.length > 12 ? `${names.slice(0, 12).join(', ')}, ...` : names.join(', ');
+    const listed =
+      names.length === 0
+        ? 'no tensors'
+        : names.length > 12
+          ? `${names.slice(0, 12).join(', ')}, ...`
+          : names.join(', ');
     throw new UserError(`no tensor of ${file} matches '${flags.name}' (it holds ${listed})`);
   }
   if (flags.json) {
@@ -150,7 +204,10 @@ export function weightsCommand(file: string, flags: Flags<'weights'>, io: Output
     return 0;
   }
   const values = all.reduce((s, [, t]) => s + t.data.length, 0);
-  const blocks = chosen.map(([name, t]) => `${statsLine(name, t, tensorStats(t))}\n${formatTensor(t.shape, t.data, { dtype: DTYPE_NAMES[t.dtype] })}`);
+  const blocks = chosen.map(
+    ([name, t]) =>
+      `${statsLine(name, t, tensorStats(t))}\n${formatTensor(t.shape, t.data, { dtype: DTYPE_NAMES[t.dtype] })}`,
+  );
   io.out(`${[header(file, ckpt.metadata, all.length, values).join('\n'), ...blocks].join('\n\n')}\n`);
   return 0;
 }

@@ -60,9 +60,11 @@ export function epochOrder(count: number, shuffle: boolean, seed: number, epoch:
  */
 export function* epochBatches(ds: Dataset, options: BatchOptions): Generator<Batch, void, undefined> {
   const { batchSize, shuffle, seed, epoch, resize } = options;
-  if (!Number.isInteger(batchSize) || batchSize < 1) throw new DataError(`batch size must be a positive integer, got ${batchSize}`);
+  if (!Number.isInteger(batchSize) || batchSize < 1)
+    throw new DataError(`batch size must be a positive integer, got ${batchSize}`);
   const [h, w] = resize ?? [ds.height, ds.width];
-  if (!Number.isInteger(h) || !Number.isInteger(w) || h < 1 || w < 1) throw new DataError(`resize must be two positive integers, got [${h}, ${w}]`);
+  if (!Number.isInteger(h) || !Number.isInteger(w) || h < 1 || w < 1)
+    throw new DataError(`resize must be two positive integers, got [${h}, ${w}]`);
   const inPixels = ds.height * ds.width;
   const outPixels = h * w;
   // At the dataset size the filter is the identity: ToTensor alone.
@@ -78,6 +80,8 @@ export function* epochBatches(ds: Dataset, options: BatchOptions): Generator<Bat
       if (plan) resizeInto(plan, ds.images, sample * inPixels, images, b * outPixels);
       else toUnitInto(ds.images, sample * inPixels, inPixels, images, b * outPixels);
     }
-    yield size === batchSize ? { images, labels, size } : { images: images.subarray(0, size * outPixels), labels: labels.subarray(0, size), size };
+    yield size === batchSize
+      ? { images, labels, size }
+      : { images: images.subarray(0, size * outPixels), labels: labels.subarray(0, size), size };
   }
 }

@@ -48,7 +48,9 @@ function find(dir: string, split: Split, stem: string, rank: 1 | 3): string {
     }
   }
   const where = SUBDIRS.map((s) => join(dir, s)).join(', ');
-  throw new DataError(`no ${split} ${rank === 3 ? 'images' : 'labels'} found: looked for ${names.join(', ')} in ${where}`);
+  throw new DataError(
+    `no ${split} ${rank === 3 ? 'images' : 'labels'} found: looked for ${names.join(', ')} in ${where}`,
+  );
 }
 
 /**
@@ -65,7 +67,17 @@ export function loadDataset(dir: string, split: Split, numClasses = 10): Dataset
   if (count === 0) throw new DataError(`${imagesPath} holds 0 images: the ${split} split needs at least one`);
   const labels = readIdxLabels(labelsPath, numClasses);
   if (labels.length !== count) {
-    throw new DataError(`${labelsPath} has ${labels.length} labels but ${imagesPath} has ${count} images; they must pair one to one`);
+    throw new DataError(
+      `${labelsPath} has ${labels.length} labels but ${imagesPath} has ${count} images; they must pair one to one`,
+    );
   }
-  return { images: pixels, labels, count, height, width, source: `${imagesPath} + ${labelsPath}`, files: [imagesPath, labelsPath] };
+  return {
+    images: pixels,
+    labels,
+    count,
+    height,
+    width,
+    source: `${imagesPath} + ${labelsPath}`,
+    files: [imagesPath, labelsPath],
+  };
 }

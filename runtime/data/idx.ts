@@ -31,12 +31,16 @@ const hex = (n: number): string => `0x${n.toString(16).padStart(8, '0')}`;
 /** The file's bytes, gunzipped when they start with the gzip magic 1f 8b (RFC 1952). */
 function readIdxBytes(path: string): IdxBytes {
   const raw = readInputFile(path, { fail: (m) => new DataError(m) });
-  if (raw.length < 2 || raw[0] !== 0x1f || raw[1] !== 0x8b) return { bytes: raw, at: (offset) => `${path} @ byte ${offset}` };
+  if (raw.length < 2 || raw[0] !== 0x1f || raw[1] !== 0x8b)
+    return { bytes: raw, at: (offset) => `${path} @ byte ${offset}` };
   // Deflate expands up to ~1000-fold: a small file could otherwise fill the memory before the
   // header's sizes are checked. The output stops at what the header describes.
   const described = describedLength(raw);
   try {
-    return { bytes: gunzipSync(raw, { maxOutputLength: described }), at: (offset) => `${path} @ byte ${offset} (after gunzip)` };
+    return {
+      bytes: gunzipSync(raw, { maxOutputLength: described }),
+      at: (offset) => `${path} @ byte ${offset} (after gunzip)`,
+    };
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') {
       throw new DataError(`${path}: the gunzipped data is longer than the ${described} bytes its IDX header describes`);
@@ -75,12 +79,15 @@ function readHeader(file: IdxBytes, magic: number, rank: number): { dims: number
   const what = magic === IMAGES_MAGIC ? 'an image file' : 'a label file';
   const start = 4 + 4 * rank;
   const tooShort = (): DataError =>
-    new DataError(`${file.at(0)}: expected the ${start}-byte IDX header of ${what}, the file has ${bytes.length} bytes`);
+    new DataError(
+      `${file.at(0)}: expected the ${start}-byte IDX header of ${what}, the file has ${bytes.length} bytes`,
+    );
   if (bytes.length < 4) throw tooShort();
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const found = view.getUint32(0, false);
   if (found !== magic) {
-    const other = found === IMAGES_MAGIC ? ', which is an image file' : found === LABELS_MAGIC ? ', which is a label file' : '';
+    const other =
+      found === IMAGES_MAGIC ? ', which is an image file' : found === LABELS_MAGIC ? ', which is a label file' : '';
     throw new DataError(`${file.at(0)}: bad magic ${hex(found)}${other} (expected ${hex(magic)} for ${what})`);
   }
   if (bytes.length < start) throw tooShort();
@@ -114,6 +121,9 @@ export function readIdxLabels(path: string, numClasses: number): Uint8Array {
   const count = dims[0] as number;
   const labels = payload(file, start, count, `${count} labels`, 'labels');
   const bad = labels.findIndex((l) => l >= numClasses);
-  if (bad >= 0) throw new DataError(`${file.at(start + bad)}: label ${labels[bad]} of sample ${bad} is not a class 0..${numClasses - 1}`);
+  if (bad >= 0)
+    throw new DataError(
+      `${file.at(start + bad)}: label ${labels[bad]} of sample ${bad} is not a class 0..${numClasses - 1}`,
+    );
   return labels;
 }

@@ -27,27 +27,35 @@ export function parseNpy(bytes: Uint8Array, path: string): NpyArray {
     throw new NpyError(`${path} @ byte ${offset}: ${what}`);
   };
   const magic = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59];
-  if (bytes.length < 10 || magic.some((b, i) => bytes[i] !== b)) fail(0, 'not a .npy file (expected the magic \\x93NUMPY)');
+  if (bytes.length < 10 || magic.some((b, i) => bytes[i] !== b))
+    fail(0, 'not a .npy file (expected the magic \\x93NUMPY)');
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const major = bytes[6]!;
   if (major < 1 || major > 3) fail(6, `unsupported .npy version ${major}.${bytes[7]}`);
   const headerLen = major === 1 ? view.getUint16(8, true) : view.getUint32(8, true);
   const start = major === 1 ? 10 : 12;
-  if (start + headerLen > bytes.length) fail(8, `header of ${headerLen} bytes runs past the end of the file (${bytes.length} bytes)`);
+  if (start + headerLen > bytes.length)
+    fail(8, `header of ${headerLen} bytes runs past the end of the file (${bytes.length} bytes)`);
   const header = new TextDecoder().decode(bytes.subarray(start, start + headerLen));
   const descr = /'descr':\s*'([^']+)'/.exec(header)?.[1];
   const fortran = /'fortran_order':\s*(True|False)/.exec(header)?.[1];
   const shapeText = /'shape':\s*\(([^)]*)\)/.exec(header)?.[1];
-  if (descr === undefined || fortran === undefined || shapeText === undefined) fail(start, `malformed header ${JSON.stringify(header.trim())}`);
+  if (descr === undefined || fortran === undefined || shapeText === undefined)
+    fail(start, `malformed header ${JSON.stringify(header.trim())}`);
   if (fortran === 'True') fail(start, 'Fortran-order arrays are not supported (save with np.ascontiguousarray)');
   const reader = readers[descr!];
   if (!reader) fail(start, `unsupported dtype '${descr}' (supported: ${Object.keys(readers).join(', ')})`);
-  const shape = shapeText!.split(',').map((s) => s.trim()).filter((s) => s !== '').map(Number);
+  const shape = shapeText!
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '')
+    .map(Number);
   if (!shape.every((d) => Number.isInteger(d) && d >= 0)) fail(start, `bad shape (${shapeText})`);
   const count = shape.reduce((a, b) => a * b, 1);
   const dataStart = start + headerLen;
   const need = count * reader!.size;
-  if (bytes.length - dataStart < need) fail(dataStart, `expected ${count} values of ${descr} (${need} bytes), the file has ${bytes.length - dataStart}`);
+  if (bytes.length - dataStart < need)
+    fail(dataStart, `expected ${count} values of ${descr} (${need} bytes), the file has ${bytes.length - dataStart}`);
   const data = new Float64Array(count);
   for (let i = 0; i < count; i++) data[i] = reader!.get(view, dataStart + i * reader!.size);
   return { shape, data, dtype: descr! };

@@ -62,7 +62,15 @@ function axisTable(inSize: number, outSize: number): AxisTable {
 
 /** The index and weight tables for resizing inH x inW images to outH x outW; build once, reuse. */
 export function planResize(inH: number, inW: number, outH: number, outW: number): ResizePlan {
-  return { inH, inW, outH, outW, rows: axisTable(inH, outH), cols: axisTable(inW, outW), scratch: new Float64Array(inH * outW) };
+  return {
+    inH,
+    inW,
+    outH,
+    outW,
+    rows: axisTable(inH, outH),
+    cols: axisTable(inW, outW),
+    scratch: new Float64Array(inH * outW),
+  };
 }
 
 /** dst[dstOffset + i] = src[srcOffset + i] / 255 for n pixels (ToTensor without resizing). */
@@ -75,7 +83,13 @@ export function toUnitInto(src: Uint8Array, srcOffset: number, n: number, dst: F
  * dst[dstOffset..], scaled to [0, 1]. Separable: rows first into plan.scratch, then columns.
  * The hot loops read only local typed arrays.
  */
-export function resizeInto(plan: ResizePlan, src: Uint8Array, srcOffset: number, dst: Float32Array, dstOffset: number): void {
+export function resizeInto(
+  plan: ResizePlan,
+  src: Uint8Array,
+  srcOffset: number,
+  dst: Float32Array,
+  dstOffset: number,
+): void {
   const { inH, inW, outH, outW, scratch } = plan;
   const { start: colStart, size: colSize, taps: colTaps, weights: colWeights } = plan.cols;
   const { start: rowStart, size: rowSize, taps: rowTaps, weights: rowWeights } = plan.rows;

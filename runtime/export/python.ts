@@ -8,7 +8,8 @@ import { UserError } from '../errors.ts';
 /** The script's exit status when `import torch` fails: the next interpreter is tried, or the message says what to install. */
 export const NO_TORCH = 3;
 
-const interpreters = (): string[] => (process.env.CNNC_PYTHON !== undefined ? [process.env.CNNC_PYTHON] : ['python3', '/usr/bin/python3']);
+const interpreters = (): string[] =>
+  process.env.CNNC_PYTHON !== undefined ? [process.env.CNNC_PYTHON] : ['python3', '/usr/bin/python3'];
 
 /**
  * Runs `script` with `args`; returns its stdout. A missing interpreter or PyTorch, or a failure of
@@ -19,15 +20,22 @@ export function runPython(what: string, script: string, args: readonly string[])
   for (const python of interpreters()) {
     const r = spawnSync(python, ['-c', script, ...args], { encoding: 'utf8', maxBuffer: 64 * 2 ** 20 });
     if (r.error) {
-      tried.push(`cannot run ${python}: ${(r.error as NodeJS.ErrnoException).code === 'ENOENT' ? 'not found' : r.error.message}`);
+      tried.push(
+        `cannot run ${python}: ${(r.error as NodeJS.ErrnoException).code === 'ENOENT' ? 'not found' : r.error.message}`,
+      );
       continue;
     }
     if (r.status === NO_TORCH) {
       tried.push(`${python} cannot import torch`);
       continue;
     }
-    if (r.status !== 0) throw new UserError(`${what}: PyTorch failed: ${r.stderr.trim().split('\n').at(-1) ?? `exit status ${r.status}`}`);
+    if (r.status !== 0)
+      throw new UserError(
+        `${what}: PyTorch failed: ${r.stderr.trim().split('\n').at(-1) ?? `exit status ${r.status}`}`,
+      );
     return r.stdout;
   }
-  throw new UserError(`${what} needs Python 3 with PyTorch (Debian: apt install python3-torch; another interpreter: CNNC_PYTHON=/path/to/python): ${tried.join('; ')}`);
+  throw new UserError(
+    `${what} needs Python 3 with PyTorch (Debian: apt install python3-torch; another interpreter: CNNC_PYTHON=/path/to/python): ${tried.join('; ')}`,
+  );
 }

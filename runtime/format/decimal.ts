@@ -10,7 +10,9 @@ function decompose(x: number): { mantissa: bigint; exponent: number } {
   const hi = view.getUint32(0);
   const biased = (hi >>> 20) & 0x7ff;
   const fraction = (BigInt(hi & 0xfffff) << 32n) | BigInt(view.getUint32(4));
-  return biased === 0 ? { mantissa: fraction, exponent: -1074 } : { mantissa: fraction | (1n << 52n), exponent: biased - 1075 };
+  return biased === 0
+    ? { mantissa: fraction, exponent: -1074 }
+    : { mantissa: fraction | (1n << 52n), exponent: biased - 1075 };
 }
 
 const pow10 = (n: number): bigint => 10n ** BigInt(n);
@@ -42,7 +44,9 @@ function nonFinite(x: number): string | null {
 export function fixed(x: number, digits: number): string {
   const special = nonFinite(x);
   if (special !== null) return special;
-  const s = scaledRound(x, digits).toString().padStart(digits + 1, '0');
+  const s = scaledRound(x, digits)
+    .toString()
+    .padStart(digits + 1, '0');
   const body = digits === 0 ? s : `${s.slice(0, -digits)}.${s.slice(-digits)}`;
   return (negative(x) ? '-' : '') + body;
 }

@@ -47,7 +47,11 @@ function makeFormatter(values: readonly Value[], floating: boolean, precision: n
     const min = shown.reduce((m, v) => Math.min(m, Math.abs(v)), Infinity);
     const max = shown.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
     sci = max / min > 1000 || max > 1e8 || (!intMode && min < 1e-4);
-    const text = sci ? (v: number) => exponential(v, precision) : intMode ? (v: number) => `${fixed(v, 0)}.` : (v: number) => fixed(v, precision);
+    const text = sci
+      ? (v: number) => exponential(v, precision)
+      : intMode
+        ? (v: number) => `${fixed(v, 0)}.`
+        : (v: number) => fixed(v, precision);
     width = shown.reduce((w, v) => Math.max(w, text(v).length), 1);
   }
   const format = (v: Value): string => {
@@ -104,14 +108,18 @@ class Printer {
     const rank = this.shape.length;
     if (d === rank) return f.format(this.value(offset));
     if (d === rank - 1) return this.vector(f, indent, offset, d);
-    const slices = this.indices(d).map((i) => (i === null ? '...' : this.body(f, indent + 1, offset + i * this.strides[d]!, d + 1)));
+    const slices = this.indices(d).map((i) =>
+      i === null ? '...' : this.body(f, indent + 1, offset + i * this.strides[d]!, d + 1),
+    );
     return `[${slices.join(`,${'\n'.repeat(rank - d - 1)}${' '.repeat(indent + 1)}`)}]`;
   }
 
   /** _vector_str: as many elements a line as fit in linewidth - indent, each width + 2 wide. */
   private vector(f: Formatter, indent: number, offset: number, d: number): string {
     const perLine = Math.max(1, Math.floor((this.o.linewidth - indent) / (f.width + 2)));
-    const items = this.indices(d).map((i) => (i === null ? ' ...' : f.format(this.value(offset + i * this.strides[d]!))));
+    const items = this.indices(d).map((i) =>
+      i === null ? ' ...' : f.format(this.value(offset + i * this.strides[d]!)),
+    );
     const lines: string[] = [];
     for (let i = 0; i < items.length; i += perLine) lines.push(items.slice(i, i + perLine).join(', '));
     return `[${lines.join(`,\n${' '.repeat(indent + 1)}`)}]`;
@@ -147,7 +155,8 @@ function reader(data: TensorData, dtype: PrintDType): (i: number) => Value {
 export function formatTensor(shape: readonly number[], data: TensorData, options: PrintOptions = {}): string {
   const o: Options = { ...DEFAULTS, ...options };
   const numel = shape.reduce((a, b) => a * b, 1);
-  if (data.length !== numel) throw new RangeError(`formatTensor: ${data.length} values for shape [${shape.join(', ')}]`);
+  if (data.length !== numel)
+    throw new RangeError(`formatTensor: ${data.length} values for shape [${shape.join(', ')}]`);
   const suffixes: string[] = [];
   let body: string;
   if (numel === 0) {

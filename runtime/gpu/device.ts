@@ -43,7 +43,7 @@ export async function openGpu(): Promise<Gpu> {
   if (!adapter) {
     throw new GpuUnavailableError(
       'no WebGPU adapter found: cnnc needs a Vulkan driver. On Debian bookworm run `npm run setup` ' +
-        '(it installs libvulkan1 and Mesa >= 24 lavapipe from bookworm-backports), or install your GPU\'s Vulkan driver.',
+        "(it installs libvulkan1 and Mesa >= 24 lavapipe from bookworm-backports), or install your GPU's Vulkan driver.",
     );
   }
   const requiredLimits: Record<string, number> = {};
@@ -51,11 +51,15 @@ export async function openGpu(): Promise<Gpu> {
   const timestamps = adapter.features.has('timestamp-query');
   const info = adapter.info;
   // Subgroups narrower than 8 cannot hold the 8 k steps a shared GEMM load serves.
-  const subgroupMinSize = adapter.features.has('subgroups') ? info.subgroupMinSize ?? 0 : 0;
+  const subgroupMinSize = adapter.features.has('subgroups') ? (info.subgroupMinSize ?? 0) : 0;
   const subgroups = subgroupMinSize >= 8;
-  const requiredFeatures: GPUFeatureName[] = [...(timestamps ? ['timestamp-query' as const] : []), ...(subgroups ? ['subgroups' as const] : [])];
+  const requiredFeatures: GPUFeatureName[] = [
+    ...(timestamps ? ['timestamp-query' as const] : []),
+    ...(subgroups ? ['subgroups' as const] : []),
+  ];
   const device = await adapter.requestDevice({ requiredLimits, requiredFeatures });
-  const adapterName = [info.vendor, info.architecture, info.device, info.description].filter((s) => s).join(' ') || 'unknown adapter';
+  const adapterName =
+    [info.vendor, info.architecture, info.device, info.description].filter((s) => s).join(' ') || 'unknown adapter';
   return {
     device,
     adapterName,

@@ -46,7 +46,13 @@ export class Executor {
   /** Arenas borrowed from another executor (not destroyed by this one). */
   private readonly borrowed = new Set<Arena>();
 
-  private constructor(gpu: Gpu, program: StepProgram, plan: MemoryPlan, calls: Readonly<Record<PassName, readonly KernelCall[]>>, share: Executor | null) {
+  private constructor(
+    gpu: Gpu,
+    program: StepProgram,
+    plan: MemoryPlan,
+    calls: Readonly<Record<PassName, readonly KernelCall[]>>,
+    share: Executor | null,
+  ) {
     this.gpu = gpu;
     this.program = program;
     this.plan = plan;
@@ -60,15 +66,22 @@ export class Executor {
         continue;
       }
       // Buffers start zeroed (WebGPU guarantees it): optimizer state and counters need no init.
-      if (arena !== 'work') this.arenas.set(arena, gpu.device.createBuffer({ size: Math.max(256, elements * 4), usage, label: `arena ${arena}` }));
+      if (arena !== 'work')
+        this.arenas.set(
+          arena,
+          gpu.device.createBuffer({ size: Math.max(256, elements * 4), usage, label: `arena ${arena}` }),
+        );
     }
     plan.workBanks.forEach((elements, bank) => {
-      this.workBanks.push(gpu.device.createBuffer({ size: Math.max(256, elements * 4), usage, label: `arena work#${bank}` }));
+      this.workBanks.push(
+        gpu.device.createBuffer({ size: Math.max(256, elements * 4), usage, label: `arena work#${bank}` }),
+      );
     });
     this.stepParams = gpu.device.createBuffer({ size: 16, usage, label: 'step params' });
     const update = program.train.find((op) => op.op === 'update');
     this.optimizer = update?.op === 'update' ? update.optimizer : null;
-    this.lossHistory = share?.lossHistory ?? gpu.device.createBuffer({ size: LOSS_HISTORY * 4, usage, label: 'loss history' });
+    this.lossHistory =
+      share?.lossHistory ?? gpu.device.createBuffer({ size: LOSS_HISTORY * 4, usage, label: 'loss history' });
   }
 
   /**
@@ -89,8 +102,14 @@ export class Executor {
     passes: readonly PassName[] = PASSES,
   ): Promise<Executor> {
     const ex = new Executor(gpu, program, plan, calls, share);
-    const scratch = Math.max(0, ...Object.values(calls).flatMap((cs) => cs.flatMap((c) => Object.values(c.args).map((a) => (a.kind === 'scratch' ? a.elements : 0)))));
-    if (scratch > 0) ex.scratch = gpu.device.createBuffer({ size: scratch * 4, usage: GPUBufferUsage.STORAGE, label: 'scratch' });
+    const scratch = Math.max(
+      0,
+      ...Object.values(calls).flatMap((cs) =>
+        cs.flatMap((c) => Object.values(c.args).map((a) => (a.kind === 'scratch' ? a.elements : 0))),
+      ),
+    );
+    if (scratch > 0)
+      ex.scratch = gpu.device.createBuffer({ size: scratch * 4, usage: GPUBufferUsage.STORAGE, label: 'scratch' });
     const pipelines = Promise.all(passes.flatMap((name) => calls[name].map((c) => pipelineFor(gpu, c.kernel))));
     try {
       meanwhile(ex);
@@ -110,13 +129,18 @@ export class Executor {
   async prepare(...passes: readonly PassName[]): Promise<void> {
     const todo = passes.filter((name) => !this.preparing.has(name));
     if (todo.length > 0) {
-      const pipelines = awaitGpu(() => Promise.all(todo.flatMap((name) => this.calls[name].map((c) => pipelineFor(this.gpu, c.kernel)))));
+      const pipelines = awaitGpu(() =>
+        Promise.all(todo.flatMap((name) => this.calls[name].map((c) => pipelineFor(this.gpu, c.kernel)))),
+      );
       for (const name of todo) {
-        this.preparing.set(name, pipelines.then(async () => {
-          const encoded: Encoded[] = [];
-          for (const call of this.calls[name]) encoded.push(await this.encode(call));
-          this.passes.set(name, encoded);
-        }));
+        this.preparing.set(
+          name,
+          pipelines.then(async () => {
+            const encoded: Encoded[] = [];
+            for (const call of this.calls[name]) encoded.push(await this.encode(call));
+            this.passes.set(name, encoded);
+          }),
+        );
       }
     }
     await Promise.all(passes.map((name) => this.preparing.get(name)));
@@ -137,12 +161,22 @@ export class Executor {
         return;
       }
       const p = ref.kind === 'range' ? { ...ref, bank: 0 } : this.plan.placements[ref.tensor]!;
-      if (p.elements !== b.elements) throw new Error(`internal: kernel ${call.kernel.name} binding ${b.name} wants ${b.elements} elements, got ${p.elements}`);
-      entries.push({ binding: i, resource: { buffer: this.bufferOf(p), offset: p.offset * 4, size: Math.max(4, p.elements * 4) } });
+      if (p.elements !== b.elements)
+        throw new Error(
+          `internal: kernel ${call.kernel.name} binding ${b.name} wants ${b.elements} elements, got ${p.elements}`,
+        );
+      entries.push({
+        binding: i,
+        resource: { buffer: this.bufferOf(p), offset: p.offset * 4, size: Math.max(4, p.elements * 4) },
+      });
     });
     // Kernel families declare only bindings their WGSL uses: 'auto' layouts drop unused ones.
     this.gpu.device.pushErrorScope('validation');
-    const bindGroup = this.gpu.device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries, label: call.kernel.name });
+    const bindGroup = this.gpu.device.createBindGroup({
+      layout: pipeline.getBindGroupLayout(0),
+      entries,
+      label: call.kernel.name,
+    });
     const err = await this.gpu.device.popErrorScope();
     if (err) throw new Error(`internal: bind group for kernel ${call.kernel.name}: ${err.message}`);
     return { pipeline, bindGroup, dispatch: call.kernel.dispatch };
@@ -179,7 +213,9 @@ export class Executor {
     }
     device.queue.submit([enc.finish()]);
     const previous = this.failure;
-    this.failure = device.popErrorScope().then(async (e) => (await previous) ?? (e ? new Error(`GPU error in the ${pass} pass: ${e.message}`) : null));
+    this.failure = device
+      .popErrorScope()
+      .then(async (e) => (await previous) ?? (e ? new Error(`GPU error in the ${pass} pass: ${e.message}`) : null));
   }
 
   /**
@@ -191,12 +227,20 @@ export class Executor {
     if (!this.gpu.timestamps) throw new Error('this adapter has no timestamp-query feature: kernels cannot be timed');
     const kernels = this.encoded(pass);
     const querySet = device.createQuerySet({ type: 'timestamp', count: 2 * kernels.length });
-    const resolved = device.createBuffer({ size: 16 * kernels.length, usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC });
-    const readback = device.createBuffer({ size: 16 * kernels.length, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+    const resolved = device.createBuffer({
+      size: 16 * kernels.length,
+      usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC,
+    });
+    const readback = device.createBuffer({
+      size: 16 * kernels.length,
+      usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
+    });
     this.writeStep(seed, step);
     const enc = device.createCommandEncoder();
     kernels.forEach((k, i) => {
-      const cp = enc.beginComputePass({ timestampWrites: { querySet, beginningOfPassWriteIndex: 2 * i, endOfPassWriteIndex: 2 * i + 1 } });
+      const cp = enc.beginComputePass({
+        timestampWrites: { querySet, beginningOfPassWriteIndex: 2 * i, endOfPassWriteIndex: 2 * i + 1 },
+      });
       cp.setPipeline(k.pipeline);
       cp.setBindGroup(0, k.bindGroup);
       cp.dispatchWorkgroups(...k.dispatch);
@@ -245,7 +289,8 @@ export class Executor {
 
   write(tensor: TensorId, data: Float32Array | Int32Array | Uint32Array): void {
     const p = this.plan.placements[tensor]!;
-    if (data.length !== p.elements) throw new Error(`${this.program.tensors[tensor]!.name}: ${data.length} values given, ${p.elements} expected`);
+    if (data.length !== p.elements)
+      throw new Error(`${this.program.tensors[tensor]!.name}: ${data.length} values given, ${p.elements} expected`);
     this.gpu.device.queue.writeBuffer(this.bufferOf(p), p.offset * 4, data.buffer, data.byteOffset, data.byteLength);
   }
 
@@ -263,8 +308,17 @@ export class Executor {
 
   writeMirror(param: TensorId, arena: 'state1' | 'state2', data: Float32Array): void {
     const p = this.plan.placements[param]!;
-    if (data.length !== p.elements) throw new Error(`${this.program.tensors[param]!.name} ${arena}: ${data.length} values given, ${p.elements} expected`);
-    this.gpu.device.queue.writeBuffer(this.arenas.get(arena)!, p.offset * 4, data.buffer, data.byteOffset, data.byteLength);
+    if (data.length !== p.elements)
+      throw new Error(
+        `${this.program.tensors[param]!.name} ${arena}: ${data.length} values given, ${p.elements} expected`,
+      );
+    this.gpu.device.queue.writeBuffer(
+      this.arenas.get(arena)!,
+      p.offset * 4,
+      data.buffer,
+      data.byteOffset,
+      data.byteLength,
+    );
   }
 
   /** The losses of training steps `from` to `to - 1` (0-based), or null when the ring no longer holds them all. */
@@ -276,7 +330,10 @@ export class Executor {
 
   private async readPlaced(p: Placement): Promise<ArrayBuffer> {
     // Copies are at least 4 bytes; an empty tensor reads back as 0 bytes.
-    return (await this.readBuffer(this.bufferOf(p), p.offset * 4, Math.max(4, p.elements * 4))).slice(0, p.elements * 4);
+    return (await this.readBuffer(this.bufferOf(p), p.offset * 4, Math.max(4, p.elements * 4))).slice(
+      0,
+      p.elements * 4,
+    );
   }
 
   private readBuffer(buffer: GPUBuffer, offset: number, bytes: number): Promise<ArrayBuffer> {

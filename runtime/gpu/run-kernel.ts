@@ -38,14 +38,21 @@ export function pipelineFor(gpu: Gpu, k: KernelModule): Promise<GPUComputePipeli
 async function compile(device: GPUDevice, k: KernelModule): Promise<GPUComputePipeline> {
   const module = device.createShaderModule({ code: k.wgsl, label: k.name });
   // The promise itself rejects on failure: no error scope, which concurrent creations would share.
-  const pipeline = device.createComputePipelineAsync({ layout: 'auto', compute: { module, entryPoint: 'main' }, label: k.name });
+  const pipeline = device.createComputePipelineAsync({
+    layout: 'auto',
+    compute: { module, entryPoint: 'main' },
+    label: k.name,
+  });
   try {
     return await pipeline;
   } catch (e) {
     const errors = (await module.getCompilationInfo()).messages.filter((m) => m.type === 'error');
-    if (errors.length === 0) throw new Error(`pipeline creation failed for kernel ${k.name}: ${e instanceof Error ? e.message : String(e)}`);
+    if (errors.length === 0)
+      throw new Error(`pipeline creation failed for kernel ${k.name}: ${e instanceof Error ? e.message : String(e)}`);
     const lines = k.wgsl.split('\n');
-    const msgs = errors.map((m) => `  ${k.name}.wgsl:${m.lineNum}:${m.linePos}: ${m.message}\n    ${lines[m.lineNum - 1] ?? ''}`);
+    const msgs = errors.map(
+      (m) => `  ${k.name}.wgsl:${m.lineNum}:${m.linePos}: ${m.message}\n    ${lines[m.lineNum - 1] ?? ''}`,
+    );
     throw new Error(`WGSL compile error in kernel ${k.name}:\n${msgs.join('\n')}`);
   }
 }
@@ -67,7 +74,8 @@ export async function runKernels(
     for (const b of k.bindings) {
       const have = buffers.get(b.name);
       if (have) {
-        if (have.elements !== b.elements) throw new Error(`binding ${b.name}: ${have.elements} vs ${b.elements} elements`);
+        if (have.elements !== b.elements)
+          throw new Error(`binding ${b.name}: ${have.elements} vs ${b.elements} elements`);
         continue;
       }
       const buf = device.createBuffer({
@@ -76,7 +84,8 @@ export async function runKernels(
       });
       const init = inputs[b.name];
       if (init) {
-        if (init.length !== b.elements) throw new Error(`input ${b.name}: ${init.length} elements given, kernel wants ${b.elements}`);
+        if (init.length !== b.elements)
+          throw new Error(`input ${b.name}: ${init.length} elements given, kernel wants ${b.elements}`);
         device.queue.writeBuffer(buf, 0, init.buffer, init.byteOffset, init.byteLength);
       }
       buffers.set(b.name, { buf, type: b.type, elements: b.elements });
@@ -102,7 +111,10 @@ export async function runKernels(
   const staging = outputs.map((name) => {
     const b = buffers.get(name);
     if (!b) throw new Error(`no binding named ${name}`);
-    const s = device.createBuffer({ size: Math.max(4, b.elements * 4), usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+    const s = device.createBuffer({
+      size: Math.max(4, b.elements * 4),
+      usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
+    });
     enc.copyBufferToBuffer(b.buf, 0, s, 0, Math.max(4, b.elements * 4));
     return { name, s, b };
   });
@@ -113,7 +125,8 @@ export async function runKernels(
   for (const { name, s, b } of staging) {
     await awaitGpu(() => s.mapAsync(GPUMapMode.READ));
     const bytes = s.getMappedRange().slice(0, b.elements * 4);
-    result[name] = b.type === 'i32' ? new Int32Array(bytes) : b.type === 'u32' ? new Uint32Array(bytes) : new Float32Array(bytes);
+    result[name] =
+      b.type === 'i32' ? new Int32Array(bytes) : b.type === 'u32' ? new Uint32Array(bytes) : new Float32Array(bytes);
     s.unmap();
     s.destroy();
   }

@@ -10,7 +10,9 @@ let waiting = 0;
 let immediate: typeof setImmediate | null = null;
 
 const isDawnPoll = (callback: unknown): boolean =>
-  typeof callback === 'function' && callback.name === '' && Function.prototype.toString.call(callback).includes('[native code]');
+  typeof callback === 'function' &&
+  callback.name === '' &&
+  Function.prototype.toString.call(callback).includes('[native code]');
 
 function pacedImmediate(real: typeof setImmediate): typeof setImmediate {
   const paced = (callback: (...args: unknown[]) => void, ...args: unknown[]) =>

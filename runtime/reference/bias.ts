@@ -3,8 +3,10 @@ import { type Tensor, at, sameShape } from './tensor.ts';
 import { channelSums, mapChannels } from './channels.ts';
 
 export function checkBias(b: Tensor | null, channels: number, hasBias: boolean, what: string): void {
-  if (hasBias !== (b !== null)) throw new Error(`${what}: attrs say bias=${hasBias} but bias is ${b === null ? 'null' : 'given'}`);
-  if (b !== null && !sameShape(b.shape, [channels])) throw new Error(`${what}: bias shape [${b.shape.join(', ')}] is not [${channels}]`);
+  if (hasBias !== (b !== null))
+    throw new Error(`${what}: attrs say bias=${hasBias} but bias is ${b === null ? 'null' : 'given'}`);
+  if (b !== null && !sameShape(b.shape, [channels]))
+    throw new Error(`${what}: bias shape [${b.shape.join(', ')}] is not [${channels}]`);
 }
 
 export function addChannelBias(y: Tensor, b: Tensor | null): Tensor {

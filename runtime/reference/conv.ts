@@ -13,7 +13,9 @@ function convOutShape(x: Tensor, w: Tensor, a: ConvAttrs): number[] {
   const c = dim(x.shape, 1);
   const expected = [a.outChannels, c / a.groups, a.kernel[0], a.kernel[1]];
   if (c % a.groups !== 0 || a.outChannels % a.groups !== 0 || !sameShape(w.shape, expected)) {
-    throw new Error(`conv2d: weight [${w.shape.join(', ')}] does not match ${c} input channels and attrs ${JSON.stringify(a)}`);
+    throw new Error(
+      `conv2d: weight [${w.shape.join(', ')}] does not match ${c} input channels and attrs ${JSON.stringify(a)}`,
+    );
   }
   return [
     dim(x.shape, 0),
@@ -28,7 +30,12 @@ function convOutShape(x: Tensor, w: Tensor, a: ConvAttrs): number[] {
  * land in the zero padding contribute nothing and are skipped. Output channel o of group g reads
  * input channels g*C/groups .. (g+1)*C/groups - 1 (PyTorch's grouping).
  */
-function forEachConvTap(x: Tensor, a: ConvAttrs, yShape: readonly number[], visit: (xi: number, wi: number, yi: number) => void): void {
+function forEachConvTap(
+  x: Tensor,
+  a: ConvAttrs,
+  yShape: readonly number[],
+  visit: (xi: number, wi: number, yi: number) => void,
+): void {
   const [n, c, h, w] = x.shape as [number, number, number, number];
   const [, o, oh, ow] = yShape as [number, number, number, number];
   const [kh, kw] = a.kernel;
@@ -61,7 +68,15 @@ function forEachConvTap(x: Tensor, a: ConvAttrs, yShape: readonly number[], visi
 export type ConvTaps = (visit: (xi: number, wi: number, yi: number) => void) => void;
 
 /** A convolution's output (shape `yShape`) from its taps, plus the per-channel bias; conv2d and conv3d. */
-export function convolve(x: Tensor, w: Tensor, b: Tensor | null, yShape: readonly number[], hasBias: boolean, taps: ConvTaps, what: string): Tensor {
+export function convolve(
+  x: Tensor,
+  w: Tensor,
+  b: Tensor | null,
+  yShape: readonly number[],
+  hasBias: boolean,
+  taps: ConvTaps,
+  what: string,
+): Tensor {
   const y = tensor(yShape);
   checkBias(b, dim(yShape, 1), hasBias, what);
   taps((xi, wi, yi) => {
@@ -71,8 +86,17 @@ export function convolve(x: Tensor, w: Tensor, b: Tensor | null, yShape: readonl
 }
 
 /** A convolution's vector-Jacobian product for the cotangent dy, from its taps; db is null without a bias. */
-export function convolveBackward(x: Tensor, w: Tensor, dy: Tensor, yShape: readonly number[], hasBias: boolean, taps: ConvTaps, what: string): { dx: Tensor; dw: Tensor; db: Tensor | null } {
-  if (!sameShape(dy.shape, yShape)) throw new Error(`${what}: dy shape [${dy.shape.join(', ')}] is not [${yShape.join(', ')}]`);
+export function convolveBackward(
+  x: Tensor,
+  w: Tensor,
+  dy: Tensor,
+  yShape: readonly number[],
+  hasBias: boolean,
+  taps: ConvTaps,
+  what: string,
+): { dx: Tensor; dw: Tensor; db: Tensor | null } {
+  if (!sameShape(dy.shape, yShape))
+    throw new Error(`${what}: dy shape [${dy.shape.join(', ')}] is not [${yShape.join(', ')}]`);
   const dx = tensor(x.shape);
   const dw = tensor(w.shape);
   taps((xi, wi, yi) => {
@@ -88,7 +112,12 @@ export function conv2d(x: Tensor, w: Tensor, b: Tensor | null, a: ConvAttrs): Te
 }
 
 /** Vector-Jacobian product of conv2d for the cotangent dy; db is null when the layer has no bias. */
-export function conv2dBackward(x: Tensor, w: Tensor, dy: Tensor, a: ConvAttrs): { dx: Tensor; dw: Tensor; db: Tensor | null } {
+export function conv2dBackward(
+  x: Tensor,
+  w: Tensor,
+  dy: Tensor,
+  a: ConvAttrs,
+): { dx: Tensor; dw: Tensor; db: Tensor | null } {
   const yShape = convOutShape(x, w, a);
   return convolveBackward(x, w, dy, yShape, a.bias, (visit) => forEachConvTap(x, a, yShape, visit), 'conv2dBackward');
 }

@@ -13,7 +13,9 @@ function convOutShape(x: Tensor, w: Tensor, a: Conv3dAttrs): number[] {
   const c = dim(x.shape, 1);
   const expected = [a.outChannels, c / a.groups, ...a.kernel];
   if (c % a.groups !== 0 || a.outChannels % a.groups !== 0 || !sameShape(w.shape, expected)) {
-    throw new Error(`conv3d: weight [${w.shape.join(', ')}] does not match ${c} input channels and attrs ${JSON.stringify(a)}`);
+    throw new Error(
+      `conv3d: weight [${w.shape.join(', ')}] does not match ${c} input channels and attrs ${JSON.stringify(a)}`,
+    );
   }
   return [dim(x.shape, 0), a.outChannels, ...outVolume(x.shape.slice(2), a)];
 }
@@ -22,7 +24,12 @@ function convOutShape(x: Tensor, w: Tensor, a: Conv3dAttrs): number[] {
  * Calls visit(xi, wi, yi) for every product x[xi] * w[wi] that conv3d sums into y[yi]. Output
  * channel oc of group g reads input channels g*C/groups .. (g+1)*C/groups - 1.
  */
-function forEachConvTap(x: Tensor, a: Conv3dAttrs, yShape: readonly number[], visit: (xi: number, wi: number, yi: number) => void): void {
+function forEachConvTap(
+  x: Tensor,
+  a: Conv3dAttrs,
+  yShape: readonly number[],
+  visit: (xi: number, wi: number, yi: number) => void,
+): void {
   const [n, c] = [dim(x.shape, 0), dim(x.shape, 1)];
   const o = a.outChannels;
   const cg = c / a.groups;
@@ -50,7 +57,12 @@ export function conv3d(x: Tensor, w: Tensor, b: Tensor | null, a: Conv3dAttrs): 
 }
 
 /** Vector-Jacobian product of conv3d for the cotangent dy; db is null when the layer has no bias. */
-export function conv3dBackward(x: Tensor, w: Tensor, dy: Tensor, a: Conv3dAttrs): { dx: Tensor; dw: Tensor; db: Tensor | null } {
+export function conv3dBackward(
+  x: Tensor,
+  w: Tensor,
+  dy: Tensor,
+  a: Conv3dAttrs,
+): { dx: Tensor; dw: Tensor; db: Tensor | null } {
   const yShape = convOutShape(x, w, a);
   return convolveBackward(x, w, dy, yShape, a.bias, (visit) => forEachConvTap(x, a, yShape, visit), 'conv3dBackward');
 }

@@ -23,10 +23,15 @@ export function sigmoid(x: Tensor): Tensor {
 }
 
 export function sigmoidBackward(x: Tensor, dy: Tensor): Tensor {
-  return zip(x, dy, (v, g) => {
-    const s = logistic(v);
-    return g * s * (1 - s);
-  }, 'sigmoidBackward');
+  return zip(
+    x,
+    dy,
+    (v, g) => {
+      const s = logistic(v);
+      return g * s * (1 - s);
+    },
+    'sigmoidBackward',
+  );
 }
 
 export function tanh(x: Tensor): Tensor {

@@ -26,9 +26,15 @@ const nameOf = (node: ShapedNode, role: ParamRole): string => {
 };
 const p = (params: Params, node: ShapedNode, role: ParamRole): Tensor => params.get(nameOf(node, role))!;
 const opt = (params: Params, node: ShapedNode, role: ParamRole): Tensor | null =>
-  node.params.some((q) => q.role === role) ? params.get(nameOf(node, role)) ?? null : null;
+  node.params.some((q) => q.role === role) ? (params.get(nameOf(node, role)) ?? null) : null;
 
-export function forward(g: ShapedGraph, params: Params, input: Tensor, mode: 'train' | 'eval', masks: Masks = new Map()): ForwardResult {
+export function forward(
+  g: ShapedGraph,
+  params: Params,
+  input: Tensor,
+  mode: 'train' | 'eval',
+  masks: Masks = new Map(),
+): ForwardResult {
   const values = new Map<NodeId, Tensor>();
   const bnStats = new Map<NodeId, { mean: Tensor; varBiased: Tensor }>();
   for (const n of g.nodes) {
@@ -36,18 +42,43 @@ export function forward(g: ShapedGraph, params: Params, input: Tensor, mode: 'tr
     const x = xs[0]!;
     let y: Tensor;
     switch (n.op) {
-      case 'input': y = input; break;
-      case 'conv2d': y = ops.conv2d(x, p(params, n, 'weight'), opt(params, n, 'bias'), n.attrs); break;
-      case 'linear': y = ops.linear(x, p(params, n, 'weight'), opt(params, n, 'bias')); break;
-      case 'maxpool2d': y = ops.maxpool2d(x, n.attrs); break;
-      case 'avgpool2d': y = ops.avgpool2d(x, n.attrs); break;
-      case 'adaptive_avgpool2d': y = ops.adaptiveAvgpool2d(x, n.attrs.output); break;
-      case 'conv3d': y = ops.conv3d(x, p(params, n, 'weight'), opt(params, n, 'bias'), n.attrs); break;
-      case 'maxpool3d': y = ops.maxpool3d(x, n.attrs); break;
-      case 'avgpool3d': y = ops.avgpool3d(x, n.attrs); break;
+      case 'input':
+        y = input;
+        break;
+      case 'conv2d':
+        y = ops.conv2d(x, p(params, n, 'weight'), opt(params, n, 'bias'), n.attrs);
+        break;
+      case 'linear':
+        y = ops.linear(x, p(params, n, 'weight'), opt(params, n, 'bias'));
+        break;
+      case 'maxpool2d':
+        y = ops.maxpool2d(x, n.attrs);
+        break;
+      case 'avgpool2d':
+        y = ops.avgpool2d(x, n.attrs);
+        break;
+      case 'adaptive_avgpool2d':
+        y = ops.adaptiveAvgpool2d(x, n.attrs.output);
+        break;
+      case 'conv3d':
+        y = ops.conv3d(x, p(params, n, 'weight'), opt(params, n, 'bias'), n.attrs);
+        break;
+      case 'maxpool3d':
+        y = ops.maxpool3d(x, n.attrs);
+        break;
+      case 'avgpool3d':
+        y = ops.avgpool3d(x, n.attrs);
+        break;
       case 'batchnorm': {
         if (mode === 'eval') {
-          y = ops.batchnormEval(x, p(params, n, 'weight'), p(params, n, 'bias'), p(params, n, 'running_mean'), p(params, n, 'running_var'), n.attrs.eps);
+          y = ops.batchnormEval(
+            x,
+            p(params, n, 'weight'),
+            p(params, n, 'bias'),
+            p(params, n, 'running_mean'),
+            p(params, n, 'running_var'),
+            n.attrs.eps,
+          );
         } else {
           const r = ops.batchnormTrain(x, p(params, n, 'weight'), p(params, n, 'bias'), n.attrs.eps);
           bnStats.set(n.id, { mean: r.mean, varBiased: r.varBiased });
@@ -60,15 +91,32 @@ export function forward(g: ShapedGraph, params: Params, input: Tensor, mode: 'tr
         y = mode === 'train' && mask ? ops.dropout(x, mask, n.attrs.p) : x;
         break;
       }
-      case 'flatten': y = ops.flatten(x); break;
-      case 'relu': y = ops.relu(x); break;
-      case 'sigmoid': y = ops.sigmoid(x); break;
-      case 'tanh': y = ops.tanh(x); break;
-      case 'identity': y = x; break;
-      case 'leaky_relu': y = ops.leakyRelu(x, n.attrs.slope); break;
-      case 'add': y = ops.add(x, xs[1]!); break;
-      case 'concat': y = ops.concat(xs); break;
-      default: y = assertNever(n, 'reference');
+      case 'flatten':
+        y = ops.flatten(x);
+        break;
+      case 'relu':
+        y = ops.relu(x);
+        break;
+      case 'sigmoid':
+        y = ops.sigmoid(x);
+        break;
+      case 'tanh':
+        y = ops.tanh(x);
+        break;
+      case 'identity':
+        y = x;
+        break;
+      case 'leaky_relu':
+        y = ops.leakyRelu(x, n.attrs.slope);
+        break;
+      case 'add':
+        y = ops.add(x, xs[1]!);
+        break;
+      case 'concat':
+        y = ops.concat(xs);
+        break;
+      default:
+        y = assertNever(n, 'reference');
     }
     values.set(n.id, y);
   }
@@ -87,7 +135,13 @@ export function lossOf(kind: LossKind, out: Tensor, target: Tensor | Int32Array)
 }
 
 /** Gradients of every learnable parameter (by name) from the output gradient, in training mode. */
-export function backward(g: ShapedGraph, params: Params, fwd: ForwardResult, dOut: Tensor, masks: Masks = new Map()): Params {
+export function backward(
+  g: ShapedGraph,
+  params: Params,
+  fwd: ForwardResult,
+  dOut: Tensor,
+  masks: Masks = new Map(),
+): Params {
   const grads: Params = new Map();
   const dvals = new Map<NodeId, Tensor>([[g.output, dOut]]);
   const acc = (id: NodeId, d: Tensor) => {
@@ -117,11 +171,21 @@ export function backward(g: ShapedGraph, params: Params, fwd: ForwardResult, dOu
         acc(i0, r.dx);
         break;
       }
-      case 'maxpool2d': acc(i0, ops.maxpool2dBackward(x, dy, n.attrs)); break;
-      case 'avgpool2d': acc(i0, ops.avgpool2dBackward(x, dy, n.attrs)); break;
-      case 'adaptive_avgpool2d': acc(i0, ops.adaptiveAvgpool2dBackward(x, dy, n.attrs.output)); break;
-      case 'maxpool3d': acc(i0, ops.maxpool3dBackward(x, dy, n.attrs)); break;
-      case 'avgpool3d': acc(i0, ops.avgpool3dBackward(x, dy, n.attrs)); break;
+      case 'maxpool2d':
+        acc(i0, ops.maxpool2dBackward(x, dy, n.attrs));
+        break;
+      case 'avgpool2d':
+        acc(i0, ops.avgpool2dBackward(x, dy, n.attrs));
+        break;
+      case 'adaptive_avgpool2d':
+        acc(i0, ops.adaptiveAvgpool2dBackward(x, dy, n.attrs.output));
+        break;
+      case 'maxpool3d':
+        acc(i0, ops.maxpool3dBackward(x, dy, n.attrs));
+        break;
+      case 'avgpool3d':
+        acc(i0, ops.avgpool3dBackward(x, dy, n.attrs));
+        break;
       case 'batchnorm': {
         const r = ops.batchnormTrainBackward(x, p(params, n, 'weight'), dy, n.attrs.eps);
         grads.set(nameOf(n, 'weight'), r.dgamma);
@@ -134,15 +198,38 @@ export function backward(g: ShapedGraph, params: Params, fwd: ForwardResult, dOu
         acc(i0, mask ? ops.dropoutBackward(dy, mask, n.attrs.p) : dy);
         break;
       }
-      case 'flatten': acc(i0, ops.flattenBackward(dy, x.shape)); break;
-      case 'relu': acc(i0, ops.reluBackward(x, dy)); break;
-      case 'sigmoid': acc(i0, ops.sigmoidBackward(x, dy)); break;
-      case 'tanh': acc(i0, ops.tanhBackward(x, dy)); break;
-      case 'identity': acc(i0, dy); break;
-      case 'leaky_relu': acc(i0, ops.leakyReluBackward(x, dy, n.attrs.slope)); break;
-      case 'add': acc(i0, dy); acc(n.inputs[1]!, dy); break;
-      case 'concat': ops.concatBackward(dy, xs.map((t) => t.shape[1]!)).forEach((d, k) => acc(n.inputs[k]!, d)); break;
-      default: assertNever(n, 'reference');
+      case 'flatten':
+        acc(i0, ops.flattenBackward(dy, x.shape));
+        break;
+      case 'relu':
+        acc(i0, ops.reluBackward(x, dy));
+        break;
+      case 'sigmoid':
+        acc(i0, ops.sigmoidBackward(x, dy));
+        break;
+      case 'tanh':
+        acc(i0, ops.tanhBackward(x, dy));
+        break;
+      case 'identity':
+        acc(i0, dy);
+        break;
+      case 'leaky_relu':
+        acc(i0, ops.leakyReluBackward(x, dy, n.attrs.slope));
+        break;
+      case 'add':
+        acc(i0, dy);
+        acc(n.inputs[1]!, dy);
+        break;
+      case 'concat':
+        ops
+          .concatBackward(
+            dy,
+            xs.map((t) => t.shape[1]!),
+          )
+          .forEach((d, k) => acc(n.inputs[k]!, d));
+        break;
+      default:
+        assertNever(n, 'reference');
     }
   }
   return grads;
@@ -156,10 +243,16 @@ export function updatedRunningStats(g: ShapedGraph, params: Params, fwd: Forward
     if (!s || n.op !== 'batchnorm') continue;
     // Values per channel: N times the spatial size ([N, F]: N).
     const count = n.shape.reduce((a, b) => a * b, 1) / n.shape[1]!;
-    const r = ops.updateRunningStats(p(params, n, 'running_mean'), p(params, n, 'running_var'), s.mean, s.varBiased, count, n.attrs.momentum);
+    const r = ops.updateRunningStats(
+      p(params, n, 'running_mean'),
+      p(params, n, 'running_var'),
+      s.mean,
+      s.varBiased,
+      count,
+      n.attrs.momentum,
+    );
     out.set(nameOf(n, 'running_mean'), r.runMean);
     out.set(nameOf(n, 'running_var'), r.runVar);
   }
   return out;
 }
-

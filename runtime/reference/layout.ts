@@ -8,7 +8,9 @@ import { type Tensor, dim, numel, sameShape, tensor } from './tensor.ts';
  * at wholeStart in the concatenation.
  */
 function forEachChannelBlock(
-  n: number, channels: readonly number[], inner: number,
+  n: number,
+  channels: readonly number[],
+  inner: number,
   visit: (piece: number, pieceStart: number, wholeStart: number, length: number) => void,
 ): void {
   const total = channels.reduce((s, c) => s + c, 0);
@@ -59,6 +61,7 @@ export function flatten(x: Tensor): Tensor {
 
 /** The gradient of flatten: dy reshaped back to the input's shape. */
 export function flattenBackward(dy: Tensor, xShape: readonly number[]): Tensor {
-  if (numel(xShape) !== numel(dy.shape)) throw new Error(`flattenBackward: [${dy.shape.join(', ')}] cannot take shape [${xShape.join(', ')}]`);
+  if (numel(xShape) !== numel(dy.shape))
+    throw new Error(`flattenBackward: [${dy.shape.join(', ')}] cannot take shape [${xShape.join(', ')}]`);
   return tensor(xShape, dy.data);
 }

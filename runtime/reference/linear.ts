@@ -7,7 +7,8 @@ function forEachLinearTerm(x: Tensor, w: Tensor, visit: (xi: number, wi: number,
   assertRank(x, [2], 'linear input');
   const [n, fin] = x.shape as [number, number];
   const fout = dim(w.shape, 0);
-  if (!sameShape(w.shape, [fout, fin])) throw new Error(`linear: weight [${w.shape.join(', ')}] does not take ${fin} inputs`);
+  if (!sameShape(w.shape, [fout, fin]))
+    throw new Error(`linear: weight [${w.shape.join(', ')}] does not take ${fin} inputs`);
   for (let b = 0; b < n; b++) {
     for (let o = 0; o < fout; o++) {
       for (let i = 0; i < fin; i++) visit(b * fin + i, o * fin + i, b * fout + o);
@@ -25,8 +26,14 @@ export function linear(x: Tensor, w: Tensor, b: Tensor | null): Tensor {
 }
 
 /** Vector-Jacobian product of linear for the cotangent dy; db is null when `bias` is false. */
-export function linearBackward(x: Tensor, w: Tensor, dy: Tensor, bias: boolean): { dx: Tensor; dw: Tensor; db: Tensor | null } {
-  if (!sameShape(dy.shape, [dim(x.shape, 0), dim(w.shape, 0)])) throw new Error(`linearBackward: bad dy shape [${dy.shape.join(', ')}]`);
+export function linearBackward(
+  x: Tensor,
+  w: Tensor,
+  dy: Tensor,
+  bias: boolean,
+): { dx: Tensor; dw: Tensor; db: Tensor | null } {
+  if (!sameShape(dy.shape, [dim(x.shape, 0), dim(w.shape, 0)]))
+    throw new Error(`linearBackward: bad dy shape [${dy.shape.join(', ')}]`);
   const dx = tensor(x.shape);
   const dw = tensor(w.shape);
   forEachLinearTerm(x, w, (xi, wi, yi) => {

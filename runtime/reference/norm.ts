@@ -11,7 +11,10 @@ function perChannel(x: Tensor): number {
 function checkChannels(x: Tensor, perChannelTensors: readonly Tensor[], what: string): void {
   assertRank(x, [2, 4, 5], what);
   for (const t of perChannelTensors) {
-    if (!sameShape(t.shape, [dim(x.shape, 1)])) throw new Error(`${what}: per-channel tensor [${t.shape.join(', ')}] does not match input [${x.shape.join(', ')}]`);
+    if (!sameShape(t.shape, [dim(x.shape, 1)]))
+      throw new Error(
+        `${what}: per-channel tensor [${t.shape.join(', ')}] does not match input [${x.shape.join(', ')}]`,
+      );
   }
 }
 
@@ -46,7 +49,12 @@ function affineGrads(xhat: Tensor, dy: Tensor): { dgamma: Tensor; dbeta: Tensor 
 }
 
 /** Training-mode forward: normalizes with the batch's own statistics. */
-export function batchnormTrain(x: Tensor, gamma: Tensor, beta: Tensor, eps: number): { y: Tensor; mean: Tensor; varBiased: Tensor; invstd: Tensor } {
+export function batchnormTrain(
+  x: Tensor,
+  gamma: Tensor,
+  beta: Tensor,
+  eps: number,
+): { y: Tensor; mean: Tensor; varBiased: Tensor; invstd: Tensor } {
   checkChannels(x, [gamma, beta], 'batchnormTrain');
   const { mean, varBiased } = channelStats(x);
   const invstd = invStd(varBiased, eps);
@@ -57,7 +65,12 @@ export function batchnormTrain(x: Tensor, gamma: Tensor, beta: Tensor, eps: numb
  * Training-mode VJP, through the batch statistics too. With m values per channel:
  * dx = gamma*invstd/m * (m*dy - dbeta - xhat*dgamma).
  */
-export function batchnormTrainBackward(x: Tensor, gamma: Tensor, dy: Tensor, eps: number): { dx: Tensor; dgamma: Tensor; dbeta: Tensor } {
+export function batchnormTrainBackward(
+  x: Tensor,
+  gamma: Tensor,
+  dy: Tensor,
+  eps: number,
+): { dx: Tensor; dgamma: Tensor; dbeta: Tensor } {
   checkChannels(x, [gamma], 'batchnormTrainBackward');
   assertSameShape(x, dy, 'batchnormTrainBackward');
   const { mean, varBiased } = channelStats(x);
@@ -65,20 +78,36 @@ export function batchnormTrainBackward(x: Tensor, gamma: Tensor, dy: Tensor, eps
   const xhat = normalize(x, mean, invstd);
   const { dgamma, dbeta } = affineGrads(xhat, dy);
   const m = perChannel(x);
-  const dx = mapChannels(x.shape, (i, c) =>
-    ((at(gamma.data, c) * at(invstd.data, c)) / m) * (m * at(dy.data, i) - at(dbeta.data, c) - at(xhat.data, i) * at(dgamma.data, c)));
+  const dx = mapChannels(
+    x.shape,
+    (i, c) =>
+      ((at(gamma.data, c) * at(invstd.data, c)) / m) *
+      (m * at(dy.data, i) - at(dbeta.data, c) - at(xhat.data, i) * at(dgamma.data, c)),
+  );
   return { dx, dgamma, dbeta };
 }
 
 /** Eval-mode forward: normalizes with the running statistics (a fixed per-channel affine map). */
-export function batchnormEval(x: Tensor, gamma: Tensor, beta: Tensor, runMean: Tensor, runVar: Tensor, eps: number): Tensor {
+export function batchnormEval(
+  x: Tensor,
+  gamma: Tensor,
+  beta: Tensor,
+  runMean: Tensor,
+  runVar: Tensor,
+  eps: number,
+): Tensor {
   checkChannels(x, [gamma, beta, runMean, runVar], 'batchnormEval');
   return affine(normalize(x, runMean, invStd(runVar, eps)), gamma, beta);
 }
 
 /** Eval-mode VJP: the statistics are constants, so dx = dy * gamma * invstd. */
 export function batchnormEvalBackward(
-  x: Tensor, gamma: Tensor, runMean: Tensor, runVar: Tensor, dy: Tensor, eps: number,
+  x: Tensor,
+  gamma: Tensor,
+  runMean: Tensor,
+  runVar: Tensor,
+  dy: Tensor,
+  eps: number,
 ): { dx: Tensor; dgamma: Tensor; dbeta: Tensor } {
   checkChannels(x, [gamma, runMean, runVar], 'batchnormEvalBackward');
   assertSameShape(x, dy, 'batchnormEvalBackward');
@@ -93,11 +122,19 @@ export function batchnormEvalBackward(
  * values per channel (PyTorch refuses training batch norm with a single value per channel).
  */
 export function updateRunningStats(
-  runMean: Tensor, runVar: Tensor, mean: Tensor, varBiased: Tensor, count: number, momentum: number,
+  runMean: Tensor,
+  runVar: Tensor,
+  mean: Tensor,
+  varBiased: Tensor,
+  count: number,
+  momentum: number,
 ): { runMean: Tensor; runVar: Tensor } {
   if (count < 2) throw new Error(`updateRunningStats: need more than 1 value per channel, got ${count}`);
   return {
     runMean: generate(runMean.shape, (c) => momentum * at(mean.data, c) + (1 - momentum) * at(runMean.data, c)),
-    runVar: generate(runVar.shape, (c) => momentum * ((at(varBiased.data, c) * count) / (count - 1)) + (1 - momentum) * at(runVar.data, c)),
+    runVar: generate(
+      runVar.shape,
+      (c) => momentum * ((at(varBiased.data, c) * count) / (count - 1)) + (1 - momentum) * at(runVar.data, c),
+    ),
   };
 }

@@ -26,7 +26,10 @@ export function sgdStep(p: Tensor, g: Tensor, state: SgdState, h: SgdHyper): { p
   if (h.momentum !== 0) {
     const prev = state.momentumBuf;
     // A copy on the first step (torch clones too): d may be the caller's own gradient tensor.
-    const buf = prev === null ? map(d, (di) => di) : zip(prev, d, (bi, di) => bi * h.momentum + di * (1 - h.dampening), 'sgdStep');
+    const buf =
+      prev === null
+        ? map(d, (di) => di)
+        : zip(prev, d, (bi, di) => bi * h.momentum + di * (1 - h.dampening), 'sgdStep');
     momentumBuf = buf;
     step = h.nesterov ? zip(d, buf, (di, bi) => di + bi * h.momentum, 'sgdStep') : buf;
   }
@@ -56,7 +59,10 @@ function adamMoments(p: Tensor, g: Tensor, state: AdamState, h: AdamHyper): { p:
   const v = zip(state.v, g, (vi, gi) => vi * h.beta2 + gi * gi * (1 - h.beta2), 'adamStep');
   const stepSize = h.lr / (1 - h.beta1 ** step);
   const bc2Sqrt = Math.sqrt(1 - h.beta2 ** step);
-  const next = generate(p.shape, (i) => at(p.data, i) - stepSize * (at(m.data, i) / (Math.sqrt(at(v.data, i)) / bc2Sqrt + h.eps)));
+  const next = generate(
+    p.shape,
+    (i) => at(p.data, i) - stepSize * (at(m.data, i) / (Math.sqrt(at(v.data, i)) / bc2Sqrt + h.eps)),
+  );
   return { p: next, state: { m, v, step } };
 }
 
@@ -67,5 +73,10 @@ export function adamStep(p: Tensor, g: Tensor, state: AdamState, h: AdamHyper): 
 
 /** torch.optim.AdamW: decoupled weight decay, p *= 1 - lr*wd before the Adam step. */
 export function adamwStep(p: Tensor, g: Tensor, state: AdamState, h: AdamHyper): { p: Tensor; state: AdamState } {
-  return adamMoments(map(p, (pi) => pi * (1 - h.lr * h.weightDecay)), g, state, h);
+  return adamMoments(
+    map(p, (pi) => pi * (1 - h.lr * h.weightDecay)),
+    g,
+    state,
+    h,
+  );
 }

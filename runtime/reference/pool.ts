@@ -37,7 +37,8 @@ function outShape(x: Tensor, g: Grid): number[] {
 
 function checkDy(x: Tensor, dy: Tensor, g: Grid, what: string): void {
   const expected = outShape(x, g);
-  if (!sameShape(dy.shape, expected)) throw new Error(`${what}: dy shape [${dy.shape.join(', ')}] is not [${expected.join(', ')}]`);
+  if (!sameShape(dy.shape, expected))
+    throw new Error(`${what}: dy shape [${dy.shape.join(', ')}] is not [${expected.join(', ')}]`);
 }
 
 /**

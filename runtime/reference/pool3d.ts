@@ -25,7 +25,13 @@ function geometry(x: Tensor, a: Pool3dAttrs, what: string): Geometry {
   }
   const volume = x.shape.slice(2);
   const out = outVolume(volume, window);
-  return { window, planes: dim(x.shape, 0) * dim(x.shape, 1), inVolume: numel(volume), outVolume: numel(out), yShape: [...x.shape.slice(0, 2), ...out] };
+  return {
+    window,
+    planes: dim(x.shape, 0) * dim(x.shape, 1),
+    inVolume: numel(volume),
+    outVolume: numel(out),
+    yShape: [...x.shape.slice(0, 2), ...out],
+  };
 }
 
 /** Calls visit(yi, taps) per output with the flat input indices of its window, in scan order. */
@@ -33,12 +39,18 @@ function forEachWindow3d(x: Tensor, g: Geometry, visit: (yi: number, taps: reado
   const taps: number[][] = Array.from({ length: g.outVolume }, () => []);
   forEachTap3d(x.shape.slice(2), g.window, (o, v) => taps[o]!.push(v));
   for (let plane = 0; plane < g.planes; plane++) {
-    taps.forEach((list, o) => visit(plane * g.outVolume + o, list.map((v) => plane * g.inVolume + v)));
+    taps.forEach((list, o) =>
+      visit(
+        plane * g.outVolume + o,
+        list.map((v) => plane * g.inVolume + v),
+      ),
+    );
   }
 }
 
 function checkDy(dy: Tensor, g: Geometry, what: string): void {
-  if (!sameShape(dy.shape, g.yShape)) throw new Error(`${what}: dy shape [${dy.shape.join(', ')}] is not [${g.yShape.join(', ')}]`);
+  if (!sameShape(dy.shape, g.yShape))
+    throw new Error(`${what}: dy shape [${dy.shape.join(', ')}] is not [${g.yShape.join(', ')}]`);
 }
 
 /**

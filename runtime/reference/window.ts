@@ -7,11 +7,20 @@ import { dim } from './tensor.ts';
  * (pooling) the numerator gains s - 1, and a last window that would start at or past size + p
  * (beyond the input and its left padding) is dropped.
  */
-export function outSize(size: number, kernel: number, stride: number, padding: number, dilation = 1, ceilMode = false): number {
+export function outSize(
+  size: number,
+  kernel: number,
+  stride: number,
+  padding: number,
+  dilation = 1,
+  ceilMode = false,
+): number {
   let out = Math.floor((size + 2 * padding - dilation * (kernel - 1) - 1 + (ceilMode ? stride - 1 : 0)) / stride) + 1;
   if (ceilMode && (out - 1) * stride >= size + padding) out--;
   if (out < 1) {
-    throw new Error(`window ${kernel} (stride ${stride}, padding ${padding}, dilation ${dilation}) does not fit size ${size}`);
+    throw new Error(
+      `window ${kernel} (stride ${stride}, padding ${padding}, dilation ${dilation}) does not fit size ${size}`,
+    );
   }
   return out;
 }
@@ -37,14 +46,25 @@ export type AxisWindows = (o: number, size: number) => AxisWindow;
  * it, only the input positions count. Without ceil_mode that min never bites (the last window ends
  * at or before size + p). Max pooling ignores the divisor; only it dilates (taps d apart).
  */
-export function strided(kernel: number, stride: number, padding: number, dilation = 1, countIncludePad = true): AxisWindows {
+export function strided(
+  kernel: number,
+  stride: number,
+  padding: number,
+  dilation = 1,
+  countIncludePad = true,
+): AxisWindows {
   return (o, size) => {
     const start = o * stride - padding;
     const end = Math.min(start + dilation * (kernel - 1) + 1, size + padding);
     // The first tap inside the input: windows in the left padding skip whole steps.
     const first = start < 0 ? start + Math.ceil(-start / dilation) * dilation : start;
     const clipped = Math.min(end, size);
-    return { start: first, end: clipped, step: dilation, extent: countIncludePad ? end - start : clipped - Math.max(start, 0) };
+    return {
+      start: first,
+      end: clipped,
+      step: dilation,
+      extent: countIncludePad ? end - start : clipped - Math.max(start, 0),
+    };
   };
 }
 

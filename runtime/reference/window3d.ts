@@ -21,11 +21,16 @@ export function outVolume(volume: readonly number[], w: Window3d): Triple {
  * (flat in [D, H, W]); taps in the zero padding are skipped. Taps come in d, h, w scan order,
  * the order PyTorch's max pooling scans, which decides ties.
  */
-export function forEachTap3d(volume: readonly number[], w: Window3d, visit: (o: number, v: number, k: number) => void): void {
+export function forEachTap3d(
+  volume: readonly number[],
+  w: Window3d,
+  visit: (o: number, v: number, k: number) => void,
+): void {
   const [d, h, wd] = [volume[0]!, volume[1]!, volume[2]!];
   const [od, oh, ow] = outVolume(volume, w);
   const [kd, kh, kw] = w.kernel;
-  const pos = (axis: number, o: number, k: number): number => o * w.stride[axis]! - w.padding[axis]! + k * w.dilation[axis]!;
+  const pos = (axis: number, o: number, k: number): number =>
+    o * w.stride[axis]! - w.padding[axis]! + k * w.dilation[axis]!;
   for (let a = 0; a < od; a++) {
     for (let b = 0; b < oh; b++) {
       for (let c = 0; c < ow; c++) {

@@ -6,7 +6,13 @@ import fs from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { fsReason as why } from '../errors.ts';
 import { readInputFile } from '../input-file.ts';
-import { CheckpointError, decodeSafetensors, encodeSafetensors, formatShape, type StoredTensor } from './safetensors.ts';
+import {
+  CheckpointError,
+  decodeSafetensors,
+  encodeSafetensors,
+  formatShape,
+  type StoredTensor,
+} from './safetensors.ts';
 
 export { CheckpointError, type DType, type StoredTensor } from './safetensors.ts';
 
@@ -68,7 +74,12 @@ export function removeStaleTemporaries(path: string): void {
  * Writes path's temporary (path.tmp-<pid>, same directory) and fsyncs it; returns its name. On
  * failure the temporary is removed and path is untouched.
  */
-export function stageCheckpoint(path: string, tensors: ReadonlyMap<string, StoredTensor>, metadata: Readonly<Record<string, string>>, hook?: SaveHook): string {
+export function stageCheckpoint(
+  path: string,
+  tensors: ReadonlyMap<string, StoredTensor>,
+  metadata: Readonly<Record<string, string>>,
+  hook?: SaveHook,
+): string {
   const bytes = encodeSafetensors(tensors, metadata);
   const tmp = tempOf(path);
   let fd: number | null = null;
@@ -118,7 +129,11 @@ export function commitStaged(tmp: string, path: string): void {
  * previous file, never half a file. Temporaries an earlier, interrupted save of path left are
  * removed first.
  */
-export function writeCheckpoint(path: string, tensors: ReadonlyMap<string, StoredTensor>, metadata: Readonly<Record<string, string>> = {}): void {
+export function writeCheckpoint(
+  path: string,
+  tensors: ReadonlyMap<string, StoredTensor>,
+  metadata: Readonly<Record<string, string>> = {},
+): void {
   removeStaleTemporaries(path);
   const tmp = stageCheckpoint(path, tensors, metadata);
   try {
@@ -149,7 +164,8 @@ export function expectTensors(ckpt: Checkpoint, expected: readonly ExpectedTenso
     names.add(name);
     const t = ckpt.tensors.get(name);
     if (!t) problems.push(`tensor ${name} is missing (the model expects shape ${formatShape(shape)})`);
-    else if (formatShape(t.shape) !== formatShape(shape)) problems.push(`tensor ${name} has shape ${formatShape(t.shape)}, the model expects ${formatShape(shape)}`);
+    else if (formatShape(t.shape) !== formatShape(shape))
+      problems.push(`tensor ${name} has shape ${formatShape(t.shape)}, the model expects ${formatShape(shape)}`);
   }
   for (const [name, t] of ckpt.tensors) {
     if (!names.has(name)) problems.push(`tensor ${name} ${formatShape(t.shape)} is not in the model`);
@@ -157,5 +173,7 @@ export function expectTensors(ckpt: Checkpoint, expected: readonly ExpectedTenso
   if (problems.length === 0) return;
   if (problems.length === 1) throw new CheckpointError(`${ckpt.path}: ${problems[0]}`);
   const more = problems.length > LISTED ? `\n  ... and ${problems.length - LISTED} more` : '';
-  throw new CheckpointError(`${ckpt.path} does not match the model (${problems.length} problems):\n  ${problems.slice(0, LISTED).join('\n  ')}${more}`);
+  throw new CheckpointError(
+    `${ckpt.path} does not match the model (${problems.length} problems):\n  ${problems.slice(0, LISTED).join('\n  ')}${more}`,
+  );
 }

@@ -64,20 +64,42 @@ function idx(dir: string, split: Split, resize: Pair | null, numClasses: number)
 
 /** numClasses: the class count for cross-entropy, whose targets are class indices; null for regression. */
 function npy(inputsPath: string, targetsPath: string, numClasses: number | null): TrainData {
-  return arrays(readNpy(inputsPath), readNpy(targetsPath), inputsPath, targetsPath, numClasses, [inputsPath, targetsPath]);
+  return arrays(readNpy(inputsPath), readNpy(targetsPath), inputsPath, targetsPath, numClasses, [
+    inputsPath,
+    targetsPath,
+  ]);
 }
 
 /** Samples from arrays [N, ...]: two .npy files, or the file's constants (`data tensors(...)`); the paths name them in messages. */
-function arrays(inputs: NpyArray, targets: NpyArray, inputsPath: string, targetsPath: string, numClasses: number | null, files: readonly string[]): TrainData {
+function arrays(
+  inputs: NpyArray,
+  targets: NpyArray,
+  inputsPath: string,
+  targetsPath: string,
+  numClasses: number | null,
+  files: readonly string[],
+): TrainData {
   const n = inputs.shape[0] ?? 0;
-  if (inputs.shape.length < 2 || n < 1) throw new NpyError(`${inputsPath}: expected an array [N, ...] of N >= 1 samples, got shape (${inputs.shape.join(', ')})`);
-  if (targets.shape[0] !== n) throw new NpyError(`${targetsPath}: expected ${n} targets (one per input in ${inputsPath}), got shape (${targets.shape.join(', ')})`);
+  if (inputs.shape.length < 2 || n < 1)
+    throw new NpyError(
+      `${inputsPath}: expected an array [N, ...] of N >= 1 samples, got shape (${inputs.shape.join(', ')})`,
+    );
+  if (targets.shape[0] !== n)
+    throw new NpyError(
+      `${targetsPath}: expected ${n} targets (one per input in ${inputsPath}), got shape (${targets.shape.join(', ')})`,
+    );
   const classification = numClasses !== null;
   if (classification) {
-    if (targets.shape.length !== 1) throw new NpyError(`${targetsPath}: cross-entropy needs class indices of shape (${n},), got (${targets.shape.join(', ')})`);
+    if (targets.shape.length !== 1)
+      throw new NpyError(
+        `${targetsPath}: cross-entropy needs class indices of shape (${n},), got (${targets.shape.join(', ')})`,
+      );
     // The loss kernel would index past the logits (IDX labels are checked the same way).
     const bad = targets.data.findIndex((t) => !(Number.isInteger(t) && t >= 0 && t < numClasses));
-    if (bad >= 0) throw new NpyError(`${targetsPath}: target ${targets.data[bad]} of sample ${bad} is not a class 0..${numClasses - 1}`);
+    if (bad >= 0)
+      throw new NpyError(
+        `${targetsPath}: target ${targets.data[bad]} of sample ${bad} is not a class 0..${numClasses - 1}`,
+      );
   }
   const xSize = inputs.data.length / n;
   const ySize = targets.data.length / n;
@@ -109,7 +131,17 @@ export function openData(req: DataRequest, classification: boolean): { train: Tr
   const s = req.source;
   if (s.kind === 'tensors' && req.dirOverride === undefined) {
     const array = (t: ConstTensor): NpyArray => ({ shape: t.shape, data: Float64Array.from(t.data), dtype: '<f4' });
-    return { train: arrays(array(s.inputs), array(s.targets), 'the inputs tensor', 'the targets tensor', classification ? req.numClasses : null, []), val: null };
+    return {
+      train: arrays(
+        array(s.inputs),
+        array(s.targets),
+        'the inputs tensor',
+        'the targets tensor',
+        classification ? req.numClasses : null,
+        [],
+      ),
+      val: null,
+    };
   }
   if (s.kind === 'npy' && req.dirOverride === undefined) {
     return { train: npy(rel(s.inputs), rel(s.targets), classification ? req.numClasses : null), val: null };

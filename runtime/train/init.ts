@@ -29,7 +29,8 @@ function fans(w: Shape): { fanIn: number; fanOut: number } {
  * reused buffer spares fresh pages, whose first touch cost this machine more than drawing the numbers.
  */
 export function initParam(p: ParamToInit, kind: InitKind, random: Mulberry32, out: Float32Array): void {
-  if (out.length !== numel(p.shape)) throw new Error(`internal: ${p.name} has ${numel(p.shape)} values, ${out.length} given`);
+  if (out.length !== numel(p.shape))
+    throw new Error(`internal: ${p.name} has ${numel(p.shape)} values, ${out.length} given`);
   const uniform = (bound: number) => random.fillUniform(out, bound);
   if (p.layer === 'batchnorm') {
     out.fill(p.role === 'weight' || p.role === 'running_var' ? 1 : 0);

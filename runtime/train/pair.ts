@@ -16,7 +16,15 @@
 // (directory fsync) before the next, so the order also holds across a power cut.
 import { existsSync, rmSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
-import { commitStaged, readCheckpoint, removeStaleTemporaries, stageCheckpoint, staleTemporaries, type SaveHook, type StoredTensor } from './checkpoint.ts';
+import {
+  commitStaged,
+  readCheckpoint,
+  removeStaleTemporaries,
+  stageCheckpoint,
+  staleTemporaries,
+  type SaveHook,
+  type StoredTensor,
+} from './checkpoint.ts';
 
 export interface PairFile {
   readonly path: string;
@@ -77,7 +85,10 @@ export function writePair(weights: PairFile, companion: PairFile, hook?: SaveHoo
 }
 
 /** Whether two files read as a pair were saved together (files from before pair ids: by step count). */
-export function savedTogether(weights: Readonly<Record<string, string>>, companion: Readonly<Record<string, string>>): boolean {
+export function savedTogether(
+  weights: Readonly<Record<string, string>>,
+  companion: Readonly<Record<string, string>>,
+): boolean {
   if (weights.pair !== undefined || companion.pair !== undefined) return weights.pair === companion.pair;
   return weights.steps === companion.steps;
 }

@@ -31,7 +31,8 @@ const POINTS_PER_EPOCH = 50;
 export class StepCurve {
   readonly points: StepPoint[];
   private readonly group: number;
-  private pending: { epoch: number; key: number; last: number; sum: number; count: number; batches: number } | null = null;
+  private pending: { epoch: number; key: number; last: number; sum: number; count: number; batches: number } | null =
+    null;
 
   constructor(batchesPerEpoch: number, plannedSteps: number | null, saved: readonly StepPoint[] = []) {
     this.group = Math.max(1, Math.ceil(Math.min(batchesPerEpoch, plannedSteps ?? Infinity) / POINTS_PER_EPOCH));
@@ -99,13 +100,25 @@ function layout(history: readonly CurvePoint[], steps: readonly StepPoint[]): La
   const span = last > 0 && last < 1 ? last : Math.max(1, last);
   const xStep = span < 1 ? niceStep(span) : Math.max(1, niceStep(span));
   const xMax = Math.ceil(span / xStep - 1e-9) * xStep;
-  const values = [...history.flatMap((p) => [p.trainLoss, p.valLoss ?? 0, p.valAcc ?? 0]), ...steps.map((p) => p.trainLoss)].filter(Number.isFinite);
+  const values = [
+    ...history.flatMap((p) => [p.trainLoss, p.valLoss ?? 0, p.valAcc ?? 0]),
+    ...steps.map((p) => p.trainLoss),
+  ].filter(Number.isFinite);
   const yStep = niceStep(Math.max(1e-6, ...values));
   const yMax = Math.ceil(Math.max(1e-6, ...values) / yStep) * yStep;
   const sx = (x: number): number => BOX.left + (x / xMax) * (BOX.right - BOX.left);
   const sy = (y: number): number => BOX.bottom - (y / yMax) * (BOX.bottom - BOX.top);
-  const curve = <P extends { epoch: number }>(label: string, color: Rgb, dash: number[], from: readonly P[], pick: (p: P) => number | null): Series[] => {
-    const points = from.flatMap((p) => { const v = pick(p); return v === null || !Number.isFinite(v) ? [] : [[sx(p.epoch), sy(v)] as const]; });
+  const curve = <P extends { epoch: number }>(
+    label: string,
+    color: Rgb,
+    dash: number[],
+    from: readonly P[],
+    pick: (p: P) => number | null,
+  ): Series[] => {
+    const points = from.flatMap((p) => {
+      const v = pick(p);
+      return v === null || !Number.isFinite(v) ? [] : [[sx(p.epoch), sy(v)] as const];
+    });
     return points.length > 0 ? [{ label, color, dash, points }] : [];
   };
   return {
@@ -132,8 +145,14 @@ export function renderSvg(history: readonly CurvePoint[], steps: readonly StepPo
     `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="12">`,
     `<rect width="${W}" height="${H}" fill="white"/>`,
     `<path d="M${left} ${top}V${bottom}H${right}" fill="none" stroke="black"/>`,
-    ...xTicks.map((t) => `<line x1="${r1(t.at)}" y1="${bottom}" x2="${r1(t.at)}" y2="${bottom + 5}" stroke="black"/><text x="${r1(t.at)}" y="${bottom + 18}" text-anchor="middle">${t.label}</text>`),
-    ...yTicks.map((t) => `<line x1="${left - 5}" y1="${r1(t.at)}" x2="${left}" y2="${r1(t.at)}" stroke="black"/><text x="${left - 8}" y="${r1(t.at + 4)}" text-anchor="end">${t.label}</text>`),
+    ...xTicks.map(
+      (t) =>
+        `<line x1="${r1(t.at)}" y1="${bottom}" x2="${r1(t.at)}" y2="${bottom + 5}" stroke="black"/><text x="${r1(t.at)}" y="${bottom + 18}" text-anchor="middle">${t.label}</text>`,
+    ),
+    ...yTicks.map(
+      (t) =>
+        `<line x1="${left - 5}" y1="${r1(t.at)}" x2="${left}" y2="${r1(t.at)}" stroke="black"/><text x="${left - 8}" y="${r1(t.at + 4)}" text-anchor="end">${t.label}</text>`,
+    ),
     `<text x="${(left + right) / 2}" y="${H - 12}" text-anchor="middle">epoch</text>`,
   ];
   series.forEach((s, i) => {
@@ -141,7 +160,9 @@ export function renderSvg(history: readonly CurvePoint[], steps: readonly StepPo
     const [lx, ly] = legendAt(i);
     out.push(
       `<polyline class="${s.label}" points="${s.points.map(([x, y]) => `${r1(x)},${r1(y)}`).join(' ')}" fill="none" stroke="${hex(s.color)}" stroke-width="2"${dash}/>`,
-      ...(s.points.length === 1 ? [`<circle cx="${r1(s.points[0]![0])}" cy="${r1(s.points[0]![1])}" r="2.5" fill="${hex(s.color)}"/>`] : []),
+      ...(s.points.length === 1
+        ? [`<circle cx="${r1(s.points[0]![0])}" cy="${r1(s.points[0]![1])}" r="2.5" fill="${hex(s.color)}"/>`]
+        : []),
       `<line x1="${lx}" y1="${ly}" x2="${lx + 24}" y2="${ly}" stroke="${hex(s.color)}" stroke-width="2"${dash}/><text x="${lx + 30}" y="${ly + 4}">${s.label}</text>`,
     );
   });
@@ -150,9 +171,32 @@ export function renderSvg(history: readonly CurvePoint[], steps: readonly StepPo
 
 /** 3x5 glyphs, one octal digit per row (4 = left pixel), for the characters the plot writes. */
 const FONT: Record<string, string> = {
-  0: '75557', 1: '26227', 2: '71747', 3: '71717', 4: '55711', 5: '74717', 6: '74757', 7: '71111', 8: '75757', 9: '75717',
-  '.': '00002', '-': '00700', _: '00007', a: '07357', c: '03443', e: '03743', h: '44755', i: '20222', l: '62227',
-  n: '06555', o: '02552', p: '06564', r: '05644', s: '03616', t: '27223', v: '05552',
+  0: '75557',
+  1: '26227',
+  2: '71747',
+  3: '71717',
+  4: '55711',
+  5: '74717',
+  6: '74757',
+  7: '71111',
+  8: '75757',
+  9: '75717',
+  '.': '00002',
+  '-': '00700',
+  _: '00007',
+  a: '07357',
+  c: '03443',
+  e: '03743',
+  h: '44755',
+  i: '20222',
+  l: '62227',
+  n: '06555',
+  o: '02552',
+  p: '06564',
+  r: '05644',
+  s: '03616',
+  t: '27223',
+  v: '05552',
 };
 const SCALE = 2;
 
@@ -160,15 +204,25 @@ class Raster {
   readonly rgba = new Uint8Array(W * H * 4).fill(255);
 
   dot(x: number, y: number, c: Rgb, size: number): void {
-    for (let dy = 0; dy < size; dy++) for (let dx = 0; dx < size; dx++) {
-      const px = Math.round(x) + dx;
-      const py = Math.round(y) + dy;
-      if (px >= 0 && px < W && py >= 0 && py < H) this.rgba.set(c, (py * W + px) * 4);
-    }
+    for (let dy = 0; dy < size; dy++)
+      for (let dx = 0; dx < size; dx++) {
+        const px = Math.round(x) + dx;
+        const py = Math.round(y) + dy;
+        if (px >= 0 && px < W && py >= 0 && py < H) this.rgba.set(c, (py * W + px) * 4);
+      }
   }
 
   /** Bresenham from (x0, y0) to (x1, y1); `walked` carries the dash phase along a polyline. */
-  line(x0: number, y0: number, x1: number, y1: number, c: Rgb, dash: readonly number[], size: number, walked = 0): number {
+  line(
+    x0: number,
+    y0: number,
+    x1: number,
+    y1: number,
+    c: Rgb,
+    dash: readonly number[],
+    size: number,
+    walked = 0,
+  ): number {
     let [x, y] = [Math.round(x0), Math.round(y0)];
     const [tx, ty] = [Math.round(x1), Math.round(y1)];
     const [dx, dy] = [Math.abs(tx - x), -Math.abs(ty - y)];
@@ -183,8 +237,14 @@ class Raster {
       if (on < 0 || on % 2 === 0) this.dot(x, y, c, size);
       if (x === tx && y === ty) return walked;
       const e2 = 2 * err;
-      if (e2 >= dy) { err += dy; x += stepX; }
-      if (e2 <= dx) { err += dx; y += stepY; }
+      if (e2 >= dy) {
+        err += dy;
+        x += stepX;
+      }
+      if (e2 <= dx) {
+        err += dx;
+        y += stepY;
+      }
     }
   }
 
@@ -192,9 +252,13 @@ class Raster {
   text(s: string, x: number, y: number, align: 'start' | 'middle' | 'end' = 'start'): void {
     const width = s.length * 4 * SCALE - SCALE;
     const x0 = align === 'start' ? x : align === 'end' ? x - width : x - width / 2;
-    [...s].forEach((ch, k) => (FONT[ch] ?? '00000').split('').forEach((row, r) => {
-      for (let bit = 0; bit < 3; bit++) if ((Number(row) >> (2 - bit)) & 1) this.dot(x0 + (k * 4 + bit) * SCALE, y + (r - 2.5) * SCALE, [0, 0, 0], SCALE);
-    }));
+    [...s].forEach((ch, k) =>
+      (FONT[ch] ?? '00000').split('').forEach((row, r) => {
+        for (let bit = 0; bit < 3; bit++)
+          if ((Number(row) >> (2 - bit)) & 1)
+            this.dot(x0 + (k * 4 + bit) * SCALE, y + (r - 2.5) * SCALE, [0, 0, 0], SCALE);
+      }),
+    );
   }
 }
 
@@ -229,7 +293,12 @@ export function encodePng(width: number, height: number, rgba: Uint8Array): Buff
   ihdr.writeUInt32BE(height, 4);
   ihdr.set([8, 6, 0, 0, 0], 8);
   const signature = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
-  return Buffer.concat([signature, chunk('IHDR', ihdr), chunk('IDAT', deflateSync(raw)), chunk('IEND', new Uint8Array(0))]);
+  return Buffer.concat([
+    signature,
+    chunk('IHDR', ihdr),
+    chunk('IDAT', deflateSync(raw)),
+    chunk('IEND', new Uint8Array(0)),
+  ]);
 }
 
 export function renderPng(history: readonly CurvePoint[], steps: readonly StepPoint[] = []): Buffer {
@@ -239,12 +308,19 @@ export function renderPng(history: readonly CurvePoint[], steps: readonly StepPo
   const black: Rgb = [0, 0, 0];
   img.line(left, top, left, bottom, black, [], 1);
   img.line(left, bottom, right, bottom, black, [], 1);
-  for (const t of xTicks) { img.line(t.at, bottom, t.at, bottom + 5, black, [], 1); img.text(t.label, t.at, bottom + 15, 'middle'); }
-  for (const t of yTicks) { img.line(left - 5, t.at, left, t.at, black, [], 1); img.text(t.label, left - 8, t.at, 'end'); }
+  for (const t of xTicks) {
+    img.line(t.at, bottom, t.at, bottom + 5, black, [], 1);
+    img.text(t.label, t.at, bottom + 15, 'middle');
+  }
+  for (const t of yTicks) {
+    img.line(left - 5, t.at, left, t.at, black, [], 1);
+    img.text(t.label, left - 8, t.at, 'end');
+  }
   img.text('epoch', (left + right) / 2, H - 16, 'middle');
   series.forEach((s, i) => {
     let walked = 0;
-    for (let k = 1; k < s.points.length; k++) walked = img.line(...s.points[k - 1]!, ...s.points[k]!, s.color, s.dash, 2, walked);
+    for (let k = 1; k < s.points.length; k++)
+      walked = img.line(...s.points[k - 1]!, ...s.points[k]!, s.color, s.dash, 2, walked);
     if (s.points.length === 1) img.dot(s.points[0]![0] - 1, s.points[0]![1] - 1, s.color, 3);
     const [lx, ly] = legendAt(i);
     img.line(lx, ly, lx + 24, ly, s.color, s.dash, 2);
@@ -258,7 +334,10 @@ export const pngPath = (svg: string): string => `${svg.replace(/\.svg$/i, '')}.p
 
 /** Writes the SVG and the PNG, each to a temporary file renamed over the target, so a viewer never sees half a plot. */
 export function writePlot(svgPath: string, history: readonly CurvePoint[], steps: readonly StepPoint[] = []): void {
-  for (const [path, data] of [[svgPath, renderSvg(history, steps)], [pngPath(svgPath), renderPng(history, steps)]] as const) {
+  for (const [path, data] of [
+    [svgPath, renderSvg(history, steps)],
+    [pngPath(svgPath), renderPng(history, steps)],
+  ] as const) {
     const tmp = `${path}.tmp-${process.pid}`;
     try {
       writeFileSync(tmp, data);

@@ -41,14 +41,23 @@ export const formatShape = (shape: readonly number[]): string => `[${shape.join(
 const numel = (shape: readonly number[]): number => shape.reduce((a, b) => a * b, 1);
 
 /** The file's bytes: header length, space-padded JSON header, tensors in decreasing dtype size then name order. */
-export function encodeSafetensors(tensors: ReadonlyMap<string, StoredTensor>, metadata: Readonly<Record<string, string>>): Uint8Array {
+export function encodeSafetensors(
+  tensors: ReadonlyMap<string, StoredTensor>,
+  metadata: Readonly<Record<string, string>>,
+): Uint8Array {
   invariant(HOST_IS_LE, 'checkpoint', 'safetensors needs a little-endian host');
-  const order = [...tensors].sort(([a, x], [b, y]) => DTYPES[y.dtype].bytes - DTYPES[x.dtype].bytes || (a < b ? -1 : a > b ? 1 : 0));
+  const order = [...tensors].sort(
+    ([a, x], [b, y]) => DTYPES[y.dtype].bytes - DTYPES[x.dtype].bytes || (a < b ? -1 : a > b ? 1 : 0),
+  );
   const header: Record<string, unknown> = Object.keys(metadata).length > 0 ? { __metadata__: metadata } : {};
   let size = 0;
   const placed = order.map(([name, t]) => {
     invariant(name !== '__metadata__', 'checkpoint', 'a tensor cannot be named __metadata__');
-    invariant(t.data.length === numel(t.shape), 'checkpoint', `tensor ${name}: ${t.data.length} values for shape ${formatShape(t.shape)}`);
+    invariant(
+      t.data.length === numel(t.shape),
+      'checkpoint',
+      `tensor ${name}: ${t.data.length} values for shape ${formatShape(t.shape)}`,
+    );
     const begin = size;
     size += t.data.byteLength;
     header[name] = { dtype: t.dtype, shape: t.shape, data_offsets: [begin, size] };
@@ -60,7 +69,8 @@ export function encodeSafetensors(tensors: ReadonlyMap<string, StoredTensor>, me
   new DataView(out.buffer).setBigUint64(0, BigInt(dataStart - 8), true);
   out.fill(0x20, 8, dataStart);
   out.set(json, 8);
-  for (const { data, begin } of placed) out.set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength), dataStart + begin);
+  for (const { data, begin } of placed)
+    out.set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength), dataStart + begin);
   return out;
 }
 
@@ -77,20 +87,25 @@ interface Entry {
 /** One header entry, checked on its own: dtype, shape, and offsets spanning shape * dtype bytes. */
 function parseEntry(file: string, name: string, value: unknown): Entry {
   const fail = (why: string): CheckpointError => new CheckpointError(`${file}: tensor ${name} ${why}`);
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw fail(`must be described by {dtype, shape, data_offsets}, got ${JSON.stringify(value)}`);
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    throw fail(`must be described by {dtype, shape, data_offsets}, got ${JSON.stringify(value)}`);
   const { dtype, shape, data_offsets: offsets } = value as Record<string, unknown>;
   if (typeof dtype !== 'string' || !(dtype in DTYPES)) {
-    if (typeof dtype === 'string' && UNSUPPORTED.includes(dtype)) throw fail(`has dtype ${dtype}; cnnc reads ${Object.keys(DTYPES).join(', ')}`);
+    if (typeof dtype === 'string' && UNSUPPORTED.includes(dtype))
+      throw fail(`has dtype ${dtype}; cnnc reads ${Object.keys(DTYPES).join(', ')}`);
     throw fail(`has unknown dtype ${JSON.stringify(dtype)} (expected one of ${Object.keys(DTYPES).join(', ')})`);
   }
-  if (!Array.isArray(shape) || !shape.every(isCount)) throw fail(`has shape ${JSON.stringify(shape)}, expected a list of non-negative integers`);
+  if (!Array.isArray(shape) || !shape.every(isCount))
+    throw fail(`has shape ${JSON.stringify(shape)}, expected a list of non-negative integers`);
   const [begin, end] = Array.isArray(offsets) && offsets.length === 2 ? (offsets as unknown[]) : [];
   if (!isCount(begin) || !isCount(end) || begin > end) {
     throw fail(`has data_offsets ${JSON.stringify(offsets)}, expected [begin, end] with 0 <= begin <= end`);
   }
   const need = numel(shape) * DTYPES[dtype as DType].bytes;
   if (end - begin !== need) {
-    throw fail(`has data_offsets [${begin}, ${end}] (${end - begin} bytes), but shape ${formatShape(shape)} of ${dtype} needs ${need} bytes`);
+    throw fail(
+      `has data_offsets [${begin}, ${end}] (${end - begin} bytes), but shape ${formatShape(shape)} of ${dtype} needs ${need} bytes`,
+    );
   }
   return { name, dtype: dtype as DType, shape, begin, end };
 }
@@ -102,24 +117,35 @@ function checkLayout(file: string, entries: readonly Entry[], dataLength: number
   for (const e of sorted) {
     const prevEnd = prev?.end ?? 0;
     if (e.end > dataLength) {
-      throw new CheckpointError(`${file}: file is truncated: tensor ${e.name} needs data bytes [${e.begin}, ${e.end}) but only ${dataLength} bytes follow the header`);
+      throw new CheckpointError(
+        `${file}: file is truncated: tensor ${e.name} needs data bytes [${e.begin}, ${e.end}) but only ${dataLength} bytes follow the header`,
+      );
     }
     if (prev && e.begin < prevEnd) {
-      throw new CheckpointError(`${file}: tensors ${prev.name} [${prev.begin}, ${prev.end}) and ${e.name} [${e.begin}, ${e.end}) overlap`);
+      throw new CheckpointError(
+        `${file}: tensors ${prev.name} [${prev.begin}, ${prev.end}) and ${e.name} [${e.begin}, ${e.end}) overlap`,
+      );
     }
     if (e.begin > prevEnd) {
-      throw new CheckpointError(`${file}: data bytes [${prevEnd}, ${e.begin}) before tensor ${e.name} belong to no tensor (safetensors data must be contiguous)`);
+      throw new CheckpointError(
+        `${file}: data bytes [${prevEnd}, ${e.begin}) before tensor ${e.name} belong to no tensor (safetensors data must be contiguous)`,
+      );
     }
     prev = e;
   }
   const used = prev?.end ?? 0;
-  if (used < dataLength) throw new CheckpointError(`${file}: ${dataLength - used} bytes after the last tensor belong to no tensor`);
+  if (used < dataLength)
+    throw new CheckpointError(`${file}: ${dataLength - used} bytes after the last tensor belong to no tensor`);
 }
 
 function parseMetadata(file: string, value: unknown): Record<string, string> {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new CheckpointError(`${file}: __metadata__ must be an object of strings`);
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    throw new CheckpointError(`${file}: __metadata__ must be an object of strings`);
   for (const [k, v] of Object.entries(value)) {
-    if (typeof v !== 'string') throw new CheckpointError(`${file}: __metadata__ must map names to strings, but ${JSON.stringify(k)} is ${JSON.stringify(v)}`);
+    if (typeof v !== 'string')
+      throw new CheckpointError(
+        `${file}: __metadata__ must map names to strings, but ${JSON.stringify(k)} is ${JSON.stringify(v)}`,
+      );
   }
   return value as Record<string, string>;
 }
@@ -127,19 +153,27 @@ function parseMetadata(file: string, value: unknown): Record<string, string> {
 /** Parses and fully validates a safetensors file's bytes; `file` names it in error messages. */
 export function decodeSafetensors(bytes: Uint8Array, file: string): Safetensors {
   invariant(HOST_IS_LE, 'checkpoint', 'safetensors needs a little-endian host');
-  if (bytes.length < 8) throw new CheckpointError(`${file}: ${bytes.length} bytes is too short for a safetensors file (it starts with an 8-byte header length)`);
+  if (bytes.length < 8)
+    throw new CheckpointError(
+      `${file}: ${bytes.length} bytes is too short for a safetensors file (it starts with an 8-byte header length)`,
+    );
   const headerLength = new DataView(bytes.buffer, bytes.byteOffset, 8).getBigUint64(0, true);
   if (headerLength > BigInt(bytes.length - 8)) {
-    throw new CheckpointError(`${file} @ byte 0: header length ${headerLength} runs past the end of the file (${bytes.length} bytes)`);
+    throw new CheckpointError(
+      `${file} @ byte 0: header length ${headerLength} runs past the end of the file (${bytes.length} bytes)`,
+    );
   }
   const dataStart = 8 + Number(headerLength);
   let header: unknown;
   try {
     header = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(8, dataStart)));
   } catch (e) {
-    throw new CheckpointError(`${file}: the header (bytes 8 to ${dataStart}) is not valid JSON: ${(e as Error).message}`);
+    throw new CheckpointError(
+      `${file}: the header (bytes 8 to ${dataStart}) is not valid JSON: ${(e as Error).message}`,
+    );
   }
-  if (typeof header !== 'object' || header === null || Array.isArray(header)) throw new CheckpointError(`${file}: the header must be a JSON object`);
+  if (typeof header !== 'object' || header === null || Array.isArray(header))
+    throw new CheckpointError(`${file}: the header must be a JSON object`);
   const { __metadata__: meta, ...described } = header as Record<string, unknown>;
   const metadata = meta === undefined ? {} : parseMetadata(file, meta);
   const entries = Object.entries(described).map(([name, value]) => parseEntry(file, name, value));

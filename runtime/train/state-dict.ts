@@ -2,31 +2,49 @@
 // num_batches_tracked), to save as safetensors and to load back, from cnnc or from PyTorch.
 import type { ShapedGraph } from '../../compiler/ir/graph.ts';
 import type { Model } from '../model.ts';
-import { CheckpointError, expectTensors, readCheckpoint, writeCheckpoint, type Checkpoint, type StoredTensor } from './checkpoint.ts';
+import {
+  CheckpointError,
+  expectTensors,
+  readCheckpoint,
+  writeCheckpoint,
+  type Checkpoint,
+  type StoredTensor,
+} from './checkpoint.ts';
 
 /** Every parameter and buffer in state_dict order. */
 function entries(graph: ShapedGraph): { name: string; shape: readonly number[]; tracked: boolean }[] {
-  return graph.nodes.flatMap((n) => n.params.map((p) => ({ name: p.name, shape: p.shape, tracked: p.role === 'num_batches_tracked' })));
+  return graph.nodes.flatMap((n) =>
+    n.params.map((p) => ({ name: p.name, shape: p.shape, tracked: p.role === 'num_batches_tracked' })),
+  );
 }
 
 export async function stateDict(model: Model): Promise<Map<string, StoredTensor>> {
   const out = new Map<string, StoredTensor>();
   for (const e of entries(model.compiled.graph)) {
-    out.set(e.name, e.tracked
-      ? { dtype: 'I64', shape: [], data: BigInt64Array.of(model.batchesTracked(e.name)) }
-      : { dtype: 'F32', shape: e.shape, data: await model.getParam(e.name) });
+    out.set(
+      e.name,
+      e.tracked
+        ? { dtype: 'I64', shape: [], data: BigInt64Array.of(model.batchesTracked(e.name)) }
+        : { dtype: 'F32', shape: e.shape, data: await model.getParam(e.name) },
+    );
   }
   return out;
 }
 
 export async function saveWeights(model: Model, path: string, metadata: Record<string, string> = {}): Promise<void> {
-  writeCheckpoint(path, await stateDict(model), { format: 'pt', model: model.compiled.graph.model, steps: String(model.steps), ...metadata });
+  writeCheckpoint(path, await stateDict(model), {
+    format: 'pt',
+    model: model.compiled.graph.model,
+    steps: String(model.steps),
+    ...metadata,
+  });
 }
 
 /** A stored float tensor as float32 (PyTorch may save float64); integer tensors are an error. */
 export function floatTensor(ckpt: Checkpoint, name: string): Float32Array {
   const t = ckpt.tensors.get(name)!;
-  if (t.dtype !== 'F32' && t.dtype !== 'F64') throw new CheckpointError(`${ckpt.path}: tensor ${name} is ${t.dtype}, expected F32 (or F64)`);
+  if (t.dtype !== 'F32' && t.dtype !== 'F64')
+    throw new CheckpointError(`${ckpt.path}: tensor ${name} is ${t.dtype}, expected F32 (or F64)`);
   return t.data instanceof Float32Array ? t.data : Float32Array.from(t.data as Float64Array);
 }
 
@@ -43,7 +61,8 @@ export function readWeights(graph: ShapedGraph, path: string): Checkpoint {
   } catch (e) {
     // A file of another cnnc model differs in every tensor: its name says more than the list.
     const other = ckpt.metadata.model;
-    if (other !== undefined && other !== graph.model) throw new CheckpointError(`${path} holds weights of model ${other}, not ${graph.model}`);
+    if (other !== undefined && other !== graph.model)
+      throw new CheckpointError(`${path} holds weights of model ${other}, not ${graph.model}`);
     throw e;
   }
   for (const e of expected) {
@@ -56,7 +75,8 @@ export function readWeights(graph: ShapedGraph, path: string): Checkpoint {
 /** A num_batches_tracked: an integer scalar (int64 in PyTorch's files). */
 function batchCount(ckpt: Checkpoint, name: string): bigint {
   const t = ckpt.tensors.get(name)!;
-  if (t.dtype !== 'I64' && t.dtype !== 'I32') throw new CheckpointError(`${ckpt.path}: tensor ${name} is ${t.dtype}, expected I64 (a count of batches)`);
+  if (t.dtype !== 'I64' && t.dtype !== 'I32')
+    throw new CheckpointError(`${ckpt.path}: tensor ${name} is ${t.dtype}, expected I64 (a count of batches)`);
   return BigInt(t.data[0]!);
 }
 

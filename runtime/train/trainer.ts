@@ -111,9 +111,12 @@ function untrainableLastBatch(model: Model, count: number, batchSize: number, ho
   const layer = last > 0 ? untrainableBatchNorms(model.compiled.graph, last)[0] : undefined;
   if (layer === undefined) return 0;
   const where = `batch norm at ${location(layer.span)} cannot train on 1 value per channel`;
-  if (count < batchSize) throw new UserError(`the data has ${count} sample${count === 1 ? '' : 's'}, and ${where}: train on 2 or more`);
-  hooks.onWarning?.(`each epoch's last batch would hold ${last} sample${last === 1 ? '' : 's'} (${count} = ${Math.floor(count / batchSize)} x ${batchSize} + ${last}), and ${where}: ` +
-    `that batch is left out of training (as DataLoader(drop_last=True)), ${last} of ${count} samples per epoch; another --batch-size trains on all`);
+  if (count < batchSize)
+    throw new UserError(`the data has ${count} sample${count === 1 ? '' : 's'}, and ${where}: train on 2 or more`);
+  hooks.onWarning?.(
+    `each epoch's last batch would hold ${last} sample${last === 1 ? '' : 's'} (${count} = ${Math.floor(count / batchSize)} x ${batchSize} + ${last}), and ${where}: ` +
+      `that batch is left out of training (as DataLoader(drop_last=True)), ${last} of ${count} samples per epoch; another --batch-size trains on all`,
+  );
   return last;
 }
 
@@ -153,11 +156,19 @@ class PerSampleLoss {
 
   /** The summed loss and correct count so far, with the GPU's current sums (`model.metrics()`). */
   total(gpu: { lossSum: number; correct: number | null }): { loss: number; correct: number } {
-    return { loss: this.flushed + gpu.lossSum * this.weight(this.size), correct: this.flushedCorrect + (gpu.correct ?? 0) };
+    return {
+      loss: this.flushed + gpu.lossSum * this.weight(this.size),
+      correct: this.flushedCorrect + (gpu.correct ?? 0),
+    };
   }
 }
 
-export async function train(model: Model, data: { train: TrainData; val: TrainData | null }, recipe: TrainRecipe, hooks: TrainHooks = {}): Promise<EpochReport[]> {
+export async function train(
+  model: Model,
+  data: { train: TrainData; val: TrainData | null },
+  recipe: TrainRecipe,
+  hooks: TrainHooks = {},
+): Promise<EpochReport[]> {
   const reports: EpochReport[] = [];
   const dropped = untrainableLastBatch(model, data.train.count, recipe.batchSize, hooks);
   const batches = Math.ceil((data.train.count - dropped) / recipe.batchSize);
@@ -170,7 +181,7 @@ export async function train(model: Model, data: { train: TrainData; val: TrainDa
   for (let epoch = firstEpoch; epoch <= recipe.epochs; epoch++) {
     // A resumed epoch starts where it stopped, its loss sum (of whole batches) as it was: train_loss
     // stays the mean over all its samples.
-    const resumed = epoch === firstEpoch ? recipe.position ?? null : null;
+    const resumed = epoch === firstEpoch ? (recipe.position ?? null) : null;
     model.resetMetrics(resumed?.lossSum ?? 0);
     const tally = new PerSampleLoss(model, recipe.batchSize);
     const start = performance.now();
@@ -178,7 +189,10 @@ export async function train(model: Model, data: { train: TrainData; val: TrainDa
     // First steps at a batch size: their wall time and samples, and the back end's compile inside them.
     const first = { seconds: 0, samples: 0, compile: 0 };
     const steady = (now: number): { seconds: number; samplesPerSec: number } => {
-      const seconds = Math.max(0, (now - start) / 1000 - first.seconds - (model.compileSeconds - compileBefore - first.compile));
+      const seconds = Math.max(
+        0,
+        (now - start) / 1000 - first.seconds - (model.compileSeconds - compileBefore - first.compile),
+      );
       return { seconds, samplesPerSec: seen > first.samples && seconds > 0 ? (seen - first.samples) / seconds : 0 };
     };
     let lastRead = start;
@@ -198,11 +212,14 @@ export async function train(model: Model, data: { train: TrainData; val: TrainDa
         const bad = losses ? losses.findIndex((l) => !Number.isFinite(l)) : -1;
         const value = bad >= 0 ? losses![bad]! : running;
         const where = bad >= 0 ? `at step ${checked + bad + 1}` : `between steps ${checked + 1} and ${model.steps}`;
-        throw new DivergedError(`the loss became ${Number.isNaN(value) ? 'NaN' : 'infinite'} in epoch ${epoch} ${where} (steps count from 1 over the run); training stopped (lower the learning rate?)`);
+        throw new DivergedError(
+          `the loss became ${Number.isNaN(value) ? 'NaN' : 'infinite'} in epoch ${epoch} ${where} (steps count from 1 over the run); training stopped (lower the learning rate?)`,
+        );
       }
       const losses = hooks.onStepLosses && sizes.length > 0 ? await model.stepLosses(checked, model.steps) : null;
       if (losses) {
-        const perSample = model.compiled.train.loss === 'mse_sum' ? [...losses].map((l, i) => l / sizes[i]!) : [...losses];
+        const perSample =
+          model.compiled.train.loss === 'mse_sum' ? [...losses].map((l, i) => l / sizes[i]!) : [...losses];
         hooks.onStepLosses!(epoch, batches, done - losses.length, perSample);
       }
       sizes.length = 0;
@@ -210,7 +227,13 @@ export async function train(model: Model, data: { train: TrainData; val: TrainDa
       return { lossSum, running };
     };
     let stopped = false;
-    for (const b of data.train.batches({ batchSize: recipe.batchSize, shuffle: recipe.shuffle, seed: recipe.seed, epoch, from })) {
+    for (const b of data.train.batches({
+      batchSize: recipe.batchSize,
+      shuffle: recipe.shuffle,
+      seed: recipe.seed,
+      epoch,
+      from,
+    })) {
       if (b.size === dropped) break;
       if (stopHere()) {
         stopped = true;
@@ -252,9 +275,16 @@ export async function train(model: Model, data: { train: TrainData; val: TrainDa
     compileReported = model.compileSeconds;
     const limited = val !== null && val.samples < data.val!.count;
     const report: EpochReport = {
-      epoch, steps: model.steps, trainLoss, ...(stopped ? { partial: { batch: done, batches } } : {}),
-      valLoss: val?.loss ?? null, valAcc: val?.acc ?? null,
-      ...(limited ? { valSamples: val.samples, valTotal: data.val!.count } : {}), seconds, samplesPerSec, compileSeconds,
+      epoch,
+      steps: model.steps,
+      trainLoss,
+      ...(stopped ? { partial: { batch: done, batches } } : {}),
+      valLoss: val?.loss ?? null,
+      valAcc: val?.acc ?? null,
+      ...(limited ? { valSamples: val.samples, valTotal: data.val!.count } : {}),
+      seconds,
+      samplesPerSec,
+      compileSeconds,
     };
     reports.push(report);
     await hooks.onEpoch?.(report, stopped ? { samples: from + seen, batches: done, lossSum } : null);
@@ -269,7 +299,12 @@ export async function train(model: Model, data: { train: TrainData; val: TrainDa
  * The loss is the sum of the samples' losses over their number, as PyTorch's mean over the whole
  * split (PerSampleLoss).
  */
-export async function validate(model: Model, data: TrainData, batchSize: number, limit: number | null = null): Promise<{ loss: number; acc: number | null; samples: number }> {
+export async function validate(
+  model: Model,
+  data: TrainData,
+  batchSize: number,
+  limit: number | null = null,
+): Promise<{ loss: number; acc: number | null; samples: number }> {
   const total = limit === null ? data.count : Math.min(limit, data.count);
   model.resetMetrics();
   const tally = new PerSampleLoss(model, 0);

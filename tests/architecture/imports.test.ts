@@ -37,7 +37,11 @@ function importGraph(files: readonly string[]): Map<string, string[]> {
     const targets = [...text.matchAll(IMPORT)]
       .map((m) => m[1]!)
       .filter((spec) => spec.startsWith('.'))
-      .map((spec) => relative(ROOT, resolve(ROOT, dirname(file), spec)).split('\\').join('/'));
+      .map((spec) =>
+        relative(ROOT, resolve(ROOT, dirname(file), spec))
+          .split('\\')
+          .join('/'),
+      );
     graph.set(file, [...new Set(targets)]);
   }
   return graph;
@@ -56,7 +60,10 @@ function cycles(graph: ReadonlyMap<string, readonly string[]>): string[][] {
       for (const next of graph.get(at) ?? []) {
         if (next === start) {
           const key = [...path].sort().join(' ');
-          if (!seen.has(key)) { seen.add(key); found.push([...path, start]); }
+          if (!seen.has(key)) {
+            seen.add(key);
+            found.push([...path, start]);
+          }
         } else if (allowed.has(next) && !path.includes(next)) {
           walk(next, [...path, next]);
         }
@@ -100,7 +107,10 @@ describe('import graph', () => {
 
   it('compiler/ never imports runtime/', () => {
     const bad = [...graph].flatMap(([file, targets]) =>
-      file.startsWith('compiler/') ? targets.filter((t) => !t.startsWith('compiler/')).map((t) => `${file} imports ${t}`) : []);
+      file.startsWith('compiler/')
+        ? targets.filter((t) => !t.startsWith('compiler/')).map((t) => `${file} imports ${t}`)
+        : [],
+    );
     expect(bad).toEqual([]);
   });
 
@@ -109,7 +119,12 @@ describe('import graph', () => {
   });
 
   it('reports a cycle as a path', () => {
-    const toy = new Map([['a', ['b']], ['b', ['c']], ['c', ['a', 'd']], ['d', []]]);
+    const toy = new Map([
+      ['a', ['b']],
+      ['b', ['c']],
+      ['c', ['a', 'd']],
+      ['d', []],
+    ]);
     expect(cycles(toy)).toEqual([['a', 'b', 'c', 'a']]);
   });
 });

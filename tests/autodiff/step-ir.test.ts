@@ -17,14 +17,26 @@ const root = join(import.meta.dirname, '..', '..');
 function program(file: string, optimizer: Partial<OptimizerConfig> = {}): StepProgram {
   const front = analyze(file, readFileSync(join(root, 'dsl-examples', file), 'utf8'), { batch: 4 });
   const diags = new DiagnosticBag();
-  const p = buildStepProgram(front.shaped!, { loss: front.train!.loss, optimizer: { ...front.train!.optimizer, ...optimizer } }, diags);
+  const p = buildStepProgram(
+    front.shaped!,
+    { loss: front.train!.loss, optimizer: { ...front.train!.optimizer, ...optimizer } },
+    diags,
+  );
   expect(diags.all).toEqual([]);
   return p!;
 }
 
 describe('step ops declare what they read and write', () => {
   // The examples cover every op family: conv, linear, pools, batch norm, dropout, concat, residual add.
-  it.each(['lenet.cnn', 'batchnorm-lenet.cnn', 'resnet18.cnn', 'googlenet.cnn', 'densenet.cnn', 'nin.cnn', 'alexnet.cnn'])(
+  it.each([
+    'lenet.cnn',
+    'batchnorm-lenet.cnn',
+    'resnet18.cnn',
+    'googlenet.cnn',
+    'densenet.cnn',
+    'nin.cnn',
+    'alexnet.cnn',
+  ])(
     '%s: each pass reads a work tensor only after an op of that pass wrote it, and writes no parameter or input',
     (file) => {
       const unfused = program(file);
@@ -34,7 +46,8 @@ describe('step ops declare what they read and write', () => {
           const written = new Set<number>();
           for (const op of p[pass]) {
             for (const id of reads(op)) {
-              if (p.tensors[base(id)]!.arena === 'work') expect(written.has(base(id)), `${pass}: ${op.op} reads %${id} before any op writes it`).toBe(true);
+              if (p.tensors[base(id)]!.arena === 'work')
+                expect(written.has(base(id)), `${pass}: ${op.op} reads %${id} before any op writes it`).toBe(true);
             }
             for (const id of writes(op)) {
               expect(['param', 'io'], `${pass}: ${op.op} writes %${id}`).not.toContain(p.tensors[id]!.arena);
@@ -50,11 +63,20 @@ describe('step ops declare what they read and write', () => {
     const fused = fuse(program('batchnorm-lenet.cnn')).program;
     const conv = fused.forward.find((op) => op.op === 'conv2d' && op.epilogue?.bn)!;
     expect(operands(conv).map(([field, , access]) => `${field}:${access}`)).toEqual([
-      'x:read', 'w:read', 'b:read', 'y:write', 'bn.gamma:read', 'bn.beta:read', 'bn.runMean:read', 'bn.runVar:read',
+      'x:read',
+      'w:read',
+      'b:read',
+      'y:write',
+      'bn.gamma:read',
+      'bn.beta:read',
+      'bn.runMean:read',
+      'bn.runVar:read',
     ]);
     const bnTrain = fused.train.find((op) => op.op === 'bn_train')!;
     // The running statistics are read and written by the same op.
-    expect(reads(bnTrain)).toEqual(expect.arrayContaining(writes(bnTrain).filter((id) => fused.tensors[id]!.arena === 'stats')));
+    expect(reads(bnTrain)).toEqual(
+      expect.arrayContaining(writes(bnTrain).filter((id) => fused.tensors[id]!.arena === 'stats')),
+    );
   });
 });
 
@@ -63,7 +85,9 @@ describe('parameter identities', () => {
     const p = program('resnet18.cnn');
     const learnable = p.params.filter((id) => p.tensors[id]!.arena === 'param');
     expect([...p.gradients.keys()]).toEqual(learnable);
-    expect(new Set(p.gradients.values())).toEqual(new Set(p.tensors.filter((t) => t.arena === 'grad').map((t) => t.id)));
+    expect(new Set(p.gradients.values())).toEqual(
+      new Set(p.tensors.filter((t) => t.arena === 'grad').map((t) => t.id)),
+    );
     const plan = planMemory(p);
     for (const [param, grad] of p.gradients) expect(plan.placements[grad]!.offset).toBe(plan.placements[param]!.offset);
   });
@@ -84,7 +108,8 @@ describe('parameter identities', () => {
   ] as const)('%j keeps %j per parameter, and the plan sizes exactly those arenas', (optimizer, expected) => {
     const p = program('lenet.cnn', optimizer);
     expect([...p.optimizerStates.keys()]).toEqual([...p.gradients.keys()]);
-    for (const states of p.optimizerStates.values()) expect(states.map((s) => `${s.name}:${s.arena}`)).toEqual(expected);
+    for (const states of p.optimizerStates.values())
+      expect(states.map((s) => `${s.name}:${s.arena}`)).toEqual(expected);
     const plan = planMemory(p);
     expect(plan.arenas.state1).toBe(expected.length >= 1 ? plan.arenas.param : 0);
     expect(plan.arenas.state2).toBe(expected.length >= 2 ? plan.arenas.param : 0);

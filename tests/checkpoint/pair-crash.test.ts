@@ -22,7 +22,9 @@ const graph = shaped('model Corr2d {\n  input [1, 6, 8]\n  conv(1, kernel = (1, 
 
 const POINTS = [
   'settled',
-  ...['w.safetensors', 'w.optim.safetensors'].flatMap((f) => ['opened', 'half written', 'synced'].map((p) => `${f}: temporary ${p}`)),
+  ...['w.safetensors', 'w.optim.safetensors'].flatMap((f) =>
+    ['opened', 'half written', 'synced'].map((p) => `${f}: temporary ${p}`),
+  ),
   'companion renamed',
   'weights renamed',
 ];
@@ -31,7 +33,11 @@ const COMMITTED = new Set(['companion renamed', 'weights renamed']);
 
 /** Saves the pair for `steps` in a child process killed at `point`; returns its exit signal. */
 function killedSave(weights: string, steps: number, point: string): string | null {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', join(root, 'tests/checkpoint/save-pair-child.ts'), weights, String(steps), point], { cwd: root, encoding: 'utf8' });
+  const r = spawnSync(
+    process.execPath,
+    ['--import', 'tsx', join(root, 'tests/checkpoint/save-pair-child.ts'), weights, String(steps), point],
+    { cwd: root, encoding: 'utf8' },
+  );
   expect(r.stderr).toBe('');
   return r.signal;
 }
@@ -97,7 +103,7 @@ describe('a save killed at any point leaves a pair that resumes', () => {
     expect(readCheckpoint(weights).metadata.pair).not.toBe(id);
   });
 
-  it('leaves a live process\'s temporary alone and refuses weights of another save of the same step', () => {
+  it("leaves a live process's temporary alone and refuses weights of another save of the same step", () => {
     const weights = fresh('live');
     writePair(...pairFiles(weights, 3));
     // pid 1 is alive (the container's init): a save in progress there is not ours to remove.

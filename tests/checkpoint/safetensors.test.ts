@@ -7,7 +7,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
-import { CheckpointError, expectTensors, readCheckpoint, writeCheckpoint, type Checkpoint, type StoredTensor } from '../../runtime/train/checkpoint.ts';
+import {
+  CheckpointError,
+  expectTensors,
+  readCheckpoint,
+  writeCheckpoint,
+  type Checkpoint,
+  type StoredTensor,
+} from '../../runtime/train/checkpoint.ts';
 
 const root = fs.mkdtempSync(join(tmpdir(), 'cnnc-ckpt-'));
 afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
@@ -124,29 +131,65 @@ describe('malformed files', () => {
     check(short, '3 bytes is too short for a safetensors file (it starts with an 8-byte header length)');
     const long = raw('long', ok, eight, 4000);
     const size = 8 + JSON.stringify(ok).length + 8;
-    expect(failure(() => readCheckpoint(long))).toBe(`${long} @ byte 0: header length 4000 runs past the end of the file (${size} bytes)`);
-    expect(failure(() => readCheckpoint(raw('json', '{"w": {', [])))).toMatch(/json: the header \(bytes 8 to 15\) is not valid JSON: .+/);
+    expect(failure(() => readCheckpoint(long))).toBe(
+      `${long} @ byte 0: header length 4000 runs past the end of the file (${size} bytes)`,
+    );
+    expect(failure(() => readCheckpoint(raw('json', '{"w": {', [])))).toMatch(
+      /json: the header \(bytes 8 to 15\) is not valid JSON: .+/,
+    );
     check(raw('array', [1, 2]), 'the header must be a JSON object');
     check(raw('meta', { __metadata__: { epoch: 3 } }), '__metadata__ must map names to strings, but "epoch" is 3');
-    check(raw('dtype', { w: { dtype: 'Q8', shape: [2], data_offsets: [0, 8] } }, eight), 'tensor w has unknown dtype "Q8" (expected one of F32, F64, I32, I64)');
-    check(raw('f16', { w: { dtype: 'F16', shape: [4], data_offsets: [0, 8] } }, eight), 'tensor w has dtype F16; cnnc reads F32, F64, I32, I64');
-    check(raw('shape', { w: { dtype: 'F32', shape: [-2], data_offsets: [0, 8] } }, eight), 'tensor w has shape [-2], expected a list of non-negative integers');
-    check(raw('offsets', { w: { dtype: 'F32', shape: [2], data_offsets: [8, 0] } }, eight), 'tensor w has data_offsets [8,0], expected [begin, end] with 0 <= begin <= end');
-    check(raw('entry', { w: 'F32' }), 'tensor w must be described by {dtype, shape, data_offsets}, got "F32"');
-    check(raw('size', { w: { dtype: 'F32', shape: [2, 3], data_offsets: [0, 8] } }, eight), 'tensor w has data_offsets [0, 8] (8 bytes), but shape [2, 3] of F32 needs 24 bytes');
     check(
-      raw('truncated', { a: { dtype: 'F32', shape: [1], data_offsets: [0, 4] }, b: { dtype: 'F32', shape: [2], data_offsets: [4, 12] } }, eight),
+      raw('dtype', { w: { dtype: 'Q8', shape: [2], data_offsets: [0, 8] } }, eight),
+      'tensor w has unknown dtype "Q8" (expected one of F32, F64, I32, I64)',
+    );
+    check(
+      raw('f16', { w: { dtype: 'F16', shape: [4], data_offsets: [0, 8] } }, eight),
+      'tensor w has dtype F16; cnnc reads F32, F64, I32, I64',
+    );
+    check(
+      raw('shape', { w: { dtype: 'F32', shape: [-2], data_offsets: [0, 8] } }, eight),
+      'tensor w has shape [-2], expected a list of non-negative integers',
+    );
+    check(
+      raw('offsets', { w: { dtype: 'F32', shape: [2], data_offsets: [8, 0] } }, eight),
+      'tensor w has data_offsets [8,0], expected [begin, end] with 0 <= begin <= end',
+    );
+    check(raw('entry', { w: 'F32' }), 'tensor w must be described by {dtype, shape, data_offsets}, got "F32"');
+    check(
+      raw('size', { w: { dtype: 'F32', shape: [2, 3], data_offsets: [0, 8] } }, eight),
+      'tensor w has data_offsets [0, 8] (8 bytes), but shape [2, 3] of F32 needs 24 bytes',
+    );
+    check(
+      raw(
+        'truncated',
+        {
+          a: { dtype: 'F32', shape: [1], data_offsets: [0, 4] },
+          b: { dtype: 'F32', shape: [2], data_offsets: [4, 12] },
+        },
+        eight,
+      ),
       'file is truncated: tensor b needs data bytes [4, 12) but only 8 bytes follow the header',
     );
     check(
-      raw('overlap', { a: { dtype: 'F32', shape: [2], data_offsets: [0, 8] }, b: { dtype: 'F32', shape: [1], data_offsets: [4, 8] } }, eight),
+      raw(
+        'overlap',
+        {
+          a: { dtype: 'F32', shape: [2], data_offsets: [0, 8] },
+          b: { dtype: 'F32', shape: [1], data_offsets: [4, 8] },
+        },
+        eight,
+      ),
       'tensors a [0, 8) and b [4, 8) overlap',
     );
     check(
       raw('gap', { a: { dtype: 'F32', shape: [1], data_offsets: [4, 8] } }, eight),
       'data bytes [0, 4) before tensor a belong to no tensor (safetensors data must be contiguous)',
     );
-    check(raw('trailing', { a: { dtype: 'F32', shape: [1], data_offsets: [0, 4] } }, eight), '4 bytes after the last tensor belong to no tensor');
+    check(
+      raw('trailing', { a: { dtype: 'F32', shape: [1], data_offsets: [0, 4] } }, eight),
+      '4 bytes after the last tensor belong to no tensor',
+    );
   });
 
   it('reports a file cut short at any byte, never a crash', () => {
@@ -157,10 +200,15 @@ describe('malformed files', () => {
     for (let length = 0; length < whole.length; length++) {
       fs.writeFileSync(path, whole.subarray(0, length));
       const message = failure(() => readCheckpoint(path));
-      if (length >= 8 + n) expect(message).toMatch(/^\S+: file is truncated: tensor \S+ needs data bytes \[\d+, \d+\) but only \d+ bytes follow the header$/);
+      if (length >= 8 + n)
+        expect(message).toMatch(
+          /^\S+: file is truncated: tensor \S+ needs data bytes \[\d+, \d+\) but only \d+ bytes follow the header$/,
+        );
     }
     fs.writeFileSync(path, whole.subarray(0, whole.length - 4));
-    expect(failure(() => readCheckpoint(path))).toBe(`${path}: file is truncated: tensor 2.index needs data bytes [60, 76) but only 72 bytes follow the header`);
+    expect(failure(() => readCheckpoint(path))).toBe(
+      `${path}: file is truncated: tensor 2.index needs data bytes [60, 76) but only 72 bytes follow the header`,
+    );
   });
 
   it('accepts the same bytes once they are well formed', () => {
@@ -179,7 +227,9 @@ describe('expectTensors', () => {
 
   it('names a shape mismatch', () => {
     const expected = model.map((e) => (e.name === '0.weight' ? { name: e.name, shape: [2, 3, 1, 3] } : e));
-    expect(failure(() => expectTensors(ckpt, expected))).toBe('lenet.safetensors: tensor 0.weight has shape [2, 1, 1, 3], the model expects [2, 3, 1, 3]');
+    expect(failure(() => expectTensors(ckpt, expected))).toBe(
+      'lenet.safetensors: tensor 0.weight has shape [2, 1, 1, 3], the model expects [2, 3, 1, 3]',
+    );
   });
 
   it('lists every missing and unexpected tensor', () => {
@@ -205,7 +255,9 @@ describe('interop with PyTorch', () => {
     readonly metadata: Record<string, string>;
     readonly tensors: Record<string, { dtype: 'F32' | 'I64'; shape: number[]; data: number[] }>;
   }
-  const fixture = JSON.parse(fs.readFileSync(new URL('../fixtures/torch/checkpoint.json', import.meta.url), 'utf8')) as Dumped;
+  const fixture = JSON.parse(
+    fs.readFileSync(new URL('../fixtures/torch/checkpoint.json', import.meta.url), 'utf8'),
+  ) as Dumped;
   const fromJson = (d: Dumped): Map<string, StoredTensor> =>
     new Map(
       Object.entries(d.tensors).map(([name, t]): [string, StoredTensor] => [
@@ -224,13 +276,16 @@ describe('interop with PyTorch', () => {
   });
 
   const python = '/usr/bin/python3';
-  it.skipIf(!fs.existsSync(python))(`writes a file PyTorch loads with load_state_dict(strict=True)${fs.existsSync(python) ? '' : ` (skipped: no ${python})`}`, () => {
-    const path = join(root, 'for-torch.safetensors');
-    writeCheckpoint(path, fromJson(fixture), fixture.metadata);
-    const script = here('../fixtures/gen/checkpoint.py');
-    const out = execFileSync(python, [script, '--read', path], { encoding: 'utf8' });
-    const back = JSON.parse(out) as Dumped;
-    expect(back.metadata).toEqual(fixture.metadata);
-    expect(back.tensors).toEqual(fixture.tensors);
-  });
+  it.skipIf(!fs.existsSync(python))(
+    `writes a file PyTorch loads with load_state_dict(strict=True)${fs.existsSync(python) ? '' : ` (skipped: no ${python})`}`,
+    () => {
+      const path = join(root, 'for-torch.safetensors');
+      writeCheckpoint(path, fromJson(fixture), fixture.metadata);
+      const script = here('../fixtures/gen/checkpoint.py');
+      const out = execFileSync(python, [script, '--read', path], { encoding: 'utf8' });
+      const back = JSON.parse(out) as Dumped;
+      expect(back.metadata).toEqual(fixture.metadata);
+      expect(back.tensors).toEqual(fixture.tensors);
+    },
+  );
 });

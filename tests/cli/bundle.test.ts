@@ -62,7 +62,9 @@ describe('the bundle', () => {
     const { inputs } = readStamp();
     expect(inputs).toContain('runtime/cli/main.ts');
     expect(inputs).toContain('compiler/syntax/parser.ts');
-    expect(inputs.filter((p) => p.startsWith('..') || (p.includes('node_modules/') && !p.endsWith('.package-lock.json')))).toEqual([]);
+    expect(
+      inputs.filter((p) => p.startsWith('..') || (p.includes('node_modules/') && !p.endsWith('.package-lock.json'))),
+    ).toEqual([]);
   });
 });
 

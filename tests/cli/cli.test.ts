@@ -19,10 +19,23 @@ describe('cnnc summary', () => {
     const r = cnnc('summary', 'dsl-examples/lenet.cnn');
     expect(r.code).toBe(0);
     expect(r.stderr).toBe('');
-    const shapes = r.stdout.split('\n').filter((l) => /^\d+ /.test(l)).map((l) => l.split(/\s{2,}/)[2]);
+    const shapes = r.stdout
+      .split('\n')
+      .filter((l) => /^\d+ /.test(l))
+      .map((l) => l.split(/\s{2,}/)[2]);
     expect(shapes).toEqual([
-      '[1, 6, 28, 28]', '[1, 6, 28, 28]', '[1, 6, 14, 14]', '[1, 16, 10, 10]', '[1, 16, 10, 10]', '[1, 16, 5, 5]',
-      '[1, 400]', '[1, 120]', '[1, 120]', '[1, 84]', '[1, 84]', '[1, 10]',
+      '[1, 6, 28, 28]',
+      '[1, 6, 28, 28]',
+      '[1, 6, 14, 14]',
+      '[1, 16, 10, 10]',
+      '[1, 16, 10, 10]',
+      '[1, 16, 5, 5]',
+      '[1, 400]',
+      '[1, 120]',
+      '[1, 120]',
+      '[1, 84]',
+      '[1, 84]',
+      '[1, 10]',
     ]);
     expect(r.stdout).toContain('total params: 61,706');
   });
@@ -30,7 +43,11 @@ describe('cnnc summary', () => {
   it('--json gives the documented fields', () => {
     const r = cnnc('summary', 'dsl-examples/lenet.cnn', '--json', '--input', '2,1,28,28');
     expect(r.code).toBe(0);
-    const j = JSON.parse(r.stdout) as { input: number[]; layers: { name: string; op: string; outputShape: number[]; params: number }[]; totalParams: number };
+    const j = JSON.parse(r.stdout) as {
+      input: number[];
+      layers: { name: string; op: string; outputShape: number[]; params: number }[];
+      totalParams: number;
+    };
     expect(j.input).toEqual([2, 1, 28, 28]);
     expect(j.layers[0]).toMatchObject({ name: '0', op: 'Conv2d', outputShape: [2, 6, 28, 28], params: 156 });
     expect(j.layers.at(-1)!.outputShape).toEqual([2, 10]);
@@ -38,11 +55,19 @@ describe('cnnc summary', () => {
   });
 
   it('collapses blocks by default and expands them with --expand', () => {
-    const collapsed = JSON.parse(cnnc('summary', 'dsl-examples/vgg.cnn', '--json').stdout) as { layers: { op: string; outputShape: number[] }[] };
+    const collapsed = JSON.parse(cnnc('summary', 'dsl-examples/vgg.cnn', '--json').stdout) as {
+      layers: { op: string; outputShape: number[] }[];
+    };
     expect(collapsed.layers.slice(0, 5).map((l) => [l.op, l.outputShape.join('x')])).toEqual([
-      ['vgg_block', '1x64x112x112'], ['vgg_block', '1x128x56x56'], ['vgg_block', '1x256x28x28'], ['vgg_block', '1x512x14x14'], ['vgg_block', '1x512x7x7'],
+      ['vgg_block', '1x64x112x112'],
+      ['vgg_block', '1x128x56x56'],
+      ['vgg_block', '1x256x28x28'],
+      ['vgg_block', '1x512x14x14'],
+      ['vgg_block', '1x512x7x7'],
     ]);
-    const expanded = JSON.parse(cnnc('summary', 'dsl-examples/vgg.cnn', '--json', '--expand').stdout) as { layers: { name: string }[] };
+    const expanded = JSON.parse(cnnc('summary', 'dsl-examples/vgg.cnn', '--json', '--expand').stdout) as {
+      layers: { name: string }[];
+    };
     expect(expanded.layers[0]!.name).toBe('0.0');
     expect(expanded.layers.length).toBeGreaterThan(collapsed.layers.length);
   });
@@ -71,7 +96,10 @@ describe('cnnc errors', () => {
     [['frobnicate', 'x.cnn'], "cnnc: unknown command 'frobnicate'"],
     [['summary'], "cnnc: 'summary' needs a .cnn FILE"],
     [['summary', 'dsl-examples/lenet.cnn', '--input', '1,2,3'], 'cnnc: --input expects N,C,H,W or N,C,D,H,W or N,F'],
-    [['summary', 'dsl-examples/lenet.cnn', '--bogus'], 'cnnc summary: unknown option --bogus (cnnc summary --help lists its options)'],
+    [
+      ['summary', 'dsl-examples/lenet.cnn', '--bogus'],
+      'cnnc summary: unknown option --bogus (cnnc summary --help lists its options)',
+    ],
     [['summary', 'dsl-examples/lenet.cnn', '--model', 'Nope'], 'no model named `Nope`'],
   ])('cnnc %j fails clearly', (args, message) => {
     const r = cnnc(...args);
@@ -96,15 +124,28 @@ describe('cnnc across an import', () => {
     const variant = summary('dsl-examples/vgg-variants.cnn');
     const vgg = summary('dsl-examples/vgg-small.cnn');
     expect(variant.model).toBe('VGGAct');
-    expect(variant.parameters.map((p) => `${p.name} ${p.shape.join('x')}`)).toEqual(vgg.parameters.map((p) => `${p.name} ${p.shape.join('x')}`));
-    expect(variant.parameters.map((p) => p.name).slice(0, 4)).toEqual(['0.0.weight', '0.0.bias', '1.0.weight', '1.0.bias']);
+    expect(variant.parameters.map((p) => `${p.name} ${p.shape.join('x')}`)).toEqual(
+      vgg.parameters.map((p) => `${p.name} ${p.shape.join('x')}`),
+    );
+    expect(variant.parameters.map((p) => p.name).slice(0, 4)).toEqual([
+      '0.0.weight',
+      '0.0.bias',
+      '1.0.weight',
+      '1.0.bias',
+    ]);
     expect(variant.totalParams).toBe(vgg.totalParams);
   });
 
   it('reads imports relative to the importing file, and locates errors in the imported one', () => {
     mkdirSync(join(tmp, 'lib'), { recursive: true });
-    file('lib/blocks.cnn', 'block stem(act = relu) {\n  conv(4, kernel = 3) act\n}\nblock broken {\n  conv(4, kernel = 0)\n}\n');
-    const ok = file('uses-stem.cnn', 'import "lib/blocks.cnn"\nmodel M {\n  input [1, 8, 8]\n  stem(act = leaky_relu(0.1))\n  flatten\n  linear(2)\n}\n');
+    file(
+      'lib/blocks.cnn',
+      'block stem(act = relu) {\n  conv(4, kernel = 3) act\n}\nblock broken {\n  conv(4, kernel = 0)\n}\n',
+    );
+    const ok = file(
+      'uses-stem.cnn',
+      'import "lib/blocks.cnn"\nmodel M {\n  input [1, 8, 8]\n  stem(act = leaky_relu(0.1))\n  flatten\n  linear(2)\n}\n',
+    );
     const r = cnnc('summary', ok);
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('total params: 330');
@@ -116,6 +157,8 @@ describe('cnnc across an import', () => {
     const missing = file('uses-missing.cnn', 'import "lib/nope.cnn"\nmodel M {\n  input [4]\n  relu\n}\n');
     const m = cnnc('check', missing);
     expect(m.code).toBe(1);
-    expect(m.stderr).toContain(`${missing}:1:8: error[E0230]: cannot import \`lib/nope.cnn\`: cannot read ${join(tmp, 'lib/nope.cnn')}: no such file or directory`);
+    expect(m.stderr).toContain(
+      `${missing}:1:8: error[E0230]: cannot import \`lib/nope.cnn\`: cannot read ${join(tmp, 'lib/nope.cnn')}: no such file or directory`,
+    );
   });
 });

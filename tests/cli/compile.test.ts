@@ -42,22 +42,31 @@ describe('cnnc compile', () => {
     const files = readdirSync(dir).filter((f) => f.endsWith('.wgsl'));
     expect(r.stdout).toBe(`wrote ${files.length} kernels to ${dir}\n`);
     expect(files.length).toBeGreaterThan(20);
-    for (const f of files) expect(readFileSync(join(dir, f), 'utf8')).toMatch(/^\/\/ kernel {2}k\d+_\w+ +\((forward|backward|loss|update)\)\n/);
+    for (const f of files)
+      expect(readFileSync(join(dir, f), 'utf8')).toMatch(
+        /^\/\/ kernel {2}k\d+_\w+ +\((forward|backward|loss|update)\)\n/,
+      );
   });
 
   it('--emit fusion lists each decision with its reason; --no-fuse says fusion is off', () => {
     const r = cnnc('compile', lenet, '--emit', 'fusion');
     expect(r.code).toBe(0);
-    expect(r.stdout).toMatch(/^forward pass: 4 of 4 candidates fused \{\n {2}fused {5}unary\(sigmoid\) \[sigmoid#2 at dsl-examples\/lenet\.cnn:\d+:\d+\] {2}into {2}conv2d \[conv2d#1 at /);
+    expect(r.stdout).toMatch(
+      /^forward pass: 4 of 4 candidates fused \{\n {2}fused {5}unary\(sigmoid\) \[sigmoid#2 at dsl-examples\/lenet\.cnn:\d+:\d+\] {2}into {2}conv2d \[conv2d#1 at /,
+    );
     expect(r.stdout).toMatch(/^train pass: 8 of 8 candidates fused \{$/m);
-    expect(r.stdout).toMatch(/fused {5}unary_grad\(sigmoid\) .* into {2}pool_grad .*\n {12}%\d+ \[128, 6, 28, 28\] \(2352\.0 KiB\) is read only by the activation gradient: never stored/);
+    expect(r.stdout).toMatch(
+      /fused {5}unary_grad\(sigmoid\) .* into {2}pool_grad .*\n {12}%\d+ \[128, 6, 28, 28\] \(2352\.0 KiB\) is read only by the activation gradient: never stored/,
+    );
     const off = cnnc('compile', lenet, '--emit', 'fusion', '--no-fuse');
     expect(off.stdout).toBe('fusion is off (--no-fuse): every op is a kernel of its own\n');
   });
 
   it('--emit plan is smaller fused than with --no-fuse', () => {
     const peak = (out: string) => Number(/^peak ([\d.]+) MiB planned/m.exec(out)![1]);
-    expect(peak(cnnc('compile', lenet, '--emit', 'plan').stdout)).toBeLessThan(peak(cnnc('compile', lenet, '--emit', 'plan', '--no-fuse').stdout));
+    expect(peak(cnnc('compile', lenet, '--emit', 'plan').stdout)).toBeLessThan(
+      peak(cnnc('compile', lenet, '--emit', 'plan', '--no-fuse').stdout),
+    );
   });
 
   it('rejects an unknown --emit', () => {
@@ -71,14 +80,24 @@ describe('cnnc kernels', () => {
   it('prints forward kernels whose headers name the .cnn source line and fused ops', () => {
     const r = cnnc('kernels', lenet, '--filter', 'conv2d');
     expect(r.code).toBe(0);
-    expect(r.stdout).toMatch(/\/\/ kernel {2}k00_conv2d_bias_sigmoid {3}\(forward\)\n\/\/ source {2}dsl-examples\/lenet\.cnn:\d+:3 {2}conv\(6, kernel = 5, padding = 2\)\n\/\/ {9}dsl-examples\/lenet\.cnn:\d+:\d+ {2}sigmoid\n\/\/ fuses {3}conv2d#1, sigmoid#2\n\/\/ binds {3}@0 x\[100352\] r/);
+    expect(r.stdout).toMatch(
+      /\/\/ kernel {2}k00_conv2d_bias_sigmoid {3}\(forward\)\n\/\/ source {2}dsl-examples\/lenet\.cnn:\d+:3 {2}conv\(6, kernel = 5, padding = 2\)\n\/\/ {9}dsl-examples\/lenet\.cnn:\d+:\d+ {2}sigmoid\n\/\/ fuses {3}conv2d#1, sigmoid#2\n\/\/ binds {3}@0 x\[100352\] r/,
+    );
     expect(r.stdout).not.toContain('(backward)');
   });
 
   it('--backward adds the gradient and update kernels', () => {
     const r = cnnc('kernels', lenet, '--backward');
     expect(r.code).toBe(0);
-    for (const k of ['conv2d_grad_input', 'conv2d_grad_weight', 'linear_grad_weight', 'avgpool2d_grad_sigmoid_grad', 'softmax_xent_grad', 'sgd']) expect(r.stdout).toContain(k);
+    for (const k of [
+      'conv2d_grad_input',
+      'conv2d_grad_weight',
+      'linear_grad_weight',
+      'avgpool2d_grad_sigmoid_grad',
+      'softmax_xent_grad',
+      'sgd',
+    ])
+      expect(r.stdout).toContain(k);
   });
 
   it('--no-fuse gives every activation and activation gradient a kernel of its own', () => {
@@ -91,13 +110,21 @@ describe('cnnc kernels', () => {
   });
 
   it('--subgroups shows the kernels a device with subgroups runs: GEMMs share their U loads', () => {
-    const shared = (out: string) => [...out.matchAll(/^\/\/ kernel {2}(k\d+_\w+)[\s\S]*?(?=^\/\/ kernel|(?![\s\S]))/gm)]
-      .filter((m) => m[0].includes('subgroupShuffle')).map((m) => m[1]!);
+    const shared = (out: string) =>
+      [...out.matchAll(/^\/\/ kernel {2}(k\d+_\w+)[\s\S]*?(?=^\/\/ kernel|(?![\s\S]))/gm)]
+        .filter((m) => m[0].includes('subgroupShuffle'))
+        .map((m) => m[1]!);
     expect(shared(cnnc('kernels', lenet, '--backward').stdout)).toEqual([]);
     const r = cnnc('kernels', lenet, '--backward', '--subgroups');
     expect(r.stdout).toContain('enable subgroups;');
     const gemms = shared(r.stdout);
-    for (const k of ['conv2d_bias_sigmoid', 'linear_sigmoid', 'conv2d_grad_input', 'conv2d_grad_weight', 'linear_grad_weight']) {
+    for (const k of [
+      'conv2d_bias_sigmoid',
+      'linear_sigmoid',
+      'conv2d_grad_input',
+      'conv2d_grad_weight',
+      'linear_grad_weight',
+    ]) {
       expect(gemms.some((name) => name.includes(k))).toBe(true);
     }
     expect(gemms.some((name) => /pool|sgd|softmax/.test(name))).toBe(false);

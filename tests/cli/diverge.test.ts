@@ -15,15 +15,26 @@ const at = (name: string): string => join(tmp, name);
 it('stops at the first non-finite loss, naming epoch and step, with the last good checkpoint intact', () => {
   // Summed squared error with lr 1 on inputs near 1: every step multiplies the error by ~50, so the
   // loss passes float32's range within the second epoch of 8 one-sample steps.
-  writeNpy(at('x.npy'), [8, 1, 4, 4], Float32Array.from({ length: 128 }, (_, i) => 1 + 0.1 * Math.sin(i)));
+  writeNpy(
+    at('x.npy'),
+    [8, 1, 4, 4],
+    Float32Array.from({ length: 128 }, (_, i) => 1 + 0.1 * Math.sin(i)),
+  );
   writeNpy(at('y.npy'), [8, 1, 4, 3], new Float32Array(96));
-  writeFileSync(at('m.cnn'), 'model M {\n  input [1, 4, 4]\n  conv(1, kernel = (1, 2))\n}\n' +
-    'train {\n  data npy(inputs = "x.npy", targets = "y.npy")\n  loss mse_sum\n  optimizer sgd(lr = 1.0)\n  batch 1  epochs 5\n}\n');
-  const run = (...flags: string[]) => cnnc('train', at('m.cnn'), '--no-shuffle', '--save', at('w.safetensors'), ...flags);
+  writeFileSync(
+    at('m.cnn'),
+    'model M {\n  input [1, 4, 4]\n  conv(1, kernel = (1, 2))\n}\n' +
+      'train {\n  data npy(inputs = "x.npy", targets = "y.npy")\n  loss mse_sum\n  optimizer sgd(lr = 1.0)\n  batch 1  epochs 5\n}\n',
+  );
+  const run = (...flags: string[]) =>
+    cnnc('train', at('m.cnn'), '--no-shuffle', '--save', at('w.safetensors'), ...flags);
 
   const r = run();
   expect(r.code).toBe(1);
-  const m = /^cnnc: the loss became (NaN|infinite) in epoch (\d+) at step (\d+) \(steps count from 1 over the run\); training stopped \(lower the learning rate\?\)\n$/.exec(r.stderr);
+  const m =
+    /^cnnc: the loss became (NaN|infinite) in epoch (\d+) at step (\d+) \(steps count from 1 over the run\); training stopped \(lower the learning rate\?\)\n$/.exec(
+      r.stderr,
+    );
   expect(m, r.stderr).not.toBeNull();
   const [epoch, step] = [Number(m![2]), Number(m![3])];
   expect(epoch).toBeGreaterThan(1);

@@ -13,7 +13,18 @@ import { validate } from '../../runtime/train/trainer.ts';
 
 const LENET = 'dsl-examples/lenet-relu.cnn';
 const TEST_IMAGES = '/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz';
-const CLASSES = ['T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Shirt', 'Sneaker', 'Bag', 'Ankle boot'];
+const CLASSES = [
+  'T-shirt/top',
+  'Trouser',
+  'Pullover',
+  'Dress',
+  'Coat',
+  'Sandal',
+  'Shirt',
+  'Sneaker',
+  'Bag',
+  'Ankle boot',
+];
 const tmp = mkdtempSync(join(tmpdir(), 'cnnc-eval-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 const weights = join(tmp, 'lenet.safetensors');
@@ -25,7 +36,9 @@ beforeAll(() => {
 }, 300_000);
 
 describe('cnnc eval', () => {
-  it('prints the test-split loss and accuracy that validate() gives for the weights', { timeout: 300_000 }, async () => {
+  it('prints the test-split loss and accuracy that validate() gives for the weights', {
+    timeout: 300_000,
+  }, async () => {
     const r = cnnc('eval', LENET, '--weights', weights);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
@@ -36,7 +49,10 @@ describe('cnnc eval', () => {
     const model = await compile(readFileSync(path, 'utf8'), { path, batch: 128 });
     try {
       setWeights(model, readWeights(model.compiled.graph, weights));
-      const { val } = openData({ source: model.compiled.train.data, modelPath: path, resize: null, numClasses: 10 }, true);
+      const { val } = openData(
+        { source: model.compiled.train.data, modelPath: path, resize: null, numClasses: 10 },
+        true,
+      );
       const want = await validate(model, val!, 128);
       // The CLI prints 4 decimals.
       expect(Math.abs(acc! - want.acc!)).toBeLessThanOrEqual(1e-4);
@@ -60,9 +76,22 @@ describe('cnnc eval', () => {
 });
 
 describe('cnnc predict', () => {
-  it('prints class, probability and top 3 for each of --count images, in batches of --batch-size', { timeout: 300_000 }, () => {
+  it('prints class, probability and top 3 for each of --count images, in batches of --batch-size', {
+    timeout: 300_000,
+  }, () => {
     // 5 images in batches of 2: the last batch needs the model compiled for 1 more.
-    const r = cnnc('predict', LENET, '--weights', weights, '--images', TEST_IMAGES, '--count', '5', '--batch-size', '2');
+    const r = cnnc(
+      'predict',
+      LENET,
+      '--weights',
+      weights,
+      '--images',
+      TEST_IMAGES,
+      '--count',
+      '5',
+      '--batch-size',
+      '2',
+    );
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     const lines = r.stdout.trim().split('\n');
@@ -87,7 +116,13 @@ describe('cnnc predict', () => {
   it('--json gives the predictions as data, probabilities at full precision', { timeout: 300_000 }, () => {
     const r = cnnc('predict', LENET, '--weights', weights, '--images', TEST_IMAGES, '--count', '2', '--json');
     expect(r.code).toBe(0);
-    const rows = JSON.parse(r.stdout) as { index: number; class: number; name: string; probability: number; top: { class: number; name: string; probability: number }[] }[];
+    const rows = JSON.parse(r.stdout) as {
+      index: number;
+      class: number;
+      name: string;
+      probability: number;
+      top: { class: number; name: string; probability: number }[];
+    }[];
     expect(rows.map((row) => row.index)).toEqual([0, 1]);
     for (const row of rows) {
       expect(row.name).toBe(CLASSES[row.class]);
@@ -100,7 +135,9 @@ describe('cnnc predict', () => {
   it('refuses an npy batch whose samples are not the model input, naming file and shapes', () => {
     const r = cnnc('predict', LENET, '--weights', weights, '--npy', 'dsl-examples/data/edge-x.npy');
     expect(r.code).toBe(1);
-    expect(r.stderr).toBe('cnnc: dsl-examples/data/edge-x.npy: shape (1, 1, 6, 8), the model expects (N, 1, 28, 28) with N >= 1\n');
+    expect(r.stderr).toBe(
+      'cnnc: dsl-examples/data/edge-x.npy: shape (1, 1, 6, 8), the model expects (N, 1, 28, 28) with N >= 1\n',
+    );
   });
 
   it('needs exactly one of --images and --npy', () => {

@@ -14,18 +14,35 @@ it('trains LeNet on Fashion-MNIST: 200 steps bring the loss down and val accurac
   onTestFinished(() => rmSync(tmp, { recursive: true, force: true }));
   const log = join(tmp, 'log.jsonl');
   const plot = join(tmp, 'curves.svg');
-  const r = cnnc('train', 'dsl-examples/lenet-relu.cnn', '--epochs', '1', '--steps', '200', '--json-log', log, '--plot', plot);
+  const r = cnnc(
+    'train',
+    'dsl-examples/lenet-relu.cnn',
+    '--epochs',
+    '1',
+    '--steps',
+    '200',
+    '--json-log',
+    log,
+    '--plot',
+    plot,
+  );
   expect(r.stderr).toBe('');
   expect(r.code).toBe(0);
   expect(r.stdout).toMatch(/^epoch 1\/1 {2}train_loss [\d.]+ {2}val_loss [\d.]+ {2}val_acc [\d.]+/m);
-  const [epoch] = readFileSync(log, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { steps: number; trainLoss: number; valLoss: number; valAcc: number });
+  const [epoch] = readFileSync(log, 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as { steps: number; trainLoss: number; valLoss: number; valAcc: number });
   expect(epoch!.steps).toBe(200);
   expect(epoch!.trainLoss).toBeLessThan(1.6);
   expect(epoch!.valLoss).toBeLessThan(1.0);
   expect(epoch!.valAcc).toBeGreaterThan(0.6);
   const svg = readFileSync(plot, 'utf8');
   const line = (name: string): number[][] =>
-    new RegExp(`<polyline class="${name}" points="([^"]*)"`).exec(svg)![1]!.split(' ').map((p) => p.split(',').map(Number));
+    new RegExp(`<polyline class="${name}" points="([^"]*)"`)
+      .exec(svg)![1]!
+      .split(' ')
+      .map((p) => p.split(',').map(Number));
   const steps = line('train_loss');
   expect(steps).toHaveLength(50);
   // SVG y grows downwards: the loss of the last 4 steps is below that of the first 4.

@@ -24,12 +24,18 @@ writeNpy(at('targets.npy'), [N, 3], targets);
 
 function model(name: string, body: string, data: string, loss: string, lr = '1e-30'): string {
   const path = at(`${name}.cnn`);
-  writeFileSync(path, `model M {\n  input [4]\n${body}}\ntrain {\n  data npy(inputs = "x.npy", targets = "${data}")\n  loss ${loss}\n  optimizer sgd(lr = ${lr})\n  batch 3  epochs 1\n}\n`);
+  writeFileSync(
+    path,
+    `model M {\n  input [4]\n${body}}\ntrain {\n  data npy(inputs = "x.npy", targets = "${data}")\n  loss ${loss}\n  optimizer sgd(lr = ${lr})\n  batch 3  epochs 1\n}\n`,
+  );
   return path;
 }
 
 /** Trains 1 epoch; returns the run's json-log record and the saved weights. */
-function trainOnce(path: string, name: string): { record: { trainLoss: number; steps: number }; weights: Float64Array; bias: Float64Array; stderr: string } {
+function trainOnce(
+  path: string,
+  name: string,
+): { record: { trainLoss: number; steps: number }; weights: Float64Array; bias: Float64Array; stderr: string } {
   const r = cnnc('train', path, '--json-log', at(`${name}.jsonl`), '--save', at(`${name}.safetensors`));
   expect(r.stderr.replace(/^cnnc: warning: .*\n/m, '')).toBe('');
   expect(r.code).toBe(0);
@@ -58,13 +64,17 @@ describe('train_loss with a short last batch', () => {
     expect(record.steps).toBe(3);
     expect(Math.abs(record.trainLoss - expected) / expected).toBeLessThan(1e-5);
     // The mean of the batch means, which train_loss was, differs here by far more than the tolerance.
-    const batchMeans = [perSample.slice(0, 3), perSample.slice(3, 6), perSample.slice(6)].map((l) => l.reduce((a, b) => a + b, 0) / l.length);
+    const batchMeans = [perSample.slice(0, 3), perSample.slice(3, 6), perSample.slice(6)].map(
+      (l) => l.reduce((a, b) => a + b, 0) / l.length,
+    );
     expect(Math.abs(batchMeans.reduce((a, b) => a + b, 0) / 3 - expected) / expected).toBeGreaterThan(1e-3);
   });
 
-  it('mse_sum: each sample\'s summed squared error, averaged over samples (float64 reference, rtol 1e-5)', () => {
+  it("mse_sum: each sample's summed squared error, averaged over samples (float64 reference, rtol 1e-5)", () => {
     const { record, weights, bias } = trainOnce(model('mse', '  linear(3)\n', 'targets.npy', 'mse_sum'), 'mse');
-    const perSample = Array.from({ length: N }, (_, n) => logits(weights, bias, n).reduce((s, z, j) => s + (z - targets[n * 3 + j]!) ** 2, 0));
+    const perSample = Array.from({ length: N }, (_, n) =>
+      logits(weights, bias, n).reduce((s, z, j) => s + (z - targets[n * 3 + j]!) ** 2, 0),
+    );
     const expected = perSample.reduce((a, b) => a + b, 0) / N;
     expect(Math.abs(record.trainLoss - expected) / expected).toBeLessThan(1e-5);
   });
@@ -98,7 +108,9 @@ describe('batch norm and a last batch of 1', () => {
     writeFileSync(one, readFileSync(bn, 'utf8').replace('"x.npy"', '"x1.npy"').replace('"labels.npy"', '"y1.npy"'));
     const r = cnnc('train', one);
     expect(r.code).toBe(1);
-    expect(r.stderr).toBe(`cnnc: the data has 1 sample, and batch norm at ${one}:3:16 cannot train on 1 value per channel: train on 2 or more\n`);
+    expect(r.stderr).toBe(
+      `cnnc: the data has 1 sample, and batch norm at ${one}:3:16 cannot train on 1 value per channel: train on 2 or more\n`,
+    );
     const b1 = cnnc('train', bn, '--batch-size', '1');
     expect(b1.code).toBe(1);
     expect(b1.stderr).toContain(`${bn}:3:16: error[E0307]`);

@@ -16,9 +16,19 @@ afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 const at = (name: string): string => join(tmp, name);
 
 it('--no-fuse trains to the same losses and weights as the fused default', () => {
-  writeNpy(at('x.npy'), [16, 2, 8, 8], Float32Array.from({ length: 16 * 128 }, (_, i) => Math.sin(i * 0.37)));
-  writeNpy(at('y.npy'), [16, 3], Float32Array.from({ length: 48 }, (_, i) => Math.cos(i * 0.9)));
-  writeFileSync(at('m.cnn'), `model M {
+  writeNpy(
+    at('x.npy'),
+    [16, 2, 8, 8],
+    Float32Array.from({ length: 16 * 128 }, (_, i) => Math.sin(i * 0.37)),
+  );
+  writeNpy(
+    at('y.npy'),
+    [16, 3],
+    Float32Array.from({ length: 48 }, (_, i) => Math.cos(i * 0.9)),
+  );
+  writeFileSync(
+    at('m.cnn'),
+    `model M {
   input [2, 8, 8]
   y = x -> conv(4, kernel = 3, padding = 1) relu -> conv(4, kernel = 3, padding = 1) -> batchnorm
   s = x -> conv(4, kernel = 1)
@@ -31,12 +41,24 @@ train {
   optimizer sgd(lr = 0.05, momentum = 0.9)
   batch 4  epochs 3  seed 5
 }
-`);
+`,
+  );
   const run = (name: string, ...flags: string[]) => {
-    const r = cnnc('train', at('m.cnn'), '--json-log', at(`${name}.jsonl`), '--save', at(`${name}.safetensors`), ...flags);
+    const r = cnnc(
+      'train',
+      at('m.cnn'),
+      '--json-log',
+      at(`${name}.jsonl`),
+      '--save',
+      at(`${name}.safetensors`),
+      ...flags,
+    );
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
-    const log = readFileSync(at(`${name}.jsonl`), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { trainLoss: number; valLoss?: number });
+    const log = readFileSync(at(`${name}.jsonl`), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { trainLoss: number; valLoss?: number });
     return { losses: log.map((e) => e.trainLoss), weights: readCheckpoint(at(`${name}.safetensors`)).tensors };
   };
   const fused = run('fused');
@@ -46,7 +68,9 @@ train {
   for (const [name, t] of fused.weights) {
     if (t.dtype !== 'F32') continue;
     const u = plain.weights.get(name)!.data as Float32Array;
-    (t.data as Float32Array).forEach((v, i) => expect(Math.abs(v - u[i]!), `${name}[${i}]`).toBeLessThanOrEqual(1e-4 * Math.abs(v) + 1e-5));
+    (t.data as Float32Array).forEach((v, i) =>
+      expect(Math.abs(v - u[i]!), `${name}[${i}]`).toBeLessThanOrEqual(1e-4 * Math.abs(v) + 1e-5),
+    );
   }
   // The model really trains: equal losses are not equal because nothing happened.
   expect(fused.losses[2]).not.toBeCloseTo(fused.losses[0]!, 3);

@@ -120,7 +120,9 @@ describe('values', () => {
     expect(flags('kernels', 'm.cnn', '--filter=--k0')).toEqual({ filter: '--k0' });
     expect(flags('train', 'm.cnn', '--seed=0', '--seed', '7')).toEqual({ seed: 7 });
     // A repeatable option collects its values in order (`=` inside the value is kept).
-    expect(flags('profile', 'm.cnn', '--set', 'a=1', '--set=arch=((1, 2),)')).toEqual({ set: ['a=1', 'arch=((1, 2),)'] });
+    expect(flags('profile', 'm.cnn', '--set', 'a=1', '--set=arch=((1, 2),)')).toEqual({
+      set: ['a=1', 'arch=((1, 2),)'],
+    });
     expect(flags('run', 'm.cnn', '--layer', '0', '--layer', 'edges')).toEqual({ layer: ['0', 'edges'] });
     // --input takes a 3-D model's [N, C, D, H, W] too.
     expect(flags('summary', 'm.cnn', '--input', '2,1,3,3,3')).toEqual({ input: [2, 1, 3, 3, 3] });

@@ -23,7 +23,11 @@ function train(model: string, ...args: string[]): string {
   return r.stdout;
 }
 
-const losses = (log: string): number[] => readFileSync(log, 'utf8').trim().split('\n').map((l) => (JSON.parse(l) as { trainLoss: number }).trainLoss);
+const losses = (log: string): number[] =>
+  readFileSync(log, 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => (JSON.parse(l) as { trainLoss: number }).trainLoss);
 
 function expectSameTensors(a: string, b: string): void {
   const [x, y] = [readCheckpoint(a).tensors, readCheckpoint(b).tensors];
@@ -31,18 +35,38 @@ function expectSameTensors(a: string, b: string): void {
   for (const [name, t] of x) {
     const u = y.get(name)!;
     expect(u.shape).toEqual(t.shape);
-    Array.from(t.data as Float32Array).forEach((v, i) => expect(Math.abs(v - (u.data as Float32Array)[i]!), `${name}[${i}]`).toBeLessThanOrEqual(1e-6));
+    Array.from(t.data as Float32Array).forEach((v, i) =>
+      expect(Math.abs(v - (u.data as Float32Array)[i]!), `${name}[${i}]`).toBeLessThanOrEqual(1e-6),
+    );
   }
 }
 
 /** Trains `epochs` straight and `half` + resume; returns the runs' file stems and a copy of the stopped run. */
-function stopAndResume(model: string, id: string, epochs: number, half: number, flags: string[]): { full: string; part: string; stopped: string } {
+function stopAndResume(
+  model: string,
+  id: string,
+  epochs: number,
+  half: number,
+  flags: string[],
+): { full: string; part: string; stopped: string } {
   const [full, part, stopped] = [at(`${id}-full`), at(`${id}-part`), at(`${id}-stopped`)];
   train(model, '--epochs', String(epochs), ...flags, '--save', `${full}.safetensors`, '--json-log', `${full}.jsonl`);
   train(model, '--epochs', String(half), ...flags, '--save', `${part}.safetensors`, '--json-log', `${part}.jsonl`);
   for (const ext of ['.safetensors', '.optim.safetensors']) copyFileSync(part + ext, stopped + ext);
   // The saved run's settings (optimizer, seed, batch) are the defaults of the resumed one.
-  const out = train(model, '--epochs', String(epochs), '--resume', `${part}.safetensors`, '--save', `${part}.safetensors`, '--json-log', `${part}.jsonl`, '--plot', `${part}.svg`);
+  const out = train(
+    model,
+    '--epochs',
+    String(epochs),
+    '--resume',
+    `${part}.safetensors`,
+    '--save',
+    `${part}.safetensors`,
+    '--json-log',
+    `${part}.jsonl`,
+    '--plot',
+    `${part}.svg`,
+  );
   expect(out).toContain(`resuming from ${part}.safetensors after epoch ${half}`);
   expect(out).toContain(`epoch ${half + 1}/${epochs}`);
   // The curves drawn after resuming start at epoch 1: the saved run keeps its history.
@@ -75,11 +99,22 @@ describe('cnnc train --resume', () => {
   it('continues with the shuffle order of the uninterrupted run', () => {
     // Six samples in batches of 2: three steps per epoch whose order the shuffle decides.
     const npy = (name: string, shape: number[], data: Float32Array): void => writeNpy(at(name), shape, data);
-    npy('x.npy', [6, 1, 6, 8], Float32Array.from({ length: 288 }, (_, i) => Math.sin(i * 0.7)));
-    npy('y.npy', [6, 1, 6, 7], Float32Array.from({ length: 252 }, (_, i) => Math.cos(i * 0.3)));
+    npy(
+      'x.npy',
+      [6, 1, 6, 8],
+      Float32Array.from({ length: 288 }, (_, i) => Math.sin(i * 0.7)),
+    );
+    npy(
+      'y.npy',
+      [6, 1, 6, 7],
+      Float32Array.from({ length: 252 }, (_, i) => Math.cos(i * 0.3)),
+    );
     const model = at('shuffled.cnn');
-    writeFileSync(model, 'model Edges {\n  input [1, 6, 8]\n  conv(1, kernel = (1, 2))\n}\n' +
-      'train {\n  data npy(inputs = "x.npy", targets = "y.npy")\n  loss mse_mean\n  optimizer sgd(lr = 0.1, momentum = 0.5)\n  batch 2  seed 7\n}\n');
+    writeFileSync(
+      model,
+      'model Edges {\n  input [1, 6, 8]\n  conv(1, kernel = (1, 2))\n}\n' +
+        'train {\n  data npy(inputs = "x.npy", targets = "y.npy")\n  loss mse_mean\n  optimizer sgd(lr = 0.1, momentum = 0.5)\n  batch 2  seed 7\n}\n',
+    );
     const { full, part, stopped } = stopAndResume(model, 'shuffled', 4, 2, []);
     expect(losses(`${part}.jsonl`)).toEqual(losses(`${full}.jsonl`));
     expectSameTensors(`${part}.safetensors`, `${full}.safetensors`);
@@ -95,11 +130,22 @@ describe('cnnc train --steps inside an epoch, then --resume', () => {
   it('continues that epoch at the next batch: the same weights, optimizer state and epoch losses as the run never stopped', () => {
     // Seven samples in batches of 2: four steps an epoch, the last of one sample, in shuffled order.
     const npy = (name: string, shape: number[], data: Float32Array): void => writeNpy(at(name), shape, data);
-    npy('x7.npy', [7, 1, 6, 8], Float32Array.from({ length: 336 }, (_, i) => Math.sin(i * 0.9)));
-    npy('y7.npy', [7, 1, 6, 7], Float32Array.from({ length: 294 }, (_, i) => Math.cos(i * 0.2)));
+    npy(
+      'x7.npy',
+      [7, 1, 6, 8],
+      Float32Array.from({ length: 336 }, (_, i) => Math.sin(i * 0.9)),
+    );
+    npy(
+      'y7.npy',
+      [7, 1, 6, 7],
+      Float32Array.from({ length: 294 }, (_, i) => Math.cos(i * 0.2)),
+    );
     const model = at('mid.cnn');
-    writeFileSync(model, 'model Edges {\n  input [1, 6, 8]\n  conv(1, kernel = (1, 2))\n}\n' +
-      'train {\n  data npy(inputs = "x7.npy", targets = "y7.npy")\n  loss mse_mean\n  optimizer adam(lr = 0.05)\n  batch 2  seed 3  epochs 3\n}\n');
+    writeFileSync(
+      model,
+      'model Edges {\n  input [1, 6, 8]\n  conv(1, kernel = (1, 2))\n}\n' +
+        'train {\n  data npy(inputs = "x7.npy", targets = "y7.npy")\n  loss mse_mean\n  optimizer adam(lr = 0.05)\n  batch 2  seed 3  epochs 3\n}\n',
+    );
     const [full, part] = [at('mid-full'), at('mid-part')];
     train(model, '--save', `${full}.safetensors`, '--json-log', `${full}.jsonl`);
     const flags = ['--save', `${part}.safetensors`, '--json-log', `${part}.jsonl`];
@@ -107,7 +153,12 @@ describe('cnnc train --steps inside an epoch, then --resume', () => {
     const first = train(model, '--steps', '5', ...flags);
     expect(first).toMatch(/^epoch 2\/3 {2}train_loss [\d.]+ .*\(--steps: stopped after batch 1 of 4\)$/m);
     for (const ext of ['.safetensors', '.optim.safetensors']) copyFileSync(part + ext, at(`mid-stopped${ext}`));
-    expect(readCheckpoint(`${part}.optim.safetensors`).metadata).toMatchObject({ steps: '5', epoch: '1', epoch_samples: '2', epoch_batches: '1' });
+    expect(readCheckpoint(`${part}.optim.safetensors`).metadata).toMatchObject({
+      steps: '5',
+      epoch: '1',
+      epoch_samples: '2',
+      epoch_batches: '1',
+    });
     const second = train(model, '--resume', `${part}.safetensors`, '--steps', '10', ...flags);
     expect(second).toContain(`resuming from ${part}.safetensors inside epoch 2, after 2 of its 7 samples (step 5)`);
     expect(second).toContain('(--steps: stopped after batch 2 of 4)');
@@ -116,8 +167,17 @@ describe('cnnc train --steps inside an epoch, then --resume', () => {
     expectSameTensors(`${part}.optim.safetensors`, `${full}.optim.safetensors`);
     // Each stop logs its partial epoch; the whole epochs' losses are the uninterrupted run's, exactly
     // (the resumed epoch's loss sum continues the saved float32 sum).
-    const log = readFileSync(`${part}.jsonl`, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { epoch: number; trainLoss: number; partial?: unknown });
-    expect(log.map((r) => `${r.epoch}${r.partial ? ' partial' : ''}`)).toEqual(['1', '2 partial', '2', '3 partial', '3']);
+    const log = readFileSync(`${part}.jsonl`, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { epoch: number; trainLoss: number; partial?: unknown });
+    expect(log.map((r) => `${r.epoch}${r.partial ? ' partial' : ''}`)).toEqual([
+      '1',
+      '2 partial',
+      '2',
+      '3 partial',
+      '3',
+    ]);
     expect(log.filter((r) => !r.partial).map((r) => r.trainLoss)).toEqual(losses(`${full}.jsonl`));
     expect(JSON.parse(readCheckpoint(`${part}.optim.safetensors`).metadata.history!)).toHaveLength(3);
 
@@ -126,7 +186,9 @@ describe('cnnc train --steps inside an epoch, then --resume', () => {
     for (const steps of ['5', '3']) {
       const r = cnnc('train', model, '--resume', stopped, '--steps', steps);
       expect(r.code).toBe(1);
-      expect(r.stderr).toBe(`cnnc: --steps ${steps}: the saved run has done 5 steps already; --steps counts them too\n`);
+      expect(r.stderr).toBe(
+        `cnnc: --steps ${steps}: the saved run has done 5 steps already; --steps counts them too\n`,
+      );
     }
     // The rest of the epoch is the rest of the saved seed's order: another seed is refused.
     const reseeded = cnnc('train', model, '--resume', stopped, '--seed', '4');
@@ -139,30 +201,73 @@ describe('cnnc train --plot with --steps', () => {
   it('draws train_loss per step at fractional epochs, and a stopped and resumed run redraws the whole curve', () => {
     // Seven samples in batches of 2: four steps an epoch.
     const npy = (name: string, shape: number[], data: Float32Array): void => writeNpy(at(name), shape, data);
-    npy('xp.npy', [7, 1, 6, 8], Float32Array.from({ length: 336 }, (_, i) => Math.sin(i * 0.4)));
-    npy('yp.npy', [7, 1, 6, 7], Float32Array.from({ length: 294 }, (_, i) => Math.cos(i * 0.7)));
+    npy(
+      'xp.npy',
+      [7, 1, 6, 8],
+      Float32Array.from({ length: 336 }, (_, i) => Math.sin(i * 0.4)),
+    );
+    npy(
+      'yp.npy',
+      [7, 1, 6, 7],
+      Float32Array.from({ length: 294 }, (_, i) => Math.cos(i * 0.7)),
+    );
     const model = at('plot.cnn');
-    writeFileSync(model, 'model Edges {\n  input [1, 6, 8]\n  conv(1, kernel = (1, 2))\n}\n' +
-      'train {\n  data npy(inputs = "xp.npy", targets = "yp.npy")\n  loss mse_sum\n  optimizer sgd(lr = 0.01)\n  batch 2  seed 5  epochs 2\n}\n');
-    const curve = (svg: string): string => /<polyline class="train_loss" points="([^"]*)"/.exec(readFileSync(svg, 'utf8'))![1]!;
+    writeFileSync(
+      model,
+      'model Edges {\n  input [1, 6, 8]\n  conv(1, kernel = (1, 2))\n}\n' +
+        'train {\n  data npy(inputs = "xp.npy", targets = "yp.npy")\n  loss mse_sum\n  optimizer sgd(lr = 0.01)\n  batch 2  seed 5  epochs 2\n}\n',
+    );
+    const curve = (svg: string): string =>
+      /<polyline class="train_loss" points="([^"]*)"/.exec(readFileSync(svg, 'utf8'))![1]!;
     const [full, part] = [at('plot-full'), at('plot-part')];
     train(model, '--steps', '6', '--plot', `${full}.svg`, '--save', `${full}.safetensors`);
     train(model, '--steps', '3', '--plot', `${part}.svg`, '--save', `${part}.safetensors`);
     expect(curve(`${part}.svg`).split(' ')).toHaveLength(3);
-    train(model, '--steps', '6', '--resume', `${part}.safetensors`, '--plot', `${part}.svg`, '--save', `${part}.safetensors`);
+    train(
+      model,
+      '--steps',
+      '6',
+      '--resume',
+      `${part}.safetensors`,
+      '--plot',
+      `${part}.svg`,
+      '--save',
+      `${part}.safetensors`,
+    );
     // One point per step, at the end of its batch: 4 batches an epoch.
-    const points = JSON.parse(readCheckpoint(`${full}.optim.safetensors`).metadata.step_history!) as { epoch: number; trainLoss: number }[];
+    const points = JSON.parse(readCheckpoint(`${full}.optim.safetensors`).metadata.step_history!) as {
+      epoch: number;
+      trainLoss: number;
+    }[];
     expect(points.map((p) => p.epoch)).toEqual([0.25, 0.5, 0.75, 1, 1.25, 1.5]);
     expect(curve(`${full}.svg`).split(' ')).toHaveLength(6);
-    expect(readCheckpoint(`${part}.optim.safetensors`).metadata.step_history).toBe(readCheckpoint(`${full}.optim.safetensors`).metadata.step_history);
+    expect(readCheckpoint(`${part}.optim.safetensors`).metadata.step_history).toBe(
+      readCheckpoint(`${full}.optim.safetensors`).metadata.step_history,
+    );
     expect(readFileSync(`${part}.svg`, 'utf8')).toBe(readFileSync(`${full}.svg`, 'utf8'));
   });
 });
 
 describe('cnnc train --resume refuses', () => {
   const weights = at('w.safetensors');
-  writeCheckpoint(weights, new Map([['0.weight', { dtype: 'F32', shape: [1, 1, 1, 2], data: Float32Array.of(0.5, -0.5) }]]), { model: 'Corr2d', steps: '3' });
-  const meta = { model: 'Corr2d', steps: '3', epoch: '3', optimizer: 'sgd', lr: '0.03', momentum: '0.9', weight_decay: '0', seed: '0', batch: '1', shuffle: 'true', history: '[]' };
+  writeCheckpoint(
+    weights,
+    new Map([['0.weight', { dtype: 'F32', shape: [1, 1, 1, 2], data: Float32Array.of(0.5, -0.5) }]]),
+    { model: 'Corr2d', steps: '3' },
+  );
+  const meta = {
+    model: 'Corr2d',
+    steps: '3',
+    epoch: '3',
+    optimizer: 'sgd',
+    lr: '0.03',
+    momentum: '0.9',
+    weight_decay: '0',
+    seed: '0',
+    batch: '1',
+    shuffle: 'true',
+    history: '[]',
+  };
 
   it.each([
     ['a missing optimizer file', {}, null, 'the optimizer state that --save writes beside it, does not exist'],
@@ -173,7 +278,17 @@ describe('cnnc train --resume refuses', () => {
   ])('%s', (name, metadata, shape, message) => {
     const stem = at(name.replace(/ /g, '-'));
     copyFileSync(weights, `${stem}.safetensors`);
-    if (shape) writeCheckpoint(`${stem}.optim.safetensors`, new Map([['0.weight.momentum_buffer', { dtype: 'F32', shape, data: new Float32Array(shape.reduce((a, b) => a * b, 1)) }]]), metadata);
+    if (shape)
+      writeCheckpoint(
+        `${stem}.optim.safetensors`,
+        new Map([
+          [
+            '0.weight.momentum_buffer',
+            { dtype: 'F32', shape, data: new Float32Array(shape.reduce((a, b) => a * b, 1)) },
+          ],
+        ]),
+        metadata,
+      );
     const r = cnnc('train', 'dsl-examples/corr2d.cnn', '--epochs', '6', '--resume', `${stem}.safetensors`);
     expect(r.code).toBe(1);
     expect(r.stderr).toContain(message);

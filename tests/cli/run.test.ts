@@ -34,14 +34,26 @@ const edge = file('edge.cnn', edgeSource);
 
 describe('cnnc run', () => {
   it.each([
-    ['a tensor of another shape', ['--input-tensor', 'XT'], /^cnnc: tensor `XT` is \[8, 6\]; the model's input is \[1, 6, 8\] per sample/],
-    ['an unknown tensor', ['--input-tensor', 'Q'], /^cnnc: --input-tensor Q: the file defines no tensor `Q` \(its tensors: X, XT, K\)/],
+    [
+      'a tensor of another shape',
+      ['--input-tensor', 'XT'],
+      /^cnnc: tensor `XT` is \[8, 6\]; the model's input is \[1, 6, 8\] per sample/,
+    ],
+    [
+      'an unknown tensor',
+      ['--input-tensor', 'Q'],
+      /^cnnc: --input-tensor Q: the file defines no tensor `Q` \(its tensors: X, XT, K\)/,
+    ],
     ['an unknown tensor to print', ['--tensor', 'Q'], /^cnnc: --tensor Q: the file defines no tensor `Q`/],
     ['two inputs', ['--input-tensor', 'X', '--npy', 'x.npy'], /^cnnc: give one input: /],
     ['--images without --index', ['--images', 'x.idx'], /^cnnc: --images and --index go together/],
     ['--index without --images', ['--index', '0'], /^cnnc: --images and --index go together/],
     ['an unknown layer', ['--layer', '3'], /^cnnc: --layer 3: model Edge has no layer `3` \(its layers: 0\)/],
-    ['--out with two layers', ['--layer', '0', '--layer', '0', '--out', 'y.npy'], /^cnnc: --out writes one tensor: give one --layer with it \(got 2\)/],
+    [
+      '--out with two layers',
+      ['--layer', '0', '--layer', '0', '--out', 'y.npy'],
+      /^cnnc: --out writes one tensor: give one --layer with it \(got 2\)/,
+    ],
   ])('refuses %s with exit 1', async (_what, args, want) => {
     const r = await cnncInProcess('run', edge, ...args);
     expect(r.code).toBe(1);
@@ -59,7 +71,10 @@ describe('cnnc run', () => {
     expect((await cnncInProcess('run', edge, '--tensor', 'K')).stdout).toBe('tensor([[ 1., -1.]])\n');
     expect((await cnncInProcess('run', edge, '--tensor', 'K', '--squeeze')).stdout).toBe('tensor([ 1., -1.])\n');
     expect((await cnncInProcess('run', edge, '--tensor', 'XT', '--shape')).stdout).toBe('torch.Size([8, 6])\n');
-    expect(JSON.parse((await cnncInProcess('run', edge, '--tensor', 'K', '--json')).stdout)).toEqual({ shape: [1, 2], data: [1, -1] });
+    expect(JSON.parse((await cnncInProcess('run', edge, '--tensor', 'K', '--json')).stdout)).toEqual({
+      shape: [1, 2],
+      data: [1, -1],
+    });
   });
 });
 
@@ -80,7 +95,9 @@ describe('cnnc run --out', () => {
     const header = bytes.subarray(10, 10 + bytes.readUInt16LE(8)).toString('latin1');
     expect(header.trimEnd()).toBe("{'descr': '<f4', 'fortran_order': False, 'shape': (2,), }");
     expect((10 + header.length) % 64).toBe(0);
-    expect([...new Float32Array(bytes.buffer.slice(bytes.byteOffset + 10 + header.length, bytes.byteOffset + bytes.length))]).toEqual([1, -1]);
+    expect([
+      ...new Float32Array(bytes.buffer.slice(bytes.byteOffset + 10 + header.length, bytes.byteOffset + bytes.length)),
+    ]).toEqual([1, -1]);
     const round = readNpy(out);
     expect([...round.shape]).toEqual([2]);
   });

@@ -21,7 +21,10 @@ const fifo = at('fifo');
 execFileSync('mkfifo', [fifo]);
 const model = (name: string, data: string): string => {
   const path = at(name);
-  writeFileSync(path, `model M {\n  input [1, 2, 2]\n  flatten\n  linear(3)\n}\ntrain {\n  data ${data}\n  loss cross_entropy\n  optimizer sgd(lr = 0.1)\n  batch 2  epochs 1\n}\n`);
+  writeFileSync(
+    path,
+    `model M {\n  input [1, 2, 2]\n  flatten\n  linear(3)\n}\ntrain {\n  data ${data}\n  loss cross_entropy\n  optimizer sgd(lr = 0.1)\n  batch 2  epochs 1\n}\n`,
+  );
   return path;
 };
 const m = model('m.cnn', 'npy(inputs = "x.npy", targets = "y.npy")');
@@ -31,7 +34,13 @@ writeNpy(at('y.npy'), [4], Float32Array.of(0, 1, 2, 1));
 // A checkpoint pair whose both files are FIFOs, and an IDX folder of FIFOs.
 execFileSync('mkfifo', [at('r.safetensors'), at('r.optim.safetensors')]);
 mkdirSync(at('idx'));
-for (const f of ['train-images-idx3-ubyte', 'train-labels-idx1-ubyte', 't10k-images-idx3-ubyte', 't10k-labels-idx1-ubyte']) symlinkSync(fifo, at('idx', f));
+for (const f of [
+  'train-images-idx3-ubyte',
+  'train-labels-idx1-ubyte',
+  't10k-images-idx3-ubyte',
+  't10k-labels-idx1-ubyte',
+])
+  symlinkSync(fifo, at('idx', f));
 
 /** The CLI must answer within 60 s (it starts in about 1 s): exit 1 and one line on stderr. */
 function refused(...args: string[]): string {
@@ -71,7 +80,9 @@ describe('inputs larger than they should be', () => {
     const big = at('big.cnn');
     writeFileSync(big, '');
     truncateSync(big, 16 * 2 ** 20 + 1);
-    expect(refused('check', big)).toBe(`cnnc: cannot read ${big}: it has ${16 * 2 ** 20 + 1} bytes; model files over 16 MiB are not supported\n`);
+    expect(refused('check', big)).toBe(
+      `cnnc: cannot read ${big}: it has ${16 * 2 ** 20 + 1} bytes; model files over 16 MiB are not supported\n`,
+    );
   });
 
   it('a checkpoint over 2 GiB is refused before it is read', () => {
@@ -79,7 +90,9 @@ describe('inputs larger than they should be', () => {
     const big = at('big.safetensors');
     writeFileSync(big, '');
     truncateSync(big, 2 ** 31);
-    expect(refused('train', m, '--init', big)).toBe(`cnnc: cannot read ${big}: it has ${2 ** 31} bytes; files over 2 GiB are not supported\n`);
+    expect(refused('train', m, '--init', big)).toBe(
+      `cnnc: cannot read ${big}: it has ${2 ** 31} bytes; files over 2 GiB are not supported\n`,
+    );
   });
 
   it('gunzips an IDX file no further than its header describes', () => {
@@ -87,7 +100,9 @@ describe('inputs larger than they should be', () => {
     const declared = idxBytes(IMAGES_MAGIC, [3, 2, 2], new Uint8Array(12));
     const bomb = at('bomb-idx3-ubyte.gz');
     writeFileSync(bomb, gzipSync(Buffer.concat([declared, Buffer.alloc(64 * 2 ** 20)])));
-    expect(() => readIdxImages(bomb)).toThrow(`${bomb}: the gunzipped data is longer than the 28 bytes its IDX header describes`);
+    expect(() => readIdxImages(bomb)).toThrow(
+      `${bomb}: the gunzipped data is longer than the 28 bytes its IDX header describes`,
+    );
     writeFileSync(at('ok.gz'), gzipSync(declared));
     expect(readIdxImages(at('ok.gz')).count).toBe(3);
   });

@@ -20,14 +20,25 @@ function referenceLosses(w0: number[], steps: number, lr: number): number[] {
   const y = readNpy(join(root, 'dsl-examples/data/edge-y.npy'));
   const X = tensor(x.shape, x.data);
   const Y = tensor(y.shape, y.data);
-  const attrs = { outChannels: 1, kernel: [1, 2], stride: [1, 1], padding: [0, 0], dilation: [1, 1], groups: 1, bias: false } as const;
+  const attrs = {
+    outChannels: 1,
+    kernel: [1, 2],
+    stride: [1, 1],
+    padding: [0, 0],
+    dilation: [1, 1],
+    groups: 1,
+    bias: false,
+  } as const;
   let w = tensor([1, 1, 1, 2], w0);
   const losses: number[] = [];
   for (let i = 0; i < steps; i++) {
     const out = ops.conv2d(X, w, null, attrs);
     losses.push(ops.mseSum(out, Y));
     const { dw } = ops.conv2dBackward(X, w, ops.mseSumBackward(out, Y), attrs);
-    w = tensor(w.shape, w.data.map((v, j) => v - lr * dw.data[j]!));
+    w = tensor(
+      w.shape,
+      w.data.map((v, j) => v - lr * dw.data[j]!),
+    );
   }
   return losses;
 }
@@ -35,14 +46,20 @@ function referenceLosses(w0: number[], steps: number, lr: number): number[] {
 describe('cnnc train: d2l 7.2 learning a kernel', () => {
   it('follows float64 gradient descent step for step and learns [1, -1]', () => {
     const init = join(tmp, 'start.safetensors');
-    writeCheckpoint(init, new Map([['0.weight', { dtype: 'F32', shape: [1, 1, 1, 2], data: Float32Array.of(0.25, 0.5) }]]));
+    writeCheckpoint(
+      init,
+      new Map([['0.weight', { dtype: 'F32', shape: [1, 1, 1, 2], data: Float32Array.of(0.25, 0.5) }]]),
+    );
     const log = join(tmp, 'log.jsonl');
     const save = join(tmp, 'edge.safetensors');
     const r = cnnc('train', 'dsl-examples/corr2d.cnn', '--init', init, '--json-log', log, '--save', save);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('epoch 10/10');
-    const losses = readFileSync(log, 'utf8').trim().split('\n').map((l) => (JSON.parse(l) as { trainLoss: number }).trainLoss);
+    const losses = readFileSync(log, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => (JSON.parse(l) as { trainLoss: number }).trainLoss);
     const want = referenceLosses([0.25, 0.5], 10, 3e-2);
     expect(losses).toHaveLength(10);
     losses.forEach((l, i) => expect(Math.abs(l - want[i]!)).toBeLessThanOrEqual(1e-4 * want[i]! + 1e-6));

@@ -14,7 +14,9 @@ const tmp = mkdtempSync(join(tmpdir(), 'cnnc-val-limit-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
 const model = join(tmp, 'tiny.cnn');
-writeFileSync(model, `model Tiny {
+writeFileSync(
+  model,
+  `model Tiny {
   input [1, 4, 4]
   flatten
   linear(10)
@@ -26,7 +28,8 @@ train {
   optimizer sgd(lr = 0.1)
   loss cross_entropy
 }
-`);
+`,
+);
 
 function idx(magic: number, dims: readonly number[], values: Uint8Array): Buffer {
   const header = Buffer.alloc(4 + 4 * dims.length);
@@ -45,15 +48,29 @@ function sample(i: number): { pixels: Uint8Array; label: number } {
 function folder(name: string, train: number, test: number): string {
   const dir = join(tmp, name);
   mkdirSync(dir);
-  for (const [stem, first, count] of [['train', 0, train], ['t10k', 1000, test]] as const) {
+  for (const [stem, first, count] of [
+    ['train', 0, train],
+    ['t10k', 1000, test],
+  ] as const) {
     const s = Array.from({ length: count }, (_, i) => sample(first + i));
-    writeFileSync(join(dir, `${stem}-images-idx3-ubyte.gz`), idx(IMAGES_MAGIC, [count, 4, 4], Uint8Array.from(s.flatMap((x) => [...x.pixels]))));
-    writeFileSync(join(dir, `${stem}-labels-idx1-ubyte.gz`), idx(LABELS_MAGIC, [count], Uint8Array.from(s.map((x) => x.label))));
+    writeFileSync(
+      join(dir, `${stem}-images-idx3-ubyte.gz`),
+      idx(IMAGES_MAGIC, [count, 4, 4], Uint8Array.from(s.flatMap((x) => [...x.pixels]))),
+    );
+    writeFileSync(
+      join(dir, `${stem}-labels-idx1-ubyte.gz`),
+      idx(LABELS_MAGIC, [count], Uint8Array.from(s.map((x) => x.label))),
+    );
   }
   return dir;
 }
 
-interface Epoch { valLoss: number; valAcc: number; valSamples?: number; valTotal?: number }
+interface Epoch {
+  valLoss: number;
+  valAcc: number;
+  valSamples?: number;
+  valTotal?: number;
+}
 
 function run(name: string, data: string, ...flags: string[]): { stdout: string; epoch: Epoch } {
   const log = join(tmp, `${name}.jsonl`);
@@ -64,12 +81,16 @@ function run(name: string, data: string, ...flags: string[]): { stdout: string; 
 }
 
 describe('cnnc train --val-limit', () => {
-  it('validates on the first N test samples, says so, and equals a test split of just those', { timeout: 120_000 }, () => {
+  it('validates on the first N test samples, says so, and equals a test split of just those', {
+    timeout: 120_000,
+  }, () => {
     const full = folder('full', 40, 30);
     const first13 = folder('first13', 40, 13);
     const limited = run('limited', full, '--val-limit', '13');
     expect(limited.stdout).toContain('validating on the first 13 of 30 val samples only (--val-limit)');
-    expect(limited.stdout).toMatch(/^epoch 1\/1 {2}train_loss [\d.]+ {2}val_loss [\d.]+ {2}val_acc [\d.]+ \(first 13 of 30 val samples\)/m);
+    expect(limited.stdout).toMatch(
+      /^epoch 1\/1 {2}train_loss [\d.]+ {2}val_loss [\d.]+ {2}val_acc [\d.]+ \(first 13 of 30 val samples\)/m,
+    );
     expect(limited.epoch.valSamples).toBe(13);
     expect(limited.epoch.valTotal).toBe(30);
 

@@ -21,7 +21,10 @@ const specs: BindingSpec[] = [
   { name: 'y', access: 'read_write', type: 'f32', elements: 4 },
 ];
 const kernel: KernelModule = {
-  name: 'k00_add', bindings: specs, workgroupSize: [4, 1, 1], dispatch: [1, 1, 1],
+  name: 'k00_add',
+  bindings: specs,
+  workgroupSize: [4, 1, 1],
+  dispatch: [1, 1, 1],
   wgsl: `${kernelHeader('k00_add', origin, specs, [1, 1, 1], [4, 1, 1])}\n${specs.map((b, i) => storageDecl(b, i)).join('\n')}\n`,
 };
 
@@ -40,33 +43,59 @@ describe('binding access', () => {
 
   // ResNet-18's shortcut adds: the add's gradient reads a tensor in a bank it also writes (a
   // conflict three banks do not separate); those reads stay read_write.
-  it.each([['lenet.cnn', 0], ['resnet18.cnn', 4]] as const)('%s: no buffer both read-only and writable in a dispatch; parameters read-only outside the optimizer', (file, unseparated) => {
-    const c = compileModel(readFileSync(join(root, 'dsl-examples', file), 'utf8'), { path: file, batch: 4, limits: { ...defaultLimits, subgroupMinSize: 8 }, limitSeverity: 'warning' });
-    const { program, plan } = c;
-    let readOnly = 0;
-    for (const call of [...c.kernels.forward, ...c.kernels.evaluate, ...c.kernels.train]) {
-      const buffers = new Map<string, Set<string>>();
-      call.kernel.bindings.forEach((b, i) => {
-        const ref = call.args[b.name]!;
-        const p = ref.kind === 'tensor' ? plan.placements[ref.tensor]! : null;
-        const buffer = p ? `${p.arena}#${p.bank}` : ref.kind === 'range' ? `${ref.arena}#0` : ref.kind;
-        buffers.set(buffer, (buffers.get(buffer) ?? new Set()).add(b.access));
-        expect(call.kernel.wgsl).toContain(`@binding(${i}) var<storage, ${b.access}> ${b.name}:`);
-        if (p?.arena === 'param' && !call.kernel.name.includes('sgd')) expect(b.access, `${call.kernel.name} ${b.name}`).toBe('read');
-        if (b.access === 'read') readOnly++;
+  it.each([
+    ['lenet.cnn', 0],
+    ['resnet18.cnn', 4],
+  ] as const)(
+    '%s: no buffer both read-only and writable in a dispatch; parameters read-only outside the optimizer',
+    (file, unseparated) => {
+      const c = compileModel(readFileSync(join(root, 'dsl-examples', file), 'utf8'), {
+        path: file,
+        batch: 4,
+        limits: { ...defaultLimits, subgroupMinSize: 8 },
+        limitSeverity: 'warning',
       });
-      for (const [buffer, uses] of buffers) expect(uses.size, `${call.kernel.name}: ${buffer} bound read-only and writable`).toBe(1);
-    }
-    expect(readOnly).toBeGreaterThan(0);
-    // Ops reading a work tensor from a bank they write.
-    const bank = (id: number) => plan.placements[program.tensors[id]!.aliasOf ?? id]!.bank;
-    const work = (id: number) => program.tensors[id]!.arena === 'work';
-    const shared = [...program.forward, ...program.evaluate, ...program.train].filter((op) => {
-      const written = new Set(operands(op).filter(([, , a]) => a !== 'read').flatMap(([, v]) => ids(v)).filter(work).map(bank));
-      return operands(op).some(([, v, a]) => a === 'read' && ids(v).filter(work).some((id) => written.has(bank(id))));
-    });
-    expect(shared.length).toBe(unseparated);
-  });
+      const { program, plan } = c;
+      let readOnly = 0;
+      for (const call of [...c.kernels.forward, ...c.kernels.evaluate, ...c.kernels.train]) {
+        const buffers = new Map<string, Set<string>>();
+        call.kernel.bindings.forEach((b, i) => {
+          const ref = call.args[b.name]!;
+          const p = ref.kind === 'tensor' ? plan.placements[ref.tensor]! : null;
+          const buffer = p ? `${p.arena}#${p.bank}` : ref.kind === 'range' ? `${ref.arena}#0` : ref.kind;
+          buffers.set(buffer, (buffers.get(buffer) ?? new Set()).add(b.access));
+          expect(call.kernel.wgsl).toContain(`@binding(${i}) var<storage, ${b.access}> ${b.name}:`);
+          if (p?.arena === 'param' && !call.kernel.name.includes('sgd'))
+            expect(b.access, `${call.kernel.name} ${b.name}`).toBe('read');
+          if (b.access === 'read') readOnly++;
+        });
+        for (const [buffer, uses] of buffers)
+          expect(uses.size, `${call.kernel.name}: ${buffer} bound read-only and writable`).toBe(1);
+      }
+      expect(readOnly).toBeGreaterThan(0);
+      // Ops reading a work tensor from a bank they write.
+      const bank = (id: number) => plan.placements[program.tensors[id]!.aliasOf ?? id]!.bank;
+      const work = (id: number) => program.tensors[id]!.arena === 'work';
+      const shared = [...program.forward, ...program.evaluate, ...program.train].filter((op) => {
+        const written = new Set(
+          operands(op)
+            .filter(([, , a]) => a !== 'read')
+            .flatMap(([, v]) => ids(v))
+            .filter(work)
+            .map(bank),
+        );
+        return operands(op).some(
+          ([, v, a]) =>
+            a === 'read' &&
+            ids(v)
+              .filter(work)
+              .some((id) => written.has(bank(id))),
+        );
+      });
+      expect(shared.length).toBe(unseparated);
+    },
+  );
 });
 
-const ids = (v: number | readonly number[] | null): number[] => (v === null ? [] : typeof v === 'number' ? [v] : [...v]);
+const ids = (v: number | readonly number[] | null): number[] =>
+  v === null ? [] : typeof v === 'number' ? [v] : [...v];

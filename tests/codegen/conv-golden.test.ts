@@ -13,7 +13,11 @@ it.each([
 ])('conv2d 3x3 pad 1 + bias + relu WGSL is stable: %s', async (golden, subgroups, runs) => {
   const k = conv2dKernel({
     name: 'k03_conv2d_bias_relu',
-    origin: { phase: 'forward', sources: ['lenet.cnn:4:3  conv(8, kernel = 3, padding = 1) relu'], ops: ['conv2d#5', 'relu#6'] },
+    origin: {
+      phase: 'forward',
+      sources: ['lenet.cnn:4:3  conv(8, kernel = 3, padding = 1) relu'],
+      ops: ['conv2d#5', 'relu#6'],
+    },
     input: [2, 3, 16, 16],
     attrs: { outChannels: 8, kernel: [3, 3], stride: [1, 1], padding: [1, 1], dilation: [1, 1], groups: 1, bias: true },
     epilogue: forwardEpilogue(undefined, { fn: 'relu', slope: 0 })!,

@@ -4,7 +4,21 @@
 import { describe, expect, it } from 'vitest';
 import { KernelLimitError } from '../../compiler/codegen/kernel.ts';
 import {
-  type ScalarExpr, activations, add, div, exprInputs, ge, gt, input, max, mul, neg, recip, select, sigmoid, sub,
+  type ScalarExpr,
+  activations,
+  add,
+  div,
+  exprInputs,
+  ge,
+  gt,
+  input,
+  max,
+  mul,
+  neg,
+  recip,
+  select,
+  sigmoid,
+  sub,
 } from '../../compiler/ir/expr.ts';
 import { exprHelpers, printExpr } from '../../compiler/codegen/expr.ts';
 import { activationGradEpilogue, epilogueStore, forwardEpilogue } from '../../compiler/codegen/epilogue.ts';
@@ -39,7 +53,9 @@ describe('printExpr', () => {
 
   it('splats constants over vec4 lanes', () => {
     expect(print(activations.relu.forward(x, {}), 4)).toBe('max(x[i], vec4<f32>(0.0))');
-    expect(print(activations.leaky_relu.backward(x, y, { slope: 0.5 }), 4)).toBe('select(y[i] * vec4<f32>(0.5), y[i], x[i] > vec4<f32>(0.0))');
+    expect(print(activations.leaky_relu.backward(x, y, { slope: 0.5 }), 4)).toBe(
+      'select(y[i] * vec4<f32>(0.5), y[i], x[i] > vec4<f32>(0.0))',
+    );
   });
 
   it('emits the overflow-free sigmoid helper only when used', () => {
@@ -63,7 +79,16 @@ describe('build-time limits', () => {
 
   it('refuses more storage buffers than WebGPU grants, naming the kernel', () => {
     const parts = Array.from({ length: 8 }, (_, i) => `x${i}`);
-    const spec = { name: 'k09_concat', origin, direction: 'forward' as const, batch: 1, channels: parts.map(() => 1), spatial: 4, parts, whole: 'y' };
+    const spec = {
+      name: 'k09_concat',
+      origin,
+      direction: 'forward' as const,
+      batch: 1,
+      channels: parts.map(() => 1),
+      spatial: 4,
+      parts,
+      whole: 'y',
+    };
     expect(() => concatKernel(spec)).toThrow(KernelLimitError);
     expect(() => concatKernel(spec)).toThrow(/k09_concat: 9 storage buffers/);
   });
@@ -81,7 +106,10 @@ describe('epilogueStore', () => {
   it('loads per-channel values at the given channel', () => {
     const e = forwardEpilogue({ gamma: 0, beta: 1, runMean: 2, runVar: 3, eps: 1e-5 }, undefined)!;
     const text = epilogueStore('y', 'r', 'v', e, 'c');
-    for (const name of ['bn_gamma', 'bn_beta', 'bn_mean', 'bn_var']) expect(text.match(new RegExp(`${name}\\[c\\]`, 'g'))).toHaveLength(1);
-    expect(text).toMatch(/^\{ let pre = v; .*y\[r\] = \(pre - e_bn_mean\) \* \(e_bn_gamma \* \(1\.0 \/ sqrt\(e_bn_var \+ 0\.00001\)\)\) \+ e_bn_beta; \}$/);
+    for (const name of ['bn_gamma', 'bn_beta', 'bn_mean', 'bn_var'])
+      expect(text.match(new RegExp(`${name}\\[c\\]`, 'g'))).toHaveLength(1);
+    expect(text).toMatch(
+      /^\{ let pre = v; .*y\[r\] = \(pre - e_bn_mean\) \* \(e_bn_gamma \* \(1\.0 \/ sqrt\(e_bn_var \+ 0\.00001\)\)\) \+ e_bn_beta; \}$/,
+    );
   });
 });

@@ -12,17 +12,27 @@ import { pipelineFor } from '../../runtime/gpu/run-kernel.ts';
 const root = join(import.meta.dirname, '..', '..');
 // vgg-variants.cnn imports vgg-small.cnn.
 const readFile = (path: string): string => readFileSync(join(root, path), 'utf8');
-const models = readdirSync(join(root, 'dsl-examples')).filter((f) => f.endsWith('.cnn')).sort().flatMap((f) => {
-  const path = `dsl-examples/${f}`;
-  const source = readFileSync(join(root, path), 'utf8');
-  const program = analyze(path, source, { readFile }).program!;
-  return program.defs.filter((d) => d.kind === 'model').map((d) => {
-    // Shape-demo models (d2l 7.3-7.5) end in a feature map, not logits: train them on squared error.
-    const out = analyze(path, source, { model: d.name.name, readFile }).shaped!;
-    const classifier = out.nodes[out.output]!.shape.length === 2;
-    return { path, source, model: d.name.name, loss: classifier ? 'cross_entropy' as const : 'mse_sum' as const };
+const models = readdirSync(join(root, 'dsl-examples'))
+  .filter((f) => f.endsWith('.cnn'))
+  .sort()
+  .flatMap((f) => {
+    const path = `dsl-examples/${f}`;
+    const source = readFileSync(join(root, path), 'utf8');
+    const program = analyze(path, source, { readFile }).program!;
+    return program.defs
+      .filter((d) => d.kind === 'model')
+      .map((d) => {
+        // Shape-demo models (d2l 7.3-7.5) end in a feature map, not logits: train them on squared error.
+        const out = analyze(path, source, { model: d.name.name, readFile }).shaped!;
+        const classifier = out.nodes[out.output]!.shape.length === 2;
+        return {
+          path,
+          source,
+          model: d.name.name,
+          loss: classifier ? ('cross_entropy' as const) : ('mse_sum' as const),
+        };
+      });
   });
-});
 
 /** VGG-11's first linear layer holds 25088 x 4096 weights: 392 MiB, over the 128 MiB binding limit. */
 const tooBig = new Set(['dsl-examples/vgg.cnn:VGG']);

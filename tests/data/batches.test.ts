@@ -65,7 +65,9 @@ describe('epochBatches', () => {
   it('scales to [0, 1] and lays batches out as [b, 1, h, w]', () => {
     const [first] = epochBatches(ds, { ...base, shuffle: false, batchSize: 4 });
     expect(first!.images.length).toBe(4 * 1 * 2 * 3);
-    expect(Array.from(first!.images.subarray(6, 12))).toEqual([10, 11, 12, 13, 14, 15].map((v) => Math.fround(v / 255)));
+    expect(Array.from(first!.images.subarray(6, 12))).toEqual(
+      [10, 11, 12, 13, 14, 15].map((v) => Math.fround(v / 255)),
+    );
   });
 
   it('resizes every image with the shared plan', () => {
@@ -90,7 +92,11 @@ describe('epochBatches', () => {
   });
 
   it('rejects a bad batch size or resize', () => {
-    expect(() => epochBatches(ds, { ...base, batchSize: 0 }).next()).toThrow(new DataError('batch size must be a positive integer, got 0'));
-    expect(() => epochBatches(ds, { ...base, resize: [0, 4] }).next()).toThrow(new DataError('resize must be two positive integers, got [0, 4]'));
+    expect(() => epochBatches(ds, { ...base, batchSize: 0 }).next()).toThrow(
+      new DataError('batch size must be a positive integer, got 0'),
+    );
+    expect(() => epochBatches(ds, { ...base, resize: [0, 4] }).next()).toThrow(
+      new DataError('resize must be two positive integers, got [0, 4]'),
+    );
   });
 });

@@ -13,7 +13,6 @@ const root = mkdtempSync(join(tmpdir(), 'cnnc-idx-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 let dirs = 0;
 
-
 /** A fresh directory holding the given files. */
 function dir(files: Record<string, Buffer>): string {
   const d = join(root, `d${dirs++}`);
@@ -63,7 +62,12 @@ describe('readIdxImages / readIdxLabels', () => {
 
   it('reports truncated and over-long files with the offset', () => {
     const short = images.subarray(0, images.length - 2);
-    const d = dir({ short, 'short.gz': gzipSync(short), long: Buffer.concat([labels, Buffer.from([1, 1])]), header: images.subarray(0, 10) });
+    const d = dir({
+      short,
+      'short.gz': gzipSync(short),
+      long: Buffer.concat([labels, Buffer.from([1, 1])]),
+      header: images.subarray(0, 10),
+    });
     expect(failure(() => readIdxImages(join(d, 'short'))).message).toBe(
       `${join(d, 'short')} @ byte 16: expected 3 images of 2x2 (12 bytes of pixels), file is truncated at 26`,
     );
@@ -90,13 +94,19 @@ describe('readIdxImages / readIdxLabels', () => {
   it('reports a corrupt gzip stream and a missing file', () => {
     const gz = gzipSync(images);
     const d = dir({ 'cut.gz': gz.subarray(0, gz.length - 12) });
-    expect(failure(() => readIdxImages(join(d, 'cut.gz'))).message).toMatch(/cut\.gz: gzip data is corrupt or truncated \(.+\)$/);
-    expect(failure(() => readIdxImages(join(d, 'nope'))).message).toBe(`cannot read ${join(d, 'nope')}: no such file or directory`);
+    expect(failure(() => readIdxImages(join(d, 'cut.gz'))).message).toMatch(
+      /cut\.gz: gzip data is corrupt or truncated \(.+\)$/,
+    );
+    expect(failure(() => readIdxImages(join(d, 'nope'))).message).toBe(
+      `cannot read ${join(d, 'nope')}: no such file or directory`,
+    );
   });
 
   it('rejects a label that is not a class', () => {
     const d = dir({ l: idxBytes(LABELS_MAGIC, [3], [2, 10, 1]) });
-    expect(failure(() => readIdxLabels(join(d, 'l'), 10)).message).toBe(`${join(d, 'l')} @ byte 9: label 10 of sample 1 is not a class 0..9`);
+    expect(failure(() => readIdxLabels(join(d, 'l'), 10)).message).toBe(
+      `${join(d, 'l')} @ byte 9: label 10 of sample 1 is not a class 0..9`,
+    );
   });
 
   it('is a UserError, so the CLI prints one line and exits 1', () => {
@@ -112,7 +122,10 @@ describe('loadDataset', () => {
     expect(Array.from(ds.labels)).toEqual([2, 0, 9]);
     expect(ds.source).toBe(`${join(flat, 'train-images-idx3-ubyte')} + ${join(flat, 'train-labels-idx1-ubyte.gz')}`);
     expect(ds.files).toEqual([join(flat, 'train-images-idx3-ubyte'), join(flat, 'train-labels-idx1-ubyte.gz')]);
-    const torchvision = dir({ 'FashionMNIST/raw/t10k-images.idx3-ubyte': images, 'FashionMNIST/raw/t10k-labels.idx1-ubyte': labels });
+    const torchvision = dir({
+      'FashionMNIST/raw/t10k-images.idx3-ubyte': images,
+      'FashionMNIST/raw/t10k-labels.idx1-ubyte': labels,
+    });
     expect(loadDataset(torchvision, 'test').count).toBe(3);
   });
 
@@ -122,7 +135,9 @@ describe('loadDataset', () => {
       `no train labels found: looked for train-labels-idx1-ubyte.gz, train-labels-idx1-ubyte, train-labels.idx1-ubyte.gz, ` +
         `train-labels.idx1-ubyte in ${d}, ${join(d, 'FashionMNIST/raw')}, ${join(d, 'MNIST/raw')}`,
     );
-    expect(failure(() => loadDataset(join(root, 'missing'), 'test')).message).toBe(`data directory ${join(root, 'missing')} does not exist`);
+    expect(failure(() => loadDataset(join(root, 'missing'), 'test')).message).toBe(
+      `data directory ${join(root, 'missing')} does not exist`,
+    );
   });
 
   it('rejects label and image counts that differ', () => {
@@ -135,8 +150,13 @@ describe('loadDataset', () => {
   it('rejects a split of 0 images, naming its file (training would save untrained weights, validation divide by 0)', () => {
     for (const split of ['train', 'test'] as const) {
       const stem = split === 'train' ? 'train' : 't10k';
-      const d = dir({ [`${stem}-images-idx3-ubyte`]: idxBytes(IMAGES_MAGIC, [0, 2, 2], []), [`${stem}-labels-idx1-ubyte`]: idxBytes(LABELS_MAGIC, [0], []) });
-      expect(failure(() => loadDataset(d, split)).message).toBe(`${join(d, `${stem}-images-idx3-ubyte`)} holds 0 images: the ${split} split needs at least one`);
+      const d = dir({
+        [`${stem}-images-idx3-ubyte`]: idxBytes(IMAGES_MAGIC, [0, 2, 2], []),
+        [`${stem}-labels-idx1-ubyte`]: idxBytes(LABELS_MAGIC, [0], []),
+      });
+      expect(failure(() => loadDataset(d, split)).message).toBe(
+        `${join(d, `${stem}-images-idx3-ubyte`)} holds 0 images: the ${split} split needs at least one`,
+      );
     }
   });
 

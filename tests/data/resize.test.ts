@@ -16,7 +16,9 @@ interface Case {
   readonly samples: [number, number][];
 }
 
-const fixture = JSON.parse(readFileSync(new URL('../fixtures/torch/resize.json', import.meta.url), 'utf8')) as { cases: Case[] };
+const fixture = JSON.parse(readFileSync(new URL('../fixtures/torch/resize.json', import.meta.url), 'utf8')) as {
+  cases: Case[];
+};
 const TOL = { rtol: 0, atol: 1e-5 };
 
 describe('bilinear resize matches F.interpolate(mode="bilinear", align_corners=False)', () => {
@@ -51,7 +53,11 @@ describe('bilinear resize matches F.interpolate(mode="bilinear", align_corners=F
     resizeInto(plan, src, 784, dst, 96 * 96);
     expect(dst.subarray(0, 96 * 96).every((v) => v === 0)).toBe(true);
     const second = dst.subarray(96 * 96);
-    expectAllclose(c.samples.map(([i]) => second[i]!), c.samples.map(([, v]) => v), TOL);
+    expectAllclose(
+      c.samples.map(([i]) => second[i]!),
+      c.samples.map(([, v]) => v),
+      TOL,
+    );
   });
 });
 

@@ -7,14 +7,18 @@ import { describe, expect, it } from 'vitest';
 import { analyze } from '../../compiler/index.ts';
 
 const dir = join(import.meta.dirname, 'cases');
-const files = readdirSync(dir).filter((f) => f.endsWith('.cnn')).sort();
+const files = readdirSync(dir)
+  .filter((f) => f.endsWith('.cnn'))
+  .sort();
 /** Imports resolve under cases/ (the files they import live in cases/imports/, not cases themselves). */
-const readFile = (path: string): string | null => (existsSync(join(dir, path)) ? readFileSync(join(dir, path), 'utf8') : null);
+const readFile = (path: string): string | null =>
+  existsSync(join(dir, path)) ? readFileSync(join(dir, path), 'utf8') : null;
 
 function expected(text: string): string[] {
   const out: string[] = [];
   text.split('\n').forEach((line, i) => {
-    for (const m of line.matchAll(/expect-(error|warning)@\+(\d+) ([EW]\d{4})/g)) out.push(`${m[1]} ${m[3]}@${i + 1 + Number(m[2])}`);
+    for (const m of line.matchAll(/expect-(error|warning)@\+(\d+) ([EW]\d{4})/g))
+      out.push(`${m[1]} ${m[3]}@${i + 1 + Number(m[2])}`);
   });
   return out.sort();
 }
@@ -25,7 +29,9 @@ describe('diagnostic cases', () => {
     const text = readFileSync(join(dir, f), 'utf8');
     const want = expected(text);
     expect(want.length, 'a case file must expect at least one diagnostic').toBeGreaterThan(0);
-    const got = analyze(f, text, { readFile }).diagnostics.all.map((d) => `${d.severity} ${d.code}@${d.span!.file.position(d.span!.start).line}`).sort();
+    const got = analyze(f, text, { readFile })
+      .diagnostics.all.map((d) => `${d.severity} ${d.code}@${d.span!.file.position(d.span!.start).line}`)
+      .sort();
     expect(got).toEqual(want);
   });
 });

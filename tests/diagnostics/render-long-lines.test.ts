@@ -19,7 +19,9 @@ describe('long lines', () => {
   });
 
   it('cuts both ends, and the carets, for a long span inside a long line', () => {
-    const out = rendered(`model M {\n  input [4]\n  n = ${'1 + '.repeat(100)}(${'1 + '.repeat(100_000)}true)${' + 1'.repeat(1000)}\n}\n`);
+    const out = rendered(
+      `model M {\n  input [4]\n  n = ${'1 + '.repeat(100)}(${'1 + '.repeat(100_000)}true)${' + 1'.repeat(1000)}\n}\n`,
+    );
     const [, , source, carets] = out.split('\n');
     expect(source).toMatch(/^3 \| \.\.\..{120}\.\.\.$/);
     expect(carets).toBe(`  | ${' '.repeat(3 + 20)}${'^'.repeat(100)}`);

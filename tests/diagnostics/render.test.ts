@@ -6,7 +6,9 @@ import { renderDiagnostics } from '../../compiler/diagnostics/render.ts';
 const render = (src: string): string => renderDiagnostics(analyze('net.cnn', src).diagnostics.all);
 
 it('renders a shape error with the input note and block chain', () => {
-  expect(render('block B(c) {\n  conv(c, kernel = 5)\n}\nmodel M {\n  input [1, 4, 4]\n  B(6)\n}\n')).toMatchInlineSnapshot(`
+  expect(
+    render('block B(c) {\n  conv(c, kernel = 5)\n}\nmodel M {\n  input [1, 4, 4]\n  B(6)\n}\n'),
+  ).toMatchInlineSnapshot(`
     "net.cnn:2:3: error[E0302]: conv window 5 (kernel 5) is larger than its padded input 4x4 (input [1, 1, 4, 4], padding 0)
       |
     2 |   conv(c, kernel = 5)

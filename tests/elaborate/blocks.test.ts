@@ -10,11 +10,15 @@ function ir(src: string): string {
   return printGraph(r.graph);
 }
 
-const paths = (src: string): string[] => shaped(src).nodes.filter((n) => n.op !== 'input').map((n) => `${n.op}@${n.path}`);
+const paths = (src: string): string[] =>
+  shaped(src)
+    .nodes.filter((n) => n.op !== 'input')
+    .map((n) => `${n.op}@${n.path}`);
 
 describe('elaboration', () => {
   it('expands a block with repeat, numbering layers as nn.Sequential does', () => {
-    expect(ir(`block vgg_block(num_convs, out_channels) {
+    expect(
+      ir(`block vgg_block(num_convs, out_channels) {
   repeat num_convs { conv(out_channels, kernel = 3, padding = 1) relu }
   maxpool(2, stride = 2)
 }
@@ -22,7 +26,8 @@ model M {
   input [1, 8, 8]
   vgg_block(2, 4)
   flatten
-}`)).toBe(`graph M {
+}`),
+    ).toBe(`graph M {
   %0 = input() shape=(1, 8, 8)  # 6:3
   %1 = conv2d(%0) outChannels=4 kernel=3 stride=1 padding=1 dilation=1 groups=1 bias=true  @0.0  # 2:22
   %2 = relu(%1)  @0.1  # 2:66
@@ -41,7 +46,11 @@ model M {
     repeat j in n { conv(c + i * 100 + j, kernel = 1) }
   }
 }`;
-    expect(shaped(src).nodes.slice(1).map((n) => (n.attrs as { outChannels: number }).outChannels)).toEqual([4, 108, 109]);
+    expect(
+      shaped(src)
+        .nodes.slice(1)
+        .map((n) => (n.attrs as { outChannels: number }).outChannels),
+    ).toEqual([4, 108, 109]);
   });
 
   it('evaluates arithmetic, comparisons, ternaries, indexing and builtins on parameters', () => {
@@ -55,7 +64,11 @@ model M {
   B(4)
   B(4, flag = true)
 }`;
-    expect(shaped(src).nodes.slice(1).map((n) => (n.attrs as { outChannels: number }).outChannels)).toEqual([2, 12, 5, 8, 12, 5]);
+    expect(
+      shaped(src)
+        .nodes.slice(1)
+        .map((n) => (n.attrs as { outChannels: number }).outChannels),
+    ).toEqual([2, 12, 5, 8, 12, 5]);
   });
 
   it('builds a residual graph from named values, labels and if-expressions (d2l Residual)', () => {
@@ -71,8 +84,21 @@ model M {
   Residual(6, use_1x1conv = true, strides = 2)
 }`;
     expect(paths(src)).toEqual([
-      'conv2d@0.conv1', 'batchnorm@0.bn1', 'relu@0.2', 'conv2d@0.conv2', 'batchnorm@0.bn2', 'add@0', 'relu@0.5',
-      'conv2d@1.conv1', 'batchnorm@1.bn1', 'relu@1.2', 'conv2d@1.conv2', 'batchnorm@1.bn2', 'conv2d@1.conv3', 'add@1', 'relu@1.6',
+      'conv2d@0.conv1',
+      'batchnorm@0.bn1',
+      'relu@0.2',
+      'conv2d@0.conv2',
+      'batchnorm@0.bn2',
+      'add@0',
+      'relu@0.5',
+      'conv2d@1.conv1',
+      'batchnorm@1.bn1',
+      'relu@1.2',
+      'conv2d@1.conv2',
+      'batchnorm@1.bn2',
+      'conv2d@1.conv3',
+      'add@1',
+      'relu@1.6',
     ]);
     const g = shaped(src, { batch: 4 });
     const add = g.nodes.find((n) => n.op === 'add')!;
@@ -107,9 +133,21 @@ describe('elaboration errors', () => {
     ['wrong argument type', 'model M {\n  input [1, 4, 4]\n  conv(3, kernel = "big")\n}', 'E0204@3:11'],
     ['non-integer channels', 'model M {\n  input [1, 4, 4]\n  conv(2.5, kernel = 1)\n}', 'E0204@3:8'],
     ['dropout p out of range', 'model M {\n  input [1, 4, 4]\n  dropout(1.5)\n}', 'E0211@3:11'],
-    ['block calling itself', 'block B(c) {\n  conv(c, kernel = 1)\n  B(c)\n}\nmodel M {\n  input [1, 4, 4]\n  B(2)\n}', 'E0205@3:3'],
-    ['blocks calling each other', 'block A {\n  B\n}\nblock B {\n  A\n}\nmodel M {\n  input [1, 4, 4]\n  A\n}', 'E0205@5:3'],
-    ['duplicate block', 'block A {\n  relu\n}\nblock A {\n  relu\n}\nmodel M {\n  input [1, 4, 4]\n  A\n}', 'E0206@4:7'],
+    [
+      'block calling itself',
+      'block B(c) {\n  conv(c, kernel = 1)\n  B(c)\n}\nmodel M {\n  input [1, 4, 4]\n  B(2)\n}',
+      'E0205@3:3',
+    ],
+    [
+      'blocks calling each other',
+      'block A {\n  B\n}\nblock B {\n  A\n}\nmodel M {\n  input [1, 4, 4]\n  A\n}',
+      'E0205@5:3',
+    ],
+    [
+      'duplicate block',
+      'block A {\n  relu\n}\nblock A {\n  relu\n}\nmodel M {\n  input [1, 4, 4]\n  A\n}',
+      'E0206@4:7',
+    ],
     ['block shadowing a layer', 'block conv {\n  relu\n}\nmodel M {\n  input [1, 4, 4]\n}', 'E0206@1:7'],
     ['no model', 'block A {\n  relu\n}', 'E0208@1:1'],
     ['model without input', 'model M {\n  relu\n}', 'E0207@2:3'],
@@ -119,7 +157,11 @@ describe('elaboration errors', () => {
     ['non-bool condition', 'model M {\n  input [1, 4, 4]\n  if 1 { relu }\n}', 'E0204@3:6'],
     ['index out of range', 'model M(a = (1, 2)) {\n  input [1, 4, 4]\n  conv(a[2], kernel = 1)\n}', 'E0211@3:8'],
     ['unbounded repeat', 'model M {\n  input [1, 4, 4]\n  repeat 1000000 { relu }\n}', 'E0211@3:10'],
-    ['model used as a block with two tensors', 'model A {\n  input [4]\n  relu\n}\nmodel M {\n  input [4]\n  y = relu\n  A(x, y)\n}', 'E0203@8:3'],
+    [
+      'model used as a block with two tensors',
+      'model A {\n  input [4]\n  relu\n}\nmodel M {\n  input [4]\n  y = relu\n  A(x, y)\n}',
+      'E0203@8:3',
+    ],
     ['bad train setting', 'model M {\n  input [1, 4, 4]\n}\ntrain {\n  batchsize 3\n}', 'E0209@5:3'],
     ['bad optimizer', 'model M {\n  input [1, 4, 4]\n}\ntrain {\n  optimizer sdg(lr = 0.1)\n}', 'E0209@5:13'],
   ])('%s', (_d, src, expected) => {

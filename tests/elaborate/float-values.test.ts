@@ -10,13 +10,15 @@ import { errors, oneLayer, shaped } from '../helpers/cnn.ts';
 
 describe('f32Problem', () => {
   it('accepts every finite normal f32 and zero', () => {
-    for (const x of [0, -0, 1, -1, 0.1, 1e-5, F32_MAX, -F32_MAX, F32_MIN_NORMAL, -F32_MIN_NORMAL, 3.4e38]) expect(f32Problem(x), String(x)).toBeNull();
+    for (const x of [0, -0, 1, -1, 0.1, 1e-5, F32_MAX, -F32_MAX, F32_MIN_NORMAL, -F32_MIN_NORMAL, 3.4e38])
+      expect(f32Problem(x), String(x)).toBeNull();
   });
 
   it('refuses what f32 cannot hold, or holds only as a subnormal', () => {
     // F32_MAX's next double up is already out of range: the bound is exact.
     const above = F32_MAX * (1 + Number.EPSILON);
-    for (const x of [Infinity, -Infinity, NaN, 1e39, -1e39, above, 1e-39, -1e-40, 1e-45, 5e-324]) expect(f32Problem(x), String(x)).not.toBeNull();
+    for (const x of [Infinity, -Infinity, NaN, 1e39, -1e39, above, 1e-39, -1e-40, 1e-45, 5e-324])
+      expect(f32Problem(x), String(x)).not.toBeNull();
   });
 
   it('agrees with Math.fround on what is a normal f32', () => {
@@ -52,8 +54,21 @@ describe('layer arguments', () => {
   });
 
   it('keeps every value in the domain, bounds included', () => {
-    const g = shaped(oneLayer('2, 4, 4', 'leaky_relu(slope = 0) batchnorm(eps = 2e-38, momentum = 1) dropout(0) batchnorm(momentum = 0) dropout(0.999) leaky_relu(3.4e38)'));
-    expect(g.nodes.map((n) => n.op)).toEqual(['input', 'leaky_relu', 'batchnorm', 'dropout', 'batchnorm', 'dropout', 'leaky_relu']);
+    const g = shaped(
+      oneLayer(
+        '2, 4, 4',
+        'leaky_relu(slope = 0) batchnorm(eps = 2e-38, momentum = 1) dropout(0) batchnorm(momentum = 0) dropout(0.999) leaky_relu(3.4e38)',
+      ),
+    );
+    expect(g.nodes.map((n) => n.op)).toEqual([
+      'input',
+      'leaky_relu',
+      'batchnorm',
+      'dropout',
+      'batchnorm',
+      'dropout',
+      'leaky_relu',
+    ]);
   });
 });
 
@@ -81,8 +96,17 @@ describe('train-section settings', () => {
   });
 
   it('reads values at the edge of their domain', () => {
-    const r = analyze('t.cnn', train('optimizer adamw(lr = 3e38, weight_decay = 2e-38, betas = (0, 0.999999), eps = 2e-38)  batch 2147483647'));
+    const r = analyze(
+      't.cnn',
+      train('optimizer adamw(lr = 3e38, weight_decay = 2e-38, betas = (0, 0.999999), eps = 2e-38)  batch 2147483647'),
+    );
     expect(r.diagnostics.all).toEqual([]);
-    expect(r.train!.optimizer).toMatchObject({ kind: 'adamw', lr: 3e38, weightDecay: 2e-38, betas: [0, 0.999999], eps: 2e-38 });
+    expect(r.train!.optimizer).toMatchObject({
+      kind: 'adamw',
+      lr: 3e38,
+      weightDecay: 2e-38,
+      betas: [0, 0.999999],
+      eps: 2e-38,
+    });
   });
 });

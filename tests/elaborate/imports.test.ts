@@ -19,7 +19,9 @@ function run(files: Record<string, string>, options: FrontendOptions = {}) {
   return { r, reads, text: renderDiagnostics(r.diagnostics.all) };
 }
 
-const at = (d: { span?: { file: { path: string; position(o: number): { line: number; col: number } }; start: number } }): string => {
+const at = (d: {
+  span?: { file: { path: string; position(o: number): { line: number; col: number } }; start: number };
+}): string => {
   const pos = d.span!.file.position(d.span!.start);
   return `${d.span!.file.path}:${pos.line}:${pos.col}`;
 };
@@ -27,14 +29,21 @@ const at = (d: { span?: { file: { path: string; position(o: number): { line: num
 describe('import', () => {
   it("brings another file's blocks and models into scope; the default model is the file's own", () => {
     const { r, reads } = run({
-      'main.cnn': 'import "lib/blocks.cnn"\nmodel M {\n  input [1, 8, 8]\n  conv_relu(4, act = sigmoid)\n  Head(num_classes = 3)\n}\n',
+      'main.cnn':
+        'import "lib/blocks.cnn"\nmodel M {\n  input [1, 8, 8]\n  conv_relu(4, act = sigmoid)\n  Head(num_classes = 3)\n}\n',
       'lib/blocks.cnn': `import "../shared/head.cnn"\n${block}`,
-      'shared/head.cnn': 'model Head(num_classes = 10) {\n  input [4, 8, 8]\n  flatten\n  linear(num_classes)\n}\ntrain {\n  batch 0\n}\n',
+      'shared/head.cnn':
+        'model Head(num_classes = 10) {\n  input [4, 8, 8]\n  flatten\n  linear(num_classes)\n}\ntrain {\n  batch 0\n}\n',
     });
     expect(r.diagnostics.all.map((d) => d.message)).toEqual([]);
     expect(reads).toEqual(['lib/blocks.cnn', 'shared/head.cnn']);
     expect(r.shaped!.model).toBe('M');
-    expect(r.shaped!.nodes.flatMap((n) => n.params.map((p) => p.name))).toEqual(['0.0.weight', '0.0.bias', '1.1.weight', '1.1.bias']);
+    expect(r.shaped!.nodes.flatMap((n) => n.params.map((p) => p.name))).toEqual([
+      '0.0.weight',
+      '0.0.bias',
+      '1.1.weight',
+      '1.1.bias',
+    ]);
     // The imported file's train section (batch 0 would be an error) is not read: the file's own is.
     expect(r.train!.batch).toBe(256);
   });
@@ -60,7 +69,9 @@ describe('import', () => {
   });
 
   it("reports a reader's reason", () => {
-    const r = analyze('m.cnn', 'import "d"\nmodel M {\n  input [4]\n  relu\n}\n', { readFile: () => ({ error: 'cannot read d: it is a directory' }) });
+    const r = analyze('m.cnn', 'import "d"\nmodel M {\n  input [4]\n  relu\n}\n', {
+      readFile: () => ({ error: 'cannot read d: it is a directory' }),
+    });
     expect(renderDiagnostics(r.diagnostics.all)).toContain('cannot import `d`: cannot read d: it is a directory');
   });
 
@@ -89,17 +100,29 @@ describe('import', () => {
   });
 
   it("locates errors inside an imported file in that file, the call in the importer's", () => {
-    const syntax = run({ 'main.cnn': 'import "lib.cnn"\nmodel M {\n  input [4]\n  relu\n}\n', 'lib.cnn': 'block b {\n  relu(\n}\n' });
+    const syntax = run({
+      'main.cnn': 'import "lib.cnn"\nmodel M {\n  input [4]\n  relu\n}\n',
+      'lib.cnn': 'block b {\n  relu(\n}\n',
+    });
     expect(syntax.r.diagnostics.all.map((d) => `${d.code} ${at(d)}`)).toEqual(['E0110 lib.cnn:3:1']);
     expect(syntax.text).toMatch(/^lib\.cnn:3:1: error\[E0110\]/);
-    const inBlock = run({ 'main.cnn': 'import "lib.cnn"\nmodel M {\n  input [1, 4, 4]\n  b()\n}\n', 'lib.cnn': 'block b {\n  conv(4, kernel = 0)\n}\n' });
+    const inBlock = run({
+      'main.cnn': 'import "lib.cnn"\nmodel M {\n  input [1, 4, 4]\n  b()\n}\n',
+      'lib.cnn': 'block b {\n  conv(4, kernel = 0)\n}\n',
+    });
     expect(inBlock.r.diagnostics.all.map((d) => `${d.code} ${at(d)}`)).toEqual(['E0211 lib.cnn:2:11']);
     expect(inBlock.text).toContain('2 |   conv(4, kernel = 0)');
     expect(inBlock.text).toContain('in block `b` called here (main.cnn:4:3)');
   });
 
   it('lets --model pick an imported model', () => {
-    const { r } = run({ 'main.cnn': 'import "lib.cnn"\nmodel M {\n  input [4]\n  relu\n}\n', 'lib.cnn': 'model L {\n  input [6]\n  linear(2)\n}\n' }, { model: 'L' });
+    const { r } = run(
+      {
+        'main.cnn': 'import "lib.cnn"\nmodel M {\n  input [4]\n  relu\n}\n',
+        'lib.cnn': 'model L {\n  input [6]\n  linear(2)\n}\n',
+      },
+      { model: 'L' },
+    );
     expect(r.shaped!.model).toBe('L');
   });
 });

@@ -12,8 +12,14 @@ const diag = (src: string) => analyze('t.cnn', src).diagnostics.all;
 
 describe('duplicate parameter names', () => {
   it('refuses a label used twice in one body, at the second, with a note at the first', () => {
-    const d = diag('model M {\n  input [3, 8, 8]\n  conv(3, kernel = 3) as a\n  relu\n  conv(3, kernel = 1) as a\n  flatten linear(10)\n}');
-    expect(d.map((x) => `${x.code}@${x.span!.file.position(x.span!.start).line}:${x.span!.file.position(x.span!.start).col}`)).toEqual(['E0212@5:26']);
+    const d = diag(
+      'model M {\n  input [3, 8, 8]\n  conv(3, kernel = 3) as a\n  relu\n  conv(3, kernel = 1) as a\n  flatten linear(10)\n}',
+    );
+    expect(
+      d.map(
+        (x) => `${x.code}@${x.span!.file.position(x.span!.start).line}:${x.span!.file.position(x.span!.start).col}`,
+      ),
+    ).toEqual(['E0212@5:26']);
     expect(d[0]!.notes[0]!.message).toBe('first named here');
     expect(d[0]!.notes[0]!.span!.file.position(d[0]!.notes[0]!.span!.start)).toEqual({ line: 3, col: 26 });
   });
@@ -25,12 +31,22 @@ describe('duplicate parameter names', () => {
   });
 
   it('refuses the same label on a layer and a block call', () => {
-    expect(errors('block B {\n  linear(4)\n}\nmodel M {\n  input [4]\n  B as a\n  linear(4) as a\n}')).toEqual(['E0212@7:16']);
+    expect(errors('block B {\n  linear(4)\n}\nmodel M {\n  input [4]\n  B as a\n  linear(4) as a\n}')).toEqual([
+      'E0212@7:16',
+    ]);
   });
 
   it('allows one label per block instance and labels alongside numbered siblings', () => {
-    const g = shaped('block B {\n  linear(4) as fc\n  relu\n  linear(4)\n}\nmodel M {\n  input [4]\n  B\n  B\n  linear(2) as head\n}');
-    expect(g.nodes.flatMap((n) => n.params.filter((p) => p.role === 'weight').map((p) => p.name))).toEqual(['0.fc.weight', '0.2.weight', '1.fc.weight', '1.2.weight', 'head.weight']);
+    const g = shaped(
+      'block B {\n  linear(4) as fc\n  relu\n  linear(4)\n}\nmodel M {\n  input [4]\n  B\n  B\n  linear(2) as head\n}',
+    );
+    expect(g.nodes.flatMap((n) => n.params.filter((p) => p.role === 'weight').map((p) => p.name))).toEqual([
+      '0.fc.weight',
+      '0.2.weight',
+      '1.fc.weight',
+      '1.2.weight',
+      'head.weight',
+    ]);
   });
 });
 
@@ -47,7 +63,11 @@ describe('models that compute nothing', () => {
 });
 
 describe('unused values', () => {
-  const warnings = (src: string) => diag(src).map((d) => `${d.severity} ${d.code}@${d.span!.file.position(d.span!.start).line}:${d.span!.file.position(d.span!.start).col}`);
+  const warnings = (src: string) =>
+    diag(src).map(
+      (d) =>
+        `${d.severity} ${d.code}@${d.span!.file.position(d.span!.start).line}:${d.span!.file.position(d.span!.start).col}`,
+    );
 
   it('warns at a named value nothing reads (the no-skip ablation still building conv3), once per block', () => {
     const src = `block Residual(c) {
@@ -68,11 +88,15 @@ model M {
 
   it('warns at a block call whose output a later statement bypasses', () => {
     // x in the model is its input: the block's result is dropped.
-    expect(warnings('block B {\n  conv(3, kernel = 1)\n}\nmodel M {\n  input [3, 8, 8]\n  B\n  x -> flatten linear(10)\n}')).toEqual(['warning W0201@6:3']);
+    expect(
+      warnings('block B {\n  conv(3, kernel = 1)\n}\nmodel M {\n  input [3, 8, 8]\n  B\n  x -> flatten linear(10)\n}'),
+    ).toEqual(['warning W0201@6:3']);
   });
 
   it('warns at the tail of an unnamed chain that a later statement bypasses', () => {
-    expect(warnings('model M {\n  input [3, 8, 8]\n  conv(3, kernel = 1) relu\n  x -> flatten linear(10)\n}')).toEqual(['warning W0201@3:23']);
+    expect(warnings('model M {\n  input [3, 8, 8]\n  conv(3, kernel = 1) relu\n  x -> flatten linear(10)\n}')).toEqual([
+      'warning W0201@3:23',
+    ]);
   });
 
   it('warns where a named branch chains onto the previous branch (the Inception slip)', () => {
@@ -88,11 +112,16 @@ model M {
   flatten linear(10)
 }`;
     const d = diag(src);
-    expect(d.map((x) => `${x.severity} ${x.code}@${x.span!.file.position(x.span!.start).line}:${x.span!.file.position(x.span!.start).col}`)).toEqual(['warning W0202@3:8']);
+    expect(
+      d.map(
+        (x) =>
+          `${x.severity} ${x.code}@${x.span!.file.position(x.span!.start).line}:${x.span!.file.position(x.span!.start).col}`,
+      ),
+    ).toEqual(['warning W0202@3:8']);
     expect(d[0]!.help).toContain('b2 = x -> ...');
   });
 
-  it('does not warn where the chain starts from x, explicitly or implicitly (DenseNet\'s loop)', () => {
+  it("does not warn where the chain starts from x, explicitly or implicitly (DenseNet's loop)", () => {
     const src = `block Dense(n) {
   repeat n {
     y = conv(4, kernel = 3, padding = 1)
@@ -132,7 +161,14 @@ model M {
       writeFileSync(file, 'model M {\n  input [3, 8, 8]\n  conv(3, kernel = 1)\n  x -> flatten linear(10)\n}\n');
       let out = '';
       let err = '';
-      const code = await main(['check', file], { out: (t) => { out += t; }, err: (t) => { err += t; } });
+      const code = await main(['check', file], {
+        out: (t) => {
+          out += t;
+        },
+        err: (t) => {
+          err += t;
+        },
+      });
       expect(code).toBe(0);
       expect(err).toContain('warning[W0201]');
       expect(err).toContain('m.cnn:3:3');

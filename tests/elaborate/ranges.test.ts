@@ -26,7 +26,9 @@ describe('lazy ranges', () => {
 
   it('still loops, unpacks and enumerates small ranges as tuples', () => {
     expect(outputShape(model('', 'for i in range(1, 4) { conv(i, kernel = 1) }'))).toEqual([1, 3, 8, 8]);
-    expect(outputShape(model('', 'for (i, c) in enumerate(range(2, 4)) { conv(c + i, kernel = 1) }'))).toEqual([1, 4, 8, 8]);
+    expect(outputShape(model('', 'for (i, c) in enumerate(range(2, 4)) { conv(c + i, kernel = 1) }'))).toEqual([
+      1, 4, 8, 8,
+    ]);
     expect(value('max(range(3, 6))')).toBe(5);
     expect(value('len(range(3) + (7, 8))')).toBe(5);
     expect(value('range(3) == range(0, 3) ? 2 : 1')).toBe(2);

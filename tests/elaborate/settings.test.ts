@@ -63,15 +63,21 @@ describe('--set overrides', () => {
   });
 
   it('refuses a parameter set twice', () => {
-    expect(failure('num_classes=5', 'num_classes=6')).toContain('error[E0203]: `model VGG` got two values for `num_classes`');
+    expect(failure('num_classes=5', 'num_classes=6')).toContain(
+      'error[E0203]: `model VGG` got two values for `num_classes`',
+    );
   });
 
   it('locates syntax errors in the value', () => {
-    expect(failure('num_classes=')).toMatch(/^--set:1:13: error\[E0110\]: unexpected end of the value: expected an expression/);
+    expect(failure('num_classes=')).toMatch(
+      /^--set:1:13: error\[E0110\]: unexpected end of the value: expected an expression/,
+    );
     expect(failure('num_classes=5)')).toMatch(/^--set:1:14: error\[E0110\]: unexpected '\)' after the value/);
     expect(failure('arch=((1, 4), (1, 8)')).toMatch(/^--set:1:\d+: error\[E0110\]/);
     expect(failure('3=4')).toMatch(/^--set:1:1: error\[E0110\]: expected a name, found '3'/);
-    expect(failure('num_classes')).toMatch(/^--set:1:1: error\[E0110\]: `--set num_classes` needs a value: --set num_classes=VALUE/);
+    expect(failure('num_classes')).toMatch(
+      /^--set:1:1: error\[E0110\]: `--set num_classes` needs a value: --set num_classes=VALUE/,
+    );
     expect(failure('num_classes=$')).toMatch(/^--set:1:13: error/);
   });
 
@@ -83,12 +89,16 @@ describe('--set overrides', () => {
     expect(failure('num_classes=(1, 2)')).toMatch(
       /^--set:1:13: error\[E0204\]: `--set num_classes` expects a number like its default `10`, got a tuple `\(1, 2\)`/,
     );
-    expect(failure('arch=4')).toMatch(/error\[E0204\]: `--set arch` expects a tuple like its default `\(\(1, 4\), \(1, 8\)\)`, got an int `4`/);
+    expect(failure('arch=4')).toMatch(
+      /error\[E0204\]: `--set arch` expects a tuple like its default `\(\(1, 4\), \(1, 8\)\)`, got an int `4`/,
+    );
     expect(failure('bias=1')).toMatch(/error\[E0204\]: `--set bias` expects a bool/);
   });
 
   it('reports a value the model cannot use where the model uses it', () => {
-    expect(failure('num_classes=2.5')).toMatch(/^vgg.cnn:10:10: error\[E0204\]: `linear` argument `out` must be an integer, got a float 2.5/);
+    expect(failure('num_classes=2.5')).toMatch(
+      /^vgg.cnn:10:10: error\[E0204\]: `linear` argument `out` must be an integer, got a float 2.5/,
+    );
     expect(failure('arch=((1, 0),)')).toMatch(/^vgg.cnn:/);
   });
 });

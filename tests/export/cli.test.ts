@@ -28,10 +28,15 @@ describe('cnnc export: refused input', () => {
     for (const args of [[], ['--torch', join(dir, 'a.py'), '--onnx', join(dir, 'a.onnx')]]) {
       const r = await cnncInProcess('export', lenet, ...args);
       expect(r.code).toBe(1);
-      expect(r.stderr).toMatch(/^cnnc: export writes one thing: give exactly one of --torch OUT.py, --torch-train DIR or --onnx OUT.onnx/);
+      expect(r.stderr).toMatch(
+        /^cnnc: export writes one thing: give exactly one of --torch OUT.py, --torch-train DIR or --onnx OUT.onnx/,
+      );
     }
     const r = await cnncInProcess('export', lenet, '--torch', join(dir, 'a.py'), '--weights', 'w.safetensors');
-    expect([r.code, r.stderr]).toEqual([1, 'cnnc: --weights goes with --onnx (a --torch module loads weights itself: load_cnnc)\n']);
+    expect([r.code, r.stderr]).toEqual([
+      1,
+      'cnnc: --weights goes with --onnx (a --torch module loads weights itself: load_cnnc)\n',
+    ]);
   });
 
   it('refuses an output that is the model', async () => {
@@ -44,11 +49,17 @@ describe('cnnc export: refused input', () => {
     const front = analyze(lenet, readFileSync(join(root, lenet), 'utf8'));
     const g = front.shaped!;
     // As a new op or a new pooling option would arrive from the IR before the exporter knows it.
-    const withNode = (id: number, change: object): ShapedGraph => ({ ...g, nodes: g.nodes.map((n) => (n.id === id ? ({ ...n, ...change } as typeof n) : n)) });
+    const withNode = (id: number, change: object): ShapedGraph => ({
+      ...g,
+      nodes: g.nodes.map((n) => (n.id === id ? ({ ...n, ...change } as typeof n) : n)),
+    });
     const pool = g.nodes.find((n) => n.op === 'avgpool2d')!;
     for (const [graph, message] of [
       [withNode(pool.id, { op: 'future_pool' }), '`future_pool` has no PyTorch equivalent in `cnnc export` yet'],
-      [withNode(pool.id, { attrs: { ...pool.attrs, futureOption: true } }), "`cnnc export` cannot express avgpool2d's `futureOption` in PyTorch yet"],
+      [
+        withNode(pool.id, { attrs: { ...pool.attrs, futureOption: true } }),
+        "`cnnc export` cannot express avgpool2d's `futureOption` in PyTorch yet",
+      ],
     ] as const) {
       const bag = new DiagnosticBag();
       expect(torchModule(graph, [], lenet, bag)).toBeNull();
@@ -59,7 +70,11 @@ describe('cnnc export: refused input', () => {
   });
 
   it('refuses weights of another model by name, before running Python', async () => {
-    const other = exportModel(dir, 'other', analyze('dsl-examples/corr2d.cnn', readFileSync(join(root, 'dsl-examples/corr2d.cnn'), 'utf8')));
+    const other = exportModel(
+      dir,
+      'other',
+      analyze('dsl-examples/corr2d.cnn', readFileSync(join(root, 'dsl-examples/corr2d.cnn'), 'utf8')),
+    );
     const r = await cnncInProcess('export', lenet, '--onnx', join(dir, 'x.onnx'), '--weights', other.weights);
     expect([r.code, r.stderr]).toEqual([1, `cnnc: ${other.weights} holds weights of model Corr2d, not LeNet\n`]);
     expect(existsSync(join(dir, 'x.onnx'))).toBe(false);
@@ -71,7 +86,9 @@ describe('cnnc export: refused input', () => {
       process.env.CNNC_PYTHON = join(dir, 'no-python');
       let r = await cnncInProcess('export', lenet, '--onnx', join(dir, 'x.onnx'));
       expect(r.code).toBe(1);
-      expect(r.stderr).toContain(`--onnx needs Python 3 with PyTorch (Debian: apt install python3-torch; another interpreter: CNNC_PYTHON=/path/to/python): cannot run ${join(dir, 'no-python')}: not found`);
+      expect(r.stderr).toContain(
+        `--onnx needs Python 3 with PyTorch (Debian: apt install python3-torch; another interpreter: CNNC_PYTHON=/path/to/python): cannot run ${join(dir, 'no-python')}: not found`,
+      );
       // A Python without its site packages: no torch.
       const bare = join(dir, 'bare-python');
       writeFileSync(bare, '#!/bin/sh\nexec /usr/bin/python3 -S "$@"\n', { mode: 0o755 });
@@ -103,9 +120,21 @@ describe('cnnc export --onnx, run by ONNX Runtime', () => {
     ['dsl-examples/densenet.cnn', 32],
   ] as const)('%s at %s', async (file, size) => {
     const text = readFileSync(join(root, file), 'utf8');
-    const c = exportModel(dir, `onnx-${file}`, analyze(file, text, { batch: 3, ...(size ? { inputSize: [size, size] as const } : {}) }));
+    const c = exportModel(
+      dir,
+      `onnx-${file}`,
+      analyze(file, text, { batch: 3, ...(size ? { inputSize: [size, size] as const } : {}) }),
+    );
     const out = join(dir, `${c.graph.model}.onnx`);
-    const r = await cnncInProcess('export', file, '--onnx', out, '--weights', c.weights, ...(size ? ['--resize', String(size)] : []));
+    const r = await cnncInProcess(
+      'export',
+      file,
+      '--onnx',
+      out,
+      '--weights',
+      c.weights,
+      ...(size ? ['--resize', String(size)] : []),
+    );
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     const session = await ort.InferenceSession.create(out);

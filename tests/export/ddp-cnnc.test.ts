@@ -19,11 +19,15 @@ import { run, withMomentum } from './torch-train.ts';
 const dir = mkdtempSync(join(tmpdir(), 'cnnc-ddp-cnnc-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-it('one SGD step of the exported module equals cnnc\'s', () => {
+it("one SGD step of the exported module equals cnnc's", () => {
   const file = withMomentum(dir, 'lenet.cnn');
   const out = join(dir, 'step');
   expect(cnnc('export', file, '--torch-train', out).code).toBe(0);
-  const [w0, torchStep, cnncStep] = ['w0', 't1', 'c1'].map((n) => join(dir, `${n}.safetensors`)) as [string, string, string];
+  const [w0, torchStep, cnncStep] = ['w0', 't1', 'c1'].map((n) => join(dir, `${n}.safetensors`)) as [
+    string,
+    string,
+    string,
+  ];
   run(['train.py', '--steps', '0', '--save', w0], out);
   run(['train.py', '--init', w0, '--steps', '1', '--save', torchStep], out);
   const trained = cnnc('train', file, '--init', w0, '--steps', '1', '--save', cnncStep);
@@ -36,12 +40,14 @@ it('one SGD step of the exported module equals cnnc\'s', () => {
     expect(largest, `${name} did not move`).toBeGreaterThan(0);
     for (let i = 0; i < x!.length; i++) {
       expect(Math.abs(a![i]! - x![i]!), `${name}[${i}]`).toBeLessThanOrEqual(1e-5 + 1e-4 * Math.abs(x![i]!));
-      const off = Math.abs((a![i]! - w![i]!) - (x![i]! - w![i]!));
+      const off = Math.abs(a![i]! - w![i]! - (x![i]! - w![i]!));
       expect(off, `${name}[${i}]'s update`).toBeLessThanOrEqual(1e-3 * largest + 4 * 2 ** -23 * Math.abs(x![i]!));
       worst = Math.max(worst, off / largest);
     }
   }
-  console.log(`one SGD step, cnnc against the exported module: largest update difference ${worst.toExponential(2)} of the tensor's largest update`);
+  console.log(
+    `one SGD step, cnnc against the exported module: largest update difference ${worst.toExponential(2)} of the tensor's largest update`,
+  );
 }, 300_000);
 
 it('PyTorch -> cnnc eval and train --resume -> PyTorch --resume', () => {
@@ -60,7 +66,9 @@ it('PyTorch -> cnnc eval and train --resume -> PyTorch --resume', () => {
   expect(evaluated.code, evaluated.stderr).toBe(0);
   const { acc, loss, samples } = JSON.parse(evaluated.stdout) as { acc: number; loss: number; samples: number };
   expect(samples).toBe(10000);
-  console.log(`after 20 PyTorch steps: PyTorch ${torchCorrect}/10000 loss ${torchLoss}, cnnc eval ${Math.round(acc * samples)}/10000 loss ${loss}`);
+  console.log(
+    `after 20 PyTorch steps: PyTorch ${torchCorrect}/10000 loss ${torchLoss}, cnnc eval ${Math.round(acc * samples)}/10000 loss ${loss}`,
+  );
   expect(Math.abs(Math.round(acc * samples) - torchCorrect)).toBeLessThanOrEqual(2);
   // The script prints the loss to 4 decimals.
   expect(Math.abs(loss - torchLoss)).toBeLessThanOrEqual(5e-5 + 1e-4 * torchLoss);
@@ -69,9 +77,17 @@ it('PyTorch -> cnnc eval and train --resume -> PyTorch --resume', () => {
   expect(resumed.code, resumed.stderr).toBe(0);
   expect(resumed.stdout).toContain(`resuming from ${w} inside epoch 1, after 2560 of its 60000 samples (step 20)`);
   expect(readCheckpoint(w2).metadata).toMatchObject({ steps: '25', epoch: '0' });
-  expect(readCheckpoint(w2.replace(/\.safetensors$/, '.optim.safetensors')).metadata).toMatchObject({ steps: '25', epoch_samples: '3200', epoch_batches: '25' });
+  expect(readCheckpoint(w2.replace(/\.safetensors$/, '.optim.safetensors')).metadata).toMatchObject({
+    steps: '25',
+    epoch_samples: '3200',
+    epoch_batches: '25',
+  });
 
   run(['train.py', '--resume', w2, '--steps', '30', '--save', w3], out);
   expect(readCheckpoint(w3).metadata).toMatchObject({ steps: '30', epoch: '0' });
-  expect(readCheckpoint(w3.replace(/\.safetensors$/, '.optim.safetensors')).metadata).toMatchObject({ steps: '30', epoch_samples: '3840', epoch_batches: '30' });
+  expect(readCheckpoint(w3.replace(/\.safetensors$/, '.optim.safetensors')).metadata).toMatchObject({
+    steps: '30',
+    epoch_samples: '3840',
+    epoch_batches: '30',
+  });
 }, 300_000);

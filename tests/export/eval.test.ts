@@ -27,11 +27,16 @@ const models = [
 
 describe('cnnc eval output equals the exported module in PyTorch', () => {
   const cases = models.map(([file, model, size]) =>
-    exportModel(dir, `${file}${model ? `:${model}` : ''}`, analyze(file, readFileSync(join(root, file), 'utf8'), {
-      batch: 4,
-      ...(model ? { model } : {}),
-      ...(size ? { inputSize: [size, size] as const } : {}),
-    })));
+    exportModel(
+      dir,
+      `${file}${model ? `:${model}` : ''}`,
+      analyze(file, readFileSync(join(root, file), 'utf8'), {
+        batch: 4,
+        ...(model ? { model } : {}),
+        ...(size ? { inputSize: [size, size] as const } : {}),
+      }),
+    ),
+  );
   it.each(cases.map((c, i) => [c.key, i] as const))('%s', async (_key, i) => {
     const c = cases[i]!;
     const [torch] = runTorch(dir, [c], 'float32');

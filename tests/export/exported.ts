@@ -34,11 +34,14 @@ const readFile = (path: string): string => readFileSync(join(root, path), 'utf8'
 
 /** Every model of every example file, as `FILE` (the default model) or `FILE:MODEL`. */
 export function exampleModels(): { file: string; model: string }[] {
-  return readdirSync(join(root, 'dsl-examples')).filter((f) => f.endsWith('.cnn')).sort().flatMap((f) => {
-    const path = join('dsl-examples', f);
-    const r = analyze(path, readFile(path), { readFile });
-    return r.program!.defs.filter((d) => d.kind === 'model').map((d) => ({ file: path, model: d.name.name }));
-  });
+  return readdirSync(join(root, 'dsl-examples'))
+    .filter((f) => f.endsWith('.cnn'))
+    .sort()
+    .flatMap((f) => {
+      const path = join('dsl-examples', f);
+      const r = analyze(path, readFile(path), { readFile });
+      return r.program!.defs.filter((d) => d.kind === 'model').map((d) => ({ file: path, model: d.name.name }));
+    });
 }
 
 /**
@@ -84,7 +87,12 @@ export function exportModel(dir: string, key: string, front: FrontendResult, see
         const [lo, hi] = p.role === 'running_var' || p.role === 'weight' ? [0.5, 2] : [-0.5, 0.5];
         for (let i = 0; i < values.length; i++) values[i] = lo + (hi - lo) * rng.next();
       } else {
-        initParam({ name: p.name, shape: p.shape, weightShape, role: p.role, layer: node.op }, 'default', random, values);
+        initParam(
+          { name: p.name, shape: p.shape, weightShape, role: p.role, layer: node.op },
+          'default',
+          random,
+          values,
+        );
       }
       params.set(p.name, values);
       tensors.set(p.name, { dtype: 'F32', shape: p.shape, data: values });
@@ -108,15 +116,27 @@ export interface TorchRun {
 
 /** Runs the exported modules in PyTorch (one process), at `dtype`. */
 export function runTorch(dir: string, cases: readonly Exported[], dtype: 'float64' | 'float32'): TorchRun[] {
-  const jobs = cases.map((c) => ({ module: c.module, weights: c.weights, input: c.input, dtype, output: `${c.module}.${dtype}.out` }));
+  const jobs = cases.map((c) => ({
+    module: c.module,
+    weights: c.weights,
+    input: c.input,
+    dtype,
+    output: `${c.module}.${dtype}.out`,
+  }));
   const file = join(dir, `jobs-${dtype}.json`);
   writeFileSync(file, JSON.stringify(jobs));
-  const stdout = execFileSync('/usr/bin/python3', [join(root, 'tests/export/run_exported.py'), file], { encoding: 'utf8', maxBuffer: 64 * 2 ** 20 });
-  return stdout.trim().split('\n').map((line, i) => {
-    const r = JSON.parse(line) as Omit<TorchRun, 'output'>;
-    const bytes = readFileSync(jobs[i]!.output);
-    return { ...r, output: new Float64Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 8) };
+  const stdout = execFileSync('/usr/bin/python3', [join(root, 'tests/export/run_exported.py'), file], {
+    encoding: 'utf8',
+    maxBuffer: 64 * 2 ** 20,
   });
+  return stdout
+    .trim()
+    .split('\n')
+    .map((line, i) => {
+      const r = JSON.parse(line) as Omit<TorchRun, 'output'>;
+      const bytes = readFileSync(jobs[i]!.output);
+      return { ...r, output: new Float64Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 8) };
+    });
 }
 
 /** cnnc's float64 reference interpreter on the case's weights and batch, in evaluation mode. */

@@ -40,13 +40,18 @@ for name in classes:
 }
 
 function train(args: readonly string[]): { status: number | null; stdout: string; stderr: string } {
-  return spawnSync(python, ['train.py', ...args], { cwd: out, encoding: 'utf8', env: { ...process.env, OMP_NUM_THREADS: '1' } });
+  return spawnSync(python, ['train.py', ...args], {
+    cwd: out,
+    encoding: 'utf8',
+    env: { ...process.env, OMP_NUM_THREADS: '1' },
+  });
 }
 
 beforeAll(async () => {
   const text = readFileSync(join(root, 'dsl-examples', 'lenet.cnn'), 'utf8');
   const three = text.replace('model LeNet(num_classes = 10)', 'model LeNet(num_classes = 3)');
-  if (three === text) throw new Error('dsl-examples/lenet.cnn no longer says `model LeNet(num_classes = 10)`: update this test');
+  if (three === text)
+    throw new Error('dsl-examples/lenet.cnn no longer says `model LeNet(num_classes = 10)`: update this test');
   file = join(dir, 'lenet3.cnn');
   writeFileSync(file, three);
   const r = await cnncInProcess('export', file, '--torch-train', out);
@@ -89,12 +94,20 @@ describe('train.py --image-folder', () => {
 
   it.each([
     ['a folder without class subfolders', 'empty', /^train.py: --image-folder .*empty: no class subfolders/],
-    ['a class count other than the outputs', 'two', /^train.py: --image-folder .*two: 2 classes \(across, down\), but LeNet has 3 outputs\n$/],
+    [
+      'a class count other than the outputs',
+      'two',
+      /^train.py: --image-folder .*two: 2 classes \(across, down\), but LeNet has 3 outputs\n$/,
+    ],
     ['an unreadable image', 'broken', /^train.py: .*broken\/down\/9.png: not a readable image /],
-  ])('refuses %s: one line, exit 1', (_, folder, message) => {
-    const r = train(['--image-folder', join(dir, folder), '--steps', '1']);
-    expect(r.status).toBe(1);
-    expect(r.stderr).toMatch(message);
-    expect(r.stderr.trimEnd().split('\n')).toHaveLength(1);
-  }, 60_000);
+  ])(
+    'refuses %s: one line, exit 1',
+    (_, folder, message) => {
+      const r = train(['--image-folder', join(dir, folder), '--steps', '1']);
+      expect(r.status).toBe(1);
+      expect(r.stderr).toMatch(message);
+      expect(r.stderr.trimEnd().split('\n')).toHaveLength(1);
+    },
+    60_000,
+  );
 });

@@ -12,7 +12,8 @@ export const python = '/usr/bin/python3';
 export function withMomentum(at: string, example = 'lenet.cnn'): string {
   const text = readFileSync(join(root, 'dsl-examples', example), 'utf8');
   const changed = text.replace('optimizer sgd(lr = 0.1)', 'optimizer sgd(lr = 0.1, momentum = 0.9)');
-  if (changed === text) throw new Error(`dsl-examples/${example} no longer says \`optimizer sgd(lr = 0.1)\`: update this test`);
+  if (changed === text)
+    throw new Error(`dsl-examples/${example} no longer says \`optimizer sgd(lr = 0.1)\`: update this test`);
   const file = join(at, example.replace(/\.cnn$/, '-momentum.cnn'));
   writeFileSync(file, changed);
   return file;

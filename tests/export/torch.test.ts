@@ -25,7 +25,9 @@ describe('every example model, exported to PyTorch', () => {
 
   it('covers every model of every file', () => {
     expect(models.length).toBeGreaterThan(25);
-    expect(models.map((m) => m.model)).toEqual(expect.arrayContaining(['LeNet', 'ResNet18', 'GoogleNet', 'DenseNet', 'Residual6']));
+    expect(models.map((m) => m.model)).toEqual(
+      expect.arrayContaining(['LeNet', 'ResNet18', 'GoogleNet', 'DenseNet', 'Residual6']),
+    );
   });
 
   it.each(cases.map((c, i) => [c.key, i] as const))('%s', (_key, i) => {

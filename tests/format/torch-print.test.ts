@@ -14,7 +14,8 @@ interface Case {
 }
 
 const fixture = JSON.parse(readFileSync('tests/fixtures/torch/tensor-print.json', 'utf8')) as { cases: Case[] };
-const decode = (v: number | string): number => (typeof v === 'number' ? v : v === 'nan' ? NaN : v === 'inf' ? Infinity : -Infinity);
+const decode = (v: number | string): number =>
+  typeof v === 'number' ? v : v === 'nan' ? NaN : v === 'inf' ? Infinity : -Infinity;
 
 function data(c: Case): Float32Array | Float64Array | Int32Array | BigInt64Array {
   const values = c.data.map(decode);

@@ -9,7 +9,8 @@ import { fuse } from '../../compiler/fusion/fuse.ts';
 import { printFusion } from '../../compiler/fusion/print.ts';
 import { type Compiled, compileModel } from '../../compiler/index.ts';
 
-const build = (source: string, fuse = true): Compiled => compileModel(source, { path: 'test.cnn', batch: 2, fuse, limits: defaultLimits, limitSeverity: 'warning' });
+const build = (source: string, fuse = true): Compiled =>
+  compileModel(source, { path: 'test.cnn', batch: 2, fuse, limits: defaultLimits, limitSeverity: 'warning' });
 const root = join(import.meta.dirname, '..', '..');
 const example = (f: string) => readFileSync(join(root, 'dsl-examples', f), 'utf8');
 
@@ -33,7 +34,9 @@ describe('fusion', () => {
     }
     // 4 activations and 4 activation gradients fewer, each a kernel of its own before.
     expect(plain.kernels.train.length - fused.kernels.train.length).toBe(8);
-    expect(fused.program.train.filter((op) => 'epilogue' in op && op.epilogue?.kind === 'act_grad').map((op) => op.op)).toEqual(['linear_dx', 'linear_dx', 'pool_grad', 'pool_grad']);
+    expect(
+      fused.program.train.filter((op) => 'epilogue' in op && op.epilogue?.kind === 'act_grad').map((op) => op.op),
+    ).toEqual(['linear_dx', 'linear_dx', 'pool_grad', 'pool_grad']);
     expect(fused.plan.arenas.work).toBeLessThan(plain.plan.arenas.work);
     // Kernel headers name both source lines and both ops.
     const conv1 = fused.kernels.train.find((k) => k.kernel.name.includes('conv2d_bias_sigmoid'))!.kernel.wgsl;
@@ -45,7 +48,11 @@ describe('fusion', () => {
     const c = build(example('batchnorm-lenet.cnn'));
     for (const pass of ['forward', 'evaluate'] as const) {
       expect(c.program[pass].filter((op) => op.op === 'bn_eval' || op.op === 'unary')).toHaveLength(0);
-      expect(c.program[pass].filter((op) => (op.op === 'conv2d' || op.op === 'linear') && op.epilogue?.bn && op.epilogue.act?.fn === 'sigmoid')).toHaveLength(4);
+      expect(
+        c.program[pass].filter(
+          (op) => (op.op === 'conv2d' || op.op === 'linear') && op.epilogue?.bn && op.epilogue.act?.fn === 'sigmoid',
+        ),
+      ).toHaveLength(4);
     }
     // Training normalises with the batch's statistics: batch norm stays a kernel, the sigmoid joins it.
     expect(c.program.train.filter((op) => op.op === 'bn_train' && op.epilogue?.act?.fn === 'sigmoid')).toHaveLength(4);
@@ -79,12 +86,20 @@ train { loss mse_sum }`);
 
   it('keeps the input of a leaky_relu with a negative slope for its gradient, fuses it where no gradient is taken', () => {
     // The language only accepts slopes >= 0; the step IR does not, so the pass guards itself.
-    const c = build(`model M {
+    const c = build(
+      `model M {
   input [2, 6, 6]
   conv(2, kernel = 3) leaky_relu(0.5) flatten linear(3)
-}`, false);
-    const negative = (ops: readonly StepOp[]): StepOp[] => ops.map((op) => (op.op === 'unary' || op.op === 'unary_grad' ? { ...op, slope: -0.5 } : op));
-    const { decisions } = fuse({ ...c.program, forward: negative(c.program.forward), train: negative(c.program.train) });
+}`,
+      false,
+    );
+    const negative = (ops: readonly StepOp[]): StepOp[] =>
+      ops.map((op) => (op.op === 'unary' || op.op === 'unary_grad' ? { ...op, slope: -0.5 } : op));
+    const { decisions } = fuse({
+      ...c.program,
+      forward: negative(c.program.forward),
+      train: negative(c.program.train),
+    });
     const byPass = (pass: string) => decisions.find((x) => x.pass === pass && x.op.startsWith('unary('))!;
     expect(byPass('forward').fused).toBe(true);
     expect(byPass('train').fused).toBe(false);
@@ -95,7 +110,9 @@ train { loss mse_sum }`);
     const text = printFusion(build(example('resnet18.cnn')).fusion);
     expect(text).toMatch(/^train pass: \d+ of \d+ candidates fused \{$/m);
     expect(text).toMatch(/fused +unary\(relu\) \[relu#\d+ at test\.cnn:\d+:\d+\] +into +add/);
-    expect(text).toMatch(/separate +unary_grad\(relu\).*\n +%\d+ comes from adaptive_pool_grad, which has no gradient epilogue/);
+    expect(text).toMatch(
+      /separate +unary_grad\(relu\).*\n +%\d+ comes from adaptive_pool_grad, which has no gradient epilogue/,
+    );
     expect(printFusion(build(example('resnet18.cnn'), false).fusion)).toMatch(/fusion is off/);
   });
 });

@@ -37,7 +37,9 @@ describe('fuzz', () => {
       maxHeap = Math.max(maxHeap, process.memoryUsage().heapUsed - base);
       if (failures.length >= 10) break;
     }
-    console.log(`fuzz seed ${seed}: ${counts.cases} cases, runs exit 0: ${counts.exit0}, exit 1: ${counts.exit1}, other: ${counts.other}; heap growth at most ${(maxHeap / 2 ** 20).toFixed(0)} MiB`);
+    console.log(
+      `fuzz seed ${seed}: ${counts.cases} cases, runs exit 0: ${counts.exit0}, exit 1: ${counts.exit1}, other: ${counts.other}; heap growth at most ${(maxHeap / 2 ** 20).toFixed(0)} MiB`,
+    );
     expect(failures).toEqual([]);
     expect(maxHeap).toBeLessThan(heapLimit);
   });
@@ -47,7 +49,9 @@ describe('fuzz', () => {
 // or a located exit 1 within the bounds.
 describe('corpus', () => {
   const corpusDir = join(import.meta.dirname, 'corpus');
-  const files = readdirSync(corpusDir).filter((f) => f.endsWith('.cnn')).sort();
+  const files = readdirSync(corpusDir)
+    .filter((f) => f.endsWith('.cnn'))
+    .sort();
   for (const f of files) {
     it(f, async () => {
       const outcomes = await runCase(join(dir, f), readFileSync(join(corpusDir, f)));

@@ -16,7 +16,8 @@ export interface FuzzCase {
 
 const examplesDir = join(import.meta.dirname, '..', '..', 'dsl-examples');
 export const examples: readonly { name: string; text: string }[] = readdirSync(examplesDir)
-  .filter((f) => f.endsWith('.cnn')).sort()
+  .filter((f) => f.endsWith('.cnn'))
+  .sort()
   .map((f) => ({ name: f, text: readFileSync(join(examplesDir, f), 'utf8') }));
 
 // Close to the lexer's tokens; whitespace and comments are tokens too, so joining gives the text back.
@@ -25,8 +26,24 @@ const tokensOf = (text: string): string[] => text.match(tokenPattern) ?? [];
 const isCode = (t: string): boolean => !/^\s|^#/.test(t);
 const pool: readonly string[] = [...new Set(examples.flatMap((e) => tokensOf(e.text).filter(isCode)))];
 
-export const extremeNumbers = ['1e308', '1e400', '-0', '0', '0.0', '4294967297', '1e39', '1e-400', '99999999999999999999',
-  'NaN', 'Infinity', '-1', '2147483648', '0.5', '1e9', '65536'];
+export const extremeNumbers = [
+  '1e308',
+  '1e400',
+  '-0',
+  '0',
+  '0.0',
+  '4294967297',
+  '1e39',
+  '1e-400',
+  '99999999999999999999',
+  'NaN',
+  'Infinity',
+  '-1',
+  '2147483648',
+  '0.5',
+  '1e9',
+  '65536',
+];
 const unicode = ['é', 'Ω', '名前', '😀', '\u200b', '\u00a0', 'ﬁ', '\u202e', 'ß', '\ufeff'];
 
 class Rng {
@@ -105,7 +122,10 @@ function deep(rng: Rng): Made {
   if (rng.int(8) === 0) {
     const n = rng.pick([nestingLimit * 2, 70, 200]);
     const blocks = Array.from({ length: n }, (_, i) => (i === 0 ? 'block F0 { relu }' : `block F${i} { F${i - 1} }`));
-    return { name: `${ex.name} block chain x${n}`, content: withStatement(`${blocks.join('\n')}\n${ex.text}`, `F${n - 1}`) };
+    return {
+      name: `${ex.name} block chain x${n}`,
+      content: withStatement(`${blocks.join('\n')}\n${ex.text}`, `F${n - 1}`),
+    };
   }
   const [name, make] = rng.pick(Object.entries(nested));
   const n = rng.pick([nestingLimit - 2, nestingLimit - 1, nestingLimit, nestingLimit + 1, 150, 3_000]);
@@ -139,7 +159,8 @@ function unicodeEdit(rng: Rng): Made {
 function lineEnds(rng: Rng): Made {
   const ex = rng.pick(examples);
   const eol = rng.pick(['\r', '\r\n', 'mixed'] as const);
-  let text = eol === 'mixed' ? ex.text.replace(/\n/g, () => rng.pick(['\n', '\r', '\r\n'])) : ex.text.replace(/\n/g, eol);
+  let text =
+    eol === 'mixed' ? ex.text.replace(/\n/g, () => rng.pick(['\n', '\r', '\r\n'])) : ex.text.replace(/\n/g, eol);
   const bom = rng.int(2) === 0;
   if (bom) text = `\ufeff${text}`;
   // Half the cases also break a line, so that an error's line:col is exercised.
@@ -158,7 +179,10 @@ function binary(rng: Rng): Made {
   const text = Buffer.from(ex.text, 'utf8');
   const at = rng.int(text.length);
   const junk = bytes(1 + rng.int(16));
-  return { name: `${ex.name} bytes@${at} x${junk.length}`, content: Buffer.concat([text.subarray(0, at), junk, text.subarray(at)]) };
+  return {
+    name: `${ex.name} bytes@${at} x${junk.length}`,
+    content: Buffer.concat([text.subarray(0, at), junk, text.subarray(at)]),
+  };
 }
 
 const generators = [tokenEdits, tokenEdits, tokenEdits, deep, deep, numbers, unicodeEdit, lineEnds, binary];

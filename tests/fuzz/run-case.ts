@@ -27,7 +27,12 @@ export async function runCase(path: string, content: string | Uint8Array): Promi
   for (const [command, ...flags] of commands) {
     let stderr = '';
     const t0 = performance.now();
-    const code = await main([command!, path, ...flags], { out: () => {}, err: (t) => { stderr += t; } });
+    const code = await main([command!, path, ...flags], {
+      out: () => {},
+      err: (t) => {
+        stderr += t;
+      },
+    });
     const ms = performance.now() - t0;
     const problems: string[] = [];
     if (code !== 0 && code !== 1) problems.push(`exit ${code}`);

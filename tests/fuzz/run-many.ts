@@ -14,19 +14,39 @@ const problems: string[] = [];
 /** Runs cases from `from` until the worker ends; returns where to resume. */
 function runWorker(from: number): Promise<number> {
   return new Promise((resolve) => {
-    const worker = spawn(process.execPath, ['--max-old-space-size=2048', '--import', 'tsx', join(import.meta.dirname, 'worker.ts'), String(seed), String(from), String(total - from)],
-      { stdio: ['ignore', 'pipe', 'inherit'] });
+    const worker = spawn(
+      process.execPath,
+      [
+        '--max-old-space-size=2048',
+        '--import',
+        'tsx',
+        join(import.meta.dirname, 'worker.ts'),
+        String(seed),
+        String(from),
+        String(total - from),
+      ],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
     let current = { i: from, name: '?' };
     let finished = true;
     let hung = false;
     let timer: NodeJS.Timeout | undefined;
     const arm = (): void => {
       clearTimeout(timer);
-      timer = setTimeout(() => { hung = true; worker.kill('SIGKILL'); }, quietLimitMs);
+      timer = setTimeout(() => {
+        hung = true;
+        worker.kill('SIGKILL');
+      }, quietLimitMs);
     };
     arm();
     createInterface({ input: worker.stdout }).on('line', (line) => {
-      const m = JSON.parse(line) as { start?: number; name?: string; done?: number; codes?: number[]; problems?: string[] };
+      const m = JSON.parse(line) as {
+        start?: number;
+        name?: string;
+        done?: number;
+        codes?: number[];
+        problems?: string[];
+      };
       if (m.start !== undefined) {
         current = { i: m.start, name: m.name ?? '?' };
         finished = false;
@@ -48,13 +68,17 @@ function runWorker(from: number): Promise<number> {
       counts.cases++;
       if (hung) counts.hang++;
       else counts.died++;
-      problems.push(`${current.name}: ${hung ? `no progress for ${quietLimitMs / 1000} s` : `worker died (exit ${code})`}`);
+      problems.push(
+        `${current.name}: ${hung ? `no progress for ${quietLimitMs / 1000} s` : `worker died (exit ${code})`}`,
+      );
       resolve(current.i + 1);
     });
   });
 }
 
 const t0 = Date.now();
-for (let next = 0; next < total;) next = await runWorker(next);
-console.log(`seed ${seed}: ${counts.cases} cases in ${((Date.now() - t0) / 1000).toFixed(0)} s; command runs exit 0: ${counts.exit0}, exit 1: ${counts.exit1}, exit 2: ${counts.exit2}; cases that hung: ${counts.hang}, died: ${counts.died}`);
+for (let next = 0; next < total; ) next = await runWorker(next);
+console.log(
+  `seed ${seed}: ${counts.cases} cases in ${((Date.now() - t0) / 1000).toFixed(0)} s; command runs exit 0: ${counts.exit0}, exit 1: ${counts.exit1}, exit 2: ${counts.exit2}; cases that hung: ${counts.hang}, died: ${counts.died}`,
+);
 for (const p of problems) console.log(p);

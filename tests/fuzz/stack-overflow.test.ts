@@ -15,7 +15,12 @@ const { main } = await import('../../runtime/cli/main.ts');
 describe('a stack overflow in a command', () => {
   it('exits 2 with the message and no stack trace', async () => {
     let stderr = '';
-    const code = await main(['check', 'any.cnn'], { out: () => {}, err: (t) => { stderr += t; } });
+    const code = await main(['check', 'any.cnn'], {
+      out: () => {},
+      err: (t) => {
+        stderr += t;
+      },
+    });
     expect(code).toBe(2);
     expect(stderr).toContain('Maximum call stack size exceeded');
     expect(stderr).not.toMatch(/^\s+at /m);

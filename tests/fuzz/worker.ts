@@ -14,7 +14,9 @@ try {
     const c = cases[i]!;
     process.stdout.write(`${JSON.stringify({ start: i, name: c.name })}\n`);
     const outcomes = await runCase(join(dir, 'case.cnn'), c.content);
-    process.stdout.write(`${JSON.stringify({ done: i, codes: outcomes.map((o) => o.code), problems: outcomes.flatMap((o) => o.problems.map((p) => `[${o.command}] ${p}`)) })}\n`);
+    process.stdout.write(
+      `${JSON.stringify({ done: i, codes: outcomes.map((o) => o.code), problems: outcomes.flatMap((o) => o.problems.map((p) => `[${o.command}] ${p}`)) })}\n`,
+    );
   }
 } finally {
   rmSync(dir, { recursive: true, force: true });

@@ -13,7 +13,12 @@ function excess(a: number, e: number, tol: Tolerance): number {
 }
 
 /** Throws unless every element is within tolerance; the message gives the worst index and values. */
-export function expectAllclose(actual: ArrayLike<number>, expected: ArrayLike<number>, tol: Tolerance, label = 'values'): void {
+export function expectAllclose(
+  actual: ArrayLike<number>,
+  expected: ArrayLike<number>,
+  tol: Tolerance,
+  label = 'values',
+): void {
   if (actual.length !== expected.length) {
     throw new Error(`${label}: length ${actual.length}, expected ${expected.length}`);
   }

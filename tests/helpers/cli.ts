@@ -19,7 +19,10 @@ export function cnnc(...args: string[]): { code: number; stdout: string; stderr:
 }
 
 /** As cnnc, killed after `timeoutMs` (code -1, `signal` SIGTERM): for cases whose regression is a hang. */
-export function cnncWithin(timeoutMs: number | undefined, ...args: string[]): { code: number; signal: string | null; stdout: string; stderr: string } {
+export function cnncWithin(
+  timeoutMs: number | undefined,
+  ...args: string[]
+): { code: number; signal: string | null; stdout: string; stderr: string } {
   const r = spawnSync(process.execPath, [join(root, 'bin', 'cnnc.js'), ...args], {
     cwd: root,
     encoding: 'utf8',
@@ -34,6 +37,13 @@ export async function cnncInProcess(...args: string[]): Promise<{ code: number; 
   const { main } = await import('../../runtime/cli/main.ts');
   let stdout = '';
   let stderr = '';
-  const code = await main(args, { out: (t) => { stdout += t; }, err: (t) => { stderr += t; } });
+  const code = await main(args, {
+    out: (t) => {
+      stdout += t;
+    },
+    err: (t) => {
+      stderr += t;
+    },
+  });
   return { code, stdout, stderr };
 }

@@ -23,7 +23,12 @@ export function dot(y: Tensor, r: Tensor): number {
 }
 
 /** d f / d inputs[k], by central differences on each element in turn (inputs are restored). */
-export function numericGradient(f: (inputs: readonly Tensor[]) => number, inputs: readonly Tensor[], k: number, eps: number): Tensor {
+export function numericGradient(
+  f: (inputs: readonly Tensor[]) => number,
+  inputs: readonly Tensor[],
+  k: number,
+  eps: number,
+): Tensor {
   const x = inputs[k];
   if (x === undefined) throw new Error(`numericGradient: no input ${k}`);
   const grad = tensor(x.shape);

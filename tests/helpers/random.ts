@@ -31,11 +31,17 @@ export function normal(rng: Rng): number {
 }
 
 export function randn(rng: Rng, shape: readonly number[]): Tensor {
-  return tensor(shape, Array.from({ length: numel(shape) }, () => normal(rng)));
+  return tensor(
+    shape,
+    Array.from({ length: numel(shape) }, () => normal(rng)),
+  );
 }
 
 export function uniform(rng: Rng, shape: readonly number[], lo = 0, hi = 1): Tensor {
-  return tensor(shape, Array.from({ length: numel(shape) }, () => lo + (hi - lo) * rng.next()));
+  return tensor(
+    shape,
+    Array.from({ length: numel(shape) }, () => lo + (hi - lo) * rng.next()),
+  );
 }
 
 /** `count` integers drawn uniformly from [0, k): class labels. */

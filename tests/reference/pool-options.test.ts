@@ -22,7 +22,10 @@ interface PoolCase {
   readonly tensors: Record<'x' | 'dy' | 'y' | 'dx', StoredTensor>;
 }
 
-const file = JSON.parse(readFileSync(new URL('../fixtures/torch/pool-options.json', import.meta.url), 'utf8')) as { torch: string; cases: PoolCase[] };
+const file = JSON.parse(readFileSync(new URL('../fixtures/torch/pool-options.json', import.meta.url), 'utf8')) as {
+  torch: string;
+  cases: PoolCase[];
+};
 const TOL = { rtol: 1e-12, atol: 1e-14 };
 const tensorOf = (s: StoredTensor): Tensor => ref.tensor(s.shape, s.data);
 
@@ -41,7 +44,9 @@ describe(`pooling options against PyTorch ${file.torch} (float64, rtol 1e-12, at
     const configs = file.cases.map((c) => c.config);
     expect(new Set(configs.map((c) => c.ceilMode))).toEqual(new Set([true, false]));
     expect(new Set(configs.flatMap((c) => ('dilation' in c ? c.dilation : [])))).toEqual(new Set([1, 2, 3]));
-    expect(new Set(configs.flatMap((c) => ('countIncludePad' in c ? [c.countIncludePad] : [])))).toEqual(new Set([true, false]));
+    expect(new Set(configs.flatMap((c) => ('countIncludePad' in c ? [c.countIncludePad] : [])))).toEqual(
+      new Set([true, false]),
+    );
   });
 
   it.each(file.cases.map((c) => [`${c.op} ${c.name}`, c] as const))('%s: output and input gradient', (_name, c) => {

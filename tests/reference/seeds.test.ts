@@ -14,8 +14,13 @@ const plus = (a: readonly number[], k: number): number[] => a.map((v) => v + k);
 /** d2l's corr2d / conv without padding, stride or bias. */
 function corr(x: Tensor, w: Tensor): Tensor {
   const a: OpAttrs['conv2d'] = {
-    outChannels: w.shape[0] as number, kernel: [w.shape[2] as number, w.shape[3] as number],
-    stride: [1, 1], padding: [0, 0], dilation: [1, 1], groups: 1, bias: false,
+    outChannels: w.shape[0] as number,
+    kernel: [w.shape[2] as number, w.shape[3] as number],
+    stride: [1, 1],
+    padding: [0, 0],
+    dilation: [1, 1],
+    groups: 1,
+    bias: false,
   };
   return ref.conv2d(x, w, null, a);
 }
@@ -66,7 +71,10 @@ describe('d2l 7.5 pooling', () => {
     expect(Array.from(ref.avgpool2d(x3, avgAttrs([2, 2], [1, 1])).data)).toEqual([2, 3, 5, 6]);
   });
 
-  const x4 = ref.tensor([1, 1, 4, 4], Array.from({ length: 16 }, (_, i) => i));
+  const x4 = ref.tensor(
+    [1, 1, 4, 4],
+    Array.from({ length: 16 }, (_, i) => i),
+  );
 
   it('MaxPool2d(3) on arange(16) (stride defaults to the kernel) = [[10]]', () => {
     expect(maxpool(x4, [3, 3], [3, 3])).toEqual([10]);

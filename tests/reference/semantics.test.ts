@@ -42,13 +42,33 @@ describe('PyTorch conventions', () => {
     const rng = createRng(3);
     const logits = randn(rng, [4, 6]);
     const labels = randint(rng, 4, 6);
-    const shifted = ref.tensor(logits.shape, logits.data.map((v) => v + 1000));
-    expectAllclose([ref.softmaxCrossEntropy(shifted, labels)], [ref.softmaxCrossEntropy(logits, labels)], { rtol: 1e-12, atol: 0 }, 'loss');
-    expectAllclose(ref.softmaxCrossEntropyBackward(shifted, labels).data, ref.softmaxCrossEntropyBackward(logits, labels).data, { rtol: 0, atol: 1e-12 }, 'grad');
+    const shifted = ref.tensor(
+      logits.shape,
+      logits.data.map((v) => v + 1000),
+    );
+    expectAllclose(
+      [ref.softmaxCrossEntropy(shifted, labels)],
+      [ref.softmaxCrossEntropy(logits, labels)],
+      { rtol: 1e-12, atol: 0 },
+      'loss',
+    );
+    expectAllclose(
+      ref.softmaxCrossEntropyBackward(shifted, labels).data,
+      ref.softmaxCrossEntropyBackward(logits, labels).data,
+      { rtol: 0, atol: 1e-12 },
+      'grad',
+    );
   });
 
   it('updateRunningStats blends the UNBIASED batch variance with momentum', () => {
-    const { runMean, runVar } = ref.updateRunningStats(ref.tensor([1], [0]), ref.tensor([1], [1]), ref.tensor([1], [2]), ref.tensor([1], [3]), 4, 0.1);
+    const { runMean, runVar } = ref.updateRunningStats(
+      ref.tensor([1], [0]),
+      ref.tensor([1], [1]),
+      ref.tensor([1], [2]),
+      ref.tensor([1], [3]),
+      4,
+      0.1,
+    );
     expectAllclose(runMean.data, [0.2], { rtol: 1e-15, atol: 0 }, 'running mean');
     expectAllclose(runVar.data, [0.9 + 0.1 * 4], { rtol: 1e-15, atol: 0 }, 'running var');
   });
@@ -68,7 +88,15 @@ describe('PyTorch conventions', () => {
 
   it('rejects malformed input', () => {
     expect(() => ref.tensor([2, 2], [1, 2, 3])).toThrow(/needs 4 values/);
-    const a = { outChannels: 1, kernel: [2, 2], stride: [1, 1], padding: [0, 0], dilation: [1, 1], groups: 1, bias: true } as const;
+    const a = {
+      outChannels: 1,
+      kernel: [2, 2],
+      stride: [1, 1],
+      padding: [0, 0],
+      dilation: [1, 1],
+      groups: 1,
+      bias: true,
+    } as const;
     expect(() => ref.conv2d(ref.tensor([1, 1, 3, 3]), ref.tensor([1, 1, 2, 2]), null, a)).toThrow(/bias/);
     expect(() => ref.maxpool2d(ref.tensor([1, 1, 4, 4]), maxAttrs([2, 2], [1, 1], [2, 2]))).toThrow(/half/);
     expect(() => ref.softmaxCrossEntropy(ref.tensor([1, 3]), Int32Array.from([3]))).toThrow(/label 3/);

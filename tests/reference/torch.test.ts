@@ -21,12 +21,19 @@ interface Fixture {
   readonly tensors: Record<string, StoredTensor>;
 }
 
-const file = JSON.parse(readFileSync(new URL('../fixtures/torch/ops.json', import.meta.url), 'utf8')) as { torch: string; cases: Fixture[] };
+const file = JSON.parse(readFileSync(new URL('../fixtures/torch/ops.json', import.meta.url), 'utf8')) as {
+  torch: string;
+  cases: Fixture[];
+};
 
 const TOL = { rtol: 1e-9, atol: 1e-10 };
 
 /** Reads the fixture's named tensors and checks computed results against them. */
-function access(f: Fixture): { get: (name: string) => Tensor; has: (name: string) => boolean; check: (name: string, actual: Tensor | number) => void } {
+function access(f: Fixture): {
+  get: (name: string) => Tensor;
+  has: (name: string) => boolean;
+  check: (name: string, actual: Tensor | number) => void;
+} {
   const get = (name: string): Tensor => {
     const s = f.tensors[name];
     if (s === undefined) throw new Error(`fixture ${f.op} '${f.name}' has no tensor ${name}`);
@@ -49,7 +56,10 @@ function access(f: Fixture): { get: (name: string) => Tensor; has: (name: string
 
 type Runner = (f: Fixture) => void;
 
-function vjpOp(forward: (x: Tensor, c: Fixture['config']) => Tensor, backward: (x: Tensor, dy: Tensor, c: Fixture['config']) => Tensor): Runner {
+function vjpOp(
+  forward: (x: Tensor, c: Fixture['config']) => Tensor,
+  backward: (x: Tensor, dy: Tensor, c: Fixture['config']) => Tensor,
+): Runner {
   return (f) => {
     const { get, check } = access(f);
     check('y', forward(get('x'), f.config));
@@ -73,8 +83,10 @@ const labelsOf = (t: Tensor): Int32Array => Int32Array.from(t.data);
 
 // These pooling cases predate PyTorch's pooling options and leave them at PyTorch's defaults
 // (tests/reference/pool-options.test.ts covers the options).
-const maxOf = (c: Fixture['config']): OpAttrs['maxpool2d'] => ({ dilation: [1, 1], ceilMode: false, ...c }) as unknown as OpAttrs['maxpool2d'];
-const avgOf = (c: Fixture['config']): OpAttrs['avgpool2d'] => ({ ceilMode: false, countIncludePad: true, ...c }) as unknown as OpAttrs['avgpool2d'];
+const maxOf = (c: Fixture['config']): OpAttrs['maxpool2d'] =>
+  ({ dilation: [1, 1], ceilMode: false, ...c }) as unknown as OpAttrs['maxpool2d'];
+const avgOf = (c: Fixture['config']): OpAttrs['avgpool2d'] =>
+  ({ ceilMode: false, countIncludePad: true, ...c }) as unknown as OpAttrs['avgpool2d'];
 
 const runners: Record<string, Runner> = {
   conv2d: (f) => {
@@ -98,8 +110,14 @@ const runners: Record<string, Runner> = {
     check('dw', g.dw);
     if (g.db !== null) check('db', g.db);
   },
-  maxpool2d: vjpOp((x, c) => ref.maxpool2d(x, maxOf(c)), (x, dy, c) => ref.maxpool2dBackward(x, dy, maxOf(c))),
-  avgpool2d: vjpOp((x, c) => ref.avgpool2d(x, avgOf(c)), (x, dy, c) => ref.avgpool2dBackward(x, dy, avgOf(c))),
+  maxpool2d: vjpOp(
+    (x, c) => ref.maxpool2d(x, maxOf(c)),
+    (x, dy, c) => ref.maxpool2dBackward(x, dy, maxOf(c)),
+  ),
+  avgpool2d: vjpOp(
+    (x, c) => ref.avgpool2d(x, avgOf(c)),
+    (x, dy, c) => ref.avgpool2dBackward(x, dy, avgOf(c)),
+  ),
   adaptive_avgpool2d: vjpOp(
     (x, c) => ref.adaptiveAvgpool2d(x, c['output'] as Pair),
     (x, dy, c) => ref.adaptiveAvgpool2dBackward(x, dy, c['output'] as Pair),
@@ -114,7 +132,14 @@ const runners: Record<string, Runner> = {
     check('dx', g.dx);
     check('dgamma', g.dgamma);
     check('dbeta', g.dbeta);
-    const run = ref.updateRunningStats(get('runMean'), get('runVar'), fwd.mean, fwd.varBiased, ref.numel(x.shape) / (x.shape[1] as number), momentum);
+    const run = ref.updateRunningStats(
+      get('runMean'),
+      get('runVar'),
+      fwd.mean,
+      fwd.varBiased,
+      ref.numel(x.shape) / (x.shape[1] as number),
+      momentum,
+    );
     check('runMeanOut', run.runMean);
     check('runVarOut', run.runVar);
   },
@@ -157,9 +182,15 @@ const runners: Record<string, Runner> = {
     check('loss', ref.mseMean(get('yhat'), get('y')));
     check('dyhat', ref.mseMeanBackward(get('yhat'), get('y')));
   },
-  sgd: (f) => optimizerOp<SgdState>(() => ({ momentumBuf: null }), (p, g, s) => ref.sgdStep(p, g, s, f.config as unknown as SgdHyper))(f),
-  adam: (f) => optimizerOp<AdamState>(ref.adamInitState, (p, g, s) => ref.adamStep(p, g, s, f.config as unknown as AdamHyper))(f),
-  adamw: (f) => optimizerOp<AdamState>(ref.adamInitState, (p, g, s) => ref.adamwStep(p, g, s, f.config as unknown as AdamHyper))(f),
+  sgd: (f) =>
+    optimizerOp<SgdState>(
+      () => ({ momentumBuf: null }),
+      (p, g, s) => ref.sgdStep(p, g, s, f.config as unknown as SgdHyper),
+    )(f),
+  adam: (f) =>
+    optimizerOp<AdamState>(ref.adamInitState, (p, g, s) => ref.adamStep(p, g, s, f.config as unknown as AdamHyper))(f),
+  adamw: (f) =>
+    optimizerOp<AdamState>(ref.adamInitState, (p, g, s) => ref.adamwStep(p, g, s, f.config as unknown as AdamHyper))(f),
 };
 
 const byOp = new Map<string, Fixture[]>();

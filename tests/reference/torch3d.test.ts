@@ -22,7 +22,10 @@ interface Fixture {
   readonly tensors: Record<string, StoredTensor>;
 }
 
-const file = JSON.parse(readFileSync(new URL('../fixtures/torch/ops3d.json', import.meta.url), 'utf8')) as { torch: string; cases: Fixture[] };
+const file = JSON.parse(readFileSync(new URL('../fixtures/torch/ops3d.json', import.meta.url), 'utf8')) as {
+  torch: string;
+  cases: Fixture[];
+};
 const TOL = { rtol: 1e-9, atol: 1e-10 };
 
 function run(f: Fixture): void {
@@ -46,7 +49,14 @@ function run(f: Fixture): void {
       check('dx', g.dx);
       check('dgamma', g.dgamma);
       check('dbeta', g.dbeta);
-      const run = ref.updateRunningStats(get('runMean'), get('runVar'), fwd.mean, fwd.varBiased, ref.numel(x.shape) / x.shape[1]!, momentum);
+      const run = ref.updateRunningStats(
+        get('runMean'),
+        get('runVar'),
+        fwd.mean,
+        fwd.varBiased,
+        ref.numel(x.shape) / x.shape[1]!,
+        momentum,
+      );
       check('runMeanOut', run.runMean);
       check('runVarOut', run.runVar);
       return;
@@ -86,21 +96,30 @@ function run(f: Fixture): void {
   }
 }
 
-describe.each(['conv3d', 'maxpool3d', 'avgpool3d', 'batchnorm3d_train', 'batchnorm3d_eval'])(`%s vs torch ${file.torch}`, (op) => {
-  const fixtures = file.cases.filter((c) => c.op === op);
-  it('has fixtures', () => expect(fixtures.length).toBeGreaterThanOrEqual(1));
-  it.each(fixtures)(`$name (rtol ${TOL.rtol.toExponential()}, atol ${TOL.atol.toExponential()})`, (f) => run(f));
-});
+describe.each(['conv3d', 'maxpool3d', 'avgpool3d', 'batchnorm3d_train', 'batchnorm3d_eval'])(
+  `%s vs torch ${file.torch}`,
+  (op) => {
+    const fixtures = file.cases.filter((c) => c.op === op);
+    it('has fixtures', () => expect(fixtures.length).toBeGreaterThanOrEqual(1));
+    it.each(fixtures)(`$name (rtol ${TOL.rtol.toExponential()}, atol ${TOL.atol.toExponential()})`, (f) => run(f));
+  },
+);
 
 it("the seeds' exercise: pool3d(X_3d, (2, 2, 2)) on arange(27) as 3x3x3 (stride 1) is [[[13, 14], [16, 17]], [[22, 23], [25, 26]]]", () => {
-  const x = ref.tensor([1, 1, 3, 3, 3], Array.from({ length: 27 }, (_, i) => i));
+  const x = ref.tensor(
+    [1, 1, 3, 3, 3],
+    Array.from({ length: 27 }, (_, i) => i),
+  );
   const y = ref.maxpool3d(x, { kernel: [2, 2, 2], stride: [1, 1, 1], padding: [0, 0, 0], dilation: [1, 1, 1] });
   expect(y.shape).toEqual([1, 1, 2, 2, 2]);
   expect(Array.from(y.data)).toEqual([13, 14, 16, 17, 22, 23, 25, 26]);
 });
 
 it('a max-pool window whose dilated taps all land in the padding gives -inf and no gradient, as PyTorch (F.max_pool3d(x, 2, 1, 1, 3) on 2x2x2)', () => {
-  const x = ref.tensor([1, 1, 2, 2, 2], Array.from({ length: 8 }, (_, i) => i));
+  const x = ref.tensor(
+    [1, 1, 2, 2, 2],
+    Array.from({ length: 8 }, (_, i) => i),
+  );
   const a = { kernel: [2, 2, 2], stride: [1, 1, 1], padding: [1, 1, 1], dilation: [3, 3, 3] } as const;
   expect(Array.from(ref.maxpool3d(x, a).data)).toEqual([-Infinity]);
   expect(Array.from(ref.maxpool3dBackward(x, ref.tensor([1, 1, 1, 1, 1], [1]), a).data)).toEqual(new Array(8).fill(0));

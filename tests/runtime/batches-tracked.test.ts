@@ -31,16 +31,22 @@ afterAll(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-const newModel = (): Promise<Model> => compile(SOURCE, { gpu, batch: BATCH, seed: 1, optimizer: { kind: 'sgd', lr: 0.1 } });
+const newModel = (): Promise<Model> =>
+  compile(SOURCE, { gpu, batch: BATCH, seed: 1, optimizer: { kind: 'sgd', lr: 0.1 } });
 
 function trainSteps(model: Model, n: number): void {
   const rng = createRng(5);
-  for (let i = 0; i < n; i++) model.trainStep(Float32Array.from(randn(rng, [BATCH, 2, 4, 4]).data), Int32Array.from({ length: BATCH }, (_, j) => (i + j) % 2));
+  for (let i = 0; i < n; i++)
+    model.trainStep(
+      Float32Array.from(randn(rng, [BATCH, 2, 4, 4]).data),
+      Int32Array.from({ length: BATCH }, (_, j) => (i + j) % 2),
+    );
 }
 
 async function tracked(model: Model): Promise<Record<string, bigint>> {
   const out: Record<string, bigint> = {};
-  for (const [name, t] of await stateDict(model)) if (name.endsWith('num_batches_tracked')) out[name] = (t.data as BigInt64Array)[0]!;
+  for (const [name, t] of await stateDict(model))
+    if (name.endsWith('num_batches_tracked')) out[name] = (t.data as BigInt64Array)[0]!;
   return out;
 }
 
@@ -75,7 +81,15 @@ describe('num_batches_tracked', () => {
       expect(await tracked(model)).toEqual({ 'bn1.num_batches_tracked': 1238n, 'bn2.num_batches_tracked': 11n });
 
       const saved = join(dir, 'run.safetensors');
-      await saveRun(model, saved, { epoch: 1, seed: 1, batch: BATCH, shuffle: false, history: [], stepHistory: [], position: null });
+      await saveRun(model, saved, {
+        epoch: 1,
+        seed: 1,
+        batch: BATCH,
+        shuffle: false,
+        history: [],
+        stepHistory: [],
+        position: null,
+      });
       const resumed = await newModel();
       try {
         applyRun(resumed, readRun(saved, resumed.compiled.graph));
@@ -107,7 +121,9 @@ describe('num_batches_tracked', () => {
     const model = await newModel();
     try {
       expect(() => readWeights(model.compiled.graph, path)).toThrow(CheckpointError);
-      expect(() => readWeights(model.compiled.graph, path)).toThrow(`${path}: tensor bn2.num_batches_tracked is F32, expected I64 (a count of batches)`);
+      expect(() => readWeights(model.compiled.graph, path)).toThrow(
+        `${path}: tensor bn2.num_batches_tracked is F32, expected I64 (a count of batches)`,
+      );
     } finally {
       await model.dispose();
     }

@@ -24,11 +24,19 @@ train {
 /** `count` deterministic 4x4 samples, in order. */
 function data(count: number): TrainData {
   return {
-    count, sampleShape: [1, 4, 4], describe: `${count} samples`, files: [], nonFinite: null,
+    count,
+    sampleShape: [1, 4, 4],
+    describe: `${count} samples`,
+    files: [],
+    nonFinite: null,
     *batches({ batchSize }): Iterable<TrainBatch> {
       for (let first = 0; first < count; first += batchSize) {
         const size = Math.min(batchSize, count - first);
-        yield { size, x: Float32Array.from({ length: size * 16 }, (_, i) => Math.sin(first * 16 + i)), target: Int32Array.from({ length: size }, (_, i) => (first + i) % 10) };
+        yield {
+          size,
+          x: Float32Array.from({ length: size * 16 }, (_, i) => Math.sin(first * 16 + i)),
+          target: Int32Array.from({ length: size }, (_, i) => (first + i) % 10),
+        };
       }
     },
   };
@@ -43,7 +51,9 @@ describe('compile time', () => {
       const sibling = await m.withBatch(3, 'evaluate');
       expect(m.compileSeconds).toBeGreaterThan(own);
       sibling.evaluateStep(new Float32Array(3 * 16), new Int32Array(3));
-      expect(() => sibling.trainStep(new Float32Array(3 * 16), new Int32Array(3))).toThrow('the train pass was not prepared');
+      expect(() => sibling.trainStep(new Float32Array(3 * 16), new Int32Array(3))).toThrow(
+        'the train pass was not prepared',
+      );
       const afterEvaluate = m.compileSeconds;
       expect(await m.withBatch(3, 'evaluate')).toBe(sibling);
       expect(m.compileSeconds).toBe(afterEvaluate);
@@ -55,12 +65,16 @@ describe('compile time', () => {
     }
   });
 
-  it('the epoch report gives compile time apart: the first epoch the model\'s own and its siblings\', later epochs none', async () => {
+  it("the epoch report gives compile time apart: the first epoch the model's own and its siblings', later epochs none", async () => {
     const m = await compile(source, { seed: 1 });
     try {
       const own = m.compileSeconds;
       // 20 training samples in batches of 8 leave a last batch of 4, 11 validation samples one of 3.
-      const reports = await train(m, { train: data(20), val: data(11) }, { epochs: 2, batchSize: 8, shuffle: false, seed: 1, maxSteps: null });
+      const reports = await train(
+        m,
+        { train: data(20), val: data(11) },
+        { epochs: 2, batchSize: 8, shuffle: false, seed: 1, maxSteps: null },
+      );
       expect(reports).toHaveLength(2);
       const [first, second] = reports as [(typeof reports)[0], (typeof reports)[0]];
       // The first epoch: the model's compile, then the first steps at 8 and at 4 (timed to their

@@ -6,7 +6,15 @@ import { mseBackward, mseForward } from '../../compiler/codegen/kernels/mse.ts';
 import { accumulateKernel, ITEM_THREADS } from '../../compiler/codegen/kernels/reduce.ts';
 import { defaultLimits } from '../../compiler/codegen/limits.ts';
 import { dropoutBackward, dropoutForward } from '../../compiler/codegen/kernels/dropout.ts';
-import { type AdamSpec, type ParamRange, type SgdSpec, adamStep, adamwStep, sgdStep, stepWords } from '../../compiler/codegen/kernels/optimizer.ts';
+import {
+  type AdamSpec,
+  type ParamRange,
+  type SgdSpec,
+  adamStep,
+  adamwStep,
+  sgdStep,
+  stepWords,
+} from '../../compiler/codegen/kernels/optimizer.ts';
 import { openGpu, type Gpu } from '../../runtime/gpu/device.ts';
 import { type HostArray, runKernels } from '../../runtime/gpu/run-kernel.ts';
 import { dropoutMask } from '../../runtime/gpu/rng.ts';
@@ -25,11 +33,15 @@ beforeAll(async () => {
 afterAll(() => gpu.dispose());
 
 /** runKernels on this file's device. */
-const run = (kernels: readonly KernelModule[], inputs: Record<string, HostArray>, outputs: readonly string[]) => runKernels(gpu, kernels, inputs, outputs);
+const run = (kernels: readonly KernelModule[], inputs: Record<string, HostArray>, outputs: readonly string[]) =>
+  runKernels(gpu, kernels, inputs, outputs);
 
 /** A seeded normal tensor rounded to f32 and scaled, so the reference sees exactly what the GPU sees. */
 function randomF32(seed: number, shape: readonly number[], scale = 1): Tensor {
-  return tensor(shape, Float32Array.from(randn(createRng(seed), shape).data, (v) => v * scale));
+  return tensor(
+    shape,
+    Float32Array.from(randn(createRng(seed), shape).data, (v) => v * scale),
+  );
 }
 
 const f32 = (t: Tensor): Float32Array => Float32Array.from(t.data);
@@ -38,26 +50,29 @@ describe.each([
   { batch: 8, classes: 10, scale: 1 },
   { batch: 300, classes: 7, scale: 3 },
   { batch: 3, classes: 1000, scale: 40 },
-])('softmax cross-entropy [$batch, $classes] x$scale (float64 reference, rtol 1e-4 atol 1e-5)', ({ batch, classes, scale }) => {
-  it('loss, correct count accumulated onto the buffer, and dlogits', async () => {
-    const spec = { name: 'k_xent', origin, batch, classes };
-    const logits = randomF32(1, [batch, classes], scale);
-    const labels = randint(createRng(2), batch, classes);
-    const out = await run(
-      [softmaxXentForward(spec), softmaxXentBackward({ ...spec, name: 'k_xent_grad' })],
-      { logits: f32(logits), labels, correct: new Uint32Array([5]) },
-      ['loss', 'correct', 'dlogits'],
-    );
-    expectAllclose(out['loss']!, [ref.softmaxCrossEntropy(logits, labels)], tol, 'loss');
-    let hits = 0;
-    for (let r = 0; r < batch; r++) {
-      const row = Array.from(logits.data.subarray(r * classes, (r + 1) * classes));
-      if (row.indexOf(Math.max(...row)) === labels[r]) hits++;
-    }
-    expect(out['correct']![0]).toBe(5 + hits);
-    expectAllclose(out['dlogits']!, ref.softmaxCrossEntropyBackward(logits, labels).data, tol, 'dlogits');
-  });
-});
+])(
+  'softmax cross-entropy [$batch, $classes] x$scale (float64 reference, rtol 1e-4 atol 1e-5)',
+  ({ batch, classes, scale }) => {
+    it('loss, correct count accumulated onto the buffer, and dlogits', async () => {
+      const spec = { name: 'k_xent', origin, batch, classes };
+      const logits = randomF32(1, [batch, classes], scale);
+      const labels = randint(createRng(2), batch, classes);
+      const out = await run(
+        [softmaxXentForward(spec), softmaxXentBackward({ ...spec, name: 'k_xent_grad' })],
+        { logits: f32(logits), labels, correct: new Uint32Array([5]) },
+        ['loss', 'correct', 'dlogits'],
+      );
+      expectAllclose(out['loss']!, [ref.softmaxCrossEntropy(logits, labels)], tol, 'loss');
+      let hits = 0;
+      for (let r = 0; r < batch; r++) {
+        const row = Array.from(logits.data.subarray(r * classes, (r + 1) * classes));
+        if (row.indexOf(Math.max(...row)) === labels[r]) hits++;
+      }
+      expect(out['correct']![0]).toBe(5 + hits);
+      expectAllclose(out['dlogits']!, ref.softmaxCrossEntropyBackward(logits, labels).data, tol, 'dlogits');
+    });
+  },
+);
 
 describe.each([
   { elements: 7, reduction: 'sum' as const },
@@ -68,10 +83,15 @@ describe.each([
     const spec = { name: 'k_mse', origin, elements, reduction };
     const pred = randomF32(3, [elements]);
     const target = randomF32(4, [elements]);
-    const out = await run([mseForward(spec), mseBackward({ ...spec, name: 'k_mse_grad' })], { yhat: f32(pred), y: f32(target) }, ['loss', 'dyhat']);
-    const [loss, grad] = reduction === 'sum'
-      ? [ref.mseSum(pred, target), ref.mseSumBackward(pred, target)]
-      : [ref.mseMean(pred, target), ref.mseMeanBackward(pred, target)];
+    const out = await run(
+      [mseForward(spec), mseBackward({ ...spec, name: 'k_mse_grad' })],
+      { yhat: f32(pred), y: f32(target) },
+      ['loss', 'dyhat'],
+    );
+    const [loss, grad] =
+      reduction === 'sum'
+        ? [ref.mseSum(pred, target), ref.mseSumBackward(pred, target)]
+        : [ref.mseMean(pred, target), ref.mseMeanBackward(pred, target)];
     expectAllclose(out['loss']!, [loss], tol, 'loss');
     expectAllclose(out['dyhat']!, grad.data, tol, 'dyhat');
   });
@@ -100,7 +120,11 @@ describe('dropout (CPU twin of the mask hash, exact mask; rtol 1e-4 atol 1e-5 va
   const x = randomF32(5, [elements]);
   const dy = randomF32(6, [elements]);
   const draw = async (step: number) =>
-    run([dropoutForward(spec), dropoutBackward({ ...spec, name: 'k_drop_grad' })], { params: new Uint32Array([1234, step]), x: f32(x), dy: f32(dy) }, ['y', 'dx']);
+    run(
+      [dropoutForward(spec), dropoutBackward({ ...spec, name: 'k_drop_grad' })],
+      { params: new Uint32Array([1234, step]), x: f32(x), dy: f32(dy) },
+      ['y', 'dx'],
+    );
 
   it('forward and backward follow the CPU twin mask, scaled by 1/(1-p), about p dropped', async () => {
     const out = await draw(0);
@@ -153,10 +177,16 @@ describe('optimizers: 3 steps over a packed range (float64 reference, rtol 1e-4 
       const out = await run([kernel], { ...buffers, params: params(step), grad: f32(g) }, ['param', ...stateNames]);
       const want = refStep(refP, slice(f32(g)), step);
       expectAllclose(slice(out['param']!).data, want.p.data, tol, `param after step ${step + 1}`);
-      want.state.forEach((s, i) => expectAllclose(slice(out[stateNames[i]!]!).data, s.data, tol, `${stateNames[i]} after step ${step + 1}`));
+      want.state.forEach((s, i) =>
+        expectAllclose(slice(out[stateNames[i]!]!).data, s.data, tol, `${stateNames[i]} after step ${step + 1}`),
+      );
       // Outside the range nothing moves.
-      expect(Array.from(out['param']!.subarray(0, range.offset))).toEqual(Array.from(f32(p0).subarray(0, range.offset)));
-      expect(Array.from(out['param']!.subarray(range.offset + range.count))).toEqual(Array.from(f32(p0).subarray(range.offset + range.count)));
+      expect(Array.from(out['param']!.subarray(0, range.offset))).toEqual(
+        Array.from(f32(p0).subarray(0, range.offset)),
+      );
+      expect(Array.from(out['param']!.subarray(range.offset + range.count))).toEqual(
+        Array.from(f32(p0).subarray(range.offset + range.count)),
+      );
       buffers = out;
       refP = want.p;
     }
@@ -171,11 +201,16 @@ describe('optimizers: 3 steps over a packed range (float64 reference, rtol 1e-4 
     const hyper = { lr: 0.1, ...h };
     const spec: SgdSpec = { name: 'k_sgd', origin, range, hyper };
     let state: ref.SgdState = { momentumBuf: null };
-    await threeSteps(sgdStep(spec), (step) => new Uint32Array([0, step]), h.momentum === 0 ? [] : ['momentum_buf'], (p, g) => {
-      const r = ref.sgdStep(p, g, state, hyper);
-      state = r.state;
-      return { p: r.p, state: r.state.momentumBuf ? [r.state.momentumBuf] : [] };
-    });
+    await threeSteps(
+      sgdStep(spec),
+      (step) => new Uint32Array([0, step]),
+      h.momentum === 0 ? [] : ['momentum_buf'],
+      (p, g) => {
+        const r = ref.sgdStep(p, g, state, hyper);
+        state = r.state;
+        return { p: r.p, state: r.state.momentumBuf ? [r.state.momentumBuf] : [] };
+      },
+    );
   });
 
   it.each([
@@ -187,11 +222,16 @@ describe('optimizers: 3 steps over a packed range (float64 reference, rtol 1e-4 
     const spec: AdamSpec = { name: 'k_adam', origin, range, hyper };
     let state = ref.adamInitState(slice(f32(p0)));
     const config = { kind: 'adam' as const, lr: hyper.lr, betas: [hyper.beta1, hyper.beta2] as const };
-    await threeSteps(kernel(spec), (step) => stepWords(0, step, config), ['exp_avg', 'exp_avg_sq'], (p, g) => {
-      const r = refStep(p, g, state, hyper);
-      state = r.state;
-      return { p: r.p, state: [r.state.m, r.state.v] };
-    });
+    await threeSteps(
+      kernel(spec),
+      (step) => stepWords(0, step, config),
+      ['exp_avg', 'exp_avg_sq'],
+      (p, g) => {
+        const r = refStep(p, g, state, hyper);
+        state = r.state;
+        return { p: r.p, state: [r.state.m, r.state.v] };
+      },
+    );
   });
 
   // The step itself, du = p_after - p_before, to 1e-5 of its largest element: float32 rounds it
@@ -202,24 +242,44 @@ describe('optimizers: 3 steps over a packed range (float64 reference, rtol 1e-4 
     { kind: 'adam' as const, kernel: adamStep, refStep: ref.adamStep, t: 2 },
     { kind: 'adamw' as const, kernel: adamwStep, refStep: ref.adamwStep, t: 10 },
     { kind: 'adam' as const, kernel: adamStep, refStep: ref.adamStep, t: 1000 },
-  ])('$kind at step $t: bias corrections as torch computes them, the step within 1e-5 of its size', async ({ kind, kernel, refStep, t }) => {
-    const hyper = { lr: 1e-2, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 1e-2 };
-    const p = randomF32(20 + t, [range.bufferElements], 0.01);
-    const g = randomF32(21 + t, [range.bufferElements]);
-    // Moments as t - 1 earlier steps might leave them (zero before the first).
-    const m = t === 1 ? tensor([range.bufferElements]) : randomF32(22 + t, [range.bufferElements], 0.1);
-    const v = t === 1 ? tensor([range.bufferElements]) : tensor([range.bufferElements], Float32Array.from(randomF32(23 + t, [range.bufferElements]).data, (x) => 0.01 * x * x));
-    const words = stepWords(0, t - 1, { kind, lr: hyper.lr, betas: [hyper.beta1, hyper.beta2] });
-    const out = await run([kernel({ name: 'k_adam', origin, range, hyper })], { params: words, param: f32(p), grad: f32(g), exp_avg: f32(m), exp_avg_sq: f32(v) }, ['param']);
-    const want = refStep(slice(f32(p)), slice(f32(g)), { m: slice(f32(m)), v: slice(f32(v)), step: t - 1 }, hyper);
-    const before = slice(f32(p)).data;
-    const du = Array.from(slice(out['param']!).data, (x, i) => x - before[i]!);
-    const duRef = Array.from(want.p.data, (x, i) => x - before[i]!);
-    const size = Math.max(...duRef.map(Math.abs));
-    expectAllclose(du, duRef, { rtol: 0, atol: 1e-5 * size }, `${kind} step ${t}: p_after - p_before`);
-  });
+  ])(
+    '$kind at step $t: bias corrections as torch computes them, the step within 1e-5 of its size',
+    async ({ kind, kernel, refStep, t }) => {
+      const hyper = { lr: 1e-2, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 1e-2 };
+      const p = randomF32(20 + t, [range.bufferElements], 0.01);
+      const g = randomF32(21 + t, [range.bufferElements]);
+      // Moments as t - 1 earlier steps might leave them (zero before the first).
+      const m = t === 1 ? tensor([range.bufferElements]) : randomF32(22 + t, [range.bufferElements], 0.1);
+      const v =
+        t === 1
+          ? tensor([range.bufferElements])
+          : tensor(
+              [range.bufferElements],
+              Float32Array.from(randomF32(23 + t, [range.bufferElements]).data, (x) => 0.01 * x * x),
+            );
+      const words = stepWords(0, t - 1, { kind, lr: hyper.lr, betas: [hyper.beta1, hyper.beta2] });
+      const out = await run(
+        [kernel({ name: 'k_adam', origin, range, hyper })],
+        { params: words, param: f32(p), grad: f32(g), exp_avg: f32(m), exp_avg_sq: f32(v) },
+        ['param'],
+      );
+      const want = refStep(slice(f32(p)), slice(f32(g)), { m: slice(f32(m)), v: slice(f32(v)), step: t - 1 }, hyper);
+      const before = slice(f32(p)).data;
+      const du = Array.from(slice(out['param']!).data, (x, i) => x - before[i]!);
+      const duRef = Array.from(want.p.data, (x, i) => x - before[i]!);
+      const size = Math.max(...duRef.map(Math.abs));
+      expectAllclose(du, duRef, { rtol: 0, atol: 1e-5 * size }, `${kind} step ${t}: p_after - p_before`);
+    },
+  );
 
   it('rejects Nesterov without momentum, naming the kernel', () => {
-    expect(() => sgdStep({ name: 'k_bad_sgd', origin, range, hyper: { lr: 0.1, momentum: 0, dampening: 0, weightDecay: 0, nesterov: true } })).toThrow(/k_bad_sgd/);
+    expect(() =>
+      sgdStep({
+        name: 'k_bad_sgd',
+        origin,
+        range,
+        hyper: { lr: 0.1, momentum: 0, dampening: 0, weightDecay: 0, nesterov: true },
+      }),
+    ).toThrow(/k_bad_sgd/);
   });
 });

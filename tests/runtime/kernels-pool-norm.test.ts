@@ -3,10 +3,20 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { OpAttrs, Pair } from '../../compiler/ir/ops.ts';
 import { type Pool2dAttrs, windowMissingInput, windowOutSize } from '../../compiler/ir/pool-window.ts';
 import {
-  avgpool2dBackward, avgpool2dForward, columnRun, maxpool2dBackward, maxpool2dForward, poolOutputShape, stridedGeometry,
+  avgpool2dBackward,
+  avgpool2dForward,
+  columnRun,
+  maxpool2dBackward,
+  maxpool2dForward,
+  poolOutputShape,
+  stridedGeometry,
 } from '../../compiler/codegen/kernels/pool.ts';
 import { adaptiveAvgpool2dBackward, adaptiveAvgpool2dForward } from '../../compiler/codegen/kernels/adaptive-pool.ts';
-import { batchnormEval, batchnormTrainBackward, batchnormTrainForward } from '../../compiler/codegen/kernels/batchnorm.ts';
+import {
+  batchnormEval,
+  batchnormTrainBackward,
+  batchnormTrainForward,
+} from '../../compiler/codegen/kernels/batchnorm.ts';
 import { openGpu, type Gpu } from '../../runtime/gpu/device.ts';
 import { type HostArray, runKernels } from '../../runtime/gpu/run-kernel.ts';
 import type { KernelModule, KernelOrigin } from '../../compiler/codegen/kernel.ts';
@@ -26,12 +36,16 @@ beforeAll(async () => {
 afterAll(() => gpu.dispose());
 
 /** runKernels on this file's device. */
-const run = (kernels: readonly KernelModule[], inputs: Record<string, HostArray>, outputs: readonly string[]) => runKernels(gpu, kernels, inputs, outputs);
+const run = (kernels: readonly KernelModule[], inputs: Record<string, HostArray>, outputs: readonly string[]) =>
+  runKernels(gpu, kernels, inputs, outputs);
 
 /** A seeded normal tensor rounded to f32, so the reference sees exactly what the GPU sees. */
 function randomF32(seed: number, shape: readonly number[], round = false): Tensor {
   const t = randn(createRng(seed), shape);
-  return tensor(shape, Float32Array.from(t.data, (v) => (round ? Math.round(v * 2) : v)));
+  return tensor(
+    shape,
+    Float32Array.from(t.data, (v) => (round ? Math.round(v * 2) : v)),
+  );
 }
 
 const f32 = (t: Tensor): Float32Array => Float32Array.from(t.data);
@@ -63,10 +77,13 @@ describe('pooling: d2l seeds on the GPU (exact)', () => {
   });
 
   it('arange(16) with ceil_mode (PyTorch 1.13): maxpool(3) -> [[10, 11], [14, 15]], avgpool(3, padding 1, stride 2, count_include_pad false)', async () => {
-    expect(await maxed([1, 1, 4, 4], x16, maxAttrs([3, 3], [3, 3], [0, 0], { ceilMode: true }))).toEqual([10, 11, 14, 15]);
+    expect(await maxed([1, 1, 4, 4], x16, maxAttrs([3, 3], [3, 3], [0, 0], { ceilMode: true }))).toEqual([
+      10, 11, 14, 15,
+    ]);
     // Windows rows {0,1}, {1,2,3}, {3}: the last starts inside the input, so ceil_mode keeps it.
-    expect(await averaged([1, 1, 4, 4], x16, avgAttrs([3, 3], [2, 2], [1, 1], { ceilMode: true, countIncludePad: false })))
-      .toEqual([2.5, 4, 5, 8.5, 10, 11, 12.5, 14, 15]);
+    expect(
+      await averaged([1, 1, 4, 4], x16, avgAttrs([3, 3], [2, 2], [1, 1], { ceilMode: true, countIncludePad: false })),
+    ).toEqual([2.5, 4, 5, 8.5, 10, 11, 12.5, 14, 15]);
   });
 });
 
@@ -98,15 +115,40 @@ const listedConfigs: PoolConfig[] = [
   // PyTorch's options: ceil_mode windows past the input (clipped taps, divisor clipped to the padded
   // input), dilated taps from the left padding, count_include_pad = false; a ceil_mode tiling axis
   // (k = s, 7 = 2 * 3 + 1) whose last window holds one column.
-  { input: [2, 3, 8, 9], kernel: [3, 3], stride: [2, 2], padding: [1, 1], ties: true, ceilMode: true, countIncludePad: false },
+  {
+    input: [2, 3, 8, 9],
+    kernel: [3, 3],
+    stride: [2, 2],
+    padding: [1, 1],
+    ties: true,
+    ceilMode: true,
+    countIncludePad: false,
+  },
   { input: [1, 2, 7, 7], kernel: [3, 3], stride: [3, 3], padding: [0, 0], ties: false, ceilMode: true },
-  { input: [2, 2, 9, 10], kernel: [3, 2], stride: [2, 1], padding: [1, 1], ties: true, dilation: [2, 3], countIncludePad: false },
-  { input: [1, 3, 11, 8], kernel: [3, 3], stride: [2, 3], padding: [1, 0], ties: false, dilation: [3, 2], ceilMode: true },
+  {
+    input: [2, 2, 9, 10],
+    kernel: [3, 2],
+    stride: [2, 1],
+    padding: [1, 1],
+    ties: true,
+    dilation: [2, 3],
+    countIncludePad: false,
+  },
+  {
+    input: [1, 3, 11, 8],
+    kernel: [3, 3],
+    stride: [2, 3],
+    padding: [1, 0],
+    ties: false,
+    dilation: [3, 2],
+    ceilMode: true,
+  },
   { input: [2, 2, 6, 28], kernel: [2, 2], stride: [2, 2], padding: [0, 0], ties: true, dilation: [2, 2] },
 ];
 
-const poolConfigs = [...listedConfigs, ...randomPoolConfigs(7, 8)]
-  .map((c): Required<PoolConfig> => ({ dilation: [1, 1], ceilMode: false, countIncludePad: true, ...c }));
+const poolConfigs = [...listedConfigs, ...randomPoolConfigs(7, 8)].map(
+  (c): Required<PoolConfig> => ({ dilation: [1, 1], ceilMode: false, countIncludePad: true, ...c }),
+);
 
 /**
  * `count` seeded random pooling configurations that PyTorch accepts: every option drawn, sizes
@@ -127,7 +169,17 @@ function randomPoolConfigs(seed: number, count: number): PoolConfig[] {
       const o = windowOutSize(input[2 + i]!, kernel[i]!, stride[i]!, padding[i]!, dilation[i]!, ceilMode);
       return o >= 1 && windowMissingInput(input[2 + i]!, o, kernel[i]!, stride[i]!, padding[i]!, dilation[i]!) < 0;
     });
-    if (fits) out.push({ input, kernel, stride, padding, dilation, ceilMode, countIncludePad: rng.next() < 0.5, ties: rng.next() < 0.5 });
+    if (fits)
+      out.push({
+        input,
+        kernel,
+        stride,
+        padding,
+        dilation,
+        ceilMode,
+        countIncludePad: rng.next() < 0.5,
+        ties: rng.next() < 0.5,
+      });
   }
   return out;
 }
@@ -136,28 +188,31 @@ it('runs of neighbouring columns: 4 where it divides the row, else its largest d
   expect([28, 12, 10, 14, 9, 7, 6, 11, 13, 1].map(columnRun)).toEqual([4, 4, 5, 7, 3, 7, 6, 1, 1, 1]);
 });
 
-describe.each(poolConfigs)('pool2d $input k$kernel s$stride p$padding d$dilation ceil=$ceilMode include_pad=$countIncludePad ties=$ties (float64 reference, rtol 1e-4 atol 1e-5)', (c) => {
-  const maxA = maxAttrs(c.kernel, c.stride, c.padding, { ceilMode: c.ceilMode, dilation: c.dilation });
-  const avgA = avgAttrs(c.kernel, c.stride, c.padding, { ceilMode: c.ceilMode, countIncludePad: c.countIncludePad });
-  // Rounded inputs make ties common: the kernels must pick PyTorch's first maximum in scan order.
-  const x = randomF32(1, c.input, c.ties);
+describe.each(poolConfigs)(
+  'pool2d $input k$kernel s$stride p$padding d$dilation ceil=$ceilMode include_pad=$countIncludePad ties=$ties (float64 reference, rtol 1e-4 atol 1e-5)',
+  (c) => {
+    const maxA = maxAttrs(c.kernel, c.stride, c.padding, { ceilMode: c.ceilMode, dilation: c.dilation });
+    const avgA = avgAttrs(c.kernel, c.stride, c.padding, { ceilMode: c.ceilMode, countIncludePad: c.countIncludePad });
+    // Rounded inputs make ties common: the kernels must pick PyTorch's first maximum in scan order.
+    const x = randomF32(1, c.input, c.ties);
 
-  it('max pool forward and backward (gradient to the stored argmax)', async () => {
-    const spec = pool(c.input, maxA);
-    const dy = randomF32(2, poolOutputShape(stridedGeometry(spec)));
-    const out = await run([maxpool2dForward(spec), maxpool2dBackward(spec)], { x: f32(x), dy: f32(dy) }, ['y', 'dx']);
-    expectAllclose(out['y']!, ref.maxpool2d(x, maxA).data, tol, 'y');
-    expectAllclose(out['dx']!, ref.maxpool2dBackward(x, dy, maxA).data, tol, 'dx');
-  });
+    it('max pool forward and backward (gradient to the stored argmax)', async () => {
+      const spec = pool(c.input, maxA);
+      const dy = randomF32(2, poolOutputShape(stridedGeometry(spec)));
+      const out = await run([maxpool2dForward(spec), maxpool2dBackward(spec)], { x: f32(x), dy: f32(dy) }, ['y', 'dx']);
+      expectAllclose(out['y']!, ref.maxpool2d(x, maxA).data, tol, 'y');
+      expectAllclose(out['dx']!, ref.maxpool2dBackward(x, dy, maxA).data, tol, 'dx');
+    });
 
-  it('avg pool forward and backward', async () => {
-    const spec = pool(c.input, avgA);
-    const dy = randomF32(2, poolOutputShape(stridedGeometry(spec)));
-    const out = await run([avgpool2dForward(spec), avgpool2dBackward(spec)], { x: f32(x), dy: f32(dy) }, ['y', 'dx']);
-    expectAllclose(out['y']!, ref.avgpool2d(x, avgA).data, tol, 'y');
-    expectAllclose(out['dx']!, ref.avgpool2dBackward(x, dy, avgA).data, tol, 'dx');
-  });
-});
+    it('avg pool forward and backward', async () => {
+      const spec = pool(c.input, avgA);
+      const dy = randomF32(2, poolOutputShape(stridedGeometry(spec)));
+      const out = await run([avgpool2dForward(spec), avgpool2dBackward(spec)], { x: f32(x), dy: f32(dy) }, ['y', 'dx']);
+      expectAllclose(out['y']!, ref.avgpool2d(x, avgA).data, tol, 'y');
+      expectAllclose(out['dx']!, ref.avgpool2dBackward(x, dy, avgA).data, tol, 'dx');
+    });
+  },
+);
 
 const adaptiveConfigs: { input: Shape4; output: Pair }[] = [
   { input: [2, 3, 7, 9], output: [3, 4] },
@@ -169,18 +224,30 @@ const adaptiveConfigs: { input: Shape4; output: Pair }[] = [
   { input: [1, 2, 6, 7], output: [3, 2] },
 ];
 
-describe.each(adaptiveConfigs)('adaptive avg pool $input -> $output (float64 reference, rtol 1e-4 atol 1e-5)', ({ input, output }) => {
-  it('forward and backward', async () => {
-    const spec = { name: 'k_adaptive', origin, input, attrs: { output } };
-    const x = randomF32(3, input);
-    const dy = randomF32(4, [input[0], input[1], ...output]);
-    const out = await run([adaptiveAvgpool2dForward(spec), adaptiveAvgpool2dBackward(spec)], { x: f32(x), dy: f32(dy) }, ['y', 'dx']);
-    expectAllclose(out['y']!, ref.adaptiveAvgpool2d(x, output).data, tol, 'y');
-    expectAllclose(out['dx']!, ref.adaptiveAvgpool2dBackward(x, dy, output).data, tol, 'dx');
-  });
-});
+describe.each(adaptiveConfigs)(
+  'adaptive avg pool $input -> $output (float64 reference, rtol 1e-4 atol 1e-5)',
+  ({ input, output }) => {
+    it('forward and backward', async () => {
+      const spec = { name: 'k_adaptive', origin, input, attrs: { output } };
+      const x = randomF32(3, input);
+      const dy = randomF32(4, [input[0], input[1], ...output]);
+      const out = await run(
+        [adaptiveAvgpool2dForward(spec), adaptiveAvgpool2dBackward(spec)],
+        { x: f32(x), dy: f32(dy) },
+        ['y', 'dx'],
+      );
+      expectAllclose(out['y']!, ref.adaptiveAvgpool2d(x, output).data, tol, 'y');
+      expectAllclose(out['dx']!, ref.adaptiveAvgpool2dBackward(x, dy, output).data, tol, 'dx');
+    });
+  },
+);
 
-const bnConfigs: { input: number[] }[] = [{ input: [4, 3, 5, 6] }, { input: [8, 5] }, { input: [128, 2, 24, 24] }, { input: [2, 3, 4, 5, 3] }];
+const bnConfigs: { input: number[] }[] = [
+  { input: [4, 3, 5, 6] },
+  { input: [8, 5] },
+  { input: [128, 2, 24, 24] },
+  { input: [2, 3, 4, 5, 3] },
+];
 
 describe.each(bnConfigs)('batchnorm $input (float64 reference, rtol 1e-4 atol 1e-5)', ({ input }) => {
   const attrs = { eps: 1e-5, momentum: 0.1 };
@@ -195,11 +262,21 @@ describe.each(bnConfigs)('batchnorm $input (float64 reference, rtol 1e-4 atol 1e
     let runVar = tensor([c], new Float32Array(c).fill(1));
     for (const step of [0, 1]) {
       // An offset mean checks the two-pass variance when |mean| >> std.
-      const x = tensor(input, Float32Array.from(randomF32(10 + step, input).data, (v) => 3 + 2 * v));
+      const x = tensor(
+        input,
+        Float32Array.from(randomF32(10 + step, input).data, (v) => 3 + 2 * v),
+      );
       const dy = randomF32(20 + step, input);
       const out = await run(
         [batchnormTrainForward(spec), batchnormTrainBackward({ ...spec, name: 'k_bn_grad' })],
-        { x: f32(x), dy: f32(dy), gamma: f32(gamma), beta: f32(beta), running_mean: f32(runMean), running_var: f32(runVar) },
+        {
+          x: f32(x),
+          dy: f32(dy),
+          gamma: f32(gamma),
+          beta: f32(beta),
+          running_mean: f32(runMean),
+          running_var: f32(runVar),
+        },
         ['y', 'save_mean', 'save_invstd', 'running_mean', 'running_var', 'dx', 'dgamma', 'dbeta'],
       );
       const fwd = ref.batchnormTrain(x, gamma, beta, attrs.eps);
@@ -221,7 +298,10 @@ describe.each(bnConfigs)('batchnorm $input (float64 reference, rtol 1e-4 atol 1e
   it('eval forward with running stats', async () => {
     const x = randomF32(30, input);
     const runMean = randomF32(31, [c]);
-    const runVar = tensor([c], Float32Array.from(randomF32(32, [c]).data, (v) => 0.5 + v * v));
+    const runVar = tensor(
+      [c],
+      Float32Array.from(randomF32(32, [c]).data, (v) => 0.5 + v * v),
+    );
     const out = await run(
       [batchnormEval({ ...spec, name: 'k_bn_eval' })],
       { x: f32(x), gamma: f32(gamma), beta: f32(beta), running_mean: f32(runMean), running_var: f32(runVar) },
@@ -240,10 +320,14 @@ describe('limits and validation', () => {
   });
 
   it('names the kernel when padding exceeds half the window', () => {
-    expect(() => maxpool2dForward(pool([1, 1, 4, 4], maxAttrs([2, 2], [2, 2], [2, 2])))).toThrow(/k_pool.*padding 2 exceeds half/);
+    expect(() => maxpool2dForward(pool([1, 1, 4, 4], maxAttrs([2, 2], [2, 2], [2, 2])))).toThrow(
+      /k_pool.*padding 2 exceeds half/,
+    );
     // PyTorch gives -inf (and an argmax outside the input) for a dilated window that steps over a
     // short input from its left padding; the shape rules refuse it (E0302), the kernel names it.
-    expect(() => maxpool2dForward(pool([1, 1, 1, 1], maxAttrs([2, 2], [1, 1], [1, 1], { dilation: [2, 2] })))).toThrow(/k_pool.*reads only padding/);
+    expect(() => maxpool2dForward(pool([1, 1, 1, 1], maxAttrs([2, 2], [1, 1], [1, 1], { dilation: [2, 2] })))).toThrow(
+      /k_pool.*reads only padding/,
+    );
   });
 
   it('generates training batch norm over one value per channel, which only an evaluating model holds', () => {

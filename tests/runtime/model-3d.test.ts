@@ -18,7 +18,10 @@ const example = (file: string): string => readFileSync(new URL(`../../dsl-exampl
 describe('3-D models on the GPU', () => {
   it("dsl-examples/pool3d.cnn on arange(27) as 3x3x3: max gives the seeds' [[[13, 14], [16, 17]], [[22, 23], [25, 26]]], avg 6.5 less", async () => {
     const x = Float32Array.from({ length: 27 }, (_, i) => i);
-    for (const [model, want] of [['MaxPool3d', [13, 14, 16, 17, 22, 23, 25, 26]], ['AvgPool3d', [6.5, 7.5, 9.5, 10.5, 15.5, 16.5, 18.5, 19.5]]] as const) {
+    for (const [model, want] of [
+      ['MaxPool3d', [13, 14, 16, 17, 22, 23, 25, 26]],
+      ['AvgPool3d', [6.5, 7.5, 9.5, 10.5, 15.5, 16.5, 18.5, 19.5]],
+    ] as const) {
       // A model without logits compiles with a tensor loss.
       const m = await compile(example('pool3d.cnn'), { gpu, batch: 1, model, loss: 'mse_mean' });
       try {

@@ -58,10 +58,22 @@ writeFileSync(model, source);
 // 40 training and 30 test images of 4x4: at batch 16 the last batch of each split is partial (8, 14).
 const data = join(tmp, 'data');
 mkdirSync(data);
-for (const [stem, count] of [['train', 40], ['t10k', 30]] as const) {
+for (const [stem, count] of [
+  ['train', 40],
+  ['t10k', 30],
+] as const) {
   const pixels = Array.from({ length: count * 16 }, (_, i) => (i * 37) % 256);
   writeFileSync(join(data, `${stem}-images-idx3-ubyte.gz`), gzipSync(idxBytes(IMAGES_MAGIC, [count, 4, 4], pixels)));
-  writeFileSync(join(data, `${stem}-labels-idx1-ubyte.gz`), gzipSync(idxBytes(LABELS_MAGIC, [count], Array.from({ length: count }, (_, i) => i % 10))));
+  writeFileSync(
+    join(data, `${stem}-labels-idx1-ubyte.gz`),
+    gzipSync(
+      idxBytes(
+        LABELS_MAGIC,
+        [count],
+        Array.from({ length: count }, (_, i) => i % 10),
+      ),
+    ),
+  );
 }
 
 async function run(...args: string[]): Promise<string> {
@@ -89,7 +101,18 @@ describe('one analysis per command', () => {
   it('eval and predict parse and elaborate once each', async () => {
     expect(await run('eval', model, '--data', data, '--weights', weights)).toContain('val_loss');
     expect(calls).toEqual({ parse: 1, elaborate: 1 });
-    const predicted = await run('predict', model, '--weights', weights, '--images', join(data, 't10k-images-idx3-ubyte.gz'), '--count', '21', '--batch-size', '8');
+    const predicted = await run(
+      'predict',
+      model,
+      '--weights',
+      weights,
+      '--images',
+      join(data, 't10k-images-idx3-ubyte.gz'),
+      '--count',
+      '21',
+      '--batch-size',
+      '8',
+    );
     expect(predicted.trim().split('\n')).toHaveLength(21);
     expect(calls).toEqual({ parse: 2, elaborate: 2 });
   });
@@ -106,7 +129,8 @@ describe('one analysis per command', () => {
       // Shared weights: the same logits for the first 3 samples (one kernel set per batch size, so
       // float32 sums may associate differently; rtol 1e-5).
       const part = await sibling.forward(x.subarray(0, 3 * 16));
-      for (let i = 0; i < 3 * 10; i++) expect(Math.abs(part[i]! - full[i]!)).toBeLessThanOrEqual(1e-5 * Math.abs(full[i]!) + 1e-6);
+      for (let i = 0; i < 3 * 10; i++)
+        expect(Math.abs(part[i]! - full[i]!)).toBeLessThanOrEqual(1e-5 * Math.abs(full[i]!) + 1e-6);
     } finally {
       await m.dispose();
     }

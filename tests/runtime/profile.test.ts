@@ -46,41 +46,45 @@ describe('the step profile by layer (runtime/profile.ts)', () => {
   z -> maxpool(2) flatten linear(3)
 }`;
 
-  for (const method of ['timestamps', 'wall-clock'] as const) it(`attributes every kernel to a layer, the loss or the optimizer (${method})`, async (ctx) => {
-    if (method === 'timestamps' && !gpu.timestamps) ctx.skip();
-    const model = await compile(residual, { gpu, batch: 16, seed: 1 });
-    try {
-      // Quantised timestamps are averaged (the command's way); the wall clock keeps the fastest (the bench's).
-      const statistic = method === 'timestamps' ? 'mean' : 'min';
-      const p = await profileSteps(model, randomBatch(model), 3, { statistic, method });
-      expect(p.method).toBe(method);
-      expect(p.statistic).toBe(statistic);
-      expect(p.kernels.map((k) => k.kernel)).toEqual(model.compiled.kernels.train.map((c) => c.kernel.name));
-      // Every kernel is in exactly one row; the rows add up to the step.
-      expect(p.rows.reduce((s, r) => s + r.kernels, 0)).toBe(p.kernels.length);
-      const sum = p.rows.reduce((s, r) => s + r.forwardMs + r.backwardMs, 0);
-      expect(sum).toBeCloseTo(p.totalMs, 9);
-      expect(p.totalMs).toBeCloseTo(p.kernels.reduce((s, k) => s + k.ms, 0), 9);
-      expect(p.totalMs).toBeGreaterThan(0);
-      for (const k of p.kernels) expect(k.ms).toBeGreaterThanOrEqual(0);
-      // The wall clock always advances: each kernel's time is positive.
-      if (method === 'wall-clock') for (const k of p.kernels) expect(k.ms).toBeGreaterThan(0);
-      expect(p.rows.map((r) => `${r.layer} ${r.op} ${r.source}`)).toEqual([
-        '0 conv2d model.cnn:3',
-        '%3 add model.cnn:4',
-        '2 maxpool2d model.cnn:5',
-        '4 linear model.cnn:5',
-        'loss cross_entropy null',
-        'optimizer sgd null',
-      ]);
-      const conv = p.rows[0]!;
-      // conv forward (+ relu fused), input and weight gradients: time on both sides.
-      expect(conv.forwardMs + conv.backwardMs).toBeGreaterThan(0);
-      expect(conv.kernels).toBeGreaterThanOrEqual(2);
-    } finally {
-      await model.dispose();
-    }
-  });
+  for (const method of ['timestamps', 'wall-clock'] as const)
+    it(`attributes every kernel to a layer, the loss or the optimizer (${method})`, async (ctx) => {
+      if (method === 'timestamps' && !gpu.timestamps) ctx.skip();
+      const model = await compile(residual, { gpu, batch: 16, seed: 1 });
+      try {
+        // Quantised timestamps are averaged (the command's way); the wall clock keeps the fastest (the bench's).
+        const statistic = method === 'timestamps' ? 'mean' : 'min';
+        const p = await profileSteps(model, randomBatch(model), 3, { statistic, method });
+        expect(p.method).toBe(method);
+        expect(p.statistic).toBe(statistic);
+        expect(p.kernels.map((k) => k.kernel)).toEqual(model.compiled.kernels.train.map((c) => c.kernel.name));
+        // Every kernel is in exactly one row; the rows add up to the step.
+        expect(p.rows.reduce((s, r) => s + r.kernels, 0)).toBe(p.kernels.length);
+        const sum = p.rows.reduce((s, r) => s + r.forwardMs + r.backwardMs, 0);
+        expect(sum).toBeCloseTo(p.totalMs, 9);
+        expect(p.totalMs).toBeCloseTo(
+          p.kernels.reduce((s, k) => s + k.ms, 0),
+          9,
+        );
+        expect(p.totalMs).toBeGreaterThan(0);
+        for (const k of p.kernels) expect(k.ms).toBeGreaterThanOrEqual(0);
+        // The wall clock always advances: each kernel's time is positive.
+        if (method === 'wall-clock') for (const k of p.kernels) expect(k.ms).toBeGreaterThan(0);
+        expect(p.rows.map((r) => `${r.layer} ${r.op} ${r.source}`)).toEqual([
+          '0 conv2d model.cnn:3',
+          '%3 add model.cnn:4',
+          '2 maxpool2d model.cnn:5',
+          '4 linear model.cnn:5',
+          'loss cross_entropy null',
+          'optimizer sgd null',
+        ]);
+        const conv = p.rows[0]!;
+        // conv forward (+ relu fused), input and weight gradients: time on both sides.
+        expect(conv.forwardMs + conv.backwardMs).toBeGreaterThan(0);
+        expect(conv.kernels).toBeGreaterThanOrEqual(2);
+      } finally {
+        await model.dispose();
+      }
+    });
 });
 
 describe('cnnc profile', () => {
@@ -89,7 +93,9 @@ describe('cnnc profile', () => {
     const text = cnnc('profile', lenet, '--batch-size', '4', '--steps', '1', '--set', 'num_classes=4');
     expect(text.stderr).toBe('');
     expect(text.code).toBe(0);
-    expect(text.stdout).toMatch(/^LeNet, batch 4, input \[1, 28, 28\]: one training step, \d+ kernels, [\d.]+ ms of GPU time\n/);
+    expect(text.stdout).toMatch(
+      /^LeNet, batch 4, input \[1, 28, 28\]: one training step, \d+ kernels, [\d.]+ ms of GPU time\n/,
+    );
     expect(text.stdout).toMatch(/\n0 +conv2d +dsl-examples\/lenet\.cnn:\d+ +[\d.]+ +[\d.]+ +[\d.]+% +\d+\n/);
     expect(text.stdout).toMatch(/\noptimizer +sgd +[\d.]+ +[\d.]+% +1\n/);
     expect(text.stdout).toMatch(/\ntotal +[\d.]+ +[\d.]+ +100\.0% +\d+\n$/);
@@ -97,7 +103,17 @@ describe('cnnc profile', () => {
     expect(r.code).toBe(0);
     const j = JSON.parse(r.stdout);
     expect(j).toMatchObject({ model: 'LeNet', batch: 4, input: [1, 28, 28], steps: 1 });
-    expect(j.layers.map((l: { layer: string }) => l.layer)).toEqual(['0', '2', '3', '5', '7', '9', '11', 'loss', 'optimizer']);
+    expect(j.layers.map((l: { layer: string }) => l.layer)).toEqual([
+      '0',
+      '2',
+      '3',
+      '5',
+      '7',
+      '9',
+      '11',
+      'loss',
+      'optimizer',
+    ]);
     expect(j.layers.reduce((s: number, l: { kernels: number }) => s + l.kernels, 0)).toBe(j.kernels.length);
     expect(j.layers.reduce((s: number, l: { share: number }) => s + l.share, 0)).toBeCloseTo(1, 9);
   });

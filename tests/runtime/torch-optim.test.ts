@@ -93,55 +93,84 @@ describe.each(['lenet', 'residual'])('optimizer steps against torch.optim: %s', 
   const tensors = readCheckpoint(here(`../fixtures/torch/optim-${modelName}.safetensors`)).tensors;
   const source = fixture.source ?? fs.readFileSync(here(`../../${fixture.file!}`), 'utf8');
 
-  it.each(Object.keys(fixture.optimizers))(`${fixture.description}, %s: state after steps 1 and 5 within 1e-4 and 1e-3 of the update`, async (opt) => {
-    const { betas, ...rest } = fixture.optimizers[opt]!;
-    const model: Model = await compile(source, { gpu, batch: fixture.batch, seed: 0, loss: 'cross_entropy', optimizer: { ...rest, ...(betas ? { betas } : {}) } });
-    try {
-      for (const key of fixture.stateDict) if (!key.endsWith('num_batches_tracked')) model.setParam(key, floats(tensors.get(`init/${key}`), `init/${key}`));
-      const problems: string[] = [];
-      const lines: string[] = [];
-      for (let s = 1; s <= fixture.steps; s++) {
-        const labels = tensors.get(`labels/${s - 1}`)!;
-        if (labels.dtype !== 'I64') throw new Error(`labels/${s - 1}: ${labels.dtype}, expected I64`);
-        model.trainStep(floats(tensors.get(`input/${s - 1}`), `input/${s - 1}`), Int32Array.from(labels.data, Number));
-        // Steps between checkpoints are queued back to back, nothing read in between, as the
-        // training loop runs them: each must still read its own step's words (Adam's corrections).
-        if (!fixture.checkpoints.includes(s)) continue;
-        const from = fixture.checkpoints[fixture.checkpoints.indexOf(s) - 1] ?? 0;
-        const losses = (await model.stepLosses(from, s))!;
-        losses.forEach((loss, i) => {
-          const want = fixture.losses[opt]![from + i]!;
-          if (!(Math.abs(loss - want) <= LOSS_RTOL * Math.abs(want))) problems.push(`loss of step ${from + i + 1}: ${loss}, PyTorch ${want}`);
-        });
+  it.each(Object.keys(fixture.optimizers))(
+    `${fixture.description}, %s: state after steps 1 and 5 within 1e-4 and 1e-3 of the update`,
+    async (opt) => {
+      const { betas, ...rest } = fixture.optimizers[opt]!;
+      const model: Model = await compile(source, {
+        gpu,
+        batch: fixture.batch,
+        seed: 0,
+        loss: 'cross_entropy',
+        optimizer: { ...rest, ...(betas ? { betas } : {}) },
+      });
+      try {
+        for (const key of fixture.stateDict)
+          if (!key.endsWith('num_batches_tracked'))
+            model.setParam(key, floats(tensors.get(`init/${key}`), `init/${key}`));
+        const problems: string[] = [];
+        const lines: string[] = [];
+        for (let s = 1; s <= fixture.steps; s++) {
+          const labels = tensors.get(`labels/${s - 1}`)!;
+          if (labels.dtype !== 'I64') throw new Error(`labels/${s - 1}: ${labels.dtype}, expected I64`);
+          model.trainStep(
+            floats(tensors.get(`input/${s - 1}`), `input/${s - 1}`),
+            Int32Array.from(labels.data, Number),
+          );
+          // Steps between checkpoints are queued back to back, nothing read in between, as the
+          // training loop runs them: each must still read its own step's words (Adam's corrections).
+          if (!fixture.checkpoints.includes(s)) continue;
+          const from = fixture.checkpoints[fixture.checkpoints.indexOf(s) - 1] ?? 0;
+          const losses = (await model.stepLosses(from, s))!;
+          losses.forEach((loss, i) => {
+            const want = fixture.losses[opt]![from + i]!;
+            if (!(Math.abs(loss - want) <= LOSS_RTOL * Math.abs(want)))
+              problems.push(`loss of step ${from + i + 1}: ${loss}, PyTorch ${want}`);
+          });
 
-        const ours = new Map<string, StoredTensor>(await stateDict(model));
-        for (const t of await model.getOptimizerState()) ours.set(t.name, { dtype: 'F32', shape: t.shape, data: t.data });
-        const spread = fixture.float64[opt]![String(s)]!.units;
-        const prefix = `${opt}/${s}/`;
-        const keys = [...tensors.keys()].filter((k) => k.startsWith(prefix)).map((k) => k.slice(prefix.length));
-        expect(keys.sort(), `step ${s}: the tensors cnnc has`).toEqual([...ours.keys()].sort());
-        let worst = { units: 0, key: '', bound: 0 };
-        let largest = { units: 0, key: '' };
-        for (const key of keys) {
-          const theirs = tensors.get(prefix + key)!;
-          const mine = ours.get(key)!;
-          if (theirs.dtype === 'I64') {
-            if (mine.data[0] !== theirs.data[0]) problems.push(`step ${s} ${key}: ${mine.data[0]}, PyTorch ${theirs.data[0]}`);
-            continue;
+          const ours = new Map<string, StoredTensor>(await stateDict(model));
+          for (const t of await model.getOptimizerState())
+            ours.set(t.name, { dtype: 'F32', shape: t.shape, data: t.data });
+          const spread = fixture.float64[opt]![String(s)]!.units;
+          const prefix = `${opt}/${s}/`;
+          const keys = [...tensors.keys()].filter((k) => k.startsWith(prefix)).map((k) => k.slice(prefix.length));
+          expect(keys.sort(), `step ${s}: the tensors cnnc has`).toEqual([...ours.keys()].sort());
+          let worst = { units: 0, key: '', bound: 0 };
+          let largest = { units: 0, key: '' };
+          for (const key of keys) {
+            const theirs = tensors.get(prefix + key)!;
+            const mine = ours.get(key)!;
+            if (theirs.dtype === 'I64') {
+              if (mine.data[0] !== theirs.data[0])
+                problems.push(`step ${s} ${key}: ${mine.data[0]}, PyTorch ${theirs.data[0]}`);
+              continue;
+            }
+            const init = tensors.get(`init/${key}`);
+            const units = updateUnits(
+              floats(mine, key),
+              floats(theirs, prefix + key),
+              init ? floats(init, `init/${key}`) : null,
+            );
+            const bound = Math.max(BOUND[s]!, SPREAD_FACTOR * spread[key]!);
+            if (units / bound > worst.units / (worst.bound || 1)) worst = { units, key, bound };
+            if (units > largest.units) largest = { units, key };
+            if (!(units <= bound))
+              problems.push(
+                `step ${s} ${key}: ${units.toExponential(2)} of the update from PyTorch (bound ${bound.toExponential(2)}; PyTorch float32 vs float64 ${spread[key]!.toExponential(2)})`,
+              );
           }
-          const init = tensors.get(`init/${key}`);
-          const units = updateUnits(floats(mine, key), floats(theirs, prefix + key), init ? floats(init, `init/${key}`) : null);
-          const bound = Math.max(BOUND[s]!, SPREAD_FACTOR * spread[key]!);
-          if (units / bound > worst.units / (worst.bound || 1)) worst = { units, key, bound };
-          if (units > largest.units) largest = { units, key };
-          if (!(units <= bound)) problems.push(`step ${s} ${key}: ${units.toExponential(2)} of the update from PyTorch (bound ${bound.toExponential(2)}; PyTorch float32 vs float64 ${spread[key]!.toExponential(2)})`);
+          lines.push(
+            `after step ${s}: largest ${largest.units.toExponential(2)} of the update (${largest.key}); nearest its bound ${worst.key}, ${worst.units.toExponential(2)} (bound ${worst.bound.toExponential(2)})`,
+          );
         }
-        lines.push(`after step ${s}: largest ${largest.units.toExponential(2)} of the update (${largest.key}); nearest its bound ${worst.key}, ${worst.units.toExponential(2)} (bound ${worst.bound.toExponential(2)})`);
+        if (report) console.log(`${modelName} ${opt}:\n  ${lines.join('\n  ')}`);
+        expect(
+          problems,
+          `${modelName} ${opt}: ${problems.length} differences from PyTorch\n${lines.join('\n')}`,
+        ).toEqual([]);
+      } finally {
+        await model.dispose();
       }
-      if (report) console.log(`${modelName} ${opt}:\n  ${lines.join('\n  ')}`);
-      expect(problems, `${modelName} ${opt}: ${problems.length} differences from PyTorch\n${lines.join('\n')}`).toEqual([]);
-    } finally {
-      await model.dispose();
-    }
-  });
+    },
+  );
 });

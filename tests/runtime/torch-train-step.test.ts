@@ -59,7 +59,11 @@ function floats(t: StoredTensor | undefined, name: string): Float32Array {
 }
 
 /** The largest |a - e| / (atol + rtol |e|) and where; > 1 fails. */
-function worst(actual: Float32Array, expected: Float32Array, bound: (e: number, i: number) => number): { ratio: number; index: number; diff: number } {
+function worst(
+  actual: Float32Array,
+  expected: Float32Array,
+  bound: (e: number, i: number) => number,
+): { ratio: number; index: number; diff: number } {
   let out = { ratio: 0, index: -1, diff: 0 };
   for (let i = 0; i < expected.length; i++) {
     const diff = Math.abs(actual[i]! - expected[i]!);
@@ -84,7 +88,13 @@ describe.each(CASES)('train step against PyTorch: %s', (name) => {
   let model: Model;
   beforeAll(async () => {
     const { betas, ...rest } = fixture.optimizer;
-    model = await compile(source, { gpu, batch: fixture.batch, seed: 0, loss: 'cross_entropy', optimizer: { ...rest, ...(betas ? { betas } : {}) } });
+    model = await compile(source, {
+      gpu,
+      batch: fixture.batch,
+      seed: 0,
+      loss: 'cross_entropy',
+      optimizer: { ...rest, ...(betas ? { betas } : {}) },
+    });
   });
   afterAll(() => model.dispose());
 
@@ -115,7 +125,8 @@ describe.each(CASES)('train step against PyTorch: %s', (name) => {
       const want = fixture.losses[s]!;
       const diff = Math.abs(loss - want);
       lines.push(`loss ${s}: ${loss} vs ${want} (|diff| ${diff.toExponential(2)})`);
-      if (!(diff <= LOSS_RTOL * Math.abs(want))) problems.push(`loss of step ${s}: ${loss}, PyTorch ${want}, |diff| ${diff}`);
+      if (!(diff <= LOSS_RTOL * Math.abs(want)))
+        problems.push(`loss of step ${s}: ${loss}, PyTorch ${want}, |diff| ${diff}`);
     }
 
     const got = await stateDict(model);
@@ -133,7 +144,9 @@ describe.each(CASES)('train step against PyTorch: %s', (name) => {
       const w = worst(a, e, (v) => WEIGHTS.atol + WEIGHTS.rtol * Math.abs(v));
       if (w.diff > maxDiff.diff) maxDiff = { diff: w.diff, key };
       if (w.ratio > 1) {
-        problems.push(`${key}[${w.index}]: ${a[w.index]}, PyTorch ${e[w.index]}, |diff| ${w.diff.toExponential(3)} (${w.ratio.toPrecision(3)}x the tolerance)`);
+        problems.push(
+          `${key}[${w.index}]: ${a[w.index]}, PyTorch ${e[w.index]}, |diff| ${w.diff.toExponential(3)} (${w.ratio.toPrecision(3)}x the tolerance)`,
+        );
       }
 
       // The step itself (running statistics included): final - init against PyTorch's.
@@ -144,11 +157,17 @@ describe.each(CASES)('train step against PyTorch: %s', (name) => {
       const u = worst(du, duTorch, (_v, i) => UPDATE_REL * scale + UPDATE_ULPS * Math.max(ulp(w0[i]!), ulp(e[i]!)));
       if (u.ratio > maxUpdate.ratio) maxUpdate = { ratio: u.ratio, key };
       if (u.ratio > 1) {
-        problems.push(`update of ${key}[${u.index}]: ${du[u.index]}, PyTorch ${duTorch[u.index]} (largest PyTorch update ${scale.toExponential(3)}; ${u.ratio.toPrecision(3)}x the tolerance)`);
+        problems.push(
+          `update of ${key}[${u.index}]: ${du[u.index]}, PyTorch ${duTorch[u.index]} (largest PyTorch update ${scale.toExponential(3)}; ${u.ratio.toPrecision(3)}x the tolerance)`,
+        );
       }
     }
-    lines.push(`state_dict: max |diff| ${maxDiff.diff.toExponential(2)} at ${maxDiff.key}; update check at most ${maxUpdate.ratio.toPrecision(3)}x its tolerance (${maxUpdate.key})`);
-    lines.push(`PyTorch float32 vs float64: state ${fixture.float64.maxAbsDiff.toExponential(2)}, loss ${fixture.float64.maxAbsDiffLoss.toExponential(2)}`);
+    lines.push(
+      `state_dict: max |diff| ${maxDiff.diff.toExponential(2)} at ${maxDiff.key}; update check at most ${maxUpdate.ratio.toPrecision(3)}x its tolerance (${maxUpdate.key})`,
+    );
+    lines.push(
+      `PyTorch float32 vs float64: state ${fixture.float64.maxAbsDiff.toExponential(2)}, loss ${fixture.float64.maxAbsDiffLoss.toExponential(2)}`,
+    );
     if (report) console.log(`${name}:\n  ${lines.join('\n  ')}`);
     expect(problems, `${fixture.case}: ${problems.length} differences from PyTorch\n${lines.join('\n')}`).toEqual([]);
   });

@@ -5,7 +5,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openGpu, type Gpu } from '../../runtime/gpu/device.ts';
 import { compile, type Model } from '../../runtime/model.ts';
-import { backward, forward, lossOf, updatedRunningStats, type Masks, type Params } from '../../runtime/reference/interpret.ts';
+import {
+  backward,
+  forward,
+  lossOf,
+  updatedRunningStats,
+  type Masks,
+  type Params,
+} from '../../runtime/reference/interpret.ts';
 import { tensor, type Tensor } from '../../runtime/reference/tensor.ts';
 import { dropoutMask } from '../../runtime/gpu/rng.ts';
 import { createRng, randn } from '../helpers/random.ts';
@@ -133,28 +140,48 @@ const variants = [
   { fuse: false, subgroups: true, label: 'unfused' },
   { fuse: true, subgroups: false, label: 'fused, no subgroups' },
 ] as const;
-describe.each(cases.flatMap(([name, source, batch]) => variants.map((v) => [`${name}, ${v.label}`, source, batch, v.fuse, v.subgroups] as const)))('%s', (name, source, batch, fuse, subgroups) => {
+describe.each(
+  cases.flatMap(([name, source, batch]) =>
+    variants.map((v) => [`${name}, ${v.label}`, source, batch, v.fuse, v.subgroups] as const),
+  ),
+)('%s', (name, source, batch, fuse, subgroups) => {
   let model: Model;
   beforeAll(async () => {
-    model = await compile(source, { gpu, batch, seed: 7, fuse, subgroups, optimizer: { kind: 'sgd', lr, momentum: 0, weightDecay: 0 } });
+    model = await compile(source, {
+      gpu,
+      batch,
+      seed: 7,
+      fuse,
+      subgroups,
+      optimizer: { kind: 'sgd', lr, momentum: 0, weightDecay: 0 },
+    });
   });
   afterAll(() => model.dispose());
 
-  it(fuse ? 'fuses every activation of the training step into a neighbouring kernel' : 'keeps every activation a kernel of its own', () => {
-    const shared = model.compiled.kernels.train.some((c) => c.kernel.wgsl.includes('subgroupShuffle'));
-    expect(shared).toBe(subgroups && gpu.limits.subgroupMinSize >= 8);
-    const train = model.compiled.program.train;
-    const activations = train.filter((op) => op.op === 'unary').length;
-    if (!fuse) {
-      expect(model.compiled.fusion).toBeNull();
-      expect(activations).toBe(model.compiled.graph.nodes.filter((n) => ['relu', 'sigmoid', 'tanh', 'leaky_relu'].includes(n.op)).length);
-      return;
-    }
-    // Each of these models has an op with an epilogue before every activation.
-    expect(activations).toBe(0);
-    expect(model.compiled.fusion!.filter((d) => d.pass === 'train' && d.op.startsWith('unary(')).every((d) => d.fused)).toBe(true);
-    if (name.startsWith('LeNet')) expect(train.filter((op) => op.op === 'unary_grad')).toHaveLength(0);
-  });
+  it(
+    fuse
+      ? 'fuses every activation of the training step into a neighbouring kernel'
+      : 'keeps every activation a kernel of its own',
+    () => {
+      const shared = model.compiled.kernels.train.some((c) => c.kernel.wgsl.includes('subgroupShuffle'));
+      expect(shared).toBe(subgroups && gpu.limits.subgroupMinSize >= 8);
+      const train = model.compiled.program.train;
+      const activations = train.filter((op) => op.op === 'unary').length;
+      if (!fuse) {
+        expect(model.compiled.fusion).toBeNull();
+        expect(activations).toBe(
+          model.compiled.graph.nodes.filter((n) => ['relu', 'sigmoid', 'tanh', 'leaky_relu'].includes(n.op)).length,
+        );
+        return;
+      }
+      // Each of these models has an op with an epilogue before every activation.
+      expect(activations).toBe(0);
+      expect(
+        model.compiled.fusion!.filter((d) => d.pass === 'train' && d.op.startsWith('unary(')).every((d) => d.fused),
+      ).toBe(true);
+      if (name.startsWith('LeNet')) expect(train.filter((op) => op.op === 'unary_grad')).toHaveLength(0);
+    },
+  );
 
   it('evaluation forward and one SGD step match the float64 interpreter (rtol 1e-3, atol 1e-5)', async () => {
     const g = model.compiled.graph;
@@ -171,7 +198,12 @@ describe.each(cases.flatMap(([name, source, batch]) => variants.map((v) => [`${n
       for (const p of node.params) {
         if (p.role === 'num_batches_tracked') continue;
         const values = randn(rng, p.shape).data;
-        model.setParam(p.name, Float32Array.from(values, (v) => (p.role === 'running_var' ? 0.5 + v * v : p.role === 'weight' ? 1 + 0.3 * v : 0.3 * v)));
+        model.setParam(
+          p.name,
+          Float32Array.from(values, (v) =>
+            p.role === 'running_var' ? 0.5 + v * v : p.role === 'weight' ? 1 + 0.3 * v : 0.3 * v,
+          ),
+        );
       }
     }
     const p0 = await params(model);
@@ -180,10 +212,14 @@ describe.each(cases.flatMap(([name, source, batch]) => variants.map((v) => [`${n
     expectAllclose(y, forward(g, p0, x, 'eval').output.data, { rtol: 1e-3, atol: 1e-5 }, 'eval output');
 
     model.trainStep(Float32Array.from(x.data), classification ? labels : Float32Array.from((target as Tensor).data));
-    const masks: Masks = new Map(g.nodes.filter((n) => n.op === 'dropout').map((n) => {
-      const p = (n.attrs as { p: number }).p;
-      return [n.id, tensor(n.shape, dropoutMask(numel(n.shape), p, { seed: 7, step: 0, stream: n.id }))];
-    }));
+    const masks: Masks = new Map(
+      g.nodes
+        .filter((n) => n.op === 'dropout')
+        .map((n) => {
+          const p = (n.attrs as { p: number }).p;
+          return [n.id, tensor(n.shape, dropoutMask(numel(n.shape), p, { seed: 7, step: 0, stream: n.id }))];
+        }),
+    );
     const fwd = forward(g, p0, x, 'train', masks);
     const { loss, grad } = lossOf(model.compiled.train.loss, fwd.output, target);
     expect(await model.lastLoss()).toBeCloseTo(loss, 4);
@@ -192,7 +228,7 @@ describe.each(cases.flatMap(([name, source, batch]) => variants.map((v) => [`${n
     for (const [name, p] of p0) {
       const got = await model.getParam(name);
       const g1 = grads.get(name);
-      const want = g1 ? p.data.map((v, i) => v - lr * g1.data[i]!) : stats.get(name)?.data ?? p.data;
+      const want = g1 ? p.data.map((v, i) => v - lr * g1.data[i]!) : (stats.get(name)?.data ?? p.data);
       expectAllclose(got, want, { rtol: 1e-3, atol: 1e-5 }, name);
     }
   });

@@ -47,7 +47,8 @@ function split(x: Tensor, target: Int32Array | Tensor): TrainData {
     *batches(o) {
       for (let start = 0; start < SAMPLES; start += o.batchSize) {
         const end = Math.min(SAMPLES, start + o.batchSize);
-        const t = target instanceof Int32Array ? target.slice(start, end) : Float32Array.from(rows(target, start, end).data);
+        const t =
+          target instanceof Int32Array ? target.slice(start, end) : Float32Array.from(rows(target, start, end).data);
         yield { x: Float32Array.from(rows(x, start, end).data), target: t, size: end - start };
       }
     },
@@ -65,7 +66,13 @@ describe.each<LossKind>(['cross_entropy', 'mse_mean', 'mse_sum'])('validate() wi
           if (p.role === 'num_batches_tracked') continue;
           // Running variance must stay positive: 1 + |noise|.
           const t = f32(randn(rng, p.shape));
-          const v = p.role === 'running_var' ? tensor(p.shape, Float32Array.from(t.data, (a) => 1 + Math.abs(a))) : t;
+          const v =
+            p.role === 'running_var'
+              ? tensor(
+                  p.shape,
+                  Float32Array.from(t.data, (a) => 1 + Math.abs(a)),
+                )
+              : t;
           params.set(p.name, v);
           model.setParam(p.name, Float32Array.from(v.data));
         }
@@ -79,8 +86,15 @@ describe.each<LossKind>(['cross_entropy', 'mse_mean', 'mse_sum'])('validate() wi
       /** The float64 loss over samples [0, n): the sum of per-sample losses over n; and the mean of the batch losses. */
       const reference = (n: number): { loss: number; batchMeans: number } => {
         const out = forward(model.compiled.graph, params, rows(x, 0, n), 'eval').output;
-        const lossOver = (from: number, to: number): number => lossOf(loss, rows(out, from, to), target instanceof Int32Array ? target.slice(from, to) : rows(target, from, to)).loss;
-        const batches = Array.from({ length: Math.ceil(n / BATCH) }, (_, b) => lossOver(b * BATCH, Math.min(n, (b + 1) * BATCH)));
+        const lossOver = (from: number, to: number): number =>
+          lossOf(
+            loss,
+            rows(out, from, to),
+            target instanceof Int32Array ? target.slice(from, to) : rows(target, from, to),
+          ).loss;
+        const batches = Array.from({ length: Math.ceil(n / BATCH) }, (_, b) =>
+          lossOver(b * BATCH, Math.min(n, (b + 1) * BATCH)),
+        );
         // mse_sum's loss is the sum of the samples' losses, the others' their mean.
         const sum = loss === 'mse_sum' ? lossOver(0, n) : lossOver(0, n) * n;
         return { loss: sum / n, batchMeans: batches.reduce((a, b) => a + b, 0) / batches.length };
@@ -91,7 +105,9 @@ describe.each<LossKind>(['cross_entropy', 'mse_mean', 'mse_sum'])('validate() wi
         const got = await validate(model, data, BATCH, limit);
         const want = reference(n);
         expect(got.samples).toBe(n);
-        expect(Math.abs(got.loss - want.loss), `loss over ${n}: ${got.loss}, float64 ${want.loss}`).toBeLessThanOrEqual(RTOL * Math.abs(want.loss));
+        expect(Math.abs(got.loss - want.loss), `loss over ${n}: ${got.loss}, float64 ${want.loss}`).toBeLessThanOrEqual(
+          RTOL * Math.abs(want.loss),
+        );
         // The test can tell the two apart: the old mean of batch means is far outside the tolerance.
         expect(Math.abs(want.batchMeans - want.loss)).toBeGreaterThan(100 * RTOL * Math.abs(want.loss));
         if (loss === 'cross_entropy') {

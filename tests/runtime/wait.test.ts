@@ -25,7 +25,13 @@ function busyWork(): void {
   const enc = gpu.device.createCommandEncoder();
   const pass = enc.beginComputePass();
   pass.setPipeline(pipeline);
-  pass.setBindGroup(0, gpu.device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries: [{ binding: 0, resource: { buffer: out } }] }));
+  pass.setBindGroup(
+    0,
+    gpu.device.createBindGroup({
+      layout: pipeline.getBindGroupLayout(0),
+      entries: [{ binding: 0, resource: { buffer: out } }],
+    }),
+  );
   pass.dispatchWorkgroups(16);
   pass.end();
   gpu.device.queue.submit([enc.finish()]);

@@ -25,8 +25,10 @@ function trainingErrors(source: string, batch: number): string[] {
 }
 
 const dense = 'model M {\n  input [1, 2, 2]\n  flatten\n  linear(4) -> batchnorm\n  linear(3)\n}\n';
-const pooled = 'model M {\n  input [1, 4, 4]\n  conv(2, kernel = 3) -> batchnorm\n  global_avgpool -> batchnorm\n  flatten\n  linear(3)\n}\n';
-const train = (batch: number): string => `train {\n  data npy(inputs = "x.npy", targets = "y.npy")\n  loss cross_entropy\n  batch ${batch}  epochs 1\n}\n`;
+const pooled =
+  'model M {\n  input [1, 4, 4]\n  conv(2, kernel = 3) -> batchnorm\n  global_avgpool -> batchnorm\n  flatten\n  linear(3)\n}\n';
+const train = (batch: number): string =>
+  `train {\n  data npy(inputs = "x.npy", targets = "y.npy")\n  loss cross_entropy\n  batch ${batch}  epochs 1\n}\n`;
 
 describe('batch norm over 1 value per channel', () => {
   it('is E0307 at each such layer when training at that batch', () => {

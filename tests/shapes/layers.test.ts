@@ -7,9 +7,21 @@ import { totalParams } from '../../compiler/shapes/infer.ts';
 const cases: [string, string, string, number[], number][] = [
   // [description, input C,H,W, layer, expected output [N, ...], learnable params]
   ['conv kernel 3 padding 1 keeps 8x8 (d2l 7.3)', '1, 8, 8', 'conv(1, kernel = 3, padding = 1)', [1, 1, 8, 8], 10],
-  ['conv kernel (5, 3) padding (2, 1) keeps 8x8', '1, 8, 8', 'conv(1, kernel = (5, 3), padding = (2, 1))', [1, 1, 8, 8], 16],
+  [
+    'conv kernel (5, 3) padding (2, 1) keeps 8x8',
+    '1, 8, 8',
+    'conv(1, kernel = (5, 3), padding = (2, 1))',
+    [1, 1, 8, 8],
+    16,
+  ],
   ['conv stride 2 halves 8x8', '1, 8, 8', 'conv(1, kernel = 3, padding = 1, stride = 2)', [1, 1, 4, 4], 10],
-  ['conv kernel (3, 5) padding (0, 1) stride (3, 4) gives 2x2', '1, 8, 8', 'conv(1, kernel = (3, 5), padding = (0, 1), stride = (3, 4))', [1, 1, 2, 2], 16],
+  [
+    'conv kernel (3, 5) padding (0, 1) stride (3, 4) gives 2x2',
+    '1, 8, 8',
+    'conv(1, kernel = (3, 5), padding = (0, 1), stride = (3, 4))',
+    [1, 1, 2, 2],
+    16,
+  ],
   ['conv (1, 2) without bias (d2l 7.2)', '1, 6, 8', 'conv(1, kernel = (1, 2), bias = false)', [1, 1, 6, 7], 2],
   ['conv dilation 2', '3, 10, 10', 'conv(4, kernel = 3, dilation = 2)', [1, 4, 6, 6], 4 * 3 * 9 + 4],
   ['conv groups 2', '4, 6, 6', 'conv(6, kernel = 3, groups = 2)', [1, 6, 4, 4], 6 * 2 * 9 + 6],
@@ -17,7 +29,13 @@ const cases: [string, string, string, number[], number][] = [
   ['1x1 conv (d2l 7.4)', '3, 3, 3', 'conv(2, kernel = 1)', [1, 2, 3, 3], 8],
   ['maxpool stride defaults to kernel', '1, 4, 4', 'maxpool(3)', [1, 1, 1, 1], 0],
   ['maxpool padding 1 stride 2 (d2l 7.5)', '1, 4, 4', 'maxpool(3, padding = 1, stride = 2)', [1, 1, 2, 2], 0],
-  ['maxpool (2, 3) stride (2, 3) padding (0, 1)', '2, 4, 4', 'maxpool((2, 3), stride = (2, 3), padding = (0, 1))', [1, 2, 2, 2], 0],
+  [
+    'maxpool (2, 3) stride (2, 3) padding (0, 1)',
+    '2, 4, 4',
+    'maxpool((2, 3), stride = (2, 3), padding = (0, 1))',
+    [1, 2, 2, 2],
+    0,
+  ],
   ['avgpool with padding', '3, 7, 7', 'avgpool(3, stride = 2, padding = 1)', [1, 3, 4, 4], 0],
   ['adaptive_avgpool(h, w)', '5, 7, 9', 'adaptive_avgpool(2, 3)', [1, 5, 2, 3], 0],
   ['adaptive_avgpool((h, w))', '5, 7, 9', 'adaptive_avgpool((2, 3))', [1, 5, 2, 3], 0],
@@ -42,14 +60,22 @@ describe('shape rules (PyTorch semantics)', () => {
     const g = shaped(oneLayer('3, 8, 8', 'conv(4, kernel = (3, 2)) batchnorm relu flatten linear(5)'));
     const params = g.nodes.flatMap((n) => n.params.map((p) => `${p.name}:${p.shape.join('x')}`));
     expect(params).toEqual([
-      '0.weight:4x3x3x2', '0.bias:4',
-      '1.weight:4', '1.bias:4', '1.running_mean:4', '1.running_var:4', '1.num_batches_tracked:',
-      '4.weight:5x168', '4.bias:5',
+      '0.weight:4x3x3x2',
+      '0.bias:4',
+      '1.weight:4',
+      '1.bias:4',
+      '1.running_mean:4',
+      '1.running_var:4',
+      '1.num_batches_tracked:',
+      '4.weight:5x168',
+      '4.bias:5',
     ]);
   });
 
   it('applies --input batch and shape overrides', () => {
-    expect(outputShape(oneLayer('1, 8, 8', 'conv(2, kernel = 3)'), { batch: 4, inputShape: [3, 10, 12] })).toEqual([4, 2, 8, 10]);
+    expect(outputShape(oneLayer('1, 8, 8', 'conv(2, kernel = 3)'), { batch: 4, inputShape: [3, 10, 12] })).toEqual([
+      4, 2, 8, 10,
+    ]);
   });
 
   it('concat adds channels (Inception)', () => {
@@ -72,8 +98,16 @@ describe('shape errors point at the layer', () => {
     ['groups not dividing channels', oneLayer('3, 4, 4', 'conv(4, kernel = 1, groups = 2)'), 'E0305@3:3'],
     ['pool padding over half the kernel', oneLayer('1, 4, 4', 'maxpool(2, padding = 2)'), 'E0211@3:3'],
     ['empty output', oneLayer('1, 4, 4', 'maxpool(2) maxpool(2) maxpool(2)'), 'E0302@3:25'],
-    ['residual add of mismatched shapes', 'model M {\n  input [3, 8, 8]\n  y = x -> conv(4, kernel = 1)\n  y + x\n}', 'E0303@4:3'],
-    ['concat of mismatched sizes', 'model M {\n  input [3, 8, 8]\n  y = x -> maxpool(2)\n  concat(x, y)\n}', 'E0303@4:3'],
+    [
+      'residual add of mismatched shapes',
+      'model M {\n  input [3, 8, 8]\n  y = x -> conv(4, kernel = 1)\n  y + x\n}',
+      'E0303@4:3',
+    ],
+    [
+      'concat of mismatched sizes',
+      'model M {\n  input [3, 8, 8]\n  y = x -> maxpool(2)\n  concat(x, y)\n}',
+      'E0303@4:3',
+    ],
   ])('%s', (_d, src, expected) => {
     expect(errors(src)).toEqual([expected]);
   });

@@ -35,19 +35,25 @@ const pair = (p: Pair): string => `(${p[0]}, ${p[1]})`;
 function layer(e: Entry): string {
   const c = e.config;
   const common = `${pair(c.kernel)}, stride = ${pair(c.stride)}, padding = ${pair(c.padding)}, ceil_mode = ${c.ceilMode}`;
-  return e.op === 'maxpool2d' ? `maxpool(${common}, dilation = ${pair(c.dilation!)})` : `avgpool(${common}, count_include_pad = ${c.countIncludePad})`;
+  return e.op === 'maxpool2d'
+    ? `maxpool(${common}, dilation = ${pair(c.dilation!)})`
+    : `avgpool(${common}, count_include_pad = ${c.countIncludePad})`;
 }
 
 describe('pooling options: output shapes as PyTorch 1.13', () => {
   it.each(file.cases.map((c) => [`${c.op} ${c.name}`, c] as const))('%s', (_name, c) => {
-    expect(outputShape(oneLayer(c.input.join(', '), layer(c)), { batch: c.tensors.y.shape[0]! })).toEqual(c.tensors.y.shape);
+    expect(outputShape(oneLayer(c.input.join(', '), layer(c)), { batch: c.tensors.y.shape[0]! })).toEqual(
+      c.tensors.y.shape,
+    );
   });
 });
 
 describe('pooling options: what PyTorch refuses is a located error', () => {
   it.each(file.errors.map((e) => [`${e.op} ${e.name} (torch: ${e.message})`, e] as const))('%s', (_name, e) => {
     // PyTorch's "pad should be at most half of kernel size" is E0211, "Output size is too small" E0302.
-    expect(errors(oneLayer(e.input.join(', '), layer(e)))).toEqual([e.message.startsWith('pad should be') ? 'E0211@3:3' : 'E0302@3:3']);
+    expect(errors(oneLayer(e.input.join(', '), layer(e)))).toEqual([
+      e.message.startsWith('pad should be') ? 'E0211@3:3' : 'E0302@3:3',
+    ]);
   });
 });
 
@@ -64,7 +70,9 @@ describe('pooling option arguments', () => {
   it('ceil_mode adds the partial last window: 7x7 pooled 2 by 2 is 3x3 floored, 4x4 with ceil_mode', () => {
     expect(outputShape(oneLayer('1, 7, 7', 'maxpool(2)'))).toEqual([1, 1, 3, 3]);
     expect(outputShape(oneLayer('1, 7, 7', 'maxpool(2, ceil_mode = true)'))).toEqual([1, 1, 4, 4]);
-    expect(outputShape(oneLayer('1, 7, 7', 'avgpool(2, ceil_mode = true, count_include_pad = false)'))).toEqual([1, 1, 4, 4]);
+    expect(outputShape(oneLayer('1, 7, 7', 'avgpool(2, ceil_mode = true, count_include_pad = false)'))).toEqual([
+      1, 1, 4, 4,
+    ]);
   });
 
   it('summary FLOPs: one per window tap of every output, the extra windows of ceil_mode included', () => {
@@ -89,6 +97,8 @@ describe('pooling option arguments', () => {
     // Width 1, kernel 2, padding 1, dilation 2: taps -1 and 1, both outside.
     const r = analyze('test.cnn', oneLayer('1, 4, 1', 'maxpool((1, 2), stride = 1, padding = (0, 1), dilation = 2)'));
     const d = r.diagnostics.all.map((x) => `${x.code}: ${x.message}`);
-    expect(d).toEqual(['E0302: maxpool window 0 along W (kernel 2, dilation 2, padding 1) reads only padding of the input [1, 1, 4, 1]']);
+    expect(d).toEqual([
+      'E0302: maxpool window 0 along W (kernel 2, dilation 2, padding 1) reads only padding of the input [1, 1, 4, 1]',
+    ]);
   });
 });

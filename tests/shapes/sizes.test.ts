@@ -21,7 +21,11 @@ describe('huge sizes are located errors', () => {
     ['adaptive pooling to 1e10', oneLayer('1, 28, 28', 'adaptive_avgpool(10000000000)'), 'E0211@3:20'],
     ['a weight of 3e6 x 784', oneLayer('1, 28, 28', 'flatten linear(3000000)'), 'E0306@3:11'],
     ['an activation of 2^31 elements', oneLayer('1, 32768, 1', 'conv(65536, kernel = 1)'), 'E0306@3:3'],
-    ['padding that makes a huge output', oneLayer('1, 28, 28', 'conv(1, kernel = 1, padding = 2000000000)'), 'E0306@3:3'],
+    [
+      'padding that makes a huge output',
+      oneLayer('1, 28, 28', 'conv(1, kernel = 1, padding = 2000000000)'),
+      'E0306@3:3',
+    ],
     ['an input of 2^31 elements', 'model M {\n  input [2147483647, 2, 1]\n  relu\n}', 'E0306@2:3'],
     ['a concat over 2^31 elements', 'model M {\n  input [1073741824, 1, 1]\n  concat(x, x)\n}', 'E0306@3:3'],
   ])('%s', (_d, src, expected) => {
@@ -31,7 +35,9 @@ describe('huge sizes are located errors', () => {
   });
 
   it('blames the batch size when it makes the input too large', () => {
-    const r = analyze('t.cnn', 'model M {\n  input [1, 1024, 1024]\n  relu\n}\ntrain {\n  batch 4096\n}', { trainBatch: true });
+    const r = analyze('t.cnn', 'model M {\n  input [1, 1024, 1024]\n  relu\n}\ntrain {\n  batch 4096\n}', {
+      trainBatch: true,
+    });
     const d = r.diagnostics.all[0]!;
     expect(d.code).toBe('E0306');
     expect(d.help).toContain('batch size (4096)');
@@ -42,7 +48,9 @@ describe('huge sizes are located errors', () => {
   });
 
   it('compileModel reports instead of crashing on a once-fatal dimension', () => {
-    expect(() => compileModel('model M {\n  input [1, 28, 1e308]\n  flatten linear(10)\n}', { limits: defaultLimits })).toThrow(CompileError);
+    expect(() =>
+      compileModel('model M {\n  input [1, 28, 1e308]\n  flatten linear(10)\n}', { limits: defaultLimits }),
+    ).toThrow(CompileError);
   });
 
   it('keeps the largest legal tensors, and summary totals stay finite and exact', () => {

@@ -20,19 +20,26 @@ interface TorchSummary {
 }
 
 const root = join(import.meta.dirname, '..', '..');
-const fixtures = JSON.parse(readFileSync(join(root, 'tests/fixtures/torch/summaries.json'), 'utf8')) as Record<string, TorchSummary>;
+const fixtures = JSON.parse(readFileSync(join(root, 'tests/fixtures/torch/summaries.json'), 'utf8')) as Record<
+  string,
+  TorchSummary
+>;
 
 const buffer = /\.(running_mean|running_var|num_batches_tracked)$/;
 
 describe('example models match PyTorch', () => {
   it.each(Object.entries(fixtures))('%s', (_key, t) => {
     const path = join('dsl-examples', t.file);
-    const r = analyze(path, readFileSync(join(root, path), 'utf8'), { model: t.model, batch: t.input[0]!, inputShape: t.input.slice(1) });
+    const r = analyze(path, readFileSync(join(root, path), 'utf8'), {
+      model: t.model,
+      batch: t.input[0]!,
+      inputShape: t.input.slice(1),
+    });
     if (!r.shaped) throw new Error(renderDiagnostics(r.diagnostics.all));
     const g = r.shaped;
     expect([...g.nodes[g.output]!.shape]).toEqual(t.output);
-    const layers = summarize(g, 'expanded').layers
-      .filter((l) => l.op !== 'Add' && l.op !== 'Concat')
+    const layers = summarize(g, 'expanded')
+      .layers.filter((l) => l.op !== 'Add' && l.op !== 'Concat')
       .map((l) => ({ path: l.name, op: l.op, outputShape: [...l.outputShape] }));
     expect(layers).toEqual(t.layers);
     // The state_dict in PyTorch's order, as `cnnc summary --params` lists it; buffers not learnable.

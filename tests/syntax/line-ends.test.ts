@@ -28,13 +28,15 @@ describe('line ends', () => {
 
   it('shows the source line without its line end', () => {
     const r = analyze('t.cnn', lines.join('\r'));
-    expect(renderDiagnostic(r.diagnostics.all[0]!)).toBe([
-      't.cnn:4:3: error[E0202]: unknown layer or block `lineaar`',
-      '  |',
-      '4 |   lineaar(3)',
-      '  |   ^^^^^^^^^^',
-      '  = help: did you mean `linear`?',
-    ].join('\n'));
+    expect(renderDiagnostic(r.diagnostics.all[0]!)).toBe(
+      [
+        't.cnn:4:3: error[E0202]: unknown layer or block `lineaar`',
+        '  |',
+        '4 |   lineaar(3)',
+        '  |   ^^^^^^^^^^',
+        '  = help: did you mean `linear`?',
+      ].join('\n'),
+    );
   });
 
   it.each([['\n'], ['\r\n'], ['\r']])('SourceFile maps offsets and lines with %j', (eol) => {

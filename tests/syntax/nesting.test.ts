@@ -8,7 +8,8 @@ import { nestingLimit } from '../../compiler/syntax/lexer.ts';
 import { errors, outputShape } from '../helpers/cnn.ts';
 
 /** A model whose output has `features` features, computed by the expression. */
-const linearOf = (features: string, before = ''): string => `model M {\n  input [4]\n${before}  linear(${features})\n}\n`;
+const linearOf = (features: string, before = ''): string =>
+  `model M {\n  input [4]\n${before}  linear(${features})\n}\n`;
 
 describe('nesting limit', () => {
   it('is 32', () => expect(nestingLimit).toBe(32));
@@ -61,7 +62,10 @@ describe('chains of any length', () => {
   });
 
   it('an else-if chain of 10,000 links picks the true branch', () => {
-    const links = Array.from({ length: 10_000 }, (_, i) => `if ${i === 9_998 ? 'true' : 'false'} { linear(${i + 1}) }`).join(' else ');
+    const links = Array.from(
+      { length: 10_000 },
+      (_, i) => `if ${i === 9_998 ? 'true' : 'false'} { linear(${i + 1}) }`,
+    ).join(' else ');
     expect(outputShape(`model M {\n  input [4]\n  ${links} else { linear(1) }\n}\n`).slice(1)).toEqual([9_999]);
   });
 
@@ -69,7 +73,9 @@ describe('chains of any length', () => {
     const deep = '  t = 2\n  u = 2\n  repeat 10000 { t = [t]\n u = [u] }\n  repeat 10000 { t = [t]\n u = [u] }\n';
     expect(outputShape(linearOf('t == u ? 3 : 4', deep)).slice(1)).toEqual([3]);
     const r = analyze('t.cnn', linearOf('t[5]', deep));
-    expect(r.diagnostics.all.map((d) => `${d.code} ${d.message}`)).toEqual(['E0211 index 5 is out of range for (((((((((...))))))))) (length 1)']);
+    expect(r.diagnostics.all.map((d) => `${d.code} ${d.message}`)).toEqual([
+      'E0211 index 5 is out of range for (((((((((...))))))))) (length 1)',
+    ]);
   });
 
   it('a model of 20,000 layers in sequence', () => {

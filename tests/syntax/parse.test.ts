@@ -43,7 +43,10 @@ describe('expressions', () => {
     ['true', 'true'],
     ['false', 'false'],
     ['num_classes', 'num_classes'],
-    ['inputs + iffy + in_c + notes + android + as_ + model2', '(+ (+ (+ (+ (+ (+ inputs iffy) in_c) notes) android) as_) model2)'],
+    [
+      'inputs + iffy + in_c + notes + android + as_ + model2',
+      '(+ (+ (+ (+ (+ (+ inputs iffy) in_c) notes) android) as_) model2)',
+    ],
     ['(a)', 'a'],
     ['(a, b)', '(tuple a b)'],
     ['(a,)', '(tuple a)'],
@@ -86,7 +89,10 @@ describe('expressions', () => {
     ['if a { b }', '(if a {(-> b)})'],
     ['if a { b } else { c }', '(if a {(-> b)} else {(-> c)})'],
     ['if a { b } else if c { d } else { e }', '(if a {(-> b)} else {(if c {(-> d)} else {(-> e)})})'],
-    ['if use_1x1conv { x -> conv(c, kernel = 1) } else { x }', '(if use_1x1conv {(-> x (call conv c kernel=1))} else {(-> x)})'],
+    [
+      'if use_1x1conv { x -> conv(c, kernel = 1) } else { x }',
+      '(if use_1x1conv {(-> x (call conv c kernel=1))} else {(-> x)})',
+    ],
   ])('%s', (src, want) => {
     expect(expr(src)).toBe(want);
   });
@@ -102,7 +108,10 @@ describe('statements', () => {
     ['a - b', '(-> (- a b))'],
     ['a -b', '(-> (- a b))'],
     ['relu(y + shortcut)', '(-> (call relu (+ y shortcut)))'],
-    ['conv(c, kernel = 3) as conv1 -> batchnorm as bn1 relu', '(-> (as (call conv c kernel=3) conv1) (as batchnorm bn1) relu)'],
+    [
+      'conv(c, kernel = 3) as conv1 -> batchnorm as bn1 relu',
+      '(-> (as (call conv c kernel=3) conv1) (as batchnorm bn1) relu)',
+    ],
     ['c = out_channels * 2', '(= c (-> (* out_channels 2)))'],
     ['y = x -> conv(6) relu', '(= y (-> x (call conv 6) relu))'],
     ['repeat n { conv(c, kernel = 3) relu }', '(repeat n {(-> (call conv c kernel=3) relu)})'],
@@ -113,7 +122,10 @@ describe('statements', () => {
     ['for (i) in range(3) { relu }', '(for i in (call range 3) {(-> relu)})'],
     ['if a { relu }', '(if a {(-> relu)})'],
     ['if a { relu } else { sigmoid }', '(if a {(-> relu)} else {(-> sigmoid)})'],
-    ['if a { relu } else if b { tanh } else { sigmoid }', '(if a {(-> relu)} else {(if b {(-> tanh)} else {(-> sigmoid)})})'],
+    [
+      'if a { relu } else if b { tanh } else { sigmoid }',
+      '(if a {(-> relu)} else {(if b {(-> tanh)} else {(-> sigmoid)})})',
+    ],
     ['if a { x } else { y } -> relu', '(-> (if a {(-> x)} else {(-> y)}) relu)'],
     ['if a { x } as branch', '(-> (as (if a {(-> x)}) branch))'],
     ['repeat 2 { repeat 3 { relu } }', '(repeat 2 {(repeat 3 {(-> relu)})})'],
@@ -131,15 +143,27 @@ describe('newlines', () => {
     ['a binary operator at the end of a line', 'c = a +\n  b', '(= c (-> (+ a b)))'],
     ['and at the end of a line', 'c = a and\n  b', '(= c (-> (and a b)))'],
     ['ternary over lines', 'c = a ?\n  b :\n  d', '(= c (-> (? a b d)))'],
-    ['arguments over several lines', 'conv(6,\n  kernel = 5,\n  padding = 2,\n)', '(-> (call conv 6 kernel=5 padding=2))'],
+    [
+      'arguments over several lines',
+      'conv(6,\n  kernel = 5,\n  padding = 2,\n)',
+      '(-> (call conv 6 kernel=5 padding=2))',
+    ],
     ['a list over lines', 'input [\n  1,\n  28, 28\n]', '(input 1 28 28)'],
     ['else on the next line', 'if a { b }\nelse { c }', '(if a {(-> b)} else {(-> c)})'],
-    ['else if on the next lines', 'if a { b }\nelse if c { d }\nelse { e }', '(if a {(-> b)} else {(if c {(-> d)} else {(-> e)})})'],
+    [
+      'else if on the next lines',
+      'if a { b }\nelse if c { d }\nelse { e }',
+      '(if a {(-> b)} else {(if c {(-> d)} else {(-> e)})})',
+    ],
     ['a newline ends a pipeline', 'conv(6)\nrelu', '(-> (call conv 6)); (-> relu)'],
     ['a newline ends an if', 'if a { b }\nrelu', '(if a {(-> b)}); (-> relu)'],
     ['blank and comment lines', 'relu\n\n# comment\n\n  # another\nsigmoid # trailing', '(-> relu); (-> sigmoid)'],
     ['a body over lines', 'repeat n {\n\n  conv(3)\n\n}\nrelu', '(repeat n {(-> (call conv 3))}); (-> relu)'],
-    ['if expression over lines', 's = if a {\n  x -> conv(1)\n} else {\n  x\n}', '(= s (-> (if a {(-> x (call conv 1))} else {(-> x)})))'],
+    [
+      'if expression over lines',
+      's = if a {\n  x -> conv(1)\n} else {\n  x\n}',
+      '(= s (-> (if a {(-> x (call conv 1))} else {(-> x)})))',
+    ],
     ['braces inside parentheses', 'f(if a {\n  b\n  c\n})', '(-> (call f (if a {(-> b); (-> c)})))'],
     ['CRLF line ends', 'conv(6)\r\nrelu\r\n', '(-> (call conv 6)); (-> relu)'],
   ])('%s', (_name, src, want) => {
@@ -158,10 +182,14 @@ describe('definitions and train', () => {
     ['block B(a, b = 2, c = (1, 2),) {\n}', '(block B (a b=2 c=(tuple 1 2)) {})'],
     ['model A {}\nblock B {}\n\n\nmodel C {}', '(model A () {})\n(block B () {})\n(model C () {})'],
     ['train {}', '(train)'],
-    ['train { data fashion_mnist(resize = 96)  batch 128  epochs 10 }',
-      '(train data=(call fashion_mnist resize=96) batch=128 epochs=10)'],
-    ['train {\n  data "path/to/idx"\n\n  batch 256  epochs 10  optimizer sgd(lr = 0.1)  init xavier_uniform\n  seed 0\n}',
-      '(train data="path/to/idx" batch=256 epochs=10 optimizer=(call sgd lr=0.1) init=xavier_uniform seed=0)'],
+    [
+      'train { data fashion_mnist(resize = 96)  batch 128  epochs 10 }',
+      '(train data=(call fashion_mnist resize=96) batch=128 epochs=10)',
+    ],
+    [
+      'train {\n  data "path/to/idx"\n\n  batch 256  epochs 10  optimizer sgd(lr = 0.1)  init xavier_uniform\n  seed 0\n}',
+      '(train data="path/to/idx" batch=256 epochs=10 optimizer=(call sgd lr=0.1) init=xavier_uniform seed=0)',
+    ],
     ['train { lr 1e-3 }\nmodel M {}', '(train lr=0.001)\n(model M () {})'],
   ])('%s', (src, want) => {
     expect(printProgram(parseOk(src))).toBe(want);
@@ -241,19 +269,23 @@ train {
   batch 256  epochs 10  optimizer sgd(lr = 0.1)  init xavier_uniform
 }
 `);
-    expect(outline(program)).toEqual([[
-      'model LeNet(num_classes=10)',
-      '(input 1 28 28)',
-      '(-> (call conv 6 kernel=5 padding=2) sigmoid)',
-      '(-> (call avgpool 2 stride=2))',
-      '(-> (call conv 16 kernel=5) sigmoid)',
-      '(-> (call avgpool 2 stride=2))',
-      '(-> flatten)',
-      '(-> (call linear 120) sigmoid)',
-      '(-> (call linear 84) sigmoid)',
-      '(-> (call linear num_classes))',
-    ]]);
-    expect(trainLines(program)).toEqual(['(train data=fashion_mnist batch=256 epochs=10 optimizer=(call sgd lr=0.1) init=xavier_uniform)']);
+    expect(outline(program)).toEqual([
+      [
+        'model LeNet(num_classes=10)',
+        '(input 1 28 28)',
+        '(-> (call conv 6 kernel=5 padding=2) sigmoid)',
+        '(-> (call avgpool 2 stride=2))',
+        '(-> (call conv 16 kernel=5) sigmoid)',
+        '(-> (call avgpool 2 stride=2))',
+        '(-> flatten)',
+        '(-> (call linear 120) sigmoid)',
+        '(-> (call linear 84) sigmoid)',
+        '(-> (call linear num_classes))',
+      ],
+    ]);
+    expect(trainLines(program)).toEqual([
+      '(train data=fashion_mnist batch=256 epochs=10 optimizer=(call sgd lr=0.1) init=xavier_uniform)',
+    ]);
   });
 
   it('vgg_block and VGG', () => {
@@ -328,15 +360,15 @@ train {
     expect(outline(program)).toEqual([
       [
         'block Residual(num_channels use_1x1conv=false strides=1)',
-        '(= y (-> x (as (call conv num_channels kernel=3 padding=1 stride=strides) conv1) (as batchnorm bn1) relu'
-          + ' (as (call conv num_channels kernel=3 padding=1) conv2) (as batchnorm bn2)))',
+        '(= y (-> x (as (call conv num_channels kernel=3 padding=1 stride=strides) conv1) (as batchnorm bn1) relu' +
+          ' (as (call conv num_channels kernel=3 padding=1) conv2) (as batchnorm bn2)))',
         '(= shortcut (-> (if use_1x1conv {(-> x (as (call conv num_channels kernel=1 stride=strides) conv3))} else {(-> x)})))',
         '(-> (call relu (+ y shortcut)))',
       ],
       [
         'block resnet_stage(num_residuals num_channels first_block=false)',
-        '(repeat i in num_residuals {(if (and (== i 0) (not first_block)) {(-> (call Residual num_channels use_1x1conv=true strides=2))}'
-          + ' else {(-> (call Residual num_channels))})})',
+        '(repeat i in num_residuals {(if (and (== i 0) (not first_block)) {(-> (call Residual num_channels use_1x1conv=true strides=2))}' +
+          ' else {(-> (call Residual num_channels))})})',
       ],
       [
         'model ResNet18(arch=(tuple (tuple 2 64) (tuple 2 128) (tuple 2 256) (tuple 2 512)) num_classes=10)',
@@ -362,45 +394,120 @@ train {
 
 describe('errors', () => {
   it.each([
-    ['an unclosed argument list', 'model M {\n  conv(6 relu\n}',
-      ["2:10 E0110 expected ')' to close the argument list, found 'relu'"]],
-    ['a missing argument value', 'model M {\n  conv(6, kernel = ) relu\n}',
-      ["2:20 E0110 expected an expression, found ')'"]],
-    ['a missing } at end of file', 'block vgg_block(n, c) {\n  repeat n { conv(c, kernel = 3) relu }\n  maxpool(2, stride = 2)\n',
-      ["3:25 E0110 unexpected end of file: expected '}' to close the body of block `vgg_block`"]],
-    ['a missing } of a nested body at end of file', 'block b {\n  repeat 2 {\n    relu\n',
-      ["3:9 E0110 unexpected end of file: expected '}' to close the `repeat` body in block `b`"]],
-    ['a missing } before the next definition', 'block b {\n  repeat 2 {\n    relu\n}\nmodel M {}\n',
-      ["5:1 E0110 expected a statement, found 'model' (is a '}' missing before it?)"]],
-    ['a stray }', 'model M {\n  relu\n}\n}\nblock B {}',
-      ["4:1 E0110 expected 'model', 'block', 'train' or 'import', found '}'"]],
-    ['a statement at top level', 'relu\nmodel M {}', ["1:1 E0110 expected 'model', 'block', 'train' or 'import', found 'relu'"]],
-    ['junk after a statement', 'model M {\n  conv(6) ) relu\n}', ["2:11 E0110 expected a new line or '}' after the statement, found ')'"]],
-    ['junk at the start of a body', 'model M { ) }', ["1:11 E0110 expected a statement or '}' to close the body of model `M`, found ')'"]],
+    [
+      'an unclosed argument list',
+      'model M {\n  conv(6 relu\n}',
+      ["2:10 E0110 expected ')' to close the argument list, found 'relu'"],
+    ],
+    [
+      'a missing argument value',
+      'model M {\n  conv(6, kernel = ) relu\n}',
+      ["2:20 E0110 expected an expression, found ')'"],
+    ],
+    [
+      'a missing } at end of file',
+      'block vgg_block(n, c) {\n  repeat n { conv(c, kernel = 3) relu }\n  maxpool(2, stride = 2)\n',
+      ["3:25 E0110 unexpected end of file: expected '}' to close the body of block `vgg_block`"],
+    ],
+    [
+      'a missing } of a nested body at end of file',
+      'block b {\n  repeat 2 {\n    relu\n',
+      ["3:9 E0110 unexpected end of file: expected '}' to close the `repeat` body in block `b`"],
+    ],
+    [
+      'a missing } before the next definition',
+      'block b {\n  repeat 2 {\n    relu\n}\nmodel M {}\n',
+      ["5:1 E0110 expected a statement, found 'model' (is a '}' missing before it?)"],
+    ],
+    [
+      'a stray }',
+      'model M {\n  relu\n}\n}\nblock B {}',
+      ["4:1 E0110 expected 'model', 'block', 'train' or 'import', found '}'"],
+    ],
+    [
+      'a statement at top level',
+      'relu\nmodel M {}',
+      ["1:1 E0110 expected 'model', 'block', 'train' or 'import', found 'relu'"],
+    ],
+    [
+      'junk after a statement',
+      'model M {\n  conv(6) ) relu\n}',
+      ["2:11 E0110 expected a new line or '}' after the statement, found ')'"],
+    ],
+    [
+      'junk at the start of a body',
+      'model M { ) }',
+      ["1:11 E0110 expected a statement or '}' to close the body of model `M`, found ')'"],
+    ],
     ['a missing name', 'model {\n}', ["1:7 E0110 expected a name after 'model', found '{'"]],
     ['a missing label', 'model M {\n  conv(6) as\n}', ["3:1 E0110 expected a name after 'as', found '}'"]],
     ['an unclosed index', 'model M {\n  x = a[0\n}', ["3:1 E0110 expected ']' to close the index, found '}'"]],
-    ['an unclosed input shape', 'model M {\n  input [1, 28, 28\n  relu\n}', ["3:3 E0110 expected ']' to close the input shape, found 'relu'"]],
+    [
+      'an unclosed input shape',
+      'model M {\n  input [1, 28, 28\n  relu\n}',
+      ["3:3 E0110 expected ']' to close the input shape, found 'relu'"],
+    ],
     ['a missing in', 'model M {\n  for i x { relu }\n}', ["2:9 E0110 expected 'in' after the loop pattern, found 'x'"]],
-    ['a missing repeat body', 'model M {\n  repeat 3 relu\n}', ["2:12 E0110 expected '{' to open the `repeat` body in model `M`, found 'relu'"]],
-    ['a bad else', 'model M {\n  if a { b } else relu\n}', ["2:19 E0110 expected '{' or 'if' after 'else', found 'relu'"]],
-    ['an incomplete ternary', 'model M {\n  e = c ? a\n}', ["3:1 E0110 expected ':' in the conditional `c ? a : b`, found '}'"]],
-    ['a chained comparison', 'model M {\n  a < b < c\n}',
-      ["2:9 E0110 expected a new line or '}' after the statement, found '<' (comparisons do not chain: write `a < b and b < c`)"]],
-    ['a C-style comment', 'model M {\n  relu\n  // note\n}', ["3:3 E0110 expected a statement, found '//' (comments start with '#')"]],
-    ['a bad train entry', 'train { 5 }', ["1:9 E0110 expected a setting such as `epochs 10`, or '}' to close the train section, found '5'"]],
+    [
+      'a missing repeat body',
+      'model M {\n  repeat 3 relu\n}',
+      ["2:12 E0110 expected '{' to open the `repeat` body in model `M`, found 'relu'"],
+    ],
+    [
+      'a bad else',
+      'model M {\n  if a { b } else relu\n}',
+      ["2:19 E0110 expected '{' or 'if' after 'else', found 'relu'"],
+    ],
+    [
+      'an incomplete ternary',
+      'model M {\n  e = c ? a\n}',
+      ["3:1 E0110 expected ':' in the conditional `c ? a : b`, found '}'"],
+    ],
+    [
+      'a chained comparison',
+      'model M {\n  a < b < c\n}',
+      [
+        "2:9 E0110 expected a new line or '}' after the statement, found '<' (comparisons do not chain: write `a < b and b < c`)",
+      ],
+    ],
+    [
+      'a C-style comment',
+      'model M {\n  relu\n  // note\n}',
+      ["3:3 E0110 expected a statement, found '//' (comments start with '#')"],
+    ],
+    [
+      'a bad train entry',
+      'train { 5 }',
+      ["1:9 E0110 expected a setting such as `epochs 10`, or '}' to close the train section, found '5'"],
+    ],
     ['a train key without value', 'train { epochs }', ["1:16 E0110 expected an expression, found '}'"]],
-    ['a parameter without default after one with', 'block B(a = 1, b) { relu }',
-      ['1:16 E0110 parameter `b` needs a default value: it follows `a`, which has one']],
-    ['an unterminated string', 'train {\n  data "fashion\n  epochs 10\n}', ['2:8 E0102 unterminated string: missing closing \'"\' on this line']],
+    [
+      'a parameter without default after one with',
+      'block B(a = 1, b) { relu }',
+      ['1:16 E0110 parameter `b` needs a default value: it follows `a`, which has one'],
+    ],
+    [
+      'an unterminated string',
+      'train {\n  data "fashion\n  epochs 10\n}',
+      ["2:8 E0102 unterminated string: missing closing '\"' on this line"],
+    ],
     ['an unknown escape', 'train { data "a\\nb" }', ["1:16 E0101 unknown escape '\\n' in a string"]],
     ['an unexpected character', 'model M {\n  y = x @ w\n}', ["2:9 E0101 unexpected character '@'"]],
     ['a run of unexpected characters', 'model M {\n  y = x @$ w\n}', ["2:9 E0101 unexpected characters '@$'"]],
     ['an import without a path', 'import vgg\nblock B { relu }', ["1:8 E0110 expected a string, found 'vgg'"]],
-    ['an import inside a body', 'model M {\n  import "a.cnn"\n}', [
-      "2:3 E0110 expected a statement or '}' to close the body of model `M`, found 'import' (is a '}' missing before it?)", "3:1 E0110 expected 'model', 'block', 'train' or 'import', found '}'",
-    ]],
-    ['single quotes', "train { data 'x' }", ["1:14 E0101 unexpected character '''", "1:16 E0101 unexpected character '''"]],
+    [
+      'an import inside a body',
+      'model M {\n  import "a.cnn"\n}',
+      [
+        "2:3 E0110 expected a statement or '}' to close the body of model `M`, found 'import' (is a '}' missing before it?)",
+        "3:1 E0110 expected 'model', 'block', 'train' or 'import', found '}'",
+      ],
+    ],
+    [
+      'single quotes',
+      "train { data 'x' }",
+      ["1:14 E0101 unexpected character '''", "1:16 E0101 unexpected character '''"],
+    ],
   ])('%s', (_name, src, want) => {
     expect(errors(src)).toEqual(want);
   });
@@ -430,7 +537,9 @@ describe('errors', () => {
   });
 
   it('keeps the rest of the file after an error', () => {
-    const { program } = parse(new SourceFile('t.cnn', 'model M {\n  conv(6, kernel = ) relu\n  linear(10)\n}\nmodel N { flatten }'));
+    const { program } = parse(
+      new SourceFile('t.cnn', 'model M {\n  conv(6, kernel = ) relu\n  linear(10)\n}\nmodel N { flatten }'),
+    );
     expect(outline(program)).toEqual([
       ['model M()', '(-> (call conv 6 kernel=) relu)', '(-> (call linear 10))'],
       ['model N()', '(-> flatten)'],
@@ -438,8 +547,37 @@ describe('errors', () => {
   });
 
   it('never throws, whatever the input', () => {
-    const pieces = ['model', 'block', 'M', '(', ')', '{', '}', '[', ']', ',', '=', '->', 'if', 'else', 'repeat', 'for', 'in',
-      'as', 'train', 'x', '3', '"s', '+', '?', ':', 'not', '\n', '#', '@'];
+    const pieces = [
+      'model',
+      'block',
+      'M',
+      '(',
+      ')',
+      '{',
+      '}',
+      '[',
+      ']',
+      ',',
+      '=',
+      '->',
+      'if',
+      'else',
+      'repeat',
+      'for',
+      'in',
+      'as',
+      'train',
+      'x',
+      '3',
+      '"s',
+      '+',
+      '?',
+      ':',
+      'not',
+      '\n',
+      '#',
+      '@',
+    ];
     let seed = 1;
     const next = (): number => (seed = (seed * 1103515245 + 12345) % 2 ** 31);
     for (let i = 0; i < 300; i++) {

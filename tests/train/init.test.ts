@@ -7,7 +7,7 @@ import { initParam as fillParam, type ParamToInit } from '../../runtime/train/in
 import { createRng } from '../helpers/random.ts';
 
 describe('Mulberry32', () => {
-  it('draws the same sequence as the tests\' independent mulberry32', () => {
+  it("draws the same sequence as the tests' independent mulberry32", () => {
     const a = new Mulberry32(1234);
     const b = createRng(1234);
     for (let i = 0; i < 1000; i++) expect(a.next()).toBe(b.next());
@@ -33,7 +33,13 @@ function initParam(p: ParamToInit, kind: Parameters<typeof fillParam>[1], random
 }
 
 describe('initParam', () => {
-  const conv: ParamToInit = { name: 'w', shape: [16, 6, 5, 5], weightShape: [16, 6, 5, 5], role: 'weight', layer: 'conv2d' };
+  const conv: ParamToInit = {
+    name: 'w',
+    shape: [16, 6, 5, 5],
+    weightShape: [16, 6, 5, 5],
+    role: 'weight',
+    layer: 'conv2d',
+  };
   const fanIn = 6 * 25;
   const fanOut = 16 * 25;
 
@@ -50,18 +56,26 @@ describe('initParam', () => {
     ['default', 1 / Math.sqrt(fanIn)],
     ['xavier_uniform', Math.sqrt(6 / (fanIn + fanOut))],
     ['kaiming', Math.sqrt(6 / fanIn)],
-  ] as const)('%s conv weights are U(-b, b) with PyTorch\'s bound', (kind, bound) => {
+  ] as const)("%s conv weights are U(-b, b) with PyTorch's bound", (kind, bound) => {
     expectUniform(initParam(conv, kind, new Mulberry32(1)), bound);
   });
 
-  it('biases keep PyTorch\'s default bound whatever the weights\' init', () => {
+  it("biases keep PyTorch's default bound whatever the weights' init", () => {
     const bias: ParamToInit = { ...conv, name: 'b', shape: [4800], role: 'bias' };
     expectUniform(initParam(bias, 'xavier_uniform', new Mulberry32(2)), 1 / Math.sqrt(fanIn));
   });
 
   it('batch norm starts at weight 1, bias 0, running mean 0, running var 1', () => {
-    const bn = (role: ParamToInit['role']) => Array.from(initParam({ name: role, shape: [3], weightShape: [3], role, layer: 'batchnorm' }, 'default', new Mulberry32(3)));
-    expect([bn('weight'), bn('bias'), bn('running_mean'), bn('running_var')]).toEqual([[1, 1, 1], [0, 0, 0], [0, 0, 0], [1, 1, 1]]);
+    const bn = (role: ParamToInit['role']) =>
+      Array.from(
+        initParam({ name: role, shape: [3], weightShape: [3], role, layer: 'batchnorm' }, 'default', new Mulberry32(3)),
+      );
+    expect([bn('weight'), bn('bias'), bn('running_mean'), bn('running_var')]).toEqual([
+      [1, 1, 1],
+      [0, 0, 0],
+      [0, 0, 0],
+      [1, 1, 1],
+    ]);
   });
 
   it('the same seed gives the same weights', () => {

@@ -7,12 +7,20 @@ import { crc32, inflateSync } from 'node:zlib';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { renderPng, renderSvg, StepCurve, writePlot, type CurvePoint } from '../../runtime/train/plot.ts';
 
-const history: CurvePoint[] = [1, 2, 3, 4, 5].map((epoch) => ({ epoch, trainLoss: 2 / epoch, valLoss: 2.2 / epoch, valAcc: 0.5 + 0.05 * epoch }));
+const history: CurvePoint[] = [1, 2, 3, 4, 5].map((epoch) => ({
+  epoch,
+  trainLoss: 2 / epoch,
+  valLoss: 2.2 / epoch,
+  valAcc: 0.5 + 0.05 * epoch,
+}));
 
 function polylines(svg: string): Map<string, number[][]> {
   const out = new Map<string, number[][]>();
   for (const m of svg.matchAll(/<polyline class="(\w+)" points="([^"]*)"/g)) {
-    out.set(m[1]!, m[2]!.split(' ').map((p) => p.split(',').map(Number)));
+    out.set(
+      m[1]!,
+      m[2]!.split(' ').map((p) => p.split(',').map(Number)),
+    );
   }
   return out;
 }
@@ -86,7 +94,12 @@ describe('train_loss per group of steps (StepCurve)', () => {
   it('groups each epoch into about 50 points, ending at fractional epochs; a group never spans two epochs', () => {
     // 469 batches an epoch (Fashion-MNIST at 128): groups of 10, the last of 9.
     const c = new StepCurve(469, null);
-    c.add(1, 469, 0, Array.from({ length: 469 }, (_, i) => (i < 10 ? 2 : 1)));
+    c.add(
+      1,
+      469,
+      0,
+      Array.from({ length: 469 }, (_, i) => (i < 10 ? 2 : 1)),
+    );
     c.add(2, 469, 0, [3, 5]);
     c.flush();
     expect(c.points).toHaveLength(48);
@@ -103,7 +116,12 @@ describe('train_loss per group of steps (StepCurve)', () => {
     whole.add(1, 30, 0, losses);
     whole.flush();
     const pieces = new StepCurve(30, null);
-    for (const [from, to] of [[0, 7], [7, 8], [8, 30]] as const) pieces.add(1, 30, from, losses.slice(from, to));
+    for (const [from, to] of [
+      [0, 7],
+      [7, 8],
+      [8, 30],
+    ] as const)
+      pieces.add(1, 30, from, losses.slice(from, to));
     pieces.flush();
     expect(pieces.points).toEqual(whole.points);
     expect(whole.points).toHaveLength(30);
@@ -131,7 +149,10 @@ describe('train_loss per group of steps (StepCurve)', () => {
     expect(xs.at(-1)! - xs[0]!).toBeGreaterThan(200);
     expect(svg).toContain('>0.005</text>');
     // Over whole epochs, the step line and per-epoch val points share the epoch axis.
-    const long = renderSvg(history, [0.5, 1, 1.5, 2, 2.5, 3, 3.5, 4, 4.5, 5].map((epoch) => ({ epoch, trainLoss: 2 / epoch })));
+    const long = renderSvg(
+      history,
+      [0.5, 1, 1.5, 2, 2.5, 3, 3.5, 4, 4.5, 5].map((epoch) => ({ epoch, trainLoss: 2 / epoch })),
+    );
     expect(polylines(long).get('train_loss')).toHaveLength(10);
     expect(polylines(long).get('val_acc')).toHaveLength(5);
     expect(polylines(long).get('train_loss')!.at(-1)![0]).toBe(polylines(long).get('val_acc')!.at(-1)![0]);

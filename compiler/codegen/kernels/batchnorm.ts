@@ -27,7 +27,9 @@ interface Layout {
 
 function layout(spec: BatchnormSpec): Layout {
   if (spec.input.length !== 2 && spec.input.length !== 4 && spec.input.length !== 5) {
-    throw new Error(`kernel ${spec.name}: batchnorm wants [N, C, H, W], [N, C, D, H, W] or [N, F], got [${spec.input.join(', ')}]`);
+    throw new Error(
+      `kernel ${spec.name}: batchnorm wants [N, C, H, W], [N, C, D, H, W] or [N, F], got [${spec.input.join(', ')}]`,
+    );
   }
   const [n = 0, c = 0, ...rest] = spec.input;
   // BatchNorm3d's [D, H, W] is one spatial run per (sample, channel), as BatchNorm2d's [H, W].
@@ -58,15 +60,33 @@ function channelLoop(w: WgslWriter, body: string): void {
 }
 
 /** A workgroup per channel: the loops and tree sums of both training kernels. */
-function perChannelKernel(spec: BatchnormSpec, frame: ReduceFrame, sumType: 'f32' | 'vec2f', build: (w: WgslWriter) => void): KernelModule {
+function perChannelKernel(
+  spec: BatchnormSpec,
+  frame: ReduceFrame,
+  sumType: 'f32' | 'vec2f',
+  build: (w: WgslWriter) => void,
+): KernelModule {
   const l = layout(spec);
   const threads = reductionThreads(l.count, spec);
   const main = new WgslWriter();
   // `group` is uniform, so this early exit keeps the tree sums' barriers in uniform control flow.
   main.line('let c = group;').block('if (c >= C)', () => main.line('return;'));
   build(main);
-  const decls = [channelDecls(l, threads), workgroupSumFn(spec, 'channel_sum', sumType, threads), epilogueDecls(spec.epilogue)].filter((d) => d).join('\n\n');
-  return buildModule({ ...frame, lid: 'index', lanes: threads, groups: l.channels, decls, main: (w) => w.chunk(main.toString()) });
+  const decls = [
+    channelDecls(l, threads),
+    workgroupSumFn(spec, 'channel_sum', sumType, threads),
+    epilogueDecls(spec.epilogue),
+  ]
+    .filter((d) => d)
+    .join('\n\n');
+  return buildModule({
+    ...frame,
+    lid: 'index',
+    lanes: threads,
+    groups: l.channels,
+    decls,
+    main: (w) => w.chunk(main.toString()),
+  });
 }
 
 /**
@@ -82,9 +102,14 @@ export function batchnormTrainForward(spec: BatchnormSpec): KernelModule {
   // as training refuses that batch (E0307, and the trainer drops such a last batch).
   const unbiased = l.count > 1 ? l.count / (l.count - 1) : 1;
   const bindings = [
-    readBinding('x', l.elements), readBinding('gamma', l.channels), readBinding('beta', l.channels),
-    writeBinding('y', l.elements), writeBinding('save_mean', l.channels), writeBinding('save_invstd', l.channels),
-    writeBinding('running_mean', l.channels), writeBinding('running_var', l.channels),
+    readBinding('x', l.elements),
+    readBinding('gamma', l.channels),
+    readBinding('beta', l.channels),
+    writeBinding('y', l.elements),
+    writeBinding('save_mean', l.channels),
+    writeBinding('save_invstd', l.channels),
+    writeBinding('running_mean', l.channels),
+    writeBinding('running_var', l.channels),
   ];
   return perChannelKernel(spec, { name: spec.name, origin: spec.origin, limits: spec.limits, bindings }, 'f32', (w) => {
     w.line('var part = 0.0;');
@@ -94,12 +119,14 @@ export function batchnormTrainForward(spec: BatchnormSpec): KernelModule {
     w.line('let var_biased = channel_sum(dev, lid) / f32(M);');
     w.line(`let invstd = inverseSqrt(var_biased + ${f32Lit(eps)});`).line('let scale = gamma[c] * invstd;');
     channelLoop(w, epilogueStore('y', 'a', '(x[a] - mean) * scale + beta[c]', spec.epilogue));
-    w.block('if (lid == 0u)', () => w.chunk(wgsl`
+    w.block('if (lid == 0u)', () =>
+      w.chunk(wgsl`
       save_mean[c] = mean;
       save_invstd[c] = invstd;
       running_mean[c] = ${f32Lit(1 - momentum)} * running_mean[c] + ${f32Lit(momentum)} * mean;
       running_var[c] = ${f32Lit(1 - momentum)} * running_var[c] + ${f32Lit(momentum)} * var_biased * ${f32Lit(unbiased)};
-    `));
+    `),
+    );
   });
 }
 
@@ -111,29 +138,48 @@ export function batchnormTrainForward(spec: BatchnormSpec): KernelModule {
 export function batchnormTrainBackward(spec: BatchnormSpec): KernelModule {
   const l = layout(spec);
   const bindings = [
-    readBinding('x', l.elements), readBinding('dy', l.elements), readBinding('gamma', l.channels),
-    readBinding('save_mean', l.channels), readBinding('save_invstd', l.channels),
-    writeBinding('dx', l.elements), writeBinding('dgamma', l.channels), writeBinding('dbeta', l.channels),
+    readBinding('x', l.elements),
+    readBinding('dy', l.elements),
+    readBinding('gamma', l.channels),
+    readBinding('save_mean', l.channels),
+    readBinding('save_invstd', l.channels),
+    writeBinding('dx', l.elements),
+    writeBinding('dgamma', l.channels),
+    writeBinding('dbeta', l.channels),
   ];
-  return perChannelKernel(spec, { name: spec.name, origin: spec.origin, limits: spec.limits, bindings }, 'vec2f', (w) => {
-    w.line('let mean = save_mean[c];').line('let invstd = save_invstd[c];').line('var part = vec2f(0.0);');
-    channelLoop(w, 'let g = dy[a];\npart += vec2f(g, g * (x[a] - mean) * invstd);');
-    w.line('let sums = channel_sum(part, lid);').line('let k = gamma[c] * invstd / f32(M);');
-    channelLoop(w, 'dx[a] = k * (f32(M) * dy[a] - sums.x - (x[a] - mean) * invstd * sums.y);');
-    w.block('if (lid == 0u)', () => w.line('dbeta[c] = sums.x;').line('dgamma[c] = sums.y;'));
-  });
+  return perChannelKernel(
+    spec,
+    { name: spec.name, origin: spec.origin, limits: spec.limits, bindings },
+    'vec2f',
+    (w) => {
+      w.line('let mean = save_mean[c];').line('let invstd = save_invstd[c];').line('var part = vec2f(0.0);');
+      channelLoop(w, 'let g = dy[a];\npart += vec2f(g, g * (x[a] - mean) * invstd);');
+      w.line('let sums = channel_sum(part, lid);').line('let k = gamma[c] * invstd / f32(M);');
+      channelLoop(w, 'dx[a] = k * (f32(M) * dy[a] - sums.x - (x[a] - mean) * invstd * sums.y);');
+      w.block('if (lid == 0u)', () => w.line('dbeta[c] = sums.x;').line('dgamma[c] = sums.y;'));
+    },
+  );
 }
 
 /** Eval forward, a fixed per-channel affine map. Bindings: x, gamma, beta, running_mean, running_var | y. */
 export function batchnormEval(spec: BatchnormSpec): KernelModule {
   const l = layout(spec);
   const bindings = [
-    readBinding('x', l.elements), readBinding('gamma', l.channels), readBinding('beta', l.channels),
-    readBinding('running_mean', l.channels), readBinding('running_var', l.channels), writeBinding('y', l.elements),
+    readBinding('x', l.elements),
+    readBinding('gamma', l.channels),
+    readBinding('beta', l.channels),
+    readBinding('running_mean', l.channels),
+    readBinding('running_var', l.channels),
+    writeBinding('y', l.elements),
   ];
-  return perItemKernel({ name: spec.name, origin: spec.origin, limits: spec.limits, bindings }, l.elements, epilogueDecls(spec.epilogue), wgsl`
+  return perItemKernel(
+    { name: spec.name, origin: spec.origin, limits: spec.limits, bindings },
+    l.elements,
+    epilogueDecls(spec.epilogue),
+    wgsl`
     let c = (i / ${l.spatial}u) % ${l.channels}u;
     let invstd = inverseSqrt(running_var[c] + ${f32Lit(spec.attrs.eps)});
     ${epilogueStore('y', 'i', '(x[i] - running_mean[c]) * (gamma[c] * invstd) + beta[c]', spec.epilogue)}
-  `);
+  `,
+  );
 }

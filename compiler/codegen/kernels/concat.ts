@@ -22,13 +22,16 @@ export function concatKernel(spec: ConcatSpec): KernelModule {
   // 256 invocations a workgroup, or fewer where the device allows fewer.
   const lanes = workgroupLanes(limitsOf(spec), 256);
   const { batch, channels, spatial, parts, whole } = spec;
-  if (parts.length !== channels.length) throw new Error(`kernel ${spec.name}: ${parts.length} part names for ${channels.length} parts`);
+  if (parts.length !== channels.length)
+    throw new Error(`kernel ${spec.name}: ${parts.length} part names for ${channels.length} parts`);
   // Every slice starts at a multiple of S, so with S % 4 == 0 the copy moves vec4s (fewer
   // per-lane accesses, which is what costs on lavapipe).
   const width = spatial % 4 === 0 ? 4 : 1;
   const s = spatial / width;
   const total = channels.reduce((a, c) => a + c, 0);
-  const partBindings = parts.map((p, i) => (spec.direction === 'forward' ? readBinding : writeBinding)(p, batch * (channels[i] ?? 0) * spatial));
+  const partBindings = parts.map((p, i) =>
+    (spec.direction === 'forward' ? readBinding : writeBinding)(p, batch * (channels[i] ?? 0) * spatial),
+  );
   const wholeBinding = (spec.direction === 'forward' ? writeBinding : readBinding)(whole, batch * total * spatial);
   // Each part gets its own run of workgroups, so which part a workgroup copies is uniform
   // (no divergent branch per element).

@@ -39,7 +39,8 @@ export function dgradTile(s: ConvSpec, order: DgradOrder): GemmTile | undefined 
   const shareU = s.subgroups ?? false;
   const unitStride = s.attrs.stride.every((v) => v === 1);
   if (order === 'image') return chooseTile(g.n * g.h * g.w, g.cg, g.groups, { shareU });
-  if (order === 'pixel') return unitStride || s.attrs.dilation.every((v) => v === 1) ? chooseAlignedTile(g.n, g.cg, { shareU }) : undefined;
+  if (order === 'pixel')
+    return unitStride || s.attrs.dilation.every((v) => v === 1) ? chooseAlignedTile(g.n, g.cg, { shareU }) : undefined;
   if (!unitStride) return undefined;
   const run = runLength(g.w, Math.floor(96 / tileColumns(g.cg, shareU)));
   return run === undefined ? undefined : chooseAlignedTile(g.n * g.w, g.cg, { shareU, rowsPerLane: run });
@@ -57,7 +58,10 @@ export function dgradOrder(s: ConvSpec): { order: DgradOrder; tile: GemmTile } {
   if (runs) return { order: 'runs', tile: runs };
   const pixel = dgradTile(s, 'pixel');
   const a = s.attrs;
-  const hits = (meanTaps(g.h, g.oh, g.kh, a.padding[0], a.dilation[0], a.stride[0]) * meanTaps(g.w, g.ow, g.kw, a.padding[1], a.dilation[1], a.stride[1])) / (g.kh * g.kw);
+  const hits =
+    (meanTaps(g.h, g.oh, g.kh, a.padding[0], a.dilation[0], a.stride[0]) *
+      meanTaps(g.w, g.ow, g.kw, a.padding[1], a.dilation[1], a.stride[1])) /
+    (g.kh * g.kw);
   if (pixel && hits <= 2 / 3) return { order: 'pixel', tile: pixel };
   return { order: 'image', tile: dgradTile(s, 'image')! };
 }
@@ -81,14 +85,21 @@ export function conv2dGradInputKernel(s: Conv2dGradInputSpec): KernelModule {
   if (!chosen.tile) throw new Error(`kernel ${s.name}: ${chosen.order} rows do not apply to this convolution`);
   const tile = s.tile ?? chosen.tile;
   const strided = s.attrs.stride.some((v) => v !== 1);
-  const orders = { image: () => imageMajor(names), pixel: () => pixelMajor(g, tile, names, strided), runs: () => rowRuns(s, g, tile, names) };
+  const orders = {
+    image: () => imageMajor(names),
+    pixel: () => pixelMajor(g, tile, names, strided),
+    runs: () => rowRuns(s, g, tile, names),
+  };
   const { decls, image, pixel, ...rows } = orders[chosen.order]();
   return gemmKernel({
     name: s.name,
     origin: s.origin,
     limits: s.limits,
     inputs: [readBinding(names.dy, g.n * g.o * g.oh * g.ow), readBinding(names.w, g.o * g.cg * g.kh * g.kw)],
-    outputs: [writeBinding(names.dx, g.n * g.c * g.h * g.w), ...epilogueBindings(s.epilogue, g.n * g.c * g.h * g.w, g.c)],
+    outputs: [
+      writeBinding(names.dx, g.n * g.c * g.h * g.w),
+      ...epilogueBindings(s.epilogue, g.n * g.c * g.h * g.w, g.c),
+    ],
     rows: g.n * g.h * g.w,
     cols: g.cg,
     depth: g.og * g.kh * g.kw,
@@ -97,18 +108,30 @@ export function conv2dGradInputKernel(s: Conv2dGradInputSpec): KernelModule {
     consts: convConsts(s, g),
     decls: [decls, epilogueDecls(s.epilogue)].filter((d) => d).join('\n'),
     ...rows,
-    store: (row, col, v) => epilogueStore(names.dx, `(${image(row)} * C + batch * CG + ${col}) * H * W + ${pixel(row)}`, v, s.epilogue, `batch * CG + ${col}`),
+    store: (row, col, v) =>
+      epilogueStore(
+        names.dx,
+        `(${image(row)} * C + batch * CG + ${col}) * H * W + ${pixel(row)}`,
+        v,
+        s.epilogue,
+        `batch * CG + ${col}`,
+      ),
   });
 }
 
-interface Names { readonly dy: string; readonly w: string; readonly dx: string }
+interface Names {
+  readonly dy: string;
+  readonly w: string;
+  readonly dx: string;
+}
 
 /** A row order: its GEMM mappings, and a row's image and pixel (y * W + x) for the store. */
-type RowOrder = Pick<GemmFrame, 'rowSetup' | 'kRanges'> & (KSteps | RunSteps) & {
-  readonly decls: string;
-  readonly image: (row: string) => string;
-  readonly pixel: (row: string) => string;
-};
+type RowOrder = Pick<GemmFrame, 'rowSetup' | 'kRanges'> &
+  (KSteps | RunSteps) & {
+    readonly decls: string;
+    readonly image: (row: string) => string;
+    readonly pixel: (row: string) => string;
+  };
 
 function imageMajor({ dy, w }: Names): RowOrder {
   // `grad(base, ty, tx)`: the dy element a tap at padded offset (ty, tx) came from. Only offsets
@@ -136,7 +159,8 @@ function imageMajor({ dy, w }: Names): RowOrder {
 /** The pixel of a pixel-major row block, from rb (uniform, as subgroupShuffle needs). */
 function blockPixel(g: ConvGeometry, tile: GemmTile): string {
   const block = tile.rowsPerLane * tile.lanes;
-  if (g.n % block !== 0) throw new Error(`pixel-major rows need row blocks that divide the batch (${g.n}), not ${block}`);
+  if (g.n % block !== 0)
+    throw new Error(`pixel-major rows need row blocks that divide the batch (${g.n}), not ${block}`);
   return g.n === block ? 'rb' : `rb / ${g.n / block}u`;
 }
 
@@ -149,7 +173,11 @@ function pixelMajor(g: ConvGeometry, tile: GemmTile, { dy, w }: Names, strided: 
     // (ty, tx): the block's pixel, padded.
     kRanges: {
       ...taps.kRanges,
-      setup: [`let pixel = ${blockPixel(g, tile)};`, 'let ty = u32(i32(pixel / W) + PH); let tx = u32(i32(pixel % W) + PW);', taps.kRanges.setup].join('\n'),
+      setup: [
+        `let pixel = ${blockPixel(g, tile)};`,
+        'let ty = u32(i32(pixel / W) + PH); let tx = u32(i32(pixel % W) + PW);',
+        taps.kRanges.setup,
+      ].join('\n'),
     },
     kSetup: taps.kSetup,
     laneLoad: (i: number) => `${dy}[gb${i} + at]`,
@@ -202,7 +230,8 @@ const stridedTaps: PixelTaps = {
     end: 'tap * OG + OG',
   },
   // k = (tap, o).
-  kSetup: 'let oc = k % OG; let ky = kyFirst + k / OG / nkx * SH; let kx = kxFirst + k / OG % nkx * SW; let at = (oc * OH + (ty - ky) / SH) * OW + (tx - kx) / SW;',
+  kSetup:
+    'let oc = k % OG; let ky = kyFirst + k / OG / nkx * SH; let kx = kxFirst + k / OG % nkx * SW; let at = (oc * OH + (ty - ky) / SH) * OW + (tx - kx) / SW;',
 };
 
 function rowRuns(s: ConvSpec, g: ConvGeometry, tile: GemmTile, { dy, w }: Names): RowOrder {
@@ -238,7 +267,8 @@ function rowRuns(s: ConvSpec, g: ConvGeometry, tile: GemmTile, { dy, w }: Names)
       segment: rowSpan(s.attrs, g, tile.rowsPerLane),
       segmentLoad: (t: number) => `dyAt(dyRow, sx0${t === 0 ? '' : ` + ${t}`})`,
       tapOf: (i: number, step: number) => i + (g.kw - 1 - step) * s.attrs.dilation[1],
-      uniformLoad: (col: string, step: string) => `${w}[((batch * OG + g) * CG + ${col}) * KH * KW + ky * KW + ${step}]`,
+      uniformLoad: (col: string, step: string) =>
+        `${w}[((batch * OG + g) * CG + ${col}) * KH * KW + ky * KW + ${step}]`,
     },
     image: (row) => `${row} / W % ${g.n}u`,
     pixel: (row) => `${row} / ${plane}u * W + ${row} % W`,

@@ -40,7 +40,8 @@ export function wgradRun(s: ConvSpec, force?: boolean): number | undefined {
   if (steps === undefined || force) return steps;
   // Loads per tap per output pixel.
   const plainLoads = 1 + plain.cols / (plain.rowsPerLane * (shareU ? 8 : 1));
-  const runLoads = (rowSpan(s.attrs, g, steps) + (shareU ? Math.ceil((plain.cols * steps) / 8) : plain.cols * steps)) / (g.kw * steps);
+  const runLoads =
+    (rowSpan(s.attrs, g, steps) + (shareU ? Math.ceil((plain.cols * steps) / 8) : plain.cols * steps)) / (g.kw * steps);
   return runLoads * 1.25 <= plainLoads ? steps : undefined;
 }
 
@@ -54,7 +55,11 @@ export function conv2dGradWeightKernels(s: Conv2dGradWeightSpec): KernelModule[]
   const shareU = s.subgroups ?? false;
   const steps = s.tile ? undefined : wgradRun(s, s.runs);
   // Full-size register tiles: the split over k, not smaller tiles, supplies the workgroups.
-  const tile = s.tile ?? (steps ? chooseRowRunTile(rows, g.kw, g.og, g.groups, { shareU, minGroups: 1 }) : chooseTile(rows, g.og, g.groups, { minGroups: 1, shareU }));
+  const tile =
+    s.tile ??
+    (steps
+      ? chooseRowRunTile(rows, g.kw, g.og, g.groups, { shareU, minGroups: 1 })
+      : chooseTile(rows, g.og, g.groups, { minGroups: 1, shareU }));
   const ones = (i: number, load: string): string => (s.attrs.bias ? `select(${load}, 1.0, r${i} == ${taps}u)` : load);
   const dwAt = (row: string, col: string) => `${dw}[(batch * OG + ${col}) * CG * KH * KW + ${row}]`;
   return gemmKernels({
@@ -77,22 +82,28 @@ export function conv2dGradWeightKernels(s: Conv2dGradWeightSpec): KernelModule[]
       let ky${i} = i32(r${i} / KW % KH * DH) - PH; let kx${i} = i32(r${i} % KW * DW) - PW;`,
     // Runs: a lane's rows are one kernel row's taps (r0 its first; the bias row starts a run of
     // its own, as taps is a multiple of KW), a group is `steps` pixels of an output row from ox0.
-    ...(steps ? {
-      runs: {
-        groups: depth / steps,
-        steps,
-        groupSetup: `let n = g / (OH * ${g.ow / steps}u); let oy = g / ${g.ow / steps}u % OH; let ox0 = g % ${g.ow / steps}u * ${steps}u;`,
-        segment: rowSpan(s.attrs, g, steps),
-        segmentLoad: (t: number) => ones(0, `tap(n * C * H * W + xc0, i32(oy * SH) + ky0, i32(ox0 * SW) + kx0${t === 0 ? '' : ` + ${t}`})`),
-        tapOf: (i: number, step: number) => s.attrs.dilation[1] * i + s.attrs.stride[1] * step,
-        uniformLoad: (col: string, step: string) => `${dy}[(n * O + batch * OG + ${col}) * OH * OW + oy * OW + ox0 + ${step}]`,
-      },
-    } : {
-      kSetup: 'let n = k / (OH * OW); let p = k % (OH * OW); let oy = p / OW; let ox = p % OW;',
-      laneLoad: (i) => ones(i, `tap(n * C * H * W + xc${i}, i32(oy * SH) + ky${i}, i32(ox * SW) + kx${i})`),
-      uniformLoad: (j) => `${dy}[(n * O + batch * OG + c${j}) * OH * OW + p]`,
-    }),
+    ...(steps
+      ? {
+          runs: {
+            groups: depth / steps,
+            steps,
+            groupSetup: `let n = g / (OH * ${g.ow / steps}u); let oy = g / ${g.ow / steps}u % OH; let ox0 = g % ${g.ow / steps}u * ${steps}u;`,
+            segment: rowSpan(s.attrs, g, steps),
+            segmentLoad: (t: number) =>
+              ones(0, `tap(n * C * H * W + xc0, i32(oy * SH) + ky0, i32(ox0 * SW) + kx0${t === 0 ? '' : ` + ${t}`})`),
+            tapOf: (i: number, step: number) => s.attrs.dilation[1] * i + s.attrs.stride[1] * step,
+            uniformLoad: (col: string, step: string) =>
+              `${dy}[(n * O + batch * OG + ${col}) * OH * OW + oy * OW + ox0 + ${step}]`,
+          },
+        }
+      : {
+          kSetup: 'let n = k / (OH * OW); let p = k % (OH * OW); let oy = p / OW; let ox = p % OW;',
+          laneLoad: (i) => ones(i, `tap(n * C * H * W + xc${i}, i32(oy * SH) + ky${i}, i32(ox * SW) + kx${i})`),
+          uniformLoad: (j) => `${dy}[(n * O + batch * OG + c${j}) * OH * OW + p]`,
+        }),
     store: (row, col, v) =>
-      s.attrs.bias ? `if (${row} == ${taps}u) { ${db}[batch * OG + ${col}] = ${v}; } else { ${dwAt(row, col)} = ${v}; }` : `${dwAt(row, col)} = ${v};`,
+      s.attrs.bias
+        ? `if (${row} == ${taps}u) { ${db}[batch * OG + ${col}] = ${v}; } else { ${dwAt(row, col)} = ${v}; }`
+        : `${dwAt(row, col)} = ${v};`,
   });
 }

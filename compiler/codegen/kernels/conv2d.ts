@@ -29,21 +29,45 @@ export interface Conv2dSpec extends ConvSpec {
 }
 
 export interface ConvGeometry {
-  readonly n: number; readonly c: number; readonly h: number; readonly w: number;
-  readonly o: number; readonly oh: number; readonly ow: number;
-  readonly kh: number; readonly kw: number; readonly groups: number;
+  readonly n: number;
+  readonly c: number;
+  readonly h: number;
+  readonly w: number;
+  readonly o: number;
+  readonly oh: number;
+  readonly ow: number;
+  readonly kh: number;
+  readonly kw: number;
+  readonly groups: number;
   /** Input and output channels per group. */
-  readonly cg: number; readonly og: number;
+  readonly cg: number;
+  readonly og: number;
 }
 
 /** Shapes of a conv, checked; PyTorch: OH = floor((H + 2p - d(k - 1) - 1) / s) + 1. */
 export function convGeometry(s: ConvSpec): ConvGeometry {
   const [n, c, h, w] = s.input;
   const a = s.attrs;
-  const out = (i: 0 | 1, size: number) => Math.floor((size + 2 * a.padding[i] - a.dilation[i] * (a.kernel[i] - 1) - 1) / a.stride[i]) + 1;
-  const g = { n, c, h, w, o: a.outChannels, oh: out(0, h), ow: out(1, w), kh: a.kernel[0], kw: a.kernel[1], groups: a.groups, cg: c / a.groups, og: a.outChannels / a.groups };
-  if (!Number.isInteger(g.cg) || !Number.isInteger(g.og)) throw new Error(`kernel ${s.name}: ${c} in / ${g.o} out channels do not split into ${a.groups} groups`);
-  if (g.oh < 1 || g.ow < 1) throw new Error(`kernel ${s.name}: a ${a.kernel.join('x')} window does not fit a ${h}x${w} input`);
+  const out = (i: 0 | 1, size: number) =>
+    Math.floor((size + 2 * a.padding[i] - a.dilation[i] * (a.kernel[i] - 1) - 1) / a.stride[i]) + 1;
+  const g = {
+    n,
+    c,
+    h,
+    w,
+    o: a.outChannels,
+    oh: out(0, h),
+    ow: out(1, w),
+    kh: a.kernel[0],
+    kw: a.kernel[1],
+    groups: a.groups,
+    cg: c / a.groups,
+    og: a.outChannels / a.groups,
+  };
+  if (!Number.isInteger(g.cg) || !Number.isInteger(g.og))
+    throw new Error(`kernel ${s.name}: ${c} in / ${g.o} out channels do not split into ${a.groups} groups`);
+  if (g.oh < 1 || g.ow < 1)
+    throw new Error(`kernel ${s.name}: a ${a.kernel.join('x')} window does not fit a ${h}x${w} input`);
   return g;
 }
 
@@ -106,13 +130,19 @@ export function conv2dKernel(s: Conv2dSpec): KernelModule {
     name: s.name,
     origin: s.origin,
     limits: s.limits,
-    inputs: [readBinding(x, g.n * g.c * g.h * g.w), readBinding(w, g.o * g.cg * g.kh * g.kw), ...(s.attrs.bias ? [readBinding(b, g.o)] : [])],
+    inputs: [
+      readBinding(x, g.n * g.c * g.h * g.w),
+      readBinding(w, g.o * g.cg * g.kh * g.kw),
+      ...(s.attrs.bias ? [readBinding(b, g.o)] : []),
+    ],
     outputs: [writeBinding(y, g.n * g.o * g.oh * g.ow), ...epilogueBindings(s.epilogue, g.n * g.o * g.oh * g.ow, g.o)],
     rows,
     cols: g.og,
     depth: g.cg * g.kh * g.kw,
     convGroups: g.groups,
-    tile: s.tile ?? (run ? chooseRowRunTile(rows, run, g.og, g.groups, { shareU }) : chooseTile(rows, g.og, g.groups, { shareU })),
+    tile:
+      s.tile ??
+      (run ? chooseRowRunTile(rows, run, g.og, g.groups, { shareU }) : chooseTile(rows, g.og, g.groups, { shareU })),
     consts: convConsts(s, g),
     decls: [tapHelper(x), epilogueDecls(s.epilogue)].filter((d) => d).join('\n'),
     // Row r = (n, oy, ox): the image's group channels start at xb; the window's top-left is (iy, ix).
@@ -120,23 +150,32 @@ export function conv2dKernel(s: Conv2dSpec): KernelModule {
       let xb${i} = (r${i} / (OH * OW) * C + batch * CG) * H * W;
       let iy${i} = i32(r${i} / OW % OH * SH) - PH; let ix${i} = i32(r${i} % OW * SW) - PW;`,
     // Runs: group (ci, kernel row), step = kernel column; the run's first pixel is row 0's window.
-    ...(run ? {
-      runs: {
-        groups: g.cg * g.kh,
-        steps: g.kw,
-        groupSetup: 'let ci = g / KH; let ky = i32(g % KH * DH);',
-        segment: rowSpan(s.attrs, g, run),
-        segmentLoad: (t: number) => `tap(xb0 + ci * H * W, iy0 + ky, ${t === 0 ? 'ix0' : `ix0 + ${t}`})`,
-        tapOf: (i: number, step: number) => s.attrs.stride[1] * i + s.attrs.dilation[1] * step,
-        uniformLoad: (col: string, step: string) => `${w}[(batch * OG + ${col}) * CG * KH * KW + g * KW + ${step}]`,
-      },
-    } : {
-      kSetup: 'let ci = k / (KH * KW); let ky = i32(k / KW % KH * DH); let kx = i32(k % KW * DW);',
-      laneLoad: (i) => `tap(xb${i} + ci * H * W, iy${i} + ky, ix${i} + kx)`,
-      // OIHW: w[o, ci, ky, kx] sits at o * CG * KH * KW + k.
-      uniformLoad: (j) => `${w}[(batch * OG + c${j}) * CG * KH * KW + k]`,
-    }),
+    ...(run
+      ? {
+          runs: {
+            groups: g.cg * g.kh,
+            steps: g.kw,
+            groupSetup: 'let ci = g / KH; let ky = i32(g % KH * DH);',
+            segment: rowSpan(s.attrs, g, run),
+            segmentLoad: (t: number) => `tap(xb0 + ci * H * W, iy0 + ky, ${t === 0 ? 'ix0' : `ix0 + ${t}`})`,
+            tapOf: (i: number, step: number) => s.attrs.stride[1] * i + s.attrs.dilation[1] * step,
+            uniformLoad: (col: string, step: string) => `${w}[(batch * OG + ${col}) * CG * KH * KW + g * KW + ${step}]`,
+          },
+        }
+      : {
+          kSetup: 'let ci = k / (KH * KW); let ky = i32(k / KW % KH * DH); let kx = i32(k % KW * DW);',
+          laneLoad: (i) => `tap(xb${i} + ci * H * W, iy${i} + ky, ix${i} + kx)`,
+          // OIHW: w[o, ci, ky, kx] sits at o * CG * KH * KW + k.
+          uniformLoad: (j) => `${w}[(batch * OG + c${j}) * CG * KH * KW + k]`,
+        }),
     ...(s.attrs.bias ? { bias: (col: string) => `${b}[batch * OG + ${col}]` } : {}),
-    store: (row, col, v) => epilogueStore(y, `(${row} / (OH * OW) * O + batch * OG + ${col}) * OH * OW + ${row} % (OH * OW)`, v, s.epilogue, `batch * OG + ${col}`),
+    store: (row, col, v) =>
+      epilogueStore(
+        y,
+        `(${row} / (OH * OW) * O + batch * OG + ${col}) * OH * OW + ${row} % (OH * OW)`,
+        v,
+        s.epilogue,
+        `batch * OG + ${col}`,
+      ),
   });
 }

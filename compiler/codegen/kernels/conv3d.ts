@@ -38,10 +38,27 @@ interface Sizes {
 function sizes(spec: Conv3dSpec): Sizes {
   const [n, c, ...volume] = spec.input;
   const a = spec.attrs;
-  if (c % a.groups !== 0 || a.outChannels % a.groups !== 0) throw new Error(`kernel ${spec.name}: groups ${a.groups} do not divide ${c} -> ${a.outChannels} channels`);
+  if (c % a.groups !== 0 || a.outChannels % a.groups !== 0)
+    throw new Error(`kernel ${spec.name}: groups ${a.groups} do not divide ${c} -> ${a.outChannels} channels`);
   const out = outVolume(spec.name, spec.input, a);
-  const s = { n, c, o: a.outChannels, cg: c / a.groups, og: a.outChannels / a.groups, inVol: prod(volume), outVol: prod(out), kVol: prod(a.kernel), out };
-  const decls = [volumeDecls(spec.input, out, a), `const C: i32 = ${c};`, `const O: i32 = ${s.o};`, `const CG: i32 = ${s.cg};`, `const OG: i32 = ${s.og};`].join('\n');
+  const s = {
+    n,
+    c,
+    o: a.outChannels,
+    cg: c / a.groups,
+    og: a.outChannels / a.groups,
+    inVol: prod(volume),
+    outVol: prod(out),
+    kVol: prod(a.kernel),
+    out,
+  };
+  const decls = [
+    volumeDecls(spec.input, out, a),
+    `const C: i32 = ${c};`,
+    `const O: i32 = ${s.o};`,
+    `const CG: i32 = ${s.cg};`,
+    `const OG: i32 = ${s.og};`,
+  ].join('\n');
   return { ...s, decls };
 }
 
@@ -53,7 +70,13 @@ export function conv3dKernel(spec: Conv3dSpec): KernelModule {
   const s = sizes(spec);
   const bias = spec.attrs.bias;
   const yCount = s.n * s.o * s.outVol;
-  const bindings = [readBinding('x', s.n * s.c * s.inVol), readBinding('w', s.o * s.cg * s.kVol), ...(bias ? [readBinding('b', s.o)] : []), writeBinding('y', yCount), ...epilogueBindings(spec.epilogue, yCount, s.o)];
+  const bindings = [
+    readBinding('x', s.n * s.c * s.inVol),
+    readBinding('w', s.o * s.cg * s.kVol),
+    ...(bias ? [readBinding('b', s.o)] : []),
+    writeBinding('y', yCount),
+    ...epilogueBindings(spec.epilogue, yCount, s.o),
+  ];
   const w = new WgslWriter();
   split(w, 'i', ['n', 'oc', 'od', 'oh', 'ow'], [s.n, s.o, ...s.out]);
   w.line(`var acc = ${bias ? 'b[oc]' : '0.0'};`);
@@ -69,7 +92,12 @@ export function conv3dKernel(spec: Conv3dSpec): KernelModule {
 export function conv3dGradInputKernel(spec: Conv3dSpec): KernelModule {
   const s = sizes(spec);
   const xCount = s.n * s.c * s.inVol;
-  const bindings = [readBinding('dy', s.n * s.o * s.outVol), readBinding('w', s.o * s.cg * s.kVol), writeBinding('dx', xCount), ...epilogueBindings(spec.epilogue, xCount, s.c)];
+  const bindings = [
+    readBinding('dy', s.n * s.o * s.outVol),
+    readBinding('w', s.o * s.cg * s.kVol),
+    writeBinding('dx', xCount),
+    ...epilogueBindings(spec.epilogue, xCount, s.c),
+  ];
   const w = new WgslWriter();
   split(w, 'i', ['n', 'c', 'id', 'ih', 'iw'], [s.n, s.c, ...spec.input.slice(2)]);
   w.line('let ci = c % CG;').line('var acc = 0.0;');
@@ -92,7 +120,11 @@ export function conv3dGradWeightKernels(spec: Conv3dSpec): KernelModule[] {
   w.block(`for (var n = 0; n < ${s.n}; n++)`, () => {
     w.line(`let xBase = u32(n * C + c) * ${s.inVol}u;`).line(`let yBase = u32(n * O + oc) * ${s.outVol}u;`);
     // The output volume in d, h, w order; each (output, tap) pair reads one input, or padding.
-    const axes = [['od', 'D', 'id'], ['oh', 'H', 'ih'], ['ow', 'W', 'iw']] as const;
+    const axes = [
+      ['od', 'D', 'id'],
+      ['oh', 'H', 'ih'],
+      ['ow', 'W', 'iw'],
+    ] as const;
     const loop = (k: number): void => {
       if (k === axes.length) {
         w.line('acc += x[xBase + u32((id * H + ih) * W + iw)] * dy[yBase + u32((od * OH + oh) * OW + ow)];');
@@ -100,19 +132,37 @@ export function conv3dGradWeightKernels(spec: Conv3dSpec): KernelModule[] {
       }
       const [o, a, i] = axes[k]!;
       w.block(`for (var ${o} = 0; ${o} < O${a}; ${o}++)`, () => {
-        w.line(`let ${i} = ${o} * S_${a} - P_${a} + k${a.toLowerCase()} * DIL_${a};`).line(`if (${i} < 0 || ${i} >= ${a}) { continue; }`);
+        w.line(`let ${i} = ${o} * S_${a} - P_${a} + k${a.toLowerCase()} * DIL_${a};`).line(
+          `if (${i} < 0 || ${i} >= ${a}) { continue; }`,
+        );
         loop(k + 1);
       });
     };
     loop(0);
   });
   w.line('dw[i] = acc;');
-  const dwKernel = perItemKernel({ ...spec, bindings: [readBinding('x', s.n * s.c * s.inVol), readBinding('dy', dyCount), writeBinding('dw', wCount)] }, wCount, s.decls, w.toString());
+  const dwKernel = perItemKernel(
+    {
+      ...spec,
+      bindings: [readBinding('x', s.n * s.c * s.inVol), readBinding('dy', dyCount), writeBinding('dw', wCount)],
+    },
+    wCount,
+    s.decls,
+    w.toString(),
+  );
   if (!spec.attrs.bias) return [dwKernel];
   const b = new WgslWriter().line('var acc = 0.0;');
   b.block(`for (var n = 0u; n < ${s.n}u; n++)`, () =>
-    b.block(`for (var v = 0u; v < ${s.outVol}u; v++)`, () => b.line(`acc += dy[(n * ${s.o}u + i) * ${s.outVol}u + v];`)));
+    b.block(`for (var v = 0u; v < ${s.outVol}u; v++)`, () =>
+      b.line(`acc += dy[(n * ${s.o}u + i) * ${s.outVol}u + v];`),
+    ),
+  );
   b.line('db[i] = acc;');
-  const dbKernel = perItemKernel({ ...spec, name: `${spec.name}_bias`, bindings: [readBinding('dy', dyCount), writeBinding('db', s.o)] }, s.o, '', b.toString());
+  const dbKernel = perItemKernel(
+    { ...spec, name: `${spec.name}_bias`, bindings: [readBinding('dy', dyCount), writeBinding('db', s.o)] },
+    s.o,
+    '',
+    b.toString(),
+  );
   return [dwKernel, dbKernel];
 }

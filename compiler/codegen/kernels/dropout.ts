@@ -50,11 +50,23 @@ function maskDecls(spec: DropoutSpec): string {
 /** Bindings: params (u32 [seed, step]), x | y. */
 export function dropoutForward(spec: DropoutSpec): KernelModule {
   const bindings = [stepParams, readBinding('x', spec.elements), writeBinding('y', spec.elements)];
-  return perItemKernel({ name: spec.name, origin: spec.origin, limits: spec.limits, bindings }, spec.elements, maskDecls(spec), 'y[i] = x[i] * mask(i);', 4);
+  return perItemKernel(
+    { name: spec.name, origin: spec.origin, limits: spec.limits, bindings },
+    spec.elements,
+    maskDecls(spec),
+    'y[i] = x[i] * mask(i);',
+    4,
+  );
 }
 
 /** Bindings: params (the forward's), dy | dx; dx = dy * mask / (1 - p) with the mask recomputed. */
 export function dropoutBackward(spec: DropoutSpec): KernelModule {
   const bindings = [stepParams, readBinding('dy', spec.elements), writeBinding('dx', spec.elements)];
-  return perItemKernel({ name: spec.name, origin: spec.origin, limits: spec.limits, bindings }, spec.elements, maskDecls(spec), 'dx[i] = dy[i] * mask(i);', 4);
+  return perItemKernel(
+    { name: spec.name, origin: spec.origin, limits: spec.limits, bindings },
+    spec.elements,
+    maskDecls(spec),
+    'dx[i] = dy[i] * mask(i);',
+    4,
+  );
 }

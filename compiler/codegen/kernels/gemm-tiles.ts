@@ -29,7 +29,12 @@ const LANE_COUNTS = [32, 24, 16, 8] as const;
  * but compiles 2-3x slower (measurements: bench/NOTES.md). Shrunk for small problems
  * until at least `minGroups` workgroups keep both cores busy. Overridable per kernel.
  */
-export function chooseTile(rows: number, cols: number, convGroups: number, opts: { minGroups?: number; shareU?: boolean } = {}): GemmTile {
+export function chooseTile(
+  rows: number,
+  cols: number,
+  convGroups: number,
+  opts: { minGroups?: number; shareU?: boolean } = {},
+): GemmTile {
   const { minGroups = 4, shareU = false } = opts;
   const { colsPerBlock, maxRows } = tileShape(rows, cols, shareU);
   let { rowsPerLane, lanes } = rowBlock(rows, maxRows);
@@ -49,7 +54,11 @@ export function tileColumns(cols: number, shareU: boolean): number {
 /** Columns per workgroup and the most rows per lane for them (chooseTile). */
 function tileShape(rows: number, cols: number, shareU: boolean): { colsPerBlock: number; maxRows: number } {
   const colsPerBlock = tileColumns(cols, shareU);
-  const maxRows = Math.min(8, shareU ? Math.floor(64 / colsPerBlock) : 12 - colsPerBlock, Math.max(1, ceilDiv(rows, 8)));
+  const maxRows = Math.min(
+    8,
+    shareU ? Math.floor(64 / colsPerBlock) : 12 - colsPerBlock,
+    Math.max(1, ceilDiv(rows, 8)),
+  );
   return { colsPerBlock, maxRows };
 }
 
@@ -59,13 +68,18 @@ function tileShape(rows: number, cols: number, shareU: boolean): { colsPerBlock:
  * chooseTile's, or exactly `rowsPerLane`; 8 to 32 lanes) that divides `period`; undefined where
  * none does.
  */
-export function chooseAlignedTile(period: number, cols: number, opts: { shareU?: boolean; rowsPerLane?: number } = {}): GemmTile | undefined {
+export function chooseAlignedTile(
+  period: number,
+  cols: number,
+  opts: { shareU?: boolean; rowsPerLane?: number } = {},
+): GemmTile | undefined {
   const { shareU = false } = opts;
   const { colsPerBlock, maxRows } = tileShape(period, cols, shareU);
   for (let rowsPerLane = opts.rowsPerLane ?? maxRows; rowsPerLane >= (opts.rowsPerLane ?? 1); rowsPerLane--) {
     for (const lanes of LANE_COUNTS) {
       const block = rowsPerLane * lanes;
-      if (block >= 32 && period % block === 0) return { rowsPerLane, cols: colsPerBlock, lanes, ...(shareU ? { shareU } : {}) };
+      if (block >= 32 && period % block === 0)
+        return { rowsPerLane, cols: colsPerBlock, lanes, ...(shareU ? { shareU } : {}) };
     }
   }
   return undefined;
@@ -76,7 +90,13 @@ export function chooseAlignedTile(period: number, cols: number, opts: { shareU?:
  * chooseTile's (callers keep run * columns within 96 accumulators), lanes as rowBlock's, fewer
  * while under `minGroups` (4) workgroups.
  */
-export function chooseRowRunTile(rows: number, run: number, cols: number, convGroups: number, opts: { shareU?: boolean; minGroups?: number } = {}): GemmTile {
+export function chooseRowRunTile(
+  rows: number,
+  run: number,
+  cols: number,
+  convGroups: number,
+  opts: { shareU?: boolean; minGroups?: number } = {},
+): GemmTile {
   const { shareU = false, minGroups = 4 } = opts;
   const colsPerBlock = tileColumns(cols, shareU);
   let lanes = lanesFor(rows, run);
@@ -115,7 +135,14 @@ function lanesFor(rows: number, rowsPerLane: number): number {
  * k partitions for a reduction-heavy GEMM: enough workgroups for `minGroups`, each split >= 256
  * k steps deep (`depth` counts k steps: with row runs, groups times steps).
  */
-export function chooseSplitK(rows: number, cols: number, depth: number, convGroups: number, tile: GemmTile, minGroups = 16): number {
+export function chooseSplitK(
+  rows: number,
+  cols: number,
+  depth: number,
+  convGroups: number,
+  tile: GemmTile,
+  minGroups = 16,
+): number {
   const groups = ceilDiv(rows, tile.rowsPerLane * tile.lanes) * ceilDiv(cols, tile.cols) * convGroups;
   return Math.max(1, Math.min(ceilDiv(minGroups, groups), Math.floor(depth / 256)));
 }

@@ -109,11 +109,13 @@ export function gemmKernel(plan: Omit<GemmFrame, 'splitK'> & (KSteps | RunSteps)
 /** One kernel, or with splitK > 1 the partial-sum kernel followed by the `_sum` reduction kernel. */
 export function gemmKernels(plan: GemmPlan): KernelModule[] {
   const { rows, cols, convGroups, splitK, tile } = plan;
-  if (splitK > 1 && (plan.bias || plan.kRanges)) throw new Error(`kernel ${plan.name}: a split-k GEMM cannot add a bias or skip k ranges`);
+  if (splitK > 1 && (plan.bias || plan.kRanges))
+    throw new Error(`kernel ${plan.name}: a split-k GEMM cannot add a bias or skip k ranges`);
   const rb = ceilDiv(rows, tile.rowsPerLane * tile.lanes);
   const cb = ceilDiv(cols, tile.cols);
   const partial = writeBinding(`${plan.name}_partial`, convGroups * splitK * rows * cols);
-  const partialAt = (split: string, row: string, col: string) => `${partial.name}[((batch * ${splitK}u + ${split}) * ${rows}u + ${row}) * ${cols}u + ${col}]`;
+  const partialAt = (split: string, row: string, col: string) =>
+    `${partial.name}[((batch * ${splitK}u + ${split}) * ${rows}u + ${row}) * ${cols}u + ${col}]`;
   const main = buildModule({
     name: plan.name,
     origin: plan.origin,
@@ -168,13 +170,16 @@ function gemmLoop(w: WgslWriter, plan: GemmPlan): void {
     chunkIf(w, plan.rowSetup(i));
   }
   // Shared run loads address their columns per lane instead (sharedRunLoads).
-  if (!(plan.runs && tile.shareU)) for (const j of tn) w.line(`let c${j} = min(cb * ${tile.cols}u + ${j}u, ${cols - 1}u);`);
+  if (!(plan.runs && tile.shareU))
+    for (const j of tn) w.line(`let c${j} = min(cb * ${tile.cols}u + ${j}u, ${cols - 1}u);`);
   for (const i of tm) w.line(tn.map((j) => `var acc${i}_${j} = 0.0;`).join(' '));
   // With splitK > 1, workgroup `split` takes one chunk of k (of the run groups, with runs).
   const span = plan.runs ? plan.runs.groups : depth;
   const chunk = ceilDiv(span, splitK);
-  const [k0, k1] = splitK > 1 ? [`split * ${chunk}u`, `min(split * ${chunk}u + ${chunk}u, ${span}u)`] : ['0u', `${span}u`];
-  const loop = (from: string, to: string): void => (plan.runs ? runLoop(w, plan.runs, plan, from, to) : kLoop(w, plan, from, to));
+  const [k0, k1] =
+    splitK > 1 ? [`split * ${chunk}u`, `min(split * ${chunk}u + ${chunk}u, ${span}u)`] : ['0u', `${span}u`];
+  const loop = (from: string, to: string): void =>
+    plan.runs ? runLoop(w, plan.runs, plan, from, to) : kLoop(w, plan, from, to);
   if (plan.kRanges) {
     const { setup, outer, begin, end } = plan.kRanges;
     w.chunk(setup);
@@ -197,9 +202,11 @@ function kLoop(w: WgslWriter, plan: GemmFrame & KSteps, k0: string, k1: string):
     for (const i of tm) w.line(tn.map((j) => `acc${i}_${j} += p${i} * u${j};`).join(' '));
   };
   if (!tile.shareU) {
-    w.block(`for (var k = ${k0}; k < ${k1}; k++)`, () => step(() => {
-      for (const j of tn) w.line(`let u${j} = ${plan.uniformLoad(j)};`);
-    }));
+    w.block(`for (var k = ${k0}; k < ${k1}; k++)`, () =>
+      step(() => {
+        for (const j of tn) w.line(`let u${j} = ${plan.uniformLoad(j)};`);
+      }),
+    );
     return;
   }
   w.line(`let kEnd = ${k1};`);
@@ -222,7 +229,8 @@ function kLoop(w: WgslWriter, plan: GemmFrame & KSteps, k0: string, k1: string):
 function rowOf(plan: GemmPlan, i: number | string): string {
   const { rowsPerLane, lanes } = plan.tile;
   const first = `rb * ${rowsPerLane * lanes}u`;
-  if (plan.runs) return `${first} + lid.x * ${rowsPerLane}u${i === 0 ? '' : ` + ${typeof i === 'number' ? `${i}u` : i}`}`;
+  if (plan.runs)
+    return `${first} + lid.x * ${rowsPerLane}u${i === 0 ? '' : ` + ${typeof i === 'number' ? `${i}u` : i}`}`;
   return `${first} + ${i === 0 ? '' : typeof i === 'number' ? `${i * lanes}u + ` : `${i} * ${lanes}u + `}lid.x`;
 }
 
@@ -231,17 +239,27 @@ function runLoop(w: WgslWriter, runs: RowRuns, plan: GemmFrame, g0: string, g1: 
   const { tile } = plan;
   const tm = range(tile.rowsPerLane);
   const tn = range(tile.cols);
-  const u = tile.shareU ? sharedRunLoads(w, runs, plan) : (step: number, j: number) => runs.uniformLoad(`c${j}`, `${step}u`);
+  const u = tile.shareU
+    ? sharedRunLoads(w, runs, plan)
+    : (step: number, j: number) => runs.uniformLoad(`c${j}`, `${step}u`);
   w.block(`for (var g = ${g0}; g < ${g1}; g++)`, () => {
     w.chunk(runs.groupSetup);
-    if (tile.shareU) for (const m of range(ceilDiv(tile.cols * runs.steps, 8))) w.line(`let shared${m} = ${runs.uniformLoad(`sc${m}`, `ss${m}`)};`);
+    if (tile.shareU)
+      for (const m of range(ceilDiv(tile.cols * runs.steps, 8)))
+        w.line(`let shared${m} = ${runs.uniformLoad(`sc${m}`, `ss${m}`)};`);
     for (const t of range(runs.segment)) w.line(`let s${t} = ${runs.segmentLoad(t)};`);
     for (const step of range(runs.steps)) for (const j of tn) w.line(`let u${step}_${j} = ${u(step, j)};`);
     // Accumulator by accumulator, each taking all the group's steps: wide tiles keep their
     // accumulators on the stack, and this order loads and stores each once a group, not once a
     // step (the operands, read-only, spill more cheaply); faster than step by step on LeNet's and
     // ResNet-18's convs (measurements: bench/NOTES.md).
-    for (const i of tm) for (const j of tn) w.line(range(runs.steps).map((step) => `acc${i}_${j} += s${runs.tapOf(i, step)} * u${step}_${j};`).join(' '));
+    for (const i of tm)
+      for (const j of tn)
+        w.line(
+          range(runs.steps)
+            .map((step) => `acc${i}_${j} += s${runs.tapOf(i, step)} * u${step}_${j};`)
+            .join(' '),
+        );
   });
 }
 
@@ -257,7 +275,9 @@ function sharedRunLoads(w: WgslWriter, runs: RowRuns, plan: GemmFrame): (step: n
   const pairs = tile.cols * runs.steps;
   for (const m of range(ceilDiv(pairs, 8))) {
     w.line(`let f${m} = min(${8 * m}u + sid % 8u, ${pairs - 1}u);`);
-    w.line(`let sc${m} = min(cb * ${tile.cols}u + f${m} / ${runs.steps}u, ${cols - 1}u); let ss${m} = f${m} % ${runs.steps}u;`);
+    w.line(
+      `let sc${m} = min(cb * ${tile.cols}u + f${m} / ${runs.steps}u, ${cols - 1}u); let ss${m} = f${m} % ${runs.steps}u;`,
+    );
   }
   return (step, j) => {
     const f = j * runs.steps + step;

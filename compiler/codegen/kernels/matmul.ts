@@ -41,7 +41,12 @@ const SMALL_GEMM = 2 ** 21;
 export function matmulKernel(s: MatmulSpec): KernelModule {
   // The row sums are one more column of B, all ones: computed by the same loop, one more FMA per A load.
   const cols = s.n + (s.rowSums ? 1 : 0);
-  const tile = s.tile ?? chooseTile(s.m, cols, 1, { shareU: s.subgroups ?? false, ...(s.m * cols * s.k <= SMALL_GEMM ? { minGroups: 16 } : {}) });
+  const tile =
+    s.tile ??
+    chooseTile(s.m, cols, 1, {
+      shareU: s.subgroups ?? false,
+      ...(s.m * cols * s.k <= SMALL_GEMM ? { minGroups: 16 } : {}),
+    });
   const bAt = (col: string): string => (s.transB ? `${s.b}[${col} * ${s.k}u + k]` : `${s.b}[k * ${s.n}u + ${col}]`);
   if (s.bias && s.rowSums) throw new Error(`kernel ${s.name}: a matmul with row sums takes no bias`);
   const store = (row: string, col: string, v: string): string => {
@@ -53,7 +58,11 @@ export function matmulKernel(s: MatmulSpec): KernelModule {
     origin: s.origin,
     limits: s.limits,
     inputs: [readBinding(s.a, s.m * s.k), readBinding(s.b, s.k * s.n), ...(s.bias ? [readBinding(s.bias, s.n)] : [])],
-    outputs: [writeBinding(s.c, s.m * s.n), ...(s.rowSums ? [writeBinding(s.rowSums, s.m)] : []), ...epilogueBindings(s.epilogue, s.m * s.n, s.n)],
+    outputs: [
+      writeBinding(s.c, s.m * s.n),
+      ...(s.rowSums ? [writeBinding(s.rowSums, s.m)] : []),
+      ...epilogueBindings(s.epilogue, s.m * s.n, s.n),
+    ],
     rows: s.m,
     cols,
     depth: s.k,
@@ -84,13 +93,26 @@ export interface LinearSpec extends KernelFrame {
 }
 
 const named = (s: LinearSpec, role: keyof NonNullable<LinearSpec['names']>): string => s.names?.[role] ?? role;
-const common = (s: LinearSpec) => ({ name: s.name, origin: s.origin, limits: s.limits, ...(s.tile ? { tile: s.tile } : {}), subgroups: s.subgroups ?? false });
+const common = (s: LinearSpec) => ({
+  name: s.name,
+  origin: s.origin,
+  limits: s.limits,
+  ...(s.tile ? { tile: s.tile } : {}),
+  subgroups: s.subgroups ?? false,
+});
 
 /** y = x W^T (+ b), then the epilogue. */
 export function linearForward(s: LinearSpec): KernelModule {
   return matmulKernel({
-    ...common(s), m: s.batch, n: s.outFeatures, k: s.inFeatures, transA: false, transB: true,
-    a: named(s, 'x'), b: named(s, 'w'), c: named(s, 'y'),
+    ...common(s),
+    m: s.batch,
+    n: s.outFeatures,
+    k: s.inFeatures,
+    transA: false,
+    transB: true,
+    a: named(s, 'x'),
+    b: named(s, 'w'),
+    c: named(s, 'y'),
     ...(s.bias ? { bias: named(s, 'b') } : {}),
     ...(s.epilogue ? { epilogue: s.epilogue } : {}),
   });
@@ -99,8 +121,15 @@ export function linearForward(s: LinearSpec): KernelModule {
 /** dx = dy W. */
 export function linearGradInput(s: LinearSpec): KernelModule {
   return matmulKernel({
-    ...common(s), m: s.batch, n: s.inFeatures, k: s.outFeatures, transA: false, transB: false,
-    a: named(s, 'dy'), b: named(s, 'w'), c: named(s, 'dx'),
+    ...common(s),
+    m: s.batch,
+    n: s.inFeatures,
+    k: s.outFeatures,
+    transA: false,
+    transB: false,
+    a: named(s, 'dy'),
+    b: named(s, 'w'),
+    c: named(s, 'dx'),
     ...(s.epilogue ? { epilogue: s.epilogue } : {}),
   });
 }
@@ -108,8 +137,15 @@ export function linearGradInput(s: LinearSpec): KernelModule {
 /** dW = dy^T x and, with a bias, db = sum over the batch of dy. */
 export function linearGradWeight(s: LinearSpec): KernelModule {
   return matmulKernel({
-    ...common(s), m: s.outFeatures, n: s.inFeatures, k: s.batch, transA: true, transB: false,
-    a: named(s, 'dy'), b: named(s, 'x'), c: named(s, 'dw'),
+    ...common(s),
+    m: s.outFeatures,
+    n: s.inFeatures,
+    k: s.batch,
+    transA: true,
+    transB: false,
+    a: named(s, 'dy'),
+    b: named(s, 'x'),
+    c: named(s, 'dw'),
     ...(s.bias ? { rowSums: named(s, 'db') } : {}),
   });
 }

@@ -29,7 +29,8 @@ export function mseForward(spec: MseSpec): KernelModule {
     lanes: threads,
     groups: 1,
     decls: workgroupSumFn(spec, 'error_sum', 'f32', threads),
-    main: (w) => w.chunk(wgsl`
+    main: (w) =>
+      w.chunk(wgsl`
       var part = 0.0;
       for (var e = lid; e < ${spec.elements}u; e += ${threads}u) {
         let d = yhat[e] - y[e];
@@ -45,7 +46,15 @@ export function mseForward(spec: MseSpec): KernelModule {
 
 /** dyhat = 2 (yhat - y) times 1 or 1 / n. Bindings: yhat, y | dyhat. */
 export function mseBackward(spec: MseSpec): KernelModule {
-  const bindings = [readBinding('yhat', spec.elements), readBinding('y', spec.elements), writeBinding('dyhat', spec.elements)];
-  return perItemKernel({ name: spec.name, origin: spec.origin, limits: spec.limits, bindings }, spec.elements, '',
-    `dyhat[i] = ${f32Lit(2 * scale(spec))} * (yhat[i] - y[i]);`);
+  const bindings = [
+    readBinding('yhat', spec.elements),
+    readBinding('y', spec.elements),
+    writeBinding('dyhat', spec.elements),
+  ];
+  return perItemKernel(
+    { name: spec.name, origin: spec.origin, limits: spec.limits, bindings },
+    spec.elements,
+    '',
+    `dyhat[i] = ${f32Lit(2 * scale(spec))} * (yhat[i] - y[i]);`,
+  );
 }

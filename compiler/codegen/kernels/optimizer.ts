@@ -21,7 +21,10 @@ const adamParams: BindingSpec = { ...stepParams, elements: 4 };
  * they drifted: WGSL promises `pow` only as exp2(y * log2(x)), and on lavapipe 1 - pow(0.999, 1)
  * was 0.00100010633, every update 5.3e-5 too large.
  */
-function adamCorrections(hyper: Pick<AdamHyper, 'lr' | 'beta1' | 'beta2'>, t: number): { stepSize: number; bc2Sqrt: number } {
+function adamCorrections(
+  hyper: Pick<AdamHyper, 'lr' | 'beta1' | 'beta2'>,
+  t: number,
+): { stepSize: number; bc2Sqrt: number } {
   return { stepSize: hyper.lr / (1 - hyper.beta1 ** t), bc2Sqrt: Math.sqrt(1 - hyper.beta2 ** t) };
 }
 
@@ -31,12 +34,19 @@ function adamCorrections(hyper: Pick<AdamHyper, 'lr' | 'beta1' | 'beta2'>, t: nu
  * submit: writeBuffer is ordered with the queue's submits, so steps queued back to back each read
  * their own.
  */
-export function stepWords(seed: number, step: number, optimizer: Pick<OptimizerConfig, 'kind' | 'lr' | 'betas'> | null): Uint32Array {
+export function stepWords(
+  seed: number,
+  step: number,
+  optimizer: Pick<OptimizerConfig, 'kind' | 'lr' | 'betas'> | null,
+): Uint32Array {
   const words = new Uint32Array(4);
   words[0] = seed >>> 0;
   words[1] = step >>> 0;
   if (optimizer && optimizer.kind !== 'sgd') {
-    const { stepSize, bc2Sqrt } = adamCorrections({ lr: optimizer.lr, beta1: optimizer.betas[0], beta2: optimizer.betas[1] }, step + 1);
+    const { stepSize, bc2Sqrt } = adamCorrections(
+      { lr: optimizer.lr, beta1: optimizer.betas[0], beta2: optimizer.betas[1] },
+      step + 1,
+    );
     new Float32Array(words.buffer, 8, 2).set([stepSize, bc2Sqrt]);
   }
   return words;
@@ -62,7 +72,9 @@ export interface AdamSpec extends KernelFrame {
 function checkRange(name: string, r: ParamRange): void {
   const ok = [r.bufferElements, r.offset, r.count].every((v) => Number.isInteger(v) && v >= 0);
   if (!ok || r.count < 1 || r.offset + r.count > r.bufferElements) {
-    throw new Error(`kernel ${name}: range [${r.offset}, ${r.offset + r.count}) does not fit a buffer of ${r.bufferElements}`);
+    throw new Error(
+      `kernel ${name}: range [${r.offset}, ${r.offset + r.count}) does not fit a buffer of ${r.bufferElements}`,
+    );
   }
 }
 
@@ -70,18 +82,28 @@ function checkRange(name: string, r: ParamRange): void {
  * One invocation per element `j` of the range, `p`/`g` its parameter and gradient. Bind `params`
  * only when the body reads it: 'auto' pipeline layouts drop unused bindings.
  */
-function update(spec: SgdSpec | AdamSpec, params: BindingSpec | null, state: readonly string[], body: string): KernelModule {
+function update(
+  spec: SgdSpec | AdamSpec,
+  params: BindingSpec | null,
+  state: readonly string[],
+  body: string,
+): KernelModule {
   const { range: r } = spec;
   checkRange(spec.name, r);
   const bindings = [
     ...(params ? [params] : []),
-    readBinding('grad', r.bufferElements), writeBinding('param', r.bufferElements), ...state.map((s) => writeBinding(s, r.bufferElements)),
+    readBinding('grad', r.bufferElements),
+    writeBinding('param', r.bufferElements),
+    ...state.map((s) => writeBinding(s, r.bufferElements)),
   ];
-  const main = wgsl`
+  const main =
+    wgsl`
     let j = ${r.offset === 0 ? 'i' : `i + ${r.offset}u`};
     let p = param[j];
     var g = grad[j];
-  ` + '\n' + body;
+  ` +
+    '\n' +
+    body;
   return perItemKernel({ name: spec.name, origin: spec.origin, limits: spec.limits, bindings }, r.count, '', main, 4);
 }
 
@@ -93,18 +115,26 @@ function update(spec: SgdSpec | AdamSpec, params: BindingSpec | null, state: rea
 export function sgdStep(spec: SgdSpec): KernelModule {
   const { lr, momentum, dampening, weightDecay, nesterov } = spec.hyper;
   if (nesterov && (momentum <= 0 || dampening !== 0)) {
-    throw new Error(`kernel ${spec.name}: Nesterov momentum requires a momentum and zero dampening (as torch.optim.SGD)`);
+    throw new Error(
+      `kernel ${spec.name}: Nesterov momentum requires a momentum and zero dampening (as torch.optim.SGD)`,
+    );
   }
   const decay = weightDecay !== 0 ? `g += ${f32Lit(weightDecay)} * p;\n` : '';
   if (momentum === 0) return update(spec, null, [], `${decay}param[j] = p - ${f32Lit(lr)} * g;`);
-  return update(spec, stepParams, ['momentum_buf'], decay + wgsl`
+  return update(
+    spec,
+    stepParams,
+    ['momentum_buf'],
+    decay +
+      wgsl`
     var buf = g;
     if (params[1] != 0u) {
       buf = ${f32Lit(momentum)} * momentum_buf[j] + ${f32Lit(1 - dampening)} * g;
     }
     momentum_buf[j] = buf;
     param[j] = p - ${f32Lit(lr)} * ${nesterov ? `(g + ${f32Lit(momentum)} * buf)` : 'buf'};
-  `);
+  `,
+  );
 }
 
 /**
@@ -116,11 +146,19 @@ export function sgdStep(spec: SgdSpec): KernelModule {
  */
 function adamUpdate(spec: AdamSpec, decoupled: boolean): KernelModule {
   const { lr, beta1, beta2, eps, weightDecay } = spec.hyper;
-  const decay = weightDecay === 0 ? '' : decoupled
-    ? `let decayed = p * ${f32Lit(1 - lr * weightDecay)};\n`
-    : `g += ${f32Lit(weightDecay)} * p;\n`;
+  const decay =
+    weightDecay === 0
+      ? ''
+      : decoupled
+        ? `let decayed = p * ${f32Lit(1 - lr * weightDecay)};\n`
+        : `g += ${f32Lit(weightDecay)} * p;\n`;
   const start = decoupled && weightDecay !== 0 ? 'decayed' : 'p';
-  return update(spec, adamParams, ['exp_avg', 'exp_avg_sq'], decay + wgsl`
+  return update(
+    spec,
+    adamParams,
+    ['exp_avg', 'exp_avg_sq'],
+    decay +
+      wgsl`
     let m = ${f32Lit(beta1)} * exp_avg[j] + ${f32Lit(1 - beta1)} * g;
     let v = ${f32Lit(beta2)} * exp_avg_sq[j] + ${f32Lit(1 - beta2)} * g * g;
     exp_avg[j] = m;
@@ -128,7 +166,8 @@ function adamUpdate(spec: AdamSpec, decoupled: boolean): KernelModule {
     let step_size = bitcast<f32>(params[2]);
     let denom = sqrt(v) / bitcast<f32>(params[3]) + ${f32Lit(eps)};
     param[j] = ${start} - step_size * m / denom;
-  `);
+  `,
+  );
 }
 
 export function adamStep(spec: AdamSpec): KernelModule {

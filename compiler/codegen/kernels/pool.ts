@@ -1,7 +1,13 @@
 // Max and average 2-D pooling over NCHW, forward and backward (PyTorch MaxPool2d with dilation and
 // ceil_mode, AvgPool2d with ceil_mode and count_include_pad), and the window machinery adaptive
 // pooling reuses.
-import { type Pool2dAttrs, type PoolOptions, poolOptions, windowMissingInput, windowOutSize } from '../../ir/pool-window.ts';
+import {
+  type Pool2dAttrs,
+  type PoolOptions,
+  poolOptions,
+  windowMissingInput,
+  windowOutSize,
+} from '../../ir/pool-window.ts';
 import { type Epilogue, epilogueBindings, epilogueDecls, epilogueStore } from '../epilogue.ts';
 import type { KernelModule } from '../kernel.ts';
 import { readBinding, writeBinding, type KernelFrame } from '../module.ts';
@@ -67,17 +73,33 @@ function over(expr: string, d: number): string {
  * clipping, so padded zeros count (count_include_pad) but a ceil_mode window's overhang past the
  * padding does not; without count_include_pad it is the clipped length. Max pooling alone dilates.
  */
-function stridedAxis(kernel: string, size: number, k: number, s: number, p: number, d: number, o: PoolOptions): PoolAxis {
-  if (k < 1 || s < 1 || p < 0 || d < 1) throw new Error(`kernel ${kernel}: bad window (kernel ${k}, stride ${s}, padding ${p}, dilation ${d})`);
+function stridedAxis(
+  kernel: string,
+  size: number,
+  k: number,
+  s: number,
+  p: number,
+  d: number,
+  o: PoolOptions,
+): PoolAxis {
+  if (k < 1 || s < 1 || p < 0 || d < 1)
+    throw new Error(`kernel ${kernel}: bad window (kernel ${k}, stride ${s}, padding ${p}, dilation ${d})`);
   // PyTorch rejects padding above half the kernel, which guarantees every undilated window reads the input.
   if (p > k / 2) throw new Error(`kernel ${kernel}: padding ${p} exceeds half of kernel size ${k}`);
   const out = windowOutSize(size, k, s, p, d, o.ceilMode);
-  if (out < 1) throw new Error(`kernel ${kernel}: window ${k} (stride ${s}, padding ${p}, dilation ${d}) does not fit size ${size}`);
-  if (windowMissingInput(size, out, k, s, p, d) >= 0) throw new Error(`kernel ${kernel}: a window (kernel ${k}, dilation ${d}, padding ${p}) reads only padding of size ${size}`);
+  if (out < 1)
+    throw new Error(
+      `kernel ${kernel}: window ${k} (stride ${s}, padding ${p}, dilation ${d}) does not fit size ${size}`,
+    );
+  if (windowMissingInput(size, out, k, s, p, d) >= 0)
+    throw new Error(
+      `kernel ${kernel}: a window (kernel ${k}, dilation ${d}, padding ${p}) reads only padding of size ${size}`,
+    );
   const span = d * (k - 1) + 1;
   const tiling = p === 0 && k === s && d === 1;
   // A dilated window starting in the padding reads from its first tap inside the input.
-  const lo = d > 1 && p > 0 ? `select(start, start + ${over(plus('-start', d - 1), d)} * ${d}, start < 0)` : 'max(start, 0)';
+  const lo =
+    d > 1 && p > 0 ? `select(start, start + ${over(plus('-start', d - 1), d)} * ${d}, start < 0)` : 'max(start, 0)';
   return {
     size,
     out,
@@ -133,7 +155,10 @@ function geometryDecls(g: PoolGeometry): string {
 
     struct Win { lo: i32, hi: i32, extent: i32 }
   `);
-  for (const [axis, a] of [['h', g.rows], ['w', g.cols]] as const) {
+  for (const [axis, a] of [
+    ['h', g.rows],
+    ['w', g.cols],
+  ] as const) {
     w.line().block(`fn window_${axis}(o: i32) -> Win`, () => w.chunk(a.window));
     w.line().block(`fn cover_${axis}(i: i32) -> vec2i`, () => w.chunk(a.cover));
   }
@@ -147,7 +172,15 @@ const runItem = (j: number): string => (j === 0 ? 'i0' : `i0 + ${j}u`);
  * Run `i` of `run` neighbouring elements of a [planes, rows, cols] grid (run divides cols) as its
  * first element `i0` and (plane base, row, first column).
  */
-function splitRun(run: number, base: string, planeStride: number, rows: number, cols: number, r: string, c: string): string {
+function splitRun(
+  run: number,
+  base: string,
+  planeStride: number,
+  rows: number,
+  cols: number,
+  r: string,
+  c: string,
+): string {
   return wgsl`
     let i0 = ${run === 1 ? 'i' : `i * ${run}u`};
     let ${c} = i32(i0 % ${cols}u);
@@ -202,11 +235,15 @@ export function poolForward(frame: KernelFrame, kind: PoolKind, g: PoolGeometry)
     .line('let r = window_h(oy);');
   for (let j = 0; j < run; j++) {
     main.block('', () => {
-      main.line(`let i = ${runItem(j)};`).line(`let q = window_w(${plus('ox0', j)});`).chunk(s.init);
+      main
+        .line(`let i = ${runItem(j)};`)
+        .line(`let q = window_w(${plus('ox0', j)});`)
+        .chunk(s.init);
       windowLoop(main, 'yy', 'r', g.rows, () =>
         windowLoop(main, 'xx', 'q', g.cols, () => {
           main.line('let t = yy * W + xx;').line('let v = x[base + u32(t)];').chunk(s.tap);
-        }));
+        }),
+      );
       main.chunk(s.store);
     });
   }
@@ -223,12 +260,19 @@ export function poolBackward(frame: KernelFrame, kind: PoolKind, g: PoolGeometry
   const [n, c, h, w] = g.input;
   const inCount = n * c * h * w;
   const outCount = n * c * g.rows.out * g.cols.out;
-  const bindings = kind === 'max'
-    ? [readBinding('argmax', outCount, 'i32'), readBinding('dy', outCount), writeBinding('dx', inCount), ...epilogueBindings(epilogue, inCount, c)]
-    : [readBinding('dy', outCount), writeBinding('dx', inCount), ...epilogueBindings(epilogue, inCount, c)];
+  const bindings =
+    kind === 'max'
+      ? [
+          readBinding('argmax', outCount, 'i32'),
+          readBinding('dy', outCount),
+          writeBinding('dx', inCount),
+          ...epilogueBindings(epilogue, inCount, c),
+        ]
+      : [readBinding('dy', outCount), writeBinding('dx', inCount), ...epilogueBindings(epilogue, inCount, c)];
   const scale = `f32(${divisor('h', 'oy', g.rows)} * ${divisor('w', 'ox', g.cols)})`;
   // Max: the whole dy of an output whose argmax is this input; avg: dy / the window's divisor.
-  const take = (sum: string, ix: string, d: string): string => (kind === 'max' ? `if (argmax[o] == iy * W + ${ix}) {\n  ${sum} += ${d};\n}` : `${sum} += ${d} / ${scale};`);
+  const take = (sum: string, ix: string, d: string): string =>
+    kind === 'max' ? `if (argmax[o] == iy * W + ${ix}) {\n  ${sum} += ${d};\n}` : `${sum} += ${d} / ${scale};`;
   const run = columnRun(w);
   const main = new WgslWriter()
     .chunk(splitRun(run, 'base', g.rows.out * g.cols.out, h, w, 'iy', 'ix0'))
@@ -240,7 +284,9 @@ export function poolBackward(frame: KernelFrame, kind: PoolKind, g: PoolGeometry
     for (let u = 0; u < run / tile; u++) {
       const cols = range(tile).map((t) => u * tile + t);
       main.block('', () => {
-        main.line(`let ox = ix0 / ${tile}${u === 0 ? '' : ` + ${u}`};`).line(cols.map((j) => `var g${j} = 0.0;`).join(' '));
+        main
+          .line(`let ox = ix0 / ${tile}${u === 0 ? '' : ` + ${u}`};`)
+          .line(cols.map((j) => `var g${j} = 0.0;`).join(' '));
         coverLoop(main, 'oy', 'rows', g.rows, () => {
           main.line('let o = base + u32(oy * OW + ox);').line('let d = dy[o];');
           for (const j of cols) main.chunk(take(`g${j}`, plus('ix0', j), 'd'));
@@ -251,16 +297,26 @@ export function poolBackward(frame: KernelFrame, kind: PoolKind, g: PoolGeometry
   } else {
     for (let j = 0; j < run; j++) {
       main.block('', () => {
-        main.line(`let i = ${runItem(j)};`).line(`let ix = ${plus('ix0', j)};`).line('let cols = cover_w(ix);').line('var g = 0.0;');
+        main
+          .line(`let i = ${runItem(j)};`)
+          .line(`let ix = ${plus('ix0', j)};`)
+          .line('let cols = cover_w(ix);')
+          .line('var g = 0.0;');
         coverLoop(main, 'oy', 'rows', g.rows, () =>
           coverLoop(main, 'ox', 'cols', g.cols, () => {
             main.line('let o = base + u32(oy * OW + ox);').chunk(take('g', 'ix', 'dy[o]'));
-          }));
+          }),
+        );
         main.line(epilogueStore('dx', 'i', 'g', epilogue));
       });
     }
   }
-  return perItemKernel({ ...frame, bindings }, inCount / run, [geometryDecls(g), epilogueDecls(epilogue)].filter((d) => d).join('\n'), main.toString());
+  return perItemKernel(
+    { ...frame, bindings },
+    inCount / run,
+    [geometryDecls(g), epilogueDecls(epilogue)].filter((d) => d).join('\n'),
+    main.toString(),
+  );
 }
 
 /** One axis's factor of the average divisor of window `o`: a constant when no window is clipped. */

@@ -27,8 +27,11 @@ const prod = (xs: readonly number[]): number => xs.reduce((a, b) => a * b, 1);
 
 /** [OD, OH, OW] as PyTorch: floor((n + 2p - d(k - 1) - 1) / s) + 1; shape inference has checked the fit. */
 export function outVolume(kernel: string, input: Shape5, w: Window3d): Triple {
-  const out = [0, 1, 2].map((i) => Math.floor((input[2 + i]! + 2 * w.padding[i]! - w.dilation[i]! * (w.kernel[i]! - 1) - 1) / w.stride[i]!) + 1);
-  if (out.some((o) => o < 1)) throw new Error(`kernel ${kernel}: window ${JSON.stringify(w)} does not fit the input [${input.join(', ')}]`);
+  const out = [0, 1, 2].map(
+    (i) => Math.floor((input[2 + i]! + 2 * w.padding[i]! - w.dilation[i]! * (w.kernel[i]! - 1) - 1) / w.stride[i]!) + 1,
+  );
+  if (out.some((o) => o < 1))
+    throw new Error(`kernel ${kernel}: window ${JSON.stringify(w)} does not fit the input [${input.join(', ')}]`);
   return [out[0]!, out[1]!, out[2]!];
 }
 
@@ -75,7 +78,9 @@ export function tapLoops(w: WgslWriter, mode: 'window' | 'cover', body: () => vo
   const [k, i, o] = [`k${a.toLowerCase()}`, `i${a.toLowerCase()}`, `o${a.toLowerCase()}`];
   w.block(`for (var ${k} = 0; ${k} < K${a}; ${k}++)`, () => {
     if (mode === 'window') {
-      w.line(`let ${i} = ${o} * S_${a} - P_${a} + ${k} * DIL_${a};`).line(`if (${i} < 0 || ${i} >= ${a}) { continue; }`);
+      w.line(`let ${i} = ${o} * S_${a} - P_${a} + ${k} * DIL_${a};`).line(
+        `if (${i} < 0 || ${i} >= ${a}) { continue; }`,
+      );
     } else {
       w.line(`let a${a} = ${i} + P_${a} - ${k} * DIL_${a};`)
         .line(`if (a${a} < 0 || a${a} % S_${a} != 0 || a${a} / S_${a} >= O${a}) { continue; }`)
@@ -97,7 +102,11 @@ export function pool3dForward(spec: Pool3dSpec, kind: PoolKind): KernelModule {
   const [n, c, ...volume] = spec.input;
   const out = outVolume(spec.name, spec.input, spec.attrs);
   const [inCount, outCount] = [n * c * prod(volume), n * c * prod(out)];
-  const bindings = [readBinding('x', inCount), writeBinding('y', outCount), ...(kind === 'max' ? [writeBinding('argmax', outCount, 'i32')] : [])];
+  const bindings = [
+    readBinding('x', inCount),
+    writeBinding('y', outCount),
+    ...(kind === 'max' ? [writeBinding('argmax', outCount, 'i32')] : []),
+  ];
   const w = new WgslWriter();
   split(w, 'i', ['plane', 'od', 'oh', 'ow'], [n * c, ...out]);
   w.line(`let base = u32(plane) * ${prod(volume)}u;`);
@@ -109,7 +118,8 @@ export function pool3dForward(spec: Pool3dSpec, kind: PoolKind): KernelModule {
   });
   // A dilated window can miss the input entirely (all its taps in the padding): PyTorch gives -inf.
   // WGSL has no -inf constant; u32(-1) masked to the sign and exponent bits is its pattern.
-  if (kind === 'max') w.line('y[i] = select(best, bitcast<f32>(u32(arg) & 0xff800000u), arg < 0);').line('argmax[i] = arg;');
+  if (kind === 'max')
+    w.line('y[i] = select(best, bitcast<f32>(u32(arg) & 0xff800000u), arg < 0);').line('argmax[i] = arg;');
   else w.line(`y[i] = sum / ${prod(spec.attrs.kernel)}.0;`);
   return perItemKernel({ ...spec, bindings }, outCount, volumeDecls(spec.input, out, spec.attrs), w.toString());
 }
@@ -122,15 +132,27 @@ export function pool3dBackward(spec: Pool3dSpec, kind: PoolKind): KernelModule {
   const [n, c, ...volume] = spec.input;
   const out = outVolume(spec.name, spec.input, spec.attrs);
   const [inCount, outCount] = [n * c * prod(volume), n * c * prod(out)];
-  const bindings = [...(kind === 'max' ? [readBinding('argmax', outCount, 'i32')] : []), readBinding('dy', outCount), writeBinding('dx', inCount), ...epilogueBindings(spec.epilogue, inCount, c)];
+  const bindings = [
+    ...(kind === 'max' ? [readBinding('argmax', outCount, 'i32')] : []),
+    readBinding('dy', outCount),
+    writeBinding('dx', inCount),
+    ...epilogueBindings(spec.epilogue, inCount, c),
+  ];
   const w = new WgslWriter();
   split(w, 'i', ['plane', 'id', 'ih', 'iw'], [n * c, ...volume]);
-  w.line(`let base = u32(plane) * ${prod(out)}u;`).line('let t = (id * H + ih) * W + iw;').line('var g = 0.0;');
+  w.line(`let base = u32(plane) * ${prod(out)}u;`)
+    .line('let t = (id * H + ih) * W + iw;')
+    .line('var g = 0.0;');
   tapLoops(w, 'cover', () => {
     w.line('let o = base + u32((od * OH + oh) * OW + ow);');
     if (kind === 'max') w.block('if (argmax[o] == t)', () => w.line('g += dy[o];'));
     else w.line('g += dy[o];');
   });
   w.line(epilogueStore('dx', 'i', kind === 'max' ? 'g' : `g / ${prod(spec.attrs.kernel)}.0`, spec.epilogue));
-  return perItemKernel({ ...spec, bindings }, inCount, [volumeDecls(spec.input, out, spec.attrs), epilogueDecls(spec.epilogue)].join('\n'), w.toString());
+  return perItemKernel(
+    { ...spec, bindings },
+    inCount,
+    [volumeDecls(spec.input, out, spec.attrs), epilogueDecls(spec.epilogue)].join('\n'),
+    w.toString(),
+  );
 }

@@ -38,12 +38,24 @@ export function perItemKernel(frame: ReduceFrame, count: number, decls: string, 
   } else {
     w.line(`let first = (group * ${threads}u + lid) * ${run}u;`);
     for (let j = 0; j < run; j++) {
-      w.block('', () => w.line(`let i = first${j === 0 ? '' : ` + ${j}u`};`).block(`if (i < ${count}u)`, () => w.chunk(main)));
+      w.block('', () =>
+        w.line(`let i = first${j === 0 ? '' : ` + ${j}u`};`).block(`if (i < ${count}u)`, () => w.chunk(main)),
+      );
     }
   }
   const { name, origin, limits, bindings } = frame;
   const groups = Math.ceil(count / (threads * run));
-  return buildModule({ name, origin, limits, bindings, lid: 'index', lanes: threads, groups, decls, main: (m) => m.chunk(w.toString()) });
+  return buildModule({
+    name,
+    origin,
+    limits,
+    bindings,
+    lid: 'index',
+    lanes: threads,
+    groups,
+    decls,
+    main: (m) => m.chunk(w.toString()),
+  });
 }
 
 /**
@@ -67,7 +79,8 @@ export function workgroupSumFn(frame: KernelFrame, name: string, type: 'f32' | '
   const bytes = threads * (type === 'f32' ? 4 : 8);
   const most = limitsOf(frame).maxComputeWorkgroupStorageSize;
   if (bytes > most) throw new KernelLimitError(`kernel ${kernel}: ${bytes} bytes of workgroup memory exceed ${most}`);
-  if ((threads & (threads - 1)) !== 0) throw new Error(`kernel ${kernel}: tree sum needs a power-of-two workgroup, got ${threads}`);
+  if ((threads & (threads - 1)) !== 0)
+    throw new Error(`kernel ${kernel}: tree sum needs a power-of-two workgroup, got ${threads}`);
   return wgsl`
     var<workgroup> ${name}_tree: array<${type}, ${threads}>;
 
@@ -97,6 +110,11 @@ export interface AccumulateSpec extends KernelFrame {
 
 /** target += source elementwise, e.g. a per-epoch loss sum fed by each step's loss. */
 export function accumulateKernel(spec: AccumulateSpec): KernelModule {
-  const frame = { name: spec.name, origin: spec.origin, limits: spec.limits, bindings: [readBinding(spec.source, spec.elements), writeBinding(spec.target, spec.elements)] };
+  const frame = {
+    name: spec.name,
+    origin: spec.origin,
+    limits: spec.limits,
+    bindings: [readBinding(spec.source, spec.elements), writeBinding(spec.target, spec.elements)],
+  };
   return perItemKernel(frame, spec.elements, '', `${spec.target}[i] += ${spec.source}[i];`);
 }

@@ -15,7 +15,8 @@ export interface SoftmaxXentSpec extends KernelFrame {
  * (first maximum, as torch.argmax). Labels must lie in [0, K): there is no ignore_index.
  */
 function rowDecls(spec: SoftmaxXentSpec): string {
-  if (spec.batch < 1 || spec.classes < 1) throw new Error(`kernel ${spec.name}: bad logits shape [${spec.batch}, ${spec.classes}]`);
+  if (spec.batch < 1 || spec.classes < 1)
+    throw new Error(`kernel ${spec.name}: bad logits shape [${spec.batch}, ${spec.classes}]`);
   return wgsl`
     const N: u32 = ${spec.batch}u;
     const K: u32 = ${spec.classes}u;
@@ -63,7 +64,8 @@ export function softmaxXentForward(spec: SoftmaxXentSpec): KernelModule {
     lanes: threads,
     groups: 1,
     decls: rowDecls(spec) + '\n\n' + workgroupSumFn(spec, 'batch_sum', 'vec2f', threads),
-    main: (w) => w.chunk(wgsl`
+    main: (w) =>
+      w.chunk(wgsl`
       var part = vec2f(0.0);
       for (var r = lid; r < N; r += ${threads}u) {
         let label = labels[r];
@@ -83,12 +85,17 @@ export function softmaxXentForward(spec: SoftmaxXentSpec): KernelModule {
 /** One invocation per row: dlogits = (softmax - onehot(label)) / N. Bindings: logits, labels | dlogits. */
 export function softmaxXentBackward(spec: SoftmaxXentSpec): KernelModule {
   const bindings = [...inputs(spec), writeBinding('dlogits', spec.batch * spec.classes)];
-  return perItemKernel({ name: spec.name, origin: spec.origin, limits: spec.limits, bindings }, spec.batch, rowDecls(spec), wgsl`
+  return perItemKernel(
+    { name: spec.name, origin: spec.origin, limits: spec.limits, bindings },
+    spec.batch,
+    rowDecls(spec),
+    wgsl`
     let stats = row(i);
     let label = u32(labels[i]);
     for (var k = 0u; k < K; k++) {
       let p = exp(logits[i * K + k] - stats.lse);
       dlogits[i * K + k] = (p - select(0.0, 1.0, k == label)) / f32(N);
     }
-  `);
+  `,
+  );
 }

@@ -64,9 +64,18 @@ export function fused(op: { readonly epilogue?: StepEpilogue }): Fused {
   const e = op.epilogue;
   const forward = e?.kind === 'forward' ? forwardEpilogue(e.bn ?? undefined, e.act ?? undefined) : undefined;
   if (e?.kind === 'forward' && forward) {
-    const bn = e.bn ? Object.fromEntries(Object.entries(BN_BINDINGS).map(([field, name]) => [name, t(e.bn![field as keyof typeof BN_BINDINGS])])) : {};
-    return { spec: { epilogue: forward }, args: bn, suffix: `${e.bn ? '_batchnorm' : ''}${e.act ? `_${e.act.fn}` : ''}` };
+    const bn = e.bn
+      ? Object.fromEntries(
+          Object.entries(BN_BINDINGS).map(([field, name]) => [name, t(e.bn![field as keyof typeof BN_BINDINGS])]),
+        )
+      : {};
+    return {
+      spec: { epilogue: forward },
+      args: bn,
+      suffix: `${e.bn ? '_batchnorm' : ''}${e.act ? `_${e.act.fn}` : ''}`,
+    };
   }
-  if (e?.kind === 'act_grad') return { spec: { epilogue: activationGradEpilogue(e) }, args: { [ACT_BINDING]: t(e.x) }, suffix: `_${e.fn}_grad` };
+  if (e?.kind === 'act_grad')
+    return { spec: { epilogue: activationGradEpilogue(e) }, args: { [ACT_BINDING]: t(e.x) }, suffix: `_${e.fn}_grad` };
   return { spec: {}, args: {}, suffix: '' };
 }

@@ -18,17 +18,44 @@ export function lowerConv(op: ConvOp, ctx: LowerContext): KernelCall[] {
   switch (op.op) {
     case 'conv2d': {
       const f = fused(op);
-      const spec = { ...frame(ctx, op.origin, `${op.b === null ? 'conv2d' : 'conv2d_bias'}${f.suffix}`), input: shape4(ctx, op.x), attrs: op.attrs, subgroups: subgroups(ctx), ...f.spec };
-      return [{ kernel: conv2dKernel(spec), args: { x: t(op.x), w: t(op.w), ...(op.b === null ? {} : { b: t(op.b) }), y: t(op.y), ...f.args } }];
+      const spec = {
+        ...frame(ctx, op.origin, `${op.b === null ? 'conv2d' : 'conv2d_bias'}${f.suffix}`),
+        input: shape4(ctx, op.x),
+        attrs: op.attrs,
+        subgroups: subgroups(ctx),
+        ...f.spec,
+      };
+      return [
+        {
+          kernel: conv2dKernel(spec),
+          args: { x: t(op.x), w: t(op.w), ...(op.b === null ? {} : { b: t(op.b) }), y: t(op.y), ...f.args },
+        },
+      ];
     }
     case 'conv2d_dx': {
       const f = fused(op);
-      const spec = { ...frame(ctx, op.origin, `conv2d_grad_input${f.suffix}`), input: shape4(ctx, op.dx), attrs: op.attrs, subgroups: subgroups(ctx), ...f.spec };
+      const spec = {
+        ...frame(ctx, op.origin, `conv2d_grad_input${f.suffix}`),
+        input: shape4(ctx, op.dx),
+        attrs: op.attrs,
+        subgroups: subgroups(ctx),
+        ...f.spec,
+      };
       return [{ kernel: conv2dGradInputKernel(spec), args: { dy: t(op.dy), w: t(op.w), dx: t(op.dx), ...f.args } }];
     }
     case 'conv2d_dw': {
-      const spec = { ...frame(ctx, op.origin, 'conv2d_grad_weight'), input: shape4(ctx, op.x), attrs: op.attrs, subgroups: subgroups(ctx) };
-      const args: Record<string, BindingRef> = { x: t(op.x), dy: t(op.dy), dw: t(op.dw), ...(op.db === null ? {} : { db: t(op.db) }) };
+      const spec = {
+        ...frame(ctx, op.origin, 'conv2d_grad_weight'),
+        input: shape4(ctx, op.x),
+        attrs: op.attrs,
+        subgroups: subgroups(ctx),
+      };
+      const args: Record<string, BindingRef> = {
+        x: t(op.x),
+        dy: t(op.dy),
+        dw: t(op.dw),
+        ...(op.db === null ? {} : { db: t(op.db) }),
+      };
       return conv2dGradWeightKernels(spec).map((kernel) => ({ kernel, args: withScratch(kernel, args) }));
     }
   }

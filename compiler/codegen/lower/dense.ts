@@ -12,8 +12,28 @@ export function lowerDense(op: DenseOp, ctx: LowerContext): KernelCall[] {
   const what = op.op === 'linear' ? 'linear' : op.op === 'linear_dx' ? 'linear_grad_input' : 'linear_grad_weight';
   const bias = op.op === 'linear' ? op.b !== null : op.op === 'linear_dw' ? op.db !== null : false;
   const f = op.op === 'linear_dw' ? fused({}) : fused(op);
-  const spec = { ...frame(ctx, op.origin, `${what}${f.suffix}`), batch, inFeatures, outFeatures, bias, subgroups: subgroups(ctx), ...f.spec };
-  if (op.op === 'linear') return [{ kernel: linearForward(spec), args: { x: t(op.x), w: t(op.w), ...(op.b === null ? {} : { b: t(op.b) }), y: t(op.y), ...f.args } }];
-  if (op.op === 'linear_dx') return [{ kernel: linearGradInput(spec), args: { dy: t(op.dy), w: t(op.w), dx: t(op.dx), ...f.args } }];
-  return [{ kernel: linearGradWeight(spec), args: { dy: t(op.dy), x: t(op.x), dw: t(op.dw), ...(op.db === null ? {} : { db: t(op.db) }) } }];
+  const spec = {
+    ...frame(ctx, op.origin, `${what}${f.suffix}`),
+    batch,
+    inFeatures,
+    outFeatures,
+    bias,
+    subgroups: subgroups(ctx),
+    ...f.spec,
+  };
+  if (op.op === 'linear')
+    return [
+      {
+        kernel: linearForward(spec),
+        args: { x: t(op.x), w: t(op.w), ...(op.b === null ? {} : { b: t(op.b) }), y: t(op.y), ...f.args },
+      },
+    ];
+  if (op.op === 'linear_dx')
+    return [{ kernel: linearGradInput(spec), args: { dy: t(op.dy), w: t(op.w), dx: t(op.dx), ...f.args } }];
+  return [
+    {
+      kernel: linearGradWeight(spec),
+      args: { dy: t(op.dy), x: t(op.x), dw: t(op.dw), ...(op.db === null ? {} : { db: t(op.db) }) },
+    },
+  ];
 }

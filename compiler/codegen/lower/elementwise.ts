@@ -6,9 +6,22 @@ import { activationForward, activationGrad, add, input, substitute } from '../..
 import { concatKernel } from '../kernels/concat.ts';
 import { dropoutBackward, dropoutForward } from '../kernels/dropout.ts';
 import { elementwiseKernel } from '../kernels/elementwise.ts';
-import { elements, frame, fused, shapeOf, step, t, type BindingRef, type KernelCall, type LowerContext } from './context.ts';
+import {
+  elements,
+  frame,
+  fused,
+  shapeOf,
+  step,
+  t,
+  type BindingRef,
+  type KernelCall,
+  type LowerContext,
+} from './context.ts';
 
-export type ElementwiseOp = Extract<StepOp, { op: 'unary' | 'unary_grad' | 'add' | 'concat' | 'concat_grad' | 'dropout' | 'dropout_grad' }>;
+export type ElementwiseOp = Extract<
+  StepOp,
+  { op: 'unary' | 'unary_grad' | 'add' | 'concat' | 'concat_grad' | 'dropout' | 'dropout_grad' }
+>;
 
 export function lowerElementwise(op: ElementwiseOp, ctx: LowerContext): KernelCall[] {
   switch (op.op) {
@@ -17,7 +30,12 @@ export function lowerElementwise(op: ElementwiseOp, ctx: LowerContext): KernelCa
       const count = elements(ctx, op.x);
       if (op.op === 'unary') {
         const body = activationForward(op.fn, op.slope, input('x'));
-        return [{ kernel: elementwiseKernel({ ...frame(ctx, op.origin, op.fn), inputs: ['x'], output: 'y', count, body }), args: { x: t(op.x), y: t(op.y) } }];
+        return [
+          {
+            kernel: elementwiseKernel({ ...frame(ctx, op.origin, op.fn), inputs: ['x'], output: 'y', count, body }),
+            args: { x: t(op.x), y: t(op.y) },
+          },
+        ];
       }
       const body = activationGrad(op.fn, op.slope, op.from, input('x'), input('dy'));
       const spec = { ...frame(ctx, op.origin, `${op.fn}_grad`), inputs: ['x', 'dy'], output: 'dx', count, body };
@@ -41,8 +59,13 @@ export function lowerElementwise(op: ElementwiseOp, ctx: LowerContext): KernelCa
       const s = shapeOf(ctx, whole);
       const names = parts.map((_, i) => `${op.op === 'concat' ? 'x' : 'dx'}${i}`);
       const spec = {
-        ...frame(ctx, op.origin, op.op), direction: op.op === 'concat' ? 'forward' as const : 'backward' as const,
-        batch: s[0]!, channels: parts.map((p) => shapeOf(ctx, p)[1]!), spatial: numel(s.slice(2)), parts: names, whole: op.op === 'concat' ? 'y' : 'dy',
+        ...frame(ctx, op.origin, op.op),
+        direction: op.op === 'concat' ? ('forward' as const) : ('backward' as const),
+        batch: s[0]!,
+        channels: parts.map((p) => shapeOf(ctx, p)[1]!),
+        spatial: numel(s.slice(2)),
+        parts: names,
+        whole: op.op === 'concat' ? 'y' : 'dy',
       };
       const args: Record<string, BindingRef> = { [spec.whole]: t(whole) };
       parts.forEach((p, i) => (args[names[i]!] = t(p)));
@@ -51,7 +74,12 @@ export function lowerElementwise(op: ElementwiseOp, ctx: LowerContext): KernelCa
     case 'dropout':
     case 'dropout_grad': {
       const [from, to] = op.op === 'dropout' ? [op.x, op.y] : [op.dy, op.dx];
-      const spec = { ...frame(ctx, op.origin, op.op), elements: elements(ctx, from), attrs: { p: op.p }, stream: op.salt };
+      const spec = {
+        ...frame(ctx, op.origin, op.op),
+        elements: elements(ctx, from),
+        attrs: { p: op.p },
+        stream: op.salt,
+      };
       return op.op === 'dropout'
         ? [{ kernel: dropoutForward(spec), args: { params: step, x: t(from), y: t(to) } }]
         : [{ kernel: dropoutBackward(spec), args: { params: step, dy: t(from), dx: t(to) } }];

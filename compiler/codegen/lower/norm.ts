@@ -10,22 +10,67 @@ export function lowerNorm(op: NormOp, ctx: LowerContext): KernelCall[] {
   switch (op.op) {
     case 'bn_train': {
       const f = fused(op);
-      const spec = { ...frame(ctx, op.origin, `batchnorm_train${f.suffix}`), input: shapeOf(ctx, op.x), attrs: op.attrs, ...f.spec };
-      return [{ kernel: batchnormTrainForward(spec), args: {
-        x: t(op.x), gamma: t(op.gamma), beta: t(op.beta), y: t(op.y), save_mean: t(op.mean), save_invstd: t(op.invstd),
-        running_mean: t(op.runMean), running_var: t(op.runVar),
-      } }];
+      const spec = {
+        ...frame(ctx, op.origin, `batchnorm_train${f.suffix}`),
+        input: shapeOf(ctx, op.x),
+        attrs: op.attrs,
+        ...f.spec,
+      };
+      return [
+        {
+          kernel: batchnormTrainForward(spec),
+          args: {
+            x: t(op.x),
+            gamma: t(op.gamma),
+            beta: t(op.beta),
+            y: t(op.y),
+            save_mean: t(op.mean),
+            save_invstd: t(op.invstd),
+            running_mean: t(op.runMean),
+            running_var: t(op.runVar),
+          },
+        },
+      ];
     }
     case 'bn_eval': {
       const f = fused(op);
-      const spec = { ...frame(ctx, op.origin, `batchnorm_eval${f.suffix}`), input: shapeOf(ctx, op.x), attrs: op.attrs, ...f.spec };
-      return [{ kernel: batchnormEval(spec), args: { x: t(op.x), gamma: t(op.gamma), beta: t(op.beta), y: t(op.y), running_mean: t(op.runMean), running_var: t(op.runVar) } }];
+      const spec = {
+        ...frame(ctx, op.origin, `batchnorm_eval${f.suffix}`),
+        input: shapeOf(ctx, op.x),
+        attrs: op.attrs,
+        ...f.spec,
+      };
+      return [
+        {
+          kernel: batchnormEval(spec),
+          args: {
+            x: t(op.x),
+            gamma: t(op.gamma),
+            beta: t(op.beta),
+            y: t(op.y),
+            running_mean: t(op.runMean),
+            running_var: t(op.runVar),
+          },
+        },
+      ];
     }
     case 'bn_grad': {
       const spec = { ...frame(ctx, op.origin, 'batchnorm_grad'), input: shapeOf(ctx, op.x), attrs: op.attrs };
-      return [{ kernel: batchnormTrainBackward(spec), args: {
-        x: t(op.x), dy: t(op.dy), gamma: t(op.gamma), save_mean: t(op.mean), save_invstd: t(op.invstd), dx: t(op.dx), dgamma: t(op.dgamma), dbeta: t(op.dbeta),
-      } }];
+      return [
+        {
+          kernel: batchnormTrainBackward(spec),
+          args: {
+            x: t(op.x),
+            dy: t(op.dy),
+            gamma: t(op.gamma),
+            save_mean: t(op.mean),
+            save_invstd: t(op.invstd),
+            dx: t(op.dx),
+            dgamma: t(op.dgamma),
+            dbeta: t(op.dbeta),
+          },
+        },
+      ];
     }
   }
 }

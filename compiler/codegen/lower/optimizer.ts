@@ -17,12 +17,33 @@ export function lowerUpdate(op: UpdateOp, ctx: LowerContext): KernelCall[] {
     const range = (arena: Arena): BindingRef => ({ kind: 'range', arena, offset: start, elements: count });
     const spec = { ...frame(ctx, op.origin, o.kind), range: { bufferElements: count, offset: 0, count } };
     if (o.kind === 'sgd') {
-      const kernel = sgdStep({ ...spec, hyper: { lr: o.lr, momentum: o.momentum, dampening: o.dampening, weightDecay: o.weightDecay, nesterov: o.nesterov } });
-      calls.push({ kernel, args: { params: step, grad: range('grad'), param: range('param'), momentum_buf: range('state1') } });
+      const kernel = sgdStep({
+        ...spec,
+        hyper: {
+          lr: o.lr,
+          momentum: o.momentum,
+          dampening: o.dampening,
+          weightDecay: o.weightDecay,
+          nesterov: o.nesterov,
+        },
+      });
+      calls.push({
+        kernel,
+        args: { params: step, grad: range('grad'), param: range('param'), momentum_buf: range('state1') },
+      });
     } else {
       const hyper = { lr: o.lr, beta1: o.betas[0], beta2: o.betas[1], eps: o.eps, weightDecay: o.weightDecay };
       const kernel = (o.kind === 'adam' ? adamStep : adamwStep)({ ...spec, hyper });
-      calls.push({ kernel, args: { params: step, grad: range('grad'), param: range('param'), exp_avg: range('state1'), exp_avg_sq: range('state2') } });
+      calls.push({
+        kernel,
+        args: {
+          params: step,
+          grad: range('grad'),
+          param: range('param'),
+          exp_avg: range('state1'),
+          exp_avg_sq: range('state2'),
+        },
+      });
     }
   }
   return calls;

@@ -16,7 +16,12 @@ export function lowerPool(op: PoolOp, ctx: LowerContext): KernelCall[] {
     }
     case 'pool_grad': {
       const f = fused(op);
-      const spec = { ...frame(ctx, op.origin, `${op.kind}pool2d_grad${f.suffix}`), input: shape4(ctx, op.dx), attrs: op.attrs, ...f.spec };
+      const spec = {
+        ...frame(ctx, op.origin, `${op.kind}pool2d_grad${f.suffix}`),
+        input: shape4(ctx, op.dx),
+        attrs: op.attrs,
+        ...f.spec,
+      };
       return op.kind === 'max'
         ? [{ kernel: maxpool2dBackward(spec), args: { argmax: t(op.argmax!), dy: t(op.dy), dx: t(op.dx), ...f.args } }]
         : [{ kernel: avgpool2dBackward(spec), args: { dy: t(op.dy), dx: t(op.dx), ...f.args } }];
@@ -26,7 +31,11 @@ export function lowerPool(op: PoolOp, ctx: LowerContext): KernelCall[] {
       const [x, y] = op.op === 'adaptive_pool' ? [op.x, op.y] : [op.dx, op.dy];
       const out = shape4(ctx, y);
       const what = op.op === 'adaptive_pool' ? 'adaptive_avgpool2d' : 'adaptive_avgpool2d_grad';
-      const spec = { ...frame(ctx, op.origin, what), input: shape4(ctx, x), attrs: { output: [out[2], out[3]] as const } };
+      const spec = {
+        ...frame(ctx, op.origin, what),
+        input: shape4(ctx, x),
+        attrs: { output: [out[2], out[3]] as const },
+      };
       return op.op === 'adaptive_pool'
         ? [{ kernel: adaptiveAvgpool2dForward(spec), args: { x: t(op.x), y: t(op.y) } }]
         : [{ kernel: adaptiveAvgpool2dBackward(spec), args: { dy: t(op.dy), dx: t(op.dx) } }];

@@ -13,7 +13,11 @@ const shape5 = (ctx: LowerContext, id: number): Shape5 => {
 };
 
 /** Binds each of a kernel's bindings to the tensor of the op field of the same name, or to the epilogue's. */
-const bind = (kernel: KernelCall['kernel'], tensors: Record<string, number | null>, epilogue: Record<string, BindingRef> = {}): KernelCall => {
+const bind = (
+  kernel: KernelCall['kernel'],
+  tensors: Record<string, number | null>,
+  epilogue: Record<string, BindingRef> = {},
+): KernelCall => {
   const args: Record<string, BindingRef> = {};
   for (const b of kernel.bindings) {
     const id = tensors[b.name];
@@ -28,12 +32,22 @@ export function lowerVolume(op: VolumeOp, ctx: LowerContext): KernelCall[] {
   switch (op.op) {
     case 'conv3d': {
       const f = fused(op);
-      const spec = { ...frame(ctx, op.origin, `${op.b === null ? 'conv3d' : 'conv3d_bias'}${f.suffix}`), input: shape5(ctx, op.x), attrs: op.attrs, ...f.spec };
+      const spec = {
+        ...frame(ctx, op.origin, `${op.b === null ? 'conv3d' : 'conv3d_bias'}${f.suffix}`),
+        input: shape5(ctx, op.x),
+        attrs: op.attrs,
+        ...f.spec,
+      };
       return [bind(conv3dKernel(spec), { x: op.x, w: op.w, b: op.b, y: op.y }, f.args)];
     }
     case 'conv3d_dx': {
       const f = fused(op);
-      const spec = { ...frame(ctx, op.origin, `conv3d_grad_input${f.suffix}`), input: shape5(ctx, op.dx), attrs: op.attrs, ...f.spec };
+      const spec = {
+        ...frame(ctx, op.origin, `conv3d_grad_input${f.suffix}`),
+        input: shape5(ctx, op.dx),
+        attrs: op.attrs,
+        ...f.spec,
+      };
       return [bind(conv3dGradInputKernel(spec), { dy: op.dy, w: op.w, dx: op.dx }, f.args)];
     }
     case 'conv3d_dw': {
@@ -46,7 +60,12 @@ export function lowerVolume(op: VolumeOp, ctx: LowerContext): KernelCall[] {
     }
     case 'pool3d_grad': {
       const f = fused(op);
-      const spec = { ...frame(ctx, op.origin, `${op.kind}pool3d_grad${f.suffix}`), input: shape5(ctx, op.dx), attrs: op.attrs, ...f.spec };
+      const spec = {
+        ...frame(ctx, op.origin, `${op.kind}pool3d_grad${f.suffix}`),
+        input: shape5(ctx, op.dx),
+        attrs: op.attrs,
+        ...f.spec,
+      };
       return [bind(pool3dBackward(spec, op.kind), { argmax: op.argmax, dy: op.dy, dx: op.dx }, f.args)];
     }
   }
