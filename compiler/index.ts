@@ -101,8 +101,9 @@ export function analyze(path: string, text: string, options: FrontendOptions = {
   );
   if (!graph || diagnostics.hasErrors) return { ...none, program };
 
-  // 4. shapes: every lazy dimension resolved; bad shapes reported at the layer that made them; for
-  //    training, batch norm's values per channel.
+  // 4. shapes: every lazy dimension resolved; bad shapes reported at the layer that made them
+  //    (what training alone refuses, batch norm on one value per channel, is checked by
+  //    compileModel at the kernels' batch).
   const batch = options.batch ?? (options.trainBatch ? train.batch : 1);
   const inputShape = options.inputShape ?? resized(graph, options.inputSize);
   const shaped = inferShapes(graph, { batch, ...(inputShape ? { inputShape } : {}) }, diagnostics);
