@@ -8,6 +8,7 @@ import { gzipSync } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
 import { cnnc } from '../helpers/cli.ts';
 import { IMAGES_MAGIC, LABELS_MAGIC } from '../../runtime/data/idx.ts';
+import { idxBytes } from '../helpers/idx.ts';
 import { readCheckpoint } from '../../runtime/train/checkpoint.ts';
 
 const tmp = mkdtempSync(join(tmpdir(), 'cnnc-val-limit-'));
@@ -31,12 +32,8 @@ train {
 `,
 );
 
-function idx(magic: number, dims: readonly number[], values: Uint8Array): Buffer {
-  const header = Buffer.alloc(4 + 4 * dims.length);
-  header.writeUInt32BE(magic, 0);
-  dims.forEach((d, i) => header.writeUInt32BE(d, 4 + 4 * i));
-  return gzipSync(Buffer.concat([header, values]));
-}
+const idx = (magic: number, dims: readonly number[], values: Uint8Array): Buffer =>
+  gzipSync(idxBytes(magic, dims, values));
 
 /** Deterministic pseudo-random 4x4 images and labels; sample i is the same in every folder. */
 function sample(i: number): { pixels: Uint8Array; label: number } {
