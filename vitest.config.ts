@@ -6,6 +6,7 @@ import { defineConfig } from 'vitest/config';
 // `npm test` runs both. The unit set runs with no Vulkan driver, so a unit test that opens a device
 // fails ("no WebGPU adapter found"), in process or in a child: move its file here.
 const gpu = [
+  'tests/browser/*.test.ts',
   'tests/codegen/valid.test.ts',
   'tests/runtime/*.test.ts',
   'tests/cli/diverge.test.ts',

@@ -25,6 +25,8 @@ have_pkg libvulkan1 || need_pkgs+=(libvulkan1)
 have_pkg dataset-fashion-mnist || need_pkgs+=(dataset-fashion-mnist)
 have_pkg python3-torch || need_pkgs+=(python3-torch)
 have_pkg python3-pil || need_pkgs+=(python3-pil)
+# Browser tests (issue 18): Debian's chromium, driven by puppeteer-core; WebGPU through SwiftShader.
+have_pkg chromium || need_pkgs+=(chromium)
 
 if [ ${#need_pkgs[@]} -gt 0 ]; then
   if [ "$is_debian" != 1 ] || [ "$(id -u)" != 0 ]; then
@@ -47,7 +49,7 @@ SRC
   fi
   apt-get update -qq
   apt-get install -y -qq -t "${codename}-backports" mesa-vulkan-drivers libvulkan1 >/dev/null
-  apt-get install -y -qq dataset-fashion-mnist python3-torch python3-pil >/dev/null
+  apt-get install -y -qq dataset-fashion-mnist python3-torch python3-pil chromium >/dev/null
 fi
 
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
