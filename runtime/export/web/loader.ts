@@ -109,14 +109,13 @@ class Runner implements WebModel {
   static async create(device: GPUDevice, manifest: WebManifest, read: ReadBundleFile): Promise<Runner> {
     // Every pipeline is requested at once: the driver compiles them in parallel while weights load.
     const pipelines = Promise.all(manifest.kernels.map(async (k) => pipeline(device, k.name, await read(k.file))));
-    const weights = await readWeights(manifest, read);
+    const [compiled, weights] = await Promise.all([pipelines, readWeights(manifest, read)]);
     const usage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST | GPUBufferUsage.COPY_SRC;
     const buffers = manifest.buffers.map(({ label, size }) => device.createBuffer({ size, usage, label }));
     for (const t of manifest.tensors)
       device.queue.writeBuffer(buffers[t.to.buffer]!, t.to.offset, weights, t.at, t.to.size);
     if (manifest.step)
       device.queue.writeBuffer(buffers[manifest.step.buffer]!, 0, Uint32Array.from(manifest.step.words));
-    const compiled = await pipelines;
     const dispatches = manifest.kernels.map((k, i) => ({
       pipeline: compiled[i]!,
       workgroups: k.workgroups,
@@ -219,15 +218,19 @@ async function readWeights(manifest: WebManifest, read: ReadBundleFile): Promise
 
 /** A compute pipeline from one WGSL file; a compile error names the kernel and the WGSL line. */
 async function pipeline(device: GPUDevice, name: string, code: Uint8Array): Promise<GPUComputePipeline> {
+  // The scope (pushed and popped with no await between, so concurrent calls nest) keeps a WGSL
+  // error out of the page's console: it is thrown here instead.
+  device.pushErrorScope('validation');
   const module = device.createShaderModule({ label: name, code: new TextDecoder().decode(code) });
+  const invalid = device.popErrorScope();
   try {
     return await device.createComputePipelineAsync({ label: name, layout: 'auto', compute: { module } });
   } catch (e) {
-    const info = await module.getCompilationInfo();
-    const first = info.messages.find((m) => m.type === 'error');
-    throw new BundleError(
-      `kernel ${name}: ${first ? `${name}.wgsl:${first.lineNum}:${first.linePos}: ${first.message}` : (e as Error).message}`,
-    );
+    const first = (await module.getCompilationInfo()).messages.find((m) => m.type === 'error');
+    const why = first
+      ? `${name}.wgsl:${first.lineNum}:${first.linePos}: ${first.message}`
+      : ((await invalid)?.message ?? (e as Error).message);
+    throw new BundleError(`kernel ${name}: ${why}`);
   }
 }
 
