@@ -1,12 +1,12 @@
 // `cnnc export FILE --web DIR --weights W [--batch-size N]`: a standalone WebGPU bundle of the
-// model's evaluation-mode forward pass (compiler/export/web.ts, runtime/export/web/). Compiled for
+// model's evaluation-mode forward pass (runtime/export/web/). Compiled for
 // WebGPU's default limits without subgroups unless --subgroups, so it runs on any adapter; no
 // device is opened here.
-import { webBundle } from '../../compiler/export/web.ts';
 import { defaultLimits } from '../../compiler/codegen/limits.ts';
 import { type Compiled, CompileError, compileModel, type FrontendResult } from '../../compiler/index.ts';
 import type { DeviceLimits } from '../../compiler/codegen/limits.ts';
 import { UserError } from '../errors.ts';
+import { webBundle } from '../export/web/manifest.ts';
 import { webBundleFiles } from '../export/web/write.ts';
 import { readWeights } from '../train/state-dict.ts';
 import { classifierClasses, modelOption, resizeFlag } from './flags.ts';

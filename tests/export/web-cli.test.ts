@@ -5,7 +5,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { WebManifest } from '../../compiler/export/web-manifest.ts';
+import type { WebManifest } from '../../runtime/export/web/format.ts';
 import { fnv1a } from '../../runtime/export/web/checksum.ts';
 import { cnncInProcess } from '../helpers/cli.ts';
 import { LENET, SMALL_RESNET, seededWeights } from '../helpers/web-bundle.ts';

@@ -1,8 +1,8 @@
 // The runtime of a `cnnc export --web` bundle, bundled by esbuild into the bundle's index.js: it
-// reads model.json (compiler/export/web.ts), checks the adapter's limits, creates the buffers and
+// reads model.json (manifest.ts), checks the adapter's limits, creates the buffers and
 // pipelines the manifest lists, copies weights.bin into them, and replays the kernel calls of cnnc's
 // evaluation-mode forward pass, batch by batch. Its only dependency is WebGPU (`navigator.gpu`).
-import { WEB_FORMAT, type WebLimits, type WebManifest, type WebRange } from '../../../compiler/export/web-manifest.ts';
+import { WEB_FORMAT, type WebLimits, type WebManifest, type WebRange } from './format.ts';
 import { fnv1a } from './checksum.ts';
 import { bundleReader, type ReadBundleFile } from './files.ts';
 
@@ -114,8 +114,6 @@ class Runner implements WebModel {
     const buffers = manifest.buffers.map(({ label, size }) => device.createBuffer({ size, usage, label }));
     for (const t of manifest.tensors)
       device.queue.writeBuffer(buffers[t.to.buffer]!, t.to.offset, weights, t.at, t.to.size);
-    if (manifest.step)
-      device.queue.writeBuffer(buffers[manifest.step.buffer]!, 0, Uint32Array.from(manifest.step.words));
     const dispatches = manifest.kernels.map((k, i) => ({
       pipeline: compiled[i]!,
       workgroups: k.workgroups,

@@ -1,7 +1,7 @@
 // The files of a `cnnc export --web` bundle: index.js (the loader), model.json (the manifest),
 // kernels/*.wgsl and weights.bin (each state_dict tensor as float32, in the manifest's order).
-import type { WebBundle } from '../../../compiler/export/web.ts';
-import type { WebManifest } from '../../../compiler/export/web-manifest.ts';
+import type { WebManifest } from './format.ts';
+import type { WebBundle } from './manifest.ts';
 import type { Checkpoint } from '../../train/checkpoint.ts';
 import { floatTensor } from '../../train/state-dict.ts';
 import { fnv1a } from './checksum.ts';

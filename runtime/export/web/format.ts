@@ -1,7 +1,7 @@
-// The manifest of a `cnnc export --web` bundle (model.json): what compiler/export/web.ts writes and
-// the bundle's loader (runtime/export/web/loader.ts) reads. Types and the format's name only: the
+// The manifest of a `cnnc export --web` bundle (model.json): what manifest.ts makes and the
+// bundle's loader (loader.ts) reads. Types and the format's name only: the
 // loader bundles this file, so it imports nothing but types.
-import type { DeviceLimits } from '../codegen/limits.ts';
+import type { DeviceLimits } from '../../../compiler/codegen/limits.ts';
 
 /** The manifest's format; the loader refuses any other. */
 export const WEB_FORMAT = 'cnnc-web-1';
@@ -54,8 +54,6 @@ export interface WebManifest {
   readonly input: WebRange;
   /** The logits [batch, classes]. */
   readonly output: WebRange;
-  /** The per-step words (seed, step) of kernels that bind them, or null when none does. */
-  readonly step: { readonly buffer: number; readonly words: readonly number[] } | null;
   readonly weights: { readonly file: string; readonly bytes: number; readonly checksum: number };
   readonly tensors: readonly WebTensor[];
   readonly kernels: readonly WebKernel[];

@@ -1,15 +1,14 @@
 // `cnnc export --web`: a compiled model's evaluation-mode forward pass as data, for the standalone
-// loader (runtime/export/web/loader.ts) to replay on any WebGPU device: its GPU buffers (the memory
+// loader (loader.ts) to replay on any WebGPU device: its GPU buffers (the memory
 // plan's arenas and work banks), each kernel call (WGSL file, bindings as buffer + byte range,
 // workgroup counts), where the input, the logits and every weight tensor live, and the limits the
-// kernels need (the format: web-manifest.ts). The WGSL files and the weights go beside it.
-import type { Arena, TensorId } from '../autodiff/step-ir.ts';
-import type { BindingRef } from '../codegen/lower/context.ts';
-import { stepWords } from '../codegen/kernels/optimizer.ts';
-import type { DeviceLimits } from '../codegen/limits.ts';
-import type { Compiled } from '../index.ts';
-import type { Placement } from '../plan/allocate.ts';
-import { WEB_FORMAT, type WebKernel, type WebManifest, type WebRange } from './web-manifest.ts';
+// kernels need (the format: format.ts). The WGSL files and the weights go beside it.
+import type { TensorId } from '../../../compiler/autodiff/step-ir.ts';
+import type { BindingRef } from '../../../compiler/codegen/lower/context.ts';
+import type { DeviceLimits } from '../../../compiler/codegen/limits.ts';
+import type { Compiled } from '../../../compiler/index.ts';
+import type { Placement } from '../../../compiler/plan/allocate.ts';
+import { WEB_FORMAT, type WebKernel, type WebManifest, type WebRange } from './format.ts';
 
 export interface WebBundle {
   /** Without the weights' checksum, which only the file's bytes give. */
@@ -42,21 +41,11 @@ export function webBundle(compiled: Compiled, source: string, limits: DeviceLimi
       : bufferOf(p.arena, bytes(plan.arenas[p.arena]));
   const placed = (p: Placement): WebRange => ({ buffer: arena(p), offset: p.offset * 4, size: bytes(p.elements) });
   const tensor = (id: TensorId): WebRange => placed(plan.placements[id]!);
-  const scratch = Math.max(
-    0,
-    ...calls.flatMap((c) => Object.values(c.args).map((a) => (a.kind === 'scratch' ? a.elements : 0))),
-  );
-  const bind = (ref: BindingRef): WebRange => {
-    switch (ref.kind) {
-      case 'tensor':
-        return tensor(ref.tensor);
-      case 'range':
-        return placed({ arena: ref.arena as Arena, bank: 0, offset: ref.offset, elements: ref.elements });
-      case 'step':
-        return { buffer: bufferOf('step', 16), offset: 0, size: 16 };
-      case 'scratch':
-        return { buffer: bufferOf('scratch', bytes(scratch)), offset: 0, size: bytes(ref.elements) };
-    }
+  // The eval forward pass binds tensors only: per-step words feed training's dropout, scratch
+  // the weight gradient's split-K and raw arena ranges the optimizer.
+  const bind = (kernel: string, ref: BindingRef): WebRange => {
+    if (ref.kind !== 'tensor') throw new Error(`internal: forward kernel ${kernel} binds ${ref.kind} storage`);
+    return tensor(ref.tensor);
   };
 
   const input = tensor(program.input);
@@ -79,10 +68,9 @@ export function webBundle(compiled: Compiled, source: string, limits: DeviceLimi
       name: c.kernel.name,
       file,
       workgroups: c.kernel.dispatch,
-      bindings: c.kernel.bindings.map((b) => bind(c.args[b.name]!)),
+      bindings: c.kernel.bindings.map((b) => bind(c.kernel.name, c.args[b.name]!)),
     };
   });
-  const stepBuffer = index.get('step');
   const max = (values: readonly number[]): number => Math.max(0, ...values);
   const bound = webKernels.flatMap((k) => k.bindings.map((b) => b.size));
   const sizes = calls.map((c) => c.kernel.workgroupSize);
@@ -110,8 +98,6 @@ export function webBundle(compiled: Compiled, source: string, limits: DeviceLimi
       buffers,
       input,
       output,
-      step:
-        stepBuffer === undefined ? null : { buffer: stepBuffer, words: [...stepWords(compiled.train.seed, 0, null)] },
       weights: { file: WEIGHTS_FILE, bytes: at },
       tensors,
       kernels: webKernels,
