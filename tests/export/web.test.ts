@@ -107,6 +107,17 @@ it("gives a ResNet-style model's probabilities (batch norm, dropout: evaluation 
   }
 });
 
+it('says what is missing without WebGPU', async () => {
+  const { navigator } = globalThis as { navigator?: unknown };
+  Object.defineProperty(globalThis, 'navigator', { value: {}, configurable: true });
+  try {
+    await expect(load(lenetOut)).rejects.toThrow(/^no WebGPU here: navigator\.gpu is missing/);
+    await expect(load(join(tmp, 'nowhere'))).rejects.toMatchObject({ name: 'BundleError' });
+  } finally {
+    Object.defineProperty(globalThis, 'navigator', { value: navigator, configurable: true });
+  }
+});
+
 describe('a broken bundle', () => {
   /** A copy of the LeNet bundle with `edit` applied. */
   const broken = (name: string, edit: (dir: string) => void): string => {

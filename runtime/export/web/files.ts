@@ -1,6 +1,7 @@
 // Where a bundle's files come from: over fetch (a page: URLs resolve against the page), or, under
 // Node, from a directory path or a file: URL. node: modules are imported only in that branch, so a
 // browser never asks for them.
+import { BundleError } from './bundle-error.ts';
 
 /** Reads one file of the bundle as bytes; the message of a failure names the file. */
 export type ReadBundleFile = (name: string) => Promise<Uint8Array>;
@@ -22,7 +23,7 @@ export async function bundleReader(base: string | URL): Promise<ReadBundleFile> 
       try {
         return await readFile(url);
       } catch (e) {
-        throw new Error(`cannot read ${decodeURIComponent(url.pathname)}: ${(e as Error).message}`);
+        throw new BundleError(`cannot read ${decodeURIComponent(url.pathname)}: ${(e as Error).message}`);
       }
     };
   }
@@ -33,9 +34,9 @@ export async function bundleReader(base: string | URL): Promise<ReadBundleFile> 
     try {
       response = await fetch(url);
     } catch (e) {
-      throw new Error(`cannot fetch ${url.href}: ${(e as Error).message}`);
+      throw new BundleError(`cannot fetch ${url.href}: ${(e as Error).message}`);
     }
-    if (!response.ok) throw new Error(`cannot fetch ${url.href}: HTTP ${response.status} ${response.statusText}`);
+    if (!response.ok) throw new BundleError(`cannot fetch ${url.href}: HTTP ${response.status} ${response.statusText}`);
     return new Uint8Array(await response.arrayBuffer());
   };
 }

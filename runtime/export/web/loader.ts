@@ -3,8 +3,11 @@
 // pipelines the manifest lists, copies weights.bin into them, and replays the kernel calls of cnnc's
 // evaluation-mode forward pass, batch by batch. Its only dependency is WebGPU (`navigator.gpu`).
 import { WEB_FORMAT, type WebLimits, type WebManifest, type WebRange } from './format.ts';
+import { BundleError } from './bundle-error.ts';
 import { fnv1a } from './checksum.ts';
 import { bundleReader, type ReadBundleFile } from './files.ts';
+
+export { BundleError };
 
 export interface WebModel {
   /** One sample's shape, e.g. [1, 28, 28]. */
@@ -16,11 +19,6 @@ export interface WebModel {
   predict(x: Float32Array, n: number): Promise<Float32Array>;
   /** Frees the GPU buffers and the device. */
   dispose(): void;
-}
-
-/** A failure of the bundle (its files, the device, the input), named as such. */
-export class BundleError extends Error {
-  override name = 'BundleError';
 }
 
 /**
