@@ -26,7 +26,7 @@ const lenetWeights = join(tmp, 'lenet.safetensors');
 const lenetOut = join(tmp, 'lenet-web');
 // dawn.node: the object create() returns must outlive every device, or dispatches crash.
 let gpu: GPU;
-let load: (base: string | URL) => Promise<WebModel>;
+let load: (base?: string | URL) => Promise<WebModel>;
 /** predict --json on the first 21 test images: 16 (one batch) and 21 (two, the last padded). */
 let want: Predicted[];
 
@@ -67,12 +67,13 @@ describe('the bundle under Node', () => {
     expectSameProbabilities(b, want.slice(0, 3), 10);
   });
 
-  it('loads from a file: URL too', async () => {
-    const model = await load(pathToFileURL(`${lenetOut}/`));
-    try {
-      expectSameProbabilities(await model.predict(testImages(5), 5), want.slice(0, 5), 10);
-    } finally {
-      model.dispose();
+  it("loads from a file: URL too, and by default from index.js's own directory", async () => {
+    for (const model of [await load(pathToFileURL(`${lenetOut}/`)), await load()]) {
+      try {
+        expectSameProbabilities(await model.predict(testImages(5), 5), want.slice(0, 5), 10);
+      } finally {
+        model.dispose();
+      }
     }
   });
 

@@ -22,10 +22,11 @@ export interface WebModel {
 }
 
 /**
- * Loads the bundle in directory `base`: a URL (relative ones resolve against the page), or under
- * Node a path or file: URL, with `globalThis.navigator.gpu` provided by the `webgpu` package.
+ * Loads the bundle in directory `base` (default: the one this module, index.js, was loaded from):
+ * a URL (relative ones resolve against the page), or under Node a path or file: URL, with
+ * `globalThis.navigator.gpu` provided by the `webgpu` package.
  */
-export async function load(base: string | URL): Promise<WebModel> {
+export async function load(base: string | URL = new URL('./', import.meta.url)): Promise<WebModel> {
   const read = await bundleReader(base);
   const manifest = await readManifest(read);
   const gpu = (globalThis as { navigator?: { gpu?: GPU } }).navigator?.gpu;
