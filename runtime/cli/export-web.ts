@@ -1,19 +1,17 @@
 // `cnnc export FILE --web DIR --weights W [--batch-size N]`: a standalone WebGPU bundle of the
-// model's evaluation-mode forward pass (runtime/export/web/). Compiled for
-// WebGPU's default limits without subgroups unless --subgroups, so it runs on any adapter; no
-// device is opened here.
-import { defaultLimits } from '../../compiler/codegen/limits.ts';
+// model's evaluation-mode forward pass (runtime/export/web/). Compiled for WebGPU's default limits
+// without subgroups unless --subgroups, so it runs on any adapter; no device is opened here.
+import { join } from 'node:path';
+import { type DeviceLimits, defaultLimits } from '../../compiler/codegen/limits.ts';
 import { type Compiled, CompileError, compileModel, type FrontendResult } from '../../compiler/index.ts';
-import type { DeviceLimits } from '../../compiler/codegen/limits.ts';
 import { UserError } from '../errors.ts';
 import { webBundle } from '../export/web/manifest.ts';
 import { webBundleFiles } from '../export/web/write.ts';
 import { readWeights } from '../train/state-dict.ts';
-import { classifierClasses, modelOption, resizeFlag } from './flags.ts';
+import { classifierClasses, modelOption, nonFiniteWeights, resizeFlag } from './flags.ts';
 import { frontend, type Output } from './io.ts';
 import type { Flags } from './options.ts';
 import { checkOutputs, makeDirectory, writeOutput } from './outputs.ts';
-import { join } from 'node:path';
 
 /** The batch the kernels are compiled for without --batch-size: a page's handful of images. */
 const DEFAULT_BATCH = 16;
@@ -35,6 +33,8 @@ export function exportWeb(file: string, flags: Flags<'export'>, io: Output): num
   if (!front) return 1;
   const classes = classifierClasses(front, 'export --web');
   const ckpt = readWeights(front.shaped!, weights);
+  const weightsBad = nonFiniteWeights(ckpt);
+  if (weightsBad !== null) io.err(`cnnc: warning: ${weightsBad}; the bundle will predict NaN\n`);
   const limits = flags.subgroups ? { ...defaultLimits, subgroupMinSize: 8 } : defaultLimits;
   const compiled = compileOrReport(front, flags, limits, io);
   if (!compiled) return 1;

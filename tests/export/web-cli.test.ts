@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { WebManifest } from '../../runtime/export/web/format.ts';
 import { fnv1a } from '../../runtime/export/web/checksum.ts';
+import { readCheckpoint, type StoredTensor, writeCheckpoint } from '../../runtime/train/checkpoint.ts';
 import { cnncInProcess } from '../helpers/cli.ts';
 import { LENET, SMALL_RESNET, seededWeights } from '../helpers/web-bundle.ts';
 
@@ -84,6 +85,20 @@ describe('the bundle export --web writes', () => {
     expect(m.limits.subgroupMinSize).toBe(8);
     expect(m.kernels.some((k) => readFileSync(join(dir, k.file), 'utf8').includes('enable subgroups'))).toBe(true);
   });
+});
+
+it('warns of weights that are not finite, as predict does', async () => {
+  const tensors = new Map<string, StoredTensor>(readCheckpoint(weights).tensors);
+  const data = Float32Array.from(tensors.get('11.bias')!.data as Float32Array);
+  data[0] = Number.NaN;
+  tensors.set('11.bias', { dtype: 'F32', shape: [10], data });
+  const nan = join(tmp, 'nan.safetensors');
+  writeCheckpoint(nan, tensors);
+  const r = await cnncInProcess('export', LENET, '--web', join(tmp, 'nan'), '--weights', nan);
+  expect(r.code).toBe(0);
+  expect(r.stderr).toBe(
+    `cnnc: warning: ${nan}: non-finite values (NaN or infinite) in 11.bias (1 of 10); the bundle will predict NaN\n`,
+  );
 });
 
 describe('export --web refuses', () => {

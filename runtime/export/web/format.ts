@@ -1,6 +1,6 @@
 // The manifest of a `cnnc export --web` bundle (model.json): what manifest.ts makes and the
-// bundle's loader (loader.ts) reads. Types and the format's name only: the
-// loader bundles this file, so it imports nothing but types.
+// bundle's loader (loader.ts) reads. Types and the format's name only: the loader bundles this
+// file, so it imports nothing but types.
 import type { DeviceLimits } from '../../../compiler/codegen/limits.ts';
 
 /** The manifest's format; the loader refuses any other. */
