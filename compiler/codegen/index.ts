@@ -59,11 +59,13 @@ function checkBuffers(program: StepProgram, plan: MemoryPlan, limits: DeviceLimi
   for (const t of program.tensors) {
     // A gradient is as large as its parameter, reported once.
     const placed = t.aliasOf === null && banked.has(t.arena) && t.arena !== 'grad';
-    if (!placed || plan.placements[t.id]!.elements * 4 <= limits.maxBufferSize)
-      continue;
+    if (!placed || plan.placements[t.id]!.elements * 4 <= limits.maxBufferSize) continue;
     const user = PASSES.flatMap((pass) => program[pass]).find((op) => opTensors(op).includes(t.id));
     const where = user ? ` (${user.origin.sources[0] ?? user.origin.ops.join(', ')})` : '';
-    report('E0401', `${t.name} [${t.shape.join(', ')}] needs ${mib(plan.placements[t.id]!.elements * 4)}; ${allowed}${where}`);
+    report(
+      'E0401',
+      `${t.name} [${t.shape.join(', ')}] needs ${mib(plan.placements[t.id]!.elements * 4)}; ${allowed}${where}`,
+    );
   }
 }
 
@@ -80,7 +82,12 @@ export function lowerProgram(
   diags: DiagnosticBag,
   severity: 'error' | 'warning' = 'error',
 ): LoweredProgram {
-  const report: Report = (code, message, span, extra) => diags.report(severity, code, message, span, extra);
+  // The passes lower the same layers: each message once.
+  const reported = new Set<string>();
+  const report: Report = (code, message, span, extra) => {
+    if (!reported.has(message)) diags.report(severity, code, message, span, extra);
+    reported.add(message);
+  };
   const ctx: LowerContext = { program, plan, limits, counter: 0 };
   const lowerAll = (ops: readonly StepOp[]): LoweredCall[] =>
     ops.flatMap((op) => {

@@ -223,5 +223,11 @@ export function planMemory(program: StepProgram, bufferElements = Number.POSITIV
   sizes.grad = sizes.param;
   sizes.state1 = stateArenas.has('state1') ? sizes.param : 0;
   sizes.state2 = stateArenas.has('state2') ? sizes.param : 0;
-  return { placements, arenas: sizes, workBanks, paramBanks, unplannedWork: [...workSizes.values()].reduce((a, b) => a + b, 0) };
+  return {
+    placements,
+    arenas: sizes,
+    workBanks,
+    paramBanks,
+    unplannedWork: [...workSizes.values()].reduce((a, b) => a + b, 0),
+  };
 }

@@ -25,7 +25,8 @@ const sharedArenas: readonly Arena[] = ['param', 'grad', 'state1', 'state2', 'st
 /** Elements of each buffer of an arena: `work` and the `param` layout's arenas in banks, the others whole. */
 function banksOf(plan: MemoryPlan, arena: Arena, elements: number): readonly number[] {
   if (arena === 'work') return plan.workBanks;
-  const mirrorsParam = arena === 'param' || arena === 'grad' || (elements > 0 && (arena === 'state1' || arena === 'state2'));
+  const mirrorsParam =
+    arena === 'param' || arena === 'grad' || (elements > 0 && (arena === 'state1' || arena === 'state2'));
   return mirrorsParam ? plan.paramBanks : [elements];
 }
 
@@ -190,7 +191,7 @@ export class Executor {
   private placementOf(ref: Extract<BindingRef, { kind: 'tensor' | 'window' | 'range' }>): Placement {
     switch (ref.kind) {
       case 'range':
-        return { ...ref, bank: 0 };
+        return ref;
       case 'tensor':
         return this.plan.placements[ref.tensor]!;
       case 'window': {

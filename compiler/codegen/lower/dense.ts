@@ -34,10 +34,12 @@ const mib = (elements: number): string => `${((elements * 4) / 2 ** 20).toFixed(
 export function rowBlocks(outFeatures: number, inFeatures: number, limits: DeviceLimits): Block[] {
   const limit = Math.floor(limits.maxStorageBufferBindingSize / 4);
   const blocks = evenBlocks(outFeatures, Math.floor(limit / inFeatures), ALIGN_ELEMENTS);
-  if (blocks === null)
+  if (blocks === null) {
+    const rows = Math.min(ALIGN_ELEMENTS, outFeatures);
     throw new KernelLimitError(
-      `a linear layer's weight [${outFeatures}, ${inFeatures}] (${mib(outFeatures * inFeatures)}) cannot be split to fit one storage binding of ${mib(limit)} (maxStorageBufferBindingSize): its smallest block, ${ALIGN_ELEMENTS} rows (bindings start at 256-byte boundaries), takes ${mib(ALIGN_ELEMENTS * inFeatures)}`,
+      `a linear layer's weight [${outFeatures}, ${inFeatures}] (${mib(outFeatures * inFeatures)}) cannot be split to fit one storage binding of ${mib(limit)} (maxStorageBufferBindingSize): its smallest block, ${rows} rows (blocks start every ${ALIGN_ELEMENTS} rows, as bindings start at 256-byte boundaries), takes ${mib(rows * inFeatures)}`,
     );
+  }
   return blocks;
 }
 
