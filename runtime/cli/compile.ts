@@ -50,7 +50,10 @@ const emitters = {
   graph: (c: Compiled) => `${graphToDot(c.graph)}\n`,
   plan: (c: Compiled) => `${printPlan(c.program, c.plan)}\n`,
   fusion: (c: Compiled) => printFusion(c.fusion),
-  wgsl: (c: Compiled) => distinct(c.kernels.train).map((k) => k.wgsl).join('\n'),
+  wgsl: (c: Compiled) =>
+    distinct(c.kernels.train)
+      .map((k) => k.wgsl)
+      .join('\n'),
 } as const;
 
 export function compileCommand(file: string, flags: Flags<'compile'>, io: Output): number {
