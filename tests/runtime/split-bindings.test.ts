@@ -5,13 +5,17 @@
 // first layer ([4096, 25088], 392 MiB) trains split at the real 128 MiB, against float64.
 //
 // Split against whole, tolerance: losses rtol 1e-6; each parameter |split - whole| <= 1e-6 *
-// max |whole| of that tensor. Not bit-exact, because sums run in another order: a weight gradient
-// over batch slices adds the slices' sums (and split-K picks its partitions per slice's depth),
-// and a split linear layer's input gradient adds its row blocks' products one dispatch at a time.
-// Measured after three steps: 1e-7 of the largest weight with SGD, 3e-7 with Adam (whose update
-// divides by sqrt(v), magnifying a rounding difference in a small gradient). The forward pass
-// itself rounds the same (each output's sum runs in one order whatever the slice), so the first
-// losses agree exactly.
+// max |whole| of that tensor, and with Adam also up to 1e-4 of its largest possible move (lr a
+// step). Not bit-exact, because sums run in another order: a weight gradient over batch slices
+// adds the slices' sums (and split-K picks its partitions per slice's depth), and a split linear
+// layer's input gradient adds its row blocks' products one dispatch at a time. SGD moves a weight
+// in proportion to its gradient, so the difference stays at float32 rounding (measured after
+// three steps: 1e-7 of the largest weight). Adam divides each gradient by its own running scale,
+// so a rounding difference in a gradient that cancels to nearly zero shows at the scale of lr
+// (with torch's eps 1e-8: 6e-6 on one MLP weight, 0.6% of lr); the Adam cases take eps 1e-4 so
+// that tiny gradients move their weights in proportion, as SGD does (measured: 1.3e-7 on a conv
+// bias). The forward pass rounds the same split or whole (each output's sum runs in one order
+// whatever the slice), so the first losses agree exactly.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { KernelCall } from '../../compiler/codegen/lower/context.ts';
 import type { DeviceLimits } from '../../compiler/codegen/limits.ts';
@@ -112,9 +116,11 @@ describe('split bindings train as the whole ones do', () => {
 
     expect(split.losses[0]).toBe(whole.losses[0]);
     expectAllclose(split.losses, whole.losses, { rtol: 1e-6, atol: 0 }, 'losses');
+    const steps = split.losses.length;
+    const adamMove = optimizer.kind === 'adam' ? 1e-4 * optimizer.lr! * steps : 0;
     for (const [name, w] of whole.params) {
       const scale = w.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
-      expectAllclose(split.params.get(name)!, w, { rtol: 0, atol: 1e-6 * scale }, name);
+      expectAllclose(split.params.get(name)!, w, { rtol: 0, atol: Math.max(1e-6 * scale, adamMove) }, name);
     }
   });
 });
