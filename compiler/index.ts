@@ -213,8 +213,9 @@ export function compileModel(input: string | FrontendResult, options: SourceOpti
   // 3. fusion: activations and their gradients folded into neighbouring ops' epilogues.
   const { program, decisions } = options.fuse === false ? { program: unfused, decisions: null } : fuse(unfused);
 
-  // 4. plan: every tensor's arena and offset, buffers reused once their last reader has run.
-  const plan = planMemory(program);
+  // 4. plan: every tensor's arena, buffer and offset, buffers reused once their last reader has
+  //    run, none larger than the device allows.
+  const plan = planMemory(program, Math.floor(options.limits.maxBufferSize / 4));
 
   // 5. codegen: WGSL kernel calls for each pass, checked against the device's limits.
   const kernels = lowerProgram(program, plan, options.limits, diagnostics, options.limitSeverity ?? 'error');

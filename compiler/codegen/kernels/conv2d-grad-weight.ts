@@ -18,6 +18,8 @@ export interface Conv2dGradWeightSpec extends ConvSpec {
   readonly splitK?: number;
   /** Rows in runs (wgradRun); by default where wgradRun expects fewer loads. */
   readonly runs?: boolean;
+  /** dw (and db) += the sums: a batch summed over several dispatches (`lower/split.ts`). */
+  readonly accumulate?: boolean;
 }
 
 /**
@@ -62,6 +64,7 @@ export function conv2dGradWeightKernels(s: Conv2dGradWeightSpec): KernelModule[]
       : chooseTile(rows, g.og, g.groups, { minGroups: 1, shareU }));
   const ones = (i: number, load: string): string => (s.attrs.bias ? `select(${load}, 1.0, r${i} == ${taps}u)` : load);
   const dwAt = (row: string, col: string) => `${dw}[(batch * OG + ${col}) * CG * KH * KW + ${row}]`;
+  const set = (at: string, v: string): string => `${at} = ${s.accumulate ? `${at} + ` : ''}${v};`;
   return gemmKernels({
     name: s.name,
     origin: s.origin,
@@ -103,7 +106,7 @@ export function conv2dGradWeightKernels(s: Conv2dGradWeightSpec): KernelModule[]
         }),
     store: (row, col, v) =>
       s.attrs.bias
-        ? `if (${row} == ${taps}u) { ${db}[batch * OG + ${col}] = ${v}; } else { ${dwAt(row, col)} = ${v}; }`
-        : `${dwAt(row, col)} = ${v};`,
+        ? `if (${row} == ${taps}u) { ${set(`${db}[batch * OG + ${col}]`, v)} } else { ${set(dwAt(row, col), v)} }`
+        : set(dwAt(row, col), v),
   });
 }

@@ -25,6 +25,15 @@ export interface MatmulSpec extends KernelFrame {
   readonly epilogue?: Epilogue;
   /** Also writes rowSums[m] = sum over k of op(A)[m, k]: the bias gradient when op(A) = dy^T. */
   readonly rowSums?: string;
+  /**
+   * Elements between A's stored rows (default: its row length) and C's (default n): a block of
+   * columns of a wider matrix, as a linear layer split by output rows reads dy and writes y
+   * (`lower/dense.ts`).
+   */
+  readonly lda?: number;
+  readonly ldc?: number;
+  /** C (and rowSums) += the product, before the epilogue: sums split over several dispatches. */
+  readonly accumulate?: boolean;
   readonly tile?: GemmTile;
   /** The device has subgroups of 8 or more: the default tile shares its B loads (GemmTile.shareU). */
   readonly subgroups?: boolean;
@@ -49,19 +58,30 @@ export function matmulKernel(s: MatmulSpec): KernelModule {
     });
   const bAt = (col: string): string => (s.transB ? `${s.b}[${col} * ${s.k}u + k]` : `${s.b}[k * ${s.n}u + ${col}]`);
   if (s.bias && s.rowSums) throw new Error(`kernel ${s.name}: a matmul with row sums takes no bias`);
+  const lda = s.lda ?? (s.transA ? s.m : s.k);
+  const ldc = s.ldc ?? s.n;
+  const plus = (at: string, v: string): string => (s.accumulate ? `${at} + ${v}` : v);
   const store = (row: string, col: string, v: string): string => {
-    const y = epilogueStore(s.c, `${row} * ${s.n}u + ${col}`, v, s.epilogue, col);
-    return s.rowSums ? `if (${col} == ${s.n}u) { ${s.rowSums}[${row}] = ${v}; } else { ${y} }` : y;
+    const at = `${row} * ${ldc}u + ${col}`;
+    const y = epilogueStore(s.c, at, plus(`${s.c}[${at}]`, v), s.epilogue, col);
+    const sums = `${s.rowSums}[${row}]`;
+    return s.rowSums ? `if (${col} == ${s.n}u) { ${sums} = ${plus(sums, v)}; } else { ${y} }` : y;
   };
+  // Stored extents: the last row starts (rows - 1) strides in.
+  const cElements = (s.m - 1) * ldc + s.n;
   return gemmKernel({
     name: s.name,
     origin: s.origin,
     limits: s.limits,
-    inputs: [readBinding(s.a, s.m * s.k), readBinding(s.b, s.k * s.n), ...(s.bias ? [readBinding(s.bias, s.n)] : [])],
+    inputs: [
+      readBinding(s.a, (s.transA ? s.k - 1 : s.m - 1) * lda + (s.transA ? s.m : s.k)),
+      readBinding(s.b, s.k * s.n),
+      ...(s.bias ? [readBinding(s.bias, s.n)] : []),
+    ],
     outputs: [
-      writeBinding(s.c, s.m * s.n),
+      writeBinding(s.c, cElements),
       ...(s.rowSums ? [writeBinding(s.rowSums, s.m)] : []),
-      ...epilogueBindings(s.epilogue, s.m * s.n, s.n),
+      ...epilogueBindings(s.epilogue, cElements, s.n),
     ],
     rows: s.m,
     cols,
@@ -71,7 +91,7 @@ export function matmulKernel(s: MatmulSpec): KernelModule {
     decls: epilogueDecls(s.epilogue),
     rowSetup: () => '',
     kSetup: '',
-    laneLoad: (i) => (s.transA ? `${s.a}[k * ${s.m}u + r${i}]` : `${s.a}[r${i} * ${s.k}u + k]`),
+    laneLoad: (i) => (s.transA ? `${s.a}[k * ${lda}u + r${i}]` : `${s.a}[r${i} * ${lda}u + k]`),
     uniformLoad: (j) => (s.rowSums ? `select(${bAt(`min(c${j}, ${s.n - 1}u)`)}, 1.0, c${j} == ${s.n}u)` : bAt(`c${j}`)),
     ...(s.bias ? { bias: (col: string) => `${s.bias}[${col}]` } : {}),
     store,
@@ -90,6 +110,13 @@ export interface LinearSpec extends KernelFrame {
   readonly names?: Partial<Record<'x' | 'w' | 'b' | 'y' | 'dy' | 'dx' | 'dw' | 'db', string>>;
   readonly tile?: GemmTile;
   readonly subgroups?: boolean;
+  /**
+   * The layer's whole output width where this kernel computes a block of `outFeatures` of its
+   * outputs (a weight too big for one binding, split by rows): the row stride of y and dy.
+   */
+  readonly outStride?: number;
+  /** dx and dW (with db) add to what is stored: sums over several dispatches. */
+  readonly accumulate?: boolean;
 }
 
 const named = (s: LinearSpec, role: keyof NonNullable<LinearSpec['names']>): string => s.names?.[role] ?? role;
@@ -99,7 +126,9 @@ const common = (s: LinearSpec) => ({
   limits: s.limits,
   ...(s.tile ? { tile: s.tile } : {}),
   subgroups: s.subgroups ?? false,
+  ...(s.accumulate ? { accumulate: true } : {}),
 });
+const stride = (s: LinearSpec): number => s.outStride ?? s.outFeatures;
 
 /** y = x W^T (+ b), then the epilogue. */
 export function linearForward(s: LinearSpec): KernelModule {
@@ -113,6 +142,7 @@ export function linearForward(s: LinearSpec): KernelModule {
     a: named(s, 'x'),
     b: named(s, 'w'),
     c: named(s, 'y'),
+    ldc: stride(s),
     ...(s.bias ? { bias: named(s, 'b') } : {}),
     ...(s.epilogue ? { epilogue: s.epilogue } : {}),
   });
@@ -128,6 +158,7 @@ export function linearGradInput(s: LinearSpec): KernelModule {
     transA: false,
     transB: false,
     a: named(s, 'dy'),
+    lda: stride(s),
     b: named(s, 'w'),
     c: named(s, 'dx'),
     ...(s.epilogue ? { epilogue: s.epilogue } : {}),
@@ -144,6 +175,7 @@ export function linearGradWeight(s: LinearSpec): KernelModule {
     transA: true,
     transB: false,
     a: named(s, 'dy'),
+    lda: stride(s),
     b: named(s, 'x'),
     c: named(s, 'dw'),
     ...(s.bias ? { rowSums: named(s, 'db') } : {}),

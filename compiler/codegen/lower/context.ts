@@ -8,10 +8,22 @@ import type { KernelModule, KernelOrigin } from '../kernel.ts';
 import type { DeviceLimits } from '../limits.ts';
 import type { KernelFrame } from '../module.ts';
 
-/** What fills one binding: a tensor, a raw range of an arena, the per-step [seed, step] counters, or scratch. */
+/**
+ * What fills one binding: a tensor, a window of a tensor (elements [offset, offset + elements) of
+ * its storage: a slice of a tensor too big for one binding, `lower/split.ts`), a raw range of an
+ * arena, the per-step [seed, step] counters, or scratch. Offsets are multiples of 64 elements
+ * (WebGPU's 256-byte binding alignment).
+ */
 export type BindingRef =
   | { readonly kind: 'tensor'; readonly tensor: TensorId }
-  | { readonly kind: 'range'; readonly arena: Arena; readonly offset: number; readonly elements: number }
+  | { readonly kind: 'window'; readonly tensor: TensorId; readonly offset: number; readonly elements: number }
+  | {
+      readonly kind: 'range';
+      readonly arena: Arena;
+      readonly bank: number;
+      readonly offset: number;
+      readonly elements: number;
+    }
   | { readonly kind: 'step' }
   /** Temporary storage used within one kernel sequence (split-K partial sums). */
   | { readonly kind: 'scratch'; readonly elements: number };
@@ -29,10 +41,23 @@ export interface LowerContext {
   readonly limits: DeviceLimits;
   /** Next kernel number, for deterministic names `k07_conv2d`. */
   counter: number;
+  /**
+   * The op runs as one of several batch slices (`lower/split.ts`), not the first: what it sums
+   * over the batch (a weight gradient) adds to what the earlier slices stored.
+   */
+  readonly accumulate?: boolean;
 }
 
 export const t = (tensor: TensorId): BindingRef => ({ kind: 'tensor', tensor });
 export const step: BindingRef = { kind: 'step' };
+
+/** Elements [offset, offset + elements) of a tensor's storage. */
+export const window = (tensor: TensorId, offset: number, elements: number): BindingRef => ({
+  kind: 'window',
+  tensor,
+  offset,
+  elements,
+});
 
 export function kernelName(ctx: LowerContext, what: string): string {
   return `k${String(ctx.counter++).padStart(2, '0')}_${what}`;

@@ -49,6 +49,7 @@ export function lowerConv(op: ConvOp, ctx: LowerContext): KernelCall[] {
         input: shape4(ctx, op.x),
         attrs: op.attrs,
         subgroups: subgroups(ctx),
+        ...(ctx.accumulate ? { accumulate: true } : {}),
       };
       const args: Record<string, BindingRef> = {
         x: t(op.x),
