@@ -5,6 +5,7 @@ import { type Epilogue, epilogueBindings, epilogueDecls, epilogueStore } from '.
 import { readBinding, writeBinding, type KernelFrame } from '../module.ts';
 import type { KernelModule } from '../kernel.ts';
 import { type GemmTile, chooseTile } from './gemm-tiles.ts';
+import { type WorkgroupTile, workgroupGemmKernel } from './gemm-workgroup.ts';
 import { gemmKernel } from './matmul-core.ts';
 
 export interface MatmulSpec extends KernelFrame {
@@ -26,6 +27,8 @@ export interface MatmulSpec extends KernelFrame {
   /** Also writes rowSums[m] = sum over k of op(A)[m, k]: the bias gradient when op(A) = dy^T. */
   readonly rowSums?: string;
   readonly tile?: GemmTile;
+  /** Use the workgroup-memory skeleton (gemm-workgroup.ts) with this tile instead; same bindings. */
+  readonly workgroup?: WorkgroupTile;
   /** The device has subgroups of 8 or more: the default tile shares its B loads (GemmTile.shareU). */
   readonly subgroups?: boolean;
 }
@@ -41,19 +44,13 @@ const SMALL_GEMM = 2 ** 21;
 export function matmulKernel(s: MatmulSpec): KernelModule {
   // The row sums are one more column of B, all ones: computed by the same loop, one more FMA per A load.
   const cols = s.n + (s.rowSums ? 1 : 0);
-  const tile =
-    s.tile ??
-    chooseTile(s.m, cols, 1, {
-      shareU: s.subgroups ?? false,
-      ...(s.m * cols * s.k <= SMALL_GEMM ? { minGroups: 16 } : {}),
-    });
   const bAt = (col: string): string => (s.transB ? `${s.b}[${col} * ${s.k}u + k]` : `${s.b}[k * ${s.n}u + ${col}]`);
   if (s.bias && s.rowSums) throw new Error(`kernel ${s.name}: a matmul with row sums takes no bias`);
   const store = (row: string, col: string, v: string): string => {
     const y = epilogueStore(s.c, `${row} * ${s.n}u + ${col}`, v, s.epilogue, col);
     return s.rowSums ? `if (${col} == ${s.n}u) { ${s.rowSums}[${row}] = ${v}; } else { ${y} }` : y;
   };
-  return gemmKernel({
+  const plan = {
     name: s.name,
     origin: s.origin,
     limits: s.limits,
@@ -67,15 +64,23 @@ export function matmulKernel(s: MatmulSpec): KernelModule {
     cols,
     depth: s.k,
     convGroups: 1,
-    tile,
     decls: epilogueDecls(s.epilogue),
     rowSetup: () => '',
     kSetup: '',
-    laneLoad: (i) => (s.transA ? `${s.a}[k * ${s.m}u + r${i}]` : `${s.a}[r${i} * ${s.k}u + k]`),
-    uniformLoad: (j) => (s.rowSums ? `select(${bAt(`min(c${j}, ${s.n - 1}u)`)}, 1.0, c${j} == ${s.n}u)` : bAt(`c${j}`)),
+    laneLoad: (i: number) => (s.transA ? `${s.a}[k * ${s.m}u + r${i}]` : `${s.a}[r${i} * ${s.k}u + k]`),
+    uniformLoad: (j: number) =>
+      s.rowSums ? `select(${bAt(`min(c${j}, ${s.n - 1}u)`)}, 1.0, c${j} == ${s.n}u)` : bAt(`c${j}`),
     ...(s.bias ? { bias: (col: string) => `${s.bias}[${col}]` } : {}),
     store,
-  });
+  };
+  if (s.workgroup) return workgroupGemmKernel({ ...plan, tile: s.workgroup });
+  const tile =
+    s.tile ??
+    chooseTile(s.m, cols, 1, {
+      shareU: s.subgroups ?? false,
+      ...(s.m * cols * s.k <= SMALL_GEMM ? { minGroups: 16 } : {}),
+    });
+  return gemmKernel({ ...plan, tile });
 }
 
 /** A linear layer: x [batch, in], w [out, in], b [out], y [batch, out]. */
@@ -89,6 +94,8 @@ export interface LinearSpec extends KernelFrame {
   /** Binding names, defaulting to x, w, b, y, dy, dx, dw, db. */
   readonly names?: Partial<Record<'x' | 'w' | 'b' | 'y' | 'dy' | 'dx' | 'dw' | 'db', string>>;
   readonly tile?: GemmTile;
+  /** Use the workgroup-memory skeleton (gemm-workgroup.ts) with this tile instead; same bindings. */
+  readonly workgroup?: WorkgroupTile;
   readonly subgroups?: boolean;
 }
 
@@ -98,6 +105,7 @@ const common = (s: LinearSpec) => ({
   origin: s.origin,
   limits: s.limits,
   ...(s.tile ? { tile: s.tile } : {}),
+  ...(s.workgroup ? { workgroup: s.workgroup } : {}),
   subgroups: s.subgroups ?? false,
 });
 
