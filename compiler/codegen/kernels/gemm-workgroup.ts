@@ -195,7 +195,7 @@ function blockLoop(w: WgslWriter, plan: WorkgroupPlan): void {
   const lanes = tileLanes(tile);
   const lanesC = tile.cols / tile.colsPerLane;
   w.line(`let tr = lid.x / ${lanesC}u; let tc = lid.x % ${lanesC}u;`);
-  w.line(`let row0 = rb * ${tile.rows}u; let col0 = cb * ${tile.cols}u;`);
+  w.line(`let tileRow = rb * ${tile.rows}u; let tileCol = cb * ${tile.cols}u;`);
   const chunk = ceilDiv(depth, splitK);
   w.line(
     splitK > 1
@@ -210,14 +210,14 @@ function blockLoop(w: WgslWriter, plan: WorkgroupPlan): void {
     const per = tile.vec4 ? 4 : 1;
     stage(w, 'tileP', (tile.kBlock * tile.rows) / per, lanes, tile.rows / per, (e, kk) => {
       const loads = range(per).map((q) => {
-        const row = `min(row0 + ${per === 1 ? e : `${e} * 4u + ${q}u`}, ${rows - 1}u)`;
+        const row = `min(tileRow + ${per === 1 ? e : `${e} * 4u + ${q}u`}, ${rows - 1}u)`;
         return `select(0.0, loadP(${row}, min(kb + ${kk}, ${depth - 1}u), batch), kb + ${kk} < kEnd)`;
       });
       return per === 1 ? loads[0]! : `vec4<f32>(${loads.join(', ')})`;
     });
     stage(w, 'tileU', (tile.kBlock * tile.cols) / per, lanes, tile.cols / per, (e, kk) => {
       const loads = range(per).map((q) => {
-        const col = `min(col0 + ${per === 1 ? e : `${e} * 4u + ${q}u`}, ${cols - 1}u)`;
+        const col = `min(tileCol + ${per === 1 ? e : `${e} * 4u + ${q}u`}, ${cols - 1}u)`;
         return `loadU(min(kb + ${kk}, ${depth - 1}u), ${col}, batch)`;
       });
       return per === 1 ? loads[0]! : `vec4<f32>(${loads.join(', ')})`;
@@ -268,8 +268,8 @@ function accumulate(w: WgslWriter, tile: WorkgroupTile): void {
 /** Stores the lane's accumulators that fall inside the output (bias added, then the plan's store). */
 function storeTile(w: WgslWriter, plan: WorkgroupPlan, store: (row: string, col: string, value: string) => string): void {
   const { rows, cols, tile, bias } = plan;
-  for (const i of range(tile.rowsPerLane)) w.line(`let row${i} = row0 + ${laneRow(tile, i)};`);
-  for (const j of range(tile.colsPerLane)) w.line(`let col${j} = col0 + ${laneCol(tile, j)};`);
+  for (const i of range(tile.rowsPerLane)) w.line(`let row${i} = tileRow + ${laneRow(tile, i)};`);
+  for (const j of range(tile.colsPerLane)) w.line(`let col${j} = tileCol + ${laneCol(tile, j)};`);
   for (const i of range(tile.rowsPerLane))
     for (const j of range(tile.colsPerLane)) {
       const value = bias ? `acc${i}_${j} + ${bias(`col${j}`)}` : `acc${i}_${j}`;
