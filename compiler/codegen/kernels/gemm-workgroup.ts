@@ -38,6 +38,8 @@ export type WorkgroupPlan = Omit<GemmFrame, 'tile' | 'kRanges'> & KSteps & { rea
 
 const ceilDiv = (a: number, b: number): number => Math.ceil(a / b);
 const range = (n: number): number[] => Array.from({ length: n }, (_, i) => i);
+/** A WGSL u32: a number as a literal, a name as is. */
+const u32 = (v: number | string): string => (typeof v === 'number' ? `${v}u` : v);
 
 /** Invocations per workgroup of a tile. */
 export const tileLanes = (t: WorkgroupTile): number => (t.rows / t.rowsPerLane) * (t.cols / t.colsPerLane);
@@ -112,7 +114,8 @@ export function workgroupTiles(rows: number, cols: number, depth: number, limits
     [32, 32, 4, 4],
   ];
   const fits = (tileSize: number, size: number) => tileSize <= Math.max(32, 2 * size);
-  const kBlock = (lanes: number): number => Math.min(lanes >= 256 ? 8 : 16, 2 ** Math.ceil(Math.log2(Math.max(1, depth))));
+  const kBlock = (lanes: number): number =>
+    Math.min(lanes >= 256 ? 8 : 16, 2 ** Math.ceil(Math.log2(Math.max(1, depth))));
   const tiles = shapes
     .filter(([r, c]) => fits(r, rows) && fits(c, cols))
     .flatMap(([r, c, rowsPerLane, colsPerLane]) => {
@@ -182,11 +185,11 @@ function stagingDecls(t: WorkgroupTile): string {
  */
 function laneRow(t: WorkgroupTile, i: number | string): string {
   const lanesR = t.rows / t.rowsPerLane;
-  return t.vec4 ? `tr * ${t.rowsPerLane}u + ${i}u` : `tr + ${i}u * ${lanesR}u`;
+  return t.vec4 ? `tr * ${t.rowsPerLane}u + ${u32(i)}` : `tr + ${u32(i)} * ${lanesR}u`;
 }
 function laneCol(t: WorkgroupTile, j: number | string): string {
   const lanesC = t.cols / t.colsPerLane;
-  return t.vec4 ? `tc * ${t.colsPerLane}u + ${j}u` : `tc + ${j}u * ${lanesC}u`;
+  return t.vec4 ? `tc * ${t.colsPerLane}u + ${u32(j)}` : `tc + ${u32(j)} * ${lanesC}u`;
 }
 
 /** The K block loop over the workgroup's k range: stage, barrier, accumulate, barrier. */
@@ -203,7 +206,11 @@ function blockLoop(w: WgslWriter, plan: WorkgroupPlan): void {
       : `let kBegin = 0u; let kEnd = ${depth}u;`,
   );
   for (const i of range(tile.rowsPerLane))
-    w.line(range(tile.colsPerLane).map((j) => `var acc${i}_${j} = 0.0;`).join(' '));
+    w.line(
+      range(tile.colsPerLane)
+        .map((j) => `var acc${i}_${j} = 0.0;`)
+        .join(' '),
+    );
   w.block(`for (var kb = kBegin; kb < kEnd; kb += ${tile.kBlock}u)`, () => {
     // Steps past kEnd stage P = 0 (their U is any finite value), rows and columns past the edge
     // the last valid one (never stored): the accumulation needs no bounds checks.
@@ -258,21 +265,32 @@ function accumulate(w: WgslWriter, tile: WorkgroupTile): void {
     for (const v of range(tile.colsPerLane / 4))
       w.line(`let uv${v} = tileU[(kk * ${tile.cols}u + tc * ${tile.colsPerLane}u) / 4u + ${v}u];`);
   }
-  const p = (i: number) => (tile.vec4 ? `pv${Math.floor(i / 4)}[${i % 4}]` : `tileP[kk * ${tile.rows}u + ${laneRow(tile, i)}]`);
-  const u = (j: number) => (tile.vec4 ? `uv${Math.floor(j / 4)}[${j % 4}]` : `tileU[kk * ${tile.cols}u + ${laneCol(tile, j)}]`);
+  const p = (i: number) =>
+    tile.vec4 ? `pv${Math.floor(i / 4)}[${i % 4}]` : `tileP[kk * ${tile.rows}u + ${laneRow(tile, i)}]`;
+  const u = (j: number) =>
+    tile.vec4 ? `uv${Math.floor(j / 4)}[${j % 4}]` : `tileU[kk * ${tile.cols}u + ${laneCol(tile, j)}]`;
   for (const i of tm) w.line(`let p${i} = ${p(i)};`);
   for (const j of tn) w.line(`let u${j} = ${u(j)};`);
   for (const i of tm) w.line(tn.map((j) => `acc${i}_${j} += p${i} * u${j};`).join(' '));
 }
 
-/** Stores the lane's accumulators that fall inside the output (bias added, then the plan's store). */
+/**
+ * Stores the lane's accumulators that fall inside the output (bias added, then the plan's store),
+ * from one store site in a loop, as matmul-core does: lavapipe's compile time grows with store
+ * sites (bench/NOTES.md), and a GPU's compiler unrolls the constant loops back into registers.
+ */
 function storeTile(w: WgslWriter, plan: WorkgroupPlan, store: (row: string, col: string, value: string) => string): void {
   const { rows, cols, tile, bias } = plan;
-  for (const i of range(tile.rowsPerLane)) w.line(`let row${i} = tileRow + ${laneRow(tile, i)};`);
-  for (const j of range(tile.colsPerLane)) w.line(`let col${j} = tileCol + ${laneCol(tile, j)};`);
-  for (const i of range(tile.rowsPerLane))
-    for (const j of range(tile.colsPerLane)) {
-      const value = bias ? `acc${i}_${j} + ${bias(`col${j}`)}` : `acc${i}_${j}`;
-      w.line(`if (row${i} < ${rows}u && col${j} < ${cols}u) { ${store(`row${i}`, `col${j}`, value)} }`);
-    }
+  const accs = range(tile.rowsPerLane).flatMap((i) => range(tile.colsPerLane).map((j) => `acc${i}_${j}`));
+  w.line(`var tile = array<f32, ${accs.length}>(${accs.join(', ')});`);
+  w.block(`for (var i = 0u; i < ${tile.rowsPerLane}u; i++)`, () => {
+    w.line(`let row = tileRow + ${laneRow(tile, 'i')};`);
+    w.line(`if (row >= ${rows}u) { break; }`);
+    w.block(`for (var j = 0u; j < ${tile.colsPerLane}u; j++)`, () => {
+      w.line(`let col = tileCol + ${laneCol(tile, 'j')};`);
+      w.line(`if (col >= ${cols}u) { break; }`);
+      const value = `tile[i * ${tile.colsPerLane}u + j]`;
+      w.line(store('row', 'col', bias ? `${value} + ${bias('col')}` : value));
+    });
+  });
 }
