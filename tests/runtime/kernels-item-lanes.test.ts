@@ -64,7 +64,10 @@ describe.each([64, 128, 256])('%i lanes (float64 reference, rtol 1e-4 atol 1e-5)
   it('batch norm eval', async () => {
     const c = shape[1];
     const [gamma, beta, mean] = [rand([c]), rand([c]), rand([c])];
-    const variance = tensor([c], Float32Array.from(rand([c]).data, (v) => 0.5 + v * v));
+    const variance = tensor(
+      [c],
+      Float32Array.from(rand([c]).data, (v) => 0.5 + v * v),
+    );
     const k = batchnormEval({ name: 'k_bn', origin, input: shape, attrs: { eps: 1e-5, momentum: 0.1 }, lanes });
     expect(k.workgroupSize[0]).toBe(lanes);
     const out = await run([k], { x, gamma, beta, running_mean: mean, running_var: variance }, ['y']);

@@ -177,7 +177,13 @@ export function batchnormEval(spec: BatchnormSpec): KernelModule {
     writeBinding('y', l.elements),
   ];
   return perItemKernel(
-    { name: spec.name, origin: spec.origin, limits: spec.limits, bindings, ...(spec.lanes ? { lanes: spec.lanes } : {}) },
+    {
+      name: spec.name,
+      origin: spec.origin,
+      limits: spec.limits,
+      bindings,
+      ...(spec.lanes ? { lanes: spec.lanes } : {}),
+    },
     l.elements,
     epilogueDecls(spec.epilogue),
     wgsl`

@@ -279,7 +279,11 @@ function accumulate(w: WgslWriter, tile: WorkgroupTile): void {
  * from one store site in a loop, as matmul-core does: lavapipe's compile time grows with store
  * sites (bench/NOTES.md), and a GPU's compiler unrolls the constant loops back into registers.
  */
-function storeTile(w: WgslWriter, plan: WorkgroupPlan, store: (row: string, col: string, value: string) => string): void {
+function storeTile(
+  w: WgslWriter,
+  plan: WorkgroupPlan,
+  store: (row: string, col: string, value: string) => string,
+): void {
   const { rows, cols, tile, bias } = plan;
   const accs = range(tile.rowsPerLane).flatMap((i) => range(tile.colsPerLane).map((j) => `acc${i}_${j}`));
   w.line(`var tile = array<f32, ${accs.length}>(${accs.join(', ')});`);

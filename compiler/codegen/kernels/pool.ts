@@ -256,7 +256,12 @@ export function poolForward(frame: KernelFrame & ItemLanes, kind: PoolKind, g: P
  * whole dy of each output whose stored argmax is this element; avg: dy / divisor of every covering
  * window.
  */
-export function poolBackward(frame: KernelFrame & ItemLanes, kind: PoolKind, g: PoolGeometry, epilogue?: Epilogue): KernelModule {
+export function poolBackward(
+  frame: KernelFrame & ItemLanes,
+  kind: PoolKind,
+  g: PoolGeometry,
+  epilogue?: Epilogue,
+): KernelModule {
   const [n, c, h, w] = g.input;
   const inCount = n * c * h * w;
   const outCount = n * c * g.rows.out * g.cols.out;
