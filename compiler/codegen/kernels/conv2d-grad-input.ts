@@ -124,7 +124,9 @@ export function conv2dGradInputKernel(s: Conv2dGradInputSpec): KernelModule {
         `batch * CG + ${col}`,
       ),
   };
-  if (s.workgroup) return workgroupGemmKernel({ ...frame, ...imageSteps(names), tile: s.workgroup });
+  // Staged coalesced: dy along input pixels (rows), w along its taps (k).
+  if (s.workgroup)
+    return workgroupGemmKernel({ ...frame, ...imageSteps(names), tile: s.workgroup, kContiguous: { u: true } });
   return gemmKernel({ ...frame, tile, ...rows });
 }
 

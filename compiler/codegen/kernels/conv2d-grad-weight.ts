@@ -85,7 +85,8 @@ export function conv2dGradWeightKernels(s: Conv2dGradWeightSpec): KernelModule[]
   };
   if (s.workgroup) {
     const splitK = s.splitK ?? workgroupSplitK(rows, g.og, depth, g.groups, s.workgroup);
-    return workgroupGemmKernels({ ...frame, ...kSteps, tile: s.workgroup, splitK });
+    // Both operands run along output pixels (k): staged k fastest.
+    return workgroupGemmKernels({ ...frame, ...kSteps, tile: s.workgroup, splitK, kContiguous: { p: true, u: true } });
   }
   // Full-size register tiles: the split over k, not smaller tiles, supplies the workgroups.
   const tile =

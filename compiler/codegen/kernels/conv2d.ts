@@ -165,7 +165,8 @@ export function conv2dKernel(s: Conv2dSpec): KernelModule {
     // OIHW: w[o, ci, ky, kx] sits at o * CG * KH * KW + k.
     uniformLoad: (j: number) => `${w}[(batch * OG + c${j}) * CG * KH * KW + k]`,
   };
-  if (s.workgroup) return workgroupGemmKernel({ ...frame, ...steps, tile: s.workgroup });
+  // Staged coalesced: x along output pixels (rows), w along its taps (k).
+  if (s.workgroup) return workgroupGemmKernel({ ...frame, ...steps, tile: s.workgroup, kContiguous: { u: true } });
   return gemmKernel({
     ...frame,
     tile:

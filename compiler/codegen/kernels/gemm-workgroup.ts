@@ -33,8 +33,17 @@ export interface WorkgroupTile {
   readonly vec4?: boolean;
 }
 
-/** A GEMM plan in KSteps form with a workgroup tile; kRanges are not supported. */
-export type WorkgroupPlan = Omit<GemmFrame, 'tile' | 'kRanges'> & KSteps & { readonly tile: WorkgroupTile };
+/**
+ * A GEMM plan in KSteps form with a workgroup tile; kRanges are not supported. `kContiguous` says
+ * which operands lie contiguous along k in memory (a row-major A, a conv weight's taps): those are
+ * staged k fastest, the others row (column) fastest, so that neighbouring lanes load neighbouring
+ * words (coalesced on a GPU).
+ */
+export type WorkgroupPlan = Omit<GemmFrame, 'tile' | 'kRanges'> &
+  KSteps & {
+    readonly tile: WorkgroupTile;
+    readonly kContiguous?: { readonly p?: boolean; readonly u?: boolean };
+  };
 
 const ceilDiv = (a: number, b: number): number => Math.ceil(a / b);
 const range = (n: number): number[] => Array.from({ length: n }, (_, i) => i);
@@ -215,14 +224,14 @@ function blockLoop(w: WgslWriter, plan: WorkgroupPlan): void {
     // Steps past kEnd stage P = 0 (their U is any finite value), rows and columns past the edge
     // the last valid one (never stored): the accumulation needs no bounds checks.
     const per = tile.vec4 ? 4 : 1;
-    stage(w, 'tileP', (tile.kBlock * tile.rows) / per, lanes, tile.rows / per, (e, kk) => {
+    stage(w, 'tileP', { lanes, width: tile.rows / per, kBlock: tile.kBlock, kFast: plan.kContiguous?.p }, (e, kk) => {
       const loads = range(per).map((q) => {
         const row = `min(tileRow + ${per === 1 ? e : `${e} * 4u + ${q}u`}, ${rows - 1}u)`;
         return `select(0.0, loadP(${row}, min(kb + ${kk}, ${depth - 1}u), batch), kb + ${kk} < kEnd)`;
       });
       return per === 1 ? loads[0]! : `vec4<f32>(${loads.join(', ')})`;
     });
-    stage(w, 'tileU', (tile.kBlock * tile.cols) / per, lanes, tile.cols / per, (e, kk) => {
+    stage(w, 'tileU', { lanes, width: tile.cols / per, kBlock: tile.kBlock, kFast: plan.kContiguous?.u }, (e, kk) => {
       const loads = range(per).map((q) => {
         const col = `min(tileCol + ${per === 1 ? e : `${e} * 4u + ${q}u`}, ${cols - 1}u)`;
         return `loadU(min(kb + ${kk}, ${depth - 1}u), ${col}, batch)`;
@@ -236,22 +245,28 @@ function blockLoop(w: WgslWriter, plan: WorkgroupPlan): void {
 }
 
 /**
- * Each lane fills `array[e]` for e = lid.x, lid.x + lanes, ... below `count`; e is (kk, m) with m
- * fastest, `width` m's per k step, so neighbouring lanes load neighbouring rows (or columns).
+ * The lanes fill `array[kk * width + m]` (k step kk, row or column m) together: lane l takes the
+ * elements e = l, l + lanes, ... of kBlock x width, with m fastest in e (or kk, `kFast`).
  */
 function stage(
   w: WgslWriter,
   array: string,
-  count: number,
-  lanes: number,
-  width: number,
+  shape: {
+    readonly lanes: number;
+    readonly width: number;
+    readonly kBlock: number;
+    readonly kFast?: boolean | undefined;
+  },
   value: (m: string, kk: string) => string,
 ): void {
+  const { lanes, width, kBlock, kFast } = shape;
+  const count = kBlock * width;
   w.block(`for (var s = 0u; s < ${ceilDiv(count, lanes)}u; s++)`, () => {
     w.line(`let e = s * ${lanes}u + lid.x;`);
     if (count % lanes !== 0) w.line(`if (e >= ${count}u) { break; }`);
-    w.line(`let m = e % ${width}u; let kk = e / ${width}u;`);
-    w.line(`${array}[e] = ${value('m', 'kk')};`);
+    if (kFast) w.line(`let kk = e % ${kBlock}u; let m = e / ${kBlock}u;`);
+    else w.line(`let m = e % ${width}u; let kk = e / ${width}u;`);
+    w.line(`${array}[${kFast ? `kk * ${width}u + m` : 'e'}] = ${value('m', 'kk')};`);
   });
 }
 

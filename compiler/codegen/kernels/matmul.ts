@@ -73,7 +73,8 @@ export function matmulKernel(s: MatmulSpec): KernelModule {
     ...(s.bias ? { bias: (col: string) => `${s.bias}[${col}]` } : {}),
     store,
   };
-  if (s.workgroup) return workgroupGemmKernel({ ...plan, tile: s.workgroup });
+  if (s.workgroup)
+    return workgroupGemmKernel({ ...plan, tile: s.workgroup, kContiguous: { p: !s.transA, u: s.transB } });
   const tile =
     s.tile ??
     chooseTile(s.m, cols, 1, {
