@@ -22,7 +22,10 @@ export interface ConvSpec extends KernelFrame {
 export interface Conv2dSpec extends ConvSpec {
   /** Applied to each output (after the bias): folded batch norm, a fused activation. */
   readonly epilogue?: Epilogue;
-  /** Rows in runs along each output row (RowRuns); by default wherever rowRun allows them. */
+  /**
+   * Rows in runs along each output row (RowRuns): by default wherever rowRun allows them; with a
+   * `tile`, runs of its rowsPerLane pixels only where this is true.
+   */
   readonly runs?: boolean;
   /** Binding names, defaulting to x, w, b, y. */
   readonly names?: Partial<Record<'x' | 'w' | 'b' | 'y', string>>;
@@ -120,12 +123,33 @@ export function rowSpan(a: OpAttrs['conv2d'], g: ConvGeometry, count: number): n
   return a.stride[1] * (count - 1) + a.dilation[1] * (g.kw - 1) + 1;
 }
 
+/** The forward's tile and run length (undefined: plain rows): the spec's, else the rules'. */
+export function convForwardPlan(s: Conv2dSpec): { tile: GemmTile; run: number | undefined } {
+  const g = convGeometry(s);
+  const rows = g.n * g.oh * g.ow;
+  if (s.tile) return { tile: s.tile, run: s.runs ? tileRun(s, g, s.tile.rowsPerLane) : undefined };
+  const shareU = s.subgroups ?? false;
+  const run = rowRun(s, s.runs);
+  const tile = run
+    ? chooseRowRunTile(rows, run, g.og, g.groups, { shareU })
+    : chooseTile(rows, g.og, g.groups, { shareU });
+  return { tile, run };
+}
+
+/** A given tile's rows as a run: only where the kernel is 2+ wide and the run divides the output width. */
+function tileRun(s: ConvSpec, g: ConvGeometry, run: number): number {
+  if (g.kw < 2 || g.ow % run !== 0)
+    throw new Error(
+      `kernel ${s.name}: runs of ${run} need a 2+ wide kernel and a width divisible by them, not ${g.ow}`,
+    );
+  return run;
+}
+
 export function conv2dKernel(s: Conv2dSpec): KernelModule {
   const g = convGeometry(s);
   const [x, w, b, y] = [s.names?.x ?? 'x', s.names?.w ?? 'w', s.names?.b ?? 'b', s.names?.y ?? 'y'];
   const rows = g.n * g.oh * g.ow;
-  const run = s.tile ? undefined : rowRun(s, s.runs);
-  const shareU = s.subgroups ?? false;
+  const { tile, run } = convForwardPlan(s);
   return gemmKernel({
     name: s.name,
     origin: s.origin,
@@ -140,9 +164,7 @@ export function conv2dKernel(s: Conv2dSpec): KernelModule {
     cols: g.og,
     depth: g.cg * g.kh * g.kw,
     convGroups: g.groups,
-    tile:
-      s.tile ??
-      (run ? chooseRowRunTile(rows, run, g.og, g.groups, { shareU }) : chooseTile(rows, g.og, g.groups, { shareU })),
+    tile,
     consts: convConsts(s, g),
     decls: [tapHelper(x), epilogueDecls(s.epilogue)].filter((d) => d).join('\n'),
     // Row r = (n, oy, ox): the image's group channels start at xb; the window's top-left is (iy, ix).

@@ -38,15 +38,24 @@ export interface MatmulSpec extends KernelFrame {
  */
 const SMALL_GEMM = 2 ** 21;
 
-export function matmulKernel(s: MatmulSpec): KernelModule {
-  // The row sums are one more column of B, all ones: computed by the same loop, one more FMA per A load.
-  const cols = s.n + (s.rowSums ? 1 : 0);
-  const tile =
+/** The row sums are one more column of B, all ones: computed by the same loop, one more FMA per A load. */
+const columns = (s: MatmulSpec): number => s.n + (s.rowSums ? 1 : 0);
+
+/** The spec's tile, else the rules'. */
+export function matmulTile(s: MatmulSpec): GemmTile {
+  const cols = columns(s);
+  return (
     s.tile ??
     chooseTile(s.m, cols, 1, {
       shareU: s.subgroups ?? false,
       ...(s.m * cols * s.k <= SMALL_GEMM ? { minGroups: 16 } : {}),
-    });
+    })
+  );
+}
+
+export function matmulKernel(s: MatmulSpec): KernelModule {
+  const cols = columns(s);
+  const tile = matmulTile(s);
   const bAt = (col: string): string => (s.transB ? `${s.b}[${col} * ${s.k}u + k]` : `${s.b}[k * ${s.n}u + ${col}]`);
   if (s.bias && s.rowSums) throw new Error(`kernel ${s.name}: a matmul with row sums takes no bias`);
   const store = (row: string, col: string, v: string): string => {
@@ -101,9 +110,10 @@ const common = (s: LinearSpec) => ({
   subgroups: s.subgroups ?? false,
 });
 
-/** y = x W^T (+ b), then the epilogue. */
-export function linearForward(s: LinearSpec): KernelModule {
-  return matmulKernel({
+/** The matmuls of a linear layer (their specs: the tuner reads the rules' tile from them). */
+export const linearMatmuls = {
+  /** y = x W^T (+ b), then the epilogue. */
+  forward: (s: LinearSpec): MatmulSpec => ({
     ...common(s),
     m: s.batch,
     n: s.outFeatures,
@@ -115,12 +125,9 @@ export function linearForward(s: LinearSpec): KernelModule {
     c: named(s, 'y'),
     ...(s.bias ? { bias: named(s, 'b') } : {}),
     ...(s.epilogue ? { epilogue: s.epilogue } : {}),
-  });
-}
-
-/** dx = dy W. */
-export function linearGradInput(s: LinearSpec): KernelModule {
-  return matmulKernel({
+  }),
+  /** dx = dy W. */
+  gradInput: (s: LinearSpec): MatmulSpec => ({
     ...common(s),
     m: s.batch,
     n: s.inFeatures,
@@ -131,12 +138,9 @@ export function linearGradInput(s: LinearSpec): KernelModule {
     b: named(s, 'w'),
     c: named(s, 'dx'),
     ...(s.epilogue ? { epilogue: s.epilogue } : {}),
-  });
-}
-
-/** dW = dy^T x and, with a bias, db = sum over the batch of dy. */
-export function linearGradWeight(s: LinearSpec): KernelModule {
-  return matmulKernel({
+  }),
+  /** dW = dy^T x and, with a bias, db = sum over the batch of dy. */
+  gradWeight: (s: LinearSpec): MatmulSpec => ({
     ...common(s),
     m: s.outFeatures,
     n: s.inFeatures,
@@ -147,5 +151,9 @@ export function linearGradWeight(s: LinearSpec): KernelModule {
     b: named(s, 'x'),
     c: named(s, 'dw'),
     ...(s.bias ? { rowSums: named(s, 'db') } : {}),
-  });
-}
+  }),
+};
+
+export const linearForward = (s: LinearSpec): KernelModule => matmulKernel(linearMatmuls.forward(s));
+export const linearGradInput = (s: LinearSpec): KernelModule => matmulKernel(linearMatmuls.gradInput(s));
+export const linearGradWeight = (s: LinearSpec): KernelModule => matmulKernel(linearMatmuls.gradWeight(s));
