@@ -21,6 +21,7 @@ const gpu = [
   'tests/export/ddp-cnnc.test.ts',
   'tests/export/eval.test.ts',
   'tests/seeds/values.test.ts',
+  'tests/tune/*.test.ts',
 ];
 // Every test file lands in exactly one set: unit is the rest by construction; a gpu entry that
 // names no file (renamed, moved) would silently drop a test from both, so it is an error.
