@@ -7,7 +7,15 @@ import { DataError, readIdxImages } from '../data/idx.ts';
 import { nonFiniteSamples, NpyError, readNpy } from '../data/npy.ts';
 import { UserError } from '../errors.ts';
 import { readWeights, setWeights } from '../train/state-dict.ts';
-import { compileModel, modelFrontend, modelOption, nonFiniteWeights, resizeFlag, sampleShape } from './flags.ts';
+import {
+  compileModel,
+  modelFrontend,
+  modelOption,
+  nonFiniteWeights,
+  resizeFlag,
+  sampleShape,
+  tuneOption,
+} from './flags.ts';
 import type { Output } from './io.ts';
 import type { Flags } from './options.ts';
 
@@ -105,7 +113,7 @@ export async function predictCommand(file: string, flags: Flags<'predict'>, io: 
   const weightsBad = nonFiniteWeights(ckpt);
   if (weightsBad !== null) io.err(`cnnc: warning: ${weightsBad}; every prediction will be NaN\n`);
   if (nonFinite !== null) io.err(`cnnc: warning: ${nonFinite}; their predictions will be NaN\n`);
-  const model = await compileModel(front, { batch, ...modelOption(flags) }, io);
+  const model = await compileModel(front, { batch, ...modelOption(flags), ...tuneOption(flags, io) }, io);
   if (!model) return 1;
   try {
     setWeights(model, ckpt);

@@ -198,3 +198,18 @@ export function tunedKernels(site: GemmSite, frame: KernelFrame, ctx: LowerConte
     return siteKernels(site, frame);
   }
 }
+
+/** Every distinct GEMM site of a step program (training pass first, then evaluation-only ones), with its first op's origin. */
+export function gemmSites(
+  program: StepProgram,
+  subgroups: boolean,
+): { key: string; site: GemmSite; origin: StepOp['origin'] }[] {
+  const out = new Map<string, { key: string; site: GemmSite; origin: StepOp['origin'] }>();
+  for (const op of [...program.train, ...program.evaluate, ...program.forward]) {
+    if (!isGemmOp(op)) continue;
+    const site = gemmSite(op, program, subgroups);
+    const key = siteKey(site);
+    if (!out.has(key)) out.set(key, { key, site, origin: op.origin });
+  }
+  return [...out.values()];
+}
