@@ -91,7 +91,7 @@ function renderTune(what: Tuned, rows: readonly Row[]): string {
   const ms = (v: number): string => `${v.toFixed(3)} ms`;
   const lines = rows.flatMap((r) => {
     const extra = r.result
-      ? `${r.result.timed} candidates, ${r.result.stopped} stopped early${r.result.refused.length ? `, ${r.result.refused.length} refused (wrong results)` : ''}`
+      ? `${r.result.timed} candidates, ${r.result.stopped} stopped early${r.result.refused.length ? `, ${r.result.refused.length} refused (failed or wrong results)` : ''}`
       : 'from the cache';
     const kept = r.result ? r.tuned.choice !== r.result.rules.choice : true;
     return [

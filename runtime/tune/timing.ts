@@ -41,7 +41,10 @@ export class KernelTimer {
 
   /** Times the kernels; stops after the first timed run where it already exceeds `stopAboveMs`. */
   async time(kernels: readonly KernelModule[], stopAboveMs = Infinity): Promise<Timing> {
+    this.gpu.device.pushErrorScope('validation');
     const encoded = await this.encode(kernels);
+    const error = await this.gpu.device.popErrorScope();
+    if (error) throw new Error(`the kernels do not bind: ${error.message}`);
     await this.runOnce(encoded);
     let best = Infinity;
     for (let i = 0; i < RUNS; i++) {
@@ -78,13 +81,17 @@ export class KernelTimer {
     });
   }
 
+  /** The untimed first run; throws where the driver refused the kernels (then their times would mean nothing). */
   private async runOnce(encoded: readonly Encoded[]): Promise<void> {
     const { device } = this.gpu;
+    device.pushErrorScope('validation');
     const enc = device.createCommandEncoder();
     const pass = enc.beginComputePass();
     for (const k of encoded) dispatch(pass, k);
     pass.end();
     device.queue.submit([enc.finish()]);
+    const error = await device.popErrorScope();
+    if (error) throw new Error(`the kernels do not run: ${error.message}`);
     await awaitGpu(() => device.queue.onSubmittedWorkDone());
   }
 

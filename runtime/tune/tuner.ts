@@ -46,7 +46,7 @@ export interface SiteResult {
   readonly timed: number;
   /** Candidates stopped early (3x slower than the best). */
   readonly stopped: number;
-  /** Faster candidates whose results differ from the reference. */
+  /** Candidates the driver refused, and faster ones whose results differ from the reference. */
   readonly refused: readonly { readonly choice: GemmChoice; readonly why: string }[];
 }
 
@@ -92,16 +92,23 @@ async function tuneSite(gpu: Gpu, timer: KernelTimer, s: SiteToTune, options: Tu
   const frame: KernelFrame = { name: `tune_${s.site.family}`, origin: s.origin, limits: gpu.limits };
   const runs: Run[] = [];
   let best = Infinity;
+  const failed: { choice: GemmChoice; why: string }[] = [];
   for (const choice of enumerate(s.site, gpu.limits, options.candidates ?? DEFAULT_CANDIDATES)) {
     const kernels = build(s.site, frame, choice);
-    const t = await timer.time(kernels, STOP_RATIO * best);
+    // A variant the driver refuses is left out; the rules' kernels (the first) must run.
+    const t = await timer.time(kernels, STOP_RATIO * best).catch((e: Error) => {
+      if (runs.length === 0) throw e;
+      failed.push({ choice, why: e.message });
+      return null;
+    });
+    if (!t) continue;
     runs.push({ choice, kernels, ...t });
     if (!t.stopped) best = Math.min(best, t.ms);
   }
   const [rules, ...others] = runs as [Run, ...Run[]];
   const result = { key: s.key, site: s.site, origin: s.origin, timed: runs.length };
   const stopped = runs.filter((r) => r.stopped).length;
-  const refused: { choice: GemmChoice; why: string }[] = [];
+  const refused = failed;
   const keep = (tuned: Timed, rulesMs = rules.ms): SiteResult => ({
     ...result,
     rules: { choice: rules.choice, ms: rulesMs },

@@ -128,57 +128,57 @@ function pick<K extends keyof GemmChoice>(c: GemmChoice, ...keys: K[]): Pick<Gem
   return Object.fromEntries(keys.filter((k) => c[k] !== undefined).map((k) => [k, c[k]])) as Pick<GemmChoice, K>;
 }
 
-/** The specs of a site in a frame (the rules decide what the choice leaves out). */
-function specs(site: GemmSite, frame: KernelFrame) {
+/** A conv site's spec in a frame, its fused epilogue included (the rules decide what a choice leaves out). */
+function convSpec(site: ConvSite, frame: KernelFrame) {
   const epilogue = fused(site.epilogue ? { epilogue: site.epilogue } : {}).spec;
-  const { subgroups } = site;
-  if ('input' in site) return { conv: { ...frame, input: site.input, attrs: site.attrs, subgroups }, epilogue };
-  const { batch, inFeatures, outFeatures, bias } = site;
-  const linear: LinearSpec = { ...frame, batch, inFeatures, outFeatures, bias, subgroups, ...epilogue };
-  return { linear };
+  return { ...frame, input: site.input, attrs: site.attrs, subgroups: site.subgroups, ...epilogue };
+}
+
+function linearSpec(site: DenseSite, frame: KernelFrame): LinearSpec {
+  const { batch, inFeatures, outFeatures, bias, subgroups } = site;
+  const epilogue = fused(site.epilogue ? { epilogue: site.epilogue } : {}).spec;
+  return { ...frame, batch, inFeatures, outFeatures, bias, subgroups, ...epilogue };
 }
 
 /** The site's kernels with `choice` applied (in dispatch order: a split-k GEMM has two). */
 export function siteKernels(site: GemmSite, frame: KernelFrame, choice: GemmChoice = {}): KernelModule[] {
-  const { conv, epilogue, linear } = specs(site, frame);
   switch (site.family) {
     case 'conv2d':
-      return [conv2dKernel({ ...conv!, ...epilogue, ...pick(choice, 'tile', 'runs') })];
+      return [conv2dKernel({ ...convSpec(site, frame), ...pick(choice, 'tile', 'runs') })];
     case 'conv2d_dx':
-      return [conv2dGradInputKernel({ ...conv!, ...epilogue, ...pick(choice, 'tile', 'order') })];
+      return [conv2dGradInputKernel({ ...convSpec(site, frame), ...pick(choice, 'tile', 'order') })];
     case 'conv2d_dw':
-      return conv2dGradWeightKernels({ ...conv!, ...pick(choice, 'tile', 'runs', 'splitK') });
+      return conv2dGradWeightKernels({ ...convSpec(site, frame), ...pick(choice, 'tile', 'runs', 'splitK') });
     case 'linear':
-      return [matmulKernel({ ...linearMatmuls.forward(linear!), ...pick(choice, 'tile') })];
+      return [matmulKernel({ ...linearMatmuls.forward(linearSpec(site, frame)), ...pick(choice, 'tile') })];
     case 'linear_dx':
-      return [matmulKernel({ ...linearMatmuls.gradInput(linear!), ...pick(choice, 'tile') })];
+      return [matmulKernel({ ...linearMatmuls.gradInput(linearSpec(site, frame)), ...pick(choice, 'tile') })];
     case 'linear_dw':
-      return [matmulKernel({ ...linearMatmuls.gradWeight(linear!), ...pick(choice, 'tile') })];
+      return [matmulKernel({ ...linearMatmuls.gradWeight(linearSpec(site, frame)), ...pick(choice, 'tile') })];
   }
 }
 
 /** What the rules choose for the site, spelled out (building it gives the rules' kernels). */
 export function rulesChoice(site: GemmSite, frame: KernelFrame): GemmChoice {
-  const { conv, epilogue, linear } = specs(site, frame);
   switch (site.family) {
     case 'conv2d': {
-      const { tile, run } = convForwardPlan({ ...conv!, ...epilogue });
+      const { tile, run } = convForwardPlan(convSpec(site, frame));
       return { tile, runs: run !== undefined };
     }
     case 'conv2d_dx': {
-      const { tile, order } = dgradOrder(conv!);
+      const { tile, order } = dgradOrder(convSpec(site, frame));
       return { tile, order };
     }
     case 'conv2d_dw': {
-      const { tile, steps, splitK } = wgradPlan(conv!);
+      const { tile, steps, splitK } = wgradPlan(convSpec(site, frame));
       return { tile, runs: steps !== undefined, splitK };
     }
     case 'linear':
-      return { tile: matmulTile(linearMatmuls.forward(linear!)) };
+      return { tile: matmulTile(linearMatmuls.forward(linearSpec(site, frame))) };
     case 'linear_dx':
-      return { tile: matmulTile(linearMatmuls.gradInput(linear!)) };
+      return { tile: matmulTile(linearMatmuls.gradInput(linearSpec(site, frame))) };
     case 'linear_dw':
-      return { tile: matmulTile(linearMatmuls.gradWeight(linear!)) };
+      return { tile: matmulTile(linearMatmuls.gradWeight(linearSpec(site, frame))) };
   }
 }
 
