@@ -4,7 +4,7 @@ import { gemmSites } from '../../compiler/codegen/tuning/site.ts';
 import { UserError } from '../errors.ts';
 import type { ChoicesFor } from '../model.ts';
 import { cachePath, deviceIdentity, readCache, type TunedEntry, writeCache } from './cache.ts';
-import { type SiteResult, tuneSites } from './tuner.ts';
+import { type SiteResult, type TuneOptions, tuneSites } from './tuner.ts';
 
 export type TuneMode = 'off' | 'cached' | 'search';
 
@@ -21,11 +21,15 @@ export const entryOf = (r: SiteResult): TunedEntry => ({
   tunedMs: r.tuned.ms,
 });
 
-/** The model's choices for `mode`; `warn` and `progress` print a line each (cache problems, tuned kernels). */
+/**
+ * The model's choices for `mode`; `warn` and `progress` print a line each (cache problems, tuned
+ * kernels); `options` go to the tuner (a search's candidates per kernel).
+ */
 export function choicesFor(
   mode: TuneMode,
   warn: (line: string) => void,
   progress: (line: string) => void,
+  options: Omit<TuneOptions, 'progress'> = {},
 ): ChoicesFor | undefined {
   if (mode === 'off') return undefined;
   return async (gpu, withRules, limits) => {
@@ -36,7 +40,7 @@ export function choicesFor(
       const sites = gemmSites(withRules().program, limits.subgroupMinSize >= 8).filter((s) => !cached.has(s.key));
       if (sites.length > 0) {
         progress(`tuning ${sites.length} kernels the cache lacks (cnnc tune; results go to ${path})`);
-        const tuned = new Map((await tuneSites(gpu, sites, { progress })).map((r) => [r.key, entryOf(r)]));
+        const tuned = new Map((await tuneSites(gpu, sites, { ...options, progress })).map((r) => [r.key, entryOf(r)]));
         writeCache(path, identity, tuned);
         for (const [key, entry] of tuned) cached.set(key, entry);
       }

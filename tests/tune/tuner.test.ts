@@ -6,10 +6,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { GemmChoice } from '../../compiler/codegen/tuning/choice.ts';
-import { type GemmSite, siteKernels, siteKey } from '../../compiler/codegen/tuning/site.ts';
+import { type GemmSite, gemmSites, siteKernels, siteKey } from '../../compiler/codegen/tuning/site.ts';
 import { buildModule } from '../../compiler/codegen/module.ts';
 import { openGpu, type Gpu } from '../../runtime/gpu/device.ts';
 import { tuneSites } from '../../runtime/tune/tuner.ts';
+import { choicesFor } from '../../runtime/tune/choices.ts';
+import { cachePath, deviceIdentity, readCache } from '../../runtime/tune/cache.ts';
+import { compile } from '../../runtime/model.ts';
 import { cnnc } from '../helpers/cli.ts';
 
 let gpu: Gpu;
@@ -64,6 +67,39 @@ it('cnnc tune --json reports every GEMM kernel, none slower than the rules, and 
   const again = cnnc('tune', file, '--batch-size', '4', '--tune', 'cached', '--json');
   expect(again.code).toBe(0);
   expect((JSON.parse(again.stdout) as typeof out).kernels.every((k) => k.from === 'cache')).toBe(true);
+});
+
+it('--tune search tunes the kernels the cache lacks, saves them, and compiles with them', async () => {
+  process.env['XDG_CACHE_HOME'] = mkdtempSync(join(tmpdir(), 'cnnc-tune-'));
+  const lines: string[] = [];
+  const search = choicesFor(
+    'search',
+    (l) => lines.push(`warning: ${l}`),
+    (l) => lines.push(l),
+    { candidates: 2 },
+  );
+  const model = await compile(tiny, { gpu, batch: 2, choices: search! });
+  await model.dispose();
+  const keys = gemmSites(model.compiled.program, gpu.limits.subgroupMinSize >= 8).map((s) => s.key);
+  expect(lines.filter((l) => l.startsWith('tuned '))).toHaveLength(keys.length);
+  expect(lines.some((l) => l.startsWith('warning'))).toBe(false);
+  const cached = readCache(cachePath(), deviceIdentity(gpu.adapter), () => {});
+  expect([...cached.keys()].sort()).toEqual([...keys].sort());
+  // A second search finds them all in the cache: nothing tuned, the same kernels.
+  lines.length = 0;
+  const again = await compile(tiny, {
+    gpu,
+    batch: 2,
+    choices: choicesFor(
+      'search',
+      () => {},
+      (l) => lines.push(l),
+    )!,
+  });
+  await again.dispose();
+  expect(lines).toEqual([]);
+  const code = (m: typeof model) => m.compiled.kernels.train.map((c) => c.kernel.wgsl);
+  expect(code(again)).toEqual(code(model));
 });
 
 it('refuses a fast candidate whose results differ from the float64 reference', async () => {
