@@ -69,7 +69,7 @@ export function gemmSite(op: GemmOp, program: StepProgram, subgroups: boolean): 
   }
 }
 
-/** `relu`, `bn(1e-05)+sigmoid`, `tanh_grad(output)`, `leaky_relu(0.1)_grad(input)`, or '' (none). */
+/** `relu`, `bn(0.00001)+sigmoid`, `tanh_grad(output)`, `leaky_relu(0.1)_grad(input)`, or '' (none). */
 function epilogueKey(e: StepEpilogue | null): string {
   if (!e) return '';
   const act = (a: { fn: string; slope: number } | null) =>
