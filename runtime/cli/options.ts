@@ -256,7 +256,7 @@ export const commands = {
     },
   },
   tune: {
-    synopsis: 'FILE [--batch-size N] [--json]',
+    synopsis: 'FILE [--batch-size N] [--candidates N] [--json]',
     help: "time each GEMM kernel's variants on this adapter and keep the fastest in the tuning cache (~/.cache/cnnc)",
     options: {
       ...modelRun,
