@@ -8,6 +8,7 @@ import { lowerWithinLimits } from './lower/slices.ts';
 import { resolveAccess } from './access.ts';
 import { KernelLimitError, type KernelOrigin } from './kernel.ts';
 import type { DeviceLimits } from './limits.ts';
+import type { KernelChoices } from './tuning/choice.ts';
 
 export { defaultLimits, type DeviceLimits } from './limits.ts';
 
@@ -81,6 +82,7 @@ export function lowerProgram(
   limits: DeviceLimits,
   diags: DiagnosticBag,
   severity: 'error' | 'warning' = 'error',
+  choices?: KernelChoices,
 ): LoweredProgram {
   // The passes lower the same layers: each message once.
   const reported = new Set<string>();
@@ -88,7 +90,23 @@ export function lowerProgram(
     if (!reported.has(message)) diags.report(severity, code, message, span, extra);
     reported.add(message);
   };
-  const ctx: LowerContext = { program, plan, limits, counter: 0 };
+  const ctx: LowerContext = {
+    program,
+    plan,
+    limits,
+    counter: 0,
+    ...(choices ? { choices } : {}),
+    rejectChoice: (key, why) =>
+      diags.report(
+        'warning',
+        'W0401',
+        `the tuned choice for kernel \`${key}\` does not apply (${why}); using the rules' kernel`,
+        undefined,
+        {
+          help: 'run `cnnc tune` again',
+        },
+      ),
+  };
   const lowerAll = (ops: readonly StepOp[]): LoweredCall[] =>
     ops.flatMap((op) => {
       try {

@@ -15,6 +15,7 @@ import {
   nonFiniteWeights,
   resizeFlag,
   sampleShape,
+  tuneOption,
 } from './flags.ts';
 import type { Output } from './io.ts';
 import type { Flags } from './options.ts';
@@ -108,7 +109,7 @@ export async function predictCommand(file: string, flags: Flags<'predict'>, io: 
   const weightsBad = nonFiniteWeights(ckpt);
   if (weightsBad !== null) io.err(`cnnc: warning: ${weightsBad}; every prediction will be NaN\n`);
   if (nonFinite !== null) io.err(`cnnc: warning: ${nonFinite}; their predictions will be NaN\n`);
-  const model = await compileModel(front, { batch, ...modelOption(flags) }, io);
+  const model = await compileModel(front, { batch, ...modelOption(flags), ...tuneOption(flags, io) }, io);
   if (!model) return 1;
   try {
     setWeights(model, ckpt);

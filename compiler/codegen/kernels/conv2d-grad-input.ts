@@ -251,7 +251,10 @@ const stridedTaps: PixelTaps = {
 function rowRuns(s: ConvSpec, g: ConvGeometry, tile: GemmTile, { dy, w }: Names): RowOrder {
   const block = tile.rowsPerLane * tile.lanes;
   const plane = g.n * g.w;
-  if (plane % block !== 0) throw new Error(`row runs need row blocks that divide N * W (${plane}), not ${block}`);
+  if (plane % block !== 0 || g.w % tile.rowsPerLane !== 0)
+    throw new Error(
+      `row runs need row blocks that divide N * W (${plane}) and runs that divide W, not ${block}, ${tile.rowsPerLane}`,
+    );
   return {
     // `dyAt(base, xx)`: dy[base + xx] for a column inside dy, else 0 (negative xx wraps and fails).
     decls: wgsl`

@@ -25,7 +25,10 @@ export interface ConvSpec extends KernelFrame {
 export interface Conv2dSpec extends ConvSpec {
   /** Applied to each output (after the bias): folded batch norm, a fused activation. */
   readonly epilogue?: Epilogue;
-  /** Rows in runs along each output row (RowRuns); by default wherever rowRun allows them. */
+  /**
+   * Rows in runs along each output row (RowRuns): by default wherever rowRun allows them; with a
+   * `tile`, runs of its rowsPerLane pixels only where this is true.
+   */
   readonly runs?: boolean;
   /** Binding names, defaulting to x, w, b, y. */
   readonly names?: Partial<Record<'x' | 'w' | 'b' | 'y', string>>;
@@ -123,12 +126,32 @@ export function rowSpan(a: OpAttrs['conv2d'], g: ConvGeometry, count: number): n
   return a.stride[1] * (count - 1) + a.dilation[1] * (g.kw - 1) + 1;
 }
 
+/** The forward's tile and run length (undefined: plain rows): the spec's, else the rules'. */
+export function convForwardPlan(s: Conv2dSpec): { tile: GemmTile; run: number | undefined } {
+  const g = convGeometry(s);
+  const rows = g.n * g.oh * g.ow;
+  if (s.tile) return { tile: s.tile, run: s.runs ? tileRun(s, g, s.tile.rowsPerLane) : undefined };
+  const shareU = s.subgroups ?? false;
+  const run = rowRun(s, s.runs);
+  const tile = run
+    ? chooseRowRunTile(rows, run, g.og, g.groups, { shareU })
+    : chooseTile(rows, g.og, g.groups, { shareU });
+  return { tile, run };
+}
+
+/** A given tile's rows as a run: only where the kernel is 2+ wide and the run divides the output width. */
+function tileRun(s: ConvSpec, g: ConvGeometry, run: number): number {
+  if (g.kw < 2 || g.ow % run !== 0)
+    throw new Error(
+      `kernel ${s.name}: runs of ${run} need a 2+ wide kernel and a width divisible by them, not ${g.ow}`,
+    );
+  return run;
+}
+
 export function conv2dKernel(s: Conv2dSpec): KernelModule {
   const g = convGeometry(s);
   const [x, w, b, y] = [s.names?.x ?? 'x', s.names?.w ?? 'w', s.names?.b ?? 'b', s.names?.y ?? 'y'];
   const rows = g.n * g.oh * g.ow;
-  const run = s.tile || s.workgroup ? undefined : rowRun(s, s.runs);
-  const shareU = s.subgroups ?? false;
   const frame = {
     name: s.name,
     origin: s.origin,
@@ -167,11 +190,10 @@ export function conv2dKernel(s: Conv2dSpec): KernelModule {
   };
   // Staged coalesced: x along output pixels (rows), w along its taps (k).
   if (s.workgroup) return workgroupGemmKernel({ ...frame, ...steps, tile: s.workgroup, kContiguous: { u: true } });
+  const { tile, run } = convForwardPlan(s);
   return gemmKernel({
     ...frame,
-    tile:
-      s.tile ??
-      (run ? chooseRowRunTile(rows, run, g.og, g.groups, { shareU }) : chooseTile(rows, g.og, g.groups, { shareU })),
+    tile,
     // Runs: group (ci, kernel row), step = kernel column; the run's first pixel is row 0's window.
     ...(run
       ? {

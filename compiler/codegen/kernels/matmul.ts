@@ -50,9 +50,23 @@ export interface MatmulSpec extends KernelFrame {
  */
 const SMALL_GEMM = 2 ** 21;
 
+/** The row sums are one more column of B, all ones: computed by the same loop, one more FMA per A load. */
+const columns = (s: MatmulSpec): number => s.n + (s.rowSums ? 1 : 0);
+
+/** The spec's tile, else the rules'. */
+export function matmulTile(s: MatmulSpec): GemmTile {
+  const cols = columns(s);
+  return (
+    s.tile ??
+    chooseTile(s.m, cols, 1, {
+      shareU: s.subgroups ?? false,
+      ...(s.m * cols * s.k <= SMALL_GEMM ? { minGroups: 16 } : {}),
+    })
+  );
+}
+
 export function matmulKernel(s: MatmulSpec): KernelModule {
-  // The row sums are one more column of B, all ones: computed by the same loop, one more FMA per A load.
-  const cols = s.n + (s.rowSums ? 1 : 0);
+  const cols = columns(s);
   const bAt = (col: string): string => (s.transB ? `${s.b}[${col} * ${s.k}u + k]` : `${s.b}[k * ${s.n}u + ${col}]`);
   if (s.bias && s.rowSums) throw new Error(`kernel ${s.name}: a matmul with row sums takes no bias`);
   const lda = s.lda ?? (s.transA ? s.m : s.k);
@@ -95,13 +109,7 @@ export function matmulKernel(s: MatmulSpec): KernelModule {
   };
   if (s.workgroup)
     return workgroupGemmKernel({ ...plan, tile: s.workgroup, kContiguous: { p: !s.transA, u: s.transB } });
-  const tile =
-    s.tile ??
-    chooseTile(s.m, cols, 1, {
-      shareU: s.subgroups ?? false,
-      ...(s.m * cols * s.k <= SMALL_GEMM ? { minGroups: 16 } : {}),
-    });
-  return gemmKernel({ ...plan, tile });
+  return gemmKernel({ ...plan, tile: matmulTile(s) });
 }
 
 /** A linear layer: x [batch, in], w [out, in], b [out], y [batch, out]. */
@@ -139,9 +147,10 @@ const common = (s: LinearSpec) => ({
 });
 const stride = (s: LinearSpec): number => s.outStride ?? s.outFeatures;
 
-/** y = x W^T (+ b), then the epilogue. */
-export function linearForward(s: LinearSpec): KernelModule {
-  return matmulKernel({
+/** The matmuls of a linear layer (their specs: the tuner reads the rules' tile from them). */
+export const linearMatmuls = {
+  /** y = x W^T (+ b), then the epilogue. */
+  forward: (s: LinearSpec): MatmulSpec => ({
     ...common(s),
     m: s.batch,
     n: s.outFeatures,
@@ -154,12 +163,9 @@ export function linearForward(s: LinearSpec): KernelModule {
     ldc: stride(s),
     ...(s.bias ? { bias: named(s, 'b') } : {}),
     ...(s.epilogue ? { epilogue: s.epilogue } : {}),
-  });
-}
-
-/** dx = dy W. */
-export function linearGradInput(s: LinearSpec): KernelModule {
-  return matmulKernel({
+  }),
+  /** dx = dy W. */
+  gradInput: (s: LinearSpec): MatmulSpec => ({
     ...common(s),
     m: s.batch,
     n: s.inFeatures,
@@ -171,12 +177,9 @@ export function linearGradInput(s: LinearSpec): KernelModule {
     b: named(s, 'w'),
     c: named(s, 'dx'),
     ...(s.epilogue ? { epilogue: s.epilogue } : {}),
-  });
-}
-
-/** dW = dy^T x and, with a bias, db = sum over the batch of dy. */
-export function linearGradWeight(s: LinearSpec): KernelModule {
-  return matmulKernel({
+  }),
+  /** dW = dy^T x and, with a bias, db = sum over the batch of dy. */
+  gradWeight: (s: LinearSpec): MatmulSpec => ({
     ...common(s),
     m: s.outFeatures,
     n: s.inFeatures,
@@ -188,5 +191,9 @@ export function linearGradWeight(s: LinearSpec): KernelModule {
     b: named(s, 'x'),
     c: named(s, 'dw'),
     ...(s.bias ? { rowSums: named(s, 'db') } : {}),
-  });
-}
+  }),
+};
+
+export const linearForward = (s: LinearSpec): KernelModule => matmulKernel(linearMatmuls.forward(s));
+export const linearGradInput = (s: LinearSpec): KernelModule => matmulKernel(linearMatmuls.gradInput(s));
+export const linearGradWeight = (s: LinearSpec): KernelModule => matmulKernel(linearMatmuls.gradWeight(s));

@@ -3,6 +3,7 @@
 import type { Arena, Epilogue as StepEpilogue, TensorId, StepProgram } from '../../autodiff/step-ir.ts';
 import { numel } from '../../ir/graph.ts';
 import type { MemoryPlan } from '../../plan/allocate.ts';
+import type { KernelChoices } from '../tuning/choice.ts';
 import { ACT_BINDING, BN_BINDINGS, activationGradEpilogue, forwardEpilogue, type Epilogue } from '../epilogue.ts';
 import type { KernelModule, KernelOrigin } from '../kernel.ts';
 import type { DeviceLimits } from '../limits.ts';
@@ -46,6 +47,10 @@ export interface LowerContext {
    * over the batch (a weight gradient) adds to what the earlier slices stored.
    */
   readonly accumulate?: boolean;
+  /** Tuned GEMM choices by kernel key (tuning/site.ts); without them every kernel is the rules'. */
+  readonly choices?: KernelChoices;
+  /** Told of a tuned choice that does not build for its kernel (its rules' kernel is used instead). */
+  readonly rejectChoice?: (key: string, why: string) => void;
 }
 
 export const t = (tensor: TensorId): BindingRef => ({ kind: 'tensor', tensor });

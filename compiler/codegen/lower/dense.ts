@@ -9,6 +9,7 @@ import { ALIGN_ELEMENTS } from '../../plan/allocate.ts';
 import { KernelLimitError, type KernelModule } from '../kernel.ts';
 import { linearForward, linearGradInput, linearGradWeight, type LinearSpec } from '../kernels/matmul.ts';
 import type { DeviceLimits } from '../limits.ts';
+import { gemmSite, tunedKernels } from '../tuning/site.ts';
 import { evenBlocks, type Block } from './blocks.ts';
 import {
   frame,
@@ -52,6 +53,12 @@ export function lowerDense(op: DenseOp, ctx: LowerContext): KernelCall[] {
   const f = op.op === 'linear_dw' ? fused({}) : fused(op);
   const blocks = rowBlocks(outFeatures, inFeatures, ctx.limits);
   const split = blocks.length > 1;
+  // A weight in one binding: the layer is one GEMM, which the tuner may have chosen a kernel for.
+  if (!split) {
+    const site = gemmSite(op, ctx.program, subgroups(ctx), ctx.accumulate);
+    const [kernel] = tunedKernels(site, frame(ctx, op.origin, `${what}${f.suffix}`), ctx);
+    return [{ kernel: kernel!, args: wholeArgs(op, f.args) }];
+  }
   // Blocks of one size (and role) share one kernel module, so one pipeline.
   const modules = new Map<string, KernelModule>();
   const kernel = (
@@ -116,5 +123,17 @@ export function lowerDense(op: DenseOp, ctx: LowerContext): KernelCall[] {
           ...(op.db === null ? {} : { db: channels(op.db, b) }),
         },
       }));
+  }
+}
+
+/** The bindings of an unsplit layer's kernel: the op's tensors, and a fused epilogue's (not for dW). */
+function wholeArgs(op: DenseOp, fusedArgs: Record<string, BindingRef>): Record<string, BindingRef> {
+  switch (op.op) {
+    case 'linear':
+      return { x: t(op.x), w: t(op.w), ...(op.b === null ? {} : { b: t(op.b) }), y: t(op.y), ...fusedArgs };
+    case 'linear_dx':
+      return { dy: t(op.dy), w: t(op.w), dx: t(op.dx), ...fusedArgs };
+    case 'linear_dw':
+      return { dy: t(op.dy), x: t(op.x), dw: t(op.dw), ...(op.db === null ? {} : { db: t(op.db) }) };
   }
 }
