@@ -1,5 +1,6 @@
-// The WebGPU device on dawn.node: adapter choice, the adapter's limits, friendly failures.
-import { create, globals } from 'webgpu';
+// The WebGPU device from `navigator.gpu` (a browser's, or dawn.node's that runtime/gpu/dawn.ts
+// installs under Node): adapter choice, the adapter's limits, friendly failures. Portable: no
+// Node module, no `webgpu` package.
 import { deviceLimits, type DeviceLimits } from '../../compiler/codegen/limits.ts';
 import { UserError } from '../errors.ts';
 
@@ -16,10 +17,6 @@ export interface Gpu {
   dispose(): void;
 }
 
-// dawn.node crash to avoid: the object returned by create() must outlive the device, or later
-// dispatches segfault once it is garbage-collected. Kept here for the process's lifetime.
-let navigatorGpu: GPU | null = null;
-
 const limitNames = [
   'maxStorageBuffersPerShaderStage',
   'maxComputeWorkgroupStorageSize',
@@ -33,13 +30,16 @@ const limitNames = [
   'maxBindGroups',
 ] as const;
 
-export async function openGpu(): Promise<Gpu> {
-  if (process.env['XDG_RUNTIME_DIR'] === undefined) process.env['XDG_RUNTIME_DIR'] = '/tmp';
-  if (navigatorGpu === null) {
-    Object.assign(globalThis, globals);
-    navigatorGpu = create([]);
-  }
-  const adapter = await navigatorGpu.requestAdapter({ powerPreference: 'high-performance' });
+/** The page's (or the Node process's, once dawn.ts installed it) WebGPU entry point, if any. */
+const navigatorGpu = (): GPU | undefined => (globalThis as { navigator?: { gpu?: GPU } }).navigator?.gpu;
+
+/** Opens a device on `entry` (default: `navigator.gpu`). */
+export async function openGpu(entry: GPU | undefined = navigatorGpu()): Promise<Gpu> {
+  if (entry === undefined)
+    throw new GpuUnavailableError(
+      'no WebGPU here (navigator.gpu is undefined): use a browser with WebGPU, on a page served from 127.0.0.1 or https',
+    );
+  const adapter = await entry.requestAdapter({ powerPreference: 'high-performance' });
   if (!adapter) {
     throw new GpuUnavailableError(
       'no WebGPU adapter found: cnnc needs a Vulkan driver. On Debian bookworm run `npm run setup` ' +

@@ -22,6 +22,8 @@ function pacedImmediate(real: typeof setImmediate): typeof setImmediate {
 
 /** Runs `work` (which starts and awaits GPU promises) with dawn.node's polling paced. */
 export async function awaitGpu<T>(work: () => Promise<T>): Promise<T> {
+  // A browser has no setImmediate and its own event loop settles WebGPU's promises.
+  if (typeof globalThis.setImmediate !== 'function') return work();
   if (waiting++ === 0) {
     immediate = globalThis.setImmediate;
     globalThis.setImmediate = pacedImmediate(immediate);

@@ -4,7 +4,7 @@ import { location } from '../../compiler/diagnostics/render.ts';
 import { untrainableBatchNorms } from '../../compiler/shapes/infer.ts';
 import type { Model } from '../model.ts';
 import { UserError } from '../errors.ts';
-import type { TrainData } from './data.ts';
+import type { TrainData } from './train-data.ts';
 
 export interface TrainRecipe {
   /** The last epoch to train (counting a resumed run's earlier epochs). */
