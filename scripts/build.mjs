@@ -15,7 +15,8 @@ const builtAt = Date.now();
 
 mkdirSync(outdir, { recursive: true });
 for (const name of readdirSync(outdir)) {
-  if (name.endsWith('.mjs') || name.endsWith('.mjs.map') || name === 'stamp.json') rmSync(join(outdir, name));
+  if (name.endsWith('.mjs') || name.endsWith('.mjs.map') || name === 'stamp.json' || name === 'playground.js')
+    rmSync(join(outdir, name));
 }
 
 const result = await build({
@@ -30,14 +31,30 @@ const result = await build({
   outExtension: { '.js': '.mjs' },
   chunkNames: 'chunk-[hash]',
   // dawn.node is a native addon: it stays a package import, loaded only by the commands that run kernels.
-  external: ['webgpu'],
+  // esbuild (a native binary too) bundles the playground when `cnnc serve` runs from the sources.
+  external: ['webgpu', 'esbuild'],
   sourcemap: 'linked',
   metafile: true,
   logLevel: 'warning',
 });
 
+// `cnnc serve`'s page script, for the browser (runtime/serve/bundle.ts bundles it alike from the sources).
+const playground = await build({
+  absWorkingDir: root,
+  entryPoints: ['web/playground/main.ts'],
+  outfile: join(outdir, 'playground.js'),
+  bundle: true,
+  format: 'esm',
+  platform: 'browser',
+  target: 'es2022',
+  metafile: true,
+  logLevel: 'warning',
+});
+
 // Our own sources by their paths; the bundled packages through npm's record of the install.
-const inputs = Object.keys(result.metafile.inputs).filter((p) => !p.startsWith('..') && !p.includes('node_modules/'));
+const inputs = [
+  ...new Set([...Object.keys(result.metafile.inputs), ...Object.keys(playground.metafile.inputs)]),
+].filter((p) => !p.startsWith('..') && !p.includes('node_modules/'));
 if (existsSync(join(root, 'node_modules', '.package-lock.json'))) inputs.push('node_modules/.package-lock.json');
 writeFileSync(join(outdir, 'stamp.json'), `${JSON.stringify({ builtAt, inputs }, null, 1)}\n`);
 console.log(`cnnc build: ${outdir} (${inputs.length} sources, ${Date.now() - builtAt} ms)`);

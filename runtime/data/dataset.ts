@@ -34,14 +34,18 @@ function find(dir: string, split: Split, stem: string, rank: 1 | 3): string {
   );
 }
 
+/** The image and label files of a split in dir (DataError when dir or a file is missing). */
+export function splitFiles(dir: string, split: Split): { imagesPath: string; labelsPath: string } {
+  if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new DataError(`data directory ${dir} does not exist`);
+  return { imagesPath: find(dir, split, STEMS[split].images, 3), labelsPath: find(dir, split, STEMS[split].labels, 1) };
+}
+
 /**
  * Loads the train or test split from dir (for Fashion-MNIST: DEFAULT_DATA_DIR). Throws DataError
  * when a file is missing or malformed, when it holds no images, when the label count differs from
  * the image count, or when a label is not below numClasses.
  */
 export function loadDataset(dir: string, split: Split, numClasses = 10): Dataset {
-  if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new DataError(`data directory ${dir} does not exist`);
-  const imagesPath = find(dir, split, STEMS[split].images, 3);
-  const labelsPath = find(dir, split, STEMS[split].labels, 1);
+  const { imagesPath, labelsPath } = splitFiles(dir, split);
   return pairSplit(split, readIdxImages(imagesPath), imagesPath, readIdxLabels(labelsPath, numClasses), labelsPath);
 }
