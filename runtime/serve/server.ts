@@ -3,7 +3,7 @@
 // 127.0.0.1 alone, answers only requests addressed to that host (a page of another site cannot
 // reach it through a DNS name that resolves there) and only GET.
 import { realpathSync } from 'node:fs';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { dirname, isAbsolute, relative, resolve, sep } from 'node:path';
 import { readImport, readSource } from '../cli/io.ts';
@@ -68,59 +68,68 @@ function session(o: ServeOptions): Session {
   }
 }
 
-function send(res: ServerResponse, status: number, type: string, body: string | Uint8Array): void {
-  res.writeHead(status, {
-    'content-type': type,
-    'cache-control': 'no-store',
-    'x-content-type-options': 'nosniff',
-  });
-  res.end(body);
+/** A response: its status, content type and body. */
+interface Reply {
+  readonly status: number;
+  readonly type: string;
+  readonly body: string | Uint8Array;
 }
 
-const json = (res: ServerResponse, status: number, value: unknown): void =>
-  send(res, status, 'application/json', JSON.stringify(value));
+const text = (status: number, body: string): Reply => ({ status, type: 'text/plain; charset=utf-8', body });
+const json = (status: number, value: unknown): Reply => ({
+  status,
+  type: 'application/json',
+  body: JSON.stringify(value),
+});
 
-function handle(o: ServeOptions, req: IncomingMessage, res: ServerResponse): void {
+function reply(o: ServeOptions, req: IncomingMessage): Reply {
   const port = (req.socket.localPort ?? 0).toString();
   if (req.headers.host !== `${HOST}:${port}` && req.headers.host !== `localhost:${port}`)
-    return send(res, 403, 'text/plain', 'cnnc serve answers only requests to 127.0.0.1\n');
-  if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, 'text/plain', 'only GET\n');
+    return text(403, 'cnnc serve answers only requests to 127.0.0.1\n');
+  if (req.method !== 'GET' && req.method !== 'HEAD') return text(405, 'only GET\n');
   const url = new URL(req.url ?? '/', `http://${HOST}`);
-  const modelDir = dirname(resolve(o.file ?? 'model.cnn'));
-  if (url.pathname === '/') return send(res, 200, 'text/html; charset=utf-8', PAGE);
-  if (url.pathname === '/app.js') return send(res, 200, 'text/javascript; charset=utf-8', o.script);
-  if (url.pathname === '/api/session') return json(res, 200, session(o));
+  if (url.pathname === '/') return { status: 200, type: 'text/html; charset=utf-8', body: PAGE };
+  if (url.pathname === '/app.js') return { status: 200, type: 'text/javascript; charset=utf-8', body: o.script };
+  if (url.pathname === '/api/session') return json(200, session(o));
   if (url.pathname === '/api/file') {
     // An import, by the path the compiler resolved (relative to the model's path, as the CLI's).
     const path = url.searchParams.get('path') ?? '';
+    const modelDir = dirname(resolve(o.file ?? 'model.cnn'));
     if (!inside(modelDir, path))
-      return json(res, 403, { error: `${path} is outside the model's folder ${modelDir}, which cnnc serve serves` });
-    const text = readImport(path);
-    return json(res, 200, typeof text === 'string' ? { text } : text);
+      return json(403, { error: `${path} is outside the model's folder ${modelDir}, which cnnc serve serves` });
+    const read = readImport(path);
+    return json(200, typeof read === 'string' ? { text: read } : read);
   }
   if (url.pathname.startsWith('/data/')) {
     const rel = url.pathname.slice('/data/'.length).split('/').map(decodeURIComponent).join(sep);
     const path = resolve(o.dataDir, rel);
-    if (!inside(o.dataDir, path)) return send(res, 403, 'text/plain', `not in the data folder ${o.dataDir}\n`);
+    if (!inside(o.dataDir, path)) return text(403, `not in the data folder ${o.dataDir}\n`);
     try {
-      return send(res, 200, 'application/octet-stream', readInputFile(path));
+      return { status: 200, type: 'application/octet-stream', body: readInputFile(path) };
     } catch (e) {
-      if (e instanceof UserError) return send(res, 404, 'text/plain', `${e.message}\n`);
+      if (e instanceof UserError) return text(404, `${e.message}\n`);
       throw e;
     }
   }
-  return send(res, 404, 'text/plain', 'not found\n');
+  return text(404, 'not found\n');
 }
 
 /** Starts the server on 127.0.0.1:port (0: a free port); rejects with a UserError when the port is taken. */
 export function startServer(o: ServeOptions): Promise<Served> {
   const server = createServer((req, res) => {
+    let r: Reply;
     try {
-      handle(o, req, res);
+      r = reply(o, req);
     } catch (e) {
       // A bad request must not take the playground down: the page shows the message.
-      send(res, 500, 'text/plain', `${e instanceof Error ? e.message : String(e)}\n`);
+      r = text(500, `${e instanceof Error ? e.message : String(e)}\n`);
     }
+    res.writeHead(r.status, {
+      'content-type': r.type,
+      'cache-control': 'no-store',
+      'x-content-type-options': 'nosniff',
+    });
+    res.end(r.body);
   });
   return new Promise((resolvePromise, reject) => {
     server.once('error', (e: NodeJS.ErrnoException) =>

@@ -10,7 +10,7 @@ const TOKEN = new RegExp(
   'g',
 );
 
-const escape = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+const escapeHtml = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 
 /** Each character's token class ('' for none). */
 function classes(text: string): string[] {
@@ -49,7 +49,7 @@ export function highlight(text: string, path: string, diagnostics: readonly Diag
     let j = i + 1;
     while (j < text.length && tok[j] === tok[i] && marks[j] === marks[i]) j++;
     const cls = [tok[i] ? `tok-${tok[i]}` : '', marks[i] ? `squiggle ${marks[i]}` : ''].filter((c) => c).join(' ');
-    const piece = escape(text.slice(i, j));
+    const piece = escapeHtml(text.slice(i, j));
     html += cls ? `<span class="${cls}">${piece}</span>` : piece;
     i = j;
   }
