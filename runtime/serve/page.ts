@@ -4,6 +4,7 @@ export const PAGE = `<!doctype html>
 <head>
 <meta charset="utf-8">
 <title>cnnc playground</title>
+<link rel="icon" href="data:,">
 <style>
   body { margin: 0; font: 14px system-ui, sans-serif; color: #222; background: #fafafa; }
   header { padding: 6px 12px; background: #1f3b57; color: #fff; display: flex; gap: 16px; align-items: baseline; }
