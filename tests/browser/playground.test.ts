@@ -136,7 +136,9 @@ describe('cnnc serve: the playground in chromium', () => {
     expect(await page.$eval('body', (b) => b.dataset['training']), log ?? '').toBe('done');
     const got = JSON.parse(await page.$eval('#plot', (c) => (c as HTMLElement).dataset['stepLosses']!)) as number[];
     expect(got).toHaveLength(5);
-    got.forEach((loss, i) => expect(Math.abs(loss - want[i]!), `step ${i + 1}: ${loss} vs ${want[i]}`).toBeLessThan(1e-4));
+    got.forEach((loss, i) =>
+      expect(Math.abs(loss - want[i]!), `step ${i + 1}: ${loss} vs ${want[i]}`).toBeLessThan(1e-4),
+    );
     // Predictions: 16 test images, each with its top 3.
     expect(await page.$$eval('.prediction', (p) => p.map((d) => d.querySelectorAll('div').length))).toEqual(
       new Array(16).fill(3),

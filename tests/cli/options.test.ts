@@ -220,6 +220,7 @@ describe('the flags a command module reads', () => {
     ['predict.ts', ['predict']],
     ['flags.ts', ['train', 'eval', 'predict']],
     ['profile.ts', ['profile']],
+    ['serve.ts', ['serve']],
   ] as const)('%s reads only options of %j', (file, users) => {
     const text = readFileSync(join(root, 'runtime', 'cli', file), 'utf8');
     const reads = [...text.matchAll(/(?<![\w/.])flags(?:\.([a-zA-Z]+)|\['([a-z-]+)'\])/g)].map((m) => m[1] ?? m[2]!);
