@@ -75,6 +75,12 @@ describe('cnnc serve', () => {
     expect(r.stderr).toContain('unknown option --host');
   });
 
+  it('says so when the port is taken', async () => {
+    await expect(startServer({ file: null, dataDir: data, port, script: '' })).rejects.toThrow(
+      `cannot listen on 127.0.0.1:${port}: the port is in use (--port N, or --port 0 for a free one)`,
+    );
+  });
+
   it('answers only requests addressed to 127.0.0.1, and only GET', async () => {
     expect((await get('/', 'evil.example')).status).toBe(403);
     expect((await get('/', `localhost:${port}`)).status).toBe(200);
