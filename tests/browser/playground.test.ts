@@ -174,4 +174,24 @@ describe('cnnc serve: the playground in chromium', () => {
     expect(coloured).toBeGreaterThan(200);
     expect(errors).toEqual([]);
   });
+
+  it('stops training inside the epoch at the stop button', async () => {
+    await page.$eval('#steps', (i) => {
+      (i as HTMLInputElement).value = '';
+    });
+    await page.click('#train');
+    await page.waitForFunction(() => document.getElementById('log')?.textContent?.includes('training LeNet'), {
+      timeout: 120_000,
+    });
+    await page.click('#stop');
+    await page.waitForFunction(() => ['done', 'failed'].includes(document.body.dataset['training'] ?? ''), {
+      timeout: 300_000,
+    });
+    expect(await page.$eval('body', (b) => b.dataset['training'])).toBe('done');
+    const steps = JSON.parse(await page.$eval('#plot', (c) => (c as HTMLElement).dataset['stepLosses']!)) as number[];
+    // An epoch is 469 steps: it stopped well before the end, after at least one.
+    expect(steps.length).toBeGreaterThan(0);
+    expect(steps.length).toBeLessThan(469);
+    expect(errors).toEqual([]);
+  });
 });
