@@ -4,7 +4,7 @@
 // the second compile meets a warm driver cache unless it is disabled.
 //   node --import tsx bench/compile-one.ts FILE [BATCH]   -> one JSON line
 import fs from 'node:fs';
-import { openGpu } from '../runtime/gpu/device.ts';
+import { openGpu } from '../runtime/gpu/dawn.ts';
 import { compile } from '../runtime/model.ts';
 
 const file = process.argv[2]!;

@@ -4,7 +4,7 @@
 //   MESA_SHADER_CACHE_DISABLE=true npx tsx bench/first-dispatch.ts FILE [BATCH] [SIZE]
 import fs from 'node:fs';
 import { compileModel } from '../compiler/index.ts';
-import { openGpu } from '../runtime/gpu/device.ts';
+import { openGpu } from '../runtime/gpu/dawn.ts';
 import { pipelineKey, runKernels } from '../runtime/gpu/run-kernel.ts';
 
 const [file, batch, size] = process.argv.slice(2);

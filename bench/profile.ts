@@ -3,7 +3,7 @@
 // kernel's best of 10 steps, as the benchmark's rounds are.
 //   npx tsx bench/profile.ts FILE [BATCH] [--no-fuse]      (default: the train section's batch)
 import fs from 'node:fs';
-import { openGpu } from '../runtime/gpu/device.ts';
+import { openGpu } from '../runtime/gpu/dawn.ts';
 import { compile } from '../runtime/model.ts';
 import { profileSteps, randomBatch } from '../runtime/profile.ts';
 

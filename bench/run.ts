@@ -5,7 +5,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { openGpu } from '../runtime/gpu/device.ts';
+import { openGpu } from '../runtime/gpu/dawn.ts';
 import { benchCnnc, type CnncRun } from './cnnc.ts';
 import { coldStart, coldStartJobs, type ColdStartRow } from './cold-start.ts';
 import { kernelThroughput, type KernelReport } from './kernels.ts';

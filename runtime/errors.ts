@@ -21,6 +21,6 @@ const REASONS: Readonly<Record<string, string>> = {
 
 /** A failed file operation's errno in words, for `cannot read/write PATH: <reason>` messages. */
 export function fsReason(e: unknown): string {
-  const code = (e as NodeJS.ErrnoException).code;
+  const code = (e as { code?: string }).code;
   return (code !== undefined ? REASONS[code] : undefined) ?? (e as Error).message;
 }

@@ -16,7 +16,8 @@ const builtAt = Date.now();
 
 mkdirSync(outdir, { recursive: true });
 for (const name of readdirSync(outdir)) {
-  if (name.endsWith('.mjs') || name.endsWith('.mjs.map') || name === 'stamp.json') rmSync(join(outdir, name));
+  if (name.endsWith('.mjs') || name.endsWith('.mjs.map') || name === 'stamp.json' || name === 'playground.js')
+    rmSync(join(outdir, name));
 }
 
 // The web bundle's loader is built from its sources when a bundle is exported: the module that
@@ -46,7 +47,8 @@ const result = await build({
   outExtension: { '.js': '.mjs' },
   chunkNames: 'chunk-[hash]',
   // dawn.node is a native addon: it stays a package import, loaded only by the commands that run kernels.
-  // esbuild (export --web) finds its native binary from its own package folder.
+  // esbuild finds its native binary from its own package folder: it bundles the web export's
+  // loader (export --web) and, run from the sources, the playground (serve).
   external: ['webgpu', 'esbuild'],
   plugins: [sourceLocation],
   sourcemap: 'linked',
@@ -54,8 +56,23 @@ const result = await build({
   logLevel: 'warning',
 });
 
+// `cnnc serve`'s page script, for the browser (runtime/serve/bundle.ts bundles it alike from the sources).
+const playground = await build({
+  absWorkingDir: root,
+  entryPoints: ['web/playground/main.ts'],
+  outfile: join(outdir, 'playground.js'),
+  bundle: true,
+  format: 'esm',
+  platform: 'browser',
+  target: 'es2022',
+  metafile: true,
+  logLevel: 'warning',
+});
+
 // Our own sources by their paths; the bundled packages through npm's record of the install.
-const inputs = Object.keys(result.metafile.inputs).filter((p) => !p.startsWith('..') && !p.includes('node_modules/'));
+const inputs = [
+  ...new Set([...Object.keys(result.metafile.inputs), ...Object.keys(playground.metafile.inputs)]),
+].filter((p) => !p.startsWith('..') && !p.includes('node_modules/'));
 if (existsSync(join(root, 'node_modules', '.package-lock.json'))) inputs.push('node_modules/.package-lock.json');
 writeFileSync(join(outdir, 'stamp.json'), `${JSON.stringify({ builtAt, inputs }, null, 1)}\n`);
 console.log(`cnnc build: ${outdir} (${inputs.length} sources, ${Date.now() - builtAt} ms)`);

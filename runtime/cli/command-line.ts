@@ -74,7 +74,7 @@ export function parseCommandLine(argv: readonly string[]): Request {
   }
   if (wantsHelp) return { kind: 'help', command: first, exitCode: 0 };
   const { flags, positionals } = parseOptions(first, [...argv.slice(0, at), ...argv.slice(at + 1)]);
-  const [file, ...extra] = positionals;
+  const [file = specOf(first).fileOptional ? '' : undefined, ...extra] = positionals;
   if (file === undefined) throw new UserError(`'${first}' needs ${specOf(first).file ?? 'a .cnn FILE'}`);
   if (extra.length > 0) throw new UserError(`unexpected argument '${extra[0]}'`);
   for (const [name, o] of Object.entries(tableOf(first))) {

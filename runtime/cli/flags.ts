@@ -3,6 +3,7 @@
 import { CompileError, type FrontendResult } from '../../compiler/index.ts';
 import type { OptimizerConfig, OptimizerKind } from '../../compiler/ir/recipe.ts';
 import { formatShape } from '../../compiler/ir/graph.ts';
+import { installDawn } from '../gpu/dawn.ts';
 import { compile, type Model, type ModelOptions } from '../model.ts';
 import { UserError } from '../errors.ts';
 import type { Checkpoint } from '../train/checkpoint.ts';
@@ -146,6 +147,8 @@ export function nonFiniteWeights(ckpt: Checkpoint): string | null {
 /** Compiles the analysed model for the GPU; on diagnostics prints them and returns null (the caller exits 1). */
 export async function compileModel(front: FrontendResult, options: ModelOptions, io: Output): Promise<Model | null> {
   try {
+    // compile() opens navigator.gpu: under Node, dawn.node's.
+    installDawn();
     return await compile(front, options);
   } catch (e) {
     if (!(e instanceof CompileError)) throw e;

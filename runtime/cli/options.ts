@@ -167,11 +167,16 @@ const runFiles = group('files', {
   plot: { kind: 'string', value: 'FILE.svg', help: 'curves as SVG and FILE.png, redrawn every epoch' },
 });
 
+/** `cnnc serve`'s port unless --port says otherwise. */
+export const DEFAULT_PORT = 8737;
+
 export interface CommandSpec {
   /** What follows the command name in its synopsis. */
   readonly synopsis: string;
   /** What its FILE is, for the message when it is missing (default: a .cnn FILE). */
   readonly file?: string;
+  /** The command runs without a FILE too (it gets ''). */
+  readonly fileOptional?: boolean;
   readonly help: string;
   readonly options: Table;
 }
@@ -374,6 +379,20 @@ export const commands = {
         value: 'W',
         help: "the weights (.safetensors): those the ONNX file holds (default PyTorch's initial weights); --web needs them",
       },
+    },
+  },
+  serve: {
+    synopsis: '[FILE] [--port N] [--data DIR]',
+    fileOptional: true,
+    help: 'a playground page on 127.0.0.1: edit a model, see its shapes, graph and kernels, train it in the browser',
+    options: {
+      port: {
+        kind: 'number',
+        value: 'N',
+        integer: true,
+        help: `the port on 127.0.0.1 (default ${DEFAULT_PORT}; 0: a free one)`,
+      },
+      ...dataDir,
     },
   },
 } as const satisfies Readonly<Record<string, CommandSpec>>;

@@ -2,7 +2,7 @@
 // .cnn layer (forward and backward), the loss and the optimizer, from every kernel's timestamps
 // (runtime/profile.ts). The step trains on seeded random data of the model's shapes: kernel times
 // do not depend on the values, and no data set need be read.
-import { openGpu } from '../gpu/device.ts';
+import { openGpu } from '../gpu/dawn.ts';
 import { WALL_CLOCK_REPEATS } from '../model.ts';
 import { profileSteps, randomBatch, type StepProfile } from '../profile.ts';
 import { compileModel, modelFrontend, modelOption } from './flags.ts';

@@ -3,7 +3,8 @@
 // log, curves (SVG + PNG) and checkpoints with the optimizer state to resume from.
 import { UserError } from '../errors.ts';
 import type { TrainData } from '../train/data.ts';
-import { pngPath, StepCurve, writePlot, type CurvePoint } from '../train/plot.ts';
+import { type CurvePoint, StepCurve } from '../train/plot.ts';
+import { pngPath, writePlot } from '../train/plot-file.ts';
 import { applyRun, optimPath, readRun, saveRun } from '../train/resume.ts';
 import { readWeights, setWeights } from '../train/state-dict.ts';
 import { train, type EpochReport, type Progress } from '../train/trainer.ts';

@@ -2,9 +2,9 @@
 // yields them: every sample exactly once, the last batch partial when the count is not a multiple
 // of the batch size. The order comes from a seeded PRNG so a run can be repeated (and resumed
 // mid-training from a checkpoint): the same (seed, epoch) always gives the same order.
-import type { Dataset } from './dataset.ts';
+import type { Dataset } from './split.ts';
 import { Mulberry32 } from '../random.ts';
-import { DataError } from './idx.ts';
+import { DataError } from './idx-format.ts';
 import { planResize, resizeInto, toUnitInto } from './resize.ts';
 
 export interface BatchOptions {

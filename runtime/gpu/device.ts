@@ -1,5 +1,6 @@
-// The WebGPU device on dawn.node: adapter choice, the adapter's limits, friendly failures.
-import { create, globals } from 'webgpu';
+// The WebGPU device from `navigator.gpu` (a browser's, or dawn.node's that runtime/gpu/dawn.ts
+// installs under Node): adapter choice, the adapter's limits, friendly failures. Portable: no
+// Node module, no `webgpu` package.
 import { deviceLimits, type DeviceLimits } from '../../compiler/codegen/limits.ts';
 import { UserError } from '../errors.ts';
 
@@ -30,10 +31,6 @@ export interface AdapterFacts {
   readonly limits: Readonly<Record<string, number>>;
 }
 
-// dawn.node crash to avoid: the object returned by create() must outlive the device, or later
-// dispatches segfault once it is garbage-collected. Kept here for the process's lifetime.
-let navigatorGpu: GPU | null = null;
-
 const limitNames = [
   'maxStorageBuffersPerShaderStage',
   'maxComputeWorkgroupStorageSize',
@@ -47,15 +44,16 @@ const limitNames = [
   'maxBindGroups',
 ] as const;
 
-export async function openGpu(): Promise<Gpu> {
-  if (process.env['XDG_RUNTIME_DIR'] === undefined) process.env['XDG_RUNTIME_DIR'] = '/tmp';
-  if (navigatorGpu === null) {
-    Object.assign(globalThis, globals);
-    // Dawn rounds timestamps to 65.5 us against timing attacks, a browser's concern; the profiler
-    // and the tuner time kernels shorter than that.
-    navigatorGpu = create(['disable-dawn-features=timestamp_quantization']);
-  }
-  const adapter = await navigatorGpu.requestAdapter({ powerPreference: 'high-performance' });
+/** The page's (or the Node process's, once dawn.ts installed it) WebGPU entry point, if any. */
+const navigatorGpu = (): GPU | undefined => (globalThis as { navigator?: { gpu?: GPU } }).navigator?.gpu;
+
+/** Opens a device on `entry` (default: `navigator.gpu`). */
+export async function openGpu(entry: GPU | undefined = navigatorGpu()): Promise<Gpu> {
+  if (entry === undefined)
+    throw new GpuUnavailableError(
+      'no WebGPU here (navigator.gpu is undefined): use a browser with WebGPU, on a page served from 127.0.0.1 or https',
+    );
+  const adapter = await entry.requestAdapter({ powerPreference: 'high-performance' });
   if (!adapter) {
     throw new GpuUnavailableError(
       'no WebGPU adapter found: cnnc needs a Vulkan driver. On Debian bookworm run `npm run setup` ' +

@@ -6,31 +6,39 @@
 // functions, looked up on the global at every poll) go through a 1 ms timer; every other caller
 // of setImmediate gets the real one.
 
+/** Node's setImmediate, typed here: the page has none (its event loop settles WebGPU's promises). */
+type Immediate = ((callback: (...args: unknown[]) => void, ...args: unknown[]) => unknown) & {
+  __promisify__?: unknown;
+};
+const host = globalThis as { setImmediate?: Immediate };
+
 let waiting = 0;
-let immediate: typeof setImmediate | null = null;
+let immediate: Immediate | null = null;
 
 const isDawnPoll = (callback: unknown): boolean =>
   typeof callback === 'function' &&
   callback.name === '' &&
   Function.prototype.toString.call(callback).includes('[native code]');
 
-function pacedImmediate(real: typeof setImmediate): typeof setImmediate {
+function pacedImmediate(real: Immediate): Immediate {
   const paced = (callback: (...args: unknown[]) => void, ...args: unknown[]) =>
     isDawnPoll(callback) ? setTimeout(callback, 1, ...args) : real(callback, ...args);
-  return Object.assign(paced, { __promisify__: real.__promisify__ }) as unknown as typeof setImmediate;
+  return Object.assign(paced, { __promisify__: real.__promisify__ });
 }
 
 /** Runs `work` (which starts and awaits GPU promises) with dawn.node's polling paced. */
 export async function awaitGpu<T>(work: () => Promise<T>): Promise<T> {
+  const real = host.setImmediate;
+  if (real === undefined) return work();
   if (waiting++ === 0) {
-    immediate = globalThis.setImmediate;
-    globalThis.setImmediate = pacedImmediate(immediate);
+    immediate = real;
+    host.setImmediate = pacedImmediate(real);
   }
   try {
     return await work();
   } finally {
     if (--waiting === 0) {
-      globalThis.setImmediate = immediate!;
+      host.setImmediate = immediate!;
       immediate = null;
     }
   }

@@ -1,41 +1,16 @@
-// Training data behind one interface: IDX image sets (Fashion-MNIST, MNIST) with labels, or .npy
+// Training data from files under Node: IDX image sets (Fashion-MNIST, MNIST) with labels, or .npy
 // input/target arrays. Paths in the train section are relative to the .cnn file.
 import { dirname, isAbsolute, resolve } from 'node:path';
 import type { ConstTensor } from '../../compiler/ir/constant.ts';
 import type { DataSource } from '../../compiler/ir/recipe.ts';
 import type { Pair } from '../../compiler/ir/ops.ts';
-import { epochBatches, epochOrder } from '../data/batches.ts';
+import { epochOrder } from '../data/batches.ts';
 import { DEFAULT_DATA_DIR, loadDataset, type Split } from '../data/dataset.ts';
 import { DataError } from '../data/idx.ts';
 import { nonFiniteSamples, readNpy, NpyError, type NpyArray } from '../data/npy.ts';
+import { idxData, type TrainData } from './train-data.ts';
 
-export interface TrainBatch {
-  readonly x: Float32Array;
-  /** Class indices (i32) for classification, else a tensor like the model's output. */
-  readonly target: Int32Array | Float32Array;
-  readonly size: number;
-}
-
-export interface EpochOptions {
-  readonly batchSize: number;
-  readonly shuffle: boolean;
-  readonly seed: number;
-  readonly epoch: number;
-  /** The first sample of the epoch's order to yield (a run resumed inside the epoch); default 0. */
-  readonly from?: number;
-}
-
-export interface TrainData {
-  readonly count: number;
-  /** One sample's shape, e.g. [1, 28, 28]. */
-  readonly sampleShape: readonly number[];
-  readonly describe: string;
-  /** The files read (commands never write over them). */
-  readonly files: readonly string[];
-  /** Which samples hold NaN or infinities (npy data only), or null: training on them can only diverge. */
-  readonly nonFinite: string | null;
-  batches(o: EpochOptions): Iterable<TrainBatch>;
-}
+export type { EpochOptions, TrainBatch, TrainData } from './train-data.ts';
 
 export interface DataRequest {
   readonly source: DataSource;
@@ -47,20 +22,8 @@ export interface DataRequest {
   readonly numClasses: number;
 }
 
-function idx(dir: string, split: Split, resize: Pair | null, numClasses: number): TrainData {
-  const ds = loadDataset(dir, split, numClasses);
-  const [h, w] = resize ?? [ds.height, ds.width];
-  return {
-    count: ds.count,
-    sampleShape: [1, h, w],
-    describe: `${ds.source} (${split}, ${ds.count} images${resize ? `, resized to ${h}x${w}` : ''})`,
-    files: ds.files,
-    nonFinite: null,
-    *batches(o) {
-      for (const b of epochBatches(ds, { ...o, resize })) yield { x: b.images, target: b.labels, size: b.size };
-    },
-  };
-}
+const idx = (dir: string, split: Split, resize: Pair | null, numClasses: number): TrainData =>
+  idxData(loadDataset(dir, split, numClasses), split, resize);
 
 /** numClasses: the class count for cross-entropy, whose targets are class indices; null for regression. */
 function npy(inputsPath: string, targetsPath: string, numClasses: number | null): TrainData {

@@ -186,3 +186,42 @@ export function decodeSafetensors(bytes: Uint8Array, file: string): Safetensors 
   }
   return { tensors, metadata };
 }
+
+export interface Checkpoint {
+  /** The file as the user named it; every message about the checkpoint starts with it. */
+  readonly path: string;
+  readonly tensors: ReadonlyMap<string, StoredTensor>;
+  readonly metadata: Readonly<Record<string, string>>;
+}
+
+export interface ExpectedTensor {
+  readonly name: string;
+  readonly shape: readonly number[];
+}
+
+const LISTED = 10;
+
+/**
+ * Checks the checkpoint holds exactly the model's tensors with the model's shapes (as PyTorch's
+ * load_state_dict(strict=True) does); throws one CheckpointError listing every difference.
+ */
+export function expectTensors(ckpt: Checkpoint, expected: readonly ExpectedTensor[]): void {
+  const problems: string[] = [];
+  const names = new Set<string>();
+  for (const { name, shape } of expected) {
+    names.add(name);
+    const t = ckpt.tensors.get(name);
+    if (!t) problems.push(`tensor ${name} is missing (the model expects shape ${formatShape(shape)})`);
+    else if (formatShape(t.shape) !== formatShape(shape))
+      problems.push(`tensor ${name} has shape ${formatShape(t.shape)}, the model expects ${formatShape(shape)}`);
+  }
+  for (const [name, t] of ckpt.tensors) {
+    if (!names.has(name)) problems.push(`tensor ${name} ${formatShape(t.shape)} is not in the model`);
+  }
+  if (problems.length === 0) return;
+  if (problems.length === 1) throw new CheckpointError(`${ckpt.path}: ${problems[0]}`);
+  const more = problems.length > LISTED ? `\n  ... and ${problems.length - LISTED} more` : '';
+  throw new CheckpointError(
+    `${ckpt.path} does not match the model (${problems.length} problems):\n  ${problems.slice(0, LISTED).join('\n  ')}${more}`,
+  );
+}

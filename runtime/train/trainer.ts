@@ -4,7 +4,7 @@ import { location } from '../../compiler/diagnostics/render.ts';
 import { untrainableBatchNorms } from '../../compiler/shapes/infer.ts';
 import type { Model } from '../model.ts';
 import { UserError } from '../errors.ts';
-import type { TrainData } from './data.ts';
+import type { TrainData } from './train-data.ts';
 
 export interface TrainRecipe {
   /** The last epoch to train (counting a resumed run's earlier epochs). */
@@ -93,6 +93,8 @@ export interface TrainHooks {
    * and at an epoch's end) from the GPU's ring of step losses: batches `first`.. of `epoch`'s `batches`.
    */
   onStepLosses?(epoch: number, batches: number, first: number, losses: readonly number[]): void;
+  /** Asked before every step: true stops training there, as `--steps` does (the playground's stop button). */
+  shouldStop?(): boolean;
 }
 
 /** Training stopped on a NaN or infinite loss; weights from before it are what was last saved. */
@@ -173,7 +175,8 @@ export async function train(
   const dropped = untrainableLastBatch(model, data.train.count, recipe.batchSize, hooks);
   const batches = Math.ceil((data.train.count - dropped) / recipe.batchSize);
   const firstEpoch = recipe.firstEpoch ?? 1;
-  const stopHere = (): boolean => recipe.maxSteps !== null && model.steps >= recipe.maxSteps;
+  const stopHere = (): boolean =>
+    (recipe.maxSteps !== null && model.steps >= recipe.maxSteps) || hooks.shouldStop?.() === true;
   // Compile time already reported: none yet, so the first epoch counts the model's own.
   let compileReported = 0;
   // Batch sizes that have trained a step in this run: the first step at each waits for compiles.

@@ -39,7 +39,7 @@ beforeAll(() => {
   expect(r.code, r.out).toBe(0);
   mkdirSync(join(tmp, 'bin'));
   copyFileSync(join(root, 'bin', 'cnnc.js'), join(tmp, 'bin', 'cnnc.js'));
-  for (const dir of ['compiler', 'runtime', 'node_modules']) symlinkSync(join(root, dir), join(tmp, dir));
+  for (const dir of ['compiler', 'runtime', 'web', 'node_modules']) symlinkSync(join(root, dir), join(tmp, dir));
 });
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 

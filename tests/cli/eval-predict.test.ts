@@ -10,6 +10,10 @@ import { compile } from '../../runtime/model.ts';
 import { openData } from '../../runtime/train/data.ts';
 import { readWeights, setWeights } from '../../runtime/train/state-dict.ts';
 import { validate } from '../../runtime/train/trainer.ts';
+import { installDawn } from '../../runtime/gpu/dawn.ts';
+
+// compile() without a device opens navigator.gpu: under Node, dawn.node's.
+installDawn();
 
 const LENET = 'dsl-examples/lenet-relu.cnn';
 const TEST_IMAGES = '/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz';

@@ -73,7 +73,7 @@ describe('unknown options', () => {
     [['summary', 'absent.cnn', '-x'], 'cnnc summary: unknown option -x (cnnc summary --help lists its options)'],
     [
       ['chekc', 'absent.cnn'],
-      "cnnc: unknown command 'chekc' (did you mean 'check'?; commands: check, summary, compile, kernels, train, eval, predict, profile, tune, run, weights, export)",
+      "cnnc: unknown command 'chekc' (did you mean 'check'?; commands: check, summary, compile, kernels, train, eval, predict, profile, tune, run, weights, export, serve)",
     ],
   ])('%j', async (args, message) => {
     expect(await refused(...args)).toBe(message);
@@ -185,7 +185,9 @@ describe('usage', () => {
     const r = await cnncInProcess('--help');
     expect(r.code).toBe(0);
     expect(r.stdout).toBe(usage());
-    for (const c of names) expect(r.stdout).toMatch(new RegExp(`^ {2}${c} ${commands[c].synopsis.split(' ')[0]}`, 'm'));
+    // The synopsis's first word, literally (`[FILE]` is no character class).
+    const first = (c: (typeof names)[number]) => commands[c].synopsis.split(' ')[0]!.replace(/[[\]]/g, '\\$&');
+    for (const c of names) expect(r.stdout).toMatch(new RegExp(`^ {2}${c} ${first(c)}`, 'm'));
     // No command: the usage, as an error.
     expect((await cnncInProcess()).code).toBe(1);
   });
@@ -221,6 +223,7 @@ describe('the flags a command module reads', () => {
     ['flags.ts', ['train', 'eval', 'predict']],
     ['profile.ts', ['profile']],
     ['tune.ts', ['tune']],
+    ['serve.ts', ['serve']],
   ] as const)('%s reads only options of %j', (file, users) => {
     const text = readFileSync(join(root, 'runtime', 'cli', file), 'utf8');
     const reads = [...text.matchAll(/(?<![\w/.])flags(?:\.([a-zA-Z]+)|\['([a-z-]+)'\])/g)].map((m) => m[1] ?? m[2]!);

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { analyze, CompileError, compileModel } from '../../compiler/index.ts';
 import { defaultLimits } from '../../compiler/codegen/index.ts';
-import { openGpu, type Gpu } from '../../runtime/gpu/device.ts';
+import { openGpu, type Gpu } from '../../runtime/gpu/dawn.ts';
 import { pipelineFor } from '../../runtime/gpu/run-kernel.ts';
 
 const root = join(import.meta.dirname, '..', '..');

@@ -15,6 +15,10 @@ import { compile } from '../../runtime/model.ts';
 import { readWeights, setWeights } from '../../runtime/train/state-dict.ts';
 import { expectAllclose } from '../helpers/allclose.ts';
 import { exportModel, root, runTorch } from './exported.ts';
+import { installDawn } from '../../runtime/gpu/dawn.ts';
+
+// compile() without a device opens navigator.gpu: under Node, dawn.node's.
+installDawn();
 
 const dir = mkdtempSync(join(tmpdir(), 'cnnc-export-gpu-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

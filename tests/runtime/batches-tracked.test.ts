@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openGpu, type Gpu } from '../../runtime/gpu/device.ts';
+import { openGpu, type Gpu } from '../../runtime/gpu/dawn.ts';
 import { compile, type Model } from '../../runtime/model.ts';
 import { CheckpointError, writeCheckpoint, type StoredTensor } from '../../runtime/train/checkpoint.ts';
 import { applyRun, readRun, saveRun } from '../../runtime/train/resume.ts';

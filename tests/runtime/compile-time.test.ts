@@ -6,6 +6,10 @@ import { describe, expect, it } from 'vitest';
 import { compile } from '../../runtime/model.ts';
 import type { TrainBatch, TrainData } from '../../runtime/train/data.ts';
 import { train } from '../../runtime/train/trainer.ts';
+import { installDawn } from '../../runtime/gpu/dawn.ts';
+
+// compile() without a device opens navigator.gpu: under Node, dawn.node's.
+installDawn();
 
 const source = `model Tiny {
   input [1, 4, 4]

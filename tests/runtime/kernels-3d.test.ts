@@ -9,7 +9,7 @@ import type { OpAttrs, Triple } from '../../compiler/ir/ops.ts';
 import type { KernelModule, KernelOrigin } from '../../compiler/codegen/kernel.ts';
 import { conv3dGradInputKernel, conv3dGradWeightKernels, conv3dKernel } from '../../compiler/codegen/kernels/conv3d.ts';
 import { pool3dBackward, pool3dForward, type Shape5 } from '../../compiler/codegen/kernels/pool3d.ts';
-import { openGpu, type Gpu } from '../../runtime/gpu/device.ts';
+import { openGpu, type Gpu } from '../../runtime/gpu/dawn.ts';
 import { type HostArray, runKernels } from '../../runtime/gpu/run-kernel.ts';
 import * as ref from '../../runtime/reference/ops.ts';
 import { type Tensor, tensor } from '../../runtime/reference/tensor.ts';

@@ -5,7 +5,7 @@ import type { KernelOrigin } from '../../compiler/codegen/kernel.ts';
 import { type ScalarExpr, activations, add, input, mul } from '../../compiler/ir/expr.ts';
 import { elementwiseKernel } from '../../compiler/codegen/kernels/elementwise.ts';
 import { concatKernel } from '../../compiler/codegen/kernels/concat.ts';
-import { openGpu, type Gpu } from '../../runtime/gpu/device.ts';
+import { openGpu, type Gpu } from '../../runtime/gpu/dawn.ts';
 import { runKernels } from '../../runtime/gpu/run-kernel.ts';
 import * as ref from '../../runtime/reference/ops.ts';
 import { type Tensor, tensor } from '../../runtime/reference/tensor.ts';

@@ -15,7 +15,7 @@ import {
   sgdStep,
   stepWords,
 } from '../../compiler/codegen/kernels/optimizer.ts';
-import { openGpu, type Gpu } from '../../runtime/gpu/device.ts';
+import { openGpu, type Gpu } from '../../runtime/gpu/dawn.ts';
 import { type HostArray, runKernels } from '../../runtime/gpu/run-kernel.ts';
 import { dropoutMask } from '../../runtime/gpu/rng.ts';
 import * as ref from '../../runtime/reference/ops.ts';

@@ -17,7 +17,7 @@ import {
   batchnormTrainBackward,
   batchnormTrainForward,
 } from '../../compiler/codegen/kernels/batchnorm.ts';
-import { openGpu, type Gpu } from '../../runtime/gpu/device.ts';
+import { openGpu, type Gpu } from '../../runtime/gpu/dawn.ts';
 import { type HostArray, runKernels } from '../../runtime/gpu/run-kernel.ts';
 import type { KernelModule, KernelOrigin } from '../../compiler/codegen/kernel.ts';
 import * as ref from '../../runtime/reference/ops.ts';

@@ -4,7 +4,7 @@
 // b = 1 / sqrt(in / groups * kd * kh * kw), the bias with the same bound).
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openGpu, type Gpu } from '../../runtime/gpu/device.ts';
+import { openGpu, type Gpu } from '../../runtime/gpu/dawn.ts';
 import { compile } from '../../runtime/model.ts';
 
 let gpu: Gpu;

@@ -11,6 +11,10 @@ import { IMAGES_MAGIC, LABELS_MAGIC } from '../../runtime/data/idx.ts';
 import { compile } from '../../runtime/model.ts';
 import { cnncInProcess } from '../helpers/cli.ts';
 import { idxBytes } from '../helpers/idx.ts';
+import { installDawn } from '../../runtime/gpu/dawn.ts';
+
+// compile() without a device opens navigator.gpu: under Node, dawn.node's.
+installDawn();
 
 // Counts calls of the parser and the elaborator; each keeps its own behaviour.
 const { calls, counting } = vi.hoisted(() => {

@@ -3,7 +3,7 @@
 // trainStep runs: equal weights afterwards. Then the profile by layer (runtime/profile.ts) and
 // `cnnc profile`, which prints it: every kernel attributed, the rows summing to the step.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openGpu, type Gpu } from '../../runtime/gpu/device.ts';
+import { openGpu, type Gpu } from '../../runtime/gpu/dawn.ts';
 import { compile } from '../../runtime/model.ts';
 import { profileSteps, randomBatch } from '../../runtime/profile.ts';
 import { cnnc } from '../helpers/cli.ts';

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openGpu, type Gpu } from '../../runtime/gpu/device.ts';
+import { openGpu, type Gpu } from '../../runtime/gpu/dawn.ts';
 import { runKernels } from '../../runtime/gpu/run-kernel.ts';
 import type { KernelModule } from '../../compiler/codegen/kernel.ts';
 

@@ -17,7 +17,7 @@ import fs from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { OptimizerConfig } from '../../compiler/ir/recipe.ts';
-import { openGpu, type Gpu } from '../../runtime/gpu/device.ts';
+import { openGpu, type Gpu } from '../../runtime/gpu/dawn.ts';
 import { compile, type Model } from '../../runtime/model.ts';
 import { readCheckpoint, type StoredTensor } from '../../runtime/train/checkpoint.ts';
 import { stateDict } from '../../runtime/train/state-dict.ts';

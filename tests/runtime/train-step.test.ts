@@ -3,7 +3,7 @@
 // the 3-D ops too).
 // Tolerance: float32 GPU vs float64 reference, rtol 1e-3 atol 1e-5 on outputs and updated weights.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openGpu, type Gpu } from '../../runtime/gpu/device.ts';
+import { openGpu, type Gpu } from '../../runtime/gpu/dawn.ts';
 import { compile, type Model } from '../../runtime/model.ts';
 import {
   backward,

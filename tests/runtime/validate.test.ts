@@ -4,7 +4,7 @@
 // terms); the mean of the three batch means, which validate() used to report, is ~1e-2 away here.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LossKind } from '../../compiler/ir/recipe.ts';
-import { openGpu, type Gpu } from '../../runtime/gpu/device.ts';
+import { openGpu, type Gpu } from '../../runtime/gpu/dawn.ts';
 import { compile } from '../../runtime/model.ts';
 import { forward, lossOf, type Params } from '../../runtime/reference/interpret.ts';
 import { tensor, type Tensor } from '../../runtime/reference/tensor.ts';

@@ -1,7 +1,7 @@
 // awaitGpu: dawn.node's polls are paced to one a millisecond while cnnc waits on the GPU, every
 // other setImmediate keeps its meaning, and the global is restored however the wait ends.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openGpu, type Gpu } from '../../runtime/gpu/device.ts';
+import { openGpu, type Gpu } from '../../runtime/gpu/dawn.ts';
 import { awaitGpu } from '../../runtime/gpu/wait.ts';
 
 let gpu: Gpu;

@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { crc32, inflateSync } from 'node:zlib';
 import { describe, expect, it, onTestFinished } from 'vitest';
-import { renderPng, renderSvg, StepCurve, writePlot, type CurvePoint } from '../../runtime/train/plot.ts';
+import { renderSvg, StepCurve, type CurvePoint } from '../../runtime/train/plot.ts';
+import { renderPng, writePlot } from '../../runtime/train/plot-file.ts';
 
 const history: CurvePoint[] = [1, 2, 3, 4, 5].map((epoch) => ({
   epoch,

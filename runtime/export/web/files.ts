@@ -4,7 +4,7 @@
 import { BundleError } from './bundle-error.ts';
 
 /** Reads one file of the bundle as bytes; the message of a failure names the file. */
-export type ReadBundleFile = (name: string) => Promise<Uint8Array>;
+export type ReadBundleFile = (name: string) => Promise<Uint8Array<ArrayBuffer>>;
 
 const SCHEME = /^[a-z][a-z\d+.-]*:/i;
 

@@ -169,7 +169,7 @@ class Runner implements WebModel {
   }
 
   /** One batch through the kernels, one submit; the logits read back. */
-  private async forward(x: Float32Array): Promise<Float32Array> {
+  private async forward(x: Float32Array<ArrayBuffer>): Promise<Float32Array> {
     const { device, manifest } = this;
     const { input, output } = manifest;
     device.queue.writeBuffer(this.buffers[input.buffer]!, input.offset, x);
@@ -200,7 +200,7 @@ class Runner implements WebModel {
 }
 
 /** weights.bin, checked against the manifest's size and checksum. */
-async function readWeights(manifest: WebManifest, read: ReadBundleFile): Promise<Uint8Array> {
+async function readWeights(manifest: WebManifest, read: ReadBundleFile): Promise<Uint8Array<ArrayBuffer>> {
   const { file, bytes, checksum } = manifest.weights;
   const data = await read(file);
   if (data.length !== bytes)
