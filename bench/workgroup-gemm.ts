@@ -9,7 +9,7 @@ import { conv2dGradInputKernel } from '../compiler/codegen/kernels/conv2d-grad-i
 import { conv2dGradWeightKernels } from '../compiler/codegen/kernels/conv2d-grad-weight.ts';
 import { type WorkgroupTile, tileName, workgroupTiles } from '../compiler/codegen/kernels/gemm-workgroup.ts';
 import { matmulKernel } from '../compiler/codegen/kernels/matmul.ts';
-import { openGpu } from '../runtime/gpu/device.ts';
+import { openGpu } from '../runtime/gpu/dawn.ts';
 import { convCases, timeKernels } from './kernels.ts';
 
 const rounds = Number(process.argv[2] ?? 2);

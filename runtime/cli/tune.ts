@@ -6,7 +6,7 @@
 import { CompileError, type Compiled, compileModel } from '../../compiler/index.ts';
 import { describeChoice } from '../../compiler/codegen/tuning/choice.ts';
 import { gemmSites } from '../../compiler/codegen/tuning/site.ts';
-import { openGpu } from '../gpu/device.ts';
+import { openGpu } from '../gpu/dawn.ts';
 import { cachePath, deviceIdentity, readCache, writeCache } from '../tune/cache.ts';
 import { entryOf, tuneMode } from '../tune/choices.ts';
 import { type SiteResult, type Timed, tuneSites } from '../tune/tuner.ts';

@@ -19,7 +19,7 @@ import {
   workgroupTiles,
 } from '../../compiler/codegen/kernels/gemm-workgroup.ts';
 import { linearForward, linearGradInput, linearGradWeight } from '../../compiler/codegen/kernels/matmul.ts';
-import { openGpu, type Gpu } from '../../runtime/gpu/device.ts';
+import { openGpu, type Gpu } from '../../runtime/gpu/dawn.ts';
 import { runKernels } from '../../runtime/gpu/run-kernel.ts';
 import * as ref from '../../runtime/reference/ops.ts';
 import { type Tensor, tensor } from '../../runtime/reference/tensor.ts';

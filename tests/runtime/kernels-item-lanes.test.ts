@@ -14,7 +14,7 @@ import {
   stridedGeometry,
 } from '../../compiler/codegen/kernels/pool.ts';
 import { activationForward, input } from '../../compiler/ir/expr.ts';
-import { openGpu, type Gpu } from '../../runtime/gpu/device.ts';
+import { openGpu, type Gpu } from '../../runtime/gpu/dawn.ts';
 import { runKernels } from '../../runtime/gpu/run-kernel.ts';
 import * as ref from '../../runtime/reference/ops.ts';
 import { type Tensor, tensor } from '../../runtime/reference/tensor.ts';

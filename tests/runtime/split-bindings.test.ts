@@ -20,7 +20,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { KernelCall } from '../../compiler/codegen/lower/context.ts';
 import type { DeviceLimits } from '../../compiler/codegen/limits.ts';
 import type { OptimizerConfig } from '../../compiler/ir/recipe.ts';
-import { openGpu, type Gpu } from '../../runtime/gpu/device.ts';
+import { openGpu, type Gpu } from '../../runtime/gpu/dawn.ts';
 import { compile } from '../../runtime/model.ts';
 import { expectAllclose } from '../helpers/allclose.ts';
 import { createRng, normal } from '../helpers/random.ts';

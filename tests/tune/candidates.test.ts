@@ -10,7 +10,7 @@ import { candidates } from '../../compiler/codegen/tuning/candidates.ts';
 import { describeChoice } from '../../compiler/codegen/tuning/choice.ts';
 import { type GemmSite, siteKernels, siteKey } from '../../compiler/codegen/tuning/site.ts';
 import type { OpAttrs } from '../../compiler/ir/ops.ts';
-import { openGpu, type Gpu } from '../../runtime/gpu/device.ts';
+import { openGpu, type Gpu } from '../../runtime/gpu/dawn.ts';
 import { checkKernels } from '../../runtime/tune/check.ts';
 
 let gpu: Gpu;

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { GemmChoice } from '../../compiler/codegen/tuning/choice.ts';
 import { type GemmSite, gemmSites, siteKernels, siteKey } from '../../compiler/codegen/tuning/site.ts';
 import { buildModule } from '../../compiler/codegen/module.ts';
-import { openGpu, type Gpu } from '../../runtime/gpu/device.ts';
+import { openGpu, type Gpu } from '../../runtime/gpu/dawn.ts';
 import { tuneSites } from '../../runtime/tune/tuner.ts';
 import { choicesFor } from '../../runtime/tune/choices.ts';
 import { cachePath, deviceIdentity, readCache } from '../../runtime/tune/cache.ts';
