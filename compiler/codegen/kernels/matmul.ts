@@ -31,22 +31,22 @@ export interface MatmulSpec extends KernelFrame {
 }
 
 /**
- * Multiply-adds up to which a GEMM takes a narrower tile (at least 16 workgroups, so fewer rows per
- * lane): the driver compiles a wide tile's unrolled accumulators for seconds at the first dispatch
- * (lavapipe), and a GEMM this small runs in the same time either way (LeNet's linear kernels:
- * first dispatches 2.3 s shorter, steps unchanged; bench/NOTES.md).
+ * Multiply-adds up to which a GEMM takes SMALL_TILE: the driver compiles a wide tile's unrolled
+ * accumulators and subgroup shuffles for up to seconds at the first dispatch (lavapipe), and a
+ * GEMM this small runs in about the same time either way (LeNet's six small linear kernels: ~2.5x
+ * less compile CPU, steps unchanged; bench/NOTES.md).
  */
 const SMALL_GEMM = 2 ** 21;
+
+/** 2 rows and 4 columns a lane, no shared loads: 8 accumulators and 6 load sites, quick to compile. */
+const SMALL_TILE: GemmTile = { rowsPerLane: 2, cols: 4, lanes: 32 };
 
 export function matmulKernel(s: MatmulSpec): KernelModule {
   // The row sums are one more column of B, all ones: computed by the same loop, one more FMA per A load.
   const cols = s.n + (s.rowSums ? 1 : 0);
   const tile =
     s.tile ??
-    chooseTile(s.m, cols, 1, {
-      shareU: s.subgroups ?? false,
-      ...(s.m * cols * s.k <= SMALL_GEMM ? { minGroups: 16 } : {}),
-    });
+    (s.m * cols * s.k <= SMALL_GEMM ? SMALL_TILE : chooseTile(s.m, cols, 1, { shareU: s.subgroups ?? false }));
   const bAt = (col: string): string => (s.transB ? `${s.b}[${col} * ${s.k}u + k]` : `${s.b}[k * ${s.n}u + ${col}]`);
   if (s.bias && s.rowSums) throw new Error(`kernel ${s.name}: a matmul with row sums takes no bias`);
   const store = (row: string, col: string, v: string): string => {
