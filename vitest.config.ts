@@ -20,7 +20,10 @@ const gpu = [
   'tests/cli/val-limit.test.ts',
   'tests/export/ddp-cnnc.test.ts',
   'tests/export/eval.test.ts',
+  'tests/export/web.test.ts',
   'tests/seeds/values.test.ts',
+  'tests/tune/candidates.test.ts',
+  'tests/tune/tuner.test.ts',
 ];
 // Every test file lands in exactly one set: unit is the rest by construction; a gpu entry that
 // names no file (renamed, moved) would silently drop a test from both, so it is an error.

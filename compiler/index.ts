@@ -6,6 +6,7 @@
 import { buildStepProgram } from './autodiff/build.ts';
 import type { StepProgram } from './autodiff/step-ir.ts';
 import { type DeviceLimits, type LoweredProgram, lowerProgram } from './codegen/index.ts';
+import type { KernelChoices } from './codegen/tuning/choice.ts';
 import { DiagnosticBag, type Diagnostic } from './diagnostics/diagnostic.ts';
 import { renderDiagnostics } from './diagnostics/render.ts';
 import { SourceFile } from './diagnostics/source.ts';
@@ -146,6 +147,11 @@ export interface BackendOptions {
    * shown (`cnnc compile`, `cnnc kernels`). Default 'error'.
    */
   readonly limitSeverity?: 'error' | 'warning';
+  /**
+   * Tuned GEMM kernels (`cnnc tune`), by kernel key (codegen/tuning/site.ts): lowering builds them
+   * where it has a choice and today's rules elsewhere; absent, every kernel is the rules'.
+   */
+  readonly choices?: KernelChoices;
 }
 
 export interface SourceOptions extends FrontendOptions, BackendOptions {
@@ -213,11 +219,19 @@ export function compileModel(input: string | FrontendResult, options: SourceOpti
   // 3. fusion: activations and their gradients folded into neighbouring ops' epilogues.
   const { program, decisions } = options.fuse === false ? { program: unfused, decisions: null } : fuse(unfused);
 
-  // 4. plan: every tensor's arena and offset, buffers reused once their last reader has run.
-  const plan = planMemory(program);
+  // 4. plan: every tensor's arena, buffer and offset, buffers reused once their last reader has
+  //    run, none larger than the device allows.
+  const plan = planMemory(program, Math.floor(options.limits.maxBufferSize / 4));
 
   // 5. codegen: WGSL kernel calls for each pass, checked against the device's limits.
-  const kernels = lowerProgram(program, plan, options.limits, diagnostics, options.limitSeverity ?? 'error');
+  const kernels = lowerProgram(
+    program,
+    plan,
+    options.limits,
+    diagnostics,
+    options.limitSeverity ?? 'error',
+    options.choices,
+  );
   if (diagnostics.hasErrors) throw fail();
   return {
     warnings: diagnostics.all.filter((d) => d.severity === 'warning'),

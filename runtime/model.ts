@@ -12,6 +12,8 @@ import {
 } from '../compiler/index.ts';
 import { PASSES, type PassName, type StepProgram, type TensorId } from '../compiler/autodiff/step-ir.ts';
 import { numel } from '../compiler/ir/graph.ts';
+import type { KernelChoices } from '../compiler/codegen/tuning/choice.ts';
+import type { DeviceLimits } from '../compiler/codegen/limits.ts';
 import type { KernelOrigin } from '../compiler/ir/kernel-facts.ts';
 import { openGpu, type Gpu } from './gpu/device.ts';
 import { Executor } from './gpu/executor.ts';
@@ -31,12 +33,20 @@ export interface KernelTime {
   readonly ms: number;
 }
 
+/**
+ * Tuned choices for a device, made once the device is open: from the tuning cache, or after a
+ * search (runtime/tune/choices.ts), which compiles the model with the rules' kernels to find them.
+ */
+export type ChoicesFor = (gpu: Gpu, withRules: () => Compiled, limits: DeviceLimits) => Promise<KernelChoices>;
+
 /** How an analysed model becomes a Model: the back end's options, with the device in place of its limits. */
-export interface ModelOptions extends Omit<BackendOptions, 'limits' | 'limitSeverity'> {
+export interface ModelOptions extends Omit<BackendOptions, 'limits' | 'limitSeverity' | 'choices'> {
   /** An open device to use (and not dispose); default: a new one, disposed with the model. */
   readonly gpu?: Gpu;
   /** Let GEMM kernels share loads through subgroups where the device has them (default true). */
   readonly subgroups?: boolean;
+  /** Tuned GEMM kernels (BackendOptions.choices), or how to get them for the device; default the rules'. */
+  readonly choices?: KernelChoices | ChoicesFor;
 }
 
 export interface CompileOptions extends FrontendOptions, ModelOptions {
@@ -44,11 +54,15 @@ export interface CompileOptions extends FrontendOptions, ModelOptions {
   readonly path?: string;
 }
 
-/** The back end's options for this device: its limits, which the kernels must keep to. */
-const backendOptions = (gpu: Gpu, options: ModelOptions): BackendOptions => ({
-  ...options,
-  limits: options.subgroups === false ? { ...gpu.limits, subgroupMinSize: 0 } : gpu.limits,
-});
+/** The back end's options for this device: its limits, which the kernels must keep to, and the tuned choices. */
+function backendOptions(gpu: Gpu, options: ModelOptions, choices?: KernelChoices): BackendOptions {
+  const { choices: _, ...rest } = options;
+  return {
+    ...rest,
+    limits: options.subgroups === false ? { ...gpu.limits, subgroupMinSize: 0 } : gpu.limits,
+    ...(choices ? { choices } : {}),
+  };
+}
 
 /**
  * A Model on the GPU from source text (analysed here, at the train section's batch unless
@@ -61,14 +75,29 @@ export async function compile(input: string | FrontendResult, options: CompileOp
   const front = typeof input === 'string' ? analyzeSource(input, options) : input;
   const gpu = options.gpu ?? (await openGpu());
   try {
+    const rules = backendOptions(gpu, options);
+    const choices =
+      typeof options.choices === 'function'
+        ? await options.choices(gpu, () => compileModel(front, rules), rules.limits)
+        : options.choices;
     const start = performance.now();
-    const compiled = compileModel(front, backendOptions(gpu, options));
+    const compiled = compileModel(front, backendOptions(gpu, options, choices));
     const executor = await Executor.create(gpu, compiled.program, compiled.plan, compiled.kernels, null, (ex) =>
       writeInitialWeights(compiled, ex),
     );
     const compileSeconds = (performance.now() - start) / 1000;
     return new Model(
-      { front, options, gpu, ownsGpu: !options.gpu, steps: 0, tracked: new Map(), trainedSinceLoad: 0, compileSeconds },
+      {
+        front,
+        options,
+        ...(choices ? { choices } : {}),
+        gpu,
+        ownsGpu: !options.gpu,
+        steps: 0,
+        tracked: new Map(),
+        trainedSinceLoad: 0,
+        compileSeconds,
+      },
       compiled,
       executor,
     );
@@ -115,6 +144,8 @@ function writeInitialWeights(compiled: Compiled, executor: Executor): void {
 interface Shared {
   readonly front: FrontendResult;
   readonly options: ModelOptions;
+  /** The tuned choices every batch size compiles with. */
+  readonly choices?: KernelChoices;
   readonly gpu: Gpu;
   readonly ownsGpu: boolean;
   /** Training steps run so far: the optimizer's step count (set on resuming). */
@@ -198,7 +229,7 @@ export class Model {
         // From the analysed graph: shape inference at this batch and the back end, no parse. A
         // sibling only ever evaluates or trains a last partial batch the trainer has checked.
         const compiled = compileModel(this.shared.front, {
-          ...backendOptions(this.shared.gpu, this.shared.options),
+          ...backendOptions(this.shared.gpu, this.shared.options, this.shared.choices),
           batch,
           training: false,
         });

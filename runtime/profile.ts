@@ -22,8 +22,7 @@ export interface LayerRow {
 
 /**
  * How a kernel's times over the profiled steps become one: the fastest (on a shared machine the
- * run least disturbed by others: the bench's choice), or the mean (timestamps are quantised, to
- * 65.5 us on lavapipe, so the fastest of a short kernel reads 0; the mean does not: the command's).
+ * run least disturbed by others: the bench's choice), or the mean (the command's).
  */
 export type Statistic = 'min' | 'mean';
 

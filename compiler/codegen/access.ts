@@ -10,12 +10,13 @@ import type { BindingRef, KernelCall } from './lower/context.ts';
 /** The GPU buffer a binding lands in. */
 function bufferOf(ref: BindingRef, plan: MemoryPlan): string {
   switch (ref.kind) {
-    case 'tensor': {
+    case 'tensor':
+    case 'window': {
       const p = plan.placements[ref.tensor]!;
       return `${p.arena}#${p.bank}`;
     }
     case 'range':
-      return `${ref.arena}#0`;
+      return `${ref.arena}#${ref.bank}`;
     case 'step':
     case 'scratch':
       return ref.kind;

@@ -1,13 +1,14 @@
 // Pass: the step program and memory plan -> kernel calls for each pass, checked against the
 // device's WebGPU limits so a model that cannot run fails at compile time, naming its layer.
 import type { DiagnosticBag } from '../diagnostics/diagnostic.ts';
-import type { StepOp, StepProgram } from '../autodiff/step-ir.ts';
+import { PASSES, opTensors, type StepOp, type StepProgram } from '../autodiff/step-ir.ts';
 import type { MemoryPlan } from '../plan/allocate.ts';
 import type { KernelCall, LowerContext } from './lower/context.ts';
-import { lowerOp } from './lower/index.ts';
+import { lowerWithinLimits } from './lower/slices.ts';
 import { resolveAccess } from './access.ts';
 import { KernelLimitError, type KernelOrigin } from './kernel.ts';
 import type { DeviceLimits } from './limits.ts';
+import type { KernelChoices } from './tuning/choice.ts';
 
 export { defaultLimits, type DeviceLimits } from './limits.ts';
 
@@ -46,6 +47,29 @@ function checkCall(call: KernelCall, op: StepOp, limits: DeviceLimits, report: R
   }
 }
 
+/**
+ * The plan banks `work` and `param` (with its mirrors) so that no buffer exceeds maxBufferSize; a
+ * tensor larger than that cannot be placed at all, and the other arenas are one buffer each.
+ */
+function checkBuffers(program: StepProgram, plan: MemoryPlan, limits: DeviceLimits, report: Report): void {
+  const allowed = `this device allows ${mib(limits.maxBufferSize)} per buffer (maxBufferSize)`;
+  const banked = new Set(['work', 'param', 'grad', 'state1', 'state2']);
+  for (const [arena, elements] of Object.entries(plan.arenas))
+    if (!banked.has(arena) && elements * 4 > limits.maxBufferSize)
+      report('E0401', `the ${arena} arena needs ${mib(elements * 4)}; ${allowed}`);
+  for (const t of program.tensors) {
+    // A gradient is as large as its parameter, reported once.
+    const placed = t.aliasOf === null && banked.has(t.arena) && t.arena !== 'grad';
+    if (!placed || plan.placements[t.id]!.elements * 4 <= limits.maxBufferSize) continue;
+    const user = PASSES.flatMap((pass) => program[pass]).find((op) => opTensors(op).includes(t.id));
+    const where = user ? ` (${user.origin.sources[0] ?? user.origin.ops.join(', ')})` : '';
+    report(
+      'E0401',
+      `${t.name} [${t.shape.join(', ')}] needs ${mib(plan.placements[t.id]!.elements * 4)}; ${allowed}${where}`,
+    );
+  }
+}
+
 type Report = (code: 'E0401', message: string, span?: undefined, extra?: { help?: string }) => void;
 
 /**
@@ -58,13 +82,35 @@ export function lowerProgram(
   limits: DeviceLimits,
   diags: DiagnosticBag,
   severity: 'error' | 'warning' = 'error',
+  choices?: KernelChoices,
 ): LoweredProgram {
-  const report: Report = (code, message, span, extra) => diags.report(severity, code, message, span, extra);
-  const ctx: LowerContext = { program, plan, limits, counter: 0 };
+  // The passes lower the same layers: each message once.
+  const reported = new Set<string>();
+  const report: Report = (code, message, span, extra) => {
+    if (!reported.has(message)) diags.report(severity, code, message, span, extra);
+    reported.add(message);
+  };
+  const ctx: LowerContext = {
+    program,
+    plan,
+    limits,
+    counter: 0,
+    ...(choices ? { choices } : {}),
+    rejectChoice: (key, why) =>
+      diags.report(
+        'warning',
+        'W0401',
+        `the tuned choice for kernel \`${key}\` does not apply (${why}); using the rules' kernel`,
+        undefined,
+        {
+          help: 'run `cnnc tune` again',
+        },
+      ),
+  };
   const lowerAll = (ops: readonly StepOp[]): LoweredCall[] =>
     ops.flatMap((op) => {
       try {
-        const calls = lowerOp(op, ctx).map((c) => resolveAccess(c, plan));
+        const calls = lowerWithinLimits(op, ctx).map((c) => resolveAccess(c, plan));
         for (const c of calls) checkCall(c, op, limits, report);
         return calls.map((c) => ({ ...c, origin: op.origin }));
       } catch (e) {
@@ -75,13 +121,6 @@ export function lowerProgram(
         return [];
       }
     });
-  for (const [arena, elements] of Object.entries(plan.arenas)) {
-    if (elements * 4 > limits.maxBufferSize) {
-      report(
-        'E0401',
-        `the ${arena} arena needs ${mib(elements * 4)}; this device allows ${mib(limits.maxBufferSize)} per buffer (maxBufferSize)`,
-      );
-    }
-  }
+  checkBuffers(program, plan, limits, report);
   return { forward: lowerAll(program.forward), evaluate: lowerAll(program.evaluate), train: lowerAll(program.train) };
 }

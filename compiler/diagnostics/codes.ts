@@ -36,6 +36,7 @@ export const codes = {
   // Warnings: the model compiles and trains, but probably not as meant.
   W0201: 'unused value',
   W0202: 'implicit chain input',
+  W0401: 'tuned kernel choice not applicable',
 } as const;
 
 export type DiagCode = keyof typeof codes;

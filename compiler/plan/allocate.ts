@@ -7,6 +7,9 @@
 // `work` is split into banks (one GPU buffer each) so that kernels can bind their inputs read-only:
 // WebGPU tracks storage usage per buffer, and a dispatch may not bind one buffer both read-only and
 // writable. An op's read tensors and written tensors go to different banks where the banks allow.
+// No buffer grows past the device's largest (maxBufferSize): `work` opens another bank where none
+// has room, and `param` (with its mirrors) goes on in a new buffer where the next tensor would not
+// fit (VGG-11's 491 MiB of weights against WebGPU's default 256 MiB).
 import { numel } from '../ir/graph.ts';
 import { PASSES, operands, type Arena, type StepProgram, type TensorId } from '../autodiff/step-ir.ts';
 import { liveIntervals, type Interval } from './liveness.ts';
@@ -15,7 +18,7 @@ export const ALIGN_ELEMENTS = 64;
 
 export interface Placement {
   readonly arena: Arena;
-  /** Which buffer of the arena: a `work` bank; 0 for the other arenas, one buffer each. */
+  /** Which buffer of the arena: a `work` bank, a `param` bank (and its mirrors'); 0 for the other arenas, one buffer each. */
   readonly bank: number;
   /** In 4-byte elements from the arena's start. */
   readonly offset: number;
@@ -28,6 +31,8 @@ export interface MemoryPlan {
   readonly arenas: Readonly<Record<Arena, number>>;
   /** Elements of each `work` bank (one buffer each). */
   readonly workBanks: readonly number[];
+  /** Elements of each `param` bank (one buffer each), and of the `grad` and state banks that mirror them. */
+  readonly paramBanks: readonly number[];
   /** Elements the `work` arena would need without reuse (every tensor its own slot). */
   readonly unplannedWork: number;
 }
@@ -91,6 +96,7 @@ function reuse(
   sizes: ReadonlyMap<TensorId, number>,
   live: ReadonlyMap<TensorId, Interval>,
   conflict: ReadonlyMap<TensorId, ReadonlySet<TensorId>>,
+  capacity: number,
 ): WorkPlan {
   const placed: Slot[][] = Array.from({ length: WORK_BANKS }, () => []);
   const banks = Array.from({ length: WORK_BANKS }, () => 0);
@@ -110,9 +116,17 @@ function reuse(
       }
       return offset;
     };
-    const allowed = banks.map((_, b) => b).filter((b) => !taken.has(b));
-    // Every bank conflicts: any will do, codegen declares the shared bank's bindings read_write.
-    const candidates = allowed.length > 0 ? allowed : banks.map((_, b) => b);
+    const all = banks.map((_, b) => b);
+    const fits = (bank: number): boolean => firstFit(bank) + size <= capacity;
+    const allowed = all.filter((b) => !taken.has(b) && fits(b));
+    // Every bank conflicts: any with room will do, codegen declares the shared bank's bindings
+    // read_write. None with room: a new bank.
+    const candidates = allowed.length > 0 ? allowed : taken.size === banks.length ? all.filter(fits) : [];
+    if (candidates.length === 0) {
+      candidates.push(banks.length);
+      placed.push([]);
+      banks.push(0);
+    }
     let best: { bank: number; offset: number; growth: number } | null = null;
     for (const bank of candidates) {
       const offset = firstFit(bank);
@@ -135,6 +149,7 @@ function placeWork(
   sizes: ReadonlyMap<TensorId, number>,
   live: ReadonlyMap<TensorId, Interval>,
   conflict: ReadonlyMap<TensorId, ReadonlySet<TensorId>>,
+  capacity: number,
 ): WorkPlan {
   const ids = [...sizes.keys()];
   const first = (id: TensorId): number => live.get(id)!.first;
@@ -142,15 +157,21 @@ function placeWork(
   const plans = [
     ids.toSorted((a, b) => first(a) - first(b) || size(b) - size(a)),
     ids.toSorted((a, b) => size(b) - size(a) || first(a) - first(b)),
-  ].map((order) => reuse(order, sizes, live, conflict));
+  ].map((order) => reuse(order, sizes, live, conflict, capacity));
   const total = (p: WorkPlan): number => p.banks.reduce((a, b) => a + b, 0);
   return plans.reduce((best, p) => (total(p) < total(best) ? p : best));
 }
 
 const align = (n: number): number => Math.ceil(n / ALIGN_ELEMENTS) * ALIGN_ELEMENTS;
 
-export function planMemory(program: StepProgram): MemoryPlan {
+/**
+ * `bufferElements`: the most elements one GPU buffer may hold (the device's maxBufferSize / 4);
+ * a tensor bigger than that gets a buffer of its own, which lowering reports.
+ */
+export function planMemory(program: StepProgram, bufferElements = Number.POSITIVE_INFINITY): MemoryPlan {
   const sizes: Record<Arena, number> = { param: 0, grad: 0, state1: 0, state2: 0, stats: 0, work: 0, io: 0, metric: 0 };
+  const capacity = Math.floor(bufferElements / ALIGN_ELEMENTS) * ALIGN_ELEMENTS;
+  const paramBanks = [0];
   const placements: Placement[] = [];
   const paramOf = new Map([...program.gradients].map(([param, grad]) => [grad, param]));
   // Work tensors no op touches (fused away: a pre-activation stored by no kernel) get no memory.
@@ -159,7 +180,7 @@ export function planMemory(program: StepProgram): MemoryPlan {
   for (const t of program.tensors)
     if (t.arena === 'work' && t.aliasOf === null && live.has(t.id))
       workSizes.set(t.id, align(Math.max(1, numel(t.shape))));
-  const work = placeWork(workSizes, live, conflicts(program));
+  const work = placeWork(workSizes, live, conflicts(program), capacity);
   const place = (id: TensorId): Placement => {
     const t = program.tensors[id]!;
     const elements = Math.max(1, numel(t.shape));
@@ -176,7 +197,16 @@ export function planMemory(program: StepProgram): MemoryPlan {
     if (t.arena === 'grad') {
       const param = paramOf.get(id);
       if (param === undefined) throw new Error(`internal: gradient ${t.name} has no parameter`);
-      return { arena: 'grad', bank: 0, offset: placements[param]!.offset, elements };
+      const { bank, offset } = placements[param]!;
+      return { arena: 'grad', bank, offset, elements };
+    }
+    if (t.arena === 'param') {
+      const last = paramBanks.length - 1;
+      if (paramBanks[last]! > 0 && paramBanks[last]! + elements > capacity) paramBanks.push(0);
+      const bank = paramBanks.length - 1;
+      const offset = paramBanks[bank]!;
+      paramBanks[bank] = align(offset + elements);
+      return { arena: 'param', bank, offset, elements };
     }
     const offset = sizes[t.arena];
     sizes[t.arena] = align(offset + elements);
@@ -189,8 +219,15 @@ export function planMemory(program: StepProgram): MemoryPlan {
   // Banks past the last one used get no buffer (they fill in order: an empty bank grows least).
   const workBanks = work.banks.slice(0, Math.max(1, work.banks.findLastIndex((e) => e > 0) + 1));
   sizes.work = workBanks.reduce((a, b) => a + b, 0);
+  sizes.param = paramBanks.reduce((a, b) => a + b, 0);
   sizes.grad = sizes.param;
   sizes.state1 = stateArenas.has('state1') ? sizes.param : 0;
   sizes.state2 = stateArenas.has('state2') ? sizes.param : 0;
-  return { placements, arenas: sizes, workBanks, unplannedWork: [...workSizes.values()].reduce((a, b) => a + b, 0) };
+  return {
+    placements,
+    arenas: sizes,
+    workBanks,
+    paramBanks,
+    unplannedWork: [...workSizes.values()].reduce((a, b) => a + b, 0),
+  };
 }

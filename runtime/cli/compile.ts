@@ -5,6 +5,7 @@ import { printStepProgram } from '../../compiler/autodiff/print.ts';
 import { defaultLimits } from '../../compiler/codegen/index.ts';
 import { CompileError, type Compiled, compileModel } from '../../compiler/index.ts';
 import type { KernelCall } from '../../compiler/codegen/lower/context.ts';
+import type { KernelModule } from '../../compiler/codegen/kernel.ts';
 import { graphToDot } from '../../compiler/ir/dot.ts';
 import { printGraph } from '../../compiler/ir/print.ts';
 import { printFusion } from '../../compiler/fusion/print.ts';
@@ -41,12 +42,18 @@ function compiled(file: string, flags: CodegenFlags, io: Output): Compiled | nul
   }
 }
 
+/** Each kernel once: a tensor past the binding limit runs one kernel over several slices or blocks. */
+const distinct = (calls: readonly KernelCall[]): KernelModule[] => [...new Set(calls.map((c) => c.kernel))];
+
 const emitters = {
   ir: (c: Compiled) => `${printGraph(c.graph)}\n\n${printStepProgram(c.program)}\n`,
   graph: (c: Compiled) => `${graphToDot(c.graph)}\n`,
   plan: (c: Compiled) => `${printPlan(c.program, c.plan)}\n`,
   fusion: (c: Compiled) => printFusion(c.fusion),
-  wgsl: (c: Compiled) => c.kernels.train.map((k) => k.kernel.wgsl).join('\n'),
+  wgsl: (c: Compiled) =>
+    distinct(c.kernels.train)
+      .map((k) => k.wgsl)
+      .join('\n'),
 } as const;
 
 export function compileCommand(file: string, flags: Flags<'compile'>, io: Output): number {
@@ -65,7 +72,7 @@ export function compileCommand(file: string, flags: Flags<'compile'>, io: Output
   const ext = { ir: 'ir.txt', graph: 'dot', plan: 'plan.txt', fusion: 'fusion.txt' } as const;
   const files =
     emit === 'wgsl'
-      ? c.kernels.train.map((k) => ({ name: `${k.kernel.name}.wgsl`, text: k.kernel.wgsl }))
+      ? distinct(c.kernels.train).map((k) => ({ name: `${k.name}.wgsl`, text: k.wgsl }))
       : [
           {
             name: `${c.graph.model}.${ext[emit as keyof typeof ext]}`,
@@ -85,12 +92,12 @@ export function kernelsCommand(file: string, flags: Flags<'kernels'>, io: Output
   const c = compiled(file, flags, io);
   if (!c) return 1;
   // The training step's kernels (forward, loss, backward, update), or the evaluation forward.
-  const calls: readonly KernelCall[] = flags.backward ? c.kernels.train : c.kernels.forward;
-  const shown = calls.filter((k) => flags.filter === undefined || k.kernel.name.includes(flags.filter));
+  const kernels = distinct(flags.backward ? c.kernels.train : c.kernels.forward);
+  const shown = kernels.filter((k) => flags.filter === undefined || k.name.includes(flags.filter));
   if (shown.length === 0) {
-    io.err(`cnnc: no kernel matches '${flags.filter}' (kernels: ${calls.map((k) => k.kernel.name).join(', ')})\n`);
+    io.err(`cnnc: no kernel matches '${flags.filter}' (kernels: ${kernels.map((k) => k.name).join(', ')})\n`);
     return 1;
   }
-  io.out(shown.map((k) => k.kernel.wgsl).join('\n'));
+  io.out(shown.map((k) => k.wgsl).join('\n'));
   return 0;
 }

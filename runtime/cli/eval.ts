@@ -3,7 +3,7 @@
 // the npy arrays themselves for npy data, which has no split.
 import { validate } from '../train/trainer.ts';
 import { readWeights, setWeights } from '../train/state-dict.ts';
-import { compileModel, modelFrontend, modelOption, nonFiniteWeights, openModelData } from './flags.ts';
+import { compileModel, modelFrontend, modelOption, nonFiniteWeights, openModelData, tuneOption } from './flags.ts';
 import type { Output } from './io.ts';
 import type { Flags } from './options.ts';
 
@@ -19,7 +19,7 @@ export async function evalCommand(file: string, flags: Flags<'eval'>, io: Output
   // The loss is what these weights compute on this data, NaN included; the warning names the cause.
   for (const cause of [nonFiniteWeights(ckpt), split.nonFinite])
     if (cause !== null) io.err(`cnnc: warning: ${cause}; the loss will be NaN\n`);
-  const model = await compileModel(front, { batch, ...modelOption(flags) }, io);
+  const model = await compileModel(front, { batch, ...modelOption(flags), ...tuneOption(flags, io) }, io);
   if (!model) return 1;
   try {
     setWeights(model, ckpt);

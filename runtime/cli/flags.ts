@@ -7,6 +7,7 @@ import { compile, type Model, type ModelOptions } from '../model.ts';
 import { UserError } from '../errors.ts';
 import type { Checkpoint } from '../train/checkpoint.ts';
 import { openData, type TrainData } from '../train/data.ts';
+import { choicesFor, tuneMode } from '../tune/choices.ts';
 import { frontend, type Output } from './io.ts';
 import type { Flags, ModelFlags } from './options.ts';
 
@@ -23,6 +24,25 @@ export function modelOption(flags: Pick<ModelFlags, 'model' | 'set' | 'no-fuse'>
     ...(flags.model !== undefined ? { model: flags.model } : {}),
     ...(flags.set !== undefined ? { settings: flags.set } : {}),
     ...(flags['no-fuse'] ? { fuse: false } : {}),
+  };
+}
+
+/** `--tune off|cached|search` as the model's choices; cache warnings and tuning progress on stderr. */
+export function tuneOption(flags: { readonly tune?: string }, io: Output): Pick<ModelOptions, 'choices'> {
+  const choices = choicesFor(
+    tuneMode(flags.tune),
+    onlyOnce((line) => io.err(`cnnc: warning: ${line}\n`)),
+    (line) => io.err(`${line}\n`),
+  );
+  return choices ? { choices } : {};
+}
+
+/** `f`, which does nothing after its first call: one warning however many problems. */
+function onlyOnce(f: (line: string) => void): (line: string) => void {
+  let done = false;
+  return (line) => {
+    if (!done) f(line);
+    done = true;
   };
 }
 
@@ -58,6 +78,17 @@ export function optimizerFlags(
 export function modelFrontend(file: string, flags: ModelFlags, io: Output): FrontendResult | null {
   const size = resizeFlag(flags.resize);
   return frontend(file, { ...modelOption(flags), ...(size ? { inputSize: size } : {}), forTraining: true }, io);
+}
+
+/** The classes of a classifier (cross-entropy on [N, classes] logits), which `what` needs. */
+export function classifierClasses(front: FrontendResult, what: string): number {
+  const out = front.shaped!.nodes[front.shaped!.output]!.shape;
+  const { loss } = front.train!;
+  if (loss !== 'cross_entropy' || out.length !== 2)
+    throw new UserError(
+      `${what} needs a classifier: ${front.shaped!.model} is trained with loss ${loss} and outputs ${formatShape(out.slice(1))} per sample`,
+    );
+  return out[1]!;
 }
 
 /** The model's per-sample input shape, e.g. [1, 28, 28]. */

@@ -31,6 +31,7 @@ export async function main(argv: readonly string[], io: Output = stdio): Promise
       weights: async (f, flags) => (await import('./weights.ts')).weightsCommand(f, flags, io),
       export: async (f, flags) => (await import('./export.ts')).exportCommand(f, flags, io),
       profile: async (f, flags) => (await import('./profile.ts')).profileCommand(f, flags, io),
+      tune: async (f, flags) => (await import('./tune.ts')).tuneCommand(f, flags, io),
     };
     // The parser built the flags from this command's table, so they have its Flags type.
     const run = <C extends CommandName>(command: C, file: string, flags: Flags<C>) => commands[command](file, flags);

@@ -90,6 +90,13 @@ const subgroups = group('model options', {
   },
 });
 const json = { json: { kind: 'boolean', help: 'machine-readable output' } } as const;
+const tune = group('kernel options', {
+  tune: {
+    kind: 'string',
+    value: 'off|cached|search',
+    help: "GEMM kernels: cached (default) the tuning cache's choices where it has them, off the rules', search tunes the missing ones first (cnnc tune)",
+  },
+});
 
 /** What train, eval and predict share: the model, its batch and its input size. */
 const modelRun = {
@@ -213,12 +220,12 @@ export const commands = {
   train: {
     synopsis: 'FILE [options]',
     help: 'train on the data of the train section (default Fashion-MNIST)',
-    options: { ...modelRun, ...dataDir, ...trainOptions, ...runFiles },
+    options: { ...modelRun, ...tune, ...dataDir, ...trainOptions, ...runFiles },
   },
   eval: {
     synopsis: 'FILE --weights W',
     help: 'loss and accuracy of saved weights on the test split (npy data: on the npy arrays)',
-    options: { ...weights, ...modelRun, ...dataDir, ...json },
+    options: { ...weights, ...modelRun, ...tune, ...dataDir, ...json },
   },
   predict: {
     synopsis: 'FILE --weights W (--images IDX_FILE [--count N] | --npy X.npy)',
@@ -229,6 +236,7 @@ export const commands = {
       npy: { kind: 'string', value: 'X.npy', help: 'classify the samples of an [N, C, H, W] array' },
       count: { kind: 'number', value: 'N', integer: true, min: 1, help: 'the first N samples only (default all)' },
       ...modelRun,
+      ...tune,
       ...json,
     },
   },
@@ -243,6 +251,28 @@ export const commands = {
         integer: true,
         min: 1,
         help: "time K steps (after 2 unmeasured), each kernel's mean (default 10)",
+      },
+      ...json,
+    },
+  },
+  tune: {
+    synopsis: 'FILE [--batch-size N] [--candidates N] [--json]',
+    help: "time each GEMM kernel's variants on this adapter and keep the fastest in the tuning cache (~/.cache/cnnc)",
+    options: {
+      ...modelRun,
+      tune: {
+        kind: 'string',
+        value: 'off|cached|search',
+        help: 'search (default) tunes every kernel afresh, cached only those the cache lacks, off times the rules alone',
+        group: 'kernel options',
+      },
+      candidates: {
+        kind: 'number',
+        value: 'N',
+        integer: true,
+        min: 1,
+        help: "variants timed per kernel, the rules' included (default 16: the rules' neighbours first)",
+        group: 'kernel options',
       },
       ...json,
     },
@@ -297,8 +327,8 @@ export const commands = {
     },
   },
   export: {
-    synopsis: 'FILE (--torch OUT.py | --torch-train DIR | --onnx OUT.onnx [--weights W])',
-    help: 'write the model as a PyTorch module (with a training script: --torch-train), or as ONNX (through PyTorch)',
+    synopsis: 'FILE (--torch OUT.py | --torch-train DIR | --onnx OUT.onnx [--weights W] | --web DIR --weights W)',
+    help: 'write the model as a PyTorch module (with a training script: --torch-train), as ONNX (through PyTorch), or as a WebGPU bundle for web pages (--web)',
     options: {
       ...modelName,
       resize: {
@@ -323,10 +353,26 @@ export const commands = {
         value: 'OUT.onnx',
         help: 'ONNX (opset 17) of the forward pass in eval mode; needs python3 with PyTorch',
       },
+      web: {
+        kind: 'string',
+        value: 'DIR',
+        help: "DIR/index.js (an ES module: load(url), predict(x, n)), DIR/model.json, DIR/kernels/*.wgsl and DIR/weights.bin: the forward pass's kernels for WebGPU's default limits, in a page or under Node",
+      },
+      'batch-size': {
+        kind: 'number',
+        value: 'N',
+        integer: true,
+        min: 1,
+        help: '--web: the batch the kernels are compiled for (default 16); predict(x, n) runs n in batches of N',
+      },
+      subgroups: {
+        kind: 'boolean',
+        help: '--web: kernels that share loads through subgroups, for devices with subgroups of 8+ lanes only',
+      },
       weights: {
         kind: 'string',
         value: 'W',
-        help: "the weights the ONNX file holds (.safetensors; default PyTorch's initial weights)",
+        help: "the weights (.safetensors): those the ONNX file holds (default PyTorch's initial weights); --web needs them",
       },
     },
   },

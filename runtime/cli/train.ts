@@ -7,7 +7,15 @@ import { pngPath, StepCurve, writePlot, type CurvePoint } from '../train/plot.ts
 import { applyRun, optimPath, readRun, saveRun } from '../train/resume.ts';
 import { readWeights, setWeights } from '../train/state-dict.ts';
 import { train, type EpochReport, type Progress } from '../train/trainer.ts';
-import { compileModel, modelFrontend, modelOption, nonFiniteWeights, openModelData, optimizerFlags } from './flags.ts';
+import {
+  compileModel,
+  modelFrontend,
+  modelOption,
+  nonFiniteWeights,
+  openModelData,
+  optimizerFlags,
+  tuneOption,
+} from './flags.ts';
 import type { Output } from './io.ts';
 import type { Flags } from './options.ts';
 import { checkOutputs, writeOutput, type InputPath, type OutputPath } from './outputs.ts';
@@ -133,7 +141,14 @@ export async function trainCommand(file: string, flags: TrainFlags, io: Output, 
 
   const model = await compileModel(
     front,
-    { batch, training: true, seed, optimizer: { ...saved?.optimizer, ...optimizer }, ...modelOption(flags) },
+    {
+      batch,
+      training: true,
+      seed,
+      optimizer: { ...saved?.optimizer, ...optimizer },
+      ...modelOption(flags),
+      ...tuneOption(flags, io),
+    },
     io,
   );
   if (!model) return 1;

@@ -13,7 +13,21 @@ export interface Gpu {
   readonly limits: DeviceLimits;
   /** The device can time passes (timestamp-query): what `Model.profileTrainStep` needs. */
   readonly timestamps: boolean;
+  /** What identifies the adapter to the tuner's cache (runtime/tune/cache.ts). */
+  readonly adapter: AdapterFacts;
   dispose(): void;
+}
+
+export interface AdapterFacts {
+  readonly vendor: string;
+  readonly architecture: string;
+  readonly device: string;
+  readonly description: string;
+  readonly subgroupSizes: readonly [number, number];
+  /** Sorted. */
+  readonly features: readonly string[];
+  /** Every limit the adapter reports, by name. */
+  readonly limits: Readonly<Record<string, number>>;
 }
 
 // dawn.node crash to avoid: the object returned by create() must outlive the device, or later
@@ -37,7 +51,9 @@ export async function openGpu(): Promise<Gpu> {
   if (process.env['XDG_RUNTIME_DIR'] === undefined) process.env['XDG_RUNTIME_DIR'] = '/tmp';
   if (navigatorGpu === null) {
     Object.assign(globalThis, globals);
-    navigatorGpu = create([]);
+    // Dawn rounds timestamps to 65.5 us against timing attacks, a browser's concern; the profiler
+    // and the tuner time kernels shorter than that.
+    navigatorGpu = create(['disable-dawn-features=timestamp_quantization']);
   }
   const adapter = await navigatorGpu.requestAdapter({ powerPreference: 'high-performance' });
   if (!adapter) {
@@ -60,9 +76,20 @@ export async function openGpu(): Promise<Gpu> {
   const device = await adapter.requestDevice({ requiredLimits, requiredFeatures });
   const adapterName =
     [info.vendor, info.architecture, info.device, info.description].filter((s) => s).join(' ') || 'unknown adapter';
+  const limits: Record<string, number> = {};
+  for (const name in adapter.limits) limits[name] = adapter.limits[name as keyof GPUSupportedLimits] as number;
   return {
     device,
     adapterName,
+    adapter: {
+      vendor: info.vendor,
+      architecture: info.architecture,
+      device: info.device,
+      description: info.description,
+      subgroupSizes: [info.subgroupMinSize ?? 0, info.subgroupMaxSize ?? 0],
+      features: [...adapter.features].sort(),
+      limits,
+    },
     limits: deviceLimits(device.limits, subgroups ? subgroupMinSize : 0),
     timestamps,
     dispose: () => device.destroy(),

@@ -3,7 +3,7 @@
 // command buffer with one submit. Nothing is read back unless asked.
 import { PASSES, type Arena, type PassName, type StepProgram, type TensorId } from '../../compiler/autodiff/step-ir.ts';
 import type { OptimizerConfig } from '../../compiler/ir/recipe.ts';
-import type { KernelCall } from '../../compiler/codegen/lower/context.ts';
+import type { BindingRef, KernelCall } from '../../compiler/codegen/lower/context.ts';
 import { stepWords } from '../../compiler/codegen/kernels/optimizer.ts';
 import type { MemoryPlan, Placement } from '../../compiler/plan/allocate.ts';
 import type { Gpu } from './device.ts';
@@ -22,13 +22,20 @@ export const LOSS_HISTORY = 65536;
 /** What two executors of one model at different batch sizes share: weights, their state, running totals. */
 const sharedArenas: readonly Arena[] = ['param', 'grad', 'state1', 'state2', 'stats', 'metric'];
 
+/** Elements of each buffer of an arena: `work` and the `param` layout's arenas in banks, the others whole. */
+function banksOf(plan: MemoryPlan, arena: Arena, elements: number): readonly number[] {
+  if (arena === 'work') return plan.workBanks;
+  const mirrorsParam =
+    arena === 'param' || arena === 'grad' || (elements > 0 && (arena === 'state1' || arena === 'state2'));
+  return mirrorsParam ? plan.paramBanks : [elements];
+}
+
 export class Executor {
   private readonly gpu: Gpu;
   private readonly program: StepProgram;
   private readonly plan: MemoryPlan;
-  private readonly arenas = new Map<Arena, GPUBuffer>();
-  /** The `work` arena's banks (the plan's `workBanks`), one buffer each; `arenas` holds the other arenas. */
-  private readonly workBanks: GPUBuffer[] = [];
+  /** Each arena's buffers, by bank: `work`'s and `param`'s (with its mirrors) as the plan banks them, one for the others. */
+  private readonly arenas = new Map<Arena, GPUBuffer[]>();
   /** The per-step words (`stepWords`): seed, step and the optimizer's host-computed factors. */
   private readonly stepParams: GPUBuffer;
   private readonly optimizer: OptimizerConfig | null;
@@ -59,24 +66,22 @@ export class Executor {
     this.calls = calls;
     const usage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
     for (const [arena, elements] of Object.entries(plan.arenas) as [Arena, number][]) {
+      const banks = banksOf(plan, arena, elements);
       if (share && sharedArenas.includes(arena)) {
-        if (share.plan.arenas[arena] !== elements) throw new Error(`internal: shared arena ${arena} differs in size`);
+        if (banksOf(share.plan, arena, share.plan.arenas[arena]).join() !== banks.join())
+          throw new Error(`internal: shared arena ${arena} differs in size`);
         this.arenas.set(arena, share.arenas.get(arena)!);
         this.borrowed.add(arena);
         continue;
       }
       // Buffers start zeroed (WebGPU guarantees it): optimizer state and counters need no init.
-      if (arena !== 'work')
-        this.arenas.set(
-          arena,
-          gpu.device.createBuffer({ size: Math.max(256, elements * 4), usage, label: `arena ${arena}` }),
-        );
-    }
-    plan.workBanks.forEach((elements, bank) => {
-      this.workBanks.push(
-        gpu.device.createBuffer({ size: Math.max(256, elements * 4), usage, label: `arena work#${bank}` }),
+      this.arenas.set(
+        arena,
+        banks.map((size, bank) =>
+          gpu.device.createBuffer({ size: Math.max(256, size * 4), usage, label: `arena ${arena}#${bank}` }),
+        ),
       );
-    });
+    }
     this.stepParams = gpu.device.createBuffer({ size: 16, usage, label: 'step params' });
     const update = program.train.find((op) => op.op === 'update');
     this.optimizer = update?.op === 'update' ? update.optimizer : null;
@@ -160,7 +165,7 @@ export class Executor {
         entries.push({ binding: i, resource: { buffer: this.scratch!, offset: 0, size: ref.elements * 4 } });
         return;
       }
-      const p = ref.kind === 'range' ? { ...ref, bank: 0 } : this.plan.placements[ref.tensor]!;
+      const p = this.placementOf(ref);
       if (p.elements !== b.elements)
         throw new Error(
           `internal: kernel ${call.kernel.name} binding ${b.name} wants ${b.elements} elements, got ${p.elements}`,
@@ -180,6 +185,22 @@ export class Executor {
     const err = await this.gpu.device.popErrorScope();
     if (err) throw new Error(`internal: bind group for kernel ${call.kernel.name}: ${err.message}`);
     return { pipeline, bindGroup, dispatch: call.kernel.dispatch };
+  }
+
+  /** Where a binding's storage lies: a tensor's placement, a window of it, or an arena range. */
+  private placementOf(ref: Extract<BindingRef, { kind: 'tensor' | 'window' | 'range' }>): Placement {
+    switch (ref.kind) {
+      case 'range':
+        return ref;
+      case 'tensor':
+        return this.plan.placements[ref.tensor]!;
+      case 'window': {
+        const p = this.plan.placements[ref.tensor]!;
+        if (ref.offset + ref.elements > p.elements)
+          throw new Error(`internal: a window of ${this.program.tensors[ref.tensor]!.name} runs past its end`);
+        return { ...p, offset: p.offset + ref.offset, elements: ref.elements };
+      }
+    }
   }
 
   /** Queued before the pass's submit, so each of several queued steps reads its own words. */
@@ -282,9 +303,9 @@ export class Executor {
     return ms;
   }
 
-  /** The buffer a placement lies in: its arena's, or its `work` bank's. */
+  /** The buffer a placement lies in: its arena's bank. */
   private bufferOf(p: Pick<Placement, 'arena' | 'bank'>): GPUBuffer {
-    return p.arena === 'work' ? this.workBanks[p.bank]! : this.arenas.get(p.arena)!;
+    return this.arenas.get(p.arena)![p.bank]!;
   }
 
   write(tensor: TensorId, data: Float32Array | Int32Array | Uint32Array): void {
@@ -313,7 +334,7 @@ export class Executor {
         `${this.program.tensors[param]!.name} ${arena}: ${data.length} values given, ${p.elements} expected`,
       );
     this.gpu.device.queue.writeBuffer(
-      this.arenas.get(arena)!,
+      this.bufferOf({ arena, bank: p.bank }),
       p.offset * 4,
       data.buffer,
       data.byteOffset,
@@ -354,8 +375,7 @@ export class Executor {
   }
 
   dispose(): void {
-    for (const [arena, b] of this.arenas) if (!this.borrowed.has(arena)) b.destroy();
-    for (const b of this.workBanks) b.destroy();
+    for (const [arena, banks] of this.arenas) if (!this.borrowed.has(arena)) for (const b of banks) b.destroy();
     this.stepParams.destroy();
     if (!this.borrowed.has('metric')) this.lossHistory.destroy();
     this.scratch?.destroy();

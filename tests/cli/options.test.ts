@@ -56,7 +56,7 @@ describe("another command's option", () => {
       'cnnc check: --weights is not an option of check (it is an option of eval, predict, run and export)',
     );
     expect(await refused('check', 'absent.cnn', '--json')).toBe(
-      'cnnc check: --json is not an option of check (it is an option of summary, eval, predict, profile, run and weights)',
+      'cnnc check: --json is not an option of check (it is an option of summary, eval, predict, profile, tune, run and weights)',
     );
   });
 });
@@ -73,7 +73,7 @@ describe('unknown options', () => {
     [['summary', 'absent.cnn', '-x'], 'cnnc summary: unknown option -x (cnnc summary --help lists its options)'],
     [
       ['chekc', 'absent.cnn'],
-      "cnnc: unknown command 'chekc' (did you mean 'check'?; commands: check, summary, compile, kernels, train, eval, predict, profile, run, weights, export)",
+      "cnnc: unknown command 'chekc' (did you mean 'check'?; commands: check, summary, compile, kernels, train, eval, predict, profile, tune, run, weights, export)",
     ],
   ])('%j', async (args, message) => {
     expect(await refused(...args)).toBe(message);
@@ -220,6 +220,7 @@ describe('the flags a command module reads', () => {
     ['predict.ts', ['predict']],
     ['flags.ts', ['train', 'eval', 'predict']],
     ['profile.ts', ['profile']],
+    ['tune.ts', ['tune']],
   ] as const)('%s reads only options of %j', (file, users) => {
     const text = readFileSync(join(root, 'runtime', 'cli', file), 'utf8');
     const reads = [...text.matchAll(/(?<![\w/.])flags(?:\.([a-zA-Z]+)|\['([a-z-]+)'\])/g)].map((m) => m[1] ?? m[2]!);

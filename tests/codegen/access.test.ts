@@ -62,7 +62,7 @@ describe('binding access', () => {
         call.kernel.bindings.forEach((b, i) => {
           const ref = call.args[b.name]!;
           const p = ref.kind === 'tensor' ? plan.placements[ref.tensor]! : null;
-          const buffer = p ? `${p.arena}#${p.bank}` : ref.kind === 'range' ? `${ref.arena}#0` : ref.kind;
+          const buffer = p ? `${p.arena}#${p.bank}` : ref.kind === 'range' ? `${ref.arena}#${ref.bank}` : ref.kind;
           buffers.set(buffer, (buffers.get(buffer) ?? new Set()).add(b.access));
           expect(call.kernel.wgsl).toContain(`@binding(${i}) var<storage, ${b.access}> ${b.name}:`);
           if (p?.arena === 'param' && !call.kernel.name.includes('sgd'))

@@ -8,7 +8,8 @@ import { readBinding, writeBinding } from '../module.ts';
 import type { KernelModule } from '../kernel.ts';
 import { wgsl } from '../writer.ts';
 import { type ConvSpec, convConsts, convGeometry, rowSpan, runLength, tapHelper } from './conv2d.ts';
-import { chooseRowRunTile, chooseSplitK, chooseTile } from './gemm-tiles.ts';
+import { type GemmTile, chooseRowRunTile, chooseSplitK, chooseTile } from './gemm-tiles.ts';
+import { workgroupGemmKernels, workgroupSplitK } from './gemm-workgroup.ts';
 import { gemmKernels } from './matmul-core.ts';
 
 export interface Conv2dGradWeightSpec extends ConvSpec {
@@ -16,8 +17,13 @@ export interface Conv2dGradWeightSpec extends ConvSpec {
   readonly names?: Partial<Record<'x' | 'dy' | 'dw' | 'db', string>>;
   /** k partitions; chosen from the shape when omitted. */
   readonly splitK?: number;
-  /** Rows in runs (wgradRun); by default where wgradRun expects fewer loads. */
+  /**
+   * Rows in runs (wgradRun): by default where wgradRun expects fewer loads; with a `tile` (whose
+   * rowsPerLane must then be KW, a kernel row), only where this is true.
+   */
   readonly runs?: boolean;
+  /** dw (and db) += the sums: a batch summed over several dispatches (`lower/split.ts`). */
+  readonly accumulate?: boolean;
 }
 
 /**
@@ -45,6 +51,33 @@ export function wgradRun(s: ConvSpec, force?: boolean): number | undefined {
   return runLoads * 1.25 <= plainLoads ? steps : undefined;
 }
 
+/** The tile, run steps (undefined: plain rows) and k partitions: the spec's, else the rules'. */
+export function wgradPlan(s: Conv2dGradWeightSpec): { tile: GemmTile; steps: number | undefined; splitK: number } {
+  const g = convGeometry(s);
+  const rows = g.cg * g.kh * g.kw + (s.attrs.bias ? 1 : 0);
+  const depth = g.n * g.oh * g.ow;
+  const shareU = s.subgroups ?? false;
+  const steps = s.tile ? (s.runs ? tileSteps(s, s.tile) : undefined) : wgradRun(s, s.runs);
+  // Full-size register tiles: the split over k, not smaller tiles, supplies the workgroups.
+  const tile =
+    s.tile ??
+    (steps
+      ? chooseRowRunTile(rows, g.kw, g.og, g.groups, { shareU, minGroups: 1 })
+      : chooseTile(rows, g.og, g.groups, { minGroups: 1, shareU }));
+  return { tile, steps, splitK: s.splitK ?? chooseSplitK(rows, g.og, depth, g.groups, tile) };
+}
+
+/** A given tile in runs: a lane's rows are one kernel row (rowsPerLane = KW), k in runs of runLength. */
+function tileSteps(s: ConvSpec, tile: GemmTile): number {
+  const g = convGeometry(s);
+  const steps = runLength(g.ow);
+  if (tile.rowsPerLane !== g.kw || g.kw < 2 || steps === undefined)
+    throw new Error(
+      `kernel ${s.name}: weight-gradient runs need ${g.kw} rows a lane and a run of 3 to 8 dividing ${g.ow}`,
+    );
+  return steps;
+}
+
 /** The kernel, or with a split reduction the partial-sum kernel and then the `_sum` kernel. */
 export function conv2dGradWeightKernels(s: Conv2dGradWeightSpec): KernelModule[] {
   const g = convGeometry(s);
@@ -52,17 +85,10 @@ export function conv2dGradWeightKernels(s: Conv2dGradWeightSpec): KernelModule[]
   const taps = g.cg * g.kh * g.kw;
   const rows = taps + (s.attrs.bias ? 1 : 0);
   const depth = g.n * g.oh * g.ow;
-  const shareU = s.subgroups ?? false;
-  const steps = s.tile ? undefined : wgradRun(s, s.runs);
-  // Full-size register tiles: the split over k, not smaller tiles, supplies the workgroups.
-  const tile =
-    s.tile ??
-    (steps
-      ? chooseRowRunTile(rows, g.kw, g.og, g.groups, { shareU, minGroups: 1 })
-      : chooseTile(rows, g.og, g.groups, { minGroups: 1, shareU }));
   const ones = (i: number, load: string): string => (s.attrs.bias ? `select(${load}, 1.0, r${i} == ${taps}u)` : load);
   const dwAt = (row: string, col: string) => `${dw}[(batch * OG + ${col}) * CG * KH * KW + ${row}]`;
-  return gemmKernels({
+  const set = (at: string, v: string): string => `${at} = ${s.accumulate ? `${at} + ` : ''}${v};`;
+  const frame = {
     name: s.name,
     origin: s.origin,
     limits: s.limits,
@@ -72,14 +98,32 @@ export function conv2dGradWeightKernels(s: Conv2dGradWeightSpec): KernelModule[]
     cols: g.og,
     depth,
     convGroups: g.groups,
-    tile,
-    splitK: s.splitK ?? chooseSplitK(rows, g.og, depth, g.groups, tile),
     consts: convConsts(s, g),
     decls: tapHelper(x),
     // Row r = (ci, ky, kx) (the bias row clamps to the last channel): its x channel and window offset.
-    rowSetup: (i) => wgsl`
+    rowSetup: (i: number) => wgsl`
       let xc${i} = (batch * CG + min(r${i} / (KH * KW), CG - 1u)) * H * W;
       let ky${i} = i32(r${i} / KW % KH * DH) - PH; let kx${i} = i32(r${i} % KW * DW) - PW;`,
+    store: (row: string, col: string, v: string) =>
+      s.attrs.bias
+        ? `if (${row} == ${taps}u) { ${set(`${db}[batch * OG + ${col}]`, v)} } else { ${set(dwAt(row, col), v)} }`
+        : set(dwAt(row, col), v),
+  };
+  const kSteps = {
+    kSetup: 'let n = k / (OH * OW); let p = k % (OH * OW); let oy = p / OW; let ox = p % OW;',
+    laneLoad: (i: number) => ones(i, `tap(n * C * H * W + xc${i}, i32(oy * SH) + ky${i}, i32(ox * SW) + kx${i})`),
+    uniformLoad: (j: number) => `${dy}[(n * O + batch * OG + c${j}) * OH * OW + p]`,
+  };
+  if (s.workgroup) {
+    const splitK = s.splitK ?? workgroupSplitK(rows, g.og, depth, g.groups, s.workgroup);
+    // Both operands run along output pixels (k): staged k fastest.
+    return workgroupGemmKernels({ ...frame, ...kSteps, tile: s.workgroup, splitK, kContiguous: { p: true, u: true } });
+  }
+  const { tile, steps, splitK } = wgradPlan(s);
+  return gemmKernels({
+    ...frame,
+    tile,
+    splitK,
     // Runs: a lane's rows are one kernel row's taps (r0 its first; the bias row starts a run of
     // its own, as taps is a multiple of KW), a group is `steps` pixels of an output row from ox0.
     ...(steps
@@ -96,14 +140,6 @@ export function conv2dGradWeightKernels(s: Conv2dGradWeightSpec): KernelModule[]
               `${dy}[(n * O + batch * OG + ${col}) * OH * OW + oy * OW + ox0 + ${step}]`,
           },
         }
-      : {
-          kSetup: 'let n = k / (OH * OW); let p = k % (OH * OW); let oy = p / OW; let ox = p % OW;',
-          laneLoad: (i) => ones(i, `tap(n * C * H * W + xc${i}, i32(oy * SH) + ky${i}, i32(ox * SW) + kx${i})`),
-          uniformLoad: (j) => `${dy}[(n * O + batch * OG + c${j}) * OH * OW + p]`,
-        }),
-    store: (row, col, v) =>
-      s.attrs.bias
-        ? `if (${row} == ${taps}u) { ${db}[batch * OG + ${col}] = ${v}; } else { ${dwAt(row, col)} = ${v}; }`
-        : `${dwAt(row, col)} = ${v};`,
+      : kSteps),
   });
 }

@@ -5,6 +5,7 @@ import { type Epilogue, epilogueBindings, epilogueDecls, epilogueStore } from '.
 import { readBinding, writeBinding, type KernelFrame } from '../module.ts';
 import type { KernelModule } from '../kernel.ts';
 import { type GemmTile, chooseTile } from './gemm-tiles.ts';
+import { type WorkgroupTile, workgroupGemmKernel } from './gemm-workgroup.ts';
 import { gemmKernel } from './matmul-core.ts';
 
 export interface MatmulSpec extends KernelFrame {
@@ -25,7 +26,18 @@ export interface MatmulSpec extends KernelFrame {
   readonly epilogue?: Epilogue;
   /** Also writes rowSums[m] = sum over k of op(A)[m, k]: the bias gradient when op(A) = dy^T. */
   readonly rowSums?: string;
+  /**
+   * Elements between A's stored rows (default: its row length) and C's (default n): a block of
+   * columns of a wider matrix, as a linear layer split by output rows reads dy and writes y
+   * (`lower/dense.ts`).
+   */
+  readonly lda?: number;
+  readonly ldc?: number;
+  /** C (and rowSums) += the product, before the epilogue: sums split over several dispatches. */
+  readonly accumulate?: boolean;
   readonly tile?: GemmTile;
+  /** Use the workgroup-memory skeleton (gemm-workgroup.ts) with this tile instead; same bindings. */
+  readonly workgroup?: WorkgroupTile;
   /** The device has subgroups of 8 or more: the default tile shares its B loads (GemmTile.shareU). */
   readonly subgroups?: boolean;
 }
@@ -41,41 +53,62 @@ const SMALL_GEMM = 2 ** 21;
 /** 2 rows and 4 columns a lane, no shared loads: 8 accumulators and 6 load sites, quick to compile. */
 const SMALL_TILE: GemmTile = { rowsPerLane: 2, cols: 4, lanes: 32 };
 
+/** The row sums are one more column of B, all ones: computed by the same loop, one more FMA per A load. */
+const columns = (s: MatmulSpec): number => s.n + (s.rowSums ? 1 : 0);
+
+/** The spec's tile, else the rules'. */
+export function matmulTile(s: MatmulSpec): GemmTile {
+  const cols = columns(s);
+  return (
+    s.tile ?? (s.m * cols * s.k <= SMALL_GEMM ? SMALL_TILE : chooseTile(s.m, cols, 1, { shareU: s.subgroups ?? false }))
+  );
+}
+
 export function matmulKernel(s: MatmulSpec): KernelModule {
-  // The row sums are one more column of B, all ones: computed by the same loop, one more FMA per A load.
-  const cols = s.n + (s.rowSums ? 1 : 0);
-  const tile =
-    s.tile ??
-    (s.m * cols * s.k <= SMALL_GEMM ? SMALL_TILE : chooseTile(s.m, cols, 1, { shareU: s.subgroups ?? false }));
+  const cols = columns(s);
   const bAt = (col: string): string => (s.transB ? `${s.b}[${col} * ${s.k}u + k]` : `${s.b}[k * ${s.n}u + ${col}]`);
   if (s.bias && s.rowSums) throw new Error(`kernel ${s.name}: a matmul with row sums takes no bias`);
+  const lda = s.lda ?? (s.transA ? s.m : s.k);
+  const ldc = s.ldc ?? s.n;
+  const plus = (at: string, v: string): string => (s.accumulate ? `${at} + ${v}` : v);
   const store = (row: string, col: string, v: string): string => {
-    const y = epilogueStore(s.c, `${row} * ${s.n}u + ${col}`, v, s.epilogue, col);
-    return s.rowSums ? `if (${col} == ${s.n}u) { ${s.rowSums}[${row}] = ${v}; } else { ${y} }` : y;
+    const at = `${row} * ${ldc}u + ${col}`;
+    const y = epilogueStore(s.c, at, plus(`${s.c}[${at}]`, v), s.epilogue, col);
+    const sums = `${s.rowSums}[${row}]`;
+    return s.rowSums ? `if (${col} == ${s.n}u) { ${sums} = ${plus(sums, v)}; } else { ${y} }` : y;
   };
-  return gemmKernel({
+  // Stored extents: the last row starts (rows - 1) strides in.
+  const cElements = (s.m - 1) * ldc + s.n;
+  const plan = {
     name: s.name,
     origin: s.origin,
     limits: s.limits,
-    inputs: [readBinding(s.a, s.m * s.k), readBinding(s.b, s.k * s.n), ...(s.bias ? [readBinding(s.bias, s.n)] : [])],
+    inputs: [
+      readBinding(s.a, (s.transA ? s.k - 1 : s.m - 1) * lda + (s.transA ? s.m : s.k)),
+      readBinding(s.b, s.k * s.n),
+      ...(s.bias ? [readBinding(s.bias, s.n)] : []),
+    ],
     outputs: [
-      writeBinding(s.c, s.m * s.n),
+      writeBinding(s.c, cElements),
       ...(s.rowSums ? [writeBinding(s.rowSums, s.m)] : []),
-      ...epilogueBindings(s.epilogue, s.m * s.n, s.n),
+      ...epilogueBindings(s.epilogue, cElements, s.n),
     ],
     rows: s.m,
     cols,
     depth: s.k,
     convGroups: 1,
-    tile,
     decls: epilogueDecls(s.epilogue),
     rowSetup: () => '',
     kSetup: '',
-    laneLoad: (i) => (s.transA ? `${s.a}[k * ${s.m}u + r${i}]` : `${s.a}[r${i} * ${s.k}u + k]`),
-    uniformLoad: (j) => (s.rowSums ? `select(${bAt(`min(c${j}, ${s.n - 1}u)`)}, 1.0, c${j} == ${s.n}u)` : bAt(`c${j}`)),
+    laneLoad: (i: number) => (s.transA ? `${s.a}[k * ${lda}u + r${i}]` : `${s.a}[r${i} * ${lda}u + k]`),
+    uniformLoad: (j: number) =>
+      s.rowSums ? `select(${bAt(`min(c${j}, ${s.n - 1}u)`)}, 1.0, c${j} == ${s.n}u)` : bAt(`c${j}`),
     ...(s.bias ? { bias: (col: string) => `${s.bias}[${col}]` } : {}),
     store,
-  });
+  };
+  if (s.workgroup)
+    return workgroupGemmKernel({ ...plan, tile: s.workgroup, kContiguous: { p: !s.transA, u: s.transB } });
+  return gemmKernel({ ...plan, tile: matmulTile(s) });
 }
 
 /** A linear layer: x [batch, in], w [out, in], b [out], y [batch, out]. */
@@ -89,7 +122,16 @@ export interface LinearSpec extends KernelFrame {
   /** Binding names, defaulting to x, w, b, y, dy, dx, dw, db. */
   readonly names?: Partial<Record<'x' | 'w' | 'b' | 'y' | 'dy' | 'dx' | 'dw' | 'db', string>>;
   readonly tile?: GemmTile;
+  /** Use the workgroup-memory skeleton (gemm-workgroup.ts) with this tile instead; same bindings. */
+  readonly workgroup?: WorkgroupTile;
   readonly subgroups?: boolean;
+  /**
+   * The layer's whole output width where this kernel computes a block of `outFeatures` of its
+   * outputs (a weight too big for one binding, split by rows): the row stride of y and dy.
+   */
+  readonly outStride?: number;
+  /** dx and dW (with db) add to what is stored: sums over several dispatches. */
+  readonly accumulate?: boolean;
 }
 
 const named = (s: LinearSpec, role: keyof NonNullable<LinearSpec['names']>): string => s.names?.[role] ?? role;
@@ -98,12 +140,16 @@ const common = (s: LinearSpec) => ({
   origin: s.origin,
   limits: s.limits,
   ...(s.tile ? { tile: s.tile } : {}),
+  ...(s.workgroup ? { workgroup: s.workgroup } : {}),
   subgroups: s.subgroups ?? false,
+  ...(s.accumulate ? { accumulate: true } : {}),
 });
+const stride = (s: LinearSpec): number => s.outStride ?? s.outFeatures;
 
-/** y = x W^T (+ b), then the epilogue. */
-export function linearForward(s: LinearSpec): KernelModule {
-  return matmulKernel({
+/** The matmuls of a linear layer (their specs: the tuner reads the rules' tile from them). */
+export const linearMatmuls = {
+  /** y = x W^T (+ b), then the epilogue. */
+  forward: (s: LinearSpec): MatmulSpec => ({
     ...common(s),
     m: s.batch,
     n: s.outFeatures,
@@ -113,14 +159,12 @@ export function linearForward(s: LinearSpec): KernelModule {
     a: named(s, 'x'),
     b: named(s, 'w'),
     c: named(s, 'y'),
+    ldc: stride(s),
     ...(s.bias ? { bias: named(s, 'b') } : {}),
     ...(s.epilogue ? { epilogue: s.epilogue } : {}),
-  });
-}
-
-/** dx = dy W. */
-export function linearGradInput(s: LinearSpec): KernelModule {
-  return matmulKernel({
+  }),
+  /** dx = dy W. */
+  gradInput: (s: LinearSpec): MatmulSpec => ({
     ...common(s),
     m: s.batch,
     n: s.inFeatures,
@@ -128,15 +172,13 @@ export function linearGradInput(s: LinearSpec): KernelModule {
     transA: false,
     transB: false,
     a: named(s, 'dy'),
+    lda: stride(s),
     b: named(s, 'w'),
     c: named(s, 'dx'),
     ...(s.epilogue ? { epilogue: s.epilogue } : {}),
-  });
-}
-
-/** dW = dy^T x and, with a bias, db = sum over the batch of dy. */
-export function linearGradWeight(s: LinearSpec): KernelModule {
-  return matmulKernel({
+  }),
+  /** dW = dy^T x and, with a bias, db = sum over the batch of dy. */
+  gradWeight: (s: LinearSpec): MatmulSpec => ({
     ...common(s),
     m: s.outFeatures,
     n: s.inFeatures,
@@ -144,8 +186,13 @@ export function linearGradWeight(s: LinearSpec): KernelModule {
     transA: true,
     transB: false,
     a: named(s, 'dy'),
+    lda: stride(s),
     b: named(s, 'x'),
     c: named(s, 'dw'),
     ...(s.bias ? { rowSums: named(s, 'db') } : {}),
-  });
-}
+  }),
+};
+
+export const linearForward = (s: LinearSpec): KernelModule => matmulKernel(linearMatmuls.forward(s));
+export const linearGradInput = (s: LinearSpec): KernelModule => matmulKernel(linearMatmuls.gradInput(s));
+export const linearGradWeight = (s: LinearSpec): KernelModule => matmulKernel(linearMatmuls.gradWeight(s));

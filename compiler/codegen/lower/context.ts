@@ -3,15 +3,28 @@
 import type { Arena, Epilogue as StepEpilogue, TensorId, StepProgram } from '../../autodiff/step-ir.ts';
 import { numel } from '../../ir/graph.ts';
 import type { MemoryPlan } from '../../plan/allocate.ts';
+import type { KernelChoices } from '../tuning/choice.ts';
 import { ACT_BINDING, BN_BINDINGS, activationGradEpilogue, forwardEpilogue, type Epilogue } from '../epilogue.ts';
 import type { KernelModule, KernelOrigin } from '../kernel.ts';
 import type { DeviceLimits } from '../limits.ts';
 import type { KernelFrame } from '../module.ts';
 
-/** What fills one binding: a tensor, a raw range of an arena, the per-step [seed, step] counters, or scratch. */
+/**
+ * What fills one binding: a tensor, a window of a tensor (elements [offset, offset + elements) of
+ * its storage: a slice of a tensor too big for one binding, `lower/split.ts`), a raw range of an
+ * arena, the per-step [seed, step] counters, or scratch. Offsets are multiples of 64 elements
+ * (WebGPU's 256-byte binding alignment).
+ */
 export type BindingRef =
   | { readonly kind: 'tensor'; readonly tensor: TensorId }
-  | { readonly kind: 'range'; readonly arena: Arena; readonly offset: number; readonly elements: number }
+  | { readonly kind: 'window'; readonly tensor: TensorId; readonly offset: number; readonly elements: number }
+  | {
+      readonly kind: 'range';
+      readonly arena: Arena;
+      readonly bank: number;
+      readonly offset: number;
+      readonly elements: number;
+    }
   | { readonly kind: 'step' }
   /** Temporary storage used within one kernel sequence (split-K partial sums). */
   | { readonly kind: 'scratch'; readonly elements: number };
@@ -29,10 +42,27 @@ export interface LowerContext {
   readonly limits: DeviceLimits;
   /** Next kernel number, for deterministic names `k07_conv2d`. */
   counter: number;
+  /**
+   * The op runs as one of several batch slices (`lower/split.ts`), not the first: what it sums
+   * over the batch (a weight gradient) adds to what the earlier slices stored.
+   */
+  readonly accumulate?: boolean;
+  /** Tuned GEMM choices by kernel key (tuning/site.ts); without them every kernel is the rules'. */
+  readonly choices?: KernelChoices;
+  /** Told of a tuned choice that does not build for its kernel (its rules' kernel is used instead). */
+  readonly rejectChoice?: (key: string, why: string) => void;
 }
 
 export const t = (tensor: TensorId): BindingRef => ({ kind: 'tensor', tensor });
 export const step: BindingRef = { kind: 'step' };
+
+/** Elements [offset, offset + elements) of a tensor's storage. */
+export const window = (tensor: TensorId, offset: number, elements: number): BindingRef => ({
+  kind: 'window',
+  tensor,
+  offset,
+  elements,
+});
 
 export function kernelName(ctx: LowerContext, what: string): string {
   return `k${String(ctx.counter++).padStart(2, '0')}_${what}`;

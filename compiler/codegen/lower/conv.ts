@@ -1,9 +1,7 @@
 // Lowering of the convolutions (as implicit GEMMs): forward, input gradient, weight gradient.
 import type { StepOp } from '../../autodiff/step-ir.ts';
-import { conv2dKernel } from '../kernels/conv2d.ts';
-import { conv2dGradInputKernel } from '../kernels/conv2d-grad-input.ts';
-import { conv2dGradWeightKernels } from '../kernels/conv2d-grad-weight.ts';
-import { frame, fused, shape4, subgroups, t, type BindingRef, type KernelCall, type LowerContext } from './context.ts';
+import { gemmSite, tunedKernels } from '../tuning/site.ts';
+import { frame, fused, subgroups, t, type BindingRef, type KernelCall, type LowerContext } from './context.ts';
 
 export type ConvOp = Extract<StepOp, { op: 'conv2d' | 'conv2d_dx' | 'conv2d_dw' }>;
 
@@ -15,48 +13,38 @@ function withScratch(kernel: KernelCall['kernel'], args: Record<string, BindingR
 }
 
 export function lowerConv(op: ConvOp, ctx: LowerContext): KernelCall[] {
+  const site = gemmSite(op, ctx.program, subgroups(ctx), ctx.accumulate);
   switch (op.op) {
     case 'conv2d': {
       const f = fused(op);
-      const spec = {
-        ...frame(ctx, op.origin, `${op.b === null ? 'conv2d' : 'conv2d_bias'}${f.suffix}`),
-        input: shape4(ctx, op.x),
-        attrs: op.attrs,
-        subgroups: subgroups(ctx),
-        ...f.spec,
-      };
+      const [kernel] = tunedKernels(
+        site,
+        frame(ctx, op.origin, `${op.b === null ? 'conv2d' : 'conv2d_bias'}${f.suffix}`),
+        ctx,
+      );
       return [
         {
-          kernel: conv2dKernel(spec),
+          kernel: kernel!,
           args: { x: t(op.x), w: t(op.w), ...(op.b === null ? {} : { b: t(op.b) }), y: t(op.y), ...f.args },
         },
       ];
     }
     case 'conv2d_dx': {
       const f = fused(op);
-      const spec = {
-        ...frame(ctx, op.origin, `conv2d_grad_input${f.suffix}`),
-        input: shape4(ctx, op.dx),
-        attrs: op.attrs,
-        subgroups: subgroups(ctx),
-        ...f.spec,
-      };
-      return [{ kernel: conv2dGradInputKernel(spec), args: { dy: t(op.dy), w: t(op.w), dx: t(op.dx), ...f.args } }];
+      const [kernel] = tunedKernels(site, frame(ctx, op.origin, `conv2d_grad_input${f.suffix}`), ctx);
+      return [{ kernel: kernel!, args: { dy: t(op.dy), w: t(op.w), dx: t(op.dx), ...f.args } }];
     }
     case 'conv2d_dw': {
-      const spec = {
-        ...frame(ctx, op.origin, 'conv2d_grad_weight'),
-        input: shape4(ctx, op.x),
-        attrs: op.attrs,
-        subgroups: subgroups(ctx),
-      };
       const args: Record<string, BindingRef> = {
         x: t(op.x),
         dy: t(op.dy),
         dw: t(op.dw),
         ...(op.db === null ? {} : { db: t(op.db) }),
       };
-      return conv2dGradWeightKernels(spec).map((kernel) => ({ kernel, args: withScratch(kernel, args) }));
+      return tunedKernels(site, frame(ctx, op.origin, 'conv2d_grad_weight'), ctx).map((kernel) => ({
+        kernel,
+        args: withScratch(kernel, args),
+      }));
     }
   }
 }
