@@ -71,11 +71,14 @@ async function adapterInfo(gpu: Gpu): Promise<unknown> {
   };
 }
 
+/** Per model: a device machine is lent for minutes, and the kernels and the step must still run. */
+const TUNE_TIMEOUT_MS = 240_000;
+
 /** `cnnc tune` on each model, where this cnnc has the command (issue 15 item 3). */
 function tune(models: readonly { file: string; args: readonly string[] }[]): unknown {
   if (!/^\s+tune\b/m.test(cli(['--help'], 60_000).stdout)) return { skipped: 'this cnnc has no `tune` command' };
   return models.map(({ file, args }) => {
-    const r = cli(['tune', path.join(root, file), ...args, '--json'], 600_000);
+    const r = cli(['tune', path.join(root, file), ...args, '--json'], TUNE_TIMEOUT_MS);
     let json: unknown = null;
     try {
       json = JSON.parse(r.stdout);
