@@ -3,6 +3,9 @@ and batch that cnnc wrote, timed with bench/measure.ts's protocol. Run by bench/
 
     /usr/bin/python3 bench/pytorch.py '<PeerJob JSON>'
 
+A job with "device": "cuda" (bench/device-check.ts) runs eager fp32 on the GPU instead, TF32 off
+so that the GPU computes what cnnc's fp32 kernels compute.
+
 Prints one JSON line: {stepMs, roundsMs, warmupMs, losses, threads, version}. (Not named
 torch.py: Python puts the script's folder first on sys.path, and `import torch` would find it.)
 """
@@ -56,14 +59,19 @@ def measure(step, loss_of, w):
 def main():
     job = json.loads(sys.argv[1])
     w = job['workload']
-    torch.set_num_threads(THREADS)
+    device = job.get('device', 'cpu')
+    if device == 'cuda':
+        torch.backends.cuda.matmul.allow_tf32 = False
+        torch.backends.cudnn.allow_tf32 = False
+    else:
+        torch.set_num_threads(THREADS)
     if w['classes'] != 10:
         raise SystemExit('the d2l models here have 10 classes')
     net = {'lenet': lambda: lenet('sigmoid'), 'resnet18': resnet18}[w['name']]()
     net.load_state_dict(read_safetensors(job['weights']))
-    net.train()
+    net.to(device).train()
     batch = read_safetensors(job['batch'])
-    x, y = batch['x'], batch['y'].long()
+    x, y = batch['x'].to(device), batch['y'].long().to(device)
     optimizer = torch.optim.SGD(net.parameters(), lr=w['lr'])
 
     def step():
@@ -74,7 +82,8 @@ def main():
         return loss
 
     result = measure(step, lambda loss: loss.item(), w)
-    print(json.dumps({**result, 'threads': torch.get_num_threads(), 'version': torch.__version__}))
+    gpu = torch.cuda.get_device_name() if device == 'cuda' else None
+    print(json.dumps({**result, 'threads': torch.get_num_threads(), 'version': torch.__version__, 'device': gpu or device}))
 
 
 if __name__ == '__main__':

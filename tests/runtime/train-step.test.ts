@@ -163,8 +163,10 @@ describe.each(
       ? 'fuses every activation of the training step into a neighbouring kernel'
       : 'keeps every activation a kernel of its own',
     () => {
+      // Loads are shared through subgroups where the adapter has them, by the 2-D conv kernels:
+      // the 3-D model has none, and its one GEMM is small (matmul.ts gives those an unshared tile).
       const shared = model.compiled.kernels.train.some((c) => c.kernel.wgsl.includes('subgroupShuffle'));
-      expect(shared).toBe(subgroups && gpu.limits.subgroupMinSize >= 8);
+      expect(shared).toBe(subgroups && gpu.limits.subgroupMinSize >= 8 && !name.startsWith('3-D'));
       const train = model.compiled.program.train;
       const activations = train.filter((op) => op.op === 'unary').length;
       if (!fuse) {

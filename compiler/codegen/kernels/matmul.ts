@@ -43,12 +43,15 @@ export interface MatmulSpec extends KernelFrame {
 }
 
 /**
- * Multiply-adds up to which a GEMM takes a narrower tile (at least 16 workgroups, so fewer rows per
- * lane): the driver compiles a wide tile's unrolled accumulators for seconds at the first dispatch
- * (lavapipe), and a GEMM this small runs in the same time either way (LeNet's linear kernels:
- * first dispatches 2.3 s shorter, steps unchanged; bench/NOTES.md).
+ * Multiply-adds up to which a GEMM takes SMALL_TILE: the driver compiles a wide tile's unrolled
+ * accumulators and subgroup shuffles for up to seconds at the first dispatch (lavapipe), and a
+ * GEMM this small runs in about the same time either way (LeNet's six small linear kernels: ~2.5x
+ * less compile CPU, steps unchanged; bench/NOTES.md).
  */
 const SMALL_GEMM = 2 ** 21;
+
+/** 2 rows and 4 columns a lane, no shared loads: 8 accumulators and 6 load sites, quick to compile. */
+const SMALL_TILE: GemmTile = { rowsPerLane: 2, cols: 4, lanes: 32 };
 
 /** The row sums are one more column of B, all ones: computed by the same loop, one more FMA per A load. */
 const columns = (s: MatmulSpec): number => s.n + (s.rowSums ? 1 : 0);
@@ -57,11 +60,7 @@ const columns = (s: MatmulSpec): number => s.n + (s.rowSums ? 1 : 0);
 export function matmulTile(s: MatmulSpec): GemmTile {
   const cols = columns(s);
   return (
-    s.tile ??
-    chooseTile(s.m, cols, 1, {
-      shareU: s.subgroups ?? false,
-      ...(s.m * cols * s.k <= SMALL_GEMM ? { minGroups: 16 } : {}),
-    })
+    s.tile ?? (s.m * cols * s.k <= SMALL_GEMM ? SMALL_TILE : chooseTile(s.m, cols, 1, { shareU: s.subgroups ?? false }))
   );
 }
 
