@@ -11,7 +11,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { create } from 'webgpu';
 import { main } from '../runtime/cli/main.ts';
-import { openGpu, type Gpu } from '../runtime/gpu/device.ts';
+import { openGpu, type Gpu } from '../runtime/gpu/dawn.ts';
 import { compile } from '../runtime/model.ts';
 import { makeBatch, writeJob } from './exchange.ts';
 import { kernelThroughput } from './kernels.ts';
