@@ -20,6 +20,7 @@ const gpu = [
   'tests/cli/val-limit.test.ts',
   'tests/export/ddp-cnnc.test.ts',
   'tests/export/eval.test.ts',
+  'tests/export/web.test.ts',
   'tests/seeds/values.test.ts',
 ];
 // Every test file lands in exactly one set: unit is the rest by construction; a gpu entry that

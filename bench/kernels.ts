@@ -30,7 +30,7 @@ export interface KernelReport {
 const origin: KernelOrigin = { phase: 'forward', sources: [], ops: ['bench'] };
 
 /** Runs `kernels` (in order, one submit) on random buffers: first-run and best-of-`repeats` milliseconds. */
-async function time(
+export async function timeKernels(
   gpu: Gpu,
   kernels: readonly KernelModule[],
   repeats: number,
@@ -105,7 +105,7 @@ const conv = (o: number, k: number, pad: number): OpAttrs['conv2d'] => ({
   bias: true,
 });
 
-const convCases = [
+export const convCases = [
   { label: 'LeNet conv2 [128, 6, 14, 14] -> 16, 5x5', input: [128, 6, 14, 14] as const, attrs: conv(16, 5, 0) },
   {
     label: 'ResNet b3 conv [32, 128, 12, 12] -> 128, 3x3 pad 1',
@@ -117,7 +117,7 @@ const convCases = [
 export async function kernelThroughput(gpu: Gpu, quick: boolean): Promise<KernelReport> {
   const repeats = quick ? 2 : 5;
   const measureRow = async (label: string, flops: number, kernels: readonly KernelModule[]): Promise<KernelRow> => {
-    const { first, best } = await time(gpu, kernels, repeats);
+    const { first, best } = await timeKernels(gpu, kernels, repeats);
     return { label, gflops: flops / best / 1e6, bestMs: best, firstMs: first };
   };
   const rows: KernelRow[] = [];

@@ -3,8 +3,9 @@
 // Writes dist/stamp.json last: the build's start time and the sources it read, which bin/cnnc.js
 // compares with their mtimes so that an edited source never runs as stale bundled code.
 // Usage: node scripts/build.mjs [--outdir DIR] (default dist; earlier bundle files in it are removed).
-import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { build } from 'esbuild';
 
@@ -18,6 +19,21 @@ for (const name of readdirSync(outdir)) {
   if (name.endsWith('.mjs') || name.endsWith('.mjs.map') || name === 'stamp.json') rmSync(join(outdir, name));
 }
 
+// The web bundle's loader is built from its sources when a bundle is exported: the module that
+// finds them keeps its own import.meta.url (a bundled one would point into dist/).
+const sourceLocation = {
+  name: 'source-location',
+  setup(b) {
+    b.onLoad({ filter: /runtime[\\/]export[\\/]web[\\/]loader-source\.ts$/ }, (args) => ({
+      contents: readFileSync(args.path, 'utf8').replaceAll(
+        'import.meta.url',
+        JSON.stringify(pathToFileURL(args.path).href),
+      ),
+      loader: 'ts',
+    }));
+  },
+};
+
 const result = await build({
   absWorkingDir: root,
   entryPoints: { cnnc: 'runtime/cli/main.ts' },
@@ -30,7 +46,9 @@ const result = await build({
   outExtension: { '.js': '.mjs' },
   chunkNames: 'chunk-[hash]',
   // dawn.node is a native addon: it stays a package import, loaded only by the commands that run kernels.
-  external: ['webgpu'],
+  // esbuild (export --web) finds its native binary from its own package folder.
+  external: ['webgpu', 'esbuild'],
+  plugins: [sourceLocation],
   sourcemap: 'linked',
   metafile: true,
   logLevel: 'warning',

@@ -1,6 +1,6 @@
-// `cnnc export FILE (--torch OUT.py | --torch-train DIR | --onnx OUT.onnx [--weights W])`: the model
-// for PyTorch (a module whose state_dict names are cnnc's), with a training script beside it, or
-// ONNX traced from that module by PyTorch.
+// `cnnc export FILE (--torch OUT.py | --torch-train DIR | --onnx OUT.onnx [--weights W] | --web DIR
+// --weights W)`: the model for PyTorch (a module whose state_dict names are cnnc's), with a training
+// script beside it, ONNX traced from that module by PyTorch, or a WebGPU bundle (export-web.ts).
 import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import { torchModule } from '../../compiler/export/torch.ts';
 import { torchTrainScript } from '../../compiler/export/torch-train.ts';
@@ -9,19 +9,23 @@ import { renderDiagnostics } from '../../compiler/diagnostics/render.ts';
 import { UserError } from '../errors.ts';
 import { writeOnnx } from '../export/onnx.ts';
 import { readWeights } from '../train/state-dict.ts';
+import { exportWeb } from './export-web.ts';
 import { frontend, type Output } from './io.ts';
 import type { Flags } from './options.ts';
 import { checkOutputs, makeDirectory, writeOutput } from './outputs.ts';
 
 export function exportCommand(file: string, flags: Flags<'export'>, io: Output): number {
-  const targets = (['torch', 'torch-train', 'onnx'] as const).filter((t) => flags[t] !== undefined);
+  const targets = (['torch', 'torch-train', 'onnx', 'web'] as const).filter((t) => flags[t] !== undefined);
   if (targets.length !== 1)
     throw new UserError(
-      `export writes one thing: give exactly one of --torch OUT.py, --torch-train DIR or --onnx OUT.onnx${targets.length ? ` (not ${targets.length === 2 ? 'both' : 'all three'})` : ''}`,
+      `export writes one thing: give exactly one of --torch OUT.py, --torch-train DIR, --onnx OUT.onnx or --web DIR${targets.length ? ` (not ${targets.map((t) => `--${t}`).join(' and ')})` : ''}`,
     );
   const target = targets[0]!;
+  if (target === 'web') return exportWeb(file, flags, io);
   if (flags.weights !== undefined && target !== 'onnx')
-    throw new UserError('--weights goes with --onnx (a --torch module loads weights itself: load_cnnc)');
+    throw new UserError('--weights goes with --onnx or --web (a --torch module loads weights itself: load_cnnc)');
+  for (const flag of ['batch-size', 'subgroups'] as const)
+    if (flags[flag] !== undefined) throw new UserError(`--${flag} goes with --web`);
   const out = flags[target]!;
   const files = target === 'torch-train' ? [join(out, 'model.py'), join(out, 'train.py')] : [out];
   // DIR's files are checked once DIR exists (below): a missing DIR is created.

@@ -60,6 +60,17 @@ export function modelFrontend(file: string, flags: ModelFlags, io: Output): Fron
   return frontend(file, { ...modelOption(flags), ...(size ? { inputSize: size } : {}), forTraining: true }, io);
 }
 
+/** The classes of a classifier (cross-entropy on [N, classes] logits), which `what` needs. */
+export function classifierClasses(front: FrontendResult, what: string): number {
+  const out = front.shaped!.nodes[front.shaped!.output]!.shape;
+  const { loss } = front.train!;
+  if (loss !== 'cross_entropy' || out.length !== 2)
+    throw new UserError(
+      `${what} needs a classifier: ${front.shaped!.model} is trained with loss ${loss} and outputs ${formatShape(out.slice(1))} per sample`,
+    );
+  return out[1]!;
+}
+
 /** The model's per-sample input shape, e.g. [1, 28, 28]. */
 export function sampleShape(front: FrontendResult): readonly number[] {
   return front.shaped!.nodes[0]!.shape.slice(1);

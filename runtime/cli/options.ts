@@ -297,8 +297,8 @@ export const commands = {
     },
   },
   export: {
-    synopsis: 'FILE (--torch OUT.py | --torch-train DIR | --onnx OUT.onnx [--weights W])',
-    help: 'write the model as a PyTorch module (with a training script: --torch-train), or as ONNX (through PyTorch)',
+    synopsis: 'FILE (--torch OUT.py | --torch-train DIR | --onnx OUT.onnx [--weights W] | --web DIR --weights W)',
+    help: 'write the model as a PyTorch module (with a training script: --torch-train), as ONNX (through PyTorch), or as a WebGPU bundle for web pages (--web)',
     options: {
       ...modelName,
       resize: {
@@ -323,10 +323,26 @@ export const commands = {
         value: 'OUT.onnx',
         help: 'ONNX (opset 17) of the forward pass in eval mode; needs python3 with PyTorch',
       },
+      web: {
+        kind: 'string',
+        value: 'DIR',
+        help: "DIR/index.js (an ES module: load(url), predict(x, n)), DIR/model.json, DIR/kernels/*.wgsl and DIR/weights.bin: the forward pass's kernels for WebGPU's default limits, in a page or under Node",
+      },
+      'batch-size': {
+        kind: 'number',
+        value: 'N',
+        integer: true,
+        min: 1,
+        help: '--web: the batch the kernels are compiled for (default 16); predict(x, n) runs n in batches of N',
+      },
+      subgroups: {
+        kind: 'boolean',
+        help: '--web: kernels that share loads through subgroups, for devices with subgroups of 8+ lanes only',
+      },
       weights: {
         kind: 'string',
         value: 'W',
-        help: "the weights the ONNX file holds (.safetensors; default PyTorch's initial weights)",
+        help: "the weights (.safetensors): those the ONNX file holds (default PyTorch's initial weights); --web needs them",
       },
     },
   },

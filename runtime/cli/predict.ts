@@ -7,7 +7,15 @@ import { DataError, readIdxImages } from '../data/idx.ts';
 import { nonFiniteSamples, NpyError, readNpy } from '../data/npy.ts';
 import { UserError } from '../errors.ts';
 import { readWeights, setWeights } from '../train/state-dict.ts';
-import { compileModel, modelFrontend, modelOption, nonFiniteWeights, resizeFlag, sampleShape } from './flags.ts';
+import {
+  classifierClasses,
+  compileModel,
+  modelFrontend,
+  modelOption,
+  nonFiniteWeights,
+  resizeFlag,
+  sampleShape,
+} from './flags.ts';
 import type { Output } from './io.ts';
 import type { Flags } from './options.ts';
 
@@ -91,12 +99,7 @@ export async function predictCommand(file: string, flags: Flags<'predict'>, io: 
   const front = modelFrontend(file, flags, io);
   if (!front) return 1;
   const recipe = front.train!;
-  const out = front.shaped!.nodes[front.shaped!.output]!.shape;
-  if (recipe.loss !== 'cross_entropy' || out.length !== 2)
-    throw new UserError(
-      `predict needs a classifier: ${front.shaped!.model} is trained with loss ${recipe.loss} and outputs ${formatShape(out.slice(1))} per sample`,
-    );
-  const classes = out[1]!;
+  const classes = classifierClasses(front, 'predict');
   const names = classes === 10 && recipe.data.kind === 'fashion_mnist' ? FASHION_MNIST : null;
   const { x, count, nonFinite } = readSamples(flags, sampleShape(front), resizeFlag(flags.resize) ?? recipe.resize);
   const batch = Math.min(count, flags['batch-size'] ?? recipe.batch);

@@ -29,13 +29,13 @@ describe('cnnc export: refused input', () => {
       const r = await cnncInProcess('export', lenet, ...args);
       expect(r.code).toBe(1);
       expect(r.stderr).toMatch(
-        /^cnnc: export writes one thing: give exactly one of --torch OUT.py, --torch-train DIR or --onnx OUT.onnx/,
+        /^cnnc: export writes one thing: give exactly one of --torch OUT.py, --torch-train DIR, --onnx OUT.onnx or --web DIR/,
       );
     }
     const r = await cnncInProcess('export', lenet, '--torch', join(dir, 'a.py'), '--weights', 'w.safetensors');
     expect([r.code, r.stderr]).toEqual([
       1,
-      'cnnc: --weights goes with --onnx (a --torch module loads weights itself: load_cnnc)\n',
+      'cnnc: --weights goes with --onnx or --web (a --torch module loads weights itself: load_cnnc)\n',
     ]);
   });
 

@@ -6,9 +6,13 @@ import { type Epilogue, epilogueDecls, epilogueStore } from '../epilogue.ts';
 import type { KernelModule } from '../kernel.ts';
 import { buildModule, readBinding, writeBinding, type KernelFrame } from '../module.ts';
 import { WgslWriter, f32Lit, wgsl } from '../writer.ts';
-import { type ReduceFrame, perItemKernel, reductionThreads, workgroupSumFn } from './reduce.ts';
+import { type ItemLanes, type ReduceFrame, perItemKernel, reductionThreads, workgroupSumFn } from './reduce.ts';
 
-export interface BatchnormSpec extends KernelFrame {
+/**
+ * `lanes` (ItemLanes) sizes the eval kernel's workgroups; the training kernels take a workgroup of
+ * up to 256 lanes per channel already (reductionThreads).
+ */
+export interface BatchnormSpec extends KernelFrame, ItemLanes {
   /** [N, C, H, W], [N, C, D, H, W] or [N, F]; statistics are per channel (dim 1) over every other dim. */
   readonly input: readonly number[];
   readonly attrs: OpAttrs['batchnorm'];
@@ -173,7 +177,13 @@ export function batchnormEval(spec: BatchnormSpec): KernelModule {
     writeBinding('y', l.elements),
   ];
   return perItemKernel(
-    { name: spec.name, origin: spec.origin, limits: spec.limits, bindings },
+    {
+      name: spec.name,
+      origin: spec.origin,
+      limits: spec.limits,
+      bindings,
+      ...(spec.lanes ? { lanes: spec.lanes } : {}),
+    },
     l.elements,
     epilogueDecls(spec.epilogue),
     wgsl`

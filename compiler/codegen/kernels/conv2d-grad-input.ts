@@ -20,6 +20,7 @@ import type { KernelModule } from '../kernel.ts';
 import { wgsl } from '../writer.ts';
 import { type ConvGeometry, type ConvSpec, convConsts, convGeometry, rowSpan, runLength } from './conv2d.ts';
 import { type GemmTile, chooseAlignedTile, chooseTile, tileColumns } from './gemm-tiles.ts';
+import { workgroupGemmKernel } from './gemm-workgroup.ts';
 import { type GemmFrame, type KSteps, type RunSteps, gemmKernel } from './matmul-core.ts';
 
 export type DgradOrder = 'image' | 'pixel' | 'runs';
@@ -81,9 +82,17 @@ function meanTaps(size: number, out: number, k: number, pad: number, dil: number
 export function conv2dGradInputKernel(s: Conv2dGradInputSpec): KernelModule {
   const g = convGeometry(s);
   const names = { dy: s.names?.dy ?? 'dy', w: s.names?.w ?? 'w', dx: s.names?.dx ?? 'dx' };
-  const chosen = s.order ? { order: s.order, tile: dgradTile(s, s.order) } : dgradOrder(s);
-  if (!chosen.tile) throw new Error(`kernel ${s.name}: ${chosen.order} rows do not apply to this convolution`);
-  const tile = s.tile ?? chosen.tile;
+  // The workgroup skeleton takes image-major rows, the only order without k ranges or runs.
+  if (s.workgroup && s.order && s.order !== 'image')
+    throw new Error(`kernel ${s.name}: workgroup tiles take image-major rows, not ${s.order}`);
+  const chosen = s.workgroup
+    ? { order: 'image' as const, tile: undefined }
+    : s.order
+      ? { order: s.order, tile: dgradTile(s, s.order) }
+      : dgradOrder(s);
+  if (!s.workgroup && !chosen.tile)
+    throw new Error(`kernel ${s.name}: ${chosen.order} rows do not apply to this convolution`);
+  const tile = s.tile ?? chosen.tile!;
   const strided = s.attrs.stride.some((v) => v !== 1);
   const orders = {
     image: () => imageMajor(names),
@@ -91,7 +100,7 @@ export function conv2dGradInputKernel(s: Conv2dGradInputSpec): KernelModule {
     runs: () => rowRuns(s, g, tile, names),
   };
   const { decls, image, pixel, ...rows } = orders[chosen.order]();
-  return gemmKernel({
+  const frame = {
     name: s.name,
     origin: s.origin,
     limits: s.limits,
@@ -104,11 +113,9 @@ export function conv2dGradInputKernel(s: Conv2dGradInputSpec): KernelModule {
     cols: g.cg,
     depth: g.og * g.kh * g.kw,
     convGroups: g.groups,
-    tile,
     consts: convConsts(s, g),
     decls: [decls, epilogueDecls(s.epilogue)].filter((d) => d).join('\n'),
-    ...rows,
-    store: (row, col, v) =>
+    store: (row: string, col: string, v: string) =>
       epilogueStore(
         names.dx,
         `(${image(row)} * C + batch * CG + ${col}) * H * W + ${pixel(row)}`,
@@ -116,7 +123,11 @@ export function conv2dGradInputKernel(s: Conv2dGradInputSpec): KernelModule {
         s.epilogue,
         `batch * CG + ${col}`,
       ),
-  });
+  };
+  // Staged coalesced: dy along input pixels (rows), w along its taps (k).
+  if (s.workgroup)
+    return workgroupGemmKernel({ ...frame, ...imageSteps(names), tile: s.workgroup, kContiguous: { u: true } });
+  return gemmKernel({ ...frame, tile, ...rows });
 }
 
 interface Names {
@@ -133,7 +144,12 @@ type RowOrder = Pick<GemmFrame, 'rowSetup' | 'kRanges'> &
     readonly pixel: (row: string) => string;
   };
 
-function imageMajor({ dy, w }: Names): RowOrder {
+function imageMajor(names: Names): RowOrder {
+  return { ...imageSteps(names), image: (row) => `${row} / (H * W)`, pixel: (row) => `${row} % (H * W)` };
+}
+
+/** Image-major rows' mappings (the workgroup skeleton's too). */
+function imageSteps({ dy, w }: Names): Pick<GemmFrame, 'rowSetup'> & KSteps & { readonly decls: string } {
   // `grad(base, ty, tx)`: the dy element a tap at padded offset (ty, tx) came from. Only offsets
   // on the stride grid inside the output were read by the forward; the rest contribute 0
   // (negative offsets wrap to huge u32s and fail the range check).
@@ -151,8 +167,6 @@ function imageMajor({ dy, w }: Names): RowOrder {
     kSetup: 'let oc = k / (KH * KW); let ky = k / KW % KH; let kx = k % KW;',
     laneLoad: (i) => `grad(gb${i} + oc * OH * OW, py${i} - i32(ky * DH), px${i} - i32(kx * DW))`,
     uniformLoad: (j) => `${w}[((batch * OG + oc) * CG + c${j}) * KH * KW + ky * KW + kx]`,
-    image: (row) => `${row} / (H * W)`,
-    pixel: (row) => `${row} % (H * W)`,
   };
 }
 

@@ -9,6 +9,7 @@ import type { KernelModule } from '../kernel.ts';
 import { wgsl } from '../writer.ts';
 import { type ConvSpec, convConsts, convGeometry, rowSpan, runLength, tapHelper } from './conv2d.ts';
 import { chooseRowRunTile, chooseSplitK, chooseTile } from './gemm-tiles.ts';
+import { workgroupGemmKernels, workgroupSplitK } from './gemm-workgroup.ts';
 import { gemmKernels } from './matmul-core.ts';
 
 export interface Conv2dGradWeightSpec extends ConvSpec {
@@ -55,17 +56,11 @@ export function conv2dGradWeightKernels(s: Conv2dGradWeightSpec): KernelModule[]
   const rows = taps + (s.attrs.bias ? 1 : 0);
   const depth = g.n * g.oh * g.ow;
   const shareU = s.subgroups ?? false;
-  const steps = s.tile ? undefined : wgradRun(s, s.runs);
-  // Full-size register tiles: the split over k, not smaller tiles, supplies the workgroups.
-  const tile =
-    s.tile ??
-    (steps
-      ? chooseRowRunTile(rows, g.kw, g.og, g.groups, { shareU, minGroups: 1 })
-      : chooseTile(rows, g.og, g.groups, { minGroups: 1, shareU }));
+  const steps = s.tile || s.workgroup ? undefined : wgradRun(s, s.runs);
   const ones = (i: number, load: string): string => (s.attrs.bias ? `select(${load}, 1.0, r${i} == ${taps}u)` : load);
   const dwAt = (row: string, col: string) => `${dw}[(batch * OG + ${col}) * CG * KH * KW + ${row}]`;
   const set = (at: string, v: string): string => `${at} = ${s.accumulate ? `${at} + ` : ''}${v};`;
-  return gemmKernels({
+  const frame = {
     name: s.name,
     origin: s.origin,
     limits: s.limits,
@@ -75,14 +70,37 @@ export function conv2dGradWeightKernels(s: Conv2dGradWeightSpec): KernelModule[]
     cols: g.og,
     depth,
     convGroups: g.groups,
-    tile,
-    splitK: s.splitK ?? chooseSplitK(rows, g.og, depth, g.groups, tile),
     consts: convConsts(s, g),
     decls: tapHelper(x),
     // Row r = (ci, ky, kx) (the bias row clamps to the last channel): its x channel and window offset.
-    rowSetup: (i) => wgsl`
+    rowSetup: (i: number) => wgsl`
       let xc${i} = (batch * CG + min(r${i} / (KH * KW), CG - 1u)) * H * W;
       let ky${i} = i32(r${i} / KW % KH * DH) - PH; let kx${i} = i32(r${i} % KW * DW) - PW;`,
+    store: (row: string, col: string, v: string) =>
+      s.attrs.bias
+        ? `if (${row} == ${taps}u) { ${set(`${db}[batch * OG + ${col}]`, v)} } else { ${set(dwAt(row, col), v)} }`
+        : set(dwAt(row, col), v),
+  };
+  const kSteps = {
+    kSetup: 'let n = k / (OH * OW); let p = k % (OH * OW); let oy = p / OW; let ox = p % OW;',
+    laneLoad: (i: number) => ones(i, `tap(n * C * H * W + xc${i}, i32(oy * SH) + ky${i}, i32(ox * SW) + kx${i})`),
+    uniformLoad: (j: number) => `${dy}[(n * O + batch * OG + c${j}) * OH * OW + p]`,
+  };
+  if (s.workgroup) {
+    const splitK = s.splitK ?? workgroupSplitK(rows, g.og, depth, g.groups, s.workgroup);
+    // Both operands run along output pixels (k): staged k fastest.
+    return workgroupGemmKernels({ ...frame, ...kSteps, tile: s.workgroup, splitK, kContiguous: { p: true, u: true } });
+  }
+  // Full-size register tiles: the split over k, not smaller tiles, supplies the workgroups.
+  const tile =
+    s.tile ??
+    (steps
+      ? chooseRowRunTile(rows, g.kw, g.og, g.groups, { shareU, minGroups: 1 })
+      : chooseTile(rows, g.og, g.groups, { minGroups: 1, shareU }));
+  return gemmKernels({
+    ...frame,
+    tile,
+    splitK: s.splitK ?? chooseSplitK(rows, g.og, depth, g.groups, tile),
     // Runs: a lane's rows are one kernel row's taps (r0 its first; the bias row starts a run of
     // its own, as taps is a multiple of KW), a group is `steps` pixels of an output row from ox0.
     ...(steps
@@ -99,14 +117,6 @@ export function conv2dGradWeightKernels(s: Conv2dGradWeightSpec): KernelModule[]
               `${dy}[(n * O + batch * OG + ${col}) * OH * OW + oy * OW + ox0 + ${step}]`,
           },
         }
-      : {
-          kSetup: 'let n = k / (OH * OW); let p = k % (OH * OW); let oy = p / OW; let ox = p % OW;',
-          laneLoad: (i) => ones(i, `tap(n * C * H * W + xc${i}, i32(oy * SH) + ky${i}, i32(ox * SW) + kx${i})`),
-          uniformLoad: (j) => `${dy}[(n * O + batch * OG + c${j}) * OH * OW + p]`,
-        }),
-    store: (row, col, v) =>
-      s.attrs.bias
-        ? `if (${row} == ${taps}u) { ${set(`${db}[batch * OG + ${col}]`, v)} } else { ${set(dwAt(row, col), v)} }`
-        : set(dwAt(row, col), v),
+      : kSteps),
   });
 }

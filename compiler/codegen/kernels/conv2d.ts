@@ -7,6 +7,7 @@ import { type Epilogue, epilogueBindings, epilogueDecls, epilogueStore } from '.
 import { readBinding, writeBinding, type KernelFrame } from '../module.ts';
 import type { KernelModule } from '../kernel.ts';
 import { type GemmTile, chooseRowRunTile, chooseTile, tileColumns } from './gemm-tiles.ts';
+import { type WorkgroupTile, workgroupGemmKernel } from './gemm-workgroup.ts';
 import { gemmKernel } from './matmul-core.ts';
 import { wgsl } from '../writer.ts';
 
@@ -15,6 +16,8 @@ export interface ConvSpec extends KernelFrame {
   readonly input: readonly [number, number, number, number];
   readonly attrs: OpAttrs['conv2d'];
   readonly tile?: GemmTile;
+  /** Use the workgroup-memory skeleton (gemm-workgroup.ts) with this tile instead; same bindings. */
+  readonly workgroup?: WorkgroupTile;
   /** The device has subgroups of 8 or more: the default tile shares its weight loads (GemmTile.shareU). */
   readonly subgroups?: boolean;
 }
@@ -124,9 +127,9 @@ export function conv2dKernel(s: Conv2dSpec): KernelModule {
   const g = convGeometry(s);
   const [x, w, b, y] = [s.names?.x ?? 'x', s.names?.w ?? 'w', s.names?.b ?? 'b', s.names?.y ?? 'y'];
   const rows = g.n * g.oh * g.ow;
-  const run = s.tile ? undefined : rowRun(s, s.runs);
+  const run = s.tile || s.workgroup ? undefined : rowRun(s, s.runs);
   const shareU = s.subgroups ?? false;
-  return gemmKernel({
+  const frame = {
     name: s.name,
     origin: s.origin,
     limits: s.limits,
@@ -140,15 +143,35 @@ export function conv2dKernel(s: Conv2dSpec): KernelModule {
     cols: g.og,
     depth: g.cg * g.kh * g.kw,
     convGroups: g.groups,
-    tile:
-      s.tile ??
-      (run ? chooseRowRunTile(rows, run, g.og, g.groups, { shareU }) : chooseTile(rows, g.og, g.groups, { shareU })),
     consts: convConsts(s, g),
     decls: [tapHelper(x), epilogueDecls(s.epilogue)].filter((d) => d).join('\n'),
     // Row r = (n, oy, ox): the image's group channels start at xb; the window's top-left is (iy, ix).
-    rowSetup: (i) => wgsl`
+    rowSetup: (i: number) => wgsl`
       let xb${i} = (r${i} / (OH * OW) * C + batch * CG) * H * W;
       let iy${i} = i32(r${i} / OW % OH * SH) - PH; let ix${i} = i32(r${i} % OW * SW) - PW;`,
+    ...(s.attrs.bias ? { bias: (col: string) => `${b}[batch * OG + ${col}]` } : {}),
+    store: (row: string, col: string, v: string) =>
+      epilogueStore(
+        y,
+        `(${row} / (OH * OW) * O + batch * OG + ${col}) * OH * OW + ${row} % (OH * OW)`,
+        v,
+        s.epilogue,
+        `batch * OG + ${col}`,
+      ),
+  };
+  const steps = {
+    kSetup: 'let ci = k / (KH * KW); let ky = i32(k / KW % KH * DH); let kx = i32(k % KW * DW);',
+    laneLoad: (i: number) => `tap(xb${i} + ci * H * W, iy${i} + ky, ix${i} + kx)`,
+    // OIHW: w[o, ci, ky, kx] sits at o * CG * KH * KW + k.
+    uniformLoad: (j: number) => `${w}[(batch * OG + c${j}) * CG * KH * KW + k]`,
+  };
+  // Staged coalesced: x along output pixels (rows), w along its taps (k).
+  if (s.workgroup) return workgroupGemmKernel({ ...frame, ...steps, tile: s.workgroup, kContiguous: { u: true } });
+  return gemmKernel({
+    ...frame,
+    tile:
+      s.tile ??
+      (run ? chooseRowRunTile(rows, run, g.og, g.groups, { shareU }) : chooseTile(rows, g.og, g.groups, { shareU })),
     // Runs: group (ci, kernel row), step = kernel column; the run's first pixel is row 0's window.
     ...(run
       ? {
@@ -162,20 +185,6 @@ export function conv2dKernel(s: Conv2dSpec): KernelModule {
             uniformLoad: (col: string, step: string) => `${w}[(batch * OG + ${col}) * CG * KH * KW + g * KW + ${step}]`,
           },
         }
-      : {
-          kSetup: 'let ci = k / (KH * KW); let ky = i32(k / KW % KH * DH); let kx = i32(k % KW * DW);',
-          laneLoad: (i) => `tap(xb${i} + ci * H * W, iy${i} + ky, ix${i} + kx)`,
-          // OIHW: w[o, ci, ky, kx] sits at o * CG * KH * KW + k.
-          uniformLoad: (j) => `${w}[(batch * OG + c${j}) * CG * KH * KW + k]`,
-        }),
-    ...(s.attrs.bias ? { bias: (col: string) => `${b}[batch * OG + ${col}]` } : {}),
-    store: (row, col, v) =>
-      epilogueStore(
-        y,
-        `(${row} / (OH * OW) * O + batch * OG + ${col}) * OH * OW + ${row} % (OH * OW)`,
-        v,
-        s.epilogue,
-        `batch * OG + ${col}`,
-      ),
+      : steps),
   });
 }

@@ -14,11 +14,13 @@ export interface ElementwiseSpec extends KernelFrame {
   /** Elements of every input and of the output. */
   readonly count: number;
   readonly body: ScalarExpr;
+  /** Invocations per workgroup (a tuning knob); 256 by default. */
+  readonly lanes?: number;
 }
 
 export function elementwiseKernel(spec: ElementwiseSpec): KernelModule {
   // 256 invocations a workgroup, or fewer where the device allows fewer.
-  const lanes = workgroupLanes(limitsOf(spec), 256);
+  const lanes = workgroupLanes(limitsOf(spec), spec.lanes ?? 256);
   for (const name of exprInputs(spec.body)) {
     if (!spec.inputs.includes(name)) throw new Error(`kernel ${spec.name}: body reads ${name}, which is not an input`);
   }

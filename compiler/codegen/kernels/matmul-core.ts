@@ -113,9 +113,7 @@ export function gemmKernels(plan: GemmPlan): KernelModule[] {
     throw new Error(`kernel ${plan.name}: a split-k GEMM cannot add a bias or skip k ranges`);
   const rb = ceilDiv(rows, tile.rowsPerLane * tile.lanes);
   const cb = ceilDiv(cols, tile.cols);
-  const partial = writeBinding(`${plan.name}_partial`, convGroups * splitK * rows * cols);
-  const partialAt = (split: string, row: string, col: string) =>
-    `${partial.name}[((batch * ${splitK}u + ${split}) * ${rows}u + ${row}) * ${cols}u + ${col}]`;
+  const { partial, partialAt } = splitPartials(plan);
   const main = buildModule({
     name: plan.name,
     origin: plan.origin,
@@ -135,9 +133,30 @@ export function gemmKernels(plan: GemmPlan): KernelModule[] {
       storeTile(w, plan, splitK > 1 ? (r, c, v) => `${partialAt('split', r, c)} = ${v};` : plan.store);
     },
   });
-  if (splitK === 1) return [main];
+  return splitK === 1 ? [main] : [main, splitSumKernel(plan)];
+}
+
+/** What a split-k GEMM's kernels share besides the plan: the scratch partial sums, one set per split. */
+type SplitFrame = Omit<GemmFrame, 'tile' | 'rowSetup'>;
+
+/** The partial-sum scratch binding of a split-k GEMM, and the WGSL of its element (split, row, col) in group `batch`. */
+export function splitPartials(plan: SplitFrame): {
+  partial: BindingSpec;
+  partialAt: (split: string, row: string, col: string) => string;
+} {
+  const { rows, cols, convGroups, splitK } = plan;
+  const partial = writeBinding(`${plan.name}_partial`, convGroups * splitK * rows * cols);
+  const partialAt = (split: string, row: string, col: string) =>
+    `${partial.name}[((batch * ${splitK}u + ${split}) * ${rows}u + ${row}) * ${cols}u + ${col}]`;
+  return { partial, partialAt };
+}
+
+/** The `_sum` kernel of a split-k GEMM: adds the splits' partial sums and stores them through the plan. */
+export function splitSumKernel(plan: SplitFrame): KernelModule {
+  const { rows, cols, convGroups, splitK } = plan;
+  const { partial, partialAt } = splitPartials(plan);
   const total = convGroups * rows * cols;
-  const reduce = buildModule({
+  return buildModule({
     name: `${plan.name}_sum`,
     origin: plan.origin,
     limits: plan.limits,
@@ -156,7 +175,6 @@ export function gemmKernels(plan: GemmPlan): KernelModule[] {
       w.line(plan.store('row', 'col', 'sum'));
     },
   });
-  return [main, reduce];
 }
 
 function gemmLoop(w: WgslWriter, plan: GemmPlan): void {
@@ -305,7 +323,7 @@ function storeTile(w: WgslWriter, plan: GemmPlan, store: (row: string, col: stri
 }
 
 /** Digit `index / stride % count` of a mixed-radix index, simplified for the common 1s. */
-function digit(index: string, stride: number, count: number, last = false): string {
+export function digit(index: string, stride: number, count: number, last = false): string {
   if (count === 1) return '0u';
   const q = stride === 1 ? index : `${index} / ${stride}u`;
   return last ? q : `${q} % ${count}u`;

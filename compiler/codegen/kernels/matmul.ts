@@ -5,6 +5,7 @@ import { type Epilogue, epilogueBindings, epilogueDecls, epilogueStore } from '.
 import { readBinding, writeBinding, type KernelFrame } from '../module.ts';
 import type { KernelModule } from '../kernel.ts';
 import { type GemmTile, chooseTile } from './gemm-tiles.ts';
+import { type WorkgroupTile, workgroupGemmKernel } from './gemm-workgroup.ts';
 import { gemmKernel } from './matmul-core.ts';
 
 export interface MatmulSpec extends KernelFrame {
@@ -35,6 +36,8 @@ export interface MatmulSpec extends KernelFrame {
   /** C (and rowSums) += the product, before the epilogue: sums split over several dispatches. */
   readonly accumulate?: boolean;
   readonly tile?: GemmTile;
+  /** Use the workgroup-memory skeleton (gemm-workgroup.ts) with this tile instead; same bindings. */
+  readonly workgroup?: WorkgroupTile;
   /** The device has subgroups of 8 or more: the default tile shares its B loads (GemmTile.shareU). */
   readonly subgroups?: boolean;
 }
@@ -50,12 +53,6 @@ const SMALL_GEMM = 2 ** 21;
 export function matmulKernel(s: MatmulSpec): KernelModule {
   // The row sums are one more column of B, all ones: computed by the same loop, one more FMA per A load.
   const cols = s.n + (s.rowSums ? 1 : 0);
-  const tile =
-    s.tile ??
-    chooseTile(s.m, cols, 1, {
-      shareU: s.subgroups ?? false,
-      ...(s.m * cols * s.k <= SMALL_GEMM ? { minGroups: 16 } : {}),
-    });
   const bAt = (col: string): string => (s.transB ? `${s.b}[${col} * ${s.k}u + k]` : `${s.b}[k * ${s.n}u + ${col}]`);
   if (s.bias && s.rowSums) throw new Error(`kernel ${s.name}: a matmul with row sums takes no bias`);
   const lda = s.lda ?? (s.transA ? s.m : s.k);
@@ -69,7 +66,7 @@ export function matmulKernel(s: MatmulSpec): KernelModule {
   };
   // Stored extents: the last row starts (rows - 1) strides in.
   const cElements = (s.m - 1) * ldc + s.n;
-  return gemmKernel({
+  const plan = {
     name: s.name,
     origin: s.origin,
     limits: s.limits,
@@ -87,15 +84,24 @@ export function matmulKernel(s: MatmulSpec): KernelModule {
     cols,
     depth: s.k,
     convGroups: 1,
-    tile,
     decls: epilogueDecls(s.epilogue),
     rowSetup: () => '',
     kSetup: '',
-    laneLoad: (i) => (s.transA ? `${s.a}[k * ${lda}u + r${i}]` : `${s.a}[r${i} * ${lda}u + k]`),
-    uniformLoad: (j) => (s.rowSums ? `select(${bAt(`min(c${j}, ${s.n - 1}u)`)}, 1.0, c${j} == ${s.n}u)` : bAt(`c${j}`)),
+    laneLoad: (i: number) => (s.transA ? `${s.a}[k * ${lda}u + r${i}]` : `${s.a}[r${i} * ${lda}u + k]`),
+    uniformLoad: (j: number) =>
+      s.rowSums ? `select(${bAt(`min(c${j}, ${s.n - 1}u)`)}, 1.0, c${j} == ${s.n}u)` : bAt(`c${j}`),
     ...(s.bias ? { bias: (col: string) => `${s.bias}[${col}]` } : {}),
     store,
-  });
+  };
+  if (s.workgroup)
+    return workgroupGemmKernel({ ...plan, tile: s.workgroup, kContiguous: { p: !s.transA, u: s.transB } });
+  const tile =
+    s.tile ??
+    chooseTile(s.m, cols, 1, {
+      shareU: s.subgroups ?? false,
+      ...(s.m * cols * s.k <= SMALL_GEMM ? { minGroups: 16 } : {}),
+    });
+  return gemmKernel({ ...plan, tile });
 }
 
 /** A linear layer: x [batch, in], w [out, in], b [out], y [batch, out]. */
@@ -109,6 +115,8 @@ export interface LinearSpec extends KernelFrame {
   /** Binding names, defaulting to x, w, b, y, dy, dx, dw, db. */
   readonly names?: Partial<Record<'x' | 'w' | 'b' | 'y' | 'dy' | 'dx' | 'dw' | 'db', string>>;
   readonly tile?: GemmTile;
+  /** Use the workgroup-memory skeleton (gemm-workgroup.ts) with this tile instead; same bindings. */
+  readonly workgroup?: WorkgroupTile;
   readonly subgroups?: boolean;
   /**
    * The layer's whole output width where this kernel computes a block of `outFeatures` of its
@@ -125,6 +133,7 @@ const common = (s: LinearSpec) => ({
   origin: s.origin,
   limits: s.limits,
   ...(s.tile ? { tile: s.tile } : {}),
+  ...(s.workgroup ? { workgroup: s.workgroup } : {}),
   subgroups: s.subgroups ?? false,
   ...(s.accumulate ? { accumulate: true } : {}),
 });

@@ -12,7 +12,7 @@ import { type Epilogue, epilogueBindings, epilogueDecls, epilogueStore } from '.
 import type { KernelModule } from '../kernel.ts';
 import { readBinding, writeBinding, type KernelFrame } from '../module.ts';
 import { WgslWriter, wgsl } from '../writer.ts';
-import { perItemKernel } from './reduce.ts';
+import { type ItemLanes, perItemKernel } from './reduce.ts';
 
 /**
  * How one spatial axis maps outputs to input windows, as WGSL function bodies over i32:
@@ -48,7 +48,7 @@ export interface PoolGeometry {
 
 export type PoolKind = 'max' | 'avg';
 
-export interface Pool2dSpec extends KernelFrame {
+export interface Pool2dSpec extends KernelFrame, ItemLanes {
   /** [N, C, H, W]. */
   readonly input: readonly [number, number, number, number];
   readonly attrs: Pool2dAttrs;
@@ -223,7 +223,7 @@ export function columnRun(width: number): number {
  * One invocation per run of `columnRun(OW)` outputs of a row: each scans its window; max also
  * stores the argmax (h * W + w in the plane).
  */
-export function poolForward(frame: KernelFrame, kind: PoolKind, g: PoolGeometry): KernelModule {
+export function poolForward(frame: KernelFrame & ItemLanes, kind: PoolKind, g: PoolGeometry): KernelModule {
   const [n, c, h, w] = g.input;
   const outCount = n * c * g.rows.out * g.cols.out;
   const bindings = [readBinding('x', n * c * h * w), writeBinding('y', outCount)];
@@ -256,7 +256,12 @@ export function poolForward(frame: KernelFrame, kind: PoolKind, g: PoolGeometry)
  * whole dy of each output whose stored argmax is this element; avg: dy / divisor of every covering
  * window.
  */
-export function poolBackward(frame: KernelFrame, kind: PoolKind, g: PoolGeometry, epilogue?: Epilogue): KernelModule {
+export function poolBackward(
+  frame: KernelFrame & ItemLanes,
+  kind: PoolKind,
+  g: PoolGeometry,
+  epilogue?: Epilogue,
+): KernelModule {
   const [n, c, h, w] = g.input;
   const inCount = n * c * h * w;
   const outCount = n * c * g.rows.out * g.cols.out;

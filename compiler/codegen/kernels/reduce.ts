@@ -15,8 +15,17 @@ export const ITEM_THREADS = 64;
  */
 export const stepParams: BindingSpec = { name: 'params', access: 'read', type: 'u32', elements: 2 };
 
+/**
+ * The workgroup size of a one-invocation-per-item kernel: `lanes` invocations (fewer where the
+ * device allows fewer) instead of ITEM_THREADS, a tuning knob (64-256 on GPUs, where the grid has
+ * the work).
+ */
+export interface ItemLanes {
+  readonly lanes?: number;
+}
+
 /** A kernel of this family: identity, limits and bindings (inputs first, then outputs, in @binding order). */
-export interface ReduceFrame extends KernelFrame {
+export interface ReduceFrame extends KernelFrame, ItemLanes {
   readonly bindings: readonly BindingSpec[];
 }
 
@@ -27,7 +36,7 @@ export interface ReduceFrame extends KernelFrame {
  * (measurements: bench/NOTES.md).
  */
 export function perItemKernel(frame: ReduceFrame, count: number, decls: string, main: string, run = 1): KernelModule {
-  const threads = workgroupLanes(limitsOf(frame), ITEM_THREADS);
+  const threads = workgroupLanes(limitsOf(frame), frame.lanes ?? ITEM_THREADS);
   const w = new WgslWriter();
   if (run === 1) {
     w.chunk(wgsl`
