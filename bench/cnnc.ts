@@ -2,7 +2,7 @@
 // the initial weights and batch to the peers, then time training steps.
 import fs from 'node:fs';
 import type { Gpu } from '../runtime/gpu/device.ts';
-import { compile } from '../runtime/model.ts';
+import { compile, type Model } from '../runtime/model.ts';
 import { makeBatch, writeJob, type PeerJob } from './exchange.ts';
 import { measure, type StepTiming } from './measure.ts';
 import type { Workload } from './workloads.ts';
@@ -11,6 +11,26 @@ export interface CnncRun extends StepTiming {
   /** Dispatches per training step (one submit holds them all). */
   readonly kernels: number;
   readonly compileMs: number;
+}
+
+/** The workload's training step (SGD without momentum, cross-entropy, as the peers train), and its compile time. */
+export async function compileWorkload(
+  gpu: Gpu,
+  w: Workload,
+  source: string,
+  options: { readonly fuse?: boolean } = {},
+): Promise<{ model: Model; compileMs: number }> {
+  const t0 = performance.now();
+  const model = await compile(source, {
+    path: w.file,
+    gpu,
+    batch: w.batch,
+    inputShape: [1, w.size, w.size],
+    optimizer: { kind: 'sgd', lr: w.lr, momentum: 0, weightDecay: 0 },
+    loss: 'cross_entropy',
+    ...options,
+  });
+  return { model, compileMs: performance.now() - t0 };
 }
 
 /**
@@ -22,19 +42,7 @@ export async function benchCnnc(
   w: Workload,
   dir: string,
 ): Promise<{ fused: CnncRun; unfused: CnncRun; job: PeerJob }> {
-  const build = async (fuse: boolean) => {
-    const t0 = performance.now();
-    const model = await compile(fs.readFileSync(w.file, 'utf8'), {
-      path: w.file,
-      gpu,
-      batch: w.batch,
-      inputShape: [1, w.size, w.size],
-      optimizer: { kind: 'sgd', lr: w.lr, momentum: 0, weightDecay: 0 },
-      loss: 'cross_entropy',
-      fuse,
-    });
-    return { model, compileMs: performance.now() - t0 };
-  };
+  const build = (fuse: boolean) => compileWorkload(gpu, w, fs.readFileSync(w.file, 'utf8'), { fuse });
   const variants = [await build(true), await build(false)];
   try {
     const { x, y } = makeBatch(w);

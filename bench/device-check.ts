@@ -12,7 +12,7 @@ import { parseArgs } from 'node:util';
 import { create } from 'webgpu';
 import { main } from '../runtime/cli/main.ts';
 import { openGpu, type Gpu } from '../runtime/gpu/dawn.ts';
-import { compile } from '../runtime/model.ts';
+import { compileWorkload } from './cnnc.ts';
 import { makeBatch, writeJob } from './exchange.ts';
 import { kernelThroughput } from './kernels.ts';
 import { measure } from './measure.ts';
@@ -109,16 +109,7 @@ function torchPython(): { python: string; device: 'cuda' | 'cpu' } | { skipped: 
 
 /** One ResNet-18 training step timed in cnnc, and PyTorch eager fp32 (TF32 off) on the same weights and batch. */
 async function resnetStep(gpu: Gpu, w: Workload): Promise<unknown> {
-  const t0 = performance.now();
-  const model = await compile(fs.readFileSync(path.join(root, w.file), 'utf8'), {
-    path: w.file,
-    gpu,
-    batch: w.batch,
-    inputShape: [1, w.size, w.size],
-    optimizer: { kind: 'sgd', lr: w.lr, momentum: 0, weightDecay: 0 },
-    loss: 'cross_entropy',
-  });
-  const compileMs = performance.now() - t0;
+  const { model, compileMs } = await compileWorkload(gpu, w, fs.readFileSync(path.join(root, w.file), 'utf8'));
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cnnc-device-check-'));
   try {
     const batch = makeBatch(w);

@@ -8,6 +8,7 @@ import type { OpAttrs } from '../compiler/ir/ops.ts';
 import { conv2dKernel, convGeometry } from '../compiler/codegen/kernels/conv2d.ts';
 import { conv2dGradInputKernel } from '../compiler/codegen/kernels/conv2d-grad-input.ts';
 import { conv2dGradWeightKernels } from '../compiler/codegen/kernels/conv2d-grad-weight.ts';
+import type { WorkgroupTile } from '../compiler/codegen/kernels/gemm-workgroup.ts';
 import { matmulKernel } from '../compiler/codegen/kernels/matmul.ts';
 import type { Gpu } from '../runtime/gpu/device.ts';
 import { pipelineFor, runKernels } from '../runtime/gpu/run-kernel.ts';
@@ -27,7 +28,7 @@ export interface KernelReport {
   readonly reference: KernelRow;
 }
 
-const origin: KernelOrigin = { phase: 'forward', sources: [], ops: ['bench'] };
+export const origin: KernelOrigin = { phase: 'forward', sources: [], ops: ['bench'] };
 
 /** Runs `kernels` (in order, one submit) on random buffers: first-run and best-of-`repeats` milliseconds. */
 export async function timeKernels(
@@ -114,6 +115,24 @@ export const convCases = [
   },
 ];
 
+/** The n^3 matmul row: C = A B, n x n, neither transposed; with `workgroup`, on that workgroup tile. */
+export function squareMatmul(n: number, subgroups: boolean, workgroup?: WorkgroupTile): KernelModule {
+  return matmulKernel({
+    name: 'bench_mm',
+    origin,
+    m: n,
+    n,
+    k: n,
+    transA: false,
+    transB: false,
+    a: 'a',
+    b: 'b',
+    c: 'c',
+    subgroups,
+    ...(workgroup ? { workgroup } : {}),
+  });
+}
+
 export async function kernelThroughput(gpu: Gpu, quick: boolean): Promise<KernelReport> {
   const repeats = quick ? 2 : 5;
   const measureRow = async (label: string, flops: number, kernels: readonly KernelModule[]): Promise<KernelRow> => {
@@ -137,23 +156,7 @@ export async function kernelThroughput(gpu: Gpu, quick: boolean): Promise<Kernel
   }
   const n = 512;
   const mmFlops = 2 * n * n * n;
-  rows.push(
-    await measureRow(`cnnc matmul ${n}^3`, mmFlops, [
-      matmulKernel({
-        name: 'bench_mm',
-        origin,
-        m: n,
-        n,
-        k: n,
-        transA: false,
-        transB: false,
-        a: 'a',
-        b: 'b',
-        c: 'c',
-        subgroups,
-      }),
-    ]),
-  );
+  rows.push(await measureRow(`cnnc matmul ${n}^3`, mmFlops, [squareMatmul(n, subgroups)]));
   let reference: KernelRow | undefined;
   for (const t of quick ? REF_TILES.slice(0, 2) : REF_TILES) {
     const k = referenceMatmul(n, n, n, t);

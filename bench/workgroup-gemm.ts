@@ -8,14 +8,12 @@ import { conv2dKernel, convGeometry, type ConvSpec } from '../compiler/codegen/k
 import { conv2dGradInputKernel } from '../compiler/codegen/kernels/conv2d-grad-input.ts';
 import { conv2dGradWeightKernels } from '../compiler/codegen/kernels/conv2d-grad-weight.ts';
 import { type WorkgroupTile, tileName, workgroupTiles } from '../compiler/codegen/kernels/gemm-workgroup.ts';
-import { matmulKernel } from '../compiler/codegen/kernels/matmul.ts';
 import { openGpu } from '../runtime/gpu/dawn.ts';
-import { convCases, timeKernels } from './kernels.ts';
+import { convCases, origin, squareMatmul, timeKernels } from './kernels.ts';
 
 const rounds = Number(process.argv[2] ?? 2);
 const gpu = await openGpu();
 const subgroups = gpu.limits.subgroupMinSize >= 8;
-const origin = { phase: 'forward', sources: [], ops: ['bench'] } as const;
 
 interface Case {
   readonly label: string;
@@ -56,22 +54,7 @@ cases.push({
   label: `matmul ${n}^3`,
   flops: 2 * n ** 3,
   gemm: [n, n, n],
-  kernels: (w?: WorkgroupTile) => [
-    matmulKernel({
-      name: 'bench_mm',
-      origin,
-      m: n,
-      n,
-      k: n,
-      transA: false,
-      transB: false,
-      a: 'a',
-      b: 'b',
-      c: 'c',
-      subgroups,
-      ...(w ? { workgroup: w } : {}),
-    }),
-  ],
+  kernels: (w?: WorkgroupTile) => [squareMatmul(n, subgroups, w)],
 });
 
 console.log(`adapter subgroups ${subgroups}, ${rounds} interleaved rounds; best ms of 3 runs per round`);

@@ -2,6 +2,7 @@
 // and prints each one's class, its probability (softmax of the logits, on the host) and the top 3,
 // named as d2l names Fashion-MNIST's classes when the model is a 10-class Fashion-MNIST model.
 import { formatShape } from '../../compiler/ir/graph.ts';
+import { FASHION_MNIST, ranked } from '../classes.ts';
 import { epochBatches } from '../data/batches.ts';
 import { DataError, readIdxImages } from '../data/idx.ts';
 import { nonFiniteSamples, NpyError, readNpy } from '../data/npy.ts';
@@ -19,20 +20,6 @@ import {
 } from './flags.ts';
 import type { Output } from './io.ts';
 import type { Flags } from './options.ts';
-
-/** d2l's `get_fashion_mnist_labels`, in label order. */
-const FASHION_MNIST = [
-  'T-shirt/top',
-  'Trouser',
-  'Pullover',
-  'Dress',
-  'Coat',
-  'Sandal',
-  'Shirt',
-  'Sneaker',
-  'Bag',
-  'Ankle boot',
-];
 
 /** The first `count` (default all) samples as the model's input batch. */
 function readSamples(
@@ -85,14 +72,6 @@ function readSamples(
   };
   const [batch] = epochBatches(ds, { batchSize: count, shuffle: false, seed: 0, epoch: 0, resize });
   return { x: batch!.images, count, nonFinite: null };
-}
-
-/** Softmax probabilities (max-shifted, float64) of one sample's logits, best first. */
-function ranked(logits: Float32Array): { cls: number; p: number }[] {
-  const max = Math.max(...logits);
-  const e = Array.from(logits, (v) => Math.exp(v - max));
-  const sum = e.reduce((a, b) => a + b, 0);
-  return e.map((v, cls) => ({ cls, p: v / sum })).sort((a, b) => b.p - a.p || a.cls - b.cls);
 }
 
 export async function predictCommand(file: string, flags: Flags<'predict'>, io: Output): Promise<number> {

@@ -8,13 +8,8 @@ import { stepWords } from '../../compiler/codegen/kernels/optimizer.ts';
 import type { MemoryPlan, Placement } from '../../compiler/plan/allocate.ts';
 import type { Gpu } from './device.ts';
 import { pipelineFor } from './run-kernel.ts';
+import { dispatch, type Encoded, timestampDispatches } from './timestamps.ts';
 import { awaitGpu } from './wait.ts';
-
-interface Encoded {
-  readonly pipeline: GPUComputePipeline;
-  readonly bindGroup: GPUBindGroup;
-  readonly dispatch: readonly [number, number, number];
-}
 
 /** Training steps whose losses stay readable after the fact (a ring of one f32 per step). */
 export const LOSS_HISTORY = 65536;
@@ -223,9 +218,7 @@ export class Executor {
     const enc = device.createCommandEncoder();
     const cp = enc.beginComputePass();
     for (const k of this.encoded(pass)) {
-      cp.setPipeline(k.pipeline);
-      cp.setBindGroup(0, k.bindGroup);
-      cp.dispatchWorkgroups(...k.dispatch);
+      dispatch(cp, k);
     }
     cp.end();
     if (pass === 'train') {
@@ -247,35 +240,8 @@ export class Executor {
     const { device } = this.gpu;
     if (!this.gpu.timestamps) throw new Error('this adapter has no timestamp-query feature: kernels cannot be timed');
     const kernels = this.encoded(pass);
-    const querySet = device.createQuerySet({ type: 'timestamp', count: 2 * kernels.length });
-    const resolved = device.createBuffer({
-      size: 16 * kernels.length,
-      usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC,
-    });
-    const readback = device.createBuffer({
-      size: 16 * kernels.length,
-      usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
-    });
     this.writeStep(seed, step);
-    const enc = device.createCommandEncoder();
-    kernels.forEach((k, i) => {
-      const cp = enc.beginComputePass({
-        timestampWrites: { querySet, beginningOfPassWriteIndex: 2 * i, endOfPassWriteIndex: 2 * i + 1 },
-      });
-      cp.setPipeline(k.pipeline);
-      cp.setBindGroup(0, k.bindGroup);
-      cp.dispatchWorkgroups(...k.dispatch);
-      cp.end();
-    });
-    enc.resolveQuerySet(querySet, 0, 2 * kernels.length, resolved, 0);
-    enc.copyBufferToBuffer(resolved, 0, readback, 0, 16 * kernels.length);
-    device.queue.submit([enc.finish()]);
-    await awaitGpu(() => readback.mapAsync(GPUMapMode.READ));
-    const t = new BigUint64Array(readback.getMappedRange().slice(0));
-    readback.destroy();
-    resolved.destroy();
-    querySet.destroy();
-    return kernels.map((_, i) => Number(t[2 * i + 1]! - t[2 * i]!));
+    return timestampDispatches(device, kernels);
   }
 
   /**

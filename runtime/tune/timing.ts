@@ -7,6 +7,7 @@
 import type { KernelModule } from '../../compiler/codegen/kernel.ts';
 import type { Gpu } from '../gpu/device.ts';
 import { pipelineFor } from '../gpu/run-kernel.ts';
+import { dispatch, type Encoded, timestampDispatches } from '../gpu/timestamps.ts';
 import { awaitGpu } from '../gpu/wait.ts';
 
 /** Timed runs after the first one that stays under the stop: the fastest counts (a shared machine's least disturbed). */
@@ -19,12 +20,6 @@ export interface Timing {
   readonly ms: number;
   /** Stopped after one timed run: already slower than the caller's bound. */
   readonly stopped: boolean;
-}
-
-interface Encoded {
-  readonly pipeline: GPUComputePipeline;
-  readonly bindGroup: GPUBindGroup;
-  readonly dispatch: readonly [number, number, number];
 }
 
 export class KernelTimer {
@@ -101,33 +96,8 @@ export class KernelTimer {
   }
 
   private async measureTimestamps(encoded: readonly Encoded[]): Promise<number> {
-    const { device } = this.gpu;
-    const count = 2 * encoded.length;
-    const querySet = device.createQuerySet({ type: 'timestamp', count });
-    const resolved = device.createBuffer({
-      size: 8 * count,
-      usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC,
-    });
-    const readback = device.createBuffer({ size: 8 * count, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
-    const enc = device.createCommandEncoder();
-    encoded.forEach((k, i) => {
-      const pass = enc.beginComputePass({
-        timestampWrites: { querySet, beginningOfPassWriteIndex: 2 * i, endOfPassWriteIndex: 2 * i + 1 },
-      });
-      dispatch(pass, k);
-      pass.end();
-    });
-    enc.resolveQuerySet(querySet, 0, count, resolved, 0);
-    enc.copyBufferToBuffer(resolved, 0, readback, 0, 8 * count);
-    device.queue.submit([enc.finish()]);
-    await awaitGpu(() => readback.mapAsync(GPUMapMode.READ));
-    const t = new BigUint64Array(readback.getMappedRange().slice(0));
-    readback.destroy();
-    resolved.destroy();
-    querySet.destroy();
-    let ns = 0;
-    for (let i = 0; i < encoded.length; i++) ns += Number(t[2 * i + 1]! - t[2 * i]!);
-    return ns / 1e6;
+    const ns = await timestampDispatches(this.gpu.device, encoded);
+    return ns.reduce((a, b) => a + b, 0) / 1e6;
   }
 
   private async measureWallClock(encoded: readonly Encoded[]): Promise<number> {
@@ -141,10 +111,4 @@ export class KernelTimer {
     await awaitGpu(() => device.queue.onSubmittedWorkDone());
     return (performance.now() - start) / WALL_CLOCK_REPEATS;
   }
-}
-
-function dispatch(pass: GPUComputePassEncoder, k: Encoded): void {
-  pass.setPipeline(k.pipeline);
-  pass.setBindGroup(0, k.bindGroup);
-  pass.dispatchWorkgroups(...k.dispatch);
 }

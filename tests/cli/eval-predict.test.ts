@@ -17,6 +17,7 @@ installDawn();
 
 const LENET = 'dsl-examples/lenet-relu.cnn';
 const TEST_IMAGES = '/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz';
+// Written out, not imported from runtime/classes.ts: a wrong name there must fail here.
 const CLASSES = [
   'T-shirt/top',
   'Trouser',

@@ -1,6 +1,6 @@
 // Conv forward/dgrad/wgrad and the matmul family on the GPU, against the float64 CPU reference.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { OpAttrs, Pair } from '../../compiler/ir/ops.ts';
+import type { Pair } from '../../compiler/ir/ops.ts';
 import type { KernelModule, KernelOrigin } from '../../compiler/codegen/kernel.ts';
 import { forwardEpilogue } from '../../compiler/codegen/epilogue.ts';
 import { conv2dKernel, rowRun } from '../../compiler/codegen/kernels/conv2d.ts';
@@ -22,7 +22,8 @@ import { runKernels } from '../../runtime/gpu/run-kernel.ts';
 import * as ref from '../../runtime/reference/ops.ts';
 import { type Tensor, tensor } from '../../runtime/reference/tensor.ts';
 import { expectAllclose } from '../helpers/allclose.ts';
-import { createRng, randn } from '../helpers/random.ts';
+import { type ConvCase, convAttrs, randF32, runOnTensors, tol } from '../helpers/gemm.ts';
+import { createRng } from '../helpers/random.ts';
 
 let gpu: Gpu;
 beforeAll(async () => {
@@ -32,11 +33,7 @@ afterAll(() => gpu.dispose());
 
 const origin: KernelOrigin = { phase: 'forward', sources: [], ops: ['test'] };
 const rng = createRng(20240611);
-/** Random f32-representable data, so the float64 reference sees exactly what the GPU sees. */
-const rand = (shape: readonly number[]): Tensor => tensor(shape, Float32Array.from(randn(rng, shape).data));
-const f32 = (t: Tensor): Float32Array => Float32Array.from(t.data);
-/** rtol 1e-4; atol 1e-5 grown with sqrt(K) for K-term f32 sums (rounding grows like sqrt(K)). */
-const tol = (k: number) => ({ rtol: 1e-4, atol: 1e-5 * Math.max(1, Math.sqrt(k)) });
+const rand = (shape: readonly number[]): Tensor => randF32(rng, shape);
 
 /**
  * Every GEMM family twice: plain loads, and U loads shared across 8 subgroup lanes (the default
@@ -49,21 +46,8 @@ const loadModes = [
 const withModes = <T extends readonly unknown[]>(cases: readonly T[]) =>
   cases.flatMap((c) => loadModes.map(([mode, subgroups]) => [...c, mode, subgroups] as const));
 
-async function run(kernels: readonly KernelModule[], inputs: Record<string, Tensor>, outputs: readonly string[]) {
-  const host = Object.fromEntries(Object.entries(inputs).map(([k, t]) => [k, f32(t)]));
-  return runKernels(gpu, kernels, host, outputs);
-}
-
-interface ConvCase {
-  readonly input: readonly [number, number, number, number];
-  readonly out: number;
-  readonly kernel: Pair;
-  readonly stride?: Pair;
-  readonly padding?: Pair;
-  readonly dilation?: Pair;
-  readonly groups?: number;
-  readonly bias: boolean;
-}
+const run = (kernels: readonly KernelModule[], inputs: Record<string, Tensor>, outputs: readonly string[]) =>
+  runOnTensors(gpu, kernels, inputs, outputs);
 
 const convCases: readonly [string, ConvCase][] = [
   ['1x1', { input: [2, 3, 5, 5], out: 4, kernel: [1, 1], bias: false }],
@@ -102,16 +86,6 @@ const convCases: readonly [string, ConvCase][] = [
   // 11 steps a run group: more (column, step) pairs than a shared load's 8 lanes, ending mid-load.
   ['wide 3x11 pad (1,0), bias', { input: [2, 3, 7, 26], out: 5, kernel: [3, 11], padding: [1, 0], bias: true }],
 ];
-
-const convAttrs = (c: ConvCase): OpAttrs['conv2d'] => ({
-  outChannels: c.out,
-  kernel: c.kernel,
-  stride: c.stride ?? [1, 1],
-  padding: c.padding ?? [0, 0],
-  dilation: c.dilation ?? [1, 1],
-  groups: c.groups ?? 1,
-  bias: c.bias,
-});
 
 describe.each(withModes(convCases))(
   'conv2d %s, %s (float64 reference, rtol 1e-4, atol 1e-5 * sqrt(K))',

@@ -3,7 +3,6 @@
 // reference, on sizes that are no multiple of the tiles, with strides, padding, dilation, groups,
 // bias, fused epilogues and split k; and the tuner's candidate tiles.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { OpAttrs, Pair } from '../../compiler/ir/ops.ts';
 import type { KernelModule, KernelOrigin } from '../../compiler/codegen/kernel.ts';
 import { activationGradEpilogue, forwardEpilogue } from '../../compiler/codegen/epilogue.ts';
 import { defaultLimits } from '../../compiler/codegen/limits.ts';
@@ -20,11 +19,11 @@ import {
 } from '../../compiler/codegen/kernels/gemm-workgroup.ts';
 import { linearForward, linearGradInput, linearGradWeight } from '../../compiler/codegen/kernels/matmul.ts';
 import { openGpu, type Gpu } from '../../runtime/gpu/dawn.ts';
-import { runKernels } from '../../runtime/gpu/run-kernel.ts';
 import * as ref from '../../runtime/reference/ops.ts';
 import { type Tensor, tensor } from '../../runtime/reference/tensor.ts';
 import { expectAllclose } from '../helpers/allclose.ts';
-import { createRng, randn } from '../helpers/random.ts';
+import { type ConvCase, convAttrs, randF32, runOnTensors, tol } from '../helpers/gemm.ts';
+import { createRng } from '../helpers/random.ts';
 
 let gpu: Gpu;
 beforeAll(async () => {
@@ -34,11 +33,7 @@ afterAll(() => gpu.dispose());
 
 const origin: KernelOrigin = { phase: 'forward', sources: [], ops: ['test'] };
 const rng = createRng(20261202);
-/** Random f32-representable data, so the float64 reference sees exactly what the GPU sees. */
-const rand = (shape: readonly number[]): Tensor => tensor(shape, Float32Array.from(randn(rng, shape).data));
-const f32 = (t: Tensor): Float32Array => Float32Array.from(t.data);
-/** rtol 1e-4; atol 1e-5 grown with sqrt(K) for K-term f32 sums (rounding grows like sqrt(K)). */
-const tol = (k: number) => ({ rtol: 1e-4, atol: 1e-5 * Math.max(1, Math.sqrt(k)) });
+const rand = (shape: readonly number[]): Tensor => randF32(rng, shape);
 
 /**
  * Small tiles, so the test sizes span several workgroups and edge tiles: strided lanes with whole
@@ -57,21 +52,8 @@ const tiles: readonly WorkgroupTile[] = [
  */
 const tileFor = (c: number, family: number): WorkgroupTile => tiles[(c + family) % tiles.length]!;
 
-async function run(kernels: readonly KernelModule[], inputs: Record<string, Tensor>, outputs: readonly string[]) {
-  const host = Object.fromEntries(Object.entries(inputs).map(([k, t]) => [k, f32(t)]));
-  return runKernels(gpu, kernels, host, outputs);
-}
-
-interface ConvCase {
-  readonly input: readonly [number, number, number, number];
-  readonly out: number;
-  readonly kernel: Pair;
-  readonly stride?: Pair;
-  readonly padding?: Pair;
-  readonly dilation?: Pair;
-  readonly groups?: number;
-  readonly bias: boolean;
-}
+const run = (kernels: readonly KernelModule[], inputs: Record<string, Tensor>, outputs: readonly string[]) =>
+  runOnTensors(gpu, kernels, inputs, outputs);
 
 const convCases: readonly [string, ConvCase][] = [
   ['3x3 pad 1, bias', { input: [1, 3, 7, 6], out: 5, kernel: [3, 3], padding: [1, 1], bias: true }],
@@ -99,16 +81,6 @@ const convCases: readonly [string, ConvCase][] = [
     },
   ],
 ];
-
-const convAttrs = (c: ConvCase): OpAttrs['conv2d'] => ({
-  outChannels: c.out,
-  kernel: c.kernel,
-  stride: c.stride ?? [1, 1],
-  padding: c.padding ?? [0, 0],
-  dilation: c.dilation ?? [1, 1],
-  groups: c.groups ?? 1,
-  bias: c.bias,
-});
 
 const bn = { gamma: 0, beta: 1, runMean: 2, runVar: 3, eps: 1e-5 };
 

@@ -5,6 +5,7 @@
 import type { FrontendResult } from '../../compiler/index.ts';
 import { formatShape } from '../../compiler/ir/graph.ts';
 import type { Dataset } from '../../runtime/data/split.ts';
+import { FASHION_MNIST, ranked } from '../../runtime/classes.ts';
 import { UserError } from '../../runtime/errors.ts';
 import { type Gpu, openGpu } from '../../runtime/gpu/device.ts';
 import { compile, type Model } from '../../runtime/model.ts';
@@ -35,19 +36,6 @@ export interface TrainView {
 
 /** As `cnnc train` draws train_loss per group of steps (train.ts's LONG_EPOCH). */
 const LONG_EPOCH = 10;
-/** d2l's `get_fashion_mnist_labels`, in label order (as `cnnc predict` names them). */
-const FASHION_MNIST = [
-  'T-shirt/top',
-  'Trouser',
-  'Pullover',
-  'Dress',
-  'Coat',
-  'Sandal',
-  'Shirt',
-  'Sneaker',
-  'Bag',
-  'Ankle boot',
-];
 const PREDICTED = 16;
 
 let gpu: Promise<Gpu> | null = null;
@@ -170,14 +158,7 @@ async function showPredictions(model: Model, test: Dataset, out: HTMLElement): P
   const names = classes === FASHION_MNIST.length ? FASHION_MNIST : null;
   out.replaceChildren(
     ...Array.from({ length: count }, (_, i) => {
-      const z = logits.subarray(i * classes, (i + 1) * classes);
-      const max = Math.max(...z);
-      const e = Array.from(z, (v) => Math.exp(v - max));
-      const sum = e.reduce((a, b) => a + b, 0);
-      const top = e
-        .map((v, c) => ({ c, p: v / sum }))
-        .sort((a, b) => b.p - a.p)
-        .slice(0, 3);
+      const top = ranked(logits.subarray(i * classes, (i + 1) * classes)).slice(0, 3);
       const canvas = el('canvas', { width: String(test.width), height: String(test.height) });
       const img = new ImageData(test.width, test.height);
       for (let k = 0; k < sample; k++) {
@@ -192,7 +173,7 @@ async function showPredictions(model: Model, test: Dataset, out: HTMLElement): P
         { class: 'prediction', title: `label: ${name(label)}` },
         canvas,
         ...top.map((t, k) =>
-          el('div', k === 0 && t.c !== label ? { class: 'wrong' } : {}, `${name(t.c)} ${(t.p * 100).toFixed(1)}%`),
+          el('div', k === 0 && t.cls !== label ? { class: 'wrong' } : {}, `${name(t.cls)} ${(t.p * 100).toFixed(1)}%`),
         ),
       );
     }),

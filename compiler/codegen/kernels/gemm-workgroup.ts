@@ -11,9 +11,9 @@
 // loadU, called once per staged element. Plans that skip k ranges (kRanges) are not supported.
 import type { DeviceLimits } from '../limits.ts';
 import type { KernelModule } from '../kernel.ts';
-import { buildModule, limitsOf } from '../module.ts';
+import { limitsOf } from '../module.ts';
 import type { WgslWriter } from '../writer.ts';
-import { type GemmFrame, type KSteps, digit, splitPartials, splitSumKernel } from './matmul-core.ts';
+import { type GemmFrame, type KSteps, tiledGemmKernels } from './matmul-core.ts';
 
 export interface WorkgroupTile {
   /** Output rows per workgroup. */
@@ -71,32 +71,19 @@ export function tileProblem(t: WorkgroupTile, limits: DeviceLimits): string | un
 
 /** One kernel, or with splitK > 1 the partial-sum kernel followed by matmul-core's `_sum` reduction kernel. */
 export function workgroupGemmKernels(plan: WorkgroupPlan): KernelModule[] {
-  const { rows, cols, convGroups, splitK, tile } = plan;
+  const { rows, splitK, tile } = plan;
   if (splitK > 1 && plan.bias) throw new Error(`kernel ${plan.name}: a split-k GEMM cannot add a bias`);
   const problem = tileProblem(tile, limitsOf(plan));
   if (problem) throw new Error(`kernel ${plan.name}: workgroup tile ${tileName(tile)}: ${problem}`);
-  const rb = ceilDiv(rows, tile.rows);
-  const cb = ceilDiv(cols, tile.cols);
-  const { partial, partialAt } = splitPartials(plan);
-  const main = buildModule({
-    name: plan.name,
-    origin: plan.origin,
-    limits: plan.limits,
-    bindings: [...plan.inputs, ...(splitK > 1 ? [partial] : plan.outputs)],
+  return tiledGemmKernels(plan, {
+    rowBlocks: ceilDiv(rows, tile.rows),
+    cols: tile.cols,
     lanes: tileLanes(tile),
-    groups: rb * cb * splitK * convGroups,
-    decls: [plan.consts ?? '', plan.decls ?? '', operandFns(plan), stagingDecls(tile)].filter((d) => d).join('\n'),
-    main: (w) => {
-      // Row blocks fastest, as in matmul-core: neighbouring workgroups share their U columns in cache.
-      w.line(`let rb = ${digit('group', 1, rb)};`);
-      w.line(`let cb = ${digit('group', rb, cb)};`);
-      if (splitK > 1) w.line(`let split = ${digit('group', rb * cb, splitK)};`);
-      w.line(`let batch = ${digit('group', rb * cb * splitK, convGroups, true)};`);
-      blockLoop(w, plan);
-      storeTile(w, plan, splitK > 1 ? (r, c, v) => `${partialAt('split', r, c)} = ${v};` : plan.store);
-    },
+    subgroups: false,
+    decls: [operandFns(plan), stagingDecls(tile)],
+    loop: (w) => blockLoop(w, plan),
+    storeTile: (w, store) => storeTile(w, plan, store),
   });
-  return splitK === 1 ? [main] : [main, splitSumKernel(plan)];
 }
 
 /** The single kernel of an unsplit GEMM. */

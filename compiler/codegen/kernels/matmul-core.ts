@@ -108,29 +108,63 @@ export function gemmKernel(plan: Omit<GemmFrame, 'splitK'> & (KSteps | RunSteps)
 
 /** One kernel, or with splitK > 1 the partial-sum kernel followed by the `_sum` reduction kernel. */
 export function gemmKernels(plan: GemmPlan): KernelModule[] {
-  const { rows, cols, convGroups, splitK, tile } = plan;
-  if (splitK > 1 && (plan.bias || plan.kRanges))
+  const { rows, tile } = plan;
+  if (plan.splitK > 1 && (plan.bias || plan.kRanges))
     throw new Error(`kernel ${plan.name}: a split-k GEMM cannot add a bias or skip k ranges`);
-  const rb = ceilDiv(rows, tile.rowsPerLane * tile.lanes);
-  const cb = ceilDiv(cols, tile.cols);
+  return tiledGemmKernels(plan, {
+    rowBlocks: ceilDiv(rows, tile.rowsPerLane * tile.lanes),
+    cols: tile.cols,
+    lanes: tile.lanes,
+    subgroups: tile.shareU ?? false,
+    decls: [],
+    loop: (w) => gemmLoop(w, plan),
+    storeTile: (w, store) => storeTile(w, plan, store),
+  });
+}
+
+/** What a GEMM skeleton (this one, gemm-workgroup.ts's) puts in the kernels tiledGemmKernels frames. */
+export interface TiledGemm {
+  /** Workgroups along the rows. */
+  readonly rowBlocks: number;
+  /** Output columns per workgroup. */
+  readonly cols: number;
+  readonly lanes: number;
+  /** Whether the loop uses subgroup operations. */
+  readonly subgroups: boolean;
+  /** Module-scope declarations after the plan's. */
+  readonly decls: readonly string[];
+  /** The k loop into the lane's accumulators, from `rb`, `cb`, `split` (with splitK > 1) and `batch`. */
+  readonly loop: (w: WgslWriter) => void;
+  /** Stores the lane's accumulators through `store`. */
+  readonly storeTile: (w: WgslWriter, store: (row: string, col: string, value: string) => string) => void;
+}
+
+/**
+ * A GEMM's kernels around a skeleton's k loop and store: the workgroup grid (row blocks fastest, so
+ * neighbouring workgroups share their U columns in cache), and with splitK > 1 the partial sums and
+ * the `_sum` reduction kernel.
+ */
+export function tiledGemmKernels(plan: SplitFrame, gemm: TiledGemm): KernelModule[] {
+  const { convGroups, splitK } = plan;
+  const rb = gemm.rowBlocks;
+  const cb = ceilDiv(plan.cols, gemm.cols);
   const { partial, partialAt } = splitPartials(plan);
   const main = buildModule({
     name: plan.name,
     origin: plan.origin,
     limits: plan.limits,
     bindings: [...plan.inputs, ...(splitK > 1 ? [partial] : plan.outputs)],
-    lanes: tile.lanes,
-    subgroups: tile.shareU ?? false,
+    lanes: gemm.lanes,
+    subgroups: gemm.subgroups,
     groups: rb * cb * splitK * convGroups,
-    decls: [plan.consts ?? '', plan.decls ?? ''].filter((d) => d).join('\n'),
+    decls: [plan.consts ?? '', plan.decls ?? '', ...gemm.decls].filter((d) => d).join('\n'),
     main: (w) => {
-      // Workgroup order: row blocks fastest, so neighbours share their columns (weights) in cache.
       w.line(`let rb = ${digit('group', 1, rb)};`);
       w.line(`let cb = ${digit('group', rb, cb)};`);
       if (splitK > 1) w.line(`let split = ${digit('group', rb * cb, splitK)};`);
       w.line(`let batch = ${digit('group', rb * cb * splitK, convGroups, true)};`);
-      gemmLoop(w, plan);
-      storeTile(w, plan, splitK > 1 ? (r, c, v) => `${partialAt('split', r, c)} = ${v};` : plan.store);
+      gemm.loop(w);
+      gemm.storeTile(w, splitK > 1 ? (r, c, v) => `${partialAt('split', r, c)} = ${v};` : plan.store);
     },
   });
   return splitK === 1 ? [main] : [main, splitSumKernel(plan)];
@@ -140,7 +174,7 @@ export function gemmKernels(plan: GemmPlan): KernelModule[] {
 type SplitFrame = Omit<GemmFrame, 'tile' | 'rowSetup'>;
 
 /** The partial-sum scratch binding of a split-k GEMM, and the WGSL of its element (split, row, col) in group `batch`. */
-export function splitPartials(plan: SplitFrame): {
+function splitPartials(plan: SplitFrame): {
   partial: BindingSpec;
   partialAt: (split: string, row: string, col: string) => string;
 } {
@@ -152,7 +186,7 @@ export function splitPartials(plan: SplitFrame): {
 }
 
 /** The `_sum` kernel of a split-k GEMM: adds the splits' partial sums and stores them through the plan. */
-export function splitSumKernel(plan: SplitFrame): KernelModule {
+function splitSumKernel(plan: SplitFrame): KernelModule {
   const { rows, cols, convGroups, splitK } = plan;
   const { partial, partialAt } = splitPartials(plan);
   const total = convGroups * rows * cols;
