@@ -7,7 +7,7 @@ import type { KernelCall, LowerContext } from './lower/context.ts';
 import { lowerWithinLimits } from './lower/slices.ts';
 import { resolveAccess } from './access.ts';
 import { KernelLimitError, type KernelOrigin } from './kernel.ts';
-import type { DeviceLimits } from './limits.ts';
+import { mib, type DeviceLimits } from './limits.ts';
 import type { KernelChoices } from './tuning/choice.ts';
 
 export { defaultLimits, type DeviceLimits } from './limits.ts';
@@ -22,8 +22,6 @@ export interface LoweredProgram {
   readonly evaluate: readonly LoweredCall[];
   readonly train: readonly LoweredCall[];
 }
-
-const mib = (bytes: number): string => `${(bytes / 2 ** 20).toFixed(1)} MiB`;
 
 /**
  * Binding sizes scale with the batch: a kernel binding more than the device allows is reported

@@ -16,6 +16,9 @@ export interface DeviceLimits {
   readonly subgroupMinSize: number;
 }
 
+/** `392.0 MiB`: sizes in the limit diagnostics. */
+export const mib = (bytes: number): string => `${(bytes / 2 ** 20).toFixed(1)} MiB`;
+
 /** WebGPU's default limits: what any adapter supports, used when compiling without a device. */
 export const defaultLimits: DeviceLimits = {
   maxStorageBufferBindingSize: 128 * 1024 * 1024,

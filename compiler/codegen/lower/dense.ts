@@ -8,7 +8,7 @@ import type { StepOp, TensorId } from '../../autodiff/step-ir.ts';
 import { ALIGN_ELEMENTS } from '../../plan/allocate.ts';
 import { KernelLimitError, type KernelModule } from '../kernel.ts';
 import { linearForward, linearGradInput, linearGradWeight, type LinearSpec } from '../kernels/matmul.ts';
-import type { DeviceLimits } from '../limits.ts';
+import { mib, type DeviceLimits } from '../limits.ts';
 import { gemmSite, tunedKernels } from '../tuning/site.ts';
 import { evenBlocks, type Block } from './blocks.ts';
 import {
@@ -25,8 +25,6 @@ import {
 
 export type DenseOp = Extract<StepOp, { op: 'linear' | 'linear_dx' | 'linear_dw' }>;
 
-const mib = (elements: number): string => `${((elements * 4) / 2 ** 20).toFixed(1)} MiB`;
-
 /**
  * The weight's output rows in blocks of at most one storage binding, as even as 64-row steps
  * allow: a block's windows of y, dy and b begin at its first row, and bindings at 256-byte
@@ -38,7 +36,7 @@ export function rowBlocks(outFeatures: number, inFeatures: number, limits: Devic
   if (blocks === null) {
     const rows = Math.min(ALIGN_ELEMENTS, outFeatures);
     throw new KernelLimitError(
-      `a linear layer's weight [${outFeatures}, ${inFeatures}] (${mib(outFeatures * inFeatures)}) cannot be split to fit one storage binding of ${mib(limit)} (maxStorageBufferBindingSize): its smallest block, ${rows} rows (blocks start every ${ALIGN_ELEMENTS} rows, as bindings start at 256-byte boundaries), takes ${mib(rows * inFeatures)}`,
+      `a linear layer's weight [${outFeatures}, ${inFeatures}] (${mib(outFeatures * inFeatures * 4)}) cannot be split to fit one storage binding of ${mib(limit * 4)} (maxStorageBufferBindingSize): its smallest block, ${rows} rows (blocks start every ${ALIGN_ELEMENTS} rows, as bindings start at 256-byte boundaries), takes ${mib(rows * inFeatures * 4)}`,
     );
   }
   return blocks;
@@ -52,9 +50,8 @@ export function lowerDense(op: DenseOp, ctx: LowerContext): KernelCall[] {
   const bias = op.op === 'linear' ? op.b !== null : op.op === 'linear_dw' ? op.db !== null : false;
   const f = op.op === 'linear_dw' ? fused({}) : fused(op);
   const blocks = rowBlocks(outFeatures, inFeatures, ctx.limits);
-  const split = blocks.length > 1;
   // A weight in one binding: the layer is one GEMM, which the tuner may have chosen a kernel for.
-  if (!split) {
+  if (blocks.length === 1) {
     const site = gemmSite(op, ctx.program, subgroups(ctx), ctx.accumulate);
     const [kernel] = tunedKernels(site, frame(ctx, op.origin, `${what}${f.suffix}`), ctx);
     return [{ kernel: kernel!, args: wholeArgs(op, f.args) }];
@@ -76,18 +73,16 @@ export function lowerDense(op: DenseOp, ctx: LowerContext): KernelCall[] {
         outFeatures: rows,
         bias,
         subgroups: subgroups(ctx),
-        ...(split ? { outStride: outFeatures } : {}),
+        outStride: outFeatures,
         ...extra,
       });
     modules.set(key, made);
     return made;
   };
   // A block's share of an operand: the weight's rows, or the columns of a [batch, out] tensor from the block's first.
-  const part = (id: TensorId, offset: number, elements: number): BindingRef =>
-    split ? window(id, offset, elements) : t(id);
-  const weight = (id: TensorId, b: Block) => part(id, b.start * inFeatures, b.size * inFeatures);
-  const columns = (id: TensorId, b: Block) => part(id, b.start, (batch - 1) * outFeatures + b.size);
-  const channels = (id: TensorId, b: Block) => part(id, b.start, b.size);
+  const weight = (id: TensorId, b: Block) => window(id, b.start * inFeatures, b.size * inFeatures);
+  const columns = (id: TensorId, b: Block) => window(id, b.start, (batch - 1) * outFeatures + b.size);
+  const channels = (id: TensorId, b: Block) => window(id, b.start, b.size);
 
   switch (op.op) {
     case 'linear':

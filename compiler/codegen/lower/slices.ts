@@ -9,6 +9,7 @@ import { operands, type StepOp, type StepOpKind, type TensorId } from '../../aut
 import { numel } from '../../ir/graph.ts';
 import { ALIGN_ELEMENTS } from '../../plan/allocate.ts';
 import { KernelLimitError } from '../kernel.ts';
+import { mib } from '../limits.ts';
 import { evenBlocks } from './blocks.ts';
 import { window, type BindingRef, type KernelCall, type LowerContext } from './context.ts';
 import { lowerOp } from './index.ts';
@@ -31,7 +32,6 @@ const batchSums: ReadonlySet<StepOpKind> = new Set(['conv2d_dw', 'linear_dw']);
 const fits = (calls: readonly KernelCall[], ctx: LowerContext): boolean =>
   calls.every((c) => c.kernel.bindings.every((b) => b.elements * 4 <= ctx.limits.maxStorageBufferBindingSize));
 
-const mib = (elements: number): string => `${((elements * 4) / 2 ** 20).toFixed(1)} MiB`;
 const gcd = (a: number, b: number): number => (b === 0 ? a : gcd(b, a % b));
 
 /**
@@ -70,7 +70,7 @@ function lowerSlices(op: StepOp, ctx: LowerContext): KernelCall[] {
   if (largest > limit) {
     const id = [...sizes].find(([, n]) => n === largest)![0];
     throw new KernelLimitError(
-      `one sample of ${tensors[id]!.name} [${tensors[id]!.shape.slice(1).join(', ')}] takes ${mib(largest)}, more than one storage binding holds (${mib(limit)}, maxStorageBufferBindingSize): batch slices cannot help`,
+      `one sample of ${tensors[id]!.name} [${tensors[id]!.shape.slice(1).join(', ')}] takes ${mib(largest * 4)}, more than one storage binding holds (${mib(limit * 4)}, maxStorageBufferBindingSize): batch slices cannot help`,
     );
   }
   // A slice starts at a multiple of `step` samples: every window then starts 256-byte aligned.
@@ -81,7 +81,7 @@ function lowerSlices(op: StepOp, ctx: LowerContext): KernelCall[] {
   const slices = evenBlocks(batch, Math.floor(limit / largest), step);
   if (slices === null)
     throw new KernelLimitError(
-      `batch slices of its tensors start at 256-byte boundaries only every ${step} samples, and ${step} samples of ${mib(largest)} exceed one storage binding (${mib(limit)}, maxStorageBufferBindingSize)`,
+      `batch slices of its tensors start at 256-byte boundaries only every ${step} samples, and ${step} samples of ${mib(largest * 4)} exceed one storage binding (${mib(limit * 4)}, maxStorageBufferBindingSize)`,
     );
   // One lowering per slice size (and, for a sum over the batch, for the first slice apart).
   const lowered = new Map<string, KernelCall[]>();
