@@ -22,7 +22,7 @@ export interface Conv2dGradWeightSpec extends ConvSpec {
    * rowsPerLane must then be KW, a kernel row), only where this is true.
    */
   readonly runs?: boolean;
-  /** dw (and db) += the sums: a batch summed over several dispatches (`lower/split.ts`). */
+  /** dw (and db) += the sums: a batch summed over several dispatches (`lower/slices.ts`). */
   readonly accumulate?: boolean;
 }
 

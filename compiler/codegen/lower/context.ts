@@ -11,7 +11,7 @@ import type { KernelFrame } from '../module.ts';
 
 /**
  * What fills one binding: a tensor, a window of a tensor (elements [offset, offset + elements) of
- * its storage: a slice of a tensor too big for one binding, `lower/split.ts`), a raw range of an
+ * its storage: a slice of a tensor too big for one binding: `lower/slices.ts`, `lower/dense.ts`), a raw range of an
  * arena, the per-step [seed, step] counters, or scratch. Offsets are multiples of 64 elements
  * (WebGPU's 256-byte binding alignment).
  */
@@ -43,7 +43,7 @@ export interface LowerContext {
   /** Next kernel number, for deterministic names `k07_conv2d`. */
   counter: number;
   /**
-   * The op runs as one of several batch slices (`lower/split.ts`), not the first: what it sums
+   * The op runs as one of several batch slices (`lower/slices.ts`), not the first: what it sums
    * over the batch (a weight gradient) adds to what the earlier slices stored.
    */
   readonly accumulate?: boolean;

@@ -22,7 +22,7 @@ interface SiteBase {
   readonly epilogue: StepEpilogue | null;
   /** The device has subgroups of 8 or more (GemmTile.shareU is allowed). */
   readonly subgroups: boolean;
-  /** A weight gradient of a batch slice after the first (`lower/split.ts`): it adds to what is stored. */
+  /** A weight gradient of a batch slice after the first (`lower/slices.ts`): it adds to what is stored. */
   readonly accumulate?: boolean;
 }
 export type ConvSite = SiteBase & {
