@@ -101,6 +101,7 @@ describe('cnnc serve: the playground in chromium', () => {
     const forward = cnnc('kernels', LENET);
     const backward = cnnc('kernels', LENET, '--backward');
     expect(forward.code).toBe(0);
+    expect(backward.code, backward.stderr).toBe(0);
     expect(await kernels('forward')).toBe(forward.stdout);
     expect(await kernels('train')).toBe(backward.stdout);
     // Every kernel header links back to its layer's line.

@@ -125,7 +125,9 @@ describe.each(convCases.map(([label, c], i) => [label, c, i] as const))(
     it(`input gradient with the relu gradient epilogue, ${tileName(tileFor(ci, 1))}`, async () => {
       const workgroup = tileFor(ci, 1);
       const epilogue = activationGradEpilogue({ fn: 'relu', slope: 0, from: 'input' });
-      const out = await run([conv2dGradInputKernel({ ...spec, workgroup, epilogue })], { dy, w, act }, ['dx']);
+      const k = conv2dGradInputKernel({ ...spec, workgroup, epilogue });
+      expect(k.wgsl).toContain('var<workgroup>');
+      const out = await run([k], { dy, w, act }, ['dx']);
       expectAllclose(out['dx']!, ref.reluBackward(act, grads.dx).data, tol(c.out * c.kernel[0] * c.kernel[1]), 'dx');
     });
 
@@ -135,6 +137,7 @@ describe.each(convCases.map(([label, c], i) => [label, c, i] as const))(
       const k = c.input[0] * (y.shape[2] ?? 0) * (y.shape[3] ?? 0);
       const ks = conv2dGradWeightKernels({ ...spec, workgroup: tileFor(ci, 2), splitK });
       expect(ks.length).toBe(splitK === 1 ? 1 : 2);
+      expect(ks[0]!.wgsl).toContain('var<workgroup>');
       const out = await run(ks, { x, dy }, c.bias ? ['dw', 'db'] : ['dw']);
       expectAllclose(out['dw']!, grads.dw.data, tol(k), 'dw');
       if (grads.db) expectAllclose(out['db']!, grads.db.data, tol(k), 'db');
@@ -164,6 +167,7 @@ describe.each([
         workgroup,
         epilogue: forwardEpilogue(undefined, { fn: 'sigmoid', slope: 0 })!,
       });
+      expect(k.wgsl).toContain('var<workgroup>');
       const out = await run([k], { x, w, ...(b ? { b } : {}) }, ['y']);
       expectAllclose(out['y']!, ref.sigmoid(ref.linear(x, w, b)).data, tol(inF), 'y');
     });
@@ -171,13 +175,17 @@ describe.each([
     it(`input gradient with the relu gradient epilogue, ${tileName(tileFor(ci, 1))}`, async () => {
       const workgroup = tileFor(ci, 1);
       const epilogue = activationGradEpilogue({ fn: 'relu', slope: 0, from: 'input' });
-      const out = await run([linearGradInput({ ...spec, workgroup, epilogue })], { dy, w, act }, ['dx']);
+      const k = linearGradInput({ ...spec, workgroup, epilogue });
+      expect(k.wgsl).toContain('var<workgroup>');
+      const out = await run([k], { dy, w, act }, ['dx']);
       expectAllclose(out['dx']!, ref.reluBackward(act, grads.dx).data, tol(outF), 'dx');
     });
 
     it(`weight and bias gradient, ${tileName(tileFor(ci, 2))}`, async () => {
       const workgroup = tileFor(ci, 2);
-      const out = await run([linearGradWeight({ ...spec, workgroup })], { dy, x }, bias ? ['dw', 'db'] : ['dw']);
+      const k = linearGradWeight({ ...spec, workgroup });
+      expect(k.wgsl).toContain('var<workgroup>');
+      const out = await run([k], { dy, x }, bias ? ['dw', 'db'] : ['dw']);
       expectAllclose(out['dw']!, grads.dw.data, tol(batch), 'dw');
       if (grads.db) expectAllclose(out['db']!, grads.db.data, tol(batch), 'db');
     });

@@ -15,18 +15,17 @@ import {
 } from '../../compiler/codegen/kernels/pool.ts';
 import { activationForward, input } from '../../compiler/ir/expr.ts';
 import { openGpu, type Gpu } from '../../runtime/gpu/dawn.ts';
-import { runKernels } from '../../runtime/gpu/run-kernel.ts';
 import * as ref from '../../runtime/reference/ops.ts';
 import { type Tensor, tensor } from '../../runtime/reference/tensor.ts';
 import { expectAllclose } from '../helpers/allclose.ts';
 import { avgAttrs, maxAttrs } from '../helpers/pool.ts';
-import { createRng, randn } from '../helpers/random.ts';
+import { randF32, runOnTensors } from '../helpers/gemm.ts';
+import { createRng } from '../helpers/random.ts';
 
 const tol = { rtol: 1e-4, atol: 1e-5 };
 const origin: KernelOrigin = { phase: 'forward', sources: [], ops: ['test'] };
 const rng = createRng(20261203);
-const rand = (shape: readonly number[]): Tensor => tensor(shape, Float32Array.from(randn(rng, shape).data));
-const f32 = (t: Tensor): Float32Array => Float32Array.from(t.data);
+const rand = (shape: readonly number[]): Tensor => randF32(rng, shape);
 
 let gpu: Gpu;
 beforeAll(async () => {
@@ -35,7 +34,7 @@ beforeAll(async () => {
 afterAll(() => gpu.dispose());
 
 const run = (kernels: readonly KernelModule[], inputs: Record<string, Tensor>, outputs: readonly string[]) =>
-  runKernels(gpu, kernels, Object.fromEntries(Object.entries(inputs).map(([k, t]) => [k, f32(t)])), outputs);
+  runOnTensors(gpu, kernels, inputs, outputs);
 
 describe.each([64, 128, 256])('%i lanes (float64 reference, rtol 1e-4 atol 1e-5)', (lanes) => {
   const shape = [3, 5, 11, 9] as const;
@@ -56,7 +55,9 @@ describe.each([64, 128, 256])('%i lanes (float64 reference, rtol 1e-4 atol 1e-5)
     const attrs = avgAttrs([2, 2], [2, 2]);
     const spec = { name: 'k_pool', origin, input: shape, attrs, lanes };
     const dy = rand(poolOutputShape(stridedGeometry(spec)));
-    const out = await run([avgpool2dForward(spec), avgpool2dBackward(spec)], { x, dy }, ['y', 'dx']);
+    const ks = [avgpool2dForward(spec), avgpool2dBackward(spec)];
+    expect(ks.map((k) => k.workgroupSize[0])).toEqual([lanes, lanes]);
+    const out = await run(ks, { x, dy }, ['y', 'dx']);
     expectAllclose(out['y']!, ref.avgpool2d(x, attrs).data, tol, 'y');
     expectAllclose(out['dx']!, ref.avgpool2dBackward(x, dy, attrs).data, tol, 'dx');
   });

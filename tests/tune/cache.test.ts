@@ -1,10 +1,10 @@
 // The tuning cache: a round trip, other devices' records kept, atomic writes, and every way a
 // file can be wrong (not JSON, another format, malformed entries, another kernel or webgpu
 // version for this adapter) ignored with one warning; `--tune cached` gives lowering its choices.
-import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { KERNEL_VERSION } from '../../compiler/codegen/tuning/choice.ts';
 import { defaultLimits } from '../../compiler/codegen/limits.ts';
 import type { Gpu } from '../../runtime/gpu/device.ts';
@@ -26,7 +26,9 @@ const entry: TunedEntry = {
   rulesMs: 2,
   tunedMs: 1.5,
 };
-const fresh = () => join(mkdtempSync(join(tmpdir(), 'cnnc-tune-')), 'cnnc', 'tune.json');
+const tmp = mkdtempSync(join(tmpdir(), 'cnnc-tune-'));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+const fresh = () => join(mkdtempSync(join(tmp, 'c-')), 'cnnc', 'tune.json');
 const warnings = () => {
   const lines: string[] = [];
   return { lines, warn: (l: string) => lines.push(l) };

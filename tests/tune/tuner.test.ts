@@ -1,7 +1,7 @@
 // The tuner on the GPU: `cnnc tune --json` on a tiny model (every GEMM kernel reported, never
 // slower than the rules, the cache written and read back by `--tune cached`), and the winner's
 // check: a candidate that is fast but computes garbage is refused and the rules' choice kept.
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -20,6 +20,8 @@ beforeAll(async () => {
   gpu = await openGpu();
 });
 afterAll(() => gpu.dispose());
+const tmp = mkdtempSync(join(tmpdir(), 'cnnc-tune-'));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
 const tiny = `model Tiny {
   input [1, 8, 8]
@@ -34,7 +36,7 @@ train {
 `;
 
 it('cnnc tune --json reports every GEMM kernel, none slower than the rules, and fills the cache', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'cnnc-tune-'));
+  const dir = mkdtempSync(join(tmp, 't-'));
   const file = join(dir, 'tiny.cnn');
   writeFileSync(file, tiny);
   process.env['XDG_CACHE_HOME'] = join(dir, 'cache');
@@ -70,7 +72,7 @@ it('cnnc tune --json reports every GEMM kernel, none slower than the rules, and 
 });
 
 it('--tune search tunes the kernels the cache lacks, saves them, and compiles with them', async () => {
-  process.env['XDG_CACHE_HOME'] = mkdtempSync(join(tmpdir(), 'cnnc-tune-'));
+  process.env['XDG_CACHE_HOME'] = mkdtempSync(join(tmp, 't-'));
   const lines: string[] = [];
   const search = choicesFor(
     'search',
