@@ -3,9 +3,31 @@
 // whatever the ranges), so where the memory plan left a read tensor in a buffer the same kernel
 // writes (one `work` bank, a bank conflict the plan could not separate), that binding becomes
 // `read_write`.
-import type { MemoryPlan } from '../plan/allocate.ts';
+import type { MemoryPlan, Placement } from '../plan/allocate.ts';
 import { declareWritable } from './header.ts';
 import type { BindingRef, KernelCall } from './lower/context.ts';
+
+/**
+ * Where a binding's storage lies: a tensor's placement, a window of it (`lower/slices.ts`,
+ * `lower/dense.ts`), or an arena range (the optimizer's chunks).
+ */
+export function placementOf(
+  ref: Extract<BindingRef, { kind: 'tensor' | 'window' | 'range' }>,
+  plan: MemoryPlan,
+): Placement {
+  switch (ref.kind) {
+    case 'range':
+      return ref;
+    case 'tensor':
+      return plan.placements[ref.tensor]!;
+    case 'window': {
+      const p = plan.placements[ref.tensor]!;
+      if (ref.offset + ref.elements > p.elements)
+        throw new Error(`internal: a window of tensor ${ref.tensor} runs past its end`);
+      return { ...p, offset: p.offset + ref.offset, elements: ref.elements };
+    }
+  }
+}
 
 /** The GPU buffer a binding lands in. */
 function bufferOf(ref: BindingRef, plan: MemoryPlan): string {

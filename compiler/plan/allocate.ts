@@ -162,6 +162,18 @@ function placeWork(
   return plans.reduce((best, p) => (total(p) < total(best) ? p : best));
 }
 
+/**
+ * Elements of each GPU buffer of an arena: `work` in its banks; `param` and the arenas that mirror
+ * its layout (`grad`, the optimizer states in use) in the param banks; the others one buffer whole.
+ */
+export function arenaBanks(plan: MemoryPlan, arena: Arena): readonly number[] {
+  if (arena === 'work') return plan.workBanks;
+  const elements = plan.arenas[arena];
+  const mirrorsParam =
+    arena === 'param' || arena === 'grad' || (elements > 0 && (arena === 'state1' || arena === 'state2'));
+  return mirrorsParam ? plan.paramBanks : [elements];
+}
+
 const align = (n: number): number => Math.ceil(n / ALIGN_ELEMENTS) * ALIGN_ELEMENTS;
 
 /**

@@ -3,9 +3,10 @@
 // command buffer with one submit. Nothing is read back unless asked.
 import { PASSES, type Arena, type PassName, type StepProgram, type TensorId } from '../../compiler/autodiff/step-ir.ts';
 import type { OptimizerConfig } from '../../compiler/ir/recipe.ts';
-import type { BindingRef, KernelCall } from '../../compiler/codegen/lower/context.ts';
+import type { KernelCall } from '../../compiler/codegen/lower/context.ts';
+import { placementOf } from '../../compiler/codegen/access.ts';
 import { stepWords } from '../../compiler/codegen/kernels/optimizer.ts';
-import type { MemoryPlan, Placement } from '../../compiler/plan/allocate.ts';
+import { arenaBanks, type MemoryPlan, type Placement } from '../../compiler/plan/allocate.ts';
 import type { Gpu } from './device.ts';
 import { pipelineFor } from './run-kernel.ts';
 import { dispatch, type Encoded, timestampDispatches } from './timestamps.ts';
@@ -16,14 +17,6 @@ export const LOSS_HISTORY = 65536;
 
 /** What two executors of one model at different batch sizes share: weights, their state, running totals. */
 const sharedArenas: readonly Arena[] = ['param', 'grad', 'state1', 'state2', 'stats', 'metric'];
-
-/** Elements of each buffer of an arena: `work` and the `param` layout's arenas in banks, the others whole. */
-function banksOf(plan: MemoryPlan, arena: Arena, elements: number): readonly number[] {
-  if (arena === 'work') return plan.workBanks;
-  const mirrorsParam =
-    arena === 'param' || arena === 'grad' || (elements > 0 && (arena === 'state1' || arena === 'state2'));
-  return mirrorsParam ? plan.paramBanks : [elements];
-}
 
 export class Executor {
   private readonly gpu: Gpu;
@@ -60,10 +53,10 @@ export class Executor {
     this.plan = plan;
     this.calls = calls;
     const usage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
-    for (const [arena, elements] of Object.entries(plan.arenas) as [Arena, number][]) {
-      const banks = banksOf(plan, arena, elements);
+    for (const arena of Object.keys(plan.arenas) as Arena[]) {
+      const banks = arenaBanks(plan, arena);
       if (share && sharedArenas.includes(arena)) {
-        if (banksOf(share.plan, arena, share.plan.arenas[arena]).join() !== banks.join())
+        if (arenaBanks(share.plan, arena).join() !== banks.join())
           throw new Error(`internal: shared arena ${arena} differs in size`);
         this.arenas.set(arena, share.arenas.get(arena)!);
         this.borrowed.add(arena);
@@ -160,7 +153,7 @@ export class Executor {
         entries.push({ binding: i, resource: { buffer: this.scratch!, offset: 0, size: ref.elements * 4 } });
         return;
       }
-      const p = this.placementOf(ref);
+      const p = placementOf(ref, this.plan);
       if (p.elements !== b.elements)
         throw new Error(
           `internal: kernel ${call.kernel.name} binding ${b.name} wants ${b.elements} elements, got ${p.elements}`,
@@ -180,22 +173,6 @@ export class Executor {
     const err = await this.gpu.device.popErrorScope();
     if (err) throw new Error(`internal: bind group for kernel ${call.kernel.name}: ${err.message}`);
     return { pipeline, bindGroup, dispatch: call.kernel.dispatch };
-  }
-
-  /** Where a binding's storage lies: a tensor's placement, a window of it, or an arena range. */
-  private placementOf(ref: Extract<BindingRef, { kind: 'tensor' | 'window' | 'range' }>): Placement {
-    switch (ref.kind) {
-      case 'range':
-        return ref;
-      case 'tensor':
-        return this.plan.placements[ref.tensor]!;
-      case 'window': {
-        const p = this.plan.placements[ref.tensor]!;
-        if (ref.offset + ref.elements > p.elements)
-          throw new Error(`internal: a window of ${this.program.tensors[ref.tensor]!.name} runs past its end`);
-        return { ...p, offset: p.offset + ref.offset, elements: ref.elements };
-      }
-    }
   }
 
   /** Queued before the pass's submit, so each of several queued steps reads its own words. */

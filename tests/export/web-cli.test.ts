@@ -5,7 +5,10 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { defaultLimits } from '../../compiler/codegen/limits.ts';
+import { compileModel } from '../../compiler/index.ts';
 import type { WebManifest } from '../../runtime/export/web/format.ts';
+import { webBundle } from '../../runtime/export/web/manifest.ts';
 import { fnv1a } from '../../runtime/export/web/checksum.ts';
 import { readCheckpoint, type StoredTensor, writeCheckpoint } from '../../runtime/train/checkpoint.ts';
 import { cnncInProcess } from '../helpers/cli.ts';
@@ -148,5 +151,38 @@ describe('export --web refuses', () => {
     );
     await refused([LENET, '--torch', join(tmp, 'm.py'), '--batch-size', '4'], '--batch-size goes with --web');
     await refused([LENET, '--torch', join(tmp, 'm.py'), '--subgroups'], '--subgroups goes with --web');
+  });
+});
+
+describe('the manifest of a model past the limits', () => {
+  // LeNet's weights (247 KB) over buffers of 200 KiB: two param banks, whose tensors both start at
+  // offset 0 of their own buffer; its first linear weight (192 KB) over bindings of 128 KiB: row
+  // blocks bound as windows of it.
+  const limits = { ...defaultLimits, maxBufferSize: 200 * 1024, maxStorageBufferBindingSize: 128 * 1024 };
+  const compiled = compileModel(readFileSync(LENET, 'utf8'), { path: LENET, batch: 4, limits });
+  const { manifest } = webBundle(compiled, 'lenet.cnn', limits);
+
+  it('gives each param bank its own buffer, and no two weights share bytes', () => {
+    expect(compiled.plan.paramBanks.length).toBe(2);
+    const spans = manifest.tensors.map((t) => t.to);
+    for (const r of spans) expect(r.offset + r.size).toBeLessThanOrEqual(manifest.buffers[r.buffer]!.size);
+    for (const [i, a] of spans.entries())
+      for (const b of spans.slice(i + 1))
+        if (a.buffer === b.buffer) expect(a.offset + a.size <= b.offset || b.offset + b.size <= a.offset).toBe(true);
+  });
+
+  it('binds the row blocks of a split weight as windows inside it', () => {
+    const weight = manifest.tensors.find((t) => t.name === '7.weight')!.to;
+    const windows = manifest.kernels
+      .flatMap((k) => k.bindings)
+      .filter(
+        (b) =>
+          b.buffer === weight.buffer &&
+          b.size < weight.size &&
+          b.offset >= weight.offset &&
+          b.offset < weight.offset + weight.size,
+      );
+    expect(windows.length).toBeGreaterThanOrEqual(2);
+    for (const w of windows) expect(w.offset + w.size).toBeLessThanOrEqual(weight.offset + weight.size);
   });
 });

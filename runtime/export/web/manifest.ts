@@ -4,10 +4,11 @@
 // workgroup counts), where the input, the logits and every weight tensor live, and the limits the
 // kernels need (the format: format.ts). The WGSL files and the weights go beside it.
 import type { TensorId } from '../../../compiler/autodiff/step-ir.ts';
+import { placementOf } from '../../../compiler/codegen/access.ts';
 import type { BindingRef } from '../../../compiler/codegen/lower/context.ts';
 import type { DeviceLimits } from '../../../compiler/codegen/limits.ts';
 import type { Compiled } from '../../../compiler/index.ts';
-import type { Placement } from '../../../compiler/plan/allocate.ts';
+import { arenaBanks, type Placement } from '../../../compiler/plan/allocate.ts';
 import { WEB_FORMAT, type WebKernel, type WebManifest, type WebRange } from './format.ts';
 
 export interface WebBundle {
@@ -35,17 +36,18 @@ export function webBundle(compiled: Compiled, source: string, limits: DeviceLimi
     }
     return i;
   };
+  // One GPU buffer per bank of an arena, as the executor makes them (`arenaBanks`).
   const arena = (p: Pick<Placement, 'arena' | 'bank'>): number =>
-    p.arena === 'work'
-      ? bufferOf(`work#${p.bank}`, bytes(plan.workBanks[p.bank]!))
-      : bufferOf(p.arena, bytes(plan.arenas[p.arena]));
+    bufferOf(`${p.arena}#${p.bank}`, bytes(arenaBanks(plan, p.arena)[p.bank]!));
   const placed = (p: Placement): WebRange => ({ buffer: arena(p), offset: p.offset * 4, size: bytes(p.elements) });
   const tensor = (id: TensorId): WebRange => placed(plan.placements[id]!);
-  // The eval forward pass binds tensors only: per-step words feed training's dropout, scratch
-  // the weight gradient's split-K and raw arena ranges the optimizer.
+  // The eval forward pass binds tensors and windows of them (a tensor past the binding limit):
+  // per-step words feed training's dropout, scratch the weight gradient's split-K and raw arena
+  // ranges the optimizer.
   const bind = (kernel: string, ref: BindingRef): WebRange => {
-    if (ref.kind !== 'tensor') throw new Error(`internal: forward kernel ${kernel} binds ${ref.kind} storage`);
-    return tensor(ref.tensor);
+    if (ref.kind !== 'tensor' && ref.kind !== 'window')
+      throw new Error(`internal: forward kernel ${kernel} binds ${ref.kind} storage`);
+    return placed(placementOf(ref, plan));
   };
 
   const input = tensor(program.input);
