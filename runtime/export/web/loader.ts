@@ -3,6 +3,7 @@
 // pipelines the manifest lists, copies weights.bin into them, and replays the kernel calls of cnnc's
 // evaluation-mode forward pass, batch by batch. Its only dependency is WebGPU (`navigator.gpu`).
 import { WEB_FORMAT, type WebLimits, type WebManifest, type WebRange } from './format.ts';
+import { softmax } from '../../classes.ts';
 import { BundleError } from './bundle-error.ts';
 import { fnv1a } from './checksum.ts';
 import { bundleReader, type ReadBundleFile } from './files.ts';
@@ -163,7 +164,7 @@ class Runner implements WebModel {
       chunk.fill(0).set(x.subarray(first * this.perSample, (first + size) * this.perSample));
       const logits = await this.forward(chunk);
       for (let i = 0; i < size; i++)
-        softmax(logits.subarray(i * classes, (i + 1) * classes), out.subarray((first + i) * classes));
+        out.set(softmax(logits.subarray(i * classes, (i + 1) * classes)), (first + i) * classes);
     }
     return out;
   }
@@ -233,15 +234,4 @@ async function pipeline(device: GPUDevice, name: string, code: Uint8Array): Prom
 
 function range(buffers: readonly GPUBuffer[], r: WebRange): GPUBufferBinding {
   return { buffer: buffers[r.buffer]!, offset: r.offset, size: r.size };
-}
-
-/** Max-shifted softmax in float64, as `cnnc predict` computes its probabilities. */
-function softmax(logits: Float32Array, into: Float32Array): void {
-  let max = -Infinity;
-  for (const v of logits) max = Math.max(max, v);
-  let sum = 0;
-  for (const v of logits) sum += Math.exp(v - max);
-  logits.forEach((v, i) => {
-    into[i] = Math.exp(v - max) / sum;
-  });
 }
