@@ -3,6 +3,7 @@
 // pipelines the manifest lists, copies weights.bin into them, and replays the kernel calls of cnnc's
 // evaluation-mode forward pass, batch by batch. Its only dependency is WebGPU (`navigator.gpu`).
 import { WEB_FORMAT, type WebLimits, type WebManifest, type WebRange } from './format.ts';
+import { pipelineKey } from '../../../compiler/codegen/kernel.ts';
 import { softmax } from '../../classes.ts';
 import { BundleError } from './bundle-error.ts';
 import { fnv1a } from './checksum.ts';
@@ -108,7 +109,17 @@ class Runner implements WebModel {
 
   static async create(device: GPUDevice, manifest: WebManifest, read: ReadBundleFile): Promise<Runner> {
     // Every pipeline is requested at once: the driver compiles them in parallel while weights load.
-    const pipelines = Promise.all(manifest.kernels.map(async (k) => pipeline(device, k.name, await read(k.file))));
+    // Calls whose code differs only in its header comment (repeated layers) share one pipeline.
+    const shared = new Map<string, Promise<GPUComputePipeline>>();
+    const pipelines = Promise.all(
+      manifest.kernels.map(async (k) => {
+        const code = new TextDecoder().decode(await read(k.file));
+        const key = pipelineKey(code);
+        const p = shared.get(key) ?? pipeline(device, k.name, code);
+        shared.set(key, p);
+        return p;
+      }),
+    );
     const [compiled, weights] = await Promise.all([pipelines, readWeights(manifest, read)]);
     const usage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST | GPUBufferUsage.COPY_SRC;
     const buffers = manifest.buffers.map(({ label, size }) => device.createBuffer({ size, usage, label }));
@@ -215,11 +226,11 @@ async function readWeights(manifest: WebManifest, read: ReadBundleFile): Promise
 }
 
 /** A compute pipeline from one WGSL file; a compile error names the kernel and the WGSL line. */
-async function pipeline(device: GPUDevice, name: string, code: Uint8Array): Promise<GPUComputePipeline> {
+async function pipeline(device: GPUDevice, name: string, code: string): Promise<GPUComputePipeline> {
   // The scope (pushed and popped with no await between, so concurrent calls nest) keeps a WGSL
   // error out of the page's console: it is thrown here instead.
   device.pushErrorScope('validation');
-  const module = device.createShaderModule({ label: name, code: new TextDecoder().decode(code) });
+  const module = device.createShaderModule({ label: name, code });
   const invalid = device.popErrorScope();
   try {
     return await device.createComputePipelineAsync({ label: name, layout: 'auto', compute: { module } });
