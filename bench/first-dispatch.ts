@@ -5,9 +5,10 @@
 // it, and on a machine shared with other work it moves far less than the wall clock does.
 //   MESA_SHADER_CACHE_DISABLE=true npx tsx bench/first-dispatch.ts FILE [BATCH] [SIZE]
 import fs from 'node:fs';
+import { pipelineKey } from '../compiler/codegen/kernel.ts';
 import { compileModel } from '../compiler/index.ts';
 import { openGpu } from '../runtime/gpu/dawn.ts';
-import { pipelineKey, runKernels } from '../runtime/gpu/run-kernel.ts';
+import { runKernels } from '../runtime/gpu/run-kernel.ts';
 
 const [file, batch, size] = process.argv.slice(2);
 if (!file) throw new Error('usage: npx tsx bench/first-dispatch.ts FILE [BATCH] [SIZE]');
@@ -33,8 +34,8 @@ const seen = new Set<string>();
 const rows: { kernel: string; compileMs: number; compileCpuMs: number; runMs: number; bytes: number }[] = [];
 for (const pass of ['train', 'evaluate'] as const) {
   for (const { kernel } of c.kernels[pass]) {
-    if (seen.has(pipelineKey(kernel))) continue;
-    seen.add(pipelineKey(kernel));
+    if (seen.has(pipelineKey(kernel.wgsl))) continue;
+    seen.add(pipelineKey(kernel.wgsl));
     const out = kernel.bindings.find((b) => b.access === 'read_write')!.name;
     const first = await timed(() => runKernels(gpu, [kernel], {}, [out]));
     const second = await timed(() => runKernels(gpu, [kernel], {}, [out]));

@@ -24,6 +24,15 @@ export interface LoweredProgram {
 }
 
 /**
+ * The first call of each kernel, in order: a tensor past the binding limit runs one kernel over
+ * several slices or blocks, which a listing shows once.
+ */
+export function distinctCalls<C extends KernelCall>(calls: readonly C[]): C[] {
+  const seen = new Set<KernelCall['kernel']>();
+  return calls.filter((c) => !seen.has(c.kernel) && seen.add(c.kernel));
+}
+
+/**
  * Binding sizes scale with the batch: a kernel binding more than the device allows is reported
  * but kept, so `cnnc compile` still shows it. What a template cannot fit at all (storage buffers,
  * workgroups, workgroup memory) the module builder refuses with a KernelLimitError, for these

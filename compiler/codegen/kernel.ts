@@ -24,6 +24,12 @@ export interface KernelModule {
 }
 
 /**
+ * The code without its header comment: kernels that differ only in name and source line (repeated
+ * layers, the forward shared by evaluation) share one pipeline, in the runtime and in a web bundle.
+ */
+export const pipelineKey = (wgsl: string): string => wgsl.replace(/^(\/\/.*\n)+/, '');
+
+/**
  * A kernel template cannot fit a WebGPU limit for its shape (workgroups, workgroup memory, storage
  * buffers). Lowering turns it into a diagnostic naming the layer; any other Error is a cnnc bug.
  */

@@ -2,9 +2,8 @@
 // `cnnc kernels FILE [--backward] [--filter NAME]`: what the compiler made, for people to read.
 import { join } from 'node:path';
 import { printStepProgram } from '../../compiler/autodiff/print.ts';
-import { defaultLimits } from '../../compiler/codegen/index.ts';
+import { defaultLimits, distinctCalls, type LoweredCall } from '../../compiler/codegen/index.ts';
 import { CompileError, type Compiled, compileModel } from '../../compiler/index.ts';
-import type { KernelCall } from '../../compiler/codegen/lower/context.ts';
 import type { KernelModule } from '../../compiler/codegen/kernel.ts';
 import { graphToDot } from '../../compiler/ir/dot.ts';
 import { printGraph } from '../../compiler/ir/print.ts';
@@ -42,8 +41,7 @@ function compiled(file: string, flags: CodegenFlags, io: Output): Compiled | nul
   }
 }
 
-/** Each kernel once: a tensor past the binding limit runs one kernel over several slices or blocks. */
-const distinct = (calls: readonly KernelCall[]): KernelModule[] => [...new Set(calls.map((c) => c.kernel))];
+const distinct = (calls: readonly LoweredCall[]): KernelModule[] => distinctCalls(calls).map((c) => c.kernel);
 
 const emitters = {
   ir: (c: Compiled) => `${printGraph(c.graph)}\n\n${printStepProgram(c.program)}\n`,

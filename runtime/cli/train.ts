@@ -3,7 +3,7 @@
 // log, curves (SVG + PNG) and checkpoints with the optimizer state to resume from.
 import { UserError } from '../errors.ts';
 import type { TrainData } from '../train/data.ts';
-import { type CurvePoint, StepCurve } from '../train/plot.ts';
+import { type CurvePoint, LONG_EPOCH, StepCurve } from '../train/plot.ts';
 import { pngPath, writePlot } from '../train/plot-file.ts';
 import { applyRun, optimPath, readRun, saveRun } from '../train/resume.ts';
 import { readWeights, setWeights } from '../train/state-dict.ts';
@@ -20,9 +20,6 @@ import {
 import type { Output } from './io.ts';
 import type { Flags } from './options.ts';
 import { checkOutputs, writeOutput, type InputPath, type OutputPath } from './outputs.ts';
-
-/** Epochs of at least this many batches draw train_loss per group of steps, as d2l's board does. */
-const LONG_EPOCH = 10;
 
 type TrainFlags = Flags<'train'>;
 

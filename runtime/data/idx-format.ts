@@ -25,6 +25,14 @@ export interface IdxBytes {
   at(offset: number): string;
 }
 
+/** Whether the bytes start with the gzip magic 1f 8b (RFC 1952): the distributed files are gzipped. */
+export const isGzip = (raw: Uint8Array): boolean => raw.length >= 2 && raw[0] === 0x1f && raw[1] === 0x8b;
+
+/** A file's IDX bytes, offsets named `path @ byte N`, counted after gunzip when it was gzipped. */
+export function namedBytes(path: string, bytes: Uint8Array, gunzipped: boolean): IdxBytes {
+  return { bytes, at: (offset) => `${path} @ byte ${offset}${gunzipped ? ' (after gunzip)' : ''}` };
+}
+
 const hex = (n: number): string => `0x${n.toString(16).padStart(8, '0')}`;
 
 /** Checks the magic and reads the `rank` dimension sizes; returns them and the header size. */

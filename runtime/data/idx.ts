@@ -2,23 +2,27 @@
 // The format itself is parsed by idx-format.ts (portable).
 import { gunzipSync, constants as zlibConstants } from 'node:zlib';
 import { readInputFile } from '../input-file.ts';
-import { DataError, type IdxBytes, type IdxImages, parseIdxImages, parseIdxLabels } from './idx-format.ts';
+import {
+  DataError,
+  type IdxBytes,
+  type IdxImages,
+  isGzip,
+  namedBytes,
+  parseIdxImages,
+  parseIdxLabels,
+} from './idx-format.ts';
 
 export { DataError, IMAGES_MAGIC, type IdxImages, LABELS_MAGIC } from './idx-format.ts';
 
-/** The file's bytes, gunzipped when they start with the gzip magic 1f 8b (RFC 1952). */
+/** The file's bytes, gunzipped when they start with the gzip magic. */
 function readIdxBytes(path: string): IdxBytes {
   const raw = readInputFile(path, { fail: (m) => new DataError(m) });
-  if (raw.length < 2 || raw[0] !== 0x1f || raw[1] !== 0x8b)
-    return { bytes: raw, at: (offset) => `${path} @ byte ${offset}` };
+  if (!isGzip(raw)) return namedBytes(path, raw, false);
   // Deflate expands up to ~1000-fold: a small file could otherwise fill the memory before the
   // header's sizes are checked. The output stops at what the header describes.
   const described = describedLength(raw);
   try {
-    return {
-      bytes: gunzipSync(raw, { maxOutputLength: described }),
-      at: (offset) => `${path} @ byte ${offset} (after gunzip)`,
-    };
+    return namedBytes(path, gunzipSync(raw, { maxOutputLength: described }), true);
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') {
       throw new DataError(`${path}: the gunzipped data is longer than the ${described} bytes its IDX header describes`);

@@ -1,18 +1,12 @@
 // Runs kernel modules on given host arrays and reads results back: the harness for kernel tests
 // and one-off evaluations. Training encodes whole steps instead (runtime/gpu/executor.ts).
-import type { KernelModule } from '../../compiler/codegen/kernel.ts';
+import { type KernelModule, pipelineKey } from '../../compiler/codegen/kernel.ts';
 import type { Gpu } from './device.ts';
 import { awaitGpu } from './wait.ts';
 
 export type HostArray = Float32Array | Int32Array | Uint32Array;
 
 const pipelineCache = new WeakMap<GPUDevice, Map<string, Promise<GPUComputePipeline>>>();
-
-/**
- * The code without its header comment: kernels that differ only in name and source line (repeated
- * layers, the forward shared by evaluation) share one pipeline.
- */
-export const pipelineKey = (k: KernelModule): string => k.wgsl.replace(/^(\/\/.*\n)+/, '');
 
 /** Compiles (once per device and kernel code) and reports WGSL errors with the kernel's name. */
 export function pipelineFor(gpu: Gpu, k: KernelModule): Promise<GPUComputePipeline> {
@@ -21,7 +15,7 @@ export function pipelineFor(gpu: Gpu, k: KernelModule): Promise<GPUComputePipeli
     cache = new Map();
     pipelineCache.set(gpu.device, cache);
   }
-  const key = pipelineKey(k);
+  const key = pipelineKey(k.wgsl);
   let p = cache.get(key);
   if (!p) {
     p = compile(gpu.device, k);

@@ -22,6 +22,12 @@ export interface StepPoint {
 const POINTS_PER_EPOCH = 50;
 
 /**
+ * Epochs of at least this many batches draw train_loss per group of steps, as d2l's board does
+ * (`cnnc train` and the playground).
+ */
+export const LONG_EPOCH = 10;
+
+/**
  * Per-step train losses (each step's loss per sample) gathered into points: the mean over groups of
  * `group` consecutive batches of an epoch, a group cut short where an epoch or a run ends. With
  * `--steps K` the groups are those of K steps (one step each for K <= 50), else of an epoch.

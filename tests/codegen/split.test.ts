@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { distinctCalls } from '../../compiler/codegen/index.ts';
 import { evenBlocks } from '../../compiler/codegen/lower/blocks.ts';
 import { rowBlocks } from '../../compiler/codegen/lower/dense.ts';
 import { defaultLimits, type DeviceLimits } from '../../compiler/codegen/limits.ts';
@@ -97,6 +98,14 @@ describe('VGG-11 at 224 compiles within the binding limit', () => {
     const covered = slices.reduce((n, call) => n + (call.args['y'] as { elements: number }).elements, 0);
     expect(slices.length).toBeGreaterThan(1);
     expect(covered).toBe(c.plan.placements[y.tensor]!.elements);
+  });
+
+  it('distinctCalls lists each sliced kernel once, at its first call, in call order', () => {
+    const listed = distinctCalls(c.kernels.train);
+    const firstCall = new Map<unknown, number>();
+    c.kernels.train.forEach((call, i) => firstCall.set(call.kernel, firstCall.get(call.kernel) ?? i));
+    expect(listed.length).toBeLessThan(c.kernels.train.length);
+    expect(listed.map((call) => c.kernels.train.indexOf(call))).toEqual([...firstCall.values()]);
   });
 });
 

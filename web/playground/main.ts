@@ -94,7 +94,7 @@ function refresh(): void {
   byId('tab-summary').replaceChildren(summaryView(front.shaped!, goTo));
   byId('tab-graph').replaceChildren(graphView(front.shaped!));
   try {
-    const compiled = compileKernels(path, text, readImport, byId<HTMLInputElement>('subgroups').checked);
+    const compiled = compileKernels(front, byId<HTMLInputElement>('subgroups').checked);
     byId('kernels').replaceChildren(kernelsView(compiled, goTo));
   } catch (e) {
     if (!(e instanceof CompileError)) throw e;

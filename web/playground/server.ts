@@ -2,7 +2,7 @@
 // imports (a synchronous read: the compiler's readFile is synchronous) and the IDX data files,
 // decompressed here and parsed by the runtime's IDX parser.
 import type { ReadFile } from '../../compiler/imports.ts';
-import { type IdxBytes, parseIdxImages, parseIdxLabels } from '../../runtime/data/idx-format.ts';
+import { type IdxBytes, isGzip, namedBytes, parseIdxImages, parseIdxLabels } from '../../runtime/data/idx-format.ts';
 import { type Dataset, pairSplit, type Split } from '../../runtime/data/split.ts';
 import type { DataFile, Session } from '../../runtime/serve/session.ts';
 
@@ -28,11 +28,9 @@ async function idxBytes(file: DataFile): Promise<IdxBytes> {
   const res = await fetch(file.url);
   if (!res.ok) throw new Error(`${file.path}: ${(await res.text()).trim()}`);
   const raw = new Uint8Array(await res.arrayBuffer());
-  if (raw.length < 2 || raw[0] !== 0x1f || raw[1] !== 0x8b)
-    return { bytes: raw, at: (offset) => `${file.path} @ byte ${offset}` };
+  if (!isGzip(raw)) return namedBytes(file.path, raw, false);
   const stream = new Blob([raw]).stream().pipeThrough(new DecompressionStream('gzip'));
-  const bytes = new Uint8Array(await new Response(stream).arrayBuffer());
-  return { bytes, at: (offset) => `${file.path} @ byte ${offset} (after gunzip)` };
+  return namedBytes(file.path, new Uint8Array(await new Response(stream).arrayBuffer()), true);
 }
 
 /** One split of the served data set, as dataset.ts loads it under Node. */

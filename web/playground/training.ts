@@ -9,7 +9,7 @@ import { FASHION_MNIST, ranked } from '../../runtime/classes.ts';
 import { UserError } from '../../runtime/errors.ts';
 import { type Gpu, openGpu } from '../../runtime/gpu/device.ts';
 import { compile, type Model } from '../../runtime/model.ts';
-import { type CurvePoint, rasterize, StepCurve } from '../../runtime/train/plot.ts';
+import { type CurvePoint, LONG_EPOCH, rasterize, StepCurve } from '../../runtime/train/plot.ts';
 import { decodeSafetensors } from '../../runtime/train/safetensors.ts';
 import { checkWeights, encodeWeights, setWeights } from '../../runtime/train/state.ts';
 import { idxData } from '../../runtime/train/train-data.ts';
@@ -34,8 +34,6 @@ export interface TrainView {
   stopRequested(): boolean;
 }
 
-/** As `cnnc train` draws train_loss per group of steps (train.ts's LONG_EPOCH). */
-const LONG_EPOCH = 10;
 const PREDICTED = 16;
 
 let gpu: Promise<Gpu> | null = null;

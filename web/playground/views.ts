@@ -1,9 +1,8 @@
 // The model's views: the summary table (compiler/shapes/summary.ts's rows), the graph (one box per
 // layer, as `cnnc compile --emit graph` lists them) and the kernels (the WGSL `cnnc kernels`
 // prints, each kernel's header linked to its .cnn lines, each layer to its kernels).
-import { defaultLimits } from '../../compiler/codegen/index.ts';
-import { type Compiled, compileModel } from '../../compiler/index.ts';
-import type { ReadFile } from '../../compiler/imports.ts';
+import { defaultLimits, distinctCalls } from '../../compiler/codegen/index.ts';
+import { type Compiled, compileModel, type FrontendResult } from '../../compiler/index.ts';
 import { formatShape, type ShapedGraph } from '../../compiler/ir/graph.ts';
 import { formatFlops, summarize } from '../../compiler/shapes/summary.ts';
 import { el, svg } from './dom.ts';
@@ -101,11 +100,12 @@ export function graphView(graph: ShapedGraph): SVGElement {
   );
 }
 
-/** The kernels as `cnnc kernels FILE [--subgroups]` compiles them: training kernels, WebGPU's default limits. */
-export function compileKernels(path: string, text: string, readFile: ReadFile, subgroups: boolean): Compiled {
-  return compileModel(text, {
-    path,
-    readFile,
+/**
+ * The kernels as `cnnc kernels FILE [--subgroups]` compiles them: training kernels at the train
+ * section's batch, WebGPU's default limits; from the editor's analysis, not parsed again.
+ */
+export function compileKernels(front: FrontendResult, subgroups: boolean): Compiled {
+  return compileModel(front, {
     training: true,
     limits: subgroups ? { ...defaultLimits, subgroupMinSize: 8 } : defaultLimits,
     limitSeverity: 'warning',
@@ -122,8 +122,10 @@ const kernelId = (pass: string, name: string): string => `kernel-${pass}-${name}
 export function kernelsView(c: Compiled, goTo: GoTo): HTMLElement {
   // Each layer (its `file:line:col  text` entry) and the kernels that compute it, by pass.
   const layers = new Map<string, { forward: string[]; backward: string[] }>();
+  // Each kernel once, as `cnnc kernels` lists them.
+  const kernels = { forward: distinctCalls(c.kernels.forward), train: distinctCalls(c.kernels.train) };
   for (const { pass } of PASSES)
-    for (const k of c.kernels[pass])
+    for (const k of kernels[pass])
       for (const source of k.origin.sources) {
         const entry = layers.get(source) ?? { forward: [], backward: [] };
         layers.set(source, entry);
@@ -151,7 +153,7 @@ export function kernelsView(c: Compiled, goTo: GoTo): HTMLElement {
       'div',
       {},
       el('h3', {}, title),
-      ...c.kernels[pass].flatMap((k) => [
+      ...kernels[pass].flatMap((k) => [
         el(
           'div',
           { class: 'kernel-head' },

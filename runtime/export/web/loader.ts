@@ -3,6 +3,8 @@
 // pipelines the manifest lists, copies weights.bin into them, and replays the kernel calls of cnnc's
 // evaluation-mode forward pass, batch by batch. Its only dependency is WebGPU (`navigator.gpu`).
 import { WEB_FORMAT, type WebLimits, type WebManifest, type WebRange } from './format.ts';
+import { pipelineKey } from '../../../compiler/codegen/kernel.ts';
+import { softmax } from '../../classes.ts';
 import { BundleError } from './bundle-error.ts';
 import { fnv1a } from './checksum.ts';
 import { bundleReader, type ReadBundleFile } from './files.ts';
@@ -107,7 +109,17 @@ class Runner implements WebModel {
 
   static async create(device: GPUDevice, manifest: WebManifest, read: ReadBundleFile): Promise<Runner> {
     // Every pipeline is requested at once: the driver compiles them in parallel while weights load.
-    const pipelines = Promise.all(manifest.kernels.map(async (k) => pipeline(device, k.name, await read(k.file))));
+    // Calls whose code differs only in its header comment (repeated layers) share one pipeline.
+    const shared = new Map<string, Promise<GPUComputePipeline>>();
+    const pipelines = Promise.all(
+      manifest.kernels.map(async (k) => {
+        const code = new TextDecoder().decode(await read(k.file));
+        const key = pipelineKey(code);
+        const p = shared.get(key) ?? pipeline(device, k.name, code);
+        shared.set(key, p);
+        return p;
+      }),
+    );
     const [compiled, weights] = await Promise.all([pipelines, readWeights(manifest, read)]);
     const usage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST | GPUBufferUsage.COPY_SRC;
     const buffers = manifest.buffers.map(({ label, size }) => device.createBuffer({ size, usage, label }));
@@ -163,7 +175,7 @@ class Runner implements WebModel {
       chunk.fill(0).set(x.subarray(first * this.perSample, (first + size) * this.perSample));
       const logits = await this.forward(chunk);
       for (let i = 0; i < size; i++)
-        softmax(logits.subarray(i * classes, (i + 1) * classes), out.subarray((first + i) * classes));
+        out.set(softmax(logits.subarray(i * classes, (i + 1) * classes)), (first + i) * classes);
     }
     return out;
   }
@@ -214,11 +226,11 @@ async function readWeights(manifest: WebManifest, read: ReadBundleFile): Promise
 }
 
 /** A compute pipeline from one WGSL file; a compile error names the kernel and the WGSL line. */
-async function pipeline(device: GPUDevice, name: string, code: Uint8Array): Promise<GPUComputePipeline> {
+async function pipeline(device: GPUDevice, name: string, code: string): Promise<GPUComputePipeline> {
   // The scope (pushed and popped with no await between, so concurrent calls nest) keeps a WGSL
   // error out of the page's console: it is thrown here instead.
   device.pushErrorScope('validation');
-  const module = device.createShaderModule({ label: name, code: new TextDecoder().decode(code) });
+  const module = device.createShaderModule({ label: name, code });
   const invalid = device.popErrorScope();
   try {
     return await device.createComputePipelineAsync({ label: name, layout: 'auto', compute: { module } });
@@ -233,15 +245,4 @@ async function pipeline(device: GPUDevice, name: string, code: Uint8Array): Prom
 
 function range(buffers: readonly GPUBuffer[], r: WebRange): GPUBufferBinding {
   return { buffer: buffers[r.buffer]!, offset: r.offset, size: r.size };
-}
-
-/** Max-shifted softmax in float64, as `cnnc predict` computes its probabilities. */
-function softmax(logits: Float32Array, into: Float32Array): void {
-  let max = -Infinity;
-  for (const v of logits) max = Math.max(max, v);
-  let sum = 0;
-  for (const v of logits) sum += Math.exp(v - max);
-  logits.forEach((v, i) => {
-    into[i] = Math.exp(v - max) / sum;
-  });
 }
