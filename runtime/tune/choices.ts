@@ -37,7 +37,7 @@ export function choicesFor(
     const identity = deviceIdentity(gpu.adapter);
     const cached = readCache(path, identity, warn);
     if (mode === 'search') {
-      const sites = gemmSites(withRules().program, limits.subgroupMinSize >= 8).filter((s) => !cached.has(s.key));
+      const sites = gemmSites(withRules().program, limits).filter((s) => !cached.has(s.key));
       if (sites.length > 0) {
         progress(`tuning ${sites.length} kernels the cache lacks (cnnc tune; results go to ${path})`);
         const tuned = new Map((await tuneSites(gpu, sites, { ...options, progress })).map((r) => [r.key, entryOf(r)]));

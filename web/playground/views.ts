@@ -1,7 +1,7 @@
 // The model's views: the summary table (compiler/shapes/summary.ts's rows), the graph (one box per
 // layer, as `cnnc compile --emit graph` lists them) and the kernels (the WGSL `cnnc kernels`
 // prints, each kernel's header linked to its .cnn lines, each layer to its kernels).
-import { defaultLimits } from '../../compiler/codegen/index.ts';
+import { kernelLimits } from '../../compiler/codegen/limits.ts';
 import { type Compiled, compileModel } from '../../compiler/index.ts';
 import type { ReadFile } from '../../compiler/imports.ts';
 import { formatShape, type ShapedGraph } from '../../compiler/ir/graph.ts';
@@ -107,7 +107,7 @@ export function compileKernels(path: string, text: string, readFile: ReadFile, s
     path,
     readFile,
     training: true,
-    limits: subgroups ? { ...defaultLimits, subgroupMinSize: 8 } : defaultLimits,
+    limits: kernelLimits(subgroups),
     limitSeverity: 'warning',
   });
 }
