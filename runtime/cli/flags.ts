@@ -38,19 +38,10 @@ export function modelOption(flags: Pick<ModelFlags, 'model' | 'set' | 'no-fuse'>
 export function tuneOption(flags: { readonly tune?: string }, io: Output): Pick<ModelOptions, 'choices'> {
   const choices = choicesFor(
     tuneMode(flags.tune),
-    onlyOnce((line) => io.err(`cnnc: warning: ${line}\n`)),
+    (line) => io.err(`cnnc: warning: ${line}\n`),
     (line) => io.err(`${line}\n`),
   );
   return choices ? { choices } : {};
-}
-
-/** `f`, which does nothing after its first call: one warning however many problems. */
-function onlyOnce(f: (line: string) => void): (line: string) => void {
-  let done = false;
-  return (line) => {
-    if (!done) f(line);
-    done = true;
-  };
 }
 
 /** `--resize H[,W]` (checked by the parser) as height and width. */
