@@ -31,6 +31,16 @@ export const defaultLimits: DeviceLimits = {
   subgroupMinSize: 0,
 };
 
+/** GEMM kernels may share loads across 8 subgroup lanes (GemmTile.shareU) where subgroups have at least 8. */
+export const hasSubgroups = (limits: DeviceLimits): boolean => limits.subgroupMinSize >= 8;
+
+/**
+ * The default limits, with subgroups of 8 lanes for `--subgroups` (an adapter with subgroups of 8 or
+ * more): the limits kernels are shown and bundled for without a device.
+ */
+export const kernelLimits = (subgroups: boolean): DeviceLimits =>
+  subgroups ? { ...defaultLimits, subgroupMinSize: 8 } : defaultLimits;
+
 type SupportedLimits = Readonly<Record<Exclude<keyof DeviceLimits, 'subgroupMinSize'>, number>>;
 
 /** A device's limits as codegen reads them, from its GPUSupportedLimits. */

@@ -2,7 +2,8 @@
 // `cnnc kernels FILE [--backward] [--filter NAME]`: what the compiler made, for people to read.
 import { join } from 'node:path';
 import { printStepProgram } from '../../compiler/autodiff/print.ts';
-import { defaultLimits, distinctCalls, type LoweredCall } from '../../compiler/codegen/index.ts';
+import { distinctCalls, type LoweredCall } from '../../compiler/codegen/index.ts';
+import { kernelLimits } from '../../compiler/codegen/limits.ts';
 import { CompileError, type Compiled, compileModel } from '../../compiler/index.ts';
 import type { KernelModule } from '../../compiler/codegen/kernel.ts';
 import { graphToDot } from '../../compiler/ir/dot.ts';
@@ -29,7 +30,7 @@ function compiled(file: string, flags: CodegenFlags, io: Output): Compiled | nul
       training: true,
       ...modelOption(flags),
       ...inputOption(flags),
-      limits: flags.subgroups ? { ...defaultLimits, subgroupMinSize: 8 } : defaultLimits,
+      limits: kernelLimits(flags.subgroups === true),
       limitSeverity: 'warning',
     });
     if (c.warnings.length > 0) io.err(renderDiagnostics(c.warnings) + '\n');

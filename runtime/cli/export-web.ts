@@ -2,14 +2,13 @@
 // model's evaluation-mode forward pass (runtime/export/web/). Compiled for WebGPU's default limits
 // without subgroups unless --subgroups, so it runs on any adapter; no device is opened here.
 import { join } from 'node:path';
-import { type DeviceLimits, defaultLimits } from '../../compiler/codegen/limits.ts';
-import { type Compiled, CompileError, compileModel, type FrontendResult } from '../../compiler/index.ts';
+import { kernelLimits } from '../../compiler/codegen/limits.ts';
 import { UserError } from '../errors.ts';
 import { webBundle } from '../export/web/manifest.ts';
 import { webBundleFiles } from '../export/web/write.ts';
 import { readWeights } from '../train/state-dict.ts';
-import { classifierClasses, modelOption, nonFiniteWeights, resizeFlag } from './flags.ts';
-import { frontend, type Output } from './io.ts';
+import { classifierClasses, compileOrReport, modelFrontend, nonFiniteWeights } from './flags.ts';
+import type { Output } from './io.ts';
 import type { Flags } from './options.ts';
 import { checkOutputs, makeDirectory, writeOutput } from './outputs.ts';
 
@@ -28,15 +27,14 @@ export function exportWeb(file: string, flags: Flags<'export'>, io: Output): num
     { what: '--weights', path: weights },
   ];
   checkOutputs([{ what: '--web', path: out, directory: true }], inputs);
-  const size = resizeFlag(flags.resize);
-  const front = frontend(file, { ...modelOption(flags), ...(size ? { inputSize: size } : {}), forTraining: true }, io);
+  const front = modelFrontend(file, flags, io);
   if (!front) return 1;
   const classes = classifierClasses(front, 'export --web');
   const ckpt = readWeights(front.shaped!, weights);
   const weightsBad = nonFiniteWeights(ckpt);
   if (weightsBad !== null) io.err(`cnnc: warning: ${weightsBad}; the bundle will predict NaN\n`);
-  const limits = flags.subgroups ? { ...defaultLimits, subgroupMinSize: 8 } : defaultLimits;
-  const compiled = compileOrReport(front, flags, limits, io);
+  const limits = kernelLimits(flags.subgroups === true);
+  const compiled = compileOrReport(front, { batch: flags['batch-size'] ?? DEFAULT_BATCH, limits, training: false }, io);
   if (!compiled) return 1;
   const { files, manifest } = webBundleFiles(webBundle(compiled, file, limits), ckpt);
   makeDirectory({ what: '--web', path: join(out, 'kernels'), directory: true });
@@ -51,20 +49,4 @@ export function exportWeb(file: string, flags: Flags<'export'>, io: Output): num
       `${manifest.model} [${manifest.inputShape.join(', ')}] -> ${classes} classes, batches of ${manifest.batch}\n`,
   );
   return 0;
-}
-
-/** The kernels at the bundle's batch; on diagnostics prints them and returns null (exit 1). */
-function compileOrReport(
-  front: FrontendResult,
-  flags: Flags<'export'>,
-  limits: DeviceLimits,
-  io: Output,
-): Compiled | null {
-  try {
-    return compileModel(front, { batch: flags['batch-size'] ?? DEFAULT_BATCH, limits, training: false });
-  } catch (e) {
-    if (!(e instanceof CompileError)) throw e;
-    io.err(e.message + '\n');
-    return null;
-  }
 }

@@ -1,6 +1,12 @@
 // What train, eval and predict share: parsing their flags, opening the data a model is trained and
 // evaluated on, and compiling the model, so the three commands agree on every flag's meaning.
-import { CompileError, type FrontendResult } from '../../compiler/index.ts';
+import {
+  type BackendOptions,
+  CompileError,
+  type Compiled,
+  compileModel as compileKernels,
+  type FrontendResult,
+} from '../../compiler/index.ts';
 import type { OptimizerConfig, OptimizerKind } from '../../compiler/ir/recipe.ts';
 import { formatShape } from '../../compiler/ir/graph.ts';
 import { installDawn } from '../gpu/dawn.ts';
@@ -32,19 +38,10 @@ export function modelOption(flags: Pick<ModelFlags, 'model' | 'set' | 'no-fuse'>
 export function tuneOption(flags: { readonly tune?: string }, io: Output): Pick<ModelOptions, 'choices'> {
   const choices = choicesFor(
     tuneMode(flags.tune),
-    onlyOnce((line) => io.err(`cnnc: warning: ${line}\n`)),
+    (line) => io.err(`cnnc: warning: ${line}\n`),
     (line) => io.err(`${line}\n`),
   );
   return choices ? { choices } : {};
-}
-
-/** `f`, which does nothing after its first call: one warning however many problems. */
-function onlyOnce(f: (line: string) => void): (line: string) => void {
-  let done = false;
-  return (line) => {
-    if (!done) f(line);
-    done = true;
-  };
 }
 
 /** `--resize H[,W]` (checked by the parser) as height and width. */
@@ -76,7 +73,11 @@ export function optimizerFlags(
  * layers infer everything after the input. Cross-entropy needs classifier logits (E0213), checked
  * here, before any data is read.
  */
-export function modelFrontend(file: string, flags: ModelFlags, io: Output): FrontendResult | null {
+export function modelFrontend(
+  file: string,
+  flags: Pick<ModelFlags, 'model' | 'set' | 'no-fuse' | 'resize'>,
+  io: Output,
+): FrontendResult | null {
   const size = resizeFlag(flags.resize);
   return frontend(file, { ...modelOption(flags), ...(size ? { inputSize: size } : {}), forTraining: true }, io);
 }
@@ -150,6 +151,17 @@ export async function compileModel(front: FrontendResult, options: ModelOptions,
     // compile() opens navigator.gpu: under Node, dawn.node's.
     installDawn();
     return await compile(front, options);
+  } catch (e) {
+    if (!(e instanceof CompileError)) throw e;
+    io.err(e.message + '\n');
+    return null;
+  }
+}
+
+/** The analysed model's kernels, without a device; on diagnostics prints them and returns null (exit 1). */
+export function compileOrReport(front: FrontendResult, options: BackendOptions, io: Output): Compiled | null {
+  try {
+    return compileKernels(front, options);
   } catch (e) {
     if (!(e instanceof CompileError)) throw e;
     io.err(e.message + '\n');

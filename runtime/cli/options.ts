@@ -266,10 +266,8 @@ export const commands = {
     options: {
       ...modelRun,
       tune: {
-        kind: 'string',
-        value: 'off|cached|search',
+        ...tune.tune,
         help: 'search (default) tunes every kernel afresh, cached only those the cache lacks, off times the rules alone',
-        group: 'kernel options',
       },
       candidates: {
         kind: 'number',

@@ -3,14 +3,12 @@
 // read (`--tune cached`, their default). Per kernel: its key (family and shape), the rules' choice
 // and time, the tuned choice and time, and the speed-up. `--tune cached` tunes only the kernels
 // the cache lacks, `--tune off` times the rules' kernels alone and writes nothing.
-import { CompileError, type Compiled, compileModel } from '../../compiler/index.ts';
 import { describeChoice } from '../../compiler/codegen/tuning/choice.ts';
 import { gemmSites } from '../../compiler/codegen/tuning/site.ts';
 import { openGpu } from '../gpu/dawn.ts';
-import { cachePath, deviceIdentity, readCache, writeCache } from '../tune/cache.ts';
-import { entryOf, tuneMode } from '../tune/choices.ts';
-import { type SiteResult, type Timed, tuneSites } from '../tune/tuner.ts';
-import { modelFrontend, modelOption } from './flags.ts';
+import { tuneAndSave, tuneMode } from '../tune/choices.ts';
+import type { SiteResult, Timed } from '../tune/tuner.ts';
+import { compileOrReport, modelFrontend, modelOption } from './flags.ts';
 import type { Output } from './io.ts';
 import type { Flags } from './options.ts';
 
@@ -31,24 +29,22 @@ export async function tuneCommand(file: string, flags: Flags<'tune'>, io: Output
   const batch = flags['batch-size'] ?? front.train!.batch;
   const gpu = await openGpu();
   try {
-    let compiled: Compiled;
-    try {
-      compiled = compileModel(front, { limits: gpu.limits, batch, training: true, ...modelOption(flags) });
-    } catch (e) {
-      if (!(e instanceof CompileError)) throw e;
-      io.err(`${e.message}\n`);
-      return 1;
-    }
-    const sites = gemmSites(compiled.program, gpu.limits.subgroupMinSize >= 8);
-    const path = cachePath();
-    const identity = deviceIdentity(gpu.adapter);
-    const cached = readCache(path, identity, (line) => io.err(`cnnc: warning: ${line}\n`));
-    const todo = mode === 'cached' ? sites.filter((s) => !cached.has(s.key)) : sites;
-    const results = await tuneSites(gpu, todo, {
-      ...(mode === 'off' ? { candidates: 1 } : flags.candidates !== undefined ? { candidates: flags.candidates } : {}),
-      ...(flags.json ? {} : { progress: (line: string) => io.err(`${line}\n`) }),
+    const compiled = compileOrReport(front, { limits: gpu.limits, batch, training: true, ...modelOption(flags) }, io);
+    if (!compiled) return 1;
+    const sites = gemmSites(compiled.program, gpu.limits);
+    const { path, cached, results } = await tuneAndSave(gpu, sites, {
+      onlyMissing: mode === 'cached',
+      save: mode !== 'off',
+      warn: (line) => io.err(`cnnc: warning: ${line}\n`),
+      options: {
+        ...(mode === 'off'
+          ? { candidates: 1 }
+          : flags.candidates !== undefined
+            ? { candidates: flags.candidates }
+            : {}),
+        ...(flags.json ? {} : { progress: (line: string) => io.err(`${line}\n`) }),
+      },
     });
-    if (mode !== 'off') writeCache(path, identity, new Map(results.map((r) => [r.key, entryOf(r)])));
     const byKey = new Map(results.map((r) => [r.key, r]));
     const rows: Row[] = sites.map((s) => {
       const source = s.origin.sources[0] ?? null;

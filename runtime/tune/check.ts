@@ -10,7 +10,7 @@ import type { Gpu } from '../gpu/device.ts';
 import { runKernels } from '../gpu/run-kernel.ts';
 import { Mulberry32 } from '../random.ts';
 import * as ref from '../reference/ops.ts';
-import { type Tensor, tensor } from '../reference/tensor.ts';
+import { numel, type Tensor, tensor } from '../reference/tensor.ts';
 
 /** Multiply-adds up to which the reference computes the whole batch (about a second of float64 JavaScript). */
 const FULL_REFERENCE_MACS = 2e8;
@@ -55,7 +55,7 @@ export async function checkKernels(
   const host: Record<string, Float32Array> = {};
   const focused: Record<string, Tensor> = {};
   for (const o of p.inputs) {
-    const data = Float32Array.from({ length: size(o.shape) }, () =>
+    const data = Float32Array.from({ length: numel(o.shape) }, () =>
       o.positive ? 0.5 + random.next() : 2 * random.next() - 1,
     );
     if (images && o.batched) zeroOutside(data, o.shape, images);
@@ -83,16 +83,14 @@ export async function checkKernels(
   return { ok: true };
 }
 
-const size = (shape: readonly number[]): number => shape.reduce((a, b) => a * b, 1);
-
 function zeroOutside(data: Float32Array, shape: readonly number[], images: readonly number[]): void {
-  const per = size(shape) / shape[0]!;
+  const per = numel(shape) / shape[0]!;
   for (let n = 0; n < shape[0]!; n++) if (!images.includes(n)) data.fill(0, n * per, (n + 1) * per);
 }
 
 /** The images `images` of a batched tensor, as a float64 tensor of that many images. */
 function slice(data: ArrayLike<number>, shape: readonly number[], images: readonly number[]): Tensor {
-  const per = size(shape) / shape[0]!;
+  const per = numel(shape) / shape[0]!;
   const out = new Float64Array(images.length * per);
   images.forEach((n, i) => {
     for (let j = 0; j < per; j++) out[i * per + j] = data[n * per + j]!;

@@ -4,7 +4,8 @@ import { gemmSites } from '../../compiler/codegen/tuning/site.ts';
 import { UserError } from '../errors.ts';
 import type { ChoicesFor } from '../model.ts';
 import { cachePath, deviceIdentity, readCache, type TunedEntry, writeCache } from './cache.ts';
-import { type SiteResult, type TuneOptions, tuneSites } from './tuner.ts';
+import type { Gpu } from '../gpu/device.ts';
+import { type SiteResult, type SiteToTune, type TuneOptions, tuneSites } from './tuner.ts';
 
 export type TuneMode = 'off' | 'cached' | 'search';
 
@@ -15,11 +16,46 @@ export function tuneMode(flag: string | undefined, fallback: TuneMode = 'cached'
 }
 
 /** What a tuning keeps in the cache: the kept choice and the times behind it. */
-export const entryOf = (r: SiteResult): TunedEntry => ({
+const entryOf = (r: SiteResult): TunedEntry => ({
   choice: r.tuned.choice,
   rulesMs: r.rules.ms,
   tunedMs: r.tuned.ms,
 });
+
+/** How tuneAndSave tunes: which sites, whether it saves, and where its lines go. */
+export interface TuneAndSave {
+  /** Tune only the sites the cache lacks (else all of them). */
+  readonly onlyMissing: boolean;
+  /** Save the tunings in the cache (`--tune off` times the rules alone and saves nothing). */
+  readonly save: boolean;
+  /** A cache problem, one line. */
+  readonly warn: (line: string) => void;
+  /** Called before tuning with the number of sites to tune and the cache's path. */
+  readonly starting?: (sites: number, path: string) => void;
+  readonly options?: TuneOptions;
+}
+
+/**
+ * Reads this device's tuning cache, tunes `sites` on the device and saves what they keep; returns
+ * the cache's path, its entries (with those just tuned) and the tuning results.
+ */
+export async function tuneAndSave(
+  gpu: Gpu,
+  sites: readonly SiteToTune[],
+  how: TuneAndSave,
+): Promise<{ path: string; cached: Map<string, TunedEntry>; results: SiteResult[] }> {
+  const path = cachePath();
+  const identity = deviceIdentity(gpu.adapter);
+  const cached = readCache(path, identity, how.warn);
+  const todo = how.onlyMissing ? sites.filter((s) => !cached.has(s.key)) : sites;
+  if (todo.length === 0) return { path, cached, results: [] };
+  how.starting?.(todo.length, path);
+  const results = await tuneSites(gpu, todo, how.options);
+  const tuned = new Map(results.map((r) => [r.key, entryOf(r)]));
+  if (how.save) writeCache(path, identity, tuned);
+  for (const [key, entry] of tuned) cached.set(key, entry);
+  return { path, cached, results };
+}
 
 /**
  * The model's choices for `mode`; `warn` and `progress` print a line each (cache problems, tuned
@@ -33,18 +69,18 @@ export function choicesFor(
 ): ChoicesFor | undefined {
   if (mode === 'off') return undefined;
   return async (gpu, withRules, limits) => {
-    const path = cachePath();
-    const identity = deviceIdentity(gpu.adapter);
-    const cached = readCache(path, identity, warn);
-    if (mode === 'search') {
-      const sites = gemmSites(withRules().program, limits.subgroupMinSize >= 8).filter((s) => !cached.has(s.key));
-      if (sites.length > 0) {
-        progress(`tuning ${sites.length} kernels the cache lacks (cnnc tune; results go to ${path})`);
-        const tuned = new Map((await tuneSites(gpu, sites, { ...options, progress })).map((r) => [r.key, entryOf(r)]));
-        writeCache(path, identity, tuned);
-        for (const [key, entry] of tuned) cached.set(key, entry);
-      }
-    }
+    const cached =
+      mode === 'search'
+        ? (
+            await tuneAndSave(gpu, gemmSites(withRules().program, limits), {
+              onlyMissing: true,
+              save: true,
+              warn,
+              starting: (n, path) => progress(`tuning ${n} kernels the cache lacks (cnnc tune; results go to ${path})`),
+              options: { ...options, progress },
+            })
+          ).cached
+        : readCache(cachePath(), deviceIdentity(gpu.adapter), warn);
     return new Map([...cached].map(([key, e]) => [key, e.choice]));
   };
 }

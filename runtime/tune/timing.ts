@@ -30,10 +30,6 @@ export class KernelTimer {
     this.gpu = gpu;
   }
 
-  get method(): 'timestamps' | 'wall-clock' {
-    return this.gpu.timestamps ? 'timestamps' : 'wall-clock';
-  }
-
   /** Times the kernels; stops after the first timed run where it already exceeds `stopAboveMs`. */
   async time(kernels: readonly KernelModule[], stopAboveMs = Infinity): Promise<Timing> {
     this.gpu.device.pushErrorScope('validation');

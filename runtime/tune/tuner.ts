@@ -39,8 +39,6 @@ export interface Timed {
 
 export interface SiteResult {
   readonly key: string;
-  readonly site: GemmSite;
-  readonly origin: KernelOrigin;
   readonly rules: Timed;
   /** The kept choice: a candidate, or the rules' (then `tuned.choice` is `rules.choice`). */
   readonly tuned: Timed;
@@ -93,13 +91,13 @@ async function tuneSite(gpu: Gpu, timer: KernelTimer, s: SiteToTune, options: Tu
   const frame: KernelFrame = { name: `tune_${s.site.family}`, origin: s.origin, limits: gpu.limits };
   const runs: Run[] = [];
   let best = Infinity;
-  const failed: { choice: GemmChoice; why: string }[] = [];
+  const refused: { choice: GemmChoice; why: string }[] = [];
   for (const choice of enumerate(s.site, gpu.limits, options.candidates ?? DEFAULT_CANDIDATES)) {
     const kernels = build(s.site, frame, choice);
     // A variant the driver refuses is left out; the rules' kernels (the first) must run.
     const t = await timer.time(kernels, STOP_RATIO * best).catch((e: Error) => {
       if (runs.length === 0) throw e;
-      failed.push({ choice, why: e.message });
+      refused.push({ choice, why: e.message });
       return null;
     });
     if (!t) continue;
@@ -107,9 +105,8 @@ async function tuneSite(gpu: Gpu, timer: KernelTimer, s: SiteToTune, options: Tu
     if (!t.stopped) best = Math.min(best, t.ms);
   }
   const [rules, ...others] = runs as [Run, ...Run[]];
-  const result = { key: s.key, site: s.site, origin: s.origin, timed: runs.length };
+  const result = { key: s.key, timed: runs.length };
   const stopped = runs.filter((r) => r.stopped).length;
-  const refused = failed;
   const keep = (tuned: Timed, rulesMs = rules.ms): SiteResult => ({
     ...result,
     rules: { choice: rules.choice, ms: rulesMs },

@@ -27,12 +27,12 @@ const wgsl = (c: Compiled): string[] =>
 
 describe('kernel keys', () => {
   it('name the family, every shape and attribute, the epilogue and subgroups', () => {
-    const keys = gemmSites(compile('dsl-examples/lenet.cnn', true).program, true).map((s) => s.key);
+    const keys = gemmSites(compile('dsl-examples/lenet.cnn', true).program, limits(true)).map((s) => s.key);
     expect(keys).toContain('conv2d x16x1x28x28 o6 k5x5 s1x1 p2x2 d1x1 g1 bias sigmoid sg');
     expect(keys).toContain('conv2d_dx x16x6x14x14 o16 k5x5 s1x1 p0x0 d1x1 g1 bias sg');
     expect(keys).toContain('linear_dx n16 in120 out84 sigmoid_grad(output) sg');
     expect(keys).toContain('linear_dw n16 in400 out120 bias sg');
-    const bn = gemmSites(compile('dsl-examples/batchnorm-lenet.cnn', false).program, false).map((s) => s.key);
+    const bn = gemmSites(compile('dsl-examples/batchnorm-lenet.cnn', false).program, limits(false)).map((s) => s.key);
     expect(bn.some((k) => /^conv2d .* bn\(0.00001\)\+sigmoid$/.test(k))).toBe(true);
   });
 });
@@ -43,7 +43,7 @@ describe.each([
   ['dsl-examples/nin.cnn', false],
 ] as const)('%s (subgroups %s)', (file, subgroups) => {
   const base = compile(file, subgroups, undefined, 4);
-  const sites = gemmSites(base.program, subgroups);
+  const sites = gemmSites(base.program, limits(subgroups));
   const frame = { name: 'k', origin: { phase: 'forward' as const, sources: [], ops: [] }, limits: limits(subgroups) };
 
   it("builds the rules' kernels from the rules' choice spelled out", () => {
@@ -71,7 +71,7 @@ describe.each([
 
 it("falls back to the rules' kernel, with warning W0401, where a choice does not build", () => {
   const base = compile('dsl-examples/lenet.cnn', true);
-  const { key } = gemmSites(base.program, true).find((s) => s.site.family === 'conv2d_dx')!;
+  const { key } = gemmSites(base.program, limits(true)).find((s) => s.site.family === 'conv2d_dx')!;
   // Pixel rows need a row block that divides the batch (16): 3 x 8 does not.
   const bad = compile(
     'dsl-examples/lenet.cnn',

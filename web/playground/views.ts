@@ -1,7 +1,8 @@
 // The model's views: the summary table (compiler/shapes/summary.ts's rows), the graph (one box per
 // layer, as `cnnc compile --emit graph` lists them) and the kernels (the WGSL `cnnc kernels`
 // prints, each kernel's header linked to its .cnn lines, each layer to its kernels).
-import { defaultLimits, distinctCalls } from '../../compiler/codegen/index.ts';
+import { distinctCalls } from '../../compiler/codegen/index.ts';
+import { kernelLimits } from '../../compiler/codegen/limits.ts';
 import { type Compiled, compileModel, type FrontendResult } from '../../compiler/index.ts';
 import { formatShape, type ShapedGraph } from '../../compiler/ir/graph.ts';
 import { formatFlops, summarize } from '../../compiler/shapes/summary.ts';
@@ -107,7 +108,7 @@ export function graphView(graph: ShapedGraph): SVGElement {
 export function compileKernels(front: FrontendResult, subgroups: boolean): Compiled {
   return compileModel(front, {
     training: true,
-    limits: subgroups ? { ...defaultLimits, subgroupMinSize: 8 } : defaultLimits,
+    limits: kernelLimits(subgroups),
     limitSeverity: 'warning',
   });
 }

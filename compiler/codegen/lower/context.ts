@@ -6,7 +6,7 @@ import type { MemoryPlan } from '../../plan/allocate.ts';
 import type { KernelChoices } from '../tuning/choice.ts';
 import { ACT_BINDING, BN_BINDINGS, activationGradEpilogue, forwardEpilogue, type Epilogue } from '../epilogue.ts';
 import type { KernelModule, KernelOrigin } from '../kernel.ts';
-import type { DeviceLimits } from '../limits.ts';
+import { type DeviceLimits, hasSubgroups } from '../limits.ts';
 import type { KernelFrame } from '../module.ts';
 
 /**
@@ -74,7 +74,7 @@ export function frame(ctx: LowerContext, origin: KernelOrigin, what: string): Ke
 }
 
 /** GEMM kernels may share loads across 8 subgroup lanes (GemmTile.shareU). */
-export const subgroups = (ctx: LowerContext): boolean => ctx.limits.subgroupMinSize >= 8;
+export const subgroups = (ctx: LowerContext): boolean => hasSubgroups(ctx.limits);
 
 export const shapeOf = (ctx: LowerContext, id: TensorId): readonly number[] => ctx.program.tensors[id]!.shape;
 export const elements = (ctx: LowerContext, id: TensorId): number => numel(shapeOf(ctx, id));

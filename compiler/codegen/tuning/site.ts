@@ -4,6 +4,7 @@
 import type { Epilogue as StepEpilogue, StepOp, StepProgram } from '../../autodiff/step-ir.ts';
 import type { OpAttrs } from '../../ir/ops.ts';
 import type { KernelModule } from '../kernel.ts';
+import { type DeviceLimits, hasSubgroups } from '../limits.ts';
 import type { KernelFrame } from '../module.ts';
 import { type ConvGeometry, convForwardPlan, conv2dKernel, convGeometry } from '../kernels/conv2d.ts';
 import { conv2dGradInputKernel, dgradOrder } from '../kernels/conv2d-grad-input.ts';
@@ -219,15 +220,18 @@ export function tunedKernels(site: GemmSite, frame: KernelFrame, ctx: LowerConte
   }
 }
 
-/** Every distinct GEMM site of a step program (training pass first, then evaluation-only ones), with its first op's origin. */
+/**
+ * Every distinct GEMM site of a step program (training pass first, then evaluation-only ones), with
+ * its first op's origin, as lowering for `limits` sees them.
+ */
 export function gemmSites(
   program: StepProgram,
-  subgroups: boolean,
+  limits: DeviceLimits,
 ): { key: string; site: GemmSite; origin: StepOp['origin'] }[] {
   const out = new Map<string, { key: string; site: GemmSite; origin: StepOp['origin'] }>();
   for (const op of [...program.train, ...program.evaluate, ...program.forward]) {
     if (!isGemmOp(op)) continue;
-    const site = gemmSite(op, program, subgroups);
+    const site = gemmSite(op, program, hasSubgroups(limits));
     const key = siteKey(site);
     if (!out.has(key)) out.set(key, { key, site, origin: op.origin });
   }
