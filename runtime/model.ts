@@ -173,6 +173,8 @@ export class Model {
   private readonly executor: Executor;
   private readonly byName: ReadonlyMap<string, TensorId>;
   private readonly siblings = new Map<number, Promise<Model>>();
+  /** What the program's `padding` holds now (its buffer starts zeroed). */
+  private padding = 0;
 
   constructor(shared: Shared, compiled: Compiled, executor: Executor) {
     this.shared = shared;
@@ -216,8 +218,9 @@ export class Model {
 
   /**
    * The same model specialised to another batch size (kernels are compiled for static shapes),
-   * sharing its weights, optimizer state and step count: for a data set's last, partial batch.
-   * `pass`: the one pass the caller will run (a short validation batch only evaluates), so only its
+   * sharing its weights, optimizer state and step count: for training on a data set's last, partial
+   * batch (batch norm's statistics and the gradient's mean are the batch's, so training cannot pad
+   * as `forward` and `evaluateStep` do). `pass`: the one pass the caller will run, so only its
    * pipelines are compiled now; absent, all of them.
    */
   async withBatch(batch: number, pass?: PassName): Promise<Model> {
@@ -282,22 +285,55 @@ export class Model {
     return [...this.byName.keys()];
   }
 
-  private feed(x: Float32Array, target: Int32Array | Float32Array | null): void {
+  /**
+   * Writes a batch of `rows` samples, 1 <= rows <= the batch: fewer are padded with zeros to the
+   * compiled batch, and the program's `padding` tells the loss to leave the padded rows out. Padding
+   * a short batch costs its missing rows' arithmetic; compiling the model again for its size costs
+   * every kernel's driver compile (seconds on lavapipe: bench/NOTES.md, "Cold start"). Returns rows.
+   */
+  private feed(x: Float32Array, target: Int32Array | Float32Array | null): number {
     const p = this.compiled.program;
-    this.executor.write(p.input, x);
-    if (target) this.executor.write(p.target, target);
+    const perSample = this.perSample(p.input);
+    const rows = x.length / perSample;
+    if (!Number.isInteger(rows) || rows < 1 || rows > this.batch)
+      throw new Error(`${x.length} input values: not 1 to ${this.batch} samples of ${perSample}`);
+    const padding = this.batch - rows;
+    this.executor.write(p.input, padded(x, perSample * this.batch));
+    if (target) this.executor.write(p.target, padded(target, (target.length / rows) * this.batch));
+    if (padding !== this.padding) {
+      this.executor.write(p.padding, Uint32Array.of(padding));
+      this.padding = padding;
+    }
+    return rows;
   }
 
-  /** Evaluation-mode forward pass on one batch; returns the output (logits). */
+  /** Values of `tensor` per sample of the batch. */
+  private perSample(tensor: TensorId): number {
+    return numel(this.compiled.program.tensors[tensor]!.shape) / this.batch;
+  }
+
+  /**
+   * Evaluation-mode forward pass over any number of samples, a batch at a time (the last one
+   * padded); returns their outputs (logits), sample after sample.
+   */
   async forward(x: Float32Array): Promise<Float32Array> {
-    this.feed(x, null);
-    this.executor.run('forward', this.compiled.train.seed, this.shared.steps);
-    return new Float32Array(await this.executor.read(this.compiled.program.output));
+    const p = this.compiled.program;
+    const [inPer, outPer] = [this.perSample(p.input), this.perSample(p.output)];
+    const count = x.length / inPer;
+    if (!Number.isInteger(count) || count < 1) throw new Error(`${x.length} input values: not samples of ${inPer}`);
+    const out = new Float32Array(count * outPer);
+    for (let first = 0; first < count; first += this.batch) {
+      const rows = this.feed(x.subarray(first * inPer, Math.min(count, first + this.batch) * inPer), null);
+      this.executor.run('forward', this.compiled.train.seed, this.shared.steps);
+      const y = new Float32Array(await this.executor.read(p.output));
+      out.set(y.subarray(0, rows * outPer), first * outPer);
+    }
+    return out;
   }
 
   /** One training step (forward, loss, backward, update), submitted without reading anything back. */
   trainStep(x: Float32Array, target: Int32Array | Float32Array): void {
-    this.feed(x, target);
+    this.feedWhole(x, target);
     this.executor.run('train', this.compiled.train.seed, this.shared.steps);
     this.shared.steps++;
     this.shared.trainedSinceLoad++;
@@ -320,7 +356,7 @@ export class Model {
     method: ProfileMethod = this.profileMethod,
     repeats = WALL_CLOCK_REPEATS,
   ): Promise<KernelTime[]> {
-    this.feed(x, target);
+    this.feedWhole(x, target);
     const { seed } = this.compiled.train;
     const ms =
       method === 'timestamps'
@@ -335,7 +371,16 @@ export class Model {
     }));
   }
 
-  /** Evaluation-mode loss of one batch, added to the GPU's running totals; nothing is read back. */
+  /** A training step's batch: a whole one (`withBatch` compiles for a short one). */
+  private feedWhole(x: Float32Array, target: Int32Array | Float32Array): void {
+    if (this.feed(x, target) !== this.batch)
+      throw new Error(`a training step takes a whole batch of ${this.batch} samples (withBatch for fewer)`);
+  }
+
+  /**
+   * Evaluation-mode loss of up to a batch of samples (the mean over them), added to the GPU's
+   * running totals; nothing is read back.
+   */
   evaluateStep(x: Float32Array, target: Int32Array | Float32Array): void {
     this.feed(x, target);
     this.executor.run('evaluate', this.compiled.train.seed, this.shared.steps);
@@ -409,4 +454,12 @@ export class Model {
     this.executor.dispose();
     if (this.shared.ownsGpu) this.shared.gpu.dispose();
   }
+}
+
+/** `data` followed by zeros up to `length` elements (itself when it has them). */
+function padded<T extends Float32Array | Int32Array>(data: T, length: number): T {
+  if (data.length === length) return data;
+  const out = new (data.constructor as new (n: number) => T)(length);
+  out.set(data);
+  return out;
 }

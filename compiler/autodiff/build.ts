@@ -53,6 +53,7 @@ export function buildStepProgram(graph: ShapedGraph, options: TrainOptions, diag
   const target = classification
     ? table.add('labels', [graph.batch], 'io', 'i32')
     : table.add('target', outNode.shape, 'io');
+  const padding = table.add('padding', [1], 'io', 'u32');
   const loss = table.add('loss', [1], 'metric');
   const lossSum = table.add('loss_sum', [1], 'metric');
   const correct = classification ? table.add('correct', [1], 'metric', 'u32') : null;
@@ -77,7 +78,7 @@ export function buildStepProgram(graph: ShapedGraph, options: TrainOptions, diag
   };
   const lossOrigin = { phase: 'loss' as const, sources: [], ops: [options.loss] };
   const lossOps = (yhat: TensorId, dyhat: TensorId | null): StepOp[] => [
-    { op: 'loss', kind: options.loss, yhat, target, loss, correct, dyhat, origin: lossOrigin },
+    { op: 'loss', kind: options.loss, yhat, target, loss, correct, dyhat, padding, origin: lossOrigin },
     { op: 'accumulate', source: loss, target: lossSum, origin: lossOrigin },
   ];
 
@@ -131,6 +132,7 @@ export function buildStepProgram(graph: ShapedGraph, options: TrainOptions, diag
     tensors: table.tensors,
     input,
     target,
+    padding,
     output: evalOut,
     loss,
     lossSum,

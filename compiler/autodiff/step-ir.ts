@@ -254,6 +254,8 @@ export type StepOp = Base &
         readonly loss: TensorId;
         readonly correct: TensorId | null;
         readonly dyhat: TensorId | null;
+        /** The program's `padding`: how many of the batch's last rows the loss and count leave out. */
+        readonly padding: TensorId;
       }
     /** target += source: running totals (the epoch's loss sum) kept on the GPU between readbacks. */
     | { readonly op: 'accumulate'; readonly source: TensorId; readonly target: TensorId }
@@ -277,6 +279,12 @@ export interface StepProgram {
   /** The model input [N, ...] and the loss target: class indices (i32 [N]) or a tensor like the output. */
   readonly input: TensorId;
   readonly target: TensorId;
+  /**
+   * How many of the batch's last rows are padding (u32 [1], zero unless the runtime writes it): a
+   * short batch is evaluated at the compiled size, its rows padded, instead of compiling the model
+   * again for its size. The loss and the correct count leave the padded rows out.
+   */
+  readonly padding: TensorId;
   readonly output: TensorId;
   /** Scalars: this batch's loss; the sum of batch losses and the correct-prediction count since the runtime last zeroed them. */
   readonly loss: TensorId;
@@ -410,6 +418,7 @@ const operandTable: { readonly [K in StepOpKind]: (op: StepOpOf<K>) => readonly 
   loss: (op) => [
     read('yhat', op.yhat),
     read('target', op.target),
+    read('padding', op.padding),
     write('loss', op.loss),
     write('correct', op.correct),
     write('dyhat', op.dyhat),

@@ -14,6 +14,13 @@ export interface DeviceLimits {
   readonly maxComputeWorkgroupStorageSize: number;
   /** The smallest subgroup size with the WGSL subgroups feature enabled; 0 without it. */
   readonly subgroupMinSize: number;
+  /**
+   * Whether the driver's compiler may unroll short constant loops. False on a CPU (fallback)
+   * adapter such as lavapipe: it compiles each pipeline at its first dispatch, one at a time, and
+   * unrolled store, window and short k loops made half of LeNet's cold start there for no speed
+   * (bench/NOTES.md, "Cold start"); kernels then hide those loops' bounds (module.ts, loopBound).
+   */
+  readonly unrollLoops: boolean;
 }
 
 /** `392.0 MiB`: sizes in the limit diagnostics. */
@@ -29,6 +36,7 @@ export const defaultLimits: DeviceLimits = {
   maxComputeWorkgroupSizeX: 256,
   maxComputeWorkgroupStorageSize: 16384,
   subgroupMinSize: 0,
+  unrollLoops: true,
 };
 
 /** GEMM kernels may share loads across 8 subgroup lanes (GemmTile.shareU) where subgroups have at least 8. */
@@ -41,10 +49,14 @@ export const hasSubgroups = (limits: DeviceLimits): boolean => limits.subgroupMi
 export const kernelLimits = (subgroups: boolean): DeviceLimits =>
   subgroups ? { ...defaultLimits, subgroupMinSize: 8 } : defaultLimits;
 
-type SupportedLimits = Readonly<Record<Exclude<keyof DeviceLimits, 'subgroupMinSize'>, number>>;
+type SupportedLimits = Readonly<Record<Exclude<keyof DeviceLimits, 'subgroupMinSize' | 'unrollLoops'>, number>>;
 
-/** A device's limits as codegen reads them, from its GPUSupportedLimits. */
-export function deviceLimits(supported: SupportedLimits, subgroupMinSize: number): DeviceLimits {
+/** A device's limits as codegen reads them, from its GPUSupportedLimits and what the adapter is. */
+export function deviceLimits(
+  supported: SupportedLimits,
+  subgroupMinSize: number,
+  adapter: { readonly isFallbackAdapter: boolean },
+): DeviceLimits {
   return {
     maxStorageBufferBindingSize: supported.maxStorageBufferBindingSize,
     maxStorageBuffersPerShaderStage: supported.maxStorageBuffersPerShaderStage,
@@ -54,6 +66,7 @@ export function deviceLimits(supported: SupportedLimits, subgroupMinSize: number
     maxComputeWorkgroupSizeX: supported.maxComputeWorkgroupSizeX,
     maxComputeWorkgroupStorageSize: supported.maxComputeWorkgroupStorageSize,
     subgroupMinSize,
+    unrollLoops: !adapter.isFallbackAdapter,
   };
 }
 

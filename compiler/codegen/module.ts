@@ -90,11 +90,27 @@ export interface ModuleParts extends KernelFrame {
   readonly main: (w: WgslWriter) => void;
 }
 
+/** The 0 loopBound adds to hidden bounds: a `let` of `main`'s (helpers take their bounds as arguments). */
+const NO_UNROLL = 'noUnroll';
+
+/**
+ * A loop bound (WGSL `type` expression) the driver's compiler cannot unroll over, where the device
+ * wants that (`DeviceLimits.unrollLoops` false): `bound` plus `main`'s `noUnroll`, a 0 it cannot
+ * see through. Elsewhere `bound` itself. Only in `main`.
+ */
+export function loopBound(frame: KernelFrame, bound: string, type: 'u32' | 'i32' = 'u32'): string {
+  if (limitsOf(frame).unrollLoops) return bound;
+  return `${bound} + ${type === 'u32' ? NO_UNROLL : `i32(${NO_UNROLL})`}`;
+}
+
 /** Header, bindings, helpers and `main` as one KernelModule, checked against the frame's limits. */
 export function buildModule(p: ModuleParts): KernelModule {
   const limits = limitsOf(p);
   const { dispatch, flat } = foldGrid(p.name, p.groups, limits);
   const workgroupSize = [p.lanes, 1, 1] as const;
+  const body = new WgslWriter();
+  p.main(body);
+  const hidesBounds = body.toString().includes(NO_UNROLL);
   const w = new WgslWriter();
   w.chunk(kernelHeader(p.name, p.origin, p.bindings, dispatch, workgroupSize)).line();
   if (p.subgroups) w.line('enable subgroups;').line();
@@ -105,10 +121,13 @@ export function buildModule(p: ModuleParts): KernelModule {
     p.lid === 'index' ? '@builtin(local_invocation_index) lid: u32' : '@builtin(local_invocation_id) lid: vec3u';
   const sid = p.subgroups ? ', @builtin(subgroup_invocation_id) sid: u32' : '';
   w.block(`fn main(@builtin(workgroup_id) wid: vec3u, ${lid}${sid})`, () => {
+    // Every grid is (x, y, 1) (foldGrid): wid.z is 0, which the driver's compiler cannot know
+    // (and uniform, so subgroup operations may follow a loop bounded by it).
+    if (hidesBounds) w.line(`let ${NO_UNROLL} = wid.z;`);
     w.line(`let group = ${flat};`);
     // A folded grid launches up to gx - 1 workgroups past the end; they leave at once.
     if (dispatch[0] * dispatch[1] > p.groups) w.line(`if (group >= ${p.groups}u) { return; }`);
-    p.main(w);
+    w.chunk(body.toString());
   });
   return checkLimits({ name: p.name, wgsl: w.toString(), bindings: p.bindings, workgroupSize, dispatch }, limits);
 }

@@ -92,7 +92,6 @@ export async function predictCommand(file: string, flags: Flags<'predict'>, io: 
   if (!model) return 1;
   try {
     setWeights(model, ckpt);
-    const per = x.length / count;
     const label = (cls: number): string => names?.[cls] ?? String(cls);
     const rows: {
       index: number;
@@ -101,15 +100,12 @@ export async function predictCommand(file: string, flags: Flags<'predict'>, io: 
       probability: number;
       top: { class: number; name: string | null; probability: number }[];
     }[] = [];
-    for (let first = 0; first < count; first += batch) {
-      const size = Math.min(batch, count - first);
-      const logits = await (await model.withBatch(size)).forward(x.subarray(first * per, (first + size) * per));
-      for (let i = 0; i < size; i++) {
-        const top = ranked(logits.subarray(i * classes, (i + 1) * classes))
-          .slice(0, 3)
-          .map(({ cls, p }) => ({ class: cls, name: names?.[cls] ?? null, probability: p }));
-        rows.push({ index: first + i, ...top[0]!, top });
-      }
+    const logits = await model.forward(x);
+    for (let i = 0; i < count; i++) {
+      const top = ranked(logits.subarray(i * classes, (i + 1) * classes))
+        .slice(0, 3)
+        .map(({ cls, p }) => ({ class: cls, name: names?.[cls] ?? null, probability: p }));
+      rows.push({ index: i, ...top[0]!, top });
     }
     if (flags.json) io.out(JSON.stringify(rows) + '\n');
     else

@@ -88,7 +88,10 @@ export async function openGpu(entry: GPU | undefined = navigatorGpu()): Promise<
       features: [...adapter.features].sort(),
       limits,
     },
-    limits: deviceLimits(device.limits, subgroups ? subgroupMinSize : 0),
+    // Browsers that predate isFallbackAdapter leave it undefined: a GPU, as far as codegen knows.
+    limits: deviceLimits(device.limits, subgroups ? subgroupMinSize : 0, {
+      isFallbackAdapter: info.isFallbackAdapter === true,
+    }),
     timestamps,
     dispose: () => device.destroy(),
   };

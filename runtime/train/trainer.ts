@@ -318,7 +318,7 @@ export async function validate(
     const x = size === b.size ? b.x : b.x.subarray(0, (b.x.length / b.size) * size);
     const target = size === b.size ? b.target : b.target.subarray(0, (b.target.length / b.size) * size);
     await tally.next(size);
-    (await model.withBatch(size, 'evaluate')).evaluateStep(x, target);
+    model.evaluateStep(x, target);
     used += size;
   }
   const { loss, correct } = tally.total(await model.metrics());

@@ -1,5 +1,5 @@
 // Every kernel of every model in dsl-examples/ (forward, loss, backward, update) compiles in Dawn
-// without a validation error, at WebGPU's default limits. VGG-11's first linear weight (392 MiB)
+// without a validation error, at WebGPU's default limits and as for lavapipe. VGG-11's first linear weight (392 MiB)
 // is split over bindings of the default 128 MiB, but no buffer of the default 256 MiB holds it: it
 // compiles with a larger maxBufferSize (any adapter's real one here) and is refused at the
 // default with E0401 naming its layer, instead of failing in the driver.
@@ -45,9 +45,18 @@ beforeAll(async () => {
 });
 afterAll(() => gpu.dispose());
 
-describe('every example kernel compiles in Dawn', () => {
+/**
+ * WebGPU's defaults (what `cnnc kernels` shows and a GPU without subgroups gets), and a CPU adapter
+ * as lavapipe is: subgroups of 8 (shared loads) and short loops' bounds hidden from its compiler.
+ */
+const limitSets = [
+  ['default limits', defaultLimits],
+  ['subgroups of 8, hidden loop bounds', { ...defaultLimits, subgroupMinSize: 8, unrollLoops: false }],
+] as const;
+
+describe.each(limitSets)('every example kernel compiles in Dawn, %s', (_label, limits) => {
   it.each(models.map((m) => [`${m.path}:${m.model}`, m] as const))('%s', async (key, m) => {
-    const options = { path: m.path, model: m.model, readFile, batch: 2, loss: m.loss, limits: defaultLimits };
+    const options = { path: m.path, model: m.model, readFile, batch: 2, loss: m.loss, limits };
     if (tooBig.has(key)) {
       expect(() => compileModel(m.source, options)).toThrow(CompileError);
       expect(() => compileModel(m.source, options)).toThrow(
@@ -56,7 +65,7 @@ describe('every example kernel compiles in Dawn', () => {
     }
     const c = compileModel(m.source, {
       ...options,
-      limits: tooBig.has(key) ? { ...defaultLimits, maxBufferSize: 2 ** 30 } : defaultLimits,
+      limits: tooBig.has(key) ? { ...limits, maxBufferSize: 2 ** 30 } : limits,
     });
     const calls = [...c.kernels.forward, ...c.kernels.train];
     expect(calls.length).toBeGreaterThan(0);

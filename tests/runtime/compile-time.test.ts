@@ -1,7 +1,7 @@
 // Compiling is kept apart from training: a short batch's sibling compiles only the pass it runs
-// (validation's last batch never compiles a training step), and the epoch report counts compile
-// time (the model's own and the first step at each batch size in the first epoch, a sibling's in
-// the epoch that meets it) outside the training throughput.
+// (training's last batch; validation pads its own, tests/runtime/padded-batch.test.ts), and the
+// epoch report counts compile time (the model's own and the first step at each batch size in the
+// first epoch, a sibling's in the epoch that meets it) outside the training throughput.
 import { describe, expect, it } from 'vitest';
 import { compile } from '../../runtime/model.ts';
 import type { TrainBatch, TrainData } from '../../runtime/train/data.ts';
@@ -82,8 +82,8 @@ describe('compile time', () => {
       expect(reports).toHaveLength(2);
       const [first, second] = reports as [(typeof reports)[0], (typeof reports)[0]];
       // The first epoch: the model's compile, then the first steps at 8 and at 4 (timed to their
-      // end, counted as compiling), and validation's sibling at 3; its throughput is the one
-      // other step's 8 samples.
+      // end, counted as compiling); validation's last 3 are padded, no sibling. Its throughput is
+      // the one other step's 8 samples.
       expect(first.compileSeconds).toBeGreaterThan(m.compileSeconds);
       expect(first.compileSeconds).toBeGreaterThan(own);
       expect(first.samplesPerSec).toBeCloseTo(8 / first.seconds, 6);

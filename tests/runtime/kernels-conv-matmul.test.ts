@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Pair } from '../../compiler/ir/ops.ts';
 import type { KernelModule, KernelOrigin } from '../../compiler/codegen/kernel.ts';
 import { forwardEpilogue } from '../../compiler/codegen/epilogue.ts';
+import { defaultLimits, type DeviceLimits } from '../../compiler/codegen/limits.ts';
 import { conv2dKernel, rowRun } from '../../compiler/codegen/kernels/conv2d.ts';
 import {
   conv2dGradInputKernel,
@@ -36,13 +37,16 @@ const rng = createRng(20240611);
 const rand = (shape: readonly number[]): Tensor => randF32(rng, shape);
 
 /**
- * Every GEMM family twice: plain loads, and U loads shared across 8 subgroup lanes (the default
- * where the adapter has subgroups; lavapipe has them, 8 wide).
+ * Every GEMM family twice: plain loads with the short loops a GPU's compiler unrolls, and U loads
+ * shared across 8 subgroup lanes (the default where the adapter has subgroups) with those loops'
+ * bounds hidden from the compiler, as on lavapipe (a CPU adapter with subgroups 8 wide).
  */
 const loadModes = [
-  ['plain loads', false],
-  ['shared loads', true],
+  ['plain loads, unrolled loops', false],
+  ['shared loads, hidden loop bounds', true],
 ] as const;
+/** A mode's limits: hidden loop bounds go with shared loads. */
+const limitsFor = (subgroups: boolean): DeviceLimits => ({ ...defaultLimits, unrollLoops: !subgroups });
 const withModes = <T extends readonly unknown[]>(cases: readonly T[]) =>
   cases.flatMap((c) => loadModes.map(([mode, subgroups]) => [...c, mode, subgroups] as const));
 
@@ -98,7 +102,7 @@ describe.each(withModes(convCases))(
     const y = ref.conv2d(x, w, b, attrs);
     const dy = rand(y.shape);
     const grads = ref.conv2dBackward(x, w, dy, attrs);
-    const spec = { name: 'k_conv', origin, input: c.input, attrs, subgroups };
+    const spec = { name: 'k_conv', origin, input: c.input, attrs, subgroups, limits: limitsFor(subgroups) };
 
     // Row runs (a lane computes neighbouring pixels of an output row from one loaded segment) where
     // the output width allows them, and plain rows.
@@ -190,7 +194,7 @@ describe.each(dgradSuites.flatMap(([cases, orders]) => withModes(cases).map((row
     const w = rand([c.out, c.input[1] / attrs.groups, c.kernel[0], c.kernel[1]]);
     const dy = rand(ref.conv2d(x, w, null, attrs).shape);
     const dx = ref.conv2dBackward(x, w, dy, attrs).dx;
-    const spec = { name: 'k_dgrad', origin, input: c.input, attrs, subgroups };
+    const spec = { name: 'k_dgrad', origin, input: c.input, attrs, subgroups, limits: limitsFor(subgroups) };
 
     it.each(orders)('%s rows', async (order) => {
       expect(dgradTile(spec, order)).toBeDefined();
@@ -283,6 +287,7 @@ describe('conv2d seeds', () => {
         attrs,
         splitK: 3,
         subgroups,
+        limits: limitsFor(subgroups),
         runs,
       });
       expect(ks[0]!.wgsl.includes('for (var g = ')).toBe(runs);
@@ -332,6 +337,7 @@ describe.each(
         b: 'b',
         c: 'c',
         subgroups,
+        limits: limitsFor(subgroups),
       });
       const out = await run([kernel], { a: transA ? transpose(a) : a, b: transB ? transpose(b) : b }, ['c']);
       expectAllclose(out['c']!, expected.data, tol(k), 'c');
@@ -353,7 +359,16 @@ describe.each(
     const b = bias ? rand([outF]) : null;
     const dy = rand([batch, outF]);
     const grads = ref.linearBackward(x, w, dy, bias);
-    const spec = { name: 'k_linear', origin, batch, inFeatures: inF, outFeatures: outF, bias, subgroups };
+    const spec = {
+      name: 'k_linear',
+      origin,
+      batch,
+      inFeatures: inF,
+      outFeatures: outF,
+      bias,
+      subgroups,
+      limits: limitsFor(subgroups),
+    };
 
     it('forward with the sigmoid epilogue', async () => {
       const k = linearForward({ ...spec, epilogue: forwardEpilogue(undefined, { fn: 'sigmoid', slope: 0 })! });

@@ -53,49 +53,76 @@ describe.each([
 ])(
   'softmax cross-entropy [$batch, $classes] x$scale (float64 reference, rtol 1e-4 atol 1e-5)',
   ({ batch, classes, scale }) => {
+    const spec = { name: 'k_xent', origin, batch, classes };
+    const logits = randomF32(1, [batch, classes], scale);
+    const labels = randint(createRng(2), batch, classes);
+    const hits = (rows: number): number => {
+      let n = 0;
+      for (let r = 0; r < rows; r++) {
+        const row = Array.from(logits.data.subarray(r * classes, (r + 1) * classes));
+        if (row.indexOf(Math.max(...row)) === labels[r]) n++;
+      }
+      return n;
+    };
+
     it('loss, correct count accumulated onto the buffer, and dlogits', async () => {
-      const spec = { name: 'k_xent', origin, batch, classes };
-      const logits = randomF32(1, [batch, classes], scale);
-      const labels = randint(createRng(2), batch, classes);
       const out = await run(
         [softmaxXentForward(spec), softmaxXentBackward({ ...spec, name: 'k_xent_grad' })],
         { logits: f32(logits), labels, correct: new Uint32Array([5]) },
         ['loss', 'correct', 'dlogits'],
       );
       expectAllclose(out['loss']!, [ref.softmaxCrossEntropy(logits, labels)], tol, 'loss');
-      let hits = 0;
-      for (let r = 0; r < batch; r++) {
-        const row = Array.from(logits.data.subarray(r * classes, (r + 1) * classes));
-        if (row.indexOf(Math.max(...row)) === labels[r]) hits++;
-      }
-      expect(out['correct']![0]).toBe(5 + hits);
+      expect(out['correct']![0]).toBe(5 + hits(batch));
       expectAllclose(out['dlogits']!, ref.softmaxCrossEntropyBackward(logits, labels).data, tol, 'dlogits');
+    });
+
+    it('leaves the padded last rows out of the loss and the count', async () => {
+      const rows = Math.max(1, batch - 2);
+      const out = await run(
+        [softmaxXentForward(spec)],
+        { logits: f32(logits), labels, padding: new Uint32Array([batch - rows]) },
+        ['loss', 'correct'],
+      );
+      const head = tensor([rows, classes], logits.data.subarray(0, rows * classes));
+      expectAllclose(out['loss']!, [ref.softmaxCrossEntropy(head, labels.subarray(0, rows))], tol, 'loss');
+      expect(out['correct']![0]).toBe(hits(rows));
     });
   },
 );
 
 describe.each([
-  { elements: 7, reduction: 'sum' as const },
-  { elements: 1000, reduction: 'mean' as const },
-  { elements: 1000, reduction: 'sum' as const },
-])('mse $reduction over $elements (float64 reference, rtol 1e-4 atol 1e-5)', ({ elements, reduction }) => {
-  it('loss and gradient', async () => {
-    const spec = { name: 'k_mse', origin, elements, reduction };
+  { elements: 7, batch: 7, reduction: 'sum' as const },
+  { elements: 1000, batch: 8, reduction: 'mean' as const },
+  { elements: 1000, batch: 5, reduction: 'sum' as const },
+])(
+  'mse $reduction over $elements in $batch rows (float64 reference, rtol 1e-4 atol 1e-5)',
+  ({ elements, batch, reduction }) => {
+    const spec = { name: 'k_mse', origin, elements, batch, reduction };
     const pred = randomF32(3, [elements]);
     const target = randomF32(4, [elements]);
-    const out = await run(
-      [mseForward(spec), mseBackward({ ...spec, name: 'k_mse_grad' })],
-      { yhat: f32(pred), y: f32(target) },
-      ['loss', 'dyhat'],
-    );
-    const [loss, grad] =
-      reduction === 'sum'
-        ? [ref.mseSum(pred, target), ref.mseSumBackward(pred, target)]
-        : [ref.mseMean(pred, target), ref.mseMeanBackward(pred, target)];
-    expectAllclose(out['loss']!, [loss], tol, 'loss');
-    expectAllclose(out['dyhat']!, grad.data, tol, 'dyhat');
-  });
-});
+    const loss = (p: Tensor, t: Tensor): number => (reduction === 'sum' ? ref.mseSum(p, t) : ref.mseMean(p, t));
+
+    it('loss and gradient', async () => {
+      const out = await run(
+        [mseForward(spec), mseBackward({ ...spec, name: 'k_mse_grad' })],
+        { yhat: f32(pred), y: f32(target) },
+        ['loss', 'dyhat'],
+      );
+      const grad = reduction === 'sum' ? ref.mseSumBackward(pred, target) : ref.mseMeanBackward(pred, target);
+      expectAllclose(out['loss']!, [loss(pred, target)], tol, 'loss');
+      expectAllclose(out['dyhat']!, grad.data, tol, 'dyhat');
+    });
+
+    it('leaves the padded last rows out of the loss', async () => {
+      const kept = ((batch - 3) * elements) / batch;
+      const out = await run([mseForward(spec)], { yhat: f32(pred), y: f32(target), padding: new Uint32Array([3]) }, [
+        'loss',
+      ]);
+      const head = (t: Tensor): Tensor => tensor([kept], t.data.subarray(0, kept));
+      expectAllclose(out['loss']!, [loss(head(pred), head(target))], tol, 'loss');
+    });
+  },
+);
 
 describe('accumulate (exact)', () => {
   it('adds the step loss onto a running sum', async () => {

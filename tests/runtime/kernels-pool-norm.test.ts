@@ -20,6 +20,7 @@ import {
 import { openGpu, type Gpu } from '../../runtime/gpu/dawn.ts';
 import { type HostArray, runKernels } from '../../runtime/gpu/run-kernel.ts';
 import type { KernelModule, KernelOrigin } from '../../compiler/codegen/kernel.ts';
+import { defaultLimits } from '../../compiler/codegen/limits.ts';
 import * as ref from '../../runtime/reference/ops.ts';
 import { type Tensor, tensor } from '../../runtime/reference/tensor.ts';
 import { expectAllclose } from '../helpers/allclose.ts';
@@ -242,74 +243,78 @@ describe.each(adaptiveConfigs)(
   },
 );
 
-const bnConfigs: { input: number[] }[] = [
-  { input: [4, 3, 5, 6] },
-  { input: [8, 5] },
-  { input: [128, 2, 24, 24] },
-  { input: [2, 3, 4, 5, 3] },
+// Half with the tree sums' loops unrolled (a GPU), half with their bound hidden (lavapipe: loopBound).
+const bnConfigs: { input: number[]; unrollLoops: boolean }[] = [
+  { input: [4, 3, 5, 6], unrollLoops: true },
+  { input: [8, 5], unrollLoops: false },
+  { input: [128, 2, 24, 24], unrollLoops: false },
+  { input: [2, 3, 4, 5, 3], unrollLoops: true },
 ];
 
-describe.each(bnConfigs)('batchnorm $input (float64 reference, rtol 1e-4 atol 1e-5)', ({ input }) => {
-  const attrs = { eps: 1e-5, momentum: 0.1 };
-  const spec = { name: 'k_bn', origin, input, attrs };
-  const c = input[1]!;
-  const count = input.reduce((a, b) => a * b, 1) / c;
-  const gamma = randomF32(5, [c]);
-  const beta = randomF32(6, [c]);
+describe.each(bnConfigs)(
+  'batchnorm $input, unrolled loops $unrollLoops (float64 reference, rtol 1e-4 atol 1e-5)',
+  ({ input, unrollLoops }) => {
+    const attrs = { eps: 1e-5, momentum: 0.1 };
+    const spec = { name: 'k_bn', origin, input, attrs, limits: { ...defaultLimits, unrollLoops } };
+    const c = input[1]!;
+    const count = input.reduce((a, b) => a * b, 1) / c;
+    const gamma = randomF32(5, [c]);
+    const beta = randomF32(6, [c]);
 
-  it('two training steps: outputs, saved stats, gradients, running stats', async () => {
-    let runMean = tensor([c], new Float32Array(c));
-    let runVar = tensor([c], new Float32Array(c).fill(1));
-    for (const step of [0, 1]) {
-      // An offset mean checks the two-pass variance when |mean| >> std.
-      const x = tensor(
-        input,
-        Float32Array.from(randomF32(10 + step, input).data, (v) => 3 + 2 * v),
+    it('two training steps: outputs, saved stats, gradients, running stats', async () => {
+      let runMean = tensor([c], new Float32Array(c));
+      let runVar = tensor([c], new Float32Array(c).fill(1));
+      for (const step of [0, 1]) {
+        // An offset mean checks the two-pass variance when |mean| >> std.
+        const x = tensor(
+          input,
+          Float32Array.from(randomF32(10 + step, input).data, (v) => 3 + 2 * v),
+        );
+        const dy = randomF32(20 + step, input);
+        const out = await run(
+          [batchnormTrainForward(spec), batchnormTrainBackward({ ...spec, name: 'k_bn_grad' })],
+          {
+            x: f32(x),
+            dy: f32(dy),
+            gamma: f32(gamma),
+            beta: f32(beta),
+            running_mean: f32(runMean),
+            running_var: f32(runVar),
+          },
+          ['y', 'save_mean', 'save_invstd', 'running_mean', 'running_var', 'dx', 'dgamma', 'dbeta'],
+        );
+        const fwd = ref.batchnormTrain(x, gamma, beta, attrs.eps);
+        expectAllclose(out['y']!, fwd.y.data, tol, `y step ${step}`);
+        expectAllclose(out['save_mean']!, fwd.mean.data, tol, 'save_mean');
+        expectAllclose(out['save_invstd']!, fwd.invstd.data, tol, 'save_invstd');
+        const bwd = ref.batchnormTrainBackward(x, gamma, dy, attrs.eps);
+        expectAllclose(out['dx']!, bwd.dx.data, tol, `dx step ${step}`);
+        expectAllclose(out['dgamma']!, bwd.dgamma.data, tol, 'dgamma');
+        expectAllclose(out['dbeta']!, bwd.dbeta.data, tol, 'dbeta');
+        const next = ref.updateRunningStats(runMean, runVar, fwd.mean, fwd.varBiased, count, attrs.momentum);
+        expectAllclose(out['running_mean']!, next.runMean.data, tol, `running_mean after step ${step}`);
+        expectAllclose(out['running_var']!, next.runVar.data, tol, `running_var after step ${step}`);
+        runMean = tensor([c], out['running_mean']!);
+        runVar = tensor([c], out['running_var']!);
+      }
+    });
+
+    it('eval forward with running stats', async () => {
+      const x = randomF32(30, input);
+      const runMean = randomF32(31, [c]);
+      const runVar = tensor(
+        [c],
+        Float32Array.from(randomF32(32, [c]).data, (v) => 0.5 + v * v),
       );
-      const dy = randomF32(20 + step, input);
       const out = await run(
-        [batchnormTrainForward(spec), batchnormTrainBackward({ ...spec, name: 'k_bn_grad' })],
-        {
-          x: f32(x),
-          dy: f32(dy),
-          gamma: f32(gamma),
-          beta: f32(beta),
-          running_mean: f32(runMean),
-          running_var: f32(runVar),
-        },
-        ['y', 'save_mean', 'save_invstd', 'running_mean', 'running_var', 'dx', 'dgamma', 'dbeta'],
+        [batchnormEval({ ...spec, name: 'k_bn_eval' })],
+        { x: f32(x), gamma: f32(gamma), beta: f32(beta), running_mean: f32(runMean), running_var: f32(runVar) },
+        ['y'],
       );
-      const fwd = ref.batchnormTrain(x, gamma, beta, attrs.eps);
-      expectAllclose(out['y']!, fwd.y.data, tol, `y step ${step}`);
-      expectAllclose(out['save_mean']!, fwd.mean.data, tol, 'save_mean');
-      expectAllclose(out['save_invstd']!, fwd.invstd.data, tol, 'save_invstd');
-      const bwd = ref.batchnormTrainBackward(x, gamma, dy, attrs.eps);
-      expectAllclose(out['dx']!, bwd.dx.data, tol, `dx step ${step}`);
-      expectAllclose(out['dgamma']!, bwd.dgamma.data, tol, 'dgamma');
-      expectAllclose(out['dbeta']!, bwd.dbeta.data, tol, 'dbeta');
-      const next = ref.updateRunningStats(runMean, runVar, fwd.mean, fwd.varBiased, count, attrs.momentum);
-      expectAllclose(out['running_mean']!, next.runMean.data, tol, `running_mean after step ${step}`);
-      expectAllclose(out['running_var']!, next.runVar.data, tol, `running_var after step ${step}`);
-      runMean = tensor([c], out['running_mean']!);
-      runVar = tensor([c], out['running_var']!);
-    }
-  });
-
-  it('eval forward with running stats', async () => {
-    const x = randomF32(30, input);
-    const runMean = randomF32(31, [c]);
-    const runVar = tensor(
-      [c],
-      Float32Array.from(randomF32(32, [c]).data, (v) => 0.5 + v * v),
-    );
-    const out = await run(
-      [batchnormEval({ ...spec, name: 'k_bn_eval' })],
-      { x: f32(x), gamma: f32(gamma), beta: f32(beta), running_mean: f32(runMean), running_var: f32(runVar) },
-      ['y'],
-    );
-    expectAllclose(out['y']!, ref.batchnormEval(x, gamma, beta, runMean, runVar, attrs.eps).data, tol, 'y');
-  });
-});
+      expectAllclose(out['y']!, ref.batchnormEval(x, gamma, beta, runMean, runVar, attrs.eps).data, tol, 'y');
+    });
+  },
+);
 
 describe('limits and validation', () => {
   it('folds more than 65,535 workgroups into y', () => {

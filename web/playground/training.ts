@@ -151,7 +151,7 @@ async function showPredictions(model: Model, test: Dataset, out: HTMLElement): P
   const [h, w] = model.compiled.graph.nodes[0]!.shape.slice(2) as [number, number];
   if (h !== test.height || w !== test.width) return; // a resized model: its input is not the pictures
   const x = Float32Array.from(test.images.subarray(0, count * sample), (v) => v / 255);
-  const logits = await (await model.withBatch(count, 'forward')).forward(x);
+  const logits = await model.forward(x);
   const classes = logits.length / count;
   const names = classes === FASHION_MNIST.length ? FASHION_MNIST : null;
   out.replaceChildren(

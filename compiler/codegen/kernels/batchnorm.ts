@@ -6,7 +6,7 @@ import { type Epilogue, epilogueDecls, epilogueStore } from '../epilogue.ts';
 import type { KernelModule } from '../kernel.ts';
 import { buildModule, readBinding, writeBinding, type KernelFrame } from '../module.ts';
 import { WgslWriter, f32Lit, wgsl } from '../writer.ts';
-import { type ItemLanes, type ReduceFrame, perItemKernel, reductionThreads, workgroupSumFn } from './reduce.ts';
+import { type ItemLanes, type ReduceFrame, perItemKernel, reductionThreads, workgroupSum } from './reduce.ts';
 
 /**
  * `lanes` (ItemLanes) sizes the eval kernel's workgroups; the training kernels take a workgroup of
@@ -68,21 +68,16 @@ function perChannelKernel(
   spec: BatchnormSpec,
   frame: ReduceFrame,
   sumType: 'f32' | 'vec2f',
-  build: (w: WgslWriter) => void,
+  build: (w: WgslWriter, channelSum: (v: string) => string) => void,
 ): KernelModule {
   const l = layout(spec);
   const threads = reductionThreads(l.count, spec);
+  const sum = workgroupSum(spec, 'channel_sum', sumType, threads);
   const main = new WgslWriter();
   // `group` is uniform, so this early exit keeps the tree sums' barriers in uniform control flow.
   main.line('let c = group;').block('if (c >= C)', () => main.line('return;'));
-  build(main);
-  const decls = [
-    channelDecls(l, threads),
-    workgroupSumFn(spec, 'channel_sum', sumType, threads),
-    epilogueDecls(spec.epilogue),
-  ]
-    .filter((d) => d)
-    .join('\n\n');
+  build(main, sum.call);
+  const decls = [channelDecls(l, threads), sum.decls, epilogueDecls(spec.epilogue)].filter((d) => d).join('\n\n');
   return buildModule({
     ...frame,
     lid: 'index',
@@ -115,12 +110,13 @@ export function batchnormTrainForward(spec: BatchnormSpec): KernelModule {
     writeBinding('running_mean', l.channels),
     writeBinding('running_var', l.channels),
   ];
-  return perChannelKernel(spec, { name: spec.name, origin: spec.origin, limits: spec.limits, bindings }, 'f32', (w) => {
+  const frame = { name: spec.name, origin: spec.origin, limits: spec.limits, bindings };
+  return perChannelKernel(spec, frame, 'f32', (w, channelSum) => {
     w.line('var part = 0.0;');
     channelLoop(w, 'part += x[a];');
-    w.line('let mean = channel_sum(part, lid) / f32(M);').line('var dev = 0.0;');
+    w.line(`let mean = ${channelSum('part')} / f32(M);`).line('var dev = 0.0;');
     channelLoop(w, 'let d = x[a] - mean;\ndev += d * d;');
-    w.line('let var_biased = channel_sum(dev, lid) / f32(M);');
+    w.line(`let var_biased = ${channelSum('dev')} / f32(M);`);
     w.line(`let invstd = inverseSqrt(var_biased + ${f32Lit(eps)});`).line('let scale = gamma[c] * invstd;');
     channelLoop(w, epilogueStore('y', 'a', '(x[a] - mean) * scale + beta[c]', spec.epilogue));
     w.block('if (lid == 0u)', () =>
@@ -155,10 +151,10 @@ export function batchnormTrainBackward(spec: BatchnormSpec): KernelModule {
     spec,
     { name: spec.name, origin: spec.origin, limits: spec.limits, bindings },
     'vec2f',
-    (w) => {
+    (w, channelSum) => {
       w.line('let mean = save_mean[c];').line('let invstd = save_invstd[c];').line('var part = vec2f(0.0);');
       channelLoop(w, 'let g = dy[a];\npart += vec2f(g, g * (x[a] - mean) * invstd);');
-      w.line('let sums = channel_sum(part, lid);').line('let k = gamma[c] * invstd / f32(M);');
+      w.line(`let sums = ${channelSum('part')};`).line('let k = gamma[c] * invstd / f32(M);');
       channelLoop(w, 'dx[a] = k * (f32(M) * dy[a] - sums.x - (x[a] - mean) * invstd * sums.y);');
       w.block('if (lid == 0u)', () => w.line('dbeta[c] = sums.x;').line('dgamma[c] = sums.y;'));
     },

@@ -19,7 +19,7 @@
 // and wider tiles pay (GemmTile.shareU). Unrolling the k loop, vec4 loads and uniform-buffer
 // weights measured no faster. (measurements: bench/NOTES.md)
 import type { BindingSpec, KernelModule } from '../kernel.ts';
-import { buildModule, readBinding, writeBinding, type KernelFrame } from '../module.ts';
+import { buildModule, loopBound, readBinding, writeBinding, type KernelFrame } from '../module.ts';
 import type { WgslWriter } from '../writer.ts';
 import type { GemmTile } from './gemm-tiles.ts';
 
@@ -205,7 +205,7 @@ function splitSumKernel(plan: SplitFrame): KernelModule {
       w.line(`let row = ${digit('i', cols, rows)};`);
       w.line(`let batch = ${digit('i', rows * cols, convGroups, true)};`);
       w.line('var sum = 0.0;');
-      w.line(`for (var s = 0u; s < ${splitK}u; s++) { sum += ${partialAt('s', 'row', 'col')}; }`);
+      w.line(`for (var s = 0u; s < ${loopBound(plan, `${splitK}u`)}; s++) { sum += ${partialAt('s', 'row', 'col')}; }`);
       w.line(plan.store('row', 'col', 'sum'));
     },
   });
@@ -254,14 +254,14 @@ function kLoop(w: WgslWriter, plan: GemmFrame & KSteps, k0: string, k1: string):
     for (const i of tm) w.line(tn.map((j) => `acc${i}_${j} += p${i} * u${j};`).join(' '));
   };
   if (!tile.shareU) {
-    w.block(`for (var k = ${k0}; k < ${k1}; k++)`, () =>
+    w.block(`for (var k = ${k0}; k < ${loopBound(plan, k1)}; k++)`, () =>
       step(() => {
         for (const j of tn) w.line(`let u${j} = ${plan.uniformLoad(j)};`);
       }),
     );
     return;
   }
-  w.line(`let kEnd = ${k1};`);
+  w.line(`let kEnd = ${loopBound(plan, k1)};`);
   w.block(`for (var kb = ${k0}; kb < kEnd; kb += 8u)`, () => {
     // Lane sid % 8 loads U at k = kb + its lane (clamped: lanes past the end are never read);
     // the inner loop's k shadows this one.
@@ -294,7 +294,7 @@ function runLoop(w: WgslWriter, runs: RowRuns, plan: GemmFrame, g0: string, g1: 
   const u = tile.shareU
     ? sharedRunLoads(w, runs, plan)
     : (step: number, j: number) => runs.uniformLoad(`c${j}`, `${step}u`);
-  w.block(`for (var g = ${g0}; g < ${g1}; g++)`, () => {
+  w.block(`for (var g = ${g0}; g < ${loopBound(plan, g1)}; g++)`, () => {
     w.chunk(runs.groupSetup);
     if (tile.shareU)
       for (const m of range(ceilDiv(tile.cols * runs.steps, 8)))
@@ -344,10 +344,10 @@ function storeTile(w: WgslWriter, plan: GemmPlan, store: (row: string, col: stri
   // grows with store sites (measurements: bench/NOTES.md), while the loop costs little next to the
   // k loop. Rows grow with i and columns with j, so the first one past the edge ends its loop.
   w.line(`var tile = array<f32, ${accs.length}>(${accs.join(', ')});`);
-  w.block(`for (var i = 0u; i < ${tile.rowsPerLane}u; i++)`, () => {
+  w.block(`for (var i = 0u; i < ${loopBound(plan, `${tile.rowsPerLane}u`)}; i++)`, () => {
     w.line(`let row = ${rowOf(plan, 'i')};`);
     w.line(`if (row >= ${rows}u) { break; }`);
-    w.block(`for (var j = 0u; j < ${tile.cols}u; j++)`, () => {
+    w.block(`for (var j = 0u; j < ${loopBound(plan, `${tile.cols}u`)}; j++)`, () => {
       w.line(`let col = cb * ${tile.cols}u + j;`);
       if (cols % tile.cols !== 0) w.line(`if (col >= ${cols}u) { break; }`);
       const value = `tile[i * ${tile.cols}u + j]`;

@@ -2,11 +2,12 @@
 import type { KernelModule } from '../kernel.ts';
 import { buildModule, readBinding, writeBinding, type KernelFrame } from '../module.ts';
 import { f32Lit, wgsl } from '../writer.ts';
-import { perItemKernel, reductionThreads, workgroupSumFn } from './reduce.ts';
+import { perItemKernel, reductionThreads, workgroupSum } from './reduce.ts';
 
 export interface MseSpec extends KernelFrame {
-  /** Elements of the prediction yhat and the target y (any shape, flattened). */
+  /** Elements of the prediction yhat and the target y (any shape, flattened), in `batch` rows. */
   readonly elements: number;
+  readonly batch: number;
   readonly reduction: 'sum' | 'mean';
 }
 
@@ -16,10 +17,22 @@ function scale(spec: MseSpec): number {
   return spec.reduction === 'sum' ? 1 : 1 / spec.elements;
 }
 
-/** One workgroup loops over the elements. Bindings: yhat, y | loss (f32 [1]). */
+/**
+ * One workgroup loops over the elements of the batch's rows before the padding. Bindings: yhat, y,
+ * padding (u32 [1]: the batch's last rows left out) | loss (f32 [1]).
+ */
 export function mseForward(spec: MseSpec): KernelModule {
   const threads = reductionThreads(spec.elements, spec);
-  const bindings = [readBinding('yhat', spec.elements), readBinding('y', spec.elements), writeBinding('loss', 1)];
+  const bindings = [
+    readBinding('yhat', spec.elements),
+    readBinding('y', spec.elements),
+    readBinding('padding', 1, 'u32'),
+    writeBinding('loss', 1),
+  ];
+  if (spec.elements % spec.batch !== 0)
+    throw new Error(`kernel ${spec.name}: ${spec.elements} elements in ${spec.batch} rows`);
+  const perRow = spec.elements / spec.batch;
+  const sum = workgroupSum(spec, 'error_sum', 'f32', threads);
   return buildModule({
     name: spec.name,
     origin: spec.origin,
@@ -28,17 +41,18 @@ export function mseForward(spec: MseSpec): KernelModule {
     lid: 'index',
     lanes: threads,
     groups: 1,
-    decls: workgroupSumFn(spec, 'error_sum', 'f32', threads),
+    decls: sum.decls,
     main: (w) =>
       w.chunk(wgsl`
+      let count = (${spec.batch}u - padding[0]) * ${perRow}u;
       var part = 0.0;
-      for (var e = lid; e < ${spec.elements}u; e += ${threads}u) {
+      for (var e = lid; e < count; e += ${threads}u) {
         let d = yhat[e] - y[e];
         part += d * d;
       }
-      let total = error_sum(part, lid);
+      let total = ${sum.call('part')};
       if (lid == 0u) {
-        loss[0] = total * ${f32Lit(scale(spec))};
+        loss[0] = ${spec.reduction === 'sum' ? 'total' : 'total / f32(count)'};
       }
     `),
   });

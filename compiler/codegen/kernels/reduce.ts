@@ -3,7 +3,7 @@
 // training never reads back. Modules are assembled by module.ts.
 import { KernelLimitError, type BindingSpec, type KernelModule } from '../kernel.ts';
 import { workgroupLanes } from '../limits.ts';
-import { buildModule, limitsOf, readBinding, writeBinding, type KernelFrame } from '../module.ts';
+import { buildModule, limitsOf, loopBound, readBinding, writeBinding, type KernelFrame } from '../module.ts';
 import { WgslWriter, wgsl } from '../writer.ts';
 
 /** Invocations per workgroup of the one-thread-per-item kernels (fewer where the device allows fewer). */
@@ -79,24 +79,35 @@ export function reductionThreads(items: number, frame: KernelFrame): number {
   return t;
 }
 
+/** A workgroup sum: its module-scope WGSL, and `call(v)`, the expression that sums `v` from `main`. */
+export interface WorkgroupSum {
+  readonly decls: string;
+  readonly call: (v: string) => string;
+}
+
 /**
- * `fn <name>(v, lid) -> T`: the sum of `v` over the workgroup, returned to every invocation (a
- * tree in workgroup memory, log2(threads) barriers). Call it from uniform control flow only.
+ * `fn <name>(v, lid[, end]) -> T`: the sum of `v` over the workgroup, returned to every invocation
+ * (a tree in workgroup memory, log2(threads) barriers). Call it from uniform control flow only.
+ * Where the device wants short loops kept (loopBound), the tree's loop ends at `end`, a 0 that
+ * `main` passes hidden: unrolled, each step's barrier is one more suspension point for lavapipe to
+ * compile (a third of a batch norm kernel's compile time there; bench/NOTES.md).
  */
-export function workgroupSumFn(frame: KernelFrame, name: string, type: 'f32' | 'vec2f', threads: number): string {
+export function workgroupSum(frame: KernelFrame, name: string, type: 'f32' | 'vec2f', threads: number): WorkgroupSum {
   const kernel = frame.name;
   const bytes = threads * (type === 'f32' ? 4 : 8);
   const most = limitsOf(frame).maxComputeWorkgroupStorageSize;
   if (bytes > most) throw new KernelLimitError(`kernel ${kernel}: ${bytes} bytes of workgroup memory exceed ${most}`);
   if ((threads & (threads - 1)) !== 0)
     throw new Error(`kernel ${kernel}: tree sum needs a power-of-two workgroup, got ${threads}`);
-  return wgsl`
+  const end = loopBound(frame, '0u');
+  const hidden = end !== '0u';
+  const decls = wgsl`
     var<workgroup> ${name}_tree: array<${type}, ${threads}>;
 
-    fn ${name}(v: ${type}, lid: u32) -> ${type} {
+    fn ${name}(v: ${type}, lid: u32${hidden ? ', end: u32' : ''}) -> ${type} {
       ${name}_tree[lid] = v;
       workgroupBarrier();
-      for (var half = ${threads / 2}u; half > 0u; half >>= 1u) {
+      for (var half = ${threads / 2}u; half > ${hidden ? 'end' : '0u'}; half >>= 1u) {
         if (lid < half) {
           ${name}_tree[lid] += ${name}_tree[lid + half];
         }
@@ -108,6 +119,7 @@ export function workgroupSumFn(frame: KernelFrame, name: string, type: 'f32' | '
       return total;
     }
   `;
+  return { decls, call: (v) => `${name}(${v}, lid${hidden ? `, ${end}` : ''})` };
 }
 
 export interface AccumulateSpec extends KernelFrame {

@@ -23,7 +23,13 @@ export function lowerLoss(op: LossOp, ctx: LowerContext): KernelCall[] {
     const [batch, classes] = shapeOf(ctx, op.yhat) as [number, number];
     const fwd = {
       kernel: softmaxXentForward({ ...frame(ctx, o, 'softmax_xent'), batch, classes }),
-      args: { logits: t(op.yhat), labels: t(op.target), loss: t(op.loss), correct: t(op.correct!) },
+      args: {
+        logits: t(op.yhat),
+        labels: t(op.target),
+        padding: t(op.padding),
+        loss: t(op.loss),
+        correct: t(op.correct!),
+      },
     };
     if (op.dyhat === null) return [fwd];
     return [
@@ -36,11 +42,12 @@ export function lowerLoss(op: LossOp, ctx: LowerContext): KernelCall[] {
   }
   const spec = {
     elements: elements(ctx, op.yhat),
+    batch: shapeOf(ctx, op.yhat)[0]!,
     reduction: op.kind === 'mse_sum' ? ('sum' as const) : ('mean' as const),
   };
   const fwd = {
     kernel: mseForward({ ...frame(ctx, o, op.kind), ...spec }),
-    args: { yhat: t(op.yhat), y: t(op.target), loss: t(op.loss) },
+    args: { yhat: t(op.yhat), y: t(op.target), padding: t(op.padding), loss: t(op.loss) },
   };
   if (op.dyhat === null) return [fwd];
   return [

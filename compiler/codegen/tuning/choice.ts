@@ -9,7 +9,7 @@ import { tileName, type WorkgroupTile } from '../kernels/gemm-workgroup.ts';
  * Bump whenever a GEMM kernel template changes what a choice means or how fast it runs: cached
  * tunings of another version are ignored (runtime/tune/cache.ts).
  */
-export const KERNEL_VERSION = 2;
+export const KERNEL_VERSION = 3;
 
 export interface GemmChoice {
   /** Register tile: lanes, rows per lane, columns, shared U loads. */

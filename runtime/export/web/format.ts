@@ -32,7 +32,7 @@ export interface WebKernel {
 }
 
 /** What a device must allow for the kernels (GPUSupportedLimits names) and the subgroup width they assume. */
-export type WebLimits = Readonly<Record<Exclude<keyof DeviceLimits, 'subgroupMinSize'>, number>> & {
+export type WebLimits = Readonly<Record<Exclude<keyof DeviceLimits, 'subgroupMinSize' | 'unrollLoops'>, number>> & {
   readonly maxComputeWorkgroupSizeY: number;
   readonly maxComputeWorkgroupSizeZ: number;
   /** 0: the kernels use no subgroup operations. */
