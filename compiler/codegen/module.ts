@@ -123,7 +123,8 @@ export function buildModule(p: ModuleParts): KernelModule {
   w.block(`fn main(@builtin(workgroup_id) wid: vec3u, ${lid}${sid})`, () => {
     // Every grid is (x, y, 1) (foldGrid): wid.z is 0, which the driver's compiler cannot know
     // (and uniform, so subgroup operations may follow a loop bounded by it).
-    if (hidesBounds) w.line(`let ${NO_UNROLL} = wid.z;`);
+    if (hidesBounds)
+      w.line(`let ${NO_UNROLL} = wid.z; // 0, unknown to the driver's compiler: loops bounded by it stay loops`);
     w.line(`let group = ${flat};`);
     // A folded grid launches up to gx - 1 workgroups past the end; they leave at once.
     if (dispatch[0] * dispatch[1] > p.groups) w.line(`if (group >= ${p.groups}u) { return; }`);

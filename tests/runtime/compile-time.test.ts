@@ -4,7 +4,8 @@
 // first epoch, a sibling's in the epoch that meets it) outside the training throughput.
 import { describe, expect, it } from 'vitest';
 import { compile } from '../../runtime/model.ts';
-import type { TrainBatch, TrainData } from '../../runtime/train/data.ts';
+import type { TrainData } from '../../runtime/train/data.ts';
+import { sineData } from '../helpers/train-data.ts';
 import { train } from '../../runtime/train/trainer.ts';
 import { installDawn } from '../../runtime/gpu/dawn.ts';
 
@@ -26,25 +27,7 @@ train {
 `;
 
 /** `count` deterministic 4x4 samples, in order. */
-function data(count: number): TrainData {
-  return {
-    count,
-    sampleShape: [1, 4, 4],
-    describe: `${count} samples`,
-    files: [],
-    nonFinite: null,
-    *batches({ batchSize }): Iterable<TrainBatch> {
-      for (let first = 0; first < count; first += batchSize) {
-        const size = Math.min(batchSize, count - first);
-        yield {
-          size,
-          x: Float32Array.from({ length: size * 16 }, (_, i) => Math.sin(first * 16 + i)),
-          target: Int32Array.from({ length: size }, (_, i) => (first + i) % 10),
-        };
-      }
-    },
-  };
-}
+const data = (count: number): TrainData => sineData(count, [1, 4, 4], { labels: 10 });
 
 describe('compile time', () => {
   it('a sibling compiles the pass it is asked for, and counts its compile time', async () => {

@@ -4,7 +4,8 @@
 // same weights compiled at batch 1, where no batch is ever short.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compile, type Model } from '../../runtime/model.ts';
-import type { TrainBatch, TrainData } from '../../runtime/train/data.ts';
+import type { TrainData } from '../../runtime/train/data.ts';
+import { sineData } from '../helpers/train-data.ts';
 import { validate } from '../../runtime/train/trainer.ts';
 import { installDawn } from '../../runtime/gpu/dawn.ts';
 
@@ -30,28 +31,8 @@ train {
 `;
 
 /** `count` deterministic samples with class labels (cross-entropy) or [4] targets (squared error). */
-function data(count: number, targets: 'labels' | 'values'): TrainData {
-  return {
-    count,
-    sampleShape: [1, 6, 6],
-    describe: `${count} samples`,
-    files: [],
-    nonFinite: null,
-    *batches({ batchSize }): Iterable<TrainBatch> {
-      for (let first = 0; first < count; first += batchSize) {
-        const size = Math.min(batchSize, count - first);
-        yield {
-          size,
-          x: Float32Array.from({ length: size * 36 }, (_, i) => Math.sin(first * 36 + i)),
-          target:
-            targets === 'labels'
-              ? Int32Array.from({ length: size }, (_, i) => (first + i) % 4)
-              : Float32Array.from({ length: size * 4 }, (_, i) => Math.cos(first * 4 + i)),
-        };
-      }
-    },
-  };
-}
+const data = (count: number, targets: 'labels' | 'values'): TrainData =>
+  sineData(count, [1, 6, 6], targets === 'labels' ? { labels: 4 } : { values: 4 });
 
 /** `loss` at batch 8 after two training steps (running statistics no longer the initial ones), and the same weights at batch 1. */
 async function pair(loss: string, targets: 'labels' | 'values'): Promise<[Model, Model]> {
