@@ -289,14 +289,17 @@ export class Model {
    * Writes a batch of `rows` samples, 1 <= rows <= the batch: fewer are padded with zeros to the
    * compiled batch, and the program's `padding` tells the loss to leave the padded rows out. Padding
    * a short batch costs its missing rows' arithmetic; compiling the model again for its size costs
-   * every kernel's driver compile (seconds on lavapipe: bench/NOTES.md, "Cold start"). Returns rows.
+   * every kernel's driver compile (seconds on lavapipe: bench/NOTES.md, "Cold start"). A training
+   * step takes `whole` batches only (`withBatch` compiles for a short one). Returns rows.
    */
-  private feed(x: Float32Array, target: Int32Array | Float32Array | null): number {
+  private feed(x: Float32Array, target: Int32Array | Float32Array | null, whole = false): number {
     const p = this.compiled.program;
     const perSample = this.perSample(p.input);
     const rows = x.length / perSample;
     if (!Number.isInteger(rows) || rows < 1 || rows > this.batch)
       throw new Error(`${x.length} input values: not 1 to ${this.batch} samples of ${perSample}`);
+    if (whole && rows !== this.batch)
+      throw new Error(`a training step takes a whole batch of ${this.batch} samples (withBatch for fewer)`);
     const padding = this.batch - rows;
     this.executor.write(p.input, padded(x, perSample * this.batch));
     if (target) this.executor.write(p.target, padded(target, (target.length / rows) * this.batch));
@@ -333,7 +336,7 @@ export class Model {
 
   /** One training step (forward, loss, backward, update), submitted without reading anything back. */
   trainStep(x: Float32Array, target: Int32Array | Float32Array): void {
-    this.feedWhole(x, target);
+    this.feed(x, target, true);
     this.executor.run('train', this.compiled.train.seed, this.shared.steps);
     this.shared.steps++;
     this.shared.trainedSinceLoad++;
@@ -356,7 +359,7 @@ export class Model {
     method: ProfileMethod = this.profileMethod,
     repeats = WALL_CLOCK_REPEATS,
   ): Promise<KernelTime[]> {
-    this.feedWhole(x, target);
+    this.feed(x, target, true);
     const { seed } = this.compiled.train;
     const ms =
       method === 'timestamps'
@@ -369,12 +372,6 @@ export class Model {
       origin: call.origin,
       ms: ms[i]!,
     }));
-  }
-
-  /** A training step's batch: a whole one (`withBatch` compiles for a short one). */
-  private feedWhole(x: Float32Array, target: Int32Array | Float32Array): void {
-    if (this.feed(x, target) !== this.batch)
-      throw new Error(`a training step takes a whole batch of ${this.batch} samples (withBatch for fewer)`);
   }
 
   /**
