@@ -17,8 +17,9 @@ export interface DeviceLimits {
   /**
    * Whether the driver's compiler may unroll short constant loops. False on a CPU (fallback)
    * adapter such as lavapipe: it compiles each pipeline at its first dispatch, one at a time, and
-   * unrolled store, window and short k loops made half of LeNet's cold start there for no speed
-   * (bench/NOTES.md, "Cold start"); kernels then hide those loops' bounds (module.ts, loopBound).
+   * unrolled store, short k, class and tree-sum loops made half of LeNet's cold start there for no
+   * speed (bench/NOTES.md, "Cold start"); kernels then hide those loops' bounds (module.ts,
+   * loopBound).
    */
   readonly unrollLoops: boolean;
 }

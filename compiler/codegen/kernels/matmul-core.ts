@@ -342,7 +342,8 @@ function storeTile(w: WgslWriter, plan: GemmPlan, store: (row: string, col: stri
   const accs = range(tile.rowsPerLane).flatMap((i) => range(tile.cols).map((j) => `acc${i}_${j}`));
   // One store site in a loop rather than one per accumulator: on lavapipe LLVM's compile time
   // grows with store sites (measurements: bench/NOTES.md), while the loop costs little next to the
-  // k loop. Rows grow with i and columns with j, so the first one past the edge ends its loop.
+  // k loop; it stays one site there only with its bounds hidden (loopBound), or lavapipe unrolls
+  // it. Rows grow with i and columns with j, so the first one past the edge ends its loop.
   w.line(`var tile = array<f32, ${accs.length}>(${accs.join(', ')});`);
   w.block(`for (var i = 0u; i < ${loopBound(plan, `${tile.rowsPerLane}u`)}; i++)`, () => {
     w.line(`let row = ${rowOf(plan, 'i')};`);
