@@ -4,6 +4,7 @@
 #
 #   scripts/device-check.sh pack [PACK]       # here: PACK (default .device-check/cnnc-device-check.tar.xz)
 #   scripts/device-check.sh run PACK OUT.json [ARGS...]   # there (or here): unpack into a temp dir, run
+#   scripts/device-check.sh bundle OUT.mjs    # only the driver's bundle (what pack puts in; tested)
 #
 # The pack (xz, ~35 MB: under the device tool's 64 MiB) holds cnnc and the driver bundled into one
 # file by esbuild, the webgpu package's loader with its linux-x64 dawn.node, a Node binary from
@@ -44,15 +45,25 @@ pack() {
   loader=$(ldconfig -p | awk '/libvulkan\.so\.1 .*x86-64/ { path = $NF } END { print path }')
   if [[ -n $loader ]]; then cp -L "$loader" "$stage/lib/libvulkan.so.1"; fi
   cp "$root/scripts/device-check.sh" "$stage/"
-  local commit
-  commit=$(git -C "$root" rev-parse HEAD)$(git -C "$root" diff --quiet HEAD || echo "-dirty")
-  "$root/node_modules/.bin/esbuild" "$root/bench/device-check.ts" --bundle --platform=node \
-    --format=esm --target=node20 --external:webgpu --outfile="$stage/device-check.mjs" \
-    --define:CNNC_COMMIT="\"$commit\"" --log-level=warning \
-    --banner:js="import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);"
+  bundle "$stage/device-check.mjs"
   mkdir -p "$(dirname "$out")"
   tar -C "$stage" -cf - . | xz -6 -T2 >"$out"
-  echo "device check pack: $out ($(du -m "$out" | cut -f1) MiB, commit $commit)"
+  echo "device check pack: $out ($(du -m "$out" | cut -f1) MiB, commit $(commit))"
+}
+
+commit() {
+  echo "$(git -C "$root" rev-parse HEAD)$(git -C "$root" diff --quiet HEAD || echo "-dirty")"
+}
+
+# The driver and cnnc in one ES module. The banner gives bundled CommonJS code a `require`; its
+# import is renamed because cnnc's own modules import createRequire too (the bundle keeps that
+# name at top level, and a second declaration would not parse).
+bundle() {
+  local out=${1:?usage: device-check.sh bundle OUT.mjs}
+  "$root/node_modules/.bin/esbuild" "$root/bench/device-check.ts" --bundle --platform=node \
+    --format=esm --target=node20 --external:webgpu --outfile="$out" \
+    --define:CNNC_COMMIT="\"$(commit)\"" --log-level=warning \
+    --banner:js="import { createRequire as bannerRequire } from 'node:module'; const require = bannerRequire(import.meta.url);"
 }
 
 run() {
@@ -84,5 +95,6 @@ run() {
 case ${1:-} in
   pack) shift; pack "$@" ;;
   run) shift; run "$@" ;;
+  bundle) shift; bundle "$@" ;;
   *) sed -n '2,20p' "$0" >&2; exit 1 ;;
 esac
