@@ -1,6 +1,9 @@
 // Vitest global setup: bundles the CLI once per run into a temp dir, which tests/helpers/cli.ts
 // hands to bin/cnnc.js (CNNC_DIST), so CLI tests start in ~0.2 s instead of ~1 s through tsx.
 // bin/cnnc.js still runs the sources whenever one is newer than this build (say, under watch mode).
+// The run also gets an empty cache folder (XDG_CACHE_HOME, inherited by the test processes and the
+// CLIs they start): `train`, `eval` and `predict` read the tuning cache by default, and the
+// developer's own (tuned choices, or a corrupt file's warning) must not reach the tests.
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -22,5 +25,6 @@ export default function setup(project: TestProject): () => void {
   const r = spawnSync(process.execPath, [join(root, 'scripts', 'build.mjs'), '--outdir', dist], { encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`scripts/build.mjs failed:\n${r.stdout}${r.stderr}`);
   project.provide('cnncDist', dist);
+  process.env['XDG_CACHE_HOME'] = join(tmp, 'cache');
   return () => rmSync(tmp, { recursive: true, force: true });
 }

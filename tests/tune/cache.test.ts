@@ -40,6 +40,10 @@ describe('the tuning cache', () => {
     expect(cachePath({})).toMatch(/\/\.cache\/cnnc\/tune\.json$/);
   });
 
+  it("is, in the tests and the CLIs they start, the run's own empty folder, never the developer's", () => {
+    expect(cachePath()).toMatch(/cnnc-test-dist-[^/]+\/cache\/cnnc\/tune\.json$/);
+  });
+
   it('reads back what it wrote, keeps other devices, leaves no temporary file', () => {
     const path = fresh();
     const other = deviceIdentity({ ...adapter, description: 'another adapter' });
