@@ -105,11 +105,14 @@ it('--tune search tunes the kernels the cache lacks, saves them, and compiles wi
 });
 
 it('refuses a fast candidate whose results differ from the float64 reference', async () => {
+  // Large enough (4M multiply-adds) that the garbage candidate wins every timing round by far: at
+  // 16 x 64 x 32 both kernels took a few microseconds and the machine's noise could keep the
+  // garbage from ever winning, and so from being checked.
   const site: GemmSite = {
     family: 'linear',
-    batch: 16,
-    inFeatures: 64,
-    outFeatures: 32,
+    batch: 128,
+    inFeatures: 256,
+    outFeatures: 128,
     bias: true,
     epilogue: null,
     subgroups: gpu.limits.subgroupMinSize >= 8,
