@@ -99,8 +99,7 @@ export function workgroupSum(frame: KernelFrame, name: string, type: 'f32' | 've
   if (bytes > most) throw new KernelLimitError(`kernel ${kernel}: ${bytes} bytes of workgroup memory exceed ${most}`);
   if ((threads & (threads - 1)) !== 0)
     throw new Error(`kernel ${kernel}: tree sum needs a power-of-two workgroup, got ${threads}`);
-  const end = loopBound(frame, '0u');
-  const hidden = end !== '0u';
+  const hidden = !limitsOf(frame).unrollLoops;
   const decls = wgsl`
     var<workgroup> ${name}_tree: array<${type}, ${threads}>;
 
@@ -119,7 +118,7 @@ export function workgroupSum(frame: KernelFrame, name: string, type: 'f32' | 've
       return total;
     }
   `;
-  return { decls, call: (v) => `${name}(${v}, lid${hidden ? `, ${end}` : ''})` };
+  return { decls, call: (v) => `${name}(${v}, lid${hidden ? `, ${loopBound(frame, '0u')}` : ''})` };
 }
 
 export interface AccumulateSpec extends KernelFrame {
